@@ -1,0 +1,1 @@
+//! Named workloads behind `mgp bench`.

@@ -1,0 +1,279 @@
+//! Reverse-mode autograd: the graph node every recorded op leaves behind, the
+//! backward pass that walks those nodes, and the no-grad scope.
+//!
+//! An op computes its output and, when gradients are wanted, attaches a
+//! [`Node`]: its name, its inputs, and its backward rule, a closure mapping the
+//! gradient of the output to the gradients of the inputs (local derivative
+//! times upstream gradient). `backward` visits nodes in reverse creation order
+//! (a topological order, since an output is always created after its inputs),
+//! summing the gradients of tensors used more than once.
+
+use super::{shape, Tensor};
+use crate::{Error, Result};
+use std::cell::Cell;
+use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Arc;
+
+/// A backward rule: `(grad_of_output, inputs, output) -> grad_of_each_input`.
+/// `None` means "no gradient flows to this input" (an index, a mask).
+pub(crate) type BackwardFn =
+    dyn Fn(&Tensor, &[Tensor], &Tensor) -> Result<Vec<Option<Tensor>>> + Send + Sync;
+
+/// How a tensor was computed. Inputs are held here, not inside the closure,
+/// so the graph can be walked (and freed) without recursion.
+pub(crate) struct Node {
+    pub(crate) op: &'static str,
+    pub(crate) inputs: Vec<Tensor>,
+    pub(crate) backward: Box<BackwardFn>,
+}
+
+thread_local! {
+    static GRAD_ENABLED: Cell<bool> = const { Cell::new(true) };
+}
+
+/// Whether ops on this thread currently record the graph.
+///
+/// ```
+/// use micrograd_plus::tensor::{is_grad_enabled, no_grad};
+/// assert!(is_grad_enabled());
+/// no_grad(|| assert!(!is_grad_enabled()));
+/// ```
+pub fn is_grad_enabled() -> bool {
+    GRAD_ENABLED.with(|g| g.get())
+}
+
+/// Switches graph recording off until dropped (PyTorch's `torch.no_grad()`).
+///
+/// ```
+/// use micrograd_plus::{tensor::NoGradGuard, Tensor};
+/// let w = Tensor::ones(&[2]).requires_grad(true);
+/// let _guard = NoGradGuard::new();
+/// assert!(!(&w * 2.0).is_requires_grad());
+/// ```
+pub struct NoGradGuard {
+    previous: bool,
+}
+
+impl NoGradGuard {
+    /// Turns recording off on this thread.
+    ///
+    /// ```
+    /// let _g = micrograd_plus::tensor::NoGradGuard::new();
+    /// ```
+    #[allow(clippy::new_without_default)]
+    pub fn new() -> Self {
+        let previous = GRAD_ENABLED.with(|g| g.replace(false));
+        NoGradGuard { previous }
+    }
+}
+
+impl Drop for NoGradGuard {
+    fn drop(&mut self) {
+        GRAD_ENABLED.with(|g| g.set(self.previous));
+    }
+}
+
+/// Runs `f` with graph recording off (evaluation, parameter updates).
+///
+/// ```
+/// use micrograd_plus::{no_grad, Tensor};
+/// let w = Tensor::ones(&[2]).requires_grad(true);
+/// let y = no_grad(|| w.exp());
+/// assert!(y.is_leaf() && !y.is_requires_grad());
+/// ```
+pub fn no_grad<R>(f: impl FnOnce() -> R) -> R {
+    let _guard = NoGradGuard::new();
+    f()
+}
+
+/// Tensor ids are unique integers already, so hashing them is the identity.
+#[derive(Default)]
+struct IdHasher(u64);
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, _: &[u8]) {
+        unreachable!("IdHasher only hashes u64 ids")
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = v.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+type IdMap<V> = HashMap<u64, V, BuildHasherDefault<IdHasher>>;
+type IdSet = HashSet<u64, BuildHasherDefault<IdHasher>>;
+
+impl Tensor {
+    /// Builds an op's output and, if grad mode is on and any input needs a
+    /// gradient, records `backward` for it. Every differentiable op ends here.
+    pub(crate) fn record(
+        data: super::Storage,
+        shape: Vec<usize>,
+        op: &'static str,
+        inputs: Vec<Tensor>,
+        backward: impl Fn(&Tensor, &[Tensor], &Tensor) -> Result<Vec<Option<Tensor>>>
+            + Send
+            + Sync
+            + 'static,
+    ) -> Tensor {
+        debug_assert_eq!(
+            data.len(),
+            shape::numel(&shape),
+            "{op}: output storage does not fill {shape:?}"
+        );
+        let track = is_grad_enabled() && inputs.iter().any(Tensor::is_requires_grad);
+        let node = track.then(|| Node {
+            op,
+            inputs,
+            backward: Box::new(backward),
+        });
+        Tensor::build(data, shape, node)
+    }
+
+    /// Backpropagates from a scalar: fills `.grad` of every leaf that requires
+    /// a gradient with d(self)/d(leaf), adding to what is already there.
+    ///
+    /// ```
+    /// use micrograd_plus::Tensor;
+    /// let x = Tensor::new([2.0f64, 3.0]).unwrap().requires_grad(true);
+    /// let y = (&x * &x).sum(); // a tensor used twice gets both paths
+    /// y.backward().unwrap();
+    /// assert_eq!(x.grad().unwrap().to_vec::<f64>(), vec![4.0, 6.0]);
+    ///
+    /// let err = (&x * 1.0).backward().unwrap_err().to_string();
+    /// assert!(err.starts_with("Gradient must be specified for non-scalar outputs"));
+    /// ```
+    pub fn backward(&self) -> Result<()> {
+        if self.numel() != 1 {
+            return Err(Error::Autograd(format!(
+                "Gradient must be specified for non-scalar outputs: this tensor has shape {:?}; \
+                 reduce it to a scalar with .sum() or .mean() first, or pass a gradient of the \
+                 same shape to backward_with()",
+                self.shape()
+            )));
+        }
+        let seed = Tensor::from_storage(
+            super::Storage::filled(self.dtype(), 1, 1.0),
+            self.shape().to_vec(),
+        );
+        self.backward_with(&seed)
+    }
+
+    /// Backpropagates from any tensor, seeding it with `grad` (same shape):
+    /// the result is the gradient of `sum(self * grad)`.
+    ///
+    /// ```
+    /// use micrograd_plus::Tensor;
+    /// let x = Tensor::new([1.0f32, 2.0]).unwrap().requires_grad(true);
+    /// let y = &x * 3.0;
+    /// y.backward_with(&Tensor::new([1.0f32, 10.0]).unwrap()).unwrap();
+    /// assert_eq!(x.grad().unwrap().to_vec::<f32>(), vec![3.0, 30.0]);
+    /// ```
+    pub fn backward_with(&self, grad: &Tensor) -> Result<()> {
+        if grad.shape() != self.shape() {
+            return Err(Error::shape(
+                "backward",
+                format!(
+                    "gradient has shape {:?} but the output has shape {:?}",
+                    grad.shape(),
+                    self.shape()
+                ),
+            ));
+        }
+        if !self.is_requires_grad() {
+            return Err(Error::Autograd(
+                "element 0 of tensors does not require grad and does not have a grad_fn".into(),
+            ));
+        }
+        let _no_grad = NoGradGuard::new();
+
+        // 1. Collect every tensor reachable through nodes, without recursion.
+        let mut order: Vec<Tensor> = Vec::new();
+        let mut seen = IdSet::default();
+        let mut stack = vec![self.clone()];
+        seen.insert(self.id());
+        while let Some(t) = stack.pop() {
+            if let Some(node) = &t.0.node {
+                for input in &node.inputs {
+                    if input.is_requires_grad() && seen.insert(input.id()) {
+                        stack.push(input.clone());
+                    }
+                }
+            }
+            order.push(t);
+        }
+        // 2. Reverse creation order is a topological order.
+        order.sort_unstable_by_key(|t| std::cmp::Reverse(t.id()));
+
+        // 3. Push gradients from outputs to inputs, summing over paths.
+        let mut grads: IdMap<Tensor> = IdMap::default();
+        grads.insert(self.id(), grad.to_dtype(self.dtype()));
+        for t in order {
+            let Some(g) = grads.remove(&t.id()) else {
+                continue;
+            };
+            let Some(node) = &t.0.node else {
+                t.accumulate_grad(g);
+                continue;
+            };
+            let input_grads = (node.backward)(&g, &node.inputs, &t)?;
+            for (input, ig) in node.inputs.iter().zip(input_grads) {
+                let Some(ig) = ig else { continue };
+                if !input.is_requires_grad() {
+                    continue;
+                }
+                if ig.shape() != input.shape() {
+                    return Err(Error::Autograd(format!(
+                        "internal error: backward of {} produced a gradient of shape {:?} for an input of shape {:?}",
+                        node.op,
+                        ig.shape(),
+                        input.shape()
+                    )));
+                }
+                match grads.remove(&input.id()) {
+                    Some(prev) => grads.insert(input.id(), prev.add_same_shape(&ig)),
+                    None => grads.insert(input.id(), ig),
+                };
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds `g` into this leaf's `.grad`.
+    fn accumulate_grad(&self, g: Tensor) {
+        let mut slot = self.0.grad.lock().unwrap_or_else(|e| e.into_inner());
+        *slot = Some(match slot.take() {
+            Some(prev) => prev.add_same_shape(&g),
+            // A gradient may be shared with other tensors (add passes its
+            // upstream gradient through); own it before optimizers edit it in place.
+            None if Arc::strong_count(&g.0) > 1 => g.detach(),
+            None => g,
+        });
+    }
+
+    /// Elementwise sum of two tensors of one shape, never recorded.
+    fn add_same_shape(&self, other: &Tensor) -> Tensor {
+        let out = {
+            let (a, b) = (self.storage(), other.storage());
+            super::ops::zip_map(&a, &b, &super::ops::binary::Add)
+        };
+        Tensor::from_storage(out, self.shape().to_vec())
+    }
+}
+
+/// Frees a graph iteratively: dropping the last handle to a million-node chain
+/// would otherwise recurse once per node and overflow the stack.
+impl Drop for super::TensorImpl {
+    fn drop(&mut self) {
+        let Some(node) = self.node.take() else { return };
+        let mut stack = node.inputs;
+        while let Some(t) = stack.pop() {
+            if let Ok(mut inner) = Arc::try_unwrap(t.0) {
+                if let Some(n) = inner.node.take() {
+                    stack.extend(n.inputs);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,152 @@
+//! Element types. f32 is the default; f64 exists so that gradients can be
+//! checked against finite differences to 1e-7.
+
+use super::storage::Storage;
+use std::fmt::Debug;
+
+/// The element type of a tensor.
+///
+/// ```
+/// use micrograd_plus::{DType, Tensor};
+/// let x = Tensor::ones(&[2]);
+/// assert_eq!(x.dtype(), DType::F32);
+/// assert_eq!(x.to_dtype(DType::F64).dtype(), DType::F64);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DType {
+    F32,
+    F64,
+}
+
+impl DType {
+    /// Short name as PyTorch prints it (`float32`, `float64`).
+    ///
+    /// ```
+    /// assert_eq!(micrograd_plus::DType::F64.name(), "float64");
+    /// ```
+    pub fn name(self) -> &'static str {
+        match self {
+            DType::F32 => "float32",
+            DType::F64 => "float64",
+        }
+    }
+}
+
+/// A floating-point type a tensor can hold. Kernels are written once,
+/// generically over `Element`, and instantiated for f32 and f64.
+///
+/// ```
+/// use micrograd_plus::tensor::Element;
+/// assert_eq!(<f32 as Element>::of(0.5), 0.5f32);
+/// ```
+pub trait Element:
+    num_traits::Float + Default + Debug + Send + Sync + std::iter::Sum + 'static
+{
+    /// The runtime tag of this type.
+    const DTYPE: DType;
+    /// Converts an f64 (a scalar argument, a constant) to this type.
+    fn of(v: f64) -> Self;
+    /// Widens to f64.
+    fn as_f64(self) -> f64;
+    /// Wraps a buffer of this type into a [`Storage`].
+    fn into_storage(v: Vec<Self>) -> Storage;
+    /// Borrows the buffer if the storage holds this type.
+    fn slice(s: &Storage) -> Option<&[Self]>;
+    /// Mutably borrows the buffer if the storage holds this type.
+    fn slice_mut(s: &mut Storage) -> Option<&mut [Self]>;
+    /// `C (m×n) = A·B` (or `C += A·B`) with strided A and B; see [`crate::kernels::matmul`].
+    #[allow(clippy::too_many_arguments)]
+    fn gemm(
+        m: usize,
+        k: usize,
+        n: usize,
+        a: &[Self],
+        a_rs: usize,
+        a_cs: usize,
+        b: &[Self],
+        b_rs: usize,
+        b_cs: usize,
+        c: &mut [Self],
+        accumulate: bool,
+    );
+}
+
+impl Element for f32 {
+    const DTYPE: DType = DType::F32;
+    fn of(v: f64) -> Self {
+        v as f32
+    }
+    fn as_f64(self) -> f64 {
+        self as f64
+    }
+    fn into_storage(v: Vec<Self>) -> Storage {
+        Storage::F32(v)
+    }
+    fn slice(s: &Storage) -> Option<&[Self]> {
+        match s {
+            Storage::F32(v) => Some(v),
+            Storage::F64(_) => None,
+        }
+    }
+    fn slice_mut(s: &mut Storage) -> Option<&mut [Self]> {
+        match s {
+            Storage::F32(v) => Some(v),
+            Storage::F64(_) => None,
+        }
+    }
+    fn gemm(
+        m: usize,
+        k: usize,
+        n: usize,
+        a: &[Self],
+        a_rs: usize,
+        a_cs: usize,
+        b: &[Self],
+        b_rs: usize,
+        b_cs: usize,
+        c: &mut [Self],
+        accumulate: bool,
+    ) {
+        crate::kernels::matmul::sgemm(m, k, n, a, a_rs, a_cs, b, b_rs, b_cs, c, accumulate)
+    }
+}
+
+impl Element for f64 {
+    const DTYPE: DType = DType::F64;
+    fn of(v: f64) -> Self {
+        v
+    }
+    fn as_f64(self) -> f64 {
+        self
+    }
+    fn into_storage(v: Vec<Self>) -> Storage {
+        Storage::F64(v)
+    }
+    fn slice(s: &Storage) -> Option<&[Self]> {
+        match s {
+            Storage::F64(v) => Some(v),
+            Storage::F32(_) => None,
+        }
+    }
+    fn slice_mut(s: &mut Storage) -> Option<&mut [Self]> {
+        match s {
+            Storage::F64(v) => Some(v),
+            Storage::F32(_) => None,
+        }
+    }
+    fn gemm(
+        m: usize,
+        k: usize,
+        n: usize,
+        a: &[Self],
+        a_rs: usize,
+        a_cs: usize,
+        b: &[Self],
+        b_rs: usize,
+        b_cs: usize,
+        c: &mut [Self],
+        accumulate: bool,
+    ) {
+        crate::kernels::matmul::dgemm(m, k, n, a, a_rs, a_cs, b, b_rs, b_cs, c, accumulate)
+    }
+}

@@ -1,0 +1,373 @@
+//! The N-D [`Tensor`] and its reverse-mode autograd.
+//!
+//! A `Tensor` is a cheap, shareable handle (`Arc`) to a row-major buffer, a
+//! shape and, when it was produced by a recorded op, the [`autograd`] node
+//! that knows how to send gradients back to the op's inputs. Every op lives in
+//! [`ops`], one family per file, with its backward rule beside its forward.
+
+pub mod autograd;
+mod creation;
+mod dtype;
+pub mod ops;
+pub(crate) mod shape;
+mod storage;
+
+pub use autograd::{is_grad_enabled, no_grad, NoGradGuard};
+pub use creation::NestedData;
+pub use dtype::{DType, Element};
+pub(crate) use storage::with_slice;
+pub use storage::Storage;
+
+use crate::{Error, Result};
+use autograd::Node;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+/// An N-dimensional array of f32 or f64 with reverse-mode autograd.
+///
+/// Cloning is cheap: clones share the same data, gradient and graph node.
+///
+/// ```
+/// use micrograd_plus::Tensor;
+/// let a = Tensor::new([[1.0f32, 2.0], [3.0, 4.0]]).unwrap().requires_grad(true);
+/// let b = Tensor::new([10.0f32, 20.0]).unwrap();
+/// let y = (&a * &b).sum(); // b broadcasts over a's rows
+/// y.backward().unwrap();
+/// assert_eq!(y.item().unwrap(), 10.0 + 40.0 + 30.0 + 80.0);
+/// assert_eq!(a.grad().unwrap().to_vec::<f32>(), vec![10.0, 20.0, 10.0, 20.0]);
+/// ```
+#[derive(Clone)]
+pub struct Tensor(pub(crate) Arc<TensorImpl>);
+
+pub(crate) struct TensorImpl {
+    /// Creation order: an op's output always has a larger id than its inputs,
+    /// so sorting by descending id is a topological order of the graph.
+    pub(crate) id: u64,
+    pub(crate) data: RwLock<Storage>,
+    pub(crate) shape: Vec<usize>,
+    pub(crate) requires_grad: AtomicBool,
+    pub(crate) grad: Mutex<Option<Tensor>>,
+    /// How this tensor was computed; `None` for leaves and untracked results.
+    pub(crate) node: Option<Node>,
+}
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(0);
+
+impl Tensor {
+    /// Wraps a buffer and shape (checked by callers) into an untracked tensor.
+    pub(crate) fn from_storage(data: Storage, shape: Vec<usize>) -> Tensor {
+        debug_assert_eq!(
+            data.len(),
+            shape::numel(&shape),
+            "storage does not fill shape {shape:?}"
+        );
+        Tensor::build(data, shape, None)
+    }
+
+    pub(crate) fn build(data: Storage, shape: Vec<usize>, node: Option<Node>) -> Tensor {
+        Tensor(Arc::new(TensorImpl {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            data: RwLock::new(data),
+            shape,
+            requires_grad: AtomicBool::new(node.is_some()),
+            grad: Mutex::new(None),
+            node,
+        }))
+    }
+
+    /// A unique id, in creation order.
+    ///
+    /// ```
+    /// use micrograd_plus::Tensor;
+    /// let (a, b) = (Tensor::zeros(&[1]), Tensor::zeros(&[1]));
+    /// assert!(a.id() < b.id());
+    /// ```
+    pub fn id(&self) -> u64 {
+        self.0.id
+    }
+
+    /// The dimensions.
+    ///
+    /// ```
+    /// assert_eq!(micrograd_plus::Tensor::zeros(&[2, 3]).shape(), &[2, 3]);
+    /// ```
+    pub fn shape(&self) -> &[usize] {
+        &self.0.shape
+    }
+
+    /// Number of dimensions.
+    ///
+    /// ```
+    /// assert_eq!(micrograd_plus::Tensor::zeros(&[2, 3]).ndim(), 2);
+    /// ```
+    pub fn ndim(&self) -> usize {
+        self.0.shape.len()
+    }
+
+    /// Number of elements.
+    ///
+    /// ```
+    /// assert_eq!(micrograd_plus::Tensor::zeros(&[2, 3]).numel(), 6);
+    /// ```
+    pub fn numel(&self) -> usize {
+        shape::numel(&self.0.shape)
+    }
+
+    /// The element type.
+    ///
+    /// ```
+    /// use micrograd_plus::{DType, Tensor};
+    /// assert_eq!(Tensor::zeros(&[1]).dtype(), DType::F32);
+    /// ```
+    pub fn dtype(&self) -> DType {
+        self.storage().dtype()
+    }
+
+    /// Read access to the buffer.
+    ///
+    /// ```
+    /// let t = micrograd_plus::Tensor::ones(&[3]);
+    /// assert_eq!(t.storage().len(), 3);
+    /// ```
+    pub fn storage(&self) -> RwLockReadGuard<'_, Storage> {
+        self.0.data.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Write access to the buffer, for in-place updates outside the graph
+    /// (optimizers). The shape cannot change.
+    ///
+    /// ```
+    /// use micrograd_plus::tensor::Storage;
+    /// let t = micrograd_plus::Tensor::zeros(&[2]);
+    /// if let Storage::F32(v) = &mut *t.storage_mut() { v[0] = 5.0; }
+    /// assert_eq!(t.to_vec::<f32>(), vec![5.0, 0.0]);
+    /// ```
+    pub fn storage_mut(&self) -> RwLockWriteGuard<'_, Storage> {
+        self.0.data.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The elements, row-major, converted to `T`.
+    ///
+    /// ```
+    /// let t = micrograd_plus::Tensor::arange(0.0, 3.0, 1.0);
+    /// assert_eq!(t.to_vec::<f64>(), vec![0.0, 1.0, 2.0]);
+    /// ```
+    pub fn to_vec<T: Element>(&self) -> Vec<T> {
+        match T::slice(&self.storage()) {
+            Some(v) => v.to_vec(),
+            None => self.storage().to_vec(),
+        }
+    }
+
+    /// The elements as f64 (shorthand for `to_vec::<f64>()`).
+    ///
+    /// ```
+    /// assert_eq!(micrograd_plus::Tensor::ones(&[1]).to_vec_f64(), vec![1.0]);
+    /// ```
+    pub fn to_vec_f64(&self) -> Vec<f64> {
+        self.to_vec()
+    }
+
+    /// The single element as f64.
+    ///
+    /// ```
+    /// use micrograd_plus::Tensor;
+    /// assert_eq!(Tensor::scalar(3.0f32).item().unwrap(), 3.0);
+    /// let err = Tensor::zeros(&[2]).item().unwrap_err();
+    /// assert_eq!(err.to_string(), "item: Can only convert tensors with 1 element to scalar, got 2");
+    /// ```
+    pub fn item(&self) -> Result<f64> {
+        let n = self.numel();
+        if n != 1 {
+            return Err(Error::shape(
+                "item",
+                format!("Can only convert tensors with 1 element to scalar, got {n}"),
+            ));
+        }
+        Ok(with_slice!(&*self.storage(), |v: T| v[0].as_f64()))
+    }
+
+    /// Whether gradients flow to this tensor.
+    ///
+    /// ```
+    /// let t = micrograd_plus::Tensor::ones(&[1]);
+    /// assert!(!t.is_requires_grad());
+    /// ```
+    pub fn is_requires_grad(&self) -> bool {
+        self.0.requires_grad.load(Ordering::Relaxed)
+    }
+
+    /// Marks this tensor as needing gradients (builder style); like PyTorch's
+    /// `requires_grad_`, it changes every clone of the handle.
+    ///
+    /// ```
+    /// let w = micrograd_plus::Tensor::ones(&[2]).requires_grad(true);
+    /// assert!(w.is_requires_grad());
+    /// ```
+    pub fn requires_grad(self, on: bool) -> Tensor {
+        self.set_requires_grad(on);
+        self
+    }
+
+    /// In-place form of [`Tensor::requires_grad`].
+    ///
+    /// ```
+    /// let w = micrograd_plus::Tensor::ones(&[2]);
+    /// w.set_requires_grad(true);
+    /// assert!(w.is_requires_grad());
+    /// ```
+    pub fn set_requires_grad(&self, on: bool) {
+        self.0.requires_grad.store(on, Ordering::Relaxed);
+    }
+
+    /// True when this tensor was not produced by a recorded op.
+    ///
+    /// ```
+    /// use micrograd_plus::Tensor;
+    /// let x = Tensor::ones(&[1]).requires_grad(true);
+    /// assert!(x.is_leaf());
+    /// assert!(!x.exp().is_leaf());
+    /// ```
+    pub fn is_leaf(&self) -> bool {
+        self.0.node.is_none()
+    }
+
+    /// The name of the op that produced this tensor, if it was recorded.
+    ///
+    /// ```
+    /// use micrograd_plus::Tensor;
+    /// let x = Tensor::ones(&[1]).requires_grad(true);
+    /// assert_eq!(x.exp().op_name(), Some("exp"));
+    /// ```
+    pub fn op_name(&self) -> Option<&'static str> {
+        self.0.node.as_ref().map(|n| n.op)
+    }
+
+    /// The accumulated gradient: `None` until a backward pass reaches this
+    /// (leaf) tensor. Gradients accumulate until [`Tensor::zero_grad`].
+    ///
+    /// ```
+    /// use micrograd_plus::Tensor;
+    /// let x = Tensor::ones(&[2]).requires_grad(true);
+    /// assert!(x.grad().is_none());
+    /// x.sum().backward().unwrap();
+    /// x.sum().backward().unwrap();
+    /// assert_eq!(x.grad().unwrap().to_vec::<f32>(), vec![2.0, 2.0]);
+    /// ```
+    pub fn grad(&self) -> Option<Tensor> {
+        self.0
+            .grad
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Replaces the stored gradient (used by optimizers and clipping).
+    ///
+    /// ```
+    /// use micrograd_plus::Tensor;
+    /// let x = Tensor::ones(&[2]);
+    /// x.set_grad(Some(Tensor::zeros(&[2])));
+    /// assert!(x.grad().is_some());
+    /// ```
+    pub fn set_grad(&self, grad: Option<Tensor>) {
+        *self.0.grad.lock().unwrap_or_else(|e| e.into_inner()) = grad;
+    }
+
+    /// Clears the gradient (PyTorch's `zero_grad(set_to_none=True)`).
+    ///
+    /// ```
+    /// use micrograd_plus::Tensor;
+    /// let x = Tensor::ones(&[2]).requires_grad(true);
+    /// x.sum().backward().unwrap();
+    /// x.zero_grad();
+    /// assert!(x.grad().is_none());
+    /// ```
+    pub fn zero_grad(&self) {
+        self.set_grad(None);
+    }
+
+    /// A new leaf sharing nothing with the graph: same values, no history.
+    ///
+    /// ```
+    /// use micrograd_plus::Tensor;
+    /// let x = Tensor::ones(&[2]).requires_grad(true);
+    /// let d = (&x * 2.0).detach();
+    /// assert!(d.is_leaf() && !d.is_requires_grad());
+    /// ```
+    pub fn detach(&self) -> Tensor {
+        Tensor::from_storage(self.storage().clone(), self.0.shape.clone())
+    }
+
+    /// A copy converted to `dtype` (differentiable: the gradient is converted back).
+    ///
+    /// ```
+    /// use micrograd_plus::{DType, Tensor};
+    /// let x = Tensor::ones(&[2]).to_dtype(DType::F64);
+    /// assert_eq!(x.dtype(), DType::F64);
+    /// ```
+    pub fn to_dtype(&self, dtype: DType) -> Tensor {
+        let from = self.dtype();
+        if from == dtype {
+            return self.clone();
+        }
+        let out = self.storage().to_dtype(dtype);
+        Tensor::record(
+            out,
+            self.0.shape.clone(),
+            "to_dtype",
+            vec![self.clone()],
+            move |g, _, _| Ok(vec![Some(g.to_dtype(from))]),
+        )
+    }
+}
+
+impl std::fmt::Debug for Tensor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "tensor({:?}, shape={:?}, dtype={}",
+            self.to_vec_f64(),
+            self.shape(),
+            self.dtype().name()
+        )?;
+        if let Some(op) = self.op_name() {
+            write!(f, ", grad_fn={op}")?;
+        } else if self.is_requires_grad() {
+            write!(f, ", requires_grad=True")?;
+        }
+        write!(f, ")")
+    }
+}
+
+impl std::fmt::Display for Tensor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        fn write_dim(
+            f: &mut std::fmt::Formatter<'_>,
+            v: &[f64],
+            shape: &[usize],
+            depth: usize,
+        ) -> std::fmt::Result {
+            if shape.is_empty() {
+                return write!(f, "{:.4}", v[0]);
+            }
+            write!(f, "[")?;
+            let step = v.len() / shape[0].max(1);
+            for i in 0..shape[0] {
+                if i > 0 {
+                    write!(f, ",")?;
+                    if shape.len() > 1 {
+                        write!(f, "\n{}", " ".repeat(depth + 8))?;
+                    } else {
+                        write!(f, " ")?;
+                    }
+                }
+                write_dim(f, &v[i * step..(i + 1) * step], &shape[1..], depth + 1)?;
+            }
+            write!(f, "]")
+        }
+        write!(f, "tensor(")?;
+        write_dim(f, &self.to_vec_f64(), self.shape(), 0)?;
+        write!(f, ")")
+    }
+}

@@ -1,0 +1,363 @@
+//! Binary elementwise ops with NumPy/PyTorch broadcasting.
+//!
+//! Each op is a [`BinaryFn`]: its value and both partial derivatives in a few
+//! lines. One forward and one backward routine serve them all; the backward
+//! walks the broadcast output once and adds `grad * ∂y/∂a` straight into a
+//! buffer of `a`'s own shape, which is how a broadcast operand's gradient
+//! comes out summed back to that operand's shape.
+
+use super::BinaryFn;
+use crate::tensor::shape::{
+    broadcast_shapes, broadcast_strides, contiguous_strides, for_each_offset,
+};
+use crate::tensor::{with_slice, DType, Element, Tensor};
+use crate::Result;
+
+/// `a + b`.
+#[derive(Clone, Copy)]
+pub struct Add;
+impl BinaryFn for Add {
+    const NAME: &'static str = "add";
+    fn f<T: Element>(&self, a: T, b: T) -> T {
+        a + b
+    }
+    fn da<T: Element>(&self, _: T, _: T, _: T) -> T {
+        T::one()
+    }
+    fn db<T: Element>(&self, _: T, _: T, _: T) -> T {
+        T::one()
+    }
+}
+
+/// `a - b`.
+#[derive(Clone, Copy)]
+pub struct Sub;
+impl BinaryFn for Sub {
+    const NAME: &'static str = "sub";
+    fn f<T: Element>(&self, a: T, b: T) -> T {
+        a - b
+    }
+    fn da<T: Element>(&self, _: T, _: T, _: T) -> T {
+        T::one()
+    }
+    fn db<T: Element>(&self, _: T, _: T, _: T) -> T {
+        -T::one()
+    }
+}
+
+/// `a * b`.
+#[derive(Clone, Copy)]
+pub struct Mul;
+impl BinaryFn for Mul {
+    const NAME: &'static str = "mul";
+    fn f<T: Element>(&self, a: T, b: T) -> T {
+        a * b
+    }
+    fn da<T: Element>(&self, _: T, b: T, _: T) -> T {
+        b
+    }
+    fn db<T: Element>(&self, a: T, _: T, _: T) -> T {
+        a
+    }
+}
+
+/// `a / b`.
+#[derive(Clone, Copy)]
+pub struct Div;
+impl BinaryFn for Div {
+    const NAME: &'static str = "div";
+    fn f<T: Element>(&self, a: T, b: T) -> T {
+        a / b
+    }
+    fn da<T: Element>(&self, _: T, b: T, _: T) -> T {
+        T::one() / b
+    }
+    fn db<T: Element>(&self, _: T, b: T, y: T) -> T {
+        // d(a/b)/db = -a/b² = -y/b
+        -y / b
+    }
+}
+
+/// `a ** b`.
+#[derive(Clone, Copy)]
+pub struct Pow;
+impl BinaryFn for Pow {
+    const NAME: &'static str = "pow";
+    fn f<T: Element>(&self, a: T, b: T) -> T {
+        a.powf(b)
+    }
+    fn da<T: Element>(&self, a: T, b: T, _: T) -> T {
+        // b·a^(b-1); written this way (not y·b/a) so a = 0 gives the right limit.
+        if b == T::zero() {
+            T::zero()
+        } else {
+            b * a.powf(b - T::one())
+        }
+    }
+    fn db<T: Element>(&self, a: T, _: T, y: T) -> T {
+        // d(a^b)/db = a^b·ln a; PyTorch defines it as 0 where a = 0.
+        if a == T::zero() {
+            T::zero()
+        } else {
+            y * a.ln()
+        }
+    }
+}
+
+/// Elementwise `max(a, b)`; on ties the gradient is split evenly (PyTorch).
+#[derive(Clone, Copy)]
+pub struct Maximum;
+impl BinaryFn for Maximum {
+    const NAME: &'static str = "maximum";
+    fn f<T: Element>(&self, a: T, b: T) -> T {
+        if a.is_nan() || b.is_nan() {
+            T::nan()
+        } else {
+            a.max(b)
+        }
+    }
+    fn da<T: Element>(&self, a: T, b: T, _: T) -> T {
+        tie_split(a > b, a == b)
+    }
+    fn db<T: Element>(&self, a: T, b: T, _: T) -> T {
+        tie_split(b > a, a == b)
+    }
+}
+
+/// Elementwise `min(a, b)`; on ties the gradient is split evenly (PyTorch).
+#[derive(Clone, Copy)]
+pub struct Minimum;
+impl BinaryFn for Minimum {
+    const NAME: &'static str = "minimum";
+    fn f<T: Element>(&self, a: T, b: T) -> T {
+        if a.is_nan() || b.is_nan() {
+            T::nan()
+        } else {
+            a.min(b)
+        }
+    }
+    fn da<T: Element>(&self, a: T, b: T, _: T) -> T {
+        tie_split(a < b, a == b)
+    }
+    fn db<T: Element>(&self, a: T, b: T, _: T) -> T {
+        tie_split(b < a, a == b)
+    }
+}
+
+fn tie_split<T: Element>(wins: bool, tie: bool) -> T {
+    if wins {
+        T::one()
+    } else if tie {
+        T::of(0.5)
+    } else {
+        T::zero()
+    }
+}
+
+impl Tensor {
+    /// Elementwise `self + other` with broadcasting.
+    ///
+    /// ```
+    /// use micrograd_plus::Tensor;
+    /// let a = Tensor::new([[1.0f32, 2.0, 3.0], [4.0, 5.0, 6.0]]).unwrap().requires_grad(true);
+    /// let b = Tensor::new([10.0f32, 20.0, 30.0]).unwrap().requires_grad(true);
+    /// let y = a.add(&b).unwrap();
+    /// assert_eq!(y.to_vec::<f32>(), vec![11.0, 22.0, 33.0, 14.0, 25.0, 36.0]);
+    /// y.sum().backward().unwrap();
+    /// assert_eq!(b.grad().unwrap().shape(), &[3]); // summed back over the broadcast rows
+    /// assert_eq!(b.grad().unwrap().to_vec::<f32>(), vec![2.0, 2.0, 2.0]);
+    /// ```
+    pub fn add(&self, other: &Tensor) -> Result<Tensor> {
+        binary(self, other, Add)
+    }
+    /// Elementwise `self - other` with broadcasting.
+    ///
+    /// ```
+    /// use micrograd_plus::Tensor;
+    /// let y = Tensor::new([5.0f32]).unwrap().sub(&Tensor::new([2.0f32]).unwrap()).unwrap();
+    /// assert_eq!(y.to_vec::<f32>(), vec![3.0]);
+    /// ```
+    pub fn sub(&self, other: &Tensor) -> Result<Tensor> {
+        binary(self, other, Sub)
+    }
+    /// Elementwise `self * other` with broadcasting.
+    ///
+    /// ```
+    /// use micrograd_plus::Tensor;
+    /// let y = Tensor::new([2.0f32, 3.0]).unwrap().mul(&Tensor::scalar(4.0f32)).unwrap();
+    /// assert_eq!(y.to_vec::<f32>(), vec![8.0, 12.0]);
+    /// ```
+    pub fn mul(&self, other: &Tensor) -> Result<Tensor> {
+        binary(self, other, Mul)
+    }
+    /// Elementwise `self / other` with broadcasting.
+    ///
+    /// ```
+    /// use micrograd_plus::Tensor;
+    /// let y = Tensor::new([3.0f32]).unwrap().div(&Tensor::new([2.0f32]).unwrap()).unwrap();
+    /// assert_eq!(y.to_vec::<f32>(), vec![1.5]);
+    /// ```
+    pub fn div(&self, other: &Tensor) -> Result<Tensor> {
+        binary(self, other, Div)
+    }
+    /// Elementwise `self ** exponent` with a tensor exponent (broadcasting).
+    ///
+    /// ```
+    /// use micrograd_plus::Tensor;
+    /// let y = Tensor::new([2.0f32, 3.0]).unwrap().pow(&Tensor::new([3.0f32, 2.0]).unwrap()).unwrap();
+    /// assert_eq!(y.to_vec::<f32>(), vec![8.0, 9.0]);
+    /// ```
+    pub fn pow(&self, exponent: &Tensor) -> Result<Tensor> {
+        binary(self, exponent, Pow)
+    }
+    /// Elementwise maximum with broadcasting (ties split the gradient).
+    ///
+    /// ```
+    /// use micrograd_plus::Tensor;
+    /// let y = Tensor::new([1.0f32, 5.0]).unwrap().maximum(&Tensor::new([3.0f32]).unwrap()).unwrap();
+    /// assert_eq!(y.to_vec::<f32>(), vec![3.0, 5.0]);
+    /// ```
+    pub fn maximum(&self, other: &Tensor) -> Result<Tensor> {
+        binary(self, other, Maximum)
+    }
+    /// Elementwise minimum with broadcasting (ties split the gradient).
+    ///
+    /// ```
+    /// use micrograd_plus::Tensor;
+    /// let y = Tensor::new([1.0f32, 5.0]).unwrap().minimum(&Tensor::new([3.0f32]).unwrap()).unwrap();
+    /// assert_eq!(y.to_vec::<f32>(), vec![1.0, 3.0]);
+    /// ```
+    pub fn minimum(&self, other: &Tensor) -> Result<Tensor> {
+        binary(self, other, Minimum)
+    }
+}
+
+/// Forward of every broadcasting binary op, and its recorded backward.
+pub(crate) fn binary<F: BinaryFn>(a: &Tensor, b: &Tensor, op: F) -> Result<Tensor> {
+    // Mixed f32/f64 operands promote to f64, as in PyTorch.
+    if a.dtype() != b.dtype() {
+        return binary(&a.to_dtype(DType::F64), &b.to_dtype(DType::F64), op);
+    }
+    let out_shape = broadcast_shapes(F::NAME, a.shape(), b.shape())?;
+    let out = {
+        let (sa, sb) = (a.storage(), b.storage());
+        if a.shape() == b.shape() {
+            super::zip_map(&sa, &sb, &op)
+        } else {
+            with_slice!(&*sa, |x: T| {
+                let y = T::slice(&sb).expect("same dtype");
+                T::into_storage(broadcast_forward(
+                    x,
+                    a.shape(),
+                    y,
+                    b.shape(),
+                    &out_shape,
+                    &op,
+                ))
+            })
+        }
+    };
+    Ok(Tensor::record(
+        out,
+        out_shape,
+        F::NAME,
+        vec![a.clone(), b.clone()],
+        move |g, inputs, y| {
+            let (a, b) = (&inputs[0], &inputs[1]);
+            let (want_a, want_b) = (a.is_requires_grad(), b.is_requires_grad());
+            let (sa, sb, sg, sy) = (a.storage(), b.storage(), g.storage(), y.storage());
+            let (ga, gb) = with_slice!(&*sg, |g: T| {
+                let (av, bv, yv) = (
+                    T::slice(&sa).expect("dtype"),
+                    T::slice(&sb).expect("dtype"),
+                    T::slice(&sy).expect("dtype"),
+                );
+                let (ga, gb) = broadcast_backward(
+                    g,
+                    av,
+                    a.shape(),
+                    bv,
+                    b.shape(),
+                    yv,
+                    y.shape(),
+                    &op,
+                    want_a,
+                    want_b,
+                );
+                (ga.map(T::into_storage), gb.map(T::into_storage))
+            });
+            Ok(vec![
+                ga.map(|s| Tensor::from_storage(s, a.shape().to_vec())),
+                gb.map(|s| Tensor::from_storage(s, b.shape().to_vec())),
+            ])
+        },
+    ))
+}
+
+fn broadcast_forward<T: Element, F: BinaryFn>(
+    a: &[T],
+    a_shape: &[usize],
+    b: &[T],
+    b_shape: &[usize],
+    out_shape: &[usize],
+    op: &F,
+) -> Vec<T> {
+    // Common cases first: a tensor with a scalar.
+    if b.len() == 1 {
+        return a.iter().map(|&x| op.f(x, b[0])).collect();
+    }
+    if a.len() == 1 {
+        return b.iter().map(|&y| op.f(a[0], y)).collect();
+    }
+    let (sa, sb) = (
+        broadcast_strides(a_shape, out_shape),
+        broadcast_strides(b_shape, out_shape),
+    );
+    let mut out = Vec::with_capacity(crate::tensor::shape::numel(out_shape));
+    for_each_offset(out_shape, [&sa, &sb], |[i, j]| out.push(op.f(a[i], b[j])));
+    out
+}
+
+#[allow(clippy::too_many_arguments)]
+fn broadcast_backward<T: Element, F: BinaryFn>(
+    g: &[T],
+    a: &[T],
+    a_shape: &[usize],
+    b: &[T],
+    b_shape: &[usize],
+    y: &[T],
+    out_shape: &[usize],
+    op: &F,
+    want_a: bool,
+    want_b: bool,
+) -> (Option<Vec<T>>, Option<Vec<T>>) {
+    if a_shape == b_shape {
+        let ga = want_a.then(|| {
+            (0..g.len())
+                .map(|i| g[i] * op.da(a[i], b[i], y[i]))
+                .collect()
+        });
+        let gb = want_b.then(|| {
+            (0..g.len())
+                .map(|i| g[i] * op.db(a[i], b[i], y[i]))
+                .collect()
+        });
+        return (ga, gb);
+    }
+    let mut ga = want_a.then(|| vec![T::zero(); a.len()]);
+    let mut gb = want_b.then(|| vec![T::zero(); b.len()]);
+    let (sa, sb) = (
+        broadcast_strides(a_shape, out_shape),
+        broadcast_strides(b_shape, out_shape),
+    );
+    let so = contiguous_strides(out_shape);
+    for_each_offset(out_shape, [&sa, &sb, &so], |[i, j, o]| {
+        if let Some(ga) = ga.as_mut() {
+            ga[i] = ga[i] + g[o] * op.da(a[i], b[j], y[o]);
+        }
+        if let Some(gb) = gb.as_mut() {
+            gb[j] = gb[j] + g[o] * op.db(a[i], b[j], y[o]);
+        }
+    });
+    (ga, gb)
+}

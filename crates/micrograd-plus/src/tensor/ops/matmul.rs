@@ -1,0 +1,267 @@
+//! Matrix product with PyTorch's rules: 1-D·1-D is a dot product, a 1-D
+//! operand is treated as a row (left) or column (right) vector and that dim is
+//! removed again, and N-D operands are stacks of matrices whose batch dims
+//! broadcast.
+//!
+//! For `C = A·B` the backward rule is `dA = dC·Bᵀ` and `dB = Aᵀ·dC`. The
+//! transposes are free (the kernel takes strides), and a batch-broadcast
+//! operand's gradient accumulates over the batches it was reused in.
+
+use crate::tensor::shape::{broadcast_shapes, broadcast_strides, for_each_offset, numel};
+use crate::tensor::{with_slice, DType, Element, Storage, Tensor};
+use crate::{Error, Result};
+
+/// Shapes of one batched product: `batch` broadcast dims, then `m×k · k×n`.
+struct Plan {
+    batch: Vec<usize>,
+    m: usize,
+    k: usize,
+    n: usize,
+    /// Matrix index of each operand for every batch entry (0 stride = reused).
+    a_strides: Vec<usize>,
+    b_strides: Vec<usize>,
+}
+
+impl Plan {
+    fn new(a: &[usize], b: &[usize]) -> Result<Plan> {
+        let (ra, rb) = (a.len(), b.len());
+        let (m, k, k2, n) = (a[ra - 2], a[ra - 1], b[rb - 2], b[rb - 1]);
+        if k != k2 {
+            return Err(Error::shape(
+                "matmul",
+                format!("shapes {a:?} and {b:?} cannot be multiplied ({m}x{k} and {k2}x{n}): inner dimensions {k} != {k2}"),
+            ));
+        }
+        let (ba, bb) = (&a[..ra - 2], &b[..rb - 2]);
+        let batch = broadcast_shapes("matmul", ba, bb)?;
+        Ok(Plan {
+            m,
+            k,
+            n,
+            a_strides: broadcast_strides(ba, &batch),
+            b_strides: broadcast_strides(bb, &batch),
+            batch,
+        })
+    }
+
+    /// Calls `f(batch_index, a_matrix_index, b_matrix_index)` for every batch entry.
+    fn for_each_batch(&self, mut f: impl FnMut(usize, usize, usize)) {
+        let mut idx = 0;
+        for_each_offset(
+            &self.batch,
+            [&self.a_strides, &self.b_strides],
+            |[ia, ib]| {
+                f(idx, ia, ib);
+                idx += 1;
+            },
+        );
+    }
+
+    /// True when B is one matrix shared by all batches and A is a contiguous
+    /// stack: then the whole product is one `(batch·m)×k · k×n` call.
+    fn folds(&self) -> bool {
+        self.b_strides.iter().all(|&s| s == 0)
+            && numel(&self.batch) == numel_nonzero(&self.a_strides, &self.batch)
+    }
+}
+
+/// Number of distinct A matrices addressed (equals the batch size when A is not broadcast).
+fn numel_nonzero(strides: &[usize], batch: &[usize]) -> usize {
+    strides
+        .iter()
+        .zip(batch)
+        .map(|(&s, &d)| if s == 0 { 1 } else { d })
+        .product()
+}
+
+fn forward<T: Element>(a: &[T], b: &[T], p: &Plan) -> Vec<T> {
+    let (m, k, n) = (p.m, p.k, p.n);
+    let batches = numel(&p.batch);
+    let mut c = vec![T::zero(); batches * m * n];
+    if k == 0 || c.is_empty() {
+        return c;
+    }
+    if p.folds() {
+        T::gemm(batches * m, k, n, a, k, 1, b, n, 1, &mut c, false);
+        return c;
+    }
+    p.for_each_batch(|i, ia, ib| {
+        let (a, b) = (&a[ia * m * k..][..m * k], &b[ib * k * n..][..k * n]);
+        T::gemm(
+            m,
+            k,
+            n,
+            a,
+            k,
+            1,
+            b,
+            n,
+            1,
+            &mut c[i * m * n..][..m * n],
+            false,
+        );
+    });
+    c
+}
+
+/// `(dA, dB)`, each only when wanted.
+fn backward<T: Element>(
+    g: &[T],
+    a: &[T],
+    b: &[T],
+    p: &Plan,
+    want: (bool, bool),
+) -> (Option<Vec<T>>, Option<Vec<T>>) {
+    let (m, k, n) = (p.m, p.k, p.n);
+    let batches = numel(&p.batch);
+    let mut da = want.0.then(|| vec![T::zero(); a.len()]);
+    let mut db = want.1.then(|| vec![T::zero(); b.len()]);
+    if k == 0 || batches * m * n == 0 {
+        return (da, db);
+    }
+    if p.folds() {
+        // dA = dC·Bᵀ: Bᵀ(j, p) = b[p·n + j] → row stride 1, column stride n.
+        if let Some(da) = da.as_mut() {
+            T::gemm(batches * m, n, k, g, n, 1, b, 1, n, da, false);
+        }
+        // dB = Aᵀ·dC over the folded rows: Aᵀ(p, i) = a[i·k + p].
+        if let Some(db) = db.as_mut() {
+            T::gemm(k, batches * m, n, a, 1, k, g, n, 1, db, false);
+        }
+        return (da, db);
+    }
+    p.for_each_batch(|i, ia, ib| {
+        let gi = &g[i * m * n..][..m * n];
+        if let Some(da) = da.as_mut() {
+            T::gemm(
+                m,
+                n,
+                k,
+                gi,
+                n,
+                1,
+                &b[ib * k * n..][..k * n],
+                1,
+                n,
+                &mut da[ia * m * k..][..m * k],
+                true,
+            );
+        }
+        if let Some(db) = db.as_mut() {
+            T::gemm(
+                k,
+                m,
+                n,
+                &a[ia * m * k..][..m * k],
+                1,
+                k,
+                gi,
+                n,
+                1,
+                &mut db[ib * k * n..][..k * n],
+                true,
+            );
+        }
+    });
+    (da, db)
+}
+
+impl Tensor {
+    /// Matrix product following `torch.matmul`.
+    ///
+    /// ```
+    /// use micrograd_plus::Tensor;
+    /// let a = Tensor::new([[1.0f32, 2.0], [3.0, 4.0]]).unwrap();
+    /// let v = Tensor::new([1.0f32, 1.0]).unwrap();
+    /// assert_eq!(a.matmul(&v).unwrap().to_vec::<f32>(), vec![3.0, 7.0]); // (2,2)·(2,) → (2,)
+    /// assert_eq!(v.matmul(&v).unwrap().shape(), &[] as &[usize]);       // dot product
+    /// let batch = Tensor::zeros(&[5, 2, 3]).matmul(&Tensor::zeros(&[3, 4])).unwrap();
+    /// assert_eq!(batch.shape(), &[5, 2, 4]);
+    /// let err = a.matmul(&Tensor::zeros(&[3, 1])).unwrap_err().to_string();
+    /// assert!(err.starts_with("matmul: shapes [2, 2] and [3, 1] cannot be multiplied"));
+    /// ```
+    pub fn matmul(&self, other: &Tensor) -> Result<Tensor> {
+        if self.dtype() != other.dtype() {
+            return self
+                .to_dtype(DType::F64)
+                .matmul(&other.to_dtype(DType::F64));
+        }
+        let (ra, rb) = (self.ndim(), other.ndim());
+        if ra == 0 || rb == 0 {
+            return Err(Error::shape(
+                "matmul",
+                format!("both arguments to matmul need to be at least 1D, but they have shapes {:?} and {:?}", self.shape(), other.shape()),
+            ));
+        }
+        if ra == 1 && rb == 1 && self.shape() != other.shape() {
+            return Err(Error::shape(
+                "matmul",
+                format!(
+                    "1D tensors expected to have the same size, but got shapes {:?} and {:?}",
+                    self.shape(),
+                    other.shape()
+                ),
+            ));
+        }
+        // Promote vectors to matrices, multiply, then drop the added dims.
+        let a = if ra == 1 {
+            self.unsqueeze(0)?
+        } else {
+            self.clone()
+        };
+        let b = if rb == 1 {
+            other.unsqueeze(-1)?
+        } else {
+            other.clone()
+        };
+        let c = matmul_nd(&a, &b)?;
+        let mut shape = c.shape().to_vec();
+        if rb == 1 {
+            shape.pop();
+        }
+        if ra == 1 {
+            shape.remove(shape.len() - 1);
+        }
+        Ok(c.reshape_unchecked(shape))
+    }
+}
+
+/// The product of two tensors with at least 2 dims each.
+fn matmul_nd(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    let plan = Plan::new(a.shape(), b.shape())?;
+    let mut out_shape = plan.batch.clone();
+    out_shape.extend([plan.m, plan.n]);
+    let out = {
+        let (sa, sb) = (a.storage(), b.storage());
+        with_slice!(&*sa, |av: T| T::into_storage(forward(
+            av,
+            T::slice(&sb).expect("dtype"),
+            &plan
+        )))
+    };
+    Ok(Tensor::record(
+        out,
+        out_shape,
+        "matmul",
+        vec![a.clone(), b.clone()],
+        move |g, inputs, _| {
+            let (a, b) = (&inputs[0], &inputs[1]);
+            let want = (a.is_requires_grad(), b.is_requires_grad());
+            let (sa, sb, sg) = (a.storage(), b.storage(), g.storage());
+            let (da, db): (Option<Storage>, Option<Storage>) = with_slice!(&*sg, |gv: T| {
+                let (da, db) = backward(
+                    gv,
+                    T::slice(&sa).expect("dtype"),
+                    T::slice(&sb).expect("dtype"),
+                    &plan,
+                    want,
+                );
+                (da.map(T::into_storage), db.map(T::into_storage))
+            });
+            Ok(vec![
+                da.map(|s| Tensor::from_storage(s, a.shape().to_vec())),
+                db.map(|s| Tensor::from_storage(s, b.shape().to_vec())),
+            ])
+        },
+    ))
+}

@@ -1,0 +1,379 @@
+//! Elementwise unary ops: math functions, activations, and arithmetic with a
+//! scalar. Each is a [`UnaryFn`]: `f` and its derivative `df`, side by side.
+//! One forward (`map`) and one backward (`grad · df(x, y)`) serve them all.
+
+use super::{chain_unary, map, UnaryFn};
+use crate::tensor::{Element, Tensor};
+
+/// Applies a [`UnaryFn`] and records its backward rule.
+pub(crate) fn unary<F: UnaryFn>(x: &Tensor, op: F) -> Tensor {
+    let out = map(&x.storage(), &op);
+    Tensor::record(
+        out,
+        x.shape().to_vec(),
+        F::NAME,
+        vec![x.clone()],
+        move |g, inputs, y| {
+            let dx = chain_unary(&g.storage(), &inputs[0].storage(), &y.storage(), &op);
+            Ok(vec![Some(Tensor::from_storage(dx, g.shape().to_vec()))])
+        },
+    )
+}
+
+/// Declares a parameterless unary op: its struct, `f`, `df`, and the
+/// documented `Tensor` method.
+macro_rules! unary_op {
+    ($(#[$doc:meta])* $method:ident, $Op:ident, $name:literal, |$x:ident| $f:expr, |$dx:ident, $dy:ident| $df:expr) => {
+        #[doc = concat!("The `", $name, "` function and its derivative.")]
+        #[derive(Clone, Copy)]
+        pub struct $Op;
+        impl UnaryFn for $Op {
+            const NAME: &'static str = $name;
+            fn f<T: Element>(&self, $x: T) -> T {
+                $f
+            }
+            #[allow(unused_variables)]
+            fn df<T: Element>(&self, $dx: T, $dy: T) -> T {
+                $df
+            }
+        }
+        impl Tensor {
+            $(#[$doc])*
+            pub fn $method(&self) -> Tensor {
+                unary(self, $Op)
+            }
+        }
+    };
+}
+
+/// Declares a unary op with one scalar parameter (stored as f64).
+macro_rules! unary_op_with {
+    ($(#[$doc:meta])* $method:ident($p:ident), $Op:ident, $name:literal, |$x:ident| $f:expr, |$dx:ident, $dy:ident| $df:expr) => {
+        #[doc = concat!("The `", $name, "` function (with its parameter) and its derivative.")]
+        #[derive(Clone, Copy)]
+        pub struct $Op(pub f64);
+        impl UnaryFn for $Op {
+            const NAME: &'static str = $name;
+            fn f<T: Element>(&self, $x: T) -> T {
+                let $p = T::of(self.0);
+                $f
+            }
+            #[allow(unused_variables)]
+            fn df<T: Element>(&self, $dx: T, $dy: T) -> T {
+                let $p = T::of(self.0);
+                $df
+            }
+        }
+        impl Tensor {
+            $(#[$doc])*
+            pub fn $method(&self, $p: f64) -> Tensor {
+                unary(self, $Op($p))
+            }
+        }
+    };
+}
+
+unary_op!(
+    /// `-x`.
+    ///
+    /// ```
+    /// assert_eq!(micrograd_plus::Tensor::new([1.0f32, -2.0]).unwrap().neg().to_vec::<f32>(), vec![-1.0, 2.0]);
+    /// ```
+    neg, Neg, "neg", |x| -x, |x, y| -T::one()
+);
+unary_op!(
+    /// `e^x`; its derivative is itself.
+    ///
+    /// ```
+    /// assert_eq!(micrograd_plus::Tensor::new([0.0f32]).unwrap().exp().to_vec::<f32>(), vec![1.0]);
+    /// ```
+    exp, Exp, "exp", |x| x.exp(), |x, y| y
+);
+unary_op!(
+    /// Natural logarithm.
+    ///
+    /// ```
+    /// assert_eq!(micrograd_plus::Tensor::new([1.0f32]).unwrap().log().to_vec::<f32>(), vec![0.0]);
+    /// ```
+    log, Log, "log", |x| x.ln(), |x, y| x.recip()
+);
+unary_op!(
+    /// Square root.
+    ///
+    /// ```
+    /// assert_eq!(micrograd_plus::Tensor::new([4.0f32]).unwrap().sqrt().to_vec::<f32>(), vec![2.0]);
+    /// ```
+    sqrt, Sqrt, "sqrt", |x| x.sqrt(), |x, y| T::of(0.5) / y
+);
+unary_op!(
+    /// Absolute value (gradient 0 at 0, like PyTorch).
+    ///
+    /// ```
+    /// assert_eq!(micrograd_plus::Tensor::new([-3.0f32]).unwrap().abs().to_vec::<f32>(), vec![3.0]);
+    /// ```
+    abs, Abs, "abs", |x| x.abs(), |x, y| sign(x)
+);
+unary_op!(
+    /// Sine.
+    ///
+    /// ```
+    /// assert_eq!(micrograd_plus::Tensor::new([0.0f32]).unwrap().sin().to_vec::<f32>(), vec![0.0]);
+    /// ```
+    sin, Sin, "sin", |x| x.sin(), |x, y| x.cos()
+);
+unary_op!(
+    /// Cosine.
+    ///
+    /// ```
+    /// assert_eq!(micrograd_plus::Tensor::new([0.0f32]).unwrap().cos().to_vec::<f32>(), vec![1.0]);
+    /// ```
+    cos, Cos, "cos", |x| x.cos(), |x, y| -x.sin()
+);
+unary_op!(
+    /// `max(x, 0)` (gradient 0 at 0, like PyTorch).
+    ///
+    /// ```
+    /// assert_eq!(micrograd_plus::Tensor::new([-1.0f32, 2.0]).unwrap().relu().to_vec::<f32>(), vec![0.0, 2.0]);
+    /// ```
+    relu, Relu, "relu", |x| if x > T::zero() { x } else { T::zero() }, |x, y| step(x)
+);
+unary_op!(
+    /// The logistic function `1 / (1 + e^-x)`, computed without overflow.
+    ///
+    /// ```
+    /// assert_eq!(micrograd_plus::Tensor::new([0.0f32]).unwrap().sigmoid().to_vec::<f32>(), vec![0.5]);
+    /// ```
+    sigmoid, Sigmoid, "sigmoid", |x| sigmoid(x), |x, y| y * (T::one() - y)
+);
+unary_op!(
+    /// Hyperbolic tangent.
+    ///
+    /// ```
+    /// assert_eq!(micrograd_plus::Tensor::new([0.0f32]).unwrap().tanh().to_vec::<f32>(), vec![0.0]);
+    /// ```
+    tanh, Tanh, "tanh", |x| x.tanh(), |x, y| T::one() - y * y
+);
+unary_op!(
+    /// SiLU (swish): `x · sigmoid(x)`.
+    ///
+    /// ```
+    /// assert_eq!(micrograd_plus::Tensor::new([0.0f32]).unwrap().silu().to_vec::<f32>(), vec![0.0]);
+    /// ```
+    silu, Silu, "silu", |x| x * sigmoid(x), |x, y| {
+        let s = sigmoid(x);
+        s * (T::one() + x * (T::one() - s))
+    }
+);
+unary_op!(
+    /// Softplus `ln(1 + e^x)` (PyTorch's beta = 1, linear above 20).
+    ///
+    /// ```
+    /// let y = micrograd_plus::Tensor::new([0.0f64]).unwrap().softplus();
+    /// assert!((y.item().unwrap() - 2f64.ln()).abs() < 1e-15);
+    /// ```
+    softplus, Softplus, "softplus", |x| if x > T::of(20.0) { x } else { x.exp().ln_1p() }, |x, y| {
+        if x > T::of(20.0) {
+            T::one()
+        } else {
+            sigmoid(x)
+        }
+    }
+);
+unary_op!(
+    /// GELU, exact form `x · Φ(x)` with the normal CDF Φ.
+    ///
+    /// ```
+    /// let y = micrograd_plus::Tensor::new([1.0f64]).unwrap().gelu();
+    /// assert!((y.item().unwrap() - 0.8413447460685429).abs() < 1e-12);
+    /// ```
+    gelu, Gelu, "gelu", |x| x * normal_cdf(x), |x, y| {
+        // d/dx x·Φ(x) = Φ(x) + x·φ(x)
+        let pdf = (-(x * x) * T::of(0.5)).exp() * T::of(1.0 / (2.0 * std::f64::consts::PI).sqrt());
+        normal_cdf(x) + x * pdf
+    }
+);
+unary_op!(
+    /// GELU, tanh approximation (PyTorch's `approximate="tanh"`).
+    ///
+    /// ```
+    /// let y = micrograd_plus::Tensor::new([1.0f64]).unwrap().gelu_tanh();
+    /// assert!((y.item().unwrap() - 0.8411919906082768).abs() < 1e-12);
+    /// ```
+    gelu_tanh, GeluTanh, "gelu_tanh", |x| T::of(0.5) * x * (T::one() + gelu_inner(x).tanh()), |x, y| {
+        let t = gelu_inner(x).tanh();
+        let inner_dx = T::of(GELU_C) * (T::one() + T::of(3.0 * 0.044715) * x * x);
+        T::of(0.5) * (T::one() + t) + T::of(0.5) * x * (T::one() - t * t) * inner_dx
+    }
+);
+
+unary_op_with!(
+    /// `x > 0 ? x : alpha·x`.
+    ///
+    /// ```
+    /// let y = micrograd_plus::Tensor::new([-2.0f32, 3.0]).unwrap().leaky_relu(0.1);
+    /// assert_eq!(y.to_vec::<f32>(), vec![-0.2, 3.0]);
+    /// ```
+    leaky_relu(alpha), LeakyRelu, "leaky_relu", |x| if x > T::zero() { x } else { alpha * x }, |x, y| {
+        if x > T::zero() {
+            T::one()
+        } else {
+            alpha
+        }
+    }
+);
+unary_op_with!(
+    /// ELU: `x > 0 ? x : alpha·(e^x − 1)`.
+    ///
+    /// ```
+    /// let y = micrograd_plus::Tensor::new([0.0f32, 2.0]).unwrap().elu(1.0);
+    /// assert_eq!(y.to_vec::<f32>(), vec![0.0, 2.0]);
+    /// ```
+    elu(alpha), Elu, "elu", |x| if x > T::zero() { x } else { alpha * x.exp_m1() }, |x, y| {
+        if x > T::zero() {
+            T::one()
+        } else {
+            y + alpha
+        }
+    }
+);
+unary_op_with!(
+    /// `x + s`.
+    ///
+    /// ```
+    /// assert_eq!(micrograd_plus::Tensor::ones(&[1]).add_scalar(2.0).to_vec::<f32>(), vec![3.0]);
+    /// ```
+    add_scalar(s), AddScalar, "add_scalar", |x| x + s, |x, y| T::one()
+);
+unary_op_with!(
+    /// `x - s`.
+    ///
+    /// ```
+    /// assert_eq!(micrograd_plus::Tensor::ones(&[1]).sub_scalar(2.0).to_vec::<f32>(), vec![-1.0]);
+    /// ```
+    sub_scalar(s), SubScalar, "sub_scalar", |x| x - s, |x, y| T::one()
+);
+unary_op_with!(
+    /// `s - x`.
+    ///
+    /// ```
+    /// assert_eq!(micrograd_plus::Tensor::ones(&[1]).rsub_scalar(2.0).to_vec::<f32>(), vec![1.0]);
+    /// ```
+    rsub_scalar(s), RSubScalar, "rsub_scalar", |x| s - x, |x, y| -T::one()
+);
+unary_op_with!(
+    /// `x · s`.
+    ///
+    /// ```
+    /// assert_eq!(micrograd_plus::Tensor::ones(&[1]).mul_scalar(3.0).to_vec::<f32>(), vec![3.0]);
+    /// ```
+    mul_scalar(s), MulScalar, "mul_scalar", |x| x * s, |x, y| s
+);
+unary_op_with!(
+    /// `x / s`.
+    ///
+    /// ```
+    /// assert_eq!(micrograd_plus::Tensor::ones(&[1]).div_scalar(4.0).to_vec::<f32>(), vec![0.25]);
+    /// ```
+    div_scalar(s), DivScalar, "div_scalar", |x| x / s, |x, y| s.recip()
+);
+unary_op_with!(
+    /// `s / x`.
+    ///
+    /// ```
+    /// assert_eq!(micrograd_plus::Tensor::full(&[1], 4.0).rdiv_scalar(2.0).to_vec::<f32>(), vec![0.5]);
+    /// ```
+    rdiv_scalar(s), RDivScalar, "rdiv_scalar", |x| s / x, |x, y| -y / x
+);
+unary_op_with!(
+    /// `x ** e` for a scalar exponent.
+    ///
+    /// ```
+    /// assert_eq!(micrograd_plus::Tensor::full(&[1], 3.0).pow_scalar(2.0).to_vec::<f32>(), vec![9.0]);
+    /// ```
+    pow_scalar(e), PowScalar, "pow_scalar", |x| x.powf(e), |x, y| {
+        if e == T::zero() {
+            T::zero()
+        } else {
+            e * x.powf(e - T::one())
+        }
+    }
+);
+
+/// Clamps into `[min, max]` (either bound optional). The gradient passes
+/// where the input lies inside the closed interval, as in PyTorch.
+#[derive(Clone, Copy)]
+pub struct Clamp {
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+}
+impl UnaryFn for Clamp {
+    const NAME: &'static str = "clamp";
+    fn f<T: Element>(&self, x: T) -> T {
+        let x = self
+            .min
+            .map_or(x, |m| if x < T::of(m) { T::of(m) } else { x });
+        self.max
+            .map_or(x, |m| if x > T::of(m) { T::of(m) } else { x })
+    }
+    fn df<T: Element>(&self, x: T, _: T) -> T {
+        let above = self.min.is_none_or(|m| x >= T::of(m));
+        let below = self.max.is_none_or(|m| x <= T::of(m));
+        if above && below {
+            T::one()
+        } else {
+            T::zero()
+        }
+    }
+}
+
+impl Tensor {
+    /// Clamps every element into `[min, max]`; either bound may be `None`.
+    ///
+    /// ```
+    /// let y = micrograd_plus::Tensor::new([-2.0f32, 0.5, 3.0]).unwrap().clamp(Some(0.0), Some(1.0));
+    /// assert_eq!(y.to_vec::<f32>(), vec![0.0, 0.5, 1.0]);
+    /// ```
+    pub fn clamp(&self, min: Option<f64>, max: Option<f64>) -> Tensor {
+        unary(self, Clamp { min, max })
+    }
+}
+
+fn sign<T: Element>(x: T) -> T {
+    if x > T::zero() {
+        T::one()
+    } else if x < T::zero() {
+        -T::one()
+    } else {
+        T::zero()
+    }
+}
+
+fn step<T: Element>(x: T) -> T {
+    if x > T::zero() {
+        T::one()
+    } else {
+        T::zero()
+    }
+}
+
+/// Logistic function that never computes `e^x` for large positive x.
+fn sigmoid<T: Element>(x: T) -> T {
+    if x >= T::zero() {
+        T::one() / (T::one() + (-x).exp())
+    } else {
+        let e = x.exp();
+        e / (T::one() + e)
+    }
+}
+
+/// Φ(x), the standard normal CDF, via erf in f64 for full accuracy.
+fn normal_cdf<T: Element>(x: T) -> T {
+    T::of(0.5 * (1.0 + libm::erf(x.as_f64() / std::f64::consts::SQRT_2)))
+}
+
+/// √(2/π)
+const GELU_C: f64 = 0.797_884_560_802_865_4;
+
+fn gelu_inner<T: Element>(x: T) -> T {
+    T::of(GELU_C) * (x + T::of(0.044715) * x * x * x)
+}
