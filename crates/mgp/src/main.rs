@@ -1,1 +1,26 @@
-fn main() {}
+//! `mgp`: the MicroGrad+ command-line program. Argument parsing and printing
+//! only; every capability it shows lives in the `micrograd_plus` library.
+
+mod cmd;
+
+use clap::{Parser, Subcommand};
+
+/// MicroGrad+: a deep-learning engine you can read end to end.
+#[derive(Parser)]
+#[command(name = "mgp", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a named benchmark workload and print its timings.
+    Bench(cmd::bench::Args),
+}
+
+fn main() -> anyhow::Result<()> {
+    match Cli::parse().command {
+        Command::Bench(args) => cmd::bench::run(&args),
+    }
+}

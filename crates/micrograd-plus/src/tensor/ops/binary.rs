@@ -309,6 +309,21 @@ fn broadcast_forward<T: Element, F: BinaryFn>(
     if a.len() == 1 {
         return b.iter().map(|&y| op.f(a[0], y)).collect();
     }
+    // One operand repeats as a whole block of the other (a bias row added to
+    // every row of a batch): zip block by block.
+    let n = crate::tensor::shape::numel(out_shape);
+    if repeats_as_block(b_shape, out_shape) && a.len() == n {
+        return a
+            .chunks_exact(b.len())
+            .flat_map(|c| c.iter().zip(b).map(|(&x, &y)| op.f(x, y)))
+            .collect();
+    }
+    if repeats_as_block(a_shape, out_shape) && b.len() == n {
+        return b
+            .chunks_exact(a.len())
+            .flat_map(|c| a.iter().zip(c).map(|(&x, &y)| op.f(x, y)))
+            .collect();
+    }
     let (sa, sb) = (
         broadcast_strides(a_shape, out_shape),
         broadcast_strides(b_shape, out_shape),
@@ -316,6 +331,14 @@ fn broadcast_forward<T: Element, F: BinaryFn>(
     let mut out = Vec::with_capacity(crate::tensor::shape::numel(out_shape));
     for_each_offset(out_shape, [&sa, &sb], |[i, j]| out.push(op.f(a[i], b[j])));
     out
+}
+
+/// True when `shape`, broadcast to `out`, is a block repeated whole: after
+/// any leading 1s, its dims equal `out`'s trailing dims.
+fn repeats_as_block(shape: &[usize], out: &[usize]) -> bool {
+    let lead = shape.iter().take_while(|&&d| d == 1).count();
+    let trimmed = &shape[lead..];
+    !trimmed.is_empty() && trimmed.iter().all(|&d| d > 0) && out.ends_with(trimmed)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -341,6 +364,29 @@ fn broadcast_backward<T: Element, F: BinaryFn>(
             (0..g.len())
                 .map(|i| g[i] * op.db(a[i], b[i], y[i]))
                 .collect()
+        });
+        return (ga, gb);
+    }
+    if repeats_as_block(b_shape, out_shape) && a.len() == g.len() {
+        // a has the output's shape; b's gradient sums over its repeats.
+        let m = b.len();
+        let ga = want_a.then(|| {
+            (0..g.len())
+                .map(|i| g[i] * op.da(a[i], b[i % m], y[i]))
+                .collect()
+        });
+        let gb = want_b.then(|| {
+            let mut gb = vec![T::zero(); m];
+            for ((gc, ac), yc) in g
+                .chunks_exact(m)
+                .zip(a.chunks_exact(m))
+                .zip(y.chunks_exact(m))
+            {
+                for j in 0..m {
+                    gb[j] = gb[j] + gc[j] * op.db(ac[j], b[j], yc[j]);
+                }
+            }
+            gb
         });
         return (ga, gb);
     }
