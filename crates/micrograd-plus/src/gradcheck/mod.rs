@@ -10,6 +10,14 @@
 //! The error is measured relative to the gradient's size with a floor of 1:
 //! `|analytic − numeric| / max(1, |numeric|)`, so tiny gradients are judged in
 //! absolute terms and large ones in relative terms.
+//!
+//! [`suite`] holds the catalogue of checks for every differentiable op
+//! ([`op_checks`]) and the tie/kink cases finite differences cannot judge
+//! ([`tie_checks`]); the test suite and `mgp gradcheck` both run it.
+
+pub mod suite;
+
+pub use suite::{op_checks, tie_checks, OpCheck, TieCheck};
 
 use crate::tensor::{no_grad, DType, Tensor};
 use crate::Result;
