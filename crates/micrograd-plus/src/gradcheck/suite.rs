@@ -1,0 +1,1330 @@
+//! The gradient-check catalogue: one [`OpCheck`] for every differentiable op
+//! of the tensor engine and every shape case worth checking, shared by the
+//! test suite (`tests/gradcheck_ops.rs`) and the `mgp gradcheck` command.
+//!
+//! Each check owns seeded f64 inputs chosen where the op is smooth (positive
+//! for `log`/`sqrt`/a `pow` base, well away from the kinks of `relu`, `abs`,
+//! `clamp`, `max`, ...) and a closure applying the op, so [`OpCheck::run`]
+//! is a plain call to [`gradcheck`].
+//!
+//! Finite differences say nothing at a tie or a kink, where the derivative
+//! does not exist and the engine follows a convention (PyTorch's: ties split
+//! the gradient evenly, `relu'(0) = 0`, ...). Those cases are [`TieCheck`]s:
+//! the gradient is compared with a closed-form expectation instead.
+//!
+//! ```
+//! use micrograd_plus::gradcheck::{op_checks, tie_checks};
+//! let checks = op_checks();
+//! assert!(checks.iter().any(|c| c.op == "matmul" && c.shapes == "(2,1,3,4)+(3,4,2)"));
+//! let report = checks.iter().find(|c| c.op == "softmax").unwrap().run().unwrap();
+//! assert!(report.passed, "{report:?}");
+//! assert!(tie_checks().iter().all(|t| t.run().unwrap() < 1e-12));
+//! ```
+
+use super::{gradcheck, worse, GradcheckOptions, GradcheckReport};
+use crate::tensor::{DType, Tensor};
+use crate::Result;
+use rand::{rngs::StdRng, seq::SliceRandom, Rng, SeedableRng};
+use std::fmt;
+use std::sync::Arc;
+
+/// The function a check differentiates: inputs (f64 leaves) to one output.
+type CheckFn = dyn Fn(&[Tensor]) -> Result<Tensor> + Send + Sync;
+
+/// One gradient check: an op applied to seeded inputs of given shapes.
+///
+/// ```
+/// use micrograd_plus::{gradcheck::OpCheck, Tensor};
+/// let x = Tensor::randn(&[2, 3], 7);
+/// let check = OpCheck::new("tanh", "", vec![x], |t| Ok(t[0].tanh()));
+/// assert_eq!(check.shapes, "(2,3)");
+/// assert!(check.run().unwrap().passed);
+/// ```
+#[derive(Clone)]
+pub struct OpCheck {
+    /// The op under test, as the engine names it (`"matmul"`, `"sum"`, ...).
+    pub op: &'static str,
+    /// Shapes of the inputs, e.g. `"(2,3)+(3,)"` (`"()"` is a 0-d tensor).
+    pub shapes: String,
+    /// What else distinguishes this case: dims, keepdim, parameters, ...
+    pub detail: String,
+    /// The inputs (f64), each checked element by element.
+    pub inputs: Vec<Tensor>,
+    /// Finite-difference step, tolerance and output-weight seed.
+    pub opts: GradcheckOptions,
+    f: Arc<CheckFn>,
+}
+
+impl OpCheck {
+    /// A check of `f` at `inputs` (converted to f64) with default options;
+    /// `shapes` is filled in from the inputs.
+    ///
+    /// ```
+    /// use micrograd_plus::{gradcheck::OpCheck, Tensor};
+    /// let c = OpCheck::new("mul", "broadcast", vec![Tensor::zeros(&[2, 3]), Tensor::zeros(&[3])],
+    ///     |t| t[0].mul(&t[1]));
+    /// assert_eq!(c.shapes, "(2,3)+(3,)");
+    /// ```
+    pub fn new(
+        op: &'static str,
+        detail: impl Into<String>,
+        inputs: Vec<Tensor>,
+        f: impl Fn(&[Tensor]) -> Result<Tensor> + Send + Sync + 'static,
+    ) -> OpCheck {
+        let inputs: Vec<Tensor> = inputs.iter().map(|t| t.to_dtype(DType::F64)).collect();
+        OpCheck {
+            op,
+            shapes: inputs
+                .iter()
+                .map(|t| shape_str(t.shape()))
+                .collect::<Vec<_>>()
+                .join("+"),
+            detail: detail.into(),
+            inputs,
+            opts: GradcheckOptions::default(),
+            f: Arc::new(f),
+        }
+    }
+
+    /// The same check with finite-difference step `eps`.
+    ///
+    /// ```
+    /// use micrograd_plus::{gradcheck::OpCheck, Tensor};
+    /// let c = OpCheck::new("exp", "", vec![Tensor::ones(&[1])], |t| Ok(t[0].exp())).with_eps(1e-5);
+    /// assert_eq!(c.opts.eps, 1e-5);
+    /// ```
+    pub fn with_eps(mut self, eps: f64) -> OpCheck {
+        self.opts.eps = eps;
+        self
+    }
+
+    /// `op shapes detail`, for reports.
+    ///
+    /// ```
+    /// use micrograd_plus::{gradcheck::OpCheck, Tensor};
+    /// let c = OpCheck::new("sum", "dims=[1]", vec![Tensor::zeros(&[2, 3])], |t| t[0].sum_dims(&[1], false));
+    /// assert_eq!(c.name(), "sum (2,3) dims=[1]");
+    /// ```
+    pub fn name(&self) -> String {
+        if self.detail.is_empty() {
+            format!("{} {}", self.op, self.shapes)
+        } else {
+            format!("{} {} {}", self.op, self.shapes, self.detail)
+        }
+    }
+
+    /// Applies the checked function to `inputs` (normally [`OpCheck::inputs`]
+    /// or tensors of the same shapes).
+    ///
+    /// ```
+    /// use micrograd_plus::{gradcheck::OpCheck, Tensor};
+    /// let c = OpCheck::new("neg", "", vec![Tensor::ones(&[2])], |t| Ok(t[0].neg()));
+    /// assert_eq!(c.apply(&c.inputs).unwrap().to_vec::<f64>(), vec![-1.0, -1.0]);
+    /// ```
+    pub fn apply(&self, inputs: &[Tensor]) -> Result<Tensor> {
+        (self.f)(inputs)
+    }
+
+    /// Runs [`gradcheck`] on this case.
+    ///
+    /// ```
+    /// use micrograd_plus::gradcheck::op_checks;
+    /// let check = op_checks().into_iter().find(|c| c.op == "gather").unwrap();
+    /// let report = check.run().unwrap();
+    /// assert!(report.passed && report.max_rel_error < 1e-6, "{}: {report:?}", check.name());
+    /// ```
+    pub fn run(&self) -> Result<GradcheckReport> {
+        gradcheck(&*self.f, &self.inputs, self.opts)
+    }
+}
+
+impl fmt::Debug for OpCheck {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OpCheck")
+            .field("op", &self.op)
+            .field("shapes", &self.shapes)
+            .field("detail", &self.detail)
+            .field("opts", &self.opts)
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Display for OpCheck {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.name())
+    }
+}
+
+/// A gradient at a tie or kink, where finite differences do not apply,
+/// compared with the engine's documented convention.
+///
+/// `expected[i]` is the gradient of `sum(f(inputs))` with respect to input `i`.
+///
+/// ```
+/// use micrograd_plus::{gradcheck::TieCheck, Tensor};
+/// let x = Tensor::new([1.0f64, 3.0, 3.0]).unwrap();
+/// let tie = TieCheck::new("max", "", vec![x], |t| Ok(t[0].max()), vec![vec![0.0, 0.5, 0.5]]);
+/// assert_eq!(tie.run().unwrap(), 0.0);
+/// ```
+#[derive(Clone)]
+pub struct TieCheck {
+    /// The op under test.
+    pub op: &'static str,
+    /// Shapes of the inputs, as in [`OpCheck::shapes`].
+    pub shapes: String,
+    /// What the case is about ("two-way tie", "relu at 0", ...).
+    pub detail: String,
+    /// The inputs (f64).
+    pub inputs: Vec<Tensor>,
+    /// Expected gradient of `sum(f(inputs))` for each input, row-major.
+    pub expected: Vec<Vec<f64>>,
+    f: Arc<CheckFn>,
+}
+
+impl TieCheck {
+    /// A tie case: `f` at `inputs`, whose gradient must equal `expected`.
+    ///
+    /// ```
+    /// use micrograd_plus::{gradcheck::TieCheck, Tensor};
+    /// let t = TieCheck::new("relu", "at 0", vec![Tensor::zeros(&[1])], |t| Ok(t[0].relu()), vec![vec![0.0]]);
+    /// assert_eq!(t.shapes, "(1,)");
+    /// ```
+    pub fn new(
+        op: &'static str,
+        detail: impl Into<String>,
+        inputs: Vec<Tensor>,
+        f: impl Fn(&[Tensor]) -> Result<Tensor> + Send + Sync + 'static,
+        expected: Vec<Vec<f64>>,
+    ) -> TieCheck {
+        let inputs: Vec<Tensor> = inputs.iter().map(|t| t.to_dtype(DType::F64)).collect();
+        TieCheck {
+            op,
+            shapes: inputs
+                .iter()
+                .map(|t| shape_str(t.shape()))
+                .collect::<Vec<_>>()
+                .join("+"),
+            detail: detail.into(),
+            inputs,
+            expected,
+            f: Arc::new(f),
+        }
+    }
+
+    /// `op shapes detail`, for reports.
+    ///
+    /// ```
+    /// use micrograd_plus::gradcheck::tie_checks;
+    /// assert!(tie_checks()[0].name().starts_with("max "));
+    /// ```
+    pub fn name(&self) -> String {
+        format!("{} {} {}", self.op, self.shapes, self.detail)
+    }
+
+    /// Backpropagates `sum(f(inputs))` and returns the largest
+    /// `|gradient − expected|` over all input elements: NaN if a gradient is
+    /// NaN, infinite if `expected` does not match the inputs in number or size.
+    /// An input that receives no gradient counts as all zeros.
+    ///
+    /// ```
+    /// use micrograd_plus::{gradcheck::TieCheck, Tensor};
+    /// let x = Tensor::new([2.0f64, 2.0]).unwrap();
+    /// let wrong = TieCheck::new("min", "", vec![x], |t| Ok(t[0].min()), vec![vec![1.0, 0.0]]);
+    /// assert_eq!(wrong.run().unwrap(), 0.5); // the engine splits the tie: [0.5, 0.5]
+    /// ```
+    pub fn run(&self) -> Result<f64> {
+        let leaves: Vec<Tensor> = self
+            .inputs
+            .iter()
+            .map(|t| t.detach().requires_grad(true))
+            .collect();
+        (self.f)(&leaves)?.sum().backward()?;
+        if self.expected.len() != leaves.len() {
+            return Ok(f64::INFINITY);
+        }
+        let mut worst = 0.0f64;
+        for (leaf, expected) in leaves.iter().zip(&self.expected) {
+            let got = leaf
+                .grad()
+                .map(|g| g.to_vec::<f64>())
+                .unwrap_or_else(|| vec![0.0; leaf.numel()]);
+            if got.len() != expected.len() {
+                return Ok(f64::INFINITY);
+            }
+            for (g, e) in got.iter().zip(expected) {
+                worst = worse(worst, (g - e).abs());
+            }
+        }
+        Ok(worst)
+    }
+}
+
+impl fmt::Debug for TieCheck {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TieCheck")
+            .field("op", &self.op)
+            .field("shapes", &self.shapes)
+            .field("detail", &self.detail)
+            .field("expected", &self.expected)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `(2,3)`, `(3,)` or `()`, the way Python prints shapes (without spaces).
+fn shape_str(shape: &[usize]) -> String {
+    match shape {
+        [d] => format!("({d},)"),
+        _ => format!(
+            "({})",
+            shape
+                .iter()
+                .map(|d| d.to_string())
+                .collect::<Vec<_>>()
+                .join(",")
+        ),
+    }
+}
+
+fn f64_tensor(data: Vec<f64>, shape: &[usize]) -> Tensor {
+    Tensor::from_vec(data, shape).expect("generated data fills its shape")
+}
+
+/// Seeded input generators; every call uses the next seed, so the whole
+/// catalogue is reproducible.
+struct Gen {
+    seed: u64,
+}
+
+impl Gen {
+    fn next_seed(&mut self) -> u64 {
+        self.seed += 1;
+        self.seed
+    }
+
+    /// Standard normal values.
+    fn randn(&mut self, shape: &[usize]) -> Tensor {
+        Tensor::randn(shape, self.next_seed()).to_dtype(DType::F64)
+    }
+
+    /// Uniform in [0.5, 2): inside the domain of log, sqrt and a pow base.
+    fn positive(&mut self, shape: &[usize]) -> Tensor {
+        let v = Tensor::rand(shape, self.next_seed()).to_vec::<f64>();
+        f64_tensor(v.into_iter().map(|u| 0.5 + 1.5 * u).collect(), shape)
+    }
+
+    /// Normal values pushed out of (-0.5, 0.5): safe divisors of either sign.
+    fn away(&mut self, shape: &[usize]) -> Tensor {
+        let v = self.randn(shape).to_vec::<f64>();
+        f64_tensor(
+            v.into_iter()
+                .map(|x| x.signum() * (0.5 + x.abs()))
+                .collect(),
+            shape,
+        )
+    }
+
+    /// Distinct, well separated values shared out over several tensors:
+    /// a shuffle of `0.1 + 0.2k` (k = −n/2 .. n/2) with jitter under 0.01.
+    /// Every value has `|x| > 0.05` and any two differ by more than 0.15,
+    /// so relu/abs/clamp/max/min/maximum/minimum are smooth within reach of
+    /// the finite-difference step. Clamp bounds at even multiples of 0.1
+    /// stay 0.09 away from every value.
+    fn spread(&mut self, shapes: &[&[usize]]) -> Vec<Tensor> {
+        let mut rng = StdRng::seed_from_u64(self.next_seed());
+        let n: usize = shapes.iter().map(|s| s.iter().product::<usize>()).sum();
+        let half = (n / 2) as f64;
+        let mut values: Vec<f64> = (0..n)
+            .map(|i| 0.1 + 0.2 * (i as f64 - half) + rng.gen_range(-0.01..0.01))
+            .collect();
+        values.shuffle(&mut rng);
+        let mut rest = &values[..];
+        shapes
+            .iter()
+            .map(|shape| {
+                let (mine, tail) = rest.split_at(shape.iter().product());
+                rest = tail;
+                f64_tensor(mine.to_vec(), shape)
+            })
+            .collect()
+    }
+
+    /// Normal values rounded to multiples of 1/64: exactly representable in
+    /// f32, and so is `x ± 2⁻¹⁰`, which makes f64→f32 round trips exact.
+    fn quantized(&mut self, shape: &[usize]) -> Tensor {
+        let v = self.randn(shape).to_vec::<f64>();
+        f64_tensor(
+            v.into_iter().map(|x| (x * 64.0).round() / 64.0).collect(),
+            shape,
+        )
+    }
+}
+
+/// Which values a binary op's operands need.
+#[derive(Clone, Copy)]
+enum Domain {
+    /// Any values.
+    Any,
+    /// Right operand away from 0 (a divisor).
+    NonZeroRhs,
+    /// Left operand positive (a pow base).
+    PositiveLhs,
+    /// All values distinct and well separated (maximum, minimum).
+    Separated,
+}
+
+impl Gen {
+    fn pair(&mut self, domain: Domain, a: &[usize], b: &[usize]) -> [Tensor; 2] {
+        match domain {
+            Domain::Any => [self.randn(a), self.randn(b)],
+            Domain::NonZeroRhs => [self.randn(a), self.away(b)],
+            Domain::PositiveLhs => [self.positive(a), self.randn(b)],
+            Domain::Separated => {
+                let mut v = self.spread(&[a, b]);
+                let b = v.pop().expect("two tensors");
+                [v.pop().expect("two tensors"), b]
+            }
+        }
+    }
+}
+
+/// `Σᵢ (i+1) · sum(pᵢ ⊙ rᵢ)` with a fixed random `rᵢ` per piece: every piece,
+/// and every element of it, reaches the output with a different weight.
+fn weigh_pieces(pieces: &[Tensor]) -> Result<Tensor> {
+    let mut total = Tensor::scalar(0.0f64);
+    for (i, p) in pieces.iter().enumerate() {
+        let r = Tensor::randn(p.shape(), 1000 + i as u64).to_dtype(DType::F64);
+        total = total.add(&p.mul(&r)?.sum().mul_scalar((i + 1) as f64))?;
+    }
+    Ok(total)
+}
+
+type BinaryOp = fn(&Tensor, &Tensor) -> Result<Tensor>;
+type UnaryOp = fn(&Tensor) -> Tensor;
+type ReduceAll = fn(&Tensor) -> Tensor;
+type ReduceDims = fn(&Tensor, &[isize], bool) -> Result<Tensor>;
+
+fn binary_checks(g: &mut Gen, out: &mut Vec<OpCheck>) {
+    let ops: [(&'static str, BinaryOp, Domain); 7] = [
+        ("add", Tensor::add, Domain::Any),
+        ("sub", Tensor::sub, Domain::Any),
+        ("mul", Tensor::mul, Domain::Any),
+        ("div", Tensor::div, Domain::NonZeroRhs),
+        ("pow", Tensor::pow, Domain::PositiveLhs),
+        ("maximum", Tensor::maximum, Domain::Separated),
+        ("minimum", Tensor::minimum, Domain::Separated),
+    ];
+    let pairs: [(&[usize], &[usize], &str); 6] = [
+        (&[2, 3], &[2, 3], "same shape"),
+        (&[2, 3], &[3], "broadcast rhs rows"),
+        (&[2, 1, 4], &[3, 1], "broadcast both"),
+        (&[3, 1], &[1, 4], "outer broadcast"),
+        (&[2, 3], &[], "0-d rhs"),
+        (&[], &[2, 3], "0-d lhs"),
+    ];
+    for (name, op, domain) in ops {
+        for (sa, sb, detail) in pairs {
+            let inputs = g.pair(domain, sa, sb).to_vec();
+            out.push(OpCheck::new(name, detail, inputs, move |t| {
+                op(&t[0], &t[1])
+            }));
+        }
+        // One operand not requiring grad: only the other gradient is computed.
+        let [a, c] = g.pair(domain, &[2, 3], &[3]);
+        out.push(OpCheck::new(name, "constant rhs (3,)", vec![a], move |t| {
+            op(&t[0], &c)
+        }));
+        let [c, b] = g.pair(domain, &[2, 3], &[3]);
+        out.push(OpCheck::new(
+            name,
+            "constant lhs (2,3)",
+            vec![b],
+            move |t| op(&c, &t[0]),
+        ));
+    }
+}
+
+fn scalar_checks(g: &mut Gen, out: &mut Vec<OpCheck>) {
+    let s = &[2, 3];
+    out.push(OpCheck::new("add_scalar", "s=1.5", vec![g.randn(s)], |t| {
+        Ok(t[0].add_scalar(1.5))
+    }));
+    out.push(OpCheck::new("sub_scalar", "s=0.7", vec![g.randn(s)], |t| {
+        Ok(t[0].sub_scalar(0.7))
+    }));
+    out.push(OpCheck::new("rsub_scalar", "s=2", vec![g.randn(s)], |t| {
+        Ok(t[0].rsub_scalar(2.0))
+    }));
+    out.push(OpCheck::new(
+        "mul_scalar",
+        "s=-1.5",
+        vec![g.randn(s)],
+        |t| Ok(t[0].mul_scalar(-1.5)),
+    ));
+    out.push(OpCheck::new("div_scalar", "s=4", vec![g.randn(s)], |t| {
+        Ok(t[0].div_scalar(4.0))
+    }));
+    out.push(OpCheck::new("rdiv_scalar", "s=2", vec![g.away(s)], |t| {
+        Ok(t[0].rdiv_scalar(2.0))
+    }));
+    for (e, detail) in [(2.5, "e=2.5"), (-1.5, "e=-1.5"), (0.5, "e=0.5")] {
+        out.push(OpCheck::new(
+            "pow_scalar",
+            detail,
+            vec![g.positive(s)],
+            move |t| Ok(t[0].pow_scalar(e)),
+        ));
+    }
+    out.push(OpCheck::new(
+        "pow_scalar",
+        "e=3, negative bases",
+        vec![g.randn(s)],
+        |t| Ok(t[0].pow_scalar(3.0)),
+    ));
+    out.push(OpCheck::new(
+        "operators",
+        "(2 - x) * 3 / y + 1 - -x",
+        vec![g.randn(s), g.away(&[3])],
+        |t| Ok((2.0 - &t[0]) * 3.0 / &t[1] + 1.0 - -&t[0]),
+    ));
+}
+
+fn unary_checks(g: &mut Gen, out: &mut Vec<OpCheck>) {
+    #[derive(Clone, Copy)]
+    enum Input {
+        Normal,
+        Positive,
+        Spread,
+    }
+    let ops: [(&'static str, UnaryOp, Input); 14] = [
+        ("neg", Tensor::neg, Input::Normal),
+        ("exp", Tensor::exp, Input::Normal),
+        ("log", Tensor::log, Input::Positive),
+        ("sqrt", Tensor::sqrt, Input::Positive),
+        ("abs", Tensor::abs, Input::Spread),
+        ("sin", Tensor::sin, Input::Normal),
+        ("cos", Tensor::cos, Input::Normal),
+        ("relu", Tensor::relu, Input::Spread),
+        ("sigmoid", Tensor::sigmoid, Input::Spread),
+        ("tanh", Tensor::tanh, Input::Normal),
+        ("gelu", Tensor::gelu, Input::Normal),
+        ("gelu_tanh", Tensor::gelu_tanh, Input::Normal),
+        ("silu", Tensor::silu, Input::Normal),
+        ("softplus", Tensor::softplus, Input::Normal),
+    ];
+    let s = &[3, 4];
+    let input = |g: &mut Gen, kind: Input, shape: &[usize]| match kind {
+        Input::Normal => g.randn(shape),
+        Input::Positive => g.positive(shape),
+        Input::Spread => g.spread(&[shape]).remove(0),
+    };
+    for (name, op, kind) in ops {
+        let x = input(g, kind, s);
+        out.push(OpCheck::new(name, "", vec![x], move |t| Ok(op(&t[0]))));
+    }
+    // 0-d inputs through the same elementwise path.
+    for (name, op, kind) in [
+        ("exp", Tensor::exp as UnaryOp, Input::Normal),
+        ("log", Tensor::log, Input::Positive),
+    ] {
+        let x = input(g, kind, &[]);
+        out.push(OpCheck::new(name, "0-d", vec![x], move |t| Ok(op(&t[0]))));
+    }
+    // Softplus is linear above 20 (PyTorch's threshold): both branches.
+    out.push(OpCheck::new(
+        "softplus",
+        "both sides of the threshold 20",
+        vec![f64_tensor(vec![-3.0, 0.5, 19.5, 25.0, 30.0], &[5])],
+        |t| Ok(t[0].softplus()),
+    ));
+    for alpha in [0.1, 0.5] {
+        let x = g.spread(&[s]).remove(0);
+        out.push(OpCheck::new(
+            "leaky_relu",
+            format!("alpha={alpha}"),
+            vec![x],
+            move |t| Ok(t[0].leaky_relu(alpha)),
+        ));
+    }
+    for alpha in [1.0, 0.5] {
+        let x = g.spread(&[s]).remove(0);
+        out.push(OpCheck::new(
+            "elu",
+            format!("alpha={alpha}"),
+            vec![x],
+            move |t| Ok(t[0].elu(alpha)),
+        ));
+    }
+    // Spread values are 0.1 + 0.2k (± 0.01): bounds at -0.4 and 0.6 are far
+    // from all of them, and some values fall on each side of each bound.
+    for (min, max) in [
+        (Some(-0.4), Some(0.6)),
+        (Some(-0.4), None),
+        (None, Some(0.6)),
+    ] {
+        let x = g.spread(&[s]).remove(0);
+        out.push(OpCheck::new(
+            "clamp",
+            format!("min={min:?}, max={max:?}"),
+            vec![x],
+            move |t| Ok(t[0].clamp(min, max)),
+        ));
+    }
+}
+
+fn reduction_checks(g: &mut Gen, out: &mut Vec<OpCheck>) {
+    struct Reduction {
+        op: &'static str,
+        param: &'static str,
+        all: ReduceAll,
+        dims: ReduceDims,
+        separated: bool,
+    }
+    let reductions = [
+        Reduction {
+            op: "sum",
+            param: "",
+            all: |x| x.sum(),
+            dims: |x, d, k| x.sum_dims(d, k),
+            separated: false,
+        },
+        Reduction {
+            op: "mean",
+            param: "",
+            all: |x| x.mean(),
+            dims: |x, d, k| x.mean_dims(d, k),
+            separated: false,
+        },
+        Reduction {
+            op: "max",
+            param: "",
+            all: |x| x.max(),
+            dims: |x, d, k| x.max_dims(d, k),
+            separated: true,
+        },
+        Reduction {
+            op: "min",
+            param: "",
+            all: |x| x.min(),
+            dims: |x, d, k| x.min_dims(d, k),
+            separated: true,
+        },
+        Reduction {
+            op: "var",
+            param: "correction=0, ",
+            all: |x| x.var(0),
+            dims: |x, d, k| x.var_dims(d, 0, k),
+            separated: false,
+        },
+        Reduction {
+            op: "var",
+            param: "correction=1, ",
+            all: |x| x.var(1),
+            dims: |x, d, k| x.var_dims(d, 1, k),
+            separated: false,
+        },
+        Reduction {
+            op: "std",
+            param: "correction=0, ",
+            all: |x| x.std(0),
+            dims: |x, d, k| x.std_dims(d, 0, k),
+            separated: false,
+        },
+        Reduction {
+            op: "std",
+            param: "correction=1, ",
+            all: |x| x.std(1),
+            dims: |x, d, k| x.std_dims(d, 1, k),
+            separated: false,
+        },
+        Reduction {
+            op: "logsumexp",
+            param: "",
+            all: |x| x.logsumexp(),
+            dims: |x, d, k| x.logsumexp_dims(d, k),
+            separated: false,
+        },
+    ];
+    let dim_cases: [(&'static [isize], bool); 10] = [
+        (&[0], false),
+        (&[0], true),
+        (&[1], false),
+        (&[1], true),
+        (&[2], false),
+        (&[2], true),
+        (&[0, 2], false),
+        (&[-1, 0], true),
+        (&[0, 1, 2], true),
+        (&[1, 2], false),
+    ];
+    let s = &[2, 3, 4];
+    for r in &reductions {
+        let input = |g: &mut Gen| {
+            if r.separated {
+                g.spread(&[s]).remove(0)
+            } else {
+                g.randn(s)
+            }
+        };
+        let all = r.all;
+        out.push(OpCheck::new(
+            r.op,
+            format!("{}all elements", r.param),
+            vec![input(g)],
+            move |t| Ok(all(&t[0])),
+        ));
+        for (dims, keepdim) in dim_cases {
+            let f = r.dims;
+            out.push(OpCheck::new(
+                r.op,
+                format!("{}dims={dims:?}, keepdim={keepdim}", r.param),
+                vec![input(g)],
+                move |t| f(&t[0], dims, keepdim),
+            ));
+        }
+    }
+    // Degenerate shapes: a 0-d input and a vector.
+    out.push(OpCheck::new("sum", "0-d input", vec![g.randn(&[])], |t| {
+        Ok(t[0].sum())
+    }));
+    out.push(OpCheck::new("max", "0-d input", vec![g.randn(&[])], |t| {
+        Ok(t[0].max())
+    }));
+    out.push(OpCheck::new(
+        "min",
+        "dims=[0], keepdim=false",
+        vec![g.spread(&[&[5]]).remove(0)],
+        |t| t[0].min_dims(&[0], false),
+    ));
+    out.push(OpCheck::new(
+        "logsumexp",
+        "large inputs (1000 + x)",
+        vec![g.randn(&[2, 3])],
+        |t| t[0].add_scalar(1000.0).logsumexp_dims(&[1], false),
+    ));
+}
+
+fn softmax_checks(g: &mut Gen, out: &mut Vec<OpCheck>) {
+    for dim in [0, 1, 2, -1] {
+        out.push(OpCheck::new(
+            "softmax",
+            format!("dim={dim}"),
+            vec![g.randn(&[2, 3, 4])],
+            move |t| t[0].softmax(dim),
+        ));
+        out.push(OpCheck::new(
+            "log_softmax",
+            format!("dim={dim}"),
+            vec![g.randn(&[2, 3, 4])],
+            move |t| t[0].log_softmax(dim),
+        ));
+    }
+    out.push(OpCheck::new(
+        "softmax",
+        "dim=0, 1-D",
+        vec![g.randn(&[5])],
+        |t| t[0].softmax(0),
+    ));
+    out.push(OpCheck::new(
+        "log_softmax",
+        "dim=-1, large inputs (1000 + x)",
+        vec![g.randn(&[2, 3])],
+        |t| t[0].add_scalar(1000.0).log_softmax(-1),
+    ));
+}
+
+fn matmul_checks(g: &mut Gen, out: &mut Vec<OpCheck>) {
+    let cases: [(&[usize], &[usize], &str); 12] = [
+        (&[4], &[4], "1-D·1-D (dot)"),
+        (&[3, 4], &[4], "2-D·1-D"),
+        (&[4], &[4, 3], "1-D·2-D"),
+        (&[2, 3], &[3, 4], "2-D·2-D"),
+        (&[2, 3, 4], &[4, 5], "batched·matrix"),
+        (&[2, 3, 4], &[2, 4, 5], "batched·batched"),
+        (&[2, 3, 4], &[1, 4, 5], "batched·batch-of-one"),
+        (&[1, 3, 4], &[2, 4, 5], "batch-of-one·batched"),
+        (&[2, 1, 3, 4], &[3, 4, 2], "broadcast batch"),
+        (&[3, 4], &[2, 4, 5], "matrix·batched"),
+        (&[4], &[2, 4, 3], "1-D·batched"),
+        (&[2, 3, 4], &[4], "batched·1-D"),
+    ];
+    for (sa, sb, detail) in cases {
+        out.push(OpCheck::new(
+            "matmul",
+            detail,
+            vec![g.randn(sa), g.randn(sb)],
+            |t| t[0].matmul(&t[1]),
+        ));
+    }
+    let c = g.randn(&[3, 4]);
+    out.push(OpCheck::new(
+        "matmul",
+        "constant rhs (3,4)",
+        vec![g.randn(&[2, 3])],
+        move |t| t[0].matmul(&c),
+    ));
+    let c = g.randn(&[2, 3]);
+    out.push(OpCheck::new(
+        "matmul",
+        "constant lhs (2,3)",
+        vec![g.randn(&[2, 3, 4])],
+        move |t| c.matmul(&t[0]),
+    ));
+}
+
+fn layout_checks(g: &mut Gen, out: &mut Vec<OpCheck>) {
+    let x3 = &[2, 3, 4];
+    out.push(OpCheck::new(
+        "reshape",
+        "to [6, -1]",
+        vec![g.randn(x3)],
+        |t| t[0].reshape(&[6, -1]),
+    ));
+    out.push(OpCheck::new(
+        "reshape",
+        "to [4, 3, 2]",
+        vec![g.randn(x3)],
+        |t| t[0].reshape(&[4, 3, 2]),
+    ));
+    out.push(OpCheck::new(
+        "permute",
+        "[2, 0, 1]",
+        vec![g.randn(x3)],
+        |t| t[0].permute(&[2, 0, 1]),
+    ));
+    out.push(OpCheck::new(
+        "permute",
+        "[-1, 1, 0]",
+        vec![g.randn(x3)],
+        |t| t[0].permute(&[-1, 1, 0]),
+    ));
+    out.push(OpCheck::new(
+        "transpose",
+        "(0, -1)",
+        vec![g.randn(x3)],
+        |t| t[0].transpose(0, -1),
+    ));
+    out.push(OpCheck::new(
+        "transpose",
+        "(1, 0)",
+        vec![g.randn(&[2, 3])],
+        |t| t[0].transpose(1, 0),
+    ));
+    out.push(OpCheck::new("t", "", vec![g.randn(&[2, 3])], |t| t[0].t()));
+    out.push(OpCheck::new(
+        "t",
+        "1-D (identity)",
+        vec![g.randn(&[3])],
+        |t| t[0].t(),
+    ));
+    out.push(OpCheck::new(
+        "squeeze",
+        "all",
+        vec![g.randn(&[1, 3, 1])],
+        |t| t[0].squeeze(None),
+    ));
+    out.push(OpCheck::new(
+        "squeeze",
+        "dim=-1",
+        vec![g.randn(&[2, 3, 1])],
+        |t| t[0].squeeze(Some(-1)),
+    ));
+    out.push(OpCheck::new(
+        "unsqueeze",
+        "dim=1",
+        vec![g.randn(&[2, 3])],
+        |t| t[0].unsqueeze(1),
+    ));
+    out.push(OpCheck::new(
+        "unsqueeze",
+        "dim=-1",
+        vec![g.randn(&[3])],
+        |t| t[0].unsqueeze(-1),
+    ));
+    out.push(OpCheck::new("flatten", "(1, -1)", vec![g.randn(x3)], |t| {
+        t[0].flatten(1, -1)
+    }));
+    out.push(OpCheck::new("flatten", "(0, 1)", vec![g.randn(x3)], |t| {
+        t[0].flatten(0, 1)
+    }));
+    out.push(OpCheck::new(
+        "expand",
+        "to [2, -1, 4]",
+        vec![g.randn(&[3, 1])],
+        |t| t[0].expand(&[2, -1, 4]),
+    ));
+    out.push(OpCheck::new(
+        "expand",
+        "to [2, 3]",
+        vec![g.randn(&[1])],
+        |t| t[0].expand(&[2, 3]),
+    ));
+    out.push(OpCheck::new(
+        "broadcast_to",
+        "to (2,3)",
+        vec![g.randn(&[3])],
+        |t| t[0].broadcast_to(&[2, 3]),
+    ));
+    out.push(OpCheck::new(
+        "broadcast_to",
+        "to (2,3,4)",
+        vec![g.randn(&[2, 1, 4])],
+        |t| t[0].broadcast_to(&[2, 3, 4]),
+    ));
+}
+
+fn index_checks(g: &mut Gen, out: &mut Vec<OpCheck>) {
+    out.push(OpCheck::new(
+        "cat",
+        "dim=1",
+        vec![g.randn(&[2, 3]), g.randn(&[2, 1]), g.randn(&[2, 2])],
+        |t| Tensor::cat(t, 1),
+    ));
+    out.push(OpCheck::new(
+        "cat",
+        "dim=0",
+        vec![g.randn(&[1, 3]), g.randn(&[2, 3])],
+        |t| Tensor::cat(t, 0),
+    ));
+    out.push(OpCheck::new(
+        "cat",
+        "dim=-1",
+        vec![g.randn(&[2, 3, 1]), g.randn(&[2, 3, 2])],
+        |t| Tensor::cat(t, -1),
+    ));
+    out.push(OpCheck::new(
+        "cat",
+        "same tensor twice, dim=0",
+        vec![g.randn(&[2, 3])],
+        |t| Tensor::cat(&[t[0].clone(), t[0].mul_scalar(2.0)], 0),
+    ));
+    for dim in [0, 1, -1] {
+        out.push(OpCheck::new(
+            "stack",
+            format!("dim={dim}"),
+            vec![g.randn(&[2, 3]), g.randn(&[2, 3]), g.randn(&[2, 3])],
+            move |t| Tensor::stack(t, dim),
+        ));
+    }
+    out.push(OpCheck::new(
+        "split",
+        "size=2, dim=0, pieces weighted 1,2,3",
+        vec![g.randn(&[5, 3])],
+        |t| weigh_pieces(&t[0].split(2, 0)?),
+    ));
+    out.push(OpCheck::new(
+        "split",
+        "size=2, dim=1, pieces weighted 1,2,3",
+        vec![g.randn(&[2, 5])],
+        |t| weigh_pieces(&t[0].split(2, 1)?),
+    ));
+    out.push(OpCheck::new(
+        "chunk",
+        "chunks=3, dim=1, p0 + 2·p1 + 3·p2",
+        vec![g.randn(&[2, 6])],
+        |t| {
+            let p = t[0].chunk(3, 1)?;
+            p[0].add(&p[1].mul_scalar(2.0))?.add(&p[2].mul_scalar(3.0))
+        },
+    ));
+    out.push(OpCheck::new(
+        "chunk",
+        "chunks=2, dim=0 (sizes 3, 2), pieces weighted",
+        vec![g.randn(&[5, 2])],
+        |t| weigh_pieces(&t[0].chunk(2, 0)?),
+    ));
+    out.push(OpCheck::new(
+        "chunk",
+        "chunks=4, dim=0 (3 pieces of 2), pieces weighted",
+        vec![g.randn(&[6])],
+        |t| weigh_pieces(&t[0].chunk(4, 0)?),
+    ));
+    out.push(OpCheck::new(
+        "narrow",
+        "dim=1, start=1, length=2",
+        vec![g.randn(&[2, 4, 3])],
+        |t| t[0].narrow(1, 1, 2),
+    ));
+    out.push(OpCheck::new(
+        "narrow",
+        "dim=0, start=0, length=1",
+        vec![g.randn(&[2, 3])],
+        |t| t[0].narrow(0, 0, 1),
+    ));
+    out.push(OpCheck::new(
+        "slice",
+        "dim=1, 1:7:2",
+        vec![g.randn(&[2, 7])],
+        |t| t[0].slice(1, 1, 7, 2),
+    ));
+    out.push(OpCheck::new(
+        "slice",
+        "dim=0, -3:100:2",
+        vec![g.randn(&[5])],
+        |t| t[0].slice(0, -3, 100, 2),
+    ));
+    out.push(OpCheck::new(
+        "slice",
+        "dim=2, 0:4:3",
+        vec![g.randn(&[2, 3, 4])],
+        |t| t[0].slice(2, 0, 4, 3),
+    ));
+    out.push(OpCheck::new(
+        "index_select",
+        "dim=1, indices [2, 0, 2, 2]",
+        vec![g.randn(&[2, 3, 4])],
+        |t| t[0].index_select(1, &[2, 0, 2, 2]),
+    ));
+    out.push(OpCheck::new(
+        "index_select",
+        "dim=0, indices [1, 1]",
+        vec![g.randn(&[3, 2])],
+        |t| t[0].index_select(0, &[1, 1]),
+    ));
+    let idx = f64_tensor(vec![0.0, 2.0, 2.0, 1.0, 1.0, 1.0, 0.0, 2.0], &[2, 4]);
+    out.push(OpCheck::new(
+        "gather",
+        "dim=1, index (2,4) with repeats",
+        vec![g.randn(&[2, 3])],
+        move |t| t[0].gather(1, &idx),
+    ));
+    let idx = f64_tensor(vec![2.0, 0.0, 1.0, 2.0, 2.0, 0.0], &[2, 3]);
+    out.push(OpCheck::new(
+        "gather",
+        "dim=0, index (2,3)",
+        vec![g.randn(&[3, 3])],
+        move |t| t[0].gather(0, &idx),
+    ));
+    let idx = f64_tensor(
+        vec![3.0, 0.0, 3.0, 1.0, 1.0, 2.0, 0.0, 0.0, 3.0, 2.0, 1.0, 0.0],
+        &[2, 2, 3],
+    );
+    out.push(OpCheck::new(
+        "gather",
+        "dim=2, index (2,2,3) smaller than the input",
+        vec![g.randn(&[2, 3, 4])],
+        move |t| t[0].gather(2, &idx),
+    ));
+    out.push(OpCheck::new(
+        "pad",
+        "[1, 2], value 0",
+        vec![g.randn(&[2, 3])],
+        |t| t[0].pad(&[1, 2], 0.0),
+    ));
+    out.push(OpCheck::new(
+        "pad",
+        "[1, 0, 0, 1], value 0.5",
+        vec![g.randn(&[2, 3])],
+        |t| t[0].pad(&[1, 0, 0, 1], 0.5),
+    ));
+    out.push(OpCheck::new(
+        "pad",
+        "[0, 1, 2, 0, 1, 1]",
+        vec![g.randn(&[2, 3, 2])],
+        |t| t[0].pad(&[0, 1, 2, 0, 1, 1], -1.0),
+    ));
+}
+
+fn select_checks(g: &mut Gen, out: &mut Vec<OpCheck>) {
+    let mask = f64_tensor(vec![1.0, 0.0, 1.0, 0.0, 0.0, 1.0], &[2, 3, 1]);
+    out.push(OpCheck::new(
+        "where",
+        "mask (2,3,1) broadcast with a and b",
+        vec![g.randn(&[3, 4]), g.randn(&[1, 4])],
+        move |t| Tensor::where_(&mask, &t[0], &t[1]),
+    ));
+    let mask = f64_tensor(vec![0.0, 1.0, 1.0], &[3]);
+    out.push(OpCheck::new(
+        "where",
+        "mask (3,), 0-d b",
+        vec![g.randn(&[2, 3]), g.randn(&[])],
+        move |t| Tensor::where_(&mask, &t[0], &t[1]),
+    ));
+    let mask = f64_tensor(vec![1.0, 0.0, 0.0, 1.0, 1.0, 0.0], &[2, 3]);
+    out.push(OpCheck::new(
+        "where",
+        "mask (2,3), same shapes",
+        vec![g.randn(&[2, 3]), g.randn(&[2, 3])],
+        move |t| Tensor::where_(&mask, &t[0], &t[1]),
+    ));
+    let mask = f64_tensor(vec![1.0, 0.0, 1.0], &[3, 1]);
+    out.push(OpCheck::new(
+        "masked_fill",
+        "mask (3,1), value -2",
+        vec![g.randn(&[2, 3, 4])],
+        move |t| t[0].masked_fill(&mask, -2.0),
+    ));
+    let mask = f64_tensor(vec![0.0, 1.0, 1.0, 0.0, 1.0, 0.0], &[2, 3]);
+    out.push(OpCheck::new(
+        "masked_fill",
+        "mask (2,3), value 0",
+        vec![g.randn(&[2, 3])],
+        move |t| t[0].masked_fill(&mask, 0.0),
+    ));
+}
+
+fn dtype_checks(g: &mut Gen, out: &mut Vec<OpCheck>) {
+    // Through f32 the finite differences are exact only for f32-representable
+    // points: inputs on a 1/64 grid, step 2⁻¹⁰, functions linear in each input.
+    // The analytic gradient passes through f32 too, so it is off by at most
+    // 2⁻²⁴ relative (6e-8).
+    let eps = 1.0 / 1024.0;
+    out.push(
+        OpCheck::new(
+            "to_dtype",
+            "f64 → f32 → f64",
+            vec![g.quantized(&[2, 3])],
+            |t| Ok(t[0].to_dtype(DType::F32).to_dtype(DType::F64)),
+        )
+        .with_eps(eps),
+    );
+    out.push(
+        OpCheck::new(
+            "to_dtype",
+            "f32 · f64 promotes (mul)",
+            vec![g.quantized(&[2, 3]), g.quantized(&[3])],
+            |t| t[0].to_dtype(DType::F32).mul(&t[1]),
+        )
+        .with_eps(eps),
+    );
+    out.push(
+        OpCheck::new(
+            "to_dtype",
+            "f32 · f64 promotes (matmul)",
+            vec![g.quantized(&[2, 3]), g.quantized(&[3, 2])],
+            |t| t[0].matmul(&t[1].to_dtype(DType::F32)),
+        )
+        .with_eps(eps),
+    );
+    out.push(
+        OpCheck::new(
+            "to_dtype",
+            "f32 and f64 promote (cat)",
+            vec![g.quantized(&[2, 3]), g.quantized(&[1, 3])],
+            |t| Tensor::cat(&[t[0].to_dtype(DType::F32), t[1].clone()], 0),
+        )
+        .with_eps(eps),
+    );
+    let mask = f64_tensor(vec![1.0, 0.0, 1.0], &[3]);
+    out.push(
+        OpCheck::new(
+            "to_dtype",
+            "f32 and f64 promote (where)",
+            vec![g.quantized(&[2, 3]), g.quantized(&[3])],
+            move |t| Tensor::where_(&mask, &t[0].to_dtype(DType::F32), &t[1]),
+        )
+        .with_eps(eps),
+    );
+}
+
+fn composite_checks(g: &mut Gen, out: &mut Vec<OpCheck>) {
+    out.push(OpCheck::new(
+        "composite",
+        "x*x + exp(x)*x",
+        vec![g.randn(&[3, 4])],
+        |t| {
+            let x = &t[0];
+            x.mul(x)?.add(&x.exp().mul(x)?)
+        },
+    ));
+    out.push(OpCheck::new(
+        "composite",
+        "x ** x",
+        vec![g.positive(&[2, 3])],
+        |t| t[0].pow(&t[0]),
+    ));
+    out.push(OpCheck::new(
+        "composite",
+        "x · xᵀ",
+        vec![g.randn(&[3, 4])],
+        |t| t[0].matmul(&t[0].t()?),
+    ));
+    out.push(OpCheck::new(
+        "composite",
+        "sigmoid(x)·tanh(x) + sum(x)",
+        vec![g.randn(&[2, 3])],
+        |t| {
+            let x = &t[0];
+            x.sigmoid().mul(&x.tanh())?.add(&x.sum())
+        },
+    ));
+    out.push(OpCheck::new(
+        "composite",
+        "2-layer MLP: log_softmax(tanh(x·W1 + b1)·W2 + b2)",
+        vec![
+            g.randn(&[4, 3]),
+            g.randn(&[3, 5]),
+            g.randn(&[5]),
+            g.randn(&[5, 2]),
+            g.randn(&[2]),
+        ],
+        |t| {
+            let h = t[0].matmul(&t[1])?.add(&t[2])?.tanh();
+            h.matmul(&t[3])?.add(&t[4])?.log_softmax(-1)
+        },
+    ));
+    out.push(OpCheck::new(
+        "composite",
+        "layer norm over the last dim, with gain and bias",
+        vec![g.randn(&[3, 4]), g.randn(&[4]), g.randn(&[4])],
+        |t| {
+            let x = &t[0];
+            let centred = x.sub(&x.mean_dims(&[-1], true)?)?;
+            let scale = x.var_dims(&[-1], 0, true)?.add_scalar(1e-5).sqrt();
+            centred.div(&scale)?.mul(&t[1])?.add(&t[2])
+        },
+    ));
+    let targets = f64_tensor(vec![2.0, 0.0, 1.0, 2.0], &[4, 1]);
+    out.push(OpCheck::new(
+        "composite",
+        "cross-entropy: -mean(gather(log_softmax(x), targets))",
+        vec![g.randn(&[4, 3])],
+        move |t| Ok(t[0].log_softmax(1)?.gather(1, &targets)?.mean().neg()),
+    ));
+    out.push(OpCheck::new(
+        "composite",
+        "attention: softmax(q·kᵀ/2)·v",
+        vec![g.randn(&[3, 4]), g.randn(&[3, 4]), g.randn(&[3, 4])],
+        |t| {
+            let scores = t[0].matmul(&t[1].t()?)?.div_scalar(2.0);
+            scores.softmax(-1)?.matmul(&t[2])
+        },
+    ));
+}
+
+/// Every gradient check of the catalogue, in a fixed order with fixed seeds.
+///
+/// Covers each differentiable op of the engine: binary ops with every kind of
+/// broadcasting, scalar arithmetic, unary math and activations, reductions
+/// over every dim with and without keepdim, softmax, all matmul shape rules,
+/// layout and indexing ops, `where_`/`masked_fill`, dtype conversion, and
+/// composites that reuse a tensor several times.
+///
+/// ```
+/// use micrograd_plus::gradcheck::op_checks;
+/// let checks = op_checks();
+/// assert!(checks.len() > 200);
+/// let sum_checks = checks.iter().filter(|c| c.op == "sum").count();
+/// assert!(sum_checks >= 11);
+/// ```
+pub fn op_checks() -> Vec<OpCheck> {
+    let mut g = Gen { seed: 0 };
+    let mut out = Vec::new();
+    binary_checks(&mut g, &mut out);
+    scalar_checks(&mut g, &mut out);
+    unary_checks(&mut g, &mut out);
+    reduction_checks(&mut g, &mut out);
+    softmax_checks(&mut g, &mut out);
+    matmul_checks(&mut g, &mut out);
+    layout_checks(&mut g, &mut out);
+    index_checks(&mut g, &mut out);
+    select_checks(&mut g, &mut out);
+    dtype_checks(&mut g, &mut out);
+    composite_checks(&mut g, &mut out);
+    out
+}
+
+/// Gradients at ties and kinks, with the expected values worked out by hand
+/// (PyTorch's conventions): ties in max/min reductions and in
+/// maximum/minimum split the gradient evenly; relu and abs have gradient 0
+/// at 0; clamp passes the gradient at its bounds; leaky_relu and elu take
+/// the negative side's slope (alpha) at 0.
+///
+/// ```
+/// use micrograd_plus::gradcheck::tie_checks;
+/// for tie in tie_checks() {
+///     assert_eq!(tie.run().unwrap(), 0.0, "{}", tie.name());
+/// }
+/// ```
+pub fn tie_checks() -> Vec<TieCheck> {
+    let t = |v: Vec<f64>, shape: &[usize]| f64_tensor(v, shape);
+    let third = 1.0 / 3.0;
+    vec![
+        TieCheck::new(
+            "max",
+            "two-way tie, all elements",
+            vec![t(vec![1.0, 3.0, 3.0, 2.0], &[2, 2])],
+            |x| Ok(x[0].max()),
+            vec![vec![0.0, 0.5, 0.5, 0.0]],
+        ),
+        TieCheck::new(
+            "min",
+            "three-way tie, all elements",
+            vec![t(vec![2.0, 1.0, 1.0, 1.0, 5.0, 4.0], &[2, 3])],
+            |x| Ok(x[0].min()),
+            vec![vec![0.0, third, third, third, 0.0, 0.0]],
+        ),
+        TieCheck::new(
+            "max",
+            "ties in each row, dims=[1]",
+            vec![t(vec![1.0, 3.0, 3.0, 2.0, 2.0, 2.0], &[2, 3])],
+            |x| x[0].max_dims(&[1], false),
+            vec![vec![0.0, 0.5, 0.5, third, third, third]],
+        ),
+        TieCheck::new(
+            "min",
+            "tie in one column, dims=[0], keepdim",
+            vec![t(vec![1.0, 2.0, 1.0, 3.0], &[2, 2])],
+            |x| x[0].min_dims(&[0], true),
+            vec![vec![0.5, 1.0, 0.5, 0.0]],
+        ),
+        TieCheck::new(
+            "max",
+            "ties over dims=[0, 2]",
+            // [[[4, 1], [3, 3]], [[4, 0], [3, -1]]]: for dim-1 index 0 the
+            // candidates are {4, 1, 4, 0} (two-way tie), for index 1 they are
+            // {3, 3, 3, -1} (three-way tie).
+            vec![t(vec![4.0, 1.0, 3.0, 3.0, 4.0, 0.0, 3.0, -1.0], &[2, 2, 2])],
+            |x| x[0].max_dims(&[0, 2], false),
+            vec![vec![0.5, 0.0, third, third, 0.5, 0.0, third, 0.0]],
+        ),
+        TieCheck::new(
+            "maximum",
+            "equal elements split",
+            vec![t(vec![1.0, 2.0, 3.0], &[3]), t(vec![1.0, 5.0, 0.0], &[3])],
+            |x| x[0].maximum(&x[1]),
+            vec![vec![0.5, 0.0, 1.0], vec![0.5, 1.0, 0.0]],
+        ),
+        TieCheck::new(
+            "minimum",
+            "equal elements split, broadcast 0-d",
+            vec![t(vec![1.0, 2.0, 2.0, 3.0], &[2, 2]), t(vec![2.0], &[])],
+            |x| x[0].minimum(&x[1]),
+            vec![vec![1.0, 0.5, 0.5, 0.0], vec![2.0]],
+        ),
+        TieCheck::new(
+            "relu",
+            "gradient 0 at 0",
+            vec![t(vec![-1.0, 0.0, 2.0], &[3])],
+            |x| Ok(x[0].relu()),
+            vec![vec![0.0, 0.0, 1.0]],
+        ),
+        TieCheck::new(
+            "abs",
+            "gradient 0 at 0",
+            vec![t(vec![-1.0, 0.0, 2.0], &[3])],
+            |x| Ok(x[0].abs()),
+            vec![vec![-1.0, 0.0, 1.0]],
+        ),
+        TieCheck::new(
+            "clamp",
+            "gradient passes at the bounds",
+            vec![t(vec![-1.0, 0.0, 0.5, 1.0, 2.0], &[5])],
+            |x| Ok(x[0].clamp(Some(0.0), Some(1.0))),
+            vec![vec![0.0, 1.0, 1.0, 1.0, 0.0]],
+        ),
+        TieCheck::new(
+            "leaky_relu",
+            "slope alpha at 0",
+            vec![t(vec![-1.0, 0.0, 2.0], &[3])],
+            |x| Ok(x[0].leaky_relu(0.1)),
+            vec![vec![0.1, 0.1, 1.0]],
+        ),
+        TieCheck::new(
+            "elu",
+            "slope alpha at 0",
+            vec![t(vec![0.0, 1.0], &[2])],
+            |x| Ok(x[0].elu(0.5)),
+            vec![vec![0.5, 1.0]],
+        ),
+    ]
+}
