@@ -175,6 +175,7 @@ impl Tensor {
     /// let v = Tensor::new([1.0f32, 1.0]).unwrap();
     /// assert_eq!(a.matmul(&v).unwrap().to_vec::<f32>(), vec![3.0, 7.0]); // (2,2)·(2,) → (2,)
     /// assert_eq!(v.matmul(&v).unwrap().shape(), &[] as &[usize]);       // dot product
+    /// assert_eq!(v.matmul(&Tensor::zeros(&[2, 3])).unwrap().shape(), &[3]); // (2,)·(2,3) → (3,)
     /// let batch = Tensor::zeros(&[5, 2, 3]).matmul(&Tensor::zeros(&[3, 4])).unwrap();
     /// assert_eq!(batch.shape(), &[5, 2, 4]);
     /// let err = a.matmul(&Tensor::zeros(&[3, 1])).unwrap_err().to_string();
@@ -215,12 +216,14 @@ impl Tensor {
             other.clone()
         };
         let c = matmul_nd(&a, &b)?;
+        // c is (..., m, n): drop the row dim added to a 1-D `self` (m = 1)
+        // and the column dim added to a 1-D `other` (n = 1).
         let mut shape = c.shape().to_vec();
+        if ra == 1 {
+            shape.remove(shape.len() - 2);
+        }
         if rb == 1 {
             shape.pop();
-        }
-        if ra == 1 {
-            shape.remove(shape.len() - 1);
         }
         Ok(c.reshape_unchecked(shape))
     }
