@@ -290,7 +290,7 @@ impl Tensor {
                 let dx = with_slice!(&*g.storage(), |gv: T| {
                     let mut dx = vec![T::zero(); numel(&in_shape)];
                     for (&i, &gi) in src.iter().zip(gv) {
-                        dx[i] = dx[i] + gi;
+                        dx[i] += gi;
                     }
                     T::into_storage(dx)
                 });
@@ -310,7 +310,7 @@ impl Tensor {
     /// ```
     pub fn pad(&self, pad: &[usize], value: f64) -> Result<Tensor> {
         let nd = self.ndim();
-        if pad.len() % 2 != 0 || pad.len() / 2 > nd {
+        if !pad.len().is_multiple_of(2) || pad.len() / 2 > nd {
             return Err(Error::argument(
                 "pad",
                 format!("padding length must be even and at most twice the number of dims; got {} values for shape {:?}", pad.len(), self.shape()),
@@ -393,7 +393,7 @@ impl Tensor {
                         for (k, &i) in indices.iter().enumerate() {
                             let (src, dst) = ((o * n + k) * inner, (o * size + i) * inner);
                             for j in 0..inner {
-                                dx[dst + j] = dx[dst + j] + gv[src + j];
+                                dx[dst + j] += gv[src + j];
                             }
                         }
                     }

@@ -49,7 +49,7 @@ impl Tensor {
         }
         let mut new_shape: Vec<usize> = shape.iter().map(|&d| d.max(0) as usize).collect();
         if let Some(i) = inferred {
-            if known == 0 || n % known != 0 {
+            if known == 0 || !n.is_multiple_of(known) {
                 return Err(invalid());
             }
             new_shape[i] = n / known;
