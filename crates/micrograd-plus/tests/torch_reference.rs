@@ -428,8 +428,7 @@ impl Checker {
         for (i, (&a, &b)) in g.iter().zip(&want.data).enumerate() {
             let err = (a - b).abs();
             let limit = atol + rtol * b.abs();
-            // `!(err <= limit)` also catches NaN.
-            if !(err <= limit) {
+            if err.is_nan() || err > limit {
                 bad += 1;
                 first_bad.get_or_insert((i, a, b));
             }
