@@ -21,7 +21,7 @@ pub use storage::Storage;
 use crate::{Error, Result};
 use autograd::Node;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard, Weak};
 
 /// An N-dimensional array of f32 or f64 with reverse-mode autograd.
 ///
@@ -319,6 +319,59 @@ impl Tensor {
             vec![self.clone()],
             move |g, _, _| Ok(vec![Some(g.to_dtype(from))]),
         )
+    }
+}
+
+/// A handle that does not keep its tensor alive, like [`std::sync::Weak`]:
+/// it observes whether a tensor (and so its data and graph node) has been
+/// freed, which is how tests check that a graph's intermediate tensors go away
+/// once the last handle to the loss is dropped. Costs nothing when unused.
+///
+/// ```
+/// use micrograd_plus::Tensor;
+/// let x = Tensor::ones(&[2]).requires_grad(true);
+/// let hidden = x.exp();
+/// let weak = hidden.downgrade();
+/// let loss = hidden.sum();
+/// drop(hidden);
+/// assert!(weak.is_alive()); // still referenced by loss's graph
+/// drop(loss);
+/// assert!(!weak.is_alive() && weak.upgrade().is_none());
+/// ```
+#[derive(Clone)]
+pub struct WeakTensor(Weak<TensorImpl>);
+
+impl WeakTensor {
+    /// The tensor, if some [`Tensor`] handle still keeps it alive.
+    ///
+    /// ```
+    /// let t = micrograd_plus::Tensor::ones(&[1]);
+    /// assert_eq!(t.downgrade().upgrade().unwrap().id(), t.id());
+    /// ```
+    pub fn upgrade(&self) -> Option<Tensor> {
+        self.0.upgrade().map(Tensor)
+    }
+
+    /// Whether the tensor still exists.
+    ///
+    /// ```
+    /// let weak = micrograd_plus::Tensor::ones(&[1]).downgrade(); // temporary dropped here
+    /// assert!(!weak.is_alive());
+    /// ```
+    pub fn is_alive(&self) -> bool {
+        self.0.strong_count() > 0
+    }
+}
+
+impl Tensor {
+    /// A [`WeakTensor`] pointing at this tensor without keeping it alive.
+    ///
+    /// ```
+    /// let t = micrograd_plus::Tensor::ones(&[1]);
+    /// assert!(t.downgrade().is_alive());
+    /// ```
+    pub fn downgrade(&self) -> WeakTensor {
+        WeakTensor(Arc::downgrade(&self.0))
     }
 }
 
