@@ -17,10 +17,13 @@ struct Cli {
 enum Command {
     /// Run a named benchmark workload and print its timings.
     Bench(cmd::bench::Args),
+    /// Check every differentiable op's gradient against finite differences.
+    Gradcheck(cmd::gradcheck::Args),
 }
 
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Bench(args) => cmd::bench::run(&args),
+        Command::Gradcheck(args) => cmd::gradcheck::run(&args),
     }
 }
