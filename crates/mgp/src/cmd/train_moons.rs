@@ -37,6 +37,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         steps: args.steps,
         ..MoonsConfig::default()
     };
+    // Fail on an unusable output directory before spending time training.
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("creating output directory {}", args.out.display()))?;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let mut write_err = None;
@@ -61,6 +64,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     })?;
     let seconds = start.elapsed().as_secs_f64();
     if let Some(e) = write_err {
+        // Output piped into e.g. `head` that has exited: nobody is reading,
+        // so stop quietly like other command-line tools.
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            return Ok(());
+        }
         return Err(e).context("writing progress to stdout");
     }
 
@@ -75,8 +83,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         None => format!("trained 0 steps in {seconds:.3} s"),
     };
 
-    std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("creating output directory {}", args.out.display()))?;
     let png = args.out.join("decision_boundary.png");
     let title = format!("MLP(2, [16, 16, 1]) on two moons, seed {}", args.seed);
     plot_model(&png, &run.data, &run.model, &title)?;
@@ -84,9 +90,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if args.json {
         eprintln!("{summary}");
         eprintln!("wrote {}", png.display());
-    } else {
-        writeln!(out, "{summary}")?;
-        writeln!(out, "wrote {}", png.display())?;
+    } else if let Err(e) = writeln!(out, "{summary}\nwrote {}", png.display()) {
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            return Err(e).context("writing summary to stdout");
+        }
     }
     Ok(())
 }

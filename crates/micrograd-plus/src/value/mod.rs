@@ -216,6 +216,9 @@ impl Op {
 
 /// Marks an absent child.
 const NONE: u32 = u32::MAX;
+/// `Link::refs` of a free slot. (0 only occurs briefly, for a node being
+/// freed.)
+const FREE: u32 = u32::MAX;
 /// High bit of a DFS stack entry: "children done, emit this node".
 const POST: u32 = 1 << 31;
 
@@ -233,7 +236,8 @@ struct Num {
 #[derive(Clone, Copy)]
 struct Link {
     children: [u32; 2],
-    /// Handles plus parent nodes that point here; 0 means the slot is free.
+    /// Handles plus parent nodes that point here; [`FREE`] marks a free
+    /// slot.
     refs: u32,
     /// Generation of the last traversal that visited this node.
     mark: u32,
@@ -287,7 +291,7 @@ impl Tape {
         // those.
         while let Some(i) = self.free.pop() {
             let iu = i as usize;
-            if iu < self.links.len() && self.links[iu].refs == 0 {
+            if iu < self.links.len() && self.links[iu].refs == FREE {
                 self.nums[iu] = num;
                 self.links[iu] = link;
                 self.ops[iu] = op;
@@ -349,35 +353,127 @@ impl Tape {
         }
     }
 
+    /// Marks node `i` (which has no references left) free, and decrements
+    /// its children's counts; returns the children that reach zero.
+    #[inline(always)]
+    fn free_node(&mut self, i: usize) -> [u32; 2] {
+        let children = self.links[i].children;
+        self.links[i].refs = FREE;
+        let mut dying = [NONE, NONE];
+        for (k, c) in children.into_iter().enumerate() {
+            if c != NONE {
+                let cl = &mut self.links[c as usize];
+                cl.refs -= 1;
+                if cl.refs == 0 {
+                    dying[k] = c;
+                }
+            }
+        }
+        dying
+    }
+
     /// Frees `id` (already at zero references) and everything only it kept
-    /// alive, with a work list instead of recursion so that dropping a
-    /// million-deep chain cannot overflow the stack.
+    /// alive, without recursion, so dropping a million-deep chain cannot
+    /// overflow the stack.
+    ///
+    /// Like [`topo_sweep`](Tape::topo_sweep) this walks down the arena from
+    /// `id`, freeing nodes whose count reached zero and counting how many
+    /// such nodes lie below. A training step's graph sits in one run at the
+    /// top of the arena, so this reads memory in order and ends by cutting
+    /// the whole run off the end. Unusual layouts are handled depth-first:
+    /// a dying child above the sweep at once, and everything left if the
+    /// sweep passes too many live nodes.
     #[inline(never)]
     fn free_cascade(&mut self, id: u32) {
         let first_new = self.free.len();
+        // Dying nodes found above the sweep position: handled depth-first.
         let mut work = std::mem::take(&mut self.stack);
-        work.push(id);
-        while let Some(i) = work.pop() {
-            self.free.push(i);
-            for c in self.links[i as usize].children {
-                if c != NONE {
-                    let cl = &mut self.links[c as usize];
-                    cl.refs -= 1;
-                    if cl.refs == 0 {
+        // Dying nodes found below it, for the depth-first fallback.
+        let mut below = std::mem::take(&mut self.order);
+        work.clear();
+        below.clear();
+        let mut i = id as usize;
+        let mut pending = 1usize;
+        // Whether every slot above `i` is free: then freed slots need no
+        // free-list entry, since they will be cut off the end.
+        let mut top_run = i + 1 == self.links.len();
+        let mut skipped = 0usize;
+        let mut freed = 0usize;
+        let mut swept = true;
+        loop {
+            let refs = self.links[i].refs;
+            if refs == 0 {
+                pending -= 1;
+                freed += 1;
+                if !top_run {
+                    self.free.push(i as u32);
+                }
+                for c in self.free_node(i) {
+                    if c == NONE {
+                    } else if (c as usize) < i {
+                        pending += 1;
+                        below.push(c);
+                    } else {
+                        work.push(c);
+                    }
+                }
+                // Out-of-order children: free them (and whatever above `i`
+                // they release) now, since the sweep has passed them.
+                while let Some(w) = work.pop() {
+                    self.free.push(w);
+                    for c in self.free_node(w as usize) {
+                        if c == NONE {
+                        } else if (c as usize) < i {
+                            pending += 1;
+                            below.push(c);
+                        } else {
+                            work.push(c);
+                        }
+                    }
+                }
+                if pending == 0 {
+                    break;
+                }
+            } else {
+                // A live node, or an old hole.
+                top_run &= refs == FREE;
+                skipped += 1;
+                if skipped > 1024 + 2 * freed {
+                    swept = false;
+                    break;
+                }
+            }
+            i -= 1; // `pending > 0`: a dying node lies below
+        }
+        if !swept {
+            // Too sparse to sweep: finish depth-first from the dying nodes
+            // found so far (those the sweep already freed are skipped).
+            work.extend(
+                below
+                    .iter()
+                    .copied()
+                    .filter(|&c| self.links[c as usize].refs == 0),
+            );
+            while let Some(w) = work.pop() {
+                self.free.push(w);
+                for c in self.free_node(w as usize) {
+                    if c != NONE {
                         work.push(c);
                     }
                 }
             }
         }
         self.stack = work;
-        // Free slots at the end of the arena are cut off instead of being
-        // listed as holes. A training loop frees its whole step graph, which
-        // sits on top of the parameters, so every step then builds its graph
-        // in fresh, consecutive slots in creation order: traversals walk
-        // memory almost sequentially instead of hopping between recycled
-        // slots.
-        let mut len = self.links.len();
-        while len > 0 && self.links[len - 1].refs == 0 {
+        self.order = below;
+
+        // Cut free slots off the end of the arena and drop the free-list
+        // entries just added for them.
+        let mut len = if swept && top_run {
+            i
+        } else {
+            self.links.len()
+        };
+        while len > 0 && self.links[len - 1].refs == FREE {
             len -= 1;
         }
         if len < self.links.len() {
@@ -867,7 +963,7 @@ impl Value {
 /// ```
 pub fn live_nodes() -> usize {
     // The free list may hold stale entries, so count instead of subtracting.
-    with_tape(|t| t.links.iter().filter(|l| l.refs > 0).count())
+    with_tape(|t| t.links.iter().filter(|l| l.refs != FREE).count())
 }
 
 impl Clone for Value {
