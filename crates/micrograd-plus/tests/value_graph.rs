@@ -73,7 +73,7 @@ fn million_deep_chain_backward_and_drop() {
             let x = Value::new(0.0);
             let mut y = x.clone();
             for _ in 0..DEEP {
-                y = y + 1.0;
+                y += 1.0;
             }
             y.backward();
             assert_eq!(y.data(), DEEP as f64);
@@ -100,7 +100,7 @@ fn million_deep_chain_in_recycled_slots() {
             drop(holes); // dropped first to last: reused last to first
             let mut y = x.clone();
             for _ in 0..DEEP {
-                y = y * 1.0;
+                y *= 1.0;
             }
             // Every node now sits below its child.
             assert!(y.id() < y.children()[0].id());

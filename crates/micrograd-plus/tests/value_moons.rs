@@ -26,7 +26,7 @@ fn moons_shape_labels_and_determinism() {
         });
     }
     // Shuffled: not all of one class first.
-    assert!(m.labels[..50].iter().any(|&l| l == 1));
+    assert!(m.labels[..50].contains(&1));
     assert_eq!(
         make_moons(100, 0.1, 5).expect("valid"),
         make_moons(100, 0.1, 5).expect("valid")

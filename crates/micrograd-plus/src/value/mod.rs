@@ -33,19 +33,30 @@
 //!
 //! # Why it is fast
 //!
-//! micrograd allocates a Python object and a closure per node and finds the
-//! topological order with a recursive DFS over a `set`. Here a `Value` is a
-//! 4-byte handle into a per-thread arena ("tape") of fixed-size nodes:
+//! micrograd allocates a Python object, a set and a closure per node and
+//! finds the topological order with a recursive DFS over a `set`. Here a
+//! `Value` is a 4-byte handle into a per-thread arena ("tape"):
 //!
-//! * creating a node reuses a freed slot, so a training loop that rebuilds the
-//!   same-sized graph every step allocates nothing after the first step;
-//! * local derivatives are computed in the forward pass (the inputs are hot in
-//!   cache then), so backward needs no dispatch on the operation;
-//! * the topological sort marks visited nodes with a generation number stored
-//!   in the node instead of inserting them into a hash set;
-//! * handles are reference counted inside the arena; when the last handle to a
-//!   graph goes, its nodes are released with an explicit work list, so dropping
-//!   a million-node chain cannot overflow the stack.
+//! * nodes live in flat arrays, split by use: the numbers (`data`, `grad`,
+//!   local derivatives) apart from the links (children, reference count,
+//!   visit mark), so a traversal streams 16 bytes per node;
+//! * local derivatives are computed in the forward pass, while the inputs
+//!   are in cache, so backward needs no dispatch on the operation;
+//! * visited nodes carry a generation number instead of going into a hash
+//!   set;
+//! * a node is normally created after its children, so the arena's creation
+//!   order already is a topological order: the sort sweeps down the arena
+//!   from the output, reading memory in order, and falls back to an
+//!   iterative depth-first search when a node reuses an older slot below
+//!   one of its children;
+//! * handles are reference counted inside the arena. When the last handle
+//!   to a graph goes, its nodes are freed by the same kind of downward
+//!   sweep (never recursion, so dropping a million-deep chain is fine), and
+//!   free slots at the top are cut off: each training step builds its graph
+//!   in the same consecutive slots, with no allocation after the first step.
+//!
+//! Together this makes micrograd's two-moons demo well over 100 times faster
+//! than micrograd itself (see `bench/micrograd_moons.py`).
 //!
 //! The arena is thread-local, so a `Value` cannot be sent to another thread
 //! (it is neither `Send` nor `Sync`).
@@ -503,8 +514,9 @@ impl Tape {
         self.generation
     }
 
-    /// Fills `self.order` with the nodes reachable from `root`, children
-    /// before parents: a topological order.
+    /// Fills `self.order` with the nodes reachable from `root`, parents
+    /// before children: reverse topological order, the order in which
+    /// backward visits them.
     fn topo_sort(&mut self, root: u32) {
         let gen = self.next_generation();
         if !self.topo_sweep(root, gen) {
@@ -542,6 +554,8 @@ impl Tape {
                 }
             }
         }
+        // Post-order lists children first; callers want parents first.
+        order.reverse();
         self.stack = stack;
         self.order = order;
     }
@@ -597,10 +611,6 @@ impl Tape {
             }
             i -= 1;
         };
-        if ok {
-            // Collected parents first; the caller wants children first.
-            order.reverse();
-        }
         self.order = order;
         ok
     }
@@ -611,7 +621,7 @@ impl Tape {
         self.nums[root as usize].grad = 1.0;
         // Reverse topological order: a node's grad is complete before it is
         // pushed to its children. The chain rule, one edge at a time.
-        for &i in order.iter().rev() {
+        for &i in &order {
             let n = self.nums[i as usize];
             let [c0, c1] = self.links[i as usize].children;
             if c0 != NONE {
@@ -848,6 +858,7 @@ impl Value {
             let order = std::mem::take(&mut t.order);
             let out = order
                 .iter()
+                .rev()
                 .map(|&i| {
                     t.links[i as usize].refs += 1;
                     Value::from_id(i)
