@@ -153,6 +153,27 @@ fn small_graph_over_large_unrelated_graph() {
     assert!(unrelated.iter().all(|u| u.grad() == 0.0));
 }
 
+/// A graph split in two parts with a large unrelated graph in between: the
+/// one-pass backward gives up halfway and finishes depth-first.
+#[test]
+fn split_graph_backward_matches_finite_differences() {
+    let f = |x: f64| 2.0 * ((x.tanh() * x).exp() + x.tanh()) + x.tanh() * x;
+    let x0 = 0.7;
+    let x = Value::new(x0);
+    let a = x.tanh();
+    let b = &a * &x;
+    let c = b.exp() + &a;
+    let unrelated: Vec<Value> = (0..20_000).map(|i| Value::new(i as f64) * 2.0).collect();
+    let y = &c * 2.0 + &b;
+    y.backward();
+    let h = 1e-6;
+    let fd = (f(x0 + h) - f(x0 - h)) / (2.0 * h);
+    assert!((y.data() - f(x0)).abs() < 1e-12);
+    assert!((x.grad() - fd).abs() < 1e-6, "{} vs {fd}", x.grad());
+    assert!((c.grad() - 2.0).abs() < 1e-12);
+    assert!(unrelated.iter().all(|u| u.grad() == 0.0));
+}
+
 #[test]
 fn set_data_and_clone_share_the_node() {
     let p = Value::new(1.0);

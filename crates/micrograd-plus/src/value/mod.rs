@@ -264,6 +264,9 @@ struct Tape {
     /// May hold stale entries, which `alloc` skips.
     free: Vec<u32>,
     generation: u32,
+    /// No live node below this index has a child above itself (see
+    /// `alloc`); `usize::MAX` when there is none at all.
+    lowest_inverted: usize,
     /// Scratch buffers kept between calls so traversals don't allocate.
     stack: Vec<u32>,
     order: Vec<u32>,
@@ -278,6 +281,7 @@ thread_local! {
             ops: Vec::new(),
             free: Vec::new(),
             generation: 0,
+            lowest_inverted: usize::MAX,
             stack: Vec::new(),
             order: Vec::new(),
         })
@@ -306,6 +310,12 @@ impl Tape {
                 self.nums[iu] = num;
                 self.links[iu] = link;
                 self.ops[iu] = op;
+                // A recycled slot can lie below its children, breaking
+                // "creation order is topological order" for graphs that
+                // reach it. Remember the lowest such slot.
+                if children.iter().any(|&c| c != NONE && c > i) {
+                    self.lowest_inverted = self.lowest_inverted.min(iu);
+                }
                 return i;
             }
         }
@@ -487,6 +497,9 @@ impl Tape {
         while len > 0 && self.links[len - 1].refs == FREE {
             len -= 1;
         }
+        if len <= self.lowest_inverted {
+            self.lowest_inverted = usize::MAX;
+        }
         if len < self.links.len() {
             self.nums.truncate(len);
             self.links.truncate(len);
@@ -531,11 +544,16 @@ impl Tape {
     /// its children. Visited nodes carry the current generation in `mark`,
     /// which replaces micrograd's `visited` set.
     fn topo_dfs(&mut self, root: u32, gen: u32) {
+        self.topo_dfs_from(&[root], gen);
+    }
+
+    /// [`topo_dfs`](Tape::topo_dfs) from several roots at once.
+    fn topo_dfs_from(&mut self, roots: &[u32], gen: u32) {
         let mut stack = std::mem::take(&mut self.stack);
         let mut order = std::mem::take(&mut self.order);
         stack.clear();
         order.clear();
-        stack.push(root);
+        stack.extend_from_slice(roots);
         while let Some(top) = stack.pop() {
             if top & POST != 0 {
                 order.push(top & !POST);
@@ -616,12 +634,22 @@ impl Tape {
     }
 
     fn backward(&mut self, root: u32) {
+        if (root as usize) < self.lowest_inverted {
+            self.backward_sweep(root);
+            return;
+        }
         self.topo_sort(root);
         let order = std::mem::take(&mut self.order);
         self.nums[root as usize].grad = 1.0;
-        // Reverse topological order: a node's grad is complete before it is
-        // pushed to its children. The chain rule, one edge at a time.
-        for &i in &order {
+        self.propagate(&order);
+        self.order = order;
+    }
+
+    /// The chain rule, one edge at a time, over nodes in reverse
+    /// topological order: a node's grad is complete before it is pushed to
+    /// its children.
+    fn propagate(&mut self, order: &[u32]) {
+        for &i in order {
             let n = self.nums[i as usize];
             let [c0, c1] = self.links[i as usize].children;
             if c0 != NONE {
@@ -631,6 +659,70 @@ impl Tape {
                 self.nums[c1 as usize].grad += n.local[1] * n.grad;
             }
         }
+    }
+
+    /// Backward in one pass, for a graph known to be in creation order
+    /// (`root < lowest_inverted`: every node sits above its children).
+    /// Then descending index order is reverse topological order, so the
+    /// downward sweep of [`topo_sweep`](Tape::topo_sweep) can apply the
+    /// chain rule as it goes instead of writing the order down first.
+    ///
+    /// If the sweep passes too many unrelated nodes, the reachable nodes
+    /// it has not reached yet are all below it; they are finished by a
+    /// depth-first sort started from them.
+    fn backward_sweep(&mut self, root: u32) {
+        let gen = self.next_generation();
+        self.links[root as usize].mark = gen;
+        self.nums[root as usize].grad = 1.0;
+        let top = root as usize;
+        let mut pending = 1usize; // reached, not yet swept; all below `i`
+        let mut i = top;
+        let mut done = 0usize;
+        let mut skipped = 0usize;
+        loop {
+            let l = self.links[i];
+            if l.mark == gen {
+                let n = self.nums[i];
+                for (c, local) in l.children.into_iter().zip(n.local) {
+                    if c != NONE {
+                        self.nums[c as usize].grad += local * n.grad;
+                        let cl = &mut self.links[c as usize];
+                        if cl.mark != gen {
+                            cl.mark = gen;
+                            pending += 1;
+                        }
+                    }
+                }
+                pending -= 1;
+                done += 1;
+                if pending == 0 {
+                    return;
+                }
+            } else {
+                skipped += 1;
+                if skipped > 1024 + 2 * done {
+                    break;
+                }
+            }
+            i -= 1; // `pending > 0`: a reached node lies below
+        }
+        // Sparse graph: collect the reached-but-unswept nodes (children of
+        // swept ones, below `i`) and sort what hangs below them.
+        let mut roots = Vec::with_capacity(pending);
+        for j in i..=top {
+            let l = self.links[j];
+            if l.mark == gen {
+                for c in l.children {
+                    if c != NONE && (c as usize) < i && self.links[c as usize].mark == gen {
+                        roots.push(c);
+                    }
+                }
+            }
+        }
+        let gen2 = self.next_generation();
+        self.topo_dfs_from(&roots, gen2);
+        let order = std::mem::take(&mut self.order);
+        self.propagate(&order);
         self.order = order;
     }
 }
