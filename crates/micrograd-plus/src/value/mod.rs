@@ -374,23 +374,33 @@ impl Tape {
         }
     }
 
-    /// Marks node `i` (which has no references left) free, and decrements
-    /// its children's counts; returns the children that reach zero.
-    #[inline(always)]
-    fn free_node(&mut self, i: usize) -> [u32; 2] {
-        let children = self.links[i].children;
-        self.links[i].refs = FREE;
-        let mut dying = [NONE, NONE];
-        for (k, c) in children.into_iter().enumerate() {
+    /// Frees node `w` (count 0) found during the sweep at position `i`:
+    /// children reaching 0 above `i` go on `work`, those below are counted
+    /// in `pending` and listed in `below`.
+    fn free_detour(
+        &mut self,
+        w: u32,
+        i: usize,
+        work: &mut Vec<u32>,
+        below: &mut Vec<u32>,
+        pending: &mut usize,
+    ) {
+        self.links[w as usize].refs = FREE;
+        self.free.push(w);
+        for c in self.links[w as usize].children {
             if c != NONE {
                 let cl = &mut self.links[c as usize];
                 cl.refs -= 1;
                 if cl.refs == 0 {
-                    dying[k] = c;
+                    if (c as usize) < i {
+                        *pending += 1;
+                        below.push(c);
+                    } else {
+                        work.push(c);
+                    }
                 }
             }
         }
-        dying
     }
 
     /// Frees `id` (already at zero references) and everything only it kept
@@ -407,79 +417,90 @@ impl Tape {
     #[inline(never)]
     fn free_cascade(&mut self, id: u32) {
         let first_new = self.free.len();
-        // Dying nodes found above the sweep position: handled depth-first.
+        // Dying nodes above the sweep position, freed depth-first at once.
         let mut work = std::mem::take(&mut self.stack);
-        // Dying nodes found below it, for the depth-first fallback.
+        // Dying nodes below it found by those detours (the sweep itself
+        // only counts the ones it finds).
         let mut below = std::mem::take(&mut self.order);
         work.clear();
         below.clear();
-        let mut i = id as usize;
-        let mut pending = 1usize;
-        // Whether every slot above `i` is free: then freed slots need no
-        // free-list entry, since they will be cut off the end.
+        let top = id as usize;
+        let mut i = top;
+        let mut pending = 1usize; // dying nodes at or below `i`
+                                  // Whether every slot above `i` is free: then freed slots need no
+                                  // free-list entry, since they will be cut off the end.
         let mut top_run = i + 1 == self.links.len();
         let mut skipped = 0usize;
         let mut freed = 0usize;
-        let mut swept = true;
-        loop {
-            let refs = self.links[i].refs;
-            if refs == 0 {
-                pending -= 1;
-                freed += 1;
+        let swept = loop {
+            let l = self.links[i];
+            if l.refs == 0 {
+                self.links[i].refs = FREE;
                 if !top_run {
                     self.free.push(i as u32);
                 }
-                for c in self.free_node(i) {
-                    if c == NONE {
-                    } else if (c as usize) < i {
-                        pending += 1;
-                        below.push(c);
-                    } else {
-                        work.push(c);
+                pending -= 1;
+                freed += 1;
+                for c in l.children {
+                    if c != NONE {
+                        let cl = &mut self.links[c as usize];
+                        cl.refs -= 1;
+                        if cl.refs == 0 {
+                            if (c as usize) < i {
+                                pending += 1;
+                            } else {
+                                work.push(c);
+                            }
+                        }
                     }
                 }
-                // Out-of-order children: free them (and whatever above `i`
-                // they release) now, since the sweep has passed them.
+                // Children above `i` (a recycled slot): the sweep has
+                // passed them, so free them now.
                 while let Some(w) = work.pop() {
-                    self.free.push(w);
-                    for c in self.free_node(w as usize) {
-                        if c == NONE {
-                        } else if (c as usize) < i {
-                            pending += 1;
-                            below.push(c);
-                        } else {
+                    self.free_detour(w, i, &mut work, &mut below, &mut pending);
+                }
+                if pending == 0 {
+                    break true;
+                }
+            } else {
+                // A live node, or an old hole.
+                top_run &= l.refs == FREE;
+                skipped += 1;
+                if skipped > 1024 + 2 * freed {
+                    break false;
+                }
+            }
+            i -= 1; // `pending > 0`: a dying node lies below
+        };
+        if !swept {
+            // Too sparse to sweep: finish depth-first. A count of 0 means
+            // "dying, not yet freed"; such nodes below `i` are children of
+            // slots freed in `i..=top` or were listed in `below`. (Old
+            // holes in that range add stale children, but a stale child
+            // with count 0 is dying all the same.)
+            for j in i..=top {
+                if self.links[j].refs == FREE {
+                    for c in self.links[j].children {
+                        if c != NONE && (c as usize) < i && self.links[c as usize].refs == 0 {
                             work.push(c);
                         }
                     }
                 }
-                if pending == 0 {
-                    break;
-                }
-            } else {
-                // A live node, or an old hole.
-                top_run &= refs == FREE;
-                skipped += 1;
-                if skipped > 1024 + 2 * freed {
-                    swept = false;
-                    break;
-                }
             }
-            i -= 1; // `pending > 0`: a dying node lies below
-        }
-        if !swept {
-            // Too sparse to sweep: finish depth-first from the dying nodes
-            // found so far (those the sweep already freed are skipped).
-            work.extend(
-                below
-                    .iter()
-                    .copied()
-                    .filter(|&c| self.links[c as usize].refs == 0),
-            );
+            work.extend_from_slice(&below);
             while let Some(w) = work.pop() {
+                if self.links[w as usize].refs != 0 {
+                    continue; // listed twice, already freed
+                }
+                self.links[w as usize].refs = FREE;
                 self.free.push(w);
-                for c in self.free_node(w as usize) {
+                for c in self.links[w as usize].children {
                     if c != NONE {
-                        work.push(c);
+                        let cl = &mut self.links[c as usize];
+                        cl.refs -= 1;
+                        if cl.refs == 0 {
+                            work.push(c);
+                        }
                     }
                 }
             }
