@@ -145,6 +145,7 @@ pub fn plot_decision_boundary(
         .x_desc("x")
         .y_desc("y")
         .label_style(("sans-serif", 14))
+        .axis_desc_style(("sans-serif", 16))
         .draw()
         .map_err(|e| file_err(path, e))?;
     for class in 0..2u8 {

@@ -136,7 +136,7 @@ impl Op {
     #[inline(always)]
     pub fn forward(self, a: f64, b: f64) -> (f64, f64, f64) {
         match self {
-            //                      out            d out/da           d out/db
+            // Each row: (out, d out/da, d out/db).
             Op::Leaf => (a, 0.0, 0.0),
             Op::Add => (a + b, 1.0, 1.0),
             Op::Sub => (a - b, 1.0, -1.0),
