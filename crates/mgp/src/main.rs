@@ -15,14 +15,24 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Train a model.
+    #[command(subcommand)]
+    Train(Train),
     /// Run a named benchmark workload and print its timings.
     Bench(cmd::bench::Args),
     /// Check every differentiable op's gradient against finite differences.
     Gradcheck(cmd::gradcheck::Args),
 }
 
+#[derive(Subcommand)]
+enum Train {
+    /// micrograd's demo: a scalar-engine MLP on two moons.
+    Moons(cmd::train_moons::Args),
+}
+
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
+        Command::Train(Train::Moons(args)) => cmd::train_moons::run(args),
         Command::Bench(args) => cmd::bench::run(&args),
         Command::Gradcheck(args) => cmd::gradcheck::run(&args),
     }

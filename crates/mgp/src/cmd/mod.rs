@@ -2,3 +2,4 @@
 
 pub mod bench;
 pub mod gradcheck;
+pub mod train_moons;

@@ -1,1 +1,3 @@
 //! train
+pub mod moons;
+pub mod plot;
