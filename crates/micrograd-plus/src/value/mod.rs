@@ -426,9 +426,10 @@ impl Tape {
         below.clear();
         let top = id as usize;
         let mut i = top;
-        let mut pending = 1usize; // dying nodes at or below `i`
-                                  // Whether every slot above `i` is free: then freed slots need no
-                                  // free-list entry, since they will be cut off the end.
+        // Dying nodes at or below `i`.
+        let mut pending = 1usize;
+        // Whether every slot above `i` is free: then freed slots need no
+        // free-list entry, since they will be cut off the end.
         let mut top_run = i + 1 == self.links.len();
         let mut skipped = 0usize;
         let mut freed = 0usize;
