@@ -65,3 +65,31 @@ fn unknown_workload_is_a_usage_error() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("invalid value"));
 }
+
+#[test]
+fn train_moons_json_reaches_full_accuracy_and_writes_the_picture() {
+    let dir = std::env::temp_dir().join(format!("mgp-moons-{}", std::process::id()));
+    let out = mgp(&[
+        "train",
+        "moons",
+        "--json",
+        "--out",
+        dir.to_str().expect("utf-8 path"),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let steps: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .expect("utf-8")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect();
+    assert_eq!(steps.len(), 100);
+    assert!(steps[0]["loss"].as_f64() > steps[99]["loss"].as_f64());
+    assert_eq!(steps[99]["accuracy"], 1.0);
+    let png = std::fs::read(dir.join("decision_boundary.png")).expect("picture written");
+    assert_eq!(&png[..4], b"\x89PNG");
+    std::fs::remove_dir_all(&dir).ok();
+}
