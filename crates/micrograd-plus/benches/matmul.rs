@@ -18,7 +18,9 @@ use std::time::Duration;
 /// Deterministic, varied operand values (the kernel's speed does not depend
 /// on them, but zeros or denormals could flatter some CPUs).
 fn operand(len: usize, seed: usize) -> Vec<f32> {
-    (0..len).map(|i| ((i * 7 + seed) % 23) as f32 / 11.0 - 1.0).collect()
+    (0..len)
+        .map(|i| ((i * 7 + seed) % 23) as f32 / 11.0 - 1.0)
+        .collect()
 }
 
 fn bench_sgemm(crit: &mut Criterion) {
@@ -35,11 +37,43 @@ fn bench_sgemm(crit: &mut Criterion) {
             group.sample_size(20);
         }
         group.bench_with_input(BenchmarkId::new("micrograd_plus", n), &n, |bench, &n| {
-            bench.iter(|| sgemm(n, n, n, black_box(&a), n, 1, black_box(&b), n, 1, &mut c, false))
+            bench.iter(|| {
+                sgemm(
+                    n,
+                    n,
+                    n,
+                    black_box(&a),
+                    n,
+                    1,
+                    black_box(&b),
+                    n,
+                    1,
+                    &mut c,
+                    false,
+                )
+            })
         });
-        group.bench_with_input(BenchmarkId::new("micrograd_plus_serial", n), &n, |bench, &n| {
-            bench.iter(|| sgemm_serial(n, n, n, black_box(&a), n, 1, black_box(&b), n, 1, &mut c, false))
-        });
+        group.bench_with_input(
+            BenchmarkId::new("micrograd_plus_serial", n),
+            &n,
+            |bench, &n| {
+                bench.iter(|| {
+                    sgemm_serial(
+                        n,
+                        n,
+                        n,
+                        black_box(&a),
+                        n,
+                        1,
+                        black_box(&b),
+                        n,
+                        1,
+                        &mut c,
+                        false,
+                    )
+                })
+            },
+        );
         group.bench_with_input(BenchmarkId::new("matrixmultiply", n), &n, |bench, &n| {
             bench.iter(|| {
                 // SAFETY: a, b, c are n×n row-major buffers of the right size.

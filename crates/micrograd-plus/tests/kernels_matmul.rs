@@ -100,8 +100,14 @@ fn check_f32(gemm: Gemm32, (m, k, n): (usize, usize, usize), rng: &mut Rng) {
         for lb in LAYOUTS {
             let (a_rs, a_cs, a_len) = strides(la, m, k);
             let (b_rs, b_cs, b_len) = strides(lb, k, n);
-            let a32: Vec<f32> = place(&a, m, k, a_rs, a_cs, a_len).iter().map(|&x| x as f32).collect();
-            let b32: Vec<f32> = place(&b, k, n, b_rs, b_cs, b_len).iter().map(|&x| x as f32).collect();
+            let a32: Vec<f32> = place(&a, m, k, a_rs, a_cs, a_len)
+                .iter()
+                .map(|&x| x as f32)
+                .collect();
+            let b32: Vec<f32> = place(&b, k, n, b_rs, b_cs, b_len)
+                .iter()
+                .map(|&x| x as f32)
+                .collect();
             for accumulate in [false, true] {
                 // Without accumulate, C starts as garbage that must be ignored.
                 let mut c: Vec<f32> = if accumulate {
@@ -109,13 +115,18 @@ fn check_f32(gemm: Gemm32, (m, k, n): (usize, usize, usize), rng: &mut Rng) {
                 } else {
                     vec![f32::NAN; m * n]
                 };
-                gemm(m, k, n, &a32, a_rs, a_cs, &b32, b_rs, b_cs, &mut c, accumulate);
+                gemm(
+                    m, k, n, &a32, a_rs, a_cs, &b32, b_rs, b_cs, &mut c, accumulate,
+                );
                 for idx in 0..m * n {
                     let expect = want[idx] + if accumulate { c0[idx] } else { 0.0 };
                     // f32 rounding grows with the length of the dot product;
                     // the sum of |terms| bounds the size of those errors.
                     let (i, j) = (idx / n, idx % n);
-                    let scale: f64 = (0..k).map(|p| (a[i * k + p] * b[p * n + j]).abs()).sum::<f64>() + 1.0;
+                    let scale: f64 = (0..k)
+                        .map(|p| (a[i * k + p] * b[p * n + j]).abs())
+                        .sum::<f64>()
+                        + 1.0;
                     let tol = 1e-6 * scale * (k as f64 + 2.0).sqrt() * 4.0;
                     assert!(
                         (c[idx] as f64 - expect).abs() <= tol,
@@ -144,14 +155,30 @@ fn sgemm_serial_matches_naive() {
     }
 }
 
-/// Sizes that cross the cache-block edges (KC = 256, MC, NC) and the
-/// threading threshold, where the blocking loops and the accumulation across
-/// k-blocks are exercised.
+/// Sizes past the in-place limit (256) and across the cache-block edges
+/// (KC = 512, MC = 132), where packing, the blocking loops, the
+/// accumulation across k-slices and (for `sgemm`) threading are exercised.
+const BIG_SHAPES: &[(usize, usize, usize)] = &[
+    (257, 513, 97),
+    (200, 600, 290),
+    (37, 1030, 45),
+    (400, 260, 33),
+    (270, 20, 2100),
+];
+
 #[test]
 fn sgemm_matches_naive_across_block_edges() {
     let mut rng = Rng(777);
-    for shape in [(257, 513, 97), (200, 600, 290), (37, 1030, 45), (400, 260, 33)] {
+    for &shape in BIG_SHAPES {
         check_f32(sgemm, shape, &mut rng);
+    }
+}
+
+#[test]
+fn sgemm_serial_matches_naive_across_block_edges() {
+    let mut rng = Rng(778);
+    for &shape in BIG_SHAPES {
+        check_f32(sgemm_serial, shape, &mut rng);
     }
 }
 
@@ -191,11 +218,20 @@ fn dgemm_matches_naive() {
                 let ap = place(&a, m, k, a_rs, a_cs, a_len);
                 let bp = place(&b, k, n, b_rs, b_cs, b_len);
                 for accumulate in [false, true] {
-                    let mut c = if accumulate { c0.clone() } else { vec![f64::NAN; m * n] };
-                    dgemm(m, k, n, &ap, a_rs, a_cs, &bp, b_rs, b_cs, &mut c, accumulate);
+                    let mut c = if accumulate {
+                        c0.clone()
+                    } else {
+                        vec![f64::NAN; m * n]
+                    };
+                    dgemm(
+                        m, k, n, &ap, a_rs, a_cs, &bp, b_rs, b_cs, &mut c, accumulate,
+                    );
                     for idx in 0..m * n {
                         let expect = want[idx] + if accumulate { c0[idx] } else { 0.0 };
-                        assert!((c[idx] - expect).abs() <= 1e-12 * (k as f64 + 1.0), "{m}x{k}x{n}");
+                        assert!(
+                            (c[idx] - expect).abs() <= 1e-12 * (k as f64 + 1.0),
+                            "{m}x{k}x{n}"
+                        );
                     }
                 }
             }

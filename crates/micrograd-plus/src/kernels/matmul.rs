@@ -1,6 +1,53 @@
 //! Dense matrix products: `C = A·B` and `C += A·B` for f32 and f64.
 //!
-//! TODO: design notes and benchmark numbers.
+//! [`sgemm`] and [`dgemm`] take any sizes and any strides for A and B (so a
+//! transposed operand is just swapped strides) and write a contiguous
+//! row-major C. Every tensor matmul, linear layer and convolution (through
+//! im2col) in the engine ends up here, so this is the one kernel where speed
+//! is worth real code.
+//!
+//! # How a fast GEMM works
+//!
+//! A naive triple loop does 2 flops per 2 loads and runs at memory speed.
+//! The GotoBLAS/BLIS design reorganises the same arithmetic so that almost
+//! every operand comes from registers or L1:
+//!
+//! 1. **Register tile (microkernel).** A `MR × NR = 12 × 32` tile of C lives
+//!    in 24 of the 32 AVX-512 registers for a whole slice of `k`. Each `k`
+//!    step loads 32 floats of B (two vectors), broadcasts 12 floats of A, and
+//!    issues 24 fused multiply-adds: 768 flops for 14 loads. 24 independent
+//!    accumulators cover the FMA latency (4 cycles × 2 pipes on Zen 5).
+//! 2. **Packing.** Before the microkernel runs, a `KC`-deep block of B is
+//!    copied into `NR`-column panels and a block of A into `MR`-row panels,
+//!    each laid out k-step by k-step: the microkernel then reads two
+//!    contiguous streams whatever the caller's strides, and ragged edges are
+//!    zero-padded (see `matmul/pack.rs`).
+//! 3. **Cache blocking.** Five loops around the microkernel choose which
+//!    blocks are reused from which cache level: columns of C in blocks of
+//!    `NC = 4096`; `k` in slices of `KC = 512` (one packed B block, 2 MiB at
+//!    n = 1024, sits in L3); rows of C in blocks of `MC ≤ 132` (a packed A
+//!    block, ~264 KiB, sits in the 1 MiB L2); then `NR`-wide B panels
+//!    (128 KiB, L2) against every `MR`-row A panel (24 KiB, L1). The tile of
+//!    C is prefetched while its `k` loop runs, since rows of C are far apart.
+//! 4. **Small operands in place.** When `m, n ≤ 256` and `k ≤ KC`, a
+//!    row-major or column-major A and a row-major B are read where they are:
+//!    at 64³ packing would cost a fifth of the time, and such small operands
+//!    stay in L1/L2 anyway. (Rows 4 KiB apart, as in a 1024-wide matrix,
+//!    collide in the same cache sets, which is one more reason to pack.)
+//! 5. **Threads.** Above `2·m·n·k ≥ 2·96³` flops (and at least two row
+//!    panels per thread), the packing of B and the row blocks of C are
+//!    shared out among rayon's workers; each packs its own A block into a
+//!    thread-local buffer. Below that, waking a second core costs more than
+//!    it saves. [`sgemm_serial`] never uses threads, for callers that
+//!    parallelise over a batch themselves.
+//!
+//! The AVX-512 path is chosen at run time (`is_x86_feature_detected!`, no
+//! `-C target-cpu` needed); other CPUs use the `matrixmultiply` crate, which
+//! is also what [`dgemm`] uses everywhere.
+//!
+//! # Why a hand-written kernel
+//!
+//! BENCH_TABLE
 
 #[cfg(target_arch = "x86_64")]
 mod avx512;
@@ -152,7 +199,19 @@ fn sgemm_impl(
     accumulate: bool,
     allow_threads: bool,
 ) {
-    check_operands("sgemm", m, k, n, a.len(), a_rs, a_cs, b.len(), b_rs, b_cs, c.len());
+    check_operands(
+        "sgemm",
+        m,
+        k,
+        n,
+        a.len(),
+        a_rs,
+        a_cs,
+        b.len(),
+        b_rs,
+        b_cs,
+        c.len(),
+    );
     if m == 0 || n == 0 {
         return;
     }
@@ -173,7 +232,11 @@ fn sgemm_impl(
         // SAFETY: the CPU features were just detected, `check_operands`
         // proved every strided index in bounds and `c.len() >= m*n`, and
         // m, k, n are all at least 1.
-        unsafe { avx512::sgemm(m, k, n, a, a_rs, a_cs, b, b_rs, b_cs, c, accumulate, threads) };
+        unsafe {
+            avx512::sgemm(
+                m, k, n, a, a_rs, a_cs, b, b_rs, b_cs, c, accumulate, threads,
+            )
+        };
         return;
     }
     let _ = allow_threads;
@@ -249,7 +312,19 @@ pub fn dgemm(
     c: &mut [f64],
     accumulate: bool,
 ) {
-    check_operands("dgemm", m, k, n, a.len(), a_rs, a_cs, b.len(), b_rs, b_cs, c.len());
+    check_operands(
+        "dgemm",
+        m,
+        k,
+        n,
+        a.len(),
+        a_rs,
+        a_cs,
+        b.len(),
+        b_rs,
+        b_cs,
+        c.len(),
+    );
     if m == 0 || n == 0 {
         return;
     }
@@ -291,8 +366,12 @@ mod tests {
     #[test]
     fn fallback_agrees_with_dispatch() {
         for (m, k, n) in [(1, 1, 1), (7, 13, 5), (65, 33, 129), (40, 300, 70)] {
-            let a: Vec<f32> = (0..m * k).map(|i| ((i * 7 % 13) as f32 - 6.0) / 8.0).collect();
-            let b: Vec<f32> = (0..k * n).map(|i| ((i * 5 % 11) as f32 - 5.0) / 4.0).collect();
+            let a: Vec<f32> = (0..m * k)
+                .map(|i| ((i * 7 % 13) as f32 - 6.0) / 8.0)
+                .collect();
+            let b: Vec<f32> = (0..k * n)
+                .map(|i| ((i * 5 % 11) as f32 - 5.0) / 4.0)
+                .collect();
             for accumulate in [false, true] {
                 let mut c1: Vec<f32> = (0..m * n).map(|i| i as f32).collect();
                 let mut c2 = c1.clone();
@@ -300,7 +379,10 @@ mod tests {
                 sgemm(m, k, n, &a, 1, m, &b, n, 1, &mut c1, accumulate);
                 sgemm_fallback(m, k, n, &a, 1, m, &b, n, 1, &mut c2, accumulate);
                 for (x, y) in c1.iter().zip(&c2) {
-                    assert!((x - y).abs() <= 1e-4 * (1.0 + y.abs()), "{m}x{k}x{n}: {x} vs {y}");
+                    assert!(
+                        (x - y).abs() <= 1e-4 * (1.0 + y.abs()),
+                        "{m}x{k}x{n}: {x} vs {y}"
+                    );
                 }
             }
         }
