@@ -1,2 +1,10 @@
-//! kernels
+//! Kernels
+//!
+//! Plain functions on slices, with no autograd: the fast paths (SIMD,
+//! threads) of the engine live here.
+//!
+//! - [`matmul`]: dense matrix products (`sgemm`, `dgemm`) with strided
+//!   operands; a packed, cache-blocked AVX-512 kernel for f32 where the CPU
+//!   has it, `matrixmultiply` elsewhere.
+
 pub mod matmul;

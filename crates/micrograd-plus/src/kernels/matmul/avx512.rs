@@ -1,0 +1,418 @@
+//! The AVX-512 single-precision GEMM: blocking loops, threading and the
+//! register-tile microkernel.
+//!
+//! Only [`sgemm`] is called from outside, and only after the caller has
+//! checked at run time that the CPU has AVX-512F and FMA, and that every
+//! index the strides can produce lies inside the slices.
+
+use std::arch::x86_64::*;
+use std::cell::Cell;
+
+use rayon::prelude::*;
+
+use super::pack::{pack_a, pack_b};
+
+/// Rows of C computed by one microkernel call: 12 rows × 2 vectors = 24
+/// accumulator registers, plus 2 for the B row and 1 for a broadcast A value,
+/// out of the 32 ZMM registers.
+pub(super) const MR: usize = 12;
+/// Columns of C computed by one microkernel call: two 16-lane vectors.
+pub(super) const NR: usize = 32;
+/// Depth of one packed block: each tile of C is loaded and stored once per
+/// `KC` steps, so deeper is better until the panels fall out of cache. An A
+/// panel (`MR × KC`, 24 KiB) stays in the 48 KiB L1 cache and a B panel
+/// (`KC × NR`, 64 KiB) in L2, which still feeds the microkernel at full
+/// speed. Measured on Zen 5 at 1024³ (one thread, GFLOP/s): KC = 256 → 175,
+/// 512 → 202, 1024 → 201.
+pub(super) const KC: usize = 512;
+/// Rows of one packed A block: `MC × KC` floats (≈264 KiB) stay in the 1 MiB
+/// L2 cache while the microkernel sweeps every B panel. (A multiple of MR.)
+pub(super) const MC: usize = 132;
+/// Columns of one packed B block: `KC × NC` floats (4 MiB at most, the size
+/// of the thread-local B buffer) stream from L3.
+pub(super) const NC: usize = 2048;
+/// Largest `m` and `n` for which suitably laid-out operands are read in
+/// place instead of packed (and `k ≤ KC`): below it packing is a visible
+/// share of the time; above it, rows that are far apart start colliding in
+/// the caches and the packed layout wins (at 512³: 181 GFLOP/s in place,
+/// 201 packed).
+pub(super) const SMALL: usize = 256;
+
+thread_local! {
+    // Reusable packing buffers, one pair per thread. Allocating (and zeroing)
+    // fresh buffers on every call would cost more than the whole product at
+    // small sizes. They are taken out of the cell while in use, so a nested
+    // call (a rayon worker stealing another sgemm) simply allocates its own.
+    static A_BUF: Cell<Vec<f32>> = const { Cell::new(Vec::new()) };
+    static B_BUF: Cell<Vec<f32>> = const { Cell::new(Vec::new()) };
+}
+
+/// Runs `f` on a 64-byte-aligned scratch slice of `len` floats taken from
+/// the thread-local `key`, growing it when needed.
+fn with_buffer<R>(
+    key: &'static std::thread::LocalKey<Cell<Vec<f32>>>,
+    len: usize,
+    f: impl FnOnce(&mut [f32]) -> R,
+) -> R {
+    // 16 spare floats so the slice can start on a cache-line boundary.
+    let needed = len + 16;
+    let mut buf = key.with(Cell::take);
+    if buf.len() < needed {
+        buf = vec![0.0; needed];
+    }
+    let offset = buf.as_ptr().align_offset(64).min(16);
+    let result = f(&mut buf[offset..offset + len]);
+    key.with(|cell| cell.set(buf));
+    result
+}
+
+/// Problems below this many flops (2·m·n·k) run on one thread: waking a
+/// second core costs a few microseconds, which is more than a 64³ product.
+pub(super) const PARALLEL_FLOPS: usize = 2 * 96 * 96 * 96;
+
+/// How many threads are worth using for an `m × k × n` product.
+pub(super) fn threads_for(m: usize, k: usize, n: usize) -> usize {
+    let flops = 2usize.saturating_mul(m).saturating_mul(n).saturating_mul(k);
+    // Threads split the rows of C, so each one needs a few row panels.
+    if flops < PARALLEL_FLOPS || m < 2 * MR {
+        1
+    } else {
+        rayon::current_num_threads().max(1)
+    }
+}
+
+/// C = A·B (or C += A·B) with packing, cache blocking and, when `threads > 1`,
+/// the row blocks of C shared out among rayon's workers.
+///
+/// # Safety
+/// The CPU must support AVX-512F and FMA; `m, k, n ≥ 1`; every element
+/// `a[i*a_rs + p*a_cs]`, `b[p*b_rs + j*b_cs]` for `i < m, p < k, j < n`
+/// must be in bounds; `c.len() ≥ m*n`.
+#[allow(clippy::too_many_arguments)]
+pub(super) unsafe fn sgemm(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: &[f32],
+    a_rs: usize,
+    a_cs: usize,
+    b: &[f32],
+    b_rs: usize,
+    b_cs: usize,
+    c: &mut [f32],
+    accumulate: bool,
+    threads: usize,
+) {
+    let (kc_blk, mc_blk, nc_blk) = (KC, MC, NC);
+    let c = &mut c[..m * n];
+    let parallel = threads > 1;
+
+    // Row-block height: MC, but when threading make sure there are at least
+    // as many blocks as threads (and a multiple of them, to balance the load).
+    let mut blocks = m.div_ceil(mc_blk);
+    if parallel {
+        blocks = blocks.max(threads).next_multiple_of(threads);
+    }
+    let mc_block = m.div_ceil(blocks).next_multiple_of(MR);
+
+    // Small operands that already have the layout the microkernel reads
+    // (row-major B: a k-step of a panel is contiguous; column-major A: the
+    // rows of a k-step are contiguous) are read in place: at 64³ packing
+    // would cost a fifth of the time. Large ones are packed anyway, because
+    // rows 4 KiB apart collide in the caches.
+    let small = m.max(n) <= SMALL && k <= kc_blk;
+    let direct_a = small && (a_rs == 1 || a_cs == 1);
+    let direct_b = small && b_cs == 1;
+
+    let b_len = if direct_b {
+        0
+    } else {
+        kc_blk.min(k) * nc_blk.min(n).next_multiple_of(NR)
+    };
+    with_buffer(&B_BUF, b_len, |b_buf| {
+        // Loop 5: column blocks of C (and B).
+        for jc in (0..n).step_by(nc_blk) {
+            let nc = nc_blk.min(n - jc);
+            // Loop 4: the shared dimension, one KC-deep slice at a time.
+            for pc in (0..k).step_by(kc_blk) {
+                let kc = kc_blk.min(k - pc);
+                // The first slice overwrites C unless we accumulate; every
+                // later slice adds to what the previous ones left.
+                let load_c = accumulate || pc > 0;
+
+                let b_panels = if direct_b {
+                    Panels {
+                        data: b,
+                        offset: pc * b_rs + jc,
+                        tile_stride: NR,
+                        lane: 1,
+                        step: b_rs,
+                    }
+                } else {
+                    let b_pack = &mut b_buf[..kc * nc.next_multiple_of(NR)];
+                    if parallel {
+                        // Each thread packs one contiguous run of panels.
+                        let panels_per_run = nc.div_ceil(NR).div_ceil(threads);
+                        b_pack
+                            .par_chunks_mut(panels_per_run * NR * kc)
+                            .enumerate()
+                            .for_each(|(run, dst)| {
+                                let col0 = jc + run * panels_per_run * NR;
+                                let cols = (panels_per_run * NR).min(jc + nc - col0);
+                                // SAFETY: AVX-512F (hence AVX) checked by our caller.
+                                unsafe { pack_b::<NR>(dst, b, b_rs, b_cs, pc, kc, col0, cols) };
+                            });
+                    } else {
+                        // SAFETY: as above.
+                        unsafe { pack_b::<NR>(b_pack, b, b_rs, b_cs, pc, kc, jc, nc) };
+                    }
+                    Panels {
+                        data: b_pack,
+                        offset: 0,
+                        tile_stride: NR * kc,
+                        lane: 1,
+                        step: NR,
+                    }
+                };
+
+                // Loop 3: row blocks of C (and A), the unit of parallel work.
+                let row_block = |block: usize, c_rows: &mut [f32]| {
+                    let ic = block * mc_block;
+                    let mc = mc_block.min(m - ic);
+                    // SAFETY (both calls): AVX-512F/FMA checked by our
+                    // caller; `macro_kernel` asserts that the panels and
+                    // `c_rows` cover every index it will touch.
+                    if direct_a {
+                        let a_panels = Panels {
+                            data: a,
+                            offset: ic * a_rs + pc * a_cs,
+                            tile_stride: MR * a_rs,
+                            lane: a_rs,
+                            step: a_cs,
+                        };
+                        unsafe {
+                            macro_kernel(mc, nc, kc, a_panels, b_panels, c_rows, n, jc, load_c)
+                        };
+                        return;
+                    }
+                    with_buffer(&A_BUF, mc.next_multiple_of(MR) * kc, |a_pack| {
+                        unsafe { pack_a::<MR>(a_pack, a, a_rs, a_cs, ic, mc, pc, kc) };
+                        let a_panels = Panels {
+                            data: a_pack,
+                            offset: 0,
+                            tile_stride: MR * kc,
+                            lane: 1,
+                            step: MR,
+                        };
+                        unsafe {
+                            macro_kernel(mc, nc, kc, a_panels, b_panels, c_rows, n, jc, load_c)
+                        };
+                    });
+                };
+                if parallel {
+                    c.par_chunks_mut(mc_block * n)
+                        .enumerate()
+                        .for_each(|(block, c_rows)| row_block(block, c_rows));
+                } else {
+                    c.chunks_mut(mc_block * n)
+                        .enumerate()
+                        .for_each(|(block, c_rows)| row_block(block, c_rows));
+                }
+            }
+        }
+    });
+}
+
+/// Where the microkernel finds a block of A (or B), packed or in place.
+///
+/// Tile `t` (rows `t*MR ..` of the A block, or columns `t*NR ..` of the B
+/// block) starts at `data[offset + t * tile_stride]`; inside a tile, lane
+/// `l` (row or column) of k-step `p` is at `+ l * lane + p * step`.
+///
+/// | block                  | `tile_stride` | `lane` | `step` |
+/// |------------------------|---------------|--------|--------|
+/// | packed A               | `MR·kc`       | 1      | `MR`   |
+/// | packed B               | `NR·kc`       | 1      | `NR`   |
+/// | A in place, column-major | `MR`        | 1      | `a_cs` |
+/// | A in place, row-major  | `MR·a_rs`     | `a_rs` | 1      |
+/// | B in place, row-major  | `NR`          | 1      | `b_rs` |
+///
+/// B's lanes are always contiguous (`lane = 1`): they are loaded as vectors.
+#[derive(Clone, Copy)]
+struct Panels<'a> {
+    data: &'a [f32],
+    offset: usize,
+    tile_stride: usize,
+    lane: usize,
+    step: usize,
+}
+
+impl Panels<'_> {
+    /// Panics unless every element the microkernel will read (lanes
+    /// `0..extent` in tiles of `tile` lanes, over `kc` steps) is in `data`.
+    fn assert_covers(&self, extent: usize, tile: usize, kc: usize) {
+        let tiles = extent.div_ceil(tile);
+        let last_lanes = extent - (tiles - 1) * tile;
+        // Index of the last lane of the last step of tile `t` with `lanes` lanes.
+        let end = |t: usize, lanes: usize| {
+            self.offset
+                .saturating_add(t.saturating_mul(self.tile_stride))
+                .saturating_add((kc - 1).saturating_mul(self.step))
+                .saturating_add((lanes - 1).saturating_mul(self.lane))
+        };
+        let mut last = end(tiles - 1, last_lanes);
+        if tiles > 1 {
+            last = last.max(end(tiles - 2, tile));
+        }
+        assert!(last < self.data.len(), "matmul: panel out of bounds");
+    }
+}
+
+/// Loops 2 and 1: sweeps an `mc × kc` block of A against a `kc × nc` block
+/// of B, one `MR × NR` tile of C at a time. `c` holds rows `ic .. ic + mc`
+/// of C (row stride `ldc`) and the tile columns start at `jc`.
+///
+/// # Safety
+/// AVX-512F and FMA must be available. (Every index is asserted.)
+#[allow(clippy::too_many_arguments)]
+#[target_feature(enable = "avx512f,fma")]
+unsafe fn macro_kernel(
+    mc: usize,
+    nc: usize,
+    kc: usize,
+    a: Panels,
+    b: Panels,
+    c: &mut [f32],
+    ldc: usize,
+    jc: usize,
+    load_c: bool,
+) {
+    // These checks make every pointer below provably in bounds.
+    assert!(mc >= 1 && nc >= 1 && kc >= 1);
+    a.assert_covers(mc, MR, kc);
+    b.assert_covers(nc, NR, kc);
+    assert!(b.lane == 1);
+    assert!(c.len() >= (mc - 1) * ldc + jc + nc);
+
+    // B panel outside, A panels inside: one B panel is reused by every A
+    // panel of the block while it is hot in L1/L2.
+    for (jt, jr) in (0..nc).step_by(NR).enumerate() {
+        let cols = NR.min(nc - jr);
+        let b_panel = b.data.as_ptr().add(b.offset + jt * b.tile_stride);
+        for (it, ir) in (0..mc).step_by(MR).enumerate() {
+            let rows = MR.min(mc - ir);
+            let a_panel = a.data.as_ptr().add(a.offset + it * a.tile_stride);
+            let c_tile = c.as_mut_ptr().add(ir * ldc + jc + jr);
+            // The row count is a compile-time constant inside the kernel so
+            // its accumulators become registers; the ragged last panel picks
+            // a smaller instance instead of computing padding rows.
+            let f = match rows {
+                12 => microkernel::<12>,
+                11 => microkernel::<11>,
+                10 => microkernel::<10>,
+                9 => microkernel::<9>,
+                8 => microkernel::<8>,
+                7 => microkernel::<7>,
+                6 => microkernel::<6>,
+                5 => microkernel::<5>,
+                4 => microkernel::<4>,
+                3 => microkernel::<3>,
+                2 => microkernel::<2>,
+                _ => microkernel::<1>,
+            };
+            f(
+                kc, a_panel, a.lane, a.step, b_panel, b.step, c_tile, ldc, cols, load_c,
+            );
+        }
+    }
+}
+
+/// The heart of GEMM: a `R × 32` tile of C held in `2R` ZMM registers while
+/// `kc` rank-1 updates stream through them.
+///
+/// Each step loads one 32-float row of the B panel (two vectors), broadcasts
+/// each of the `R` A values of that step and issues `2R` fused multiply-adds.
+/// With `R = 12` that is 24 independent FMAs per step: enough to keep Zen 5's
+/// two 512-bit FMA pipes busy through the 4-cycle FMA latency, while only
+/// 14 loads per step leave the load ports slack.
+///
+/// A value (i, p) is read at `a + i*a_lane + p*a_step` and the B row of
+/// step p at `b + p*b_step`, which covers packed panels and operands read
+/// in place (see [`Panels`]). Only `cols ≤ 32` columns of B are read and of C
+/// written, through AVX-512 masks, so a ragged edge needs no padding.
+///
+/// # Safety
+/// AVX-512F and FMA available; every A value (i < R, p < kc), the first
+/// `cols` floats of every B row (p < kc) and the first `cols` floats of `R`
+/// rows of C, `ldc` apart, in bounds (C writable).
+#[inline]
+#[allow(clippy::too_many_arguments)]
+#[target_feature(enable = "avx512f,fma")]
+unsafe fn microkernel<const R: usize>(
+    kc: usize,
+    a: *const f32,
+    a_lane: usize,
+    a_step: usize,
+    b: *const f32,
+    b_step: usize,
+    c: *mut f32,
+    ldc: usize,
+    cols: usize,
+    load_c: bool,
+) {
+    // Start fetching the C tile now: it is needed only after the k loop, and
+    // its rows are a whole row of C apart (often in L3 or memory), so the
+    // misses would otherwise stall the stores at the end.
+    // (`ET0`: into L1, for writing. Prefetches never fault, so the second
+    // line of a narrow tile may lie past the end of C.)
+    for i in 0..R {
+        let row = c.add(i * ldc) as *const i8;
+        _mm_prefetch::<_MM_HINT_ET0>(row);
+        _mm_prefetch::<_MM_HINT_ET0>(row.wrapping_add(64));
+    }
+    // Write masks for the low and high 16 columns.
+    let mask_lo: __mmask16 = if cols >= 16 {
+        0xffff
+    } else {
+        (1u16 << cols) - 1
+    };
+    let mask_hi: __mmask16 = if cols >= 32 {
+        0xffff
+    } else if cols > 16 {
+        (1u16 << (cols - 16)) - 1
+    } else {
+        0
+    };
+    let mut lo = [_mm512_setzero_ps(); R];
+    let mut hi = [_mm512_setzero_ps(); R];
+    let (mut a, mut b) = (a, b);
+    for _ in 0..kc {
+        // Masked loads: a ragged panel read in place must not touch columns
+        // past `cols` (masked-off lanes are not read at all).
+        let b0 = _mm512_maskz_loadu_ps(mask_lo, b);
+        let b1 = _mm512_maskz_loadu_ps(mask_hi, b.wrapping_add(16));
+        for i in 0..R {
+            let ai = _mm512_set1_ps(*a.add(i * a_lane));
+            lo[i] = _mm512_fmadd_ps(ai, b0, lo[i]);
+            hi[i] = _mm512_fmadd_ps(ai, b1, hi[i]);
+        }
+        a = a.wrapping_add(a_step);
+        b = b.wrapping_add(b_step);
+    }
+
+    for i in 0..R {
+        let row = c.add(i * ldc);
+        let (mut x, mut y) = (lo[i], hi[i]);
+        if load_c {
+            x = _mm512_add_ps(x, _mm512_maskz_loadu_ps(mask_lo, row));
+        }
+        _mm512_mask_storeu_ps(row, mask_lo, x);
+        if mask_hi != 0 {
+            let row_hi = row.add(16);
+            if load_c {
+                y = _mm512_add_ps(y, _mm512_maskz_loadu_ps(mask_hi, row_hi));
+            }
+            _mm512_mask_storeu_ps(row_hi, mask_hi, y);
+        }
+    }
+}

@@ -1,0 +1,199 @@
+//! Packing: copying blocks of A and B into the exact order the microkernel
+//! reads them.
+//!
+//! The microkernel walks `k` and, at every step, needs `MR` values of A (one
+//! per output row) and `NR` values of B (one per output column). Packing lays
+//! those values out contiguously, step after step, so the microkernel reads two
+//! straight streams no matter how the caller's matrices are strided
+//! (row-major, transposed, or anything else). It also pads the ragged last
+//! panel with zeros so the microkernel never needs a bounds check, and it
+//! removes cache-set conflicts: rows of a 1024-wide matrix are 4 KiB apart and
+//! all land in the same L1 set, packed panels are contiguous.
+//!
+//! Packing costs O(m·k + k·n) copies against O(m·n·k) multiply-adds, but at
+//! 64³ or with a row-major A it is a visible share of the time, so the two
+//! common layouts have fast paths:
+//! - when a panel's values for one `k`-step are contiguous in the source
+//!   (row-major B, column-major A) it is a plain copy;
+//! - when each row (A) or column (B) of the panel is contiguous along `k`
+//!   (row-major A, column-major B) it is a transpose, done 4 lines × 8 steps
+//!   at a time with AVX shuffles ([`transpose_4x8`]).
+
+use std::arch::x86_64::*;
+
+/// Packs the `mc × kc` block of A starting at row `i0`, column `p0` into
+/// `ceil(mc / MR)` panels. Panel `r` holds rows `r*MR .. r*MR + MR`, stored
+/// `k`-step by `k`-step: `dst[r*MR*kc + p*MR + i] = A[i0 + r*MR + i, p0 + p]`.
+/// Rows past `mc` are zero.
+///
+/// # Safety
+/// The CPU must support AVX. (All indexing is bounds-checked.)
+#[allow(clippy::too_many_arguments)]
+#[target_feature(enable = "avx")]
+pub(super) unsafe fn pack_a<const MR: usize>(
+    dst: &mut [f32],
+    a: &[f32],
+    a_rs: usize,
+    a_cs: usize,
+    i0: usize,
+    mc: usize,
+    p0: usize,
+    kc: usize,
+) {
+    for (r, panel) in dst[..mc.div_ceil(MR) * MR * kc]
+        .chunks_exact_mut(MR * kc)
+        .enumerate()
+    {
+        let row0 = i0 + r * MR;
+        let rows = MR.min(i0 + mc - row0);
+        if rows < MR {
+            // Only the last panel is ragged; zero it once, then fill.
+            panel.fill(0.0);
+        }
+        if a_rs == 1 {
+            // Column-major (transposed) A: the values of one k-step are
+            // contiguous, a plain copy.
+            for (p, step) in panel.chunks_exact_mut(MR).enumerate() {
+                let start = (p0 + p) * a_cs + row0;
+                step[..rows].copy_from_slice(&a[start..start + rows]);
+            }
+        } else if a_cs == 1 {
+            // Row-major A: each row is contiguous along k; interleave them.
+            let mut lines: [&[f32]; MR] = [&[]; MR];
+            for (i, line) in lines[..rows].iter_mut().enumerate() {
+                let start = (row0 + i) * a_rs + p0;
+                *line = &a[start..start + kc];
+            }
+            interleave::<MR>(panel, &lines[..rows], kc);
+        } else {
+            for (p, step) in panel.chunks_exact_mut(MR).enumerate() {
+                for (i, d) in step[..rows].iter_mut().enumerate() {
+                    *d = a[(row0 + i) * a_rs + (p0 + p) * a_cs];
+                }
+            }
+        }
+    }
+}
+
+/// Packs the `kc × nc` block of B starting at row `p0`, column `j0` into
+/// `ceil(nc / NR)` panels. Panel `q` holds columns `j0 + q*NR ..`, stored
+/// `k`-step by `k`-step: `dst[q*NR*kc + p*NR + j] = B[p0 + p, j0 + q*NR + j]`.
+/// Columns past `nc` are zero. The threaded driver calls it on disjoint
+/// runs of panels.
+///
+/// # Safety
+/// The CPU must support AVX. (All indexing is bounds-checked.)
+#[allow(clippy::too_many_arguments)]
+#[target_feature(enable = "avx")]
+pub(super) unsafe fn pack_b<const NR: usize>(
+    dst: &mut [f32],
+    b: &[f32],
+    b_rs: usize,
+    b_cs: usize,
+    p0: usize,
+    kc: usize,
+    j0: usize,
+    nc: usize,
+) {
+    let dst = &mut dst[..nc.div_ceil(NR) * NR * kc];
+    if !nc.is_multiple_of(NR) {
+        // Zero the ragged last panel's padding columns (all of it, simply).
+        let last = dst.len() - NR * kc;
+        dst[last..].fill(0.0);
+    }
+    if b_cs == 1 {
+        // Row-major B: walk B row by row (sequential reads), dropping each
+        // NR-wide piece of the row into its panel.
+        for p in 0..kc {
+            let start = (p0 + p) * b_rs + j0;
+            for (q, piece) in b[start..start + nc].chunks(NR).enumerate() {
+                let at = q * NR * kc + p * NR;
+                dst[at..at + piece.len()].copy_from_slice(piece);
+            }
+        }
+        return;
+    }
+    for (q, panel) in dst.chunks_exact_mut(NR * kc).enumerate() {
+        let col0 = j0 + q * NR;
+        let cols = NR.min(j0 + nc - col0);
+        if b_rs == 1 {
+            // Column-major (transposed) B: each column is contiguous along
+            // k; interleave them.
+            let mut lines: [&[f32]; NR] = [&[]; NR];
+            for (j, line) in lines[..cols].iter_mut().enumerate() {
+                let start = (col0 + j) * b_cs + p0;
+                *line = &b[start..start + kc];
+            }
+            interleave::<NR>(panel, &lines[..cols], kc);
+        } else {
+            for (p, step) in panel.chunks_exact_mut(NR).enumerate() {
+                for (j, d) in step[..cols].iter_mut().enumerate() {
+                    *d = b[(p0 + p) * b_rs + (col0 + j) * b_cs];
+                }
+            }
+        }
+    }
+}
+
+/// `panel[p*W + i] = lines[i][p]` for every line `i` and step `p < kc`:
+/// a transpose of `lines.len() ≤ W` contiguous lines into a `W`-wide panel.
+#[target_feature(enable = "avx")]
+unsafe fn interleave<const W: usize>(panel: &mut [f32], lines: &[&[f32]], kc: usize) {
+    assert!(panel.len() >= W * kc && lines.len() <= W);
+    assert!(lines.iter().all(|line| line.len() >= kc));
+    // Groups of four whole lines, eight steps at a time, in registers.
+    let groups = lines.len() / 4;
+    let mut p = 0;
+    while p + 8 <= kc {
+        for g in 0..groups {
+            // SAFETY: lines have `kc ≥ p + 8` values; the last store ends at
+            // (p+7)*W + 4g + 4 ≤ (p+8)*W ≤ panel.len() since 4g + 4 ≤ W.
+            transpose_4x8(
+                [
+                    lines[4 * g].as_ptr().add(p),
+                    lines[4 * g + 1].as_ptr().add(p),
+                    lines[4 * g + 2].as_ptr().add(p),
+                    lines[4 * g + 3].as_ptr().add(p),
+                ],
+                panel.as_mut_ptr().add(p * W + 4 * g),
+                W,
+            );
+        }
+        p += 8;
+    }
+    // The leftover steps, then the leftover (fewer than four) lines.
+    for (i, line) in lines.iter().enumerate() {
+        let from = if i < 4 * groups { p } else { 0 };
+        for (q, &v) in line[..kc].iter().enumerate().skip(from) {
+            panel[q * W + i] = v;
+        }
+    }
+}
+
+/// Reads 8 consecutive floats from each of 4 sources and writes them
+/// transposed: step `u` (0..8) goes to `dst[u*stride .. u*stride + 4]`.
+///
+/// # Safety
+/// AVX available; each `src[r]` readable for 8 floats; `dst` writable at
+/// `u*stride .. u*stride + 4` for `u < 8`.
+#[inline]
+#[target_feature(enable = "avx")]
+unsafe fn transpose_4x8(src: [*const f32; 4], dst: *mut f32, stride: usize) {
+    let r0 = _mm256_loadu_ps(src[0]);
+    let r1 = _mm256_loadu_ps(src[1]);
+    let r2 = _mm256_loadu_ps(src[2]);
+    let r3 = _mm256_loadu_ps(src[3]);
+    // Within each 128-bit half, the classic 4×4 transpose in two rounds.
+    let t0 = _mm256_unpacklo_ps(r0, r1); // r0[0] r1[0] r0[1] r1[1] | steps 4,5
+    let t1 = _mm256_unpackhi_ps(r0, r1); // r0[2] r1[2] r0[3] r1[3] | steps 6,7
+    let t2 = _mm256_unpacklo_ps(r2, r3);
+    let t3 = _mm256_unpackhi_ps(r2, r3);
+    let s0 = _mm256_shuffle_ps::<0x44>(t0, t2); // step 0 | step 4
+    let s1 = _mm256_shuffle_ps::<0xee>(t0, t2); // step 1 | step 5
+    let s2 = _mm256_shuffle_ps::<0x44>(t1, t3); // step 2 | step 6
+    let s3 = _mm256_shuffle_ps::<0xee>(t1, t3); // step 3 | step 7
+    for (u, s) in [s0, s1, s2, s3].into_iter().enumerate() {
+        _mm_storeu_ps(dst.add(u * stride), _mm256_castps256_ps128(s));
+        _mm_storeu_ps(dst.add((u + 4) * stride), _mm256_extractf128_ps::<1>(s));
+    }
+}

@@ -1,0 +1,263 @@
+//! `sgemm` / `dgemm` against a naive triple loop computed in f64, over odd
+//! shapes, every stride layout and both `accumulate` modes.
+
+use micrograd_plus::kernels::matmul::{dgemm, sgemm, sgemm_serial};
+
+/// A small deterministic generator (xorshift) so the tests need no seed
+/// plumbing and values are varied, signed and not all representable exactly.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> f64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0
+    }
+    fn vec(&mut self, len: usize) -> Vec<f64> {
+        (0..len).map(|_| self.next()).collect()
+    }
+}
+
+/// How an operand is laid out in its slice.
+#[derive(Clone, Copy, Debug)]
+enum Layout {
+    /// Row-major, contiguous.
+    RowMajor,
+    /// Column-major: the transpose of a row-major matrix, as the engine
+    /// passes `x.t()` without copying.
+    ColMajor,
+    /// Row-major with padding at the end of each row and a stride of 2
+    /// between elements: a strided view of a bigger buffer.
+    Padded,
+}
+
+/// (row stride, column stride, slice length) of a `rows × cols` operand.
+fn strides(layout: Layout, rows: usize, cols: usize) -> (usize, usize, usize) {
+    match layout {
+        Layout::RowMajor => (cols, 1, rows * cols),
+        Layout::ColMajor => (1, rows, rows * cols),
+        Layout::Padded => (2 * cols + 3, 2, rows * (2 * cols + 3)),
+    }
+}
+
+/// Lays out the row-major `values` in a slice with the given strides; unused
+/// slots get a poison value that would show up in any result that read them.
+fn place(values: &[f64], rows: usize, cols: usize, rs: usize, cs: usize, len: usize) -> Vec<f64> {
+    let mut out = vec![1.0e30; len];
+    for i in 0..rows {
+        for j in 0..cols {
+            out[i * rs + j * cs] = values[i * cols + j];
+        }
+    }
+    out
+}
+
+fn naive(m: usize, k: usize, n: usize, a: &[f64], b: &[f64]) -> Vec<f64> {
+    let mut c = vec![0.0; m * n];
+    for i in 0..m {
+        for j in 0..n {
+            c[i * n + j] = (0..k).map(|p| a[i * k + p] * b[p * n + j]).sum();
+        }
+    }
+    c
+}
+
+const SHAPES: &[(usize, usize, usize)] = &[
+    (1, 1, 1),
+    (1, 5, 1),
+    (2, 3, 4),
+    (7, 13, 5),
+    (12, 1, 32),
+    (13, 17, 33),
+    (11, 64, 31),
+    (65, 33, 129),
+    (300, 1, 2),
+    (1, 300, 2),
+    (2, 1, 300),
+    (64, 64, 64),
+    (18, 9, 17),
+    (20, 8, 48),
+    (21, 40, 16),
+    (100, 300, 47),
+    (130, 270, 140),
+    (3, 0, 4),
+    (0, 3, 4),
+    (3, 4, 0),
+];
+
+const LAYOUTS: [Layout; 3] = [Layout::RowMajor, Layout::ColMajor, Layout::Padded];
+
+type Gemm32 = fn(usize, usize, usize, &[f32], usize, usize, &[f32], usize, usize, &mut [f32], bool);
+
+/// Runs `gemm` on `shape` with every pair of layouts and both accumulate
+/// modes, comparing with the f64 reference.
+fn check_f32(gemm: Gemm32, (m, k, n): (usize, usize, usize), rng: &mut Rng) {
+    let a = rng.vec(m * k);
+    let b = rng.vec(k * n);
+    let c0 = rng.vec(m * n);
+    let want = naive(m, k, n, &a, &b);
+    for la in LAYOUTS {
+        for lb in LAYOUTS {
+            let (a_rs, a_cs, a_len) = strides(la, m, k);
+            let (b_rs, b_cs, b_len) = strides(lb, k, n);
+            let a32: Vec<f32> = place(&a, m, k, a_rs, a_cs, a_len)
+                .iter()
+                .map(|&x| x as f32)
+                .collect();
+            let b32: Vec<f32> = place(&b, k, n, b_rs, b_cs, b_len)
+                .iter()
+                .map(|&x| x as f32)
+                .collect();
+            for accumulate in [false, true] {
+                // Without accumulate, C starts as garbage that must be ignored.
+                let mut c: Vec<f32> = if accumulate {
+                    c0.iter().map(|&x| x as f32).collect()
+                } else {
+                    vec![f32::NAN; m * n]
+                };
+                gemm(
+                    m, k, n, &a32, a_rs, a_cs, &b32, b_rs, b_cs, &mut c, accumulate,
+                );
+                for idx in 0..m * n {
+                    let expect = want[idx] + if accumulate { c0[idx] } else { 0.0 };
+                    // f32 rounding grows with the length of the dot product;
+                    // the sum of |terms| bounds the size of those errors.
+                    let (i, j) = (idx / n, idx % n);
+                    let scale: f64 = (0..k)
+                        .map(|p| (a[i * k + p] * b[p * n + j]).abs())
+                        .sum::<f64>()
+                        + 1.0;
+                    let tol = 1e-6 * scale * (k as f64 + 2.0).sqrt() * 4.0;
+                    assert!(
+                        (c[idx] as f64 - expect).abs() <= tol,
+                        "{m}x{k}x{n} {la:?}·{lb:?} acc={accumulate}: C[{i},{j}] = {} want {expect}",
+                        c[idx]
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn sgemm_matches_naive_on_odd_shapes_and_strides() {
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    for &shape in SHAPES {
+        check_f32(sgemm, shape, &mut rng);
+    }
+}
+
+#[test]
+fn sgemm_serial_matches_naive() {
+    let mut rng = Rng(12345);
+    for &shape in SHAPES {
+        check_f32(sgemm_serial, shape, &mut rng);
+    }
+}
+
+/// Sizes past the in-place limit (256) and across the cache-block edges
+/// (KC = 512, MC = 132), where packing, the blocking loops, the
+/// accumulation across k-slices and (for `sgemm`) threading are exercised.
+const BIG_SHAPES: &[(usize, usize, usize)] = &[
+    (257, 513, 97),
+    (200, 600, 290),
+    (37, 1030, 45),
+    (400, 260, 33),
+    (270, 20, 2100),
+];
+
+#[test]
+fn sgemm_matches_naive_across_block_edges() {
+    let mut rng = Rng(777);
+    for &shape in BIG_SHAPES {
+        check_f32(sgemm, shape, &mut rng);
+    }
+}
+
+#[test]
+fn sgemm_serial_matches_naive_across_block_edges() {
+    let mut rng = Rng(778);
+    for &shape in BIG_SHAPES {
+        check_f32(sgemm_serial, shape, &mut rng);
+    }
+}
+
+#[test]
+fn k_zero_zeroes_or_keeps_c() {
+    let mut c = vec![3.0f32; 6];
+    sgemm(2, 0, 3, &[], 0, 1, &[], 3, 1, &mut c, true);
+    assert_eq!(c, vec![3.0; 6]);
+    sgemm(2, 0, 3, &[], 0, 1, &[], 3, 1, &mut c, false);
+    assert_eq!(c, vec![0.0; 6]);
+    let mut d = vec![3.0f64; 6];
+    dgemm(2, 0, 3, &[], 0, 1, &[], 3, 1, &mut d, false);
+    assert_eq!(d, vec![0.0; 6]);
+}
+
+#[test]
+fn only_the_first_m_times_n_elements_of_c_are_written() {
+    let a = [1.0f32; 4];
+    let b = [1.0f32; 4];
+    let mut c = [7.0f32; 6];
+    sgemm(2, 2, 2, &a, 2, 1, &b, 2, 1, &mut c, false);
+    assert_eq!(c, [2.0, 2.0, 2.0, 2.0, 7.0, 7.0]);
+}
+
+#[test]
+fn dgemm_matches_naive() {
+    let mut rng = Rng(42);
+    for &(m, k, n) in SHAPES {
+        let a = rng.vec(m * k);
+        let b = rng.vec(k * n);
+        let c0 = rng.vec(m * n);
+        let want = naive(m, k, n, &a, &b);
+        for la in LAYOUTS {
+            for lb in LAYOUTS {
+                let (a_rs, a_cs, a_len) = strides(la, m, k);
+                let (b_rs, b_cs, b_len) = strides(lb, k, n);
+                let ap = place(&a, m, k, a_rs, a_cs, a_len);
+                let bp = place(&b, k, n, b_rs, b_cs, b_len);
+                for accumulate in [false, true] {
+                    let mut c = if accumulate {
+                        c0.clone()
+                    } else {
+                        vec![f64::NAN; m * n]
+                    };
+                    dgemm(
+                        m, k, n, &ap, a_rs, a_cs, &bp, b_rs, b_cs, &mut c, accumulate,
+                    );
+                    for idx in 0..m * n {
+                        let expect = want[idx] + if accumulate { c0[idx] } else { 0.0 };
+                        assert!(
+                            (c[idx] - expect).abs() <= 1e-12 * (k as f64 + 1.0),
+                            "{m}x{k}x{n}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+#[should_panic(expected = "sgemm: A")]
+fn too_short_a_panics_with_a_clear_message() {
+    let mut c = [0.0f32; 4];
+    sgemm(2, 2, 2, &[1.0; 3], 2, 1, &[1.0; 4], 2, 1, &mut c, false);
+}
+
+#[test]
+#[should_panic(expected = "sgemm: C")]
+fn too_short_c_panics_with_a_clear_message() {
+    let mut c = [0.0f32; 3];
+    sgemm(2, 2, 2, &[1.0; 4], 2, 1, &[1.0; 4], 2, 1, &mut c, false);
+}
+
+#[test]
+#[should_panic(expected = "sgemm: B")]
+fn too_short_b_panics_with_a_clear_message() {
+    let mut c = [0.0f32; 4];
+    sgemm(2, 2, 2, &[1.0; 4], 2, 1, &[1.0; 4], 1, 2, &mut c[..], false);
+    // B is 2x2 column-major and fits; now a transposed view that does not:
+    sgemm(2, 3, 2, &[1.0; 6], 3, 1, &[1.0; 5], 1, 3, &mut c, false);
+}
