@@ -71,82 +71,49 @@ pub trait Element:
     );
 }
 
-impl Element for f32 {
-    const DTYPE: DType = DType::F32;
-    fn of(v: f64) -> Self {
-        v as f32
-    }
-    fn as_f64(self) -> f64 {
-        self as f64
-    }
-    fn into_storage(v: Vec<Self>) -> Storage {
-        Storage::F32(v)
-    }
-    fn slice(s: &Storage) -> Option<&[Self]> {
-        match s {
-            Storage::F32(v) => Some(v),
-            Storage::F64(_) => None,
+/// Both impls are the same but for the type, its tag and its gemm kernel.
+macro_rules! impl_element {
+    ($T:ty, $Variant:ident, $gemm:path) => {
+        impl Element for $T {
+            const DTYPE: DType = DType::$Variant;
+            fn of(v: f64) -> Self {
+                v as $T
+            }
+            fn as_f64(self) -> f64 {
+                self as f64
+            }
+            fn into_storage(v: Vec<Self>) -> Storage {
+                Storage::$Variant(v)
+            }
+            fn slice(s: &Storage) -> Option<&[Self]> {
+                match s {
+                    Storage::$Variant(v) => Some(v),
+                    _ => None,
+                }
+            }
+            fn slice_mut(s: &mut Storage) -> Option<&mut [Self]> {
+                match s {
+                    Storage::$Variant(v) => Some(v),
+                    _ => None,
+                }
+            }
+            fn gemm(
+                m: usize,
+                k: usize,
+                n: usize,
+                a: &[Self],
+                a_rs: usize,
+                a_cs: usize,
+                b: &[Self],
+                b_rs: usize,
+                b_cs: usize,
+                c: &mut [Self],
+                accumulate: bool,
+            ) {
+                $gemm(m, k, n, a, a_rs, a_cs, b, b_rs, b_cs, c, accumulate)
+            }
         }
-    }
-    fn slice_mut(s: &mut Storage) -> Option<&mut [Self]> {
-        match s {
-            Storage::F32(v) => Some(v),
-            Storage::F64(_) => None,
-        }
-    }
-    fn gemm(
-        m: usize,
-        k: usize,
-        n: usize,
-        a: &[Self],
-        a_rs: usize,
-        a_cs: usize,
-        b: &[Self],
-        b_rs: usize,
-        b_cs: usize,
-        c: &mut [Self],
-        accumulate: bool,
-    ) {
-        crate::kernels::matmul::sgemm(m, k, n, a, a_rs, a_cs, b, b_rs, b_cs, c, accumulate)
-    }
+    };
 }
-
-impl Element for f64 {
-    const DTYPE: DType = DType::F64;
-    fn of(v: f64) -> Self {
-        v
-    }
-    fn as_f64(self) -> f64 {
-        self
-    }
-    fn into_storage(v: Vec<Self>) -> Storage {
-        Storage::F64(v)
-    }
-    fn slice(s: &Storage) -> Option<&[Self]> {
-        match s {
-            Storage::F64(v) => Some(v),
-            Storage::F32(_) => None,
-        }
-    }
-    fn slice_mut(s: &mut Storage) -> Option<&mut [Self]> {
-        match s {
-            Storage::F64(v) => Some(v),
-            Storage::F32(_) => None,
-        }
-    }
-    fn gemm(
-        m: usize,
-        k: usize,
-        n: usize,
-        a: &[Self],
-        a_rs: usize,
-        a_cs: usize,
-        b: &[Self],
-        b_rs: usize,
-        b_cs: usize,
-        c: &mut [Self],
-        accumulate: bool,
-    ) {
-        crate::kernels::matmul::dgemm(m, k, n, a, a_rs, a_cs, b, b_rs, b_cs, c, accumulate)
-    }
-}
+impl_element!(f32, F32, crate::kernels::matmul::sgemm);
+impl_element!(f64, F64, crate::kernels::matmul::dgemm);
