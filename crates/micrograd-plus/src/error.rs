@@ -12,25 +12,51 @@ pub enum Error {
     /// Two shapes that cannot be broadcast together.
     #[error("{op}: cannot broadcast shapes {lhs:?} and {rhs:?}")]
     Broadcast {
+        /// The operation that broadcast.
         op: &'static str,
+        /// Left operand's shape.
         lhs: Vec<usize>,
+        /// Right operand's shape.
         rhs: Vec<usize>,
     },
     /// Shapes that do not fit the operation (matmul inner dims, reshape size, ...).
     #[error("{op}: {msg}")]
-    Shape { op: &'static str, msg: String },
+    Shape {
+        /// The operation that failed.
+        op: &'static str,
+        /// What was wrong, with the shapes or values involved.
+        msg: String,
+    },
     /// An index or dimension out of range.
     #[error("{op}: {msg}")]
-    Index { op: &'static str, msg: String },
+    Index {
+        /// The operation that failed.
+        op: &'static str,
+        /// What was wrong, with the shapes or values involved.
+        msg: String,
+    },
     /// An invalid argument (negative probability, empty list, ...).
     #[error("{op}: {msg}")]
-    Argument { op: &'static str, msg: String },
+    Argument {
+        /// The operation that failed.
+        op: &'static str,
+        /// What was wrong, with the shapes or values involved.
+        msg: String,
+    },
     /// A problem in the backward pass (non-scalar output without a seed, ...).
     #[error("{0}")]
-    Autograd(String),
+    Autograd(
+        /// The full message.
+        String,
+    ),
     /// A file that cannot be read or written, or whose contents are wrong.
     #[error("{path}: {msg}")]
-    File { path: String, msg: String },
+    File {
+        /// The file's path as given.
+        path: String,
+        /// What was wrong with it.
+        msg: String,
+    },
 }
 
 impl Error {

@@ -1,4 +1,28 @@
 //! # MicroGrad+
+//!
+//! A deep-learning engine you can read end to end: a scalar autograd engine
+//! ([`value`]) for learning the chain rule, and an N-D [`Tensor`] engine with
+//! broadcasting and reverse-mode autograd for training real models.
+//!
+//! The layers, bottom to top (arrows point down only):
+//! - [`kernels`]: plain functions on slices (matrix product); no autograd.
+//! - [`tensor`]: the `Tensor` handle, dtypes, shapes, every differentiable op
+//!   with its backward rule beside it, and the backward pass.
+//! - [`value`]: micrograd's scalar engine and its tiny `nn`.
+//! - [`gradcheck`]: finite-difference gradient checking and the op catalogue.
+//! - [`data`]: datasets and generators.
+//! - [`train`]: training loops and plots for the demos.
+//! - [`bench`]: the named workloads behind `mgp bench`.
+//!
+//! ```
+//! use micrograd_plus::Tensor;
+//! let x = Tensor::from_vec(vec![1.0f32, 2.0, 3.0], &[3]).unwrap().requires_grad(true);
+//! let y = (&x * &x).sum();
+//! y.backward().unwrap();
+//! assert_eq!(x.grad().unwrap().to_vec::<f64>(), vec![2.0, 4.0, 6.0]);
+//! ```
+#![warn(missing_docs)]
+
 pub mod bench;
 pub mod data;
 pub mod error;

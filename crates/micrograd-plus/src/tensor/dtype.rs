@@ -14,7 +14,9 @@ use std::fmt::Debug;
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum DType {
+    /// 32-bit float, the default.
     F32,
+    /// 64-bit float, for gradient checking.
     F64,
 }
 

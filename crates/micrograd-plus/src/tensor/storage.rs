@@ -11,7 +11,9 @@ use super::dtype::{DType, Element};
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub enum Storage {
+    /// f32 elements.
     F32(Vec<f32>),
+    /// f64 elements.
     F64(Vec<f64>),
 }
 

@@ -303,7 +303,9 @@ unary_op_with!(
 /// where the input lies inside the closed interval, as in PyTorch.
 #[derive(Clone, Copy)]
 pub struct Clamp {
+    /// Lower bound, if any.
     pub min: Option<f64>,
+    /// Upper bound, if any.
     pub max: Option<f64>,
 }
 impl UnaryFn for Clamp {
