@@ -156,7 +156,7 @@ fn sgemm_serial_matches_naive() {
 }
 
 /// Sizes past the in-place limit (256) and across the cache-block edges
-/// (KC = 512, MC = 132), where packing, the blocking loops, the
+/// (KC = 1024, NC = 1024, MC = 132), where packing, the blocking loops, the
 /// accumulation across k-slices and (for `sgemm`) threading are exercised.
 const BIG_SHAPES: &[(usize, usize, usize)] = &[
     (257, 513, 97),

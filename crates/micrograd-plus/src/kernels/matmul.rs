@@ -22,24 +22,33 @@
 //!    each laid out k-step by k-step: the microkernel then reads two
 //!    contiguous streams whatever the caller's strides, and ragged edges are
 //!    zero-padded (see `matmul/pack.rs`).
-//! 3. **Cache blocking.** Five loops around the microkernel choose which
-//!    blocks are reused from which cache level: columns of C in blocks of
-//!    `NC = 4096`; `k` in slices of `KC = 512` (one packed B block, 2 MiB at
-//!    n = 1024, sits in L3); rows of C in blocks of `MC ≤ 132` (a packed A
-//!    block, ~264 KiB, sits in the 1 MiB L2); then `NR`-wide B panels
-//!    (128 KiB, L2) against every `MR`-row A panel (24 KiB, L1). The tile of
-//!    C is prefetched while its `k` loop runs, since rows of C are far apart.
-//! 4. **Small operands in place.** When `m, n ≤ 256` and `k ≤ KC`, a
-//!    row-major or column-major A and a row-major B are read where they are:
-//!    at 64³ packing would cost a fifth of the time, and such small operands
-//!    stay in L1/L2 anyway. (Rows 4 KiB apart, as in a 1024-wide matrix,
-//!    collide in the same cache sets, which is one more reason to pack.)
-//! 5. **Threads.** Above `2·m·n·k ≥ 2·96³` flops (and at least two row
-//!    panels per thread), the packing of B and the row blocks of C are
-//!    shared out among rayon's workers; each packs its own A block into a
-//!    thread-local buffer. Below that, waking a second core costs more than
-//!    it saves. [`sgemm_serial`] never uses threads, for callers that
-//!    parallelise over a batch themselves.
+//! 3. **Cache blocking.** Five loops around the microkernel decide which
+//!    data is reused from which cache level: columns of C in blocks of
+//!    `NC = 1024`; `k` in slices of `KC = 1024` (the packed B block,
+//!    `KC × NC`, sits in the shared L3); rows of C in blocks of `MC ≤ 132`
+//!    (the packed A block, ≤ 528 KiB, sits in the core's 1 MiB L2); then
+//!    each `NR`-wide B panel (128 KiB) against every `MR`-row A panel of the
+//!    block, both streamed from L2 fast enough for the microkernel. A deep
+//!    `KC` matters most: each tile of C is loaded and stored once per `KC`
+//!    steps, and C rows are far apart in memory (so the tile is also
+//!    prefetched while its `k` loop runs). At 1024³ on one core, KC = 256
+//!    gave 175 GFLOP/s and KC = 512 or 1024 gave 202.
+//! 4. **Small operands in place.** When `m, n, k ≤ 256`, A (any strides)
+//!    and a row-major B are read where they are, through the same
+//!    microkernel: at 64³ packing would cost a fifth of the time, and such
+//!    operands stay in L1/L2 anyway (64³ on one core: 162 → 203 GFLOP/s).
+//!    Larger ones are packed: rows 4 KiB apart, as in a 1024-wide matrix,
+//!    all map to the same cache sets.
+//! 5. **Threads.** From `2·m·n·k ≥ 2·100³` flops (and `m ≥ 24`), the
+//!    packing of B and the row blocks of C are shared out: the calling
+//!    thread starts at once and rayon's workers join in, each claiming the
+//!    next block when done (and packing its own A block into a thread-local
+//!    buffer). Blocks are small (about 16 per thread), so threads finish
+//!    together, and a helper whose core is busy with other work costs
+//!    little: the caller takes over its blocks. Below the threshold, waking
+//!    a worker (~13 µs here) costs more than it saves. [`sgemm_serial`]
+//!    never uses threads, for callers that parallelise over a batch
+//!    themselves.
 //!
 //! The AVX-512 path is chosen at run time (`is_x86_feature_detected!`, no
 //! `-C target-cpu` needed); other CPUs use the `matrixmultiply` crate, which

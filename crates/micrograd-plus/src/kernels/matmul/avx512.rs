@@ -8,7 +8,8 @@
 use std::arch::x86_64::*;
 use std::cell::Cell;
 
-use rayon::prelude::*;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, PoisonError};
 
 use super::pack::{pack_a, pack_b};
 
@@ -18,24 +19,25 @@ use super::pack::{pack_a, pack_b};
 pub(super) const MR: usize = 12;
 /// Columns of C computed by one microkernel call: two 16-lane vectors.
 pub(super) const NR: usize = 32;
-/// Depth of one packed block: each tile of C is loaded and stored once per
-/// `KC` steps, so deeper is better until the panels fall out of cache. An A
-/// panel (`MR × KC`, 24 KiB) stays in the 48 KiB L1 cache and a B panel
-/// (`KC × NR`, 64 KiB) in L2, which still feeds the microkernel at full
-/// speed. Measured on Zen 5 at 1024³ (one thread, GFLOP/s): KC = 256 → 175,
-/// 512 → 202, 1024 → 201.
-pub(super) const KC: usize = 512;
-/// Rows of one packed A block: `MC × KC` floats (≈264 KiB) stay in the 1 MiB
-/// L2 cache while the microkernel sweeps every B panel. (A multiple of MR.)
+/// Depth of one packed block. Each tile of C is loaded and stored once per
+/// `KC` steps, and with threads every `KC` slice ends in a wait for the
+/// slowest thread, so deeper is better as long as the panels (A: `MR × KC`,
+/// 48 KiB; B: `KC × NR`, 128 KiB) still stream from L2 at full speed, which
+/// on Zen 5 they do. Measured at 1024³ on one core (GFLOP/s): KC = 256 →
+/// 175, 512 → 202, 1024 → 201; on two cores 512 → ~340, 1024 → ~355.
+pub(super) const KC: usize = 1024;
+/// Rows of one packed A block: `MC × KC` floats (≤ 528 KiB) stay in the
+/// 1 MiB L2 cache while the microkernel sweeps every B panel. (A multiple
+/// of MR; on one core 48, 132 and 264 measured the same.)
 pub(super) const MC: usize = 132;
 /// Columns of one packed B block: `KC × NC` floats (4 MiB at most, the size
-/// of the thread-local B buffer) stream from L3.
-pub(super) const NC: usize = 2048;
-/// Largest `m` and `n` for which suitably laid-out operands are read in
-/// place instead of packed (and `k ≤ KC`): below it packing is a visible
-/// share of the time; above it, rows that are far apart start colliding in
-/// the caches and the packed layout wins (at 512³: 181 GFLOP/s in place,
-/// 201 packed).
+/// of the thread-local B buffer) stream from L3. A is packed again for
+/// every column block, which costs about 1/NC of the arithmetic.
+pub(super) const NC: usize = 1024;
+/// Largest `m`, `n` and `k` for which operands are read in place instead of
+/// packed: below it packing is a visible share of the time; above it, rows
+/// that are far apart start colliding in the caches and the packed layout
+/// wins (at 512³ on one core: 181 GFLOP/s in place, 201 packed).
 pub(super) const SMALL: usize = 256;
 
 thread_local! {
@@ -66,9 +68,19 @@ fn with_buffer<R>(
     result
 }
 
-/// Problems below this many flops (2·m·n·k) run on one thread: waking a
-/// second core costs a few microseconds, which is more than a 64³ product.
-pub(super) const PARALLEL_FLOPS: usize = 2 * 96 * 96 * 96;
+/// Problems below this many flops (2·m·n·k) run on one thread. Handing work
+/// to a sleeping rayon worker takes ~13 µs on the 2-core test machine,
+/// longer than a whole 64³ product (2.6 µs); measured there with the other
+/// core idle, two threads win from about 112³ (250 vs 180 GFLOP/s).
+pub(super) const PARALLEL_FLOPS: usize = 2 * 100 * 100 * 100;
+
+/// When threading, rows of C are cut into about this many blocks per
+/// thread, and B's panels into as many runs. Threads claim blocks one at a
+/// time, so the finer the cut the less the last one to finish waits for
+/// (or, when a helper starts late because its core is busy, the more work
+/// the caller can take over); too fine and B is re-read more often.
+/// (At 1024³ on two cores, 16 measured ~355 GFLOP/s and 8 ~340.)
+const BLOCKS_PER_THREAD: usize = 16;
 
 /// How many threads are worth using for an `m × k × n` product.
 pub(super) fn threads_for(m: usize, k: usize, n: usize) -> usize {
@@ -82,7 +94,8 @@ pub(super) fn threads_for(m: usize, k: usize, n: usize) -> usize {
 }
 
 /// C = A·B (or C += A·B) with packing, cache blocking and, when `threads > 1`,
-/// the row blocks of C shared out among rayon's workers.
+/// the packing of B and the row blocks of C shared out among rayon's workers
+/// (and the calling thread).
 ///
 /// # Safety
 /// The CPU must support AVX-512F and FMA; `m, k, n ≥ 1`; every element
@@ -103,39 +116,40 @@ pub(super) unsafe fn sgemm(
     accumulate: bool,
     threads: usize,
 ) {
-    let (kc_blk, mc_blk, nc_blk) = (KC, MC, NC);
     let c = &mut c[..m * n];
     let parallel = threads > 1;
 
-    // Row-block height: MC, but when threading make sure there are at least
-    // as many blocks as threads (and a multiple of them, to balance the load).
-    let mut blocks = m.div_ceil(mc_blk);
-    if parallel {
-        blocks = blocks.max(threads).next_multiple_of(threads);
-    }
-    let mc_block = m.div_ceil(blocks).next_multiple_of(MR);
+    // Row-block height: MC, but when threading cut the rows finer (see
+    // BLOCKS_PER_THREAD) so the threads finish together.
+    let mc_block = if parallel {
+        m.div_ceil(BLOCKS_PER_THREAD * threads)
+            .next_multiple_of(MR)
+            .min(MC)
+    } else {
+        MC
+    };
 
-    // Small operands that already have the layout the microkernel reads
-    // (row-major B: a k-step of a panel is contiguous; column-major A: the
-    // rows of a k-step are contiguous) are read in place: at 64³ packing
-    // would cost a fifth of the time. Large ones are packed anyway, because
-    // rows 4 KiB apart collide in the caches.
-    let small = m.max(n) <= SMALL && k <= kc_blk;
-    let direct_a = small && (a_rs == 1 || a_cs == 1);
+    // Small operands are read in place when the microkernel can: A with any
+    // strides (it broadcasts one value at a time), B when its rows are
+    // contiguous (it loads 16 columns at a time). At 64³ packing would cost
+    // a fifth of the time; large operands are packed anyway, because rows
+    // far apart collide in the caches.
+    let small = m.max(n).max(k) <= SMALL;
+    let direct_a = small;
     let direct_b = small && b_cs == 1;
 
     let b_len = if direct_b {
         0
     } else {
-        kc_blk.min(k) * nc_blk.min(n).next_multiple_of(NR)
+        KC.min(k) * NC.min(n).next_multiple_of(NR)
     };
     with_buffer(&B_BUF, b_len, |b_buf| {
         // Loop 5: column blocks of C (and B).
-        for jc in (0..n).step_by(nc_blk) {
-            let nc = nc_blk.min(n - jc);
+        for jc in (0..n).step_by(NC) {
+            let nc = NC.min(n - jc);
             // Loop 4: the shared dimension, one KC-deep slice at a time.
-            for pc in (0..k).step_by(kc_blk) {
-                let kc = kc_blk.min(k - pc);
+            for pc in (0..k).step_by(KC) {
+                let kc = KC.min(k - pc);
                 // The first slice overwrites C unless we accumulate; every
                 // later slice adds to what the previous ones left.
                 let load_c = accumulate || pc > 0;
@@ -150,22 +164,14 @@ pub(super) unsafe fn sgemm(
                     }
                 } else {
                     let b_pack = &mut b_buf[..kc * nc.next_multiple_of(NR)];
-                    if parallel {
-                        // Each thread packs one contiguous run of panels.
-                        let panels_per_run = nc.div_ceil(NR).div_ceil(threads);
-                        b_pack
-                            .par_chunks_mut(panels_per_run * NR * kc)
-                            .enumerate()
-                            .for_each(|(run, dst)| {
-                                let col0 = jc + run * panels_per_run * NR;
-                                let cols = (panels_per_run * NR).min(jc + nc - col0);
-                                // SAFETY: AVX-512F (hence AVX) checked by our caller.
-                                unsafe { pack_b::<NR>(dst, b, b_rs, b_cs, pc, kc, col0, cols) };
-                            });
-                    } else {
-                        // SAFETY: as above.
-                        unsafe { pack_b::<NR>(b_pack, b, b_rs, b_cs, pc, kc, jc, nc) };
-                    }
+                    // Runs of panels, several per thread (see mc_block).
+                    let panels_per_run = nc.div_ceil(NR).div_ceil(BLOCKS_PER_THREAD * threads);
+                    share_out(b_pack, panels_per_run * NR * kc, threads, |run, dst| {
+                        let col0 = jc + run * panels_per_run * NR;
+                        let cols = (panels_per_run * NR).min(jc + nc - col0);
+                        // SAFETY: AVX-512F (hence AVX) checked by our caller.
+                        unsafe { pack_b::<NR>(dst, b, b_rs, b_cs, pc, kc, col0, cols) };
+                    });
                     Panels {
                         data: b_pack,
                         offset: 0,
@@ -209,15 +215,7 @@ pub(super) unsafe fn sgemm(
                         };
                     });
                 };
-                if parallel {
-                    c.par_chunks_mut(mc_block * n)
-                        .enumerate()
-                        .for_each(|(block, c_rows)| row_block(block, c_rows));
-                } else {
-                    c.chunks_mut(mc_block * n)
-                        .enumerate()
-                        .for_each(|(block, c_rows)| row_block(block, c_rows));
-                }
+                share_out(c, mc_block * n, threads, row_block);
             }
         }
     });
@@ -266,6 +264,48 @@ impl Panels<'_> {
         }
         assert!(last < self.data.len(), "matmul: panel out of bounds");
     }
+}
+
+/// Calls `f(i, chunk)` for every `chunk_len`-sized chunk `i` of `data` (the
+/// last may be shorter), on up to `threads` threads.
+///
+/// The calling thread starts on the chunks at once while rayon wakes the
+/// helpers, and every thread claims the next unclaimed chunk when it is
+/// done with one. So when a helper is slow to start (on a machine shared
+/// with other work the other core may be busy for a while) the caller
+/// simply does more of the chunks itself instead of waiting, as it would
+/// for a fixed split.
+fn share_out<F>(data: &mut [f32], chunk_len: usize, threads: usize, f: F)
+where
+    F: Fn(usize, &mut [f32]) + Sync,
+{
+    if threads <= 1 {
+        data.chunks_mut(chunk_len)
+            .enumerate()
+            .for_each(|(i, chunk)| f(i, chunk));
+        return;
+    }
+    // Each chunk sits in its own slot and is taken out exactly once, which
+    // hands out the `&mut` pieces safely; the counter says which is next.
+    let slots: Vec<Mutex<Option<&mut [f32]>>> = data
+        .chunks_mut(chunk_len)
+        .map(|chunk| Mutex::new(Some(chunk)))
+        .collect();
+    let next = AtomicUsize::new(0);
+    let work = || loop {
+        let i = next.fetch_add(1, Ordering::Relaxed);
+        let Some(slot) = slots.get(i) else { break };
+        let chunk = slot.lock().unwrap_or_else(PoisonError::into_inner).take();
+        if let Some(chunk) = chunk {
+            f(i, chunk);
+        }
+    };
+    rayon::in_place_scope(|scope| {
+        for _ in 1..threads.min(slots.len()) {
+            scope.spawn(|_| work());
+        }
+        work();
+    });
 }
 
 /// Loops 2 and 1: sweeps an `mc × kc` block of A against a `kc × nc` block
