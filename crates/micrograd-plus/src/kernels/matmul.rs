@@ -43,9 +43,10 @@
 //!    packing of B and the row blocks of C are shared out: the calling
 //!    thread starts at once and rayon's workers join in, each claiming the
 //!    next block when done (and packing its own A block into a thread-local
-//!    buffer). Blocks are small (about 16 per thread), so threads finish
-//!    together, and a helper whose core is busy with other work costs
-//!    little: the caller takes over its blocks. Below the threshold, waking
+//!    buffer). Row blocks shrink as the work runs out (from `MC` rows down
+//!    to one `MR` panel), so the threads finish together, and a helper
+//!    whose core is busy with other work costs little: the caller takes
+//!    over its blocks. Below the threshold, waking
 //!    a worker (~13 µs here) costs more than it saves. [`sgemm_serial`]
 //!    never uses threads, for callers that parallelise over a batch
 //!    themselves.
