@@ -72,7 +72,7 @@
 //!
 //! So at 64³ (one thread: below the threading threshold) the kernel is
 //! ~1.5× `matrixmultiply` and ~1.4× OpenBLAS's AVX-512 kernel; at 256³
-//! ~1.4× both; at 1024³ it is level with OpenBLAS's AVX-512 kernel timed
+//! ~1.4× and ~1.3×; at 1024³ it is level with OpenBLAS's AVX-512 kernel timed
 //! in the same rounds and ~1.2× `matrixmultiply`. With the other core
 //! really idle, `sgemm` reached 405–419 GFLOP/s at 1024³ (best of 30 calls;
 //! p25 ≈ 395). NumPy here defaults to the Haswell kernel because the
