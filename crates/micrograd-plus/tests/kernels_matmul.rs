@@ -298,3 +298,31 @@ fn sgemm_inside_rayon_workers() {
         }
     }
 }
+
+/// Every row count of the microkernel (1..=12, and 13..=26 for two
+/// panels), every kind of column mask (below, at and above 16 and 32), and
+/// depths on both sides of the in-place limit and of a single step.
+#[test]
+fn sgemm_sweeps_microkernel_edges() {
+    let mut rng = Rng(2024);
+    for m in 1..=26 {
+        for n in [1, 15, 16, 17, 31, 32, 33, 47, 64, 65] {
+            for k in [1, 7, 256, 257] {
+                let a = rng.vec(m * k);
+                let b = rng.vec(k * n);
+                let want = naive(m, k, n, &a, &b);
+                let a32: Vec<f32> = a.iter().map(|&x| x as f32).collect();
+                let b32: Vec<f32> = b.iter().map(|&x| x as f32).collect();
+                let mut c = vec![f32::NAN; m * n];
+                sgemm(m, k, n, &a32, k, 1, &b32, n, 1, &mut c, false);
+                for (idx, (&got, &want)) in c.iter().zip(&want).enumerate() {
+                    let tol = 1e-5 * (k as f64).sqrt() * 4.0 + 1e-6;
+                    assert!(
+                        (got as f64 - want).abs() <= tol,
+                        "{m}x{k}x{n} C[{idx}] = {got} want {want}"
+                    );
+                }
+            }
+        }
+    }
+}
