@@ -62,21 +62,27 @@
 //! 2 FMA pipes × 16 lanes × 2 flops × ~3.68 GHz ≈ 236 GFLOP/s per core, 471
 //! for both. The machine is shared with other builds, so every library was
 //! timed side by side in six rounds (each a median of 15 timings of ≥ 50 ms
-//! loops): the table gives the median over rounds, then the best round.
+//! loops): the table gives the median over rounds and, in parentheses,
+//! the best round.
 //!
 //! | n    | `sgemm`   | `sgemm_serial` | matrixmultiply, 2 threads | matrixmultiply, 1 thread | NumPy (OpenBLAS, Haswell kernel) | NumPy (OpenBLAS, SkylakeX kernel) | PyTorch 2.15 |
 //! |------|-----------|-----------|-----------|-----------|-----------|-----------|-----------|
-//! | 64   | 195 (216) | 204 (218) | 129 (132) | 131 (132) | 73 (84)   | 140 (159) | 66 (90)   |
-//! | 256  | 358 (413) | 223 (225) | 248 (254) | 177 (178) | 172 (201) | 282 (349) | 166 (175) |
-//! | 1024 | 352 (369) | 185 (198) | 290 (332) | 176 (177) | 201 (209) | 364 (378) | 178 (182) |
+//! | 64   | 213 (219) | 216 (218) | 131 (132) | 130 (131) | 85 (87)   | 161 (164) | 85 (88)   |
+//! | 256  | 376 (413) | 224 (225) | 250 (296) | 178 (180) | 204 (209) | 364 (376) | 181 (185) |
+//! | 1024 | 393 (408) | 199 (205) | 292 (338) | 178 (180) | 212 (216) | 399 (406) | 185 (190) |
 //!
 //! So at 64³ (one thread: below the threading threshold) the kernel is
-//! ~1.5× `matrixmultiply` and ~1.4× OpenBLAS's AVX-512 kernel; at 256³
-//! ~1.4× and ~1.3×; at 1024³ it is level with OpenBLAS's AVX-512 kernel timed
-//! in the same rounds and ~1.2× `matrixmultiply`. With the other core
-//! really idle, `sgemm` reached 405–419 GFLOP/s at 1024³ (best of 30 calls;
-//! p25 ≈ 395). NumPy here defaults to the Haswell kernel because the
-//! environment sets `OPENBLAS_CORETYPE=Haswell`. Reproduce with
+//! ~1.6× `matrixmultiply`, ~1.3× OpenBLAS's AVX-512 kernel and ~2.5×
+//! PyTorch; at 256³ ~1.5× `matrixmultiply` and a little ahead of OpenBLAS's
+//! AVX-512 kernel; at 1024³ level with it (both ~84% of the machine's peak)
+//! and ~1.35× `matrixmultiply`. Under heavier background load all threaded
+//! numbers drop (earlier rounds: `sgemm` 352 at 1024³, OpenBLAS 364);
+//! `sgemm` then degrades to about its one-thread speed rather than below
+//! it, because the caller does the blocks a busy helper cannot. NumPy here
+//! defaults to the Haswell kernel because the environment sets
+//! `OPENBLAS_CORETYPE=Haswell`. Transposed operands cost little: at 1024³
+//! Aᵀ·B, A·Bᵀ and Aᵀ·Bᵀ run within ~5% of A·B; at 64³ a transposed B, which
+//! must be packed, costs ~15%. Reproduce with
 //! `cargo bench -p micrograd-plus --bench matmul`, `bench/numpy_matmul.py`
 //! (with `OPENBLAS_CORETYPE=SkylakeX` for the AVX-512 kernel) and
 //! `bench/pytorch_matmul.py`.
