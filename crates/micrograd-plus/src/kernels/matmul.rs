@@ -46,10 +46,9 @@
 //!    buffer). Row blocks shrink as the work runs out (from `MC` rows down
 //!    to one `MR` panel), so the threads finish together, and a helper
 //!    whose core is busy with other work costs little: the caller takes
-//!    over its blocks. Below the threshold, waking
-//!    a worker (~13 µs here) costs more than it saves. [`sgemm_serial`]
-//!    never uses threads, for callers that parallelise over a batch
-//!    themselves.
+//!    over its blocks. Below the threshold, waking a worker (~13 µs here)
+//!    costs more than it saves. [`sgemm_serial`] never uses threads, for
+//!    callers that parallelise over a batch themselves.
 //!
 //! The AVX-512 path is chosen at run time (`is_x86_feature_detected!`, no
 //! `-C target-cpu` needed); other CPUs use the `matrixmultiply` crate, which
