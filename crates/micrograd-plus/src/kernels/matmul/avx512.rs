@@ -15,7 +15,8 @@ use super::pack::{pack_a, pack_b};
 
 /// Rows of C computed by one microkernel call: 12 rows × 2 vectors = 24
 /// accumulator registers, plus 2 for the B row and 1 for a broadcast A value,
-/// out of the 32 ZMM registers.
+/// out of the 32 ZMM registers. (14 rows, 28 accumulators, needs fewer bytes
+/// per FMA but measured ~8% slower at 1024³ on one core.)
 pub(super) const MR: usize = 12;
 /// Columns of C computed by one microkernel call: two 16-lane vectors.
 pub(super) const NR: usize = 32;
