@@ -193,7 +193,9 @@ pub fn sgemm(
 ///
 /// For callers that already run many products in parallel (a batch split
 /// across rayon's workers), where threading inside each product would only
-/// add overhead.
+/// add overhead. (On CPUs without AVX-512 both functions call
+/// `matrixmultiply`, whose own threading is set process-wide by the
+/// `MATMUL_NUM_THREADS` environment variable.)
 ///
 /// # Example
 /// ```
