@@ -2,8 +2,12 @@
 """Time NumPy's f32 matrix product (OpenBLAS sgemm) at the sizes of the
 `matmul` criterion bench, for comparison with MicroGrad+'s kernel.
 
-    python3 bench/numpy_matmul.py                      # OpenBLAS's own choice of kernel
-    OPENBLAS_CORETYPE=SkylakeX python3 bench/numpy_matmul.py   # force its AVX-512 kernel
+    python3 bench/numpy_matmul.py [sizes...]
+    OPENBLAS_CORETYPE=SkylakeX python3 bench/numpy_matmul.py   # OpenBLAS's AVX-512 kernel
+
+OpenBLAS picks its kernel from the CPU unless OPENBLAS_CORETYPE names one;
+the development machines set OPENBLAS_CORETYPE=Haswell (AVX2), so the plain
+command times the AVX2 kernel there. The script prints which is in effect.
 
 Prints the median over repeated timings (each timing loops long enough to
 be well above the clock's resolution) as GFLOP/s = 2·n³ / time.

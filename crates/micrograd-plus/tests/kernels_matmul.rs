@@ -261,3 +261,68 @@ fn too_short_b_panics_with_a_clear_message() {
     // B is 2x2 column-major and fits; now a transposed view that does not:
     sgemm(2, 3, 2, &[1.0; 6], 3, 1, &[1.0; 5], 1, 3, &mut c, false);
 }
+
+/// The engine may call `sgemm` from inside rayon's workers (a batch of
+/// products in parallel): the nested work sharing and the per-thread
+/// packing buffers must neither deadlock nor mix up results.
+#[test]
+fn sgemm_inside_rayon_workers() {
+    use rayon::prelude::*;
+    let (m, k, n) = (150, 1100, 70); // threaded, packed, two k-slices
+    let mut rng = Rng(99);
+    let a = rng.vec(m * k);
+    let b = rng.vec(k * n);
+    let want = naive(m, k, n, &a, &b);
+    let a32: Vec<f32> = a.iter().map(|&x| x as f32).collect();
+    let b32: Vec<f32> = b.iter().map(|&x| x as f32).collect();
+    let results: Vec<Vec<f32>> = (0..6)
+        .into_par_iter()
+        .map(|i| {
+            let mut c = vec![0.0f32; m * n];
+            // Alternate plain and transposed B, threaded and serial calls.
+            if i % 2 == 0 {
+                sgemm(m, k, n, &a32, k, 1, &b32, n, 1, &mut c, false);
+            } else {
+                let bt: Vec<f32> = (0..k * n).map(|idx| b32[(idx % k) * n + idx / k]).collect();
+                sgemm_serial(m, k, n, &a32, k, 1, &bt, 1, k, &mut c, false);
+            }
+            c
+        })
+        .collect();
+    for c in results {
+        for (got, want) in c.iter().zip(&want) {
+            assert!(
+                (*got as f64 - want).abs() <= 1e-3 * (1.0 + want.abs()),
+                "{got} vs {want}"
+            );
+        }
+    }
+}
+
+/// Every row count of the microkernel (1..=12, and 13..=26 for two
+/// panels), every kind of column mask (below, at and above 16 and 32), and
+/// depths on both sides of the in-place limit and of a single step.
+#[test]
+fn sgemm_sweeps_microkernel_edges() {
+    let mut rng = Rng(2024);
+    for m in 1..=26 {
+        for n in [1, 15, 16, 17, 31, 32, 33, 47, 64, 65] {
+            for k in [1, 7, 256, 257] {
+                let a = rng.vec(m * k);
+                let b = rng.vec(k * n);
+                let want = naive(m, k, n, &a, &b);
+                let a32: Vec<f32> = a.iter().map(|&x| x as f32).collect();
+                let b32: Vec<f32> = b.iter().map(|&x| x as f32).collect();
+                let mut c = vec![f32::NAN; m * n];
+                sgemm(m, k, n, &a32, k, 1, &b32, n, 1, &mut c, false);
+                for (idx, (&got, &want)) in c.iter().zip(&want).enumerate() {
+                    let tol = 1e-5 * (k as f64).sqrt() * 4.0 + 1e-6;
+                    assert!(
+                        (got as f64 - want).abs() <= tol,
+                        "{m}x{k}x{n} C[{idx}] = {got} want {want}"
+                    );
+                }
+            }
+        }
+    }
+}

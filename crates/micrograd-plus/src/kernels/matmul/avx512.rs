@@ -15,7 +15,8 @@ use super::pack::{pack_a, pack_b};
 
 /// Rows of C computed by one microkernel call: 12 rows × 2 vectors = 24
 /// accumulator registers, plus 2 for the B row and 1 for a broadcast A value,
-/// out of the 32 ZMM registers.
+/// out of the 32 ZMM registers. (14 rows, 28 accumulators, needs fewer bytes
+/// per FMA but measured ~8% slower at 1024³ on one core.)
 pub(super) const MR: usize = 12;
 /// Columns of C computed by one microkernel call: two 16-lane vectors.
 pub(super) const NR: usize = 32;
@@ -74,14 +75,6 @@ fn with_buffer<R>(
 /// core idle, two threads win from about 112³ (250 vs 180 GFLOP/s).
 pub(super) const PARALLEL_FLOPS: usize = 2 * 100 * 100 * 100;
 
-/// When threading, rows of C are cut into about this many blocks per
-/// thread, and B's panels into as many runs. Threads claim blocks one at a
-/// time, so the finer the cut the less the last one to finish waits for
-/// (or, when a helper starts late because its core is busy, the more work
-/// the caller can take over); too fine and B is re-read more often.
-/// (At 1024³ on two cores, 16 measured ~355 GFLOP/s and 8 ~340.)
-const BLOCKS_PER_THREAD: usize = 16;
-
 /// How many threads are worth using for an `m × k × n` product.
 pub(super) fn threads_for(m: usize, k: usize, n: usize) -> usize {
     let flops = 2usize.saturating_mul(m).saturating_mul(n).saturating_mul(k);
@@ -117,17 +110,6 @@ pub(super) unsafe fn sgemm(
     threads: usize,
 ) {
     let c = &mut c[..m * n];
-    let parallel = threads > 1;
-
-    // Row-block height: MC, but when threading cut the rows finer (see
-    // BLOCKS_PER_THREAD) so the threads finish together.
-    let mc_block = if parallel {
-        m.div_ceil(BLOCKS_PER_THREAD * threads)
-            .next_multiple_of(MR)
-            .min(MC)
-    } else {
-        MC
-    };
 
     // Small operands are read in place when the microkernel can: A with any
     // strides (it broadcasts one value at a time), B when its rows are
@@ -164,10 +146,16 @@ pub(super) unsafe fn sgemm(
                     }
                 } else {
                     let b_pack = &mut b_buf[..kc * nc.next_multiple_of(NR)];
-                    // Runs of panels, several per thread (see mc_block).
-                    let panels_per_run = nc.div_ceil(NR).div_ceil(BLOCKS_PER_THREAD * threads);
-                    share_out(b_pack, panels_per_run * NR * kc, threads, |run, dst| {
-                        let col0 = jc + run * panels_per_run * NR;
+                    // Runs of panels, several per thread (so that a late
+                    // helper delays nobody long).
+                    let panels_per_run = nc.div_ceil(NR).div_ceil(8 * threads);
+                    let run_len = panels_per_run * NR * kc;
+                    let total = b_pack.len();
+                    let runs = (0..total)
+                        .step_by(run_len)
+                        .map(|at| run_len.min(total - at));
+                    share_out(b_pack, runs, threads, |offset, dst| {
+                        let col0 = jc + offset / kc;
                         let cols = (panels_per_run * NR).min(jc + nc - col0);
                         // SAFETY: AVX-512F (hence AVX) checked by our caller.
                         unsafe { pack_b::<NR>(dst, b, b_rs, b_cs, pc, kc, col0, cols) };
@@ -182,9 +170,8 @@ pub(super) unsafe fn sgemm(
                 };
 
                 // Loop 3: row blocks of C (and A), the unit of parallel work.
-                let row_block = |block: usize, c_rows: &mut [f32]| {
-                    let ic = block * mc_block;
-                    let mc = mc_block.min(m - ic);
+                let row_block = |offset: usize, c_rows: &mut [f32]| {
+                    let (ic, mc) = (offset / n, c_rows.len() / n);
                     // SAFETY (both calls): AVX-512F/FMA checked by our
                     // caller; `macro_kernel` asserts that the panels and
                     // `c_rows` cover every index it will touch.
@@ -215,7 +202,8 @@ pub(super) unsafe fn sgemm(
                         };
                     });
                 };
-                share_out(c, mc_block * n, threads, row_block);
+                let block_lens = row_blocks(m, threads).map(|rows| rows * n);
+                share_out(c, block_lens, threads, row_block);
             }
         }
     });
@@ -266,8 +254,9 @@ impl Panels<'_> {
     }
 }
 
-/// Calls `f(i, chunk)` for every `chunk_len`-sized chunk `i` of `data` (the
-/// last may be shorter), on up to `threads` threads.
+/// Cuts `data` into consecutive chunks of the given lengths and calls
+/// `f(offset, chunk)` for each, `offset` being where the chunk starts in
+/// `data`, on up to `threads` threads.
 ///
 /// The calling thread starts on the chunks at once while rayon wakes the
 /// helpers, and every thread claims the next unclaimed chunk when it is
@@ -275,29 +264,32 @@ impl Panels<'_> {
 /// with other work the other core may be busy for a while) the caller
 /// simply does more of the chunks itself instead of waiting, as it would
 /// for a fixed split.
-fn share_out<F>(data: &mut [f32], chunk_len: usize, threads: usize, f: F)
+fn share_out<F>(data: &mut [f32], lens: impl Iterator<Item = usize>, threads: usize, f: F)
 where
     F: Fn(usize, &mut [f32]) + Sync,
 {
+    let (mut rest, mut offset) = (data, 0);
+    let chunks = lens.map(|len| {
+        let (chunk, tail) = std::mem::take(&mut rest).split_at_mut(len);
+        rest = tail;
+        offset += len;
+        (offset - len, chunk)
+    });
     if threads <= 1 {
-        data.chunks_mut(chunk_len)
-            .enumerate()
-            .for_each(|(i, chunk)| f(i, chunk));
+        // No threads: no bookkeeping either (this path runs at 64³).
+        chunks.for_each(|(offset, chunk)| f(offset, chunk));
         return;
     }
     // Each chunk sits in its own slot and is taken out exactly once, which
     // hands out the `&mut` pieces safely; the counter says which is next.
-    let slots: Vec<Mutex<Option<&mut [f32]>>> = data
-        .chunks_mut(chunk_len)
-        .map(|chunk| Mutex::new(Some(chunk)))
-        .collect();
+    let slots: Vec<_> = chunks.map(|chunk| Mutex::new(Some(chunk))).collect();
     let next = AtomicUsize::new(0);
     let work = || loop {
         let i = next.fetch_add(1, Ordering::Relaxed);
         let Some(slot) = slots.get(i) else { break };
-        let chunk = slot.lock().unwrap_or_else(PoisonError::into_inner).take();
-        if let Some(chunk) = chunk {
-            f(i, chunk);
+        let claimed = slot.lock().unwrap_or_else(PoisonError::into_inner).take();
+        if let Some((offset, chunk)) = claimed {
+            f(offset, chunk);
         }
     };
     rayon::in_place_scope(|scope| {
@@ -306,6 +298,25 @@ where
         }
         work();
     });
+}
+
+/// Heights of the row blocks of C. One thread: `MC` rows each. Several:
+/// "guided" blocks, each a share of the rows still left, so the first
+/// blocks are big (B panels are reused across more A panels) and the last
+/// ones are single `MR`-row panels, which keeps the wait for the last
+/// thread to finish short.
+fn row_blocks(m: usize, threads: usize) -> impl Iterator<Item = usize> {
+    let mut left = m;
+    std::iter::from_fn(move || {
+        let rows = if threads <= 1 {
+            MC
+        } else {
+            left.div_ceil(2 * threads).next_multiple_of(MR).min(MC)
+        };
+        let rows = rows.min(left);
+        left -= rows;
+        (rows > 0).then_some(rows)
+    })
 }
 
 /// Loops 2 and 1: sweeps an `mc × kc` block of A against a `kc × nc` block

@@ -40,28 +40,39 @@ pub(super) unsafe fn pack_a<const MR: usize>(
     p0: usize,
     kc: usize,
 ) {
-    for (r, panel) in dst[..mc.div_ceil(MR) * MR * kc]
-        .chunks_exact_mut(MR * kc)
-        .enumerate()
-    {
-        let row0 = i0 + r * MR;
-        let rows = MR.min(i0 + mc - row0);
-        if rows < MR {
-            // Only the last panel is ragged; zero it once, then fill.
-            panel.fill(0.0);
-        }
-        if a_rs == 1 {
-            // Column-major (transposed) A: the values of one k-step are
-            // contiguous, a plain copy.
-            for (p, step) in panel.chunks_exact_mut(MR).enumerate() {
-                let start = (p0 + p) * a_cs + row0;
-                if rows == MR {
-                    step.copy_from_slice(&a[start..start + MR]); // fixed size: no memcpy call
-                } else {
-                    step[..rows].copy_from_slice(&a[start..start + rows]);
+    let dst = &mut dst[..mc.div_ceil(MR) * MR * kc];
+    if !mc.is_multiple_of(MR) {
+        // Zero the ragged last panel's padding rows (all of it, simply).
+        let last = dst.len() - MR * kc;
+        dst[last..].fill(0.0);
+    }
+    if a_rs == 1 {
+        // Column-major (transposed) A: the `mc` values of one k-step are
+        // contiguous; cut them into the panels. Eight steps at a time,
+        // panel by panel, as for a row-major B (see `pack_b`): panel by
+        // panel over all steps would read one cache line per step, each a
+        // column apart (for 1024 rows: 4 KiB, a page), 3× slower.
+        for p_start in (0..kc).step_by(8) {
+            for (r, panel) in dst.chunks_exact_mut(MR * kc).enumerate() {
+                let row0 = i0 + r * MR;
+                let rows = MR.min(i0 + mc - row0);
+                for p in p_start..kc.min(p_start + 8) {
+                    let start = (p0 + p) * a_cs + row0;
+                    let step = &mut panel[p * MR..p * MR + MR];
+                    if rows == MR {
+                        step.copy_from_slice(&a[start..start + MR]); // fixed size: no memcpy call
+                    } else {
+                        step[..rows].copy_from_slice(&a[start..start + rows]);
+                    }
                 }
             }
-        } else if a_cs == 1 {
+        }
+        return;
+    }
+    for (r, panel) in dst.chunks_exact_mut(MR * kc).enumerate() {
+        let row0 = i0 + r * MR;
+        let rows = MR.min(i0 + mc - row0);
+        if a_cs == 1 {
             // Row-major A: each row is contiguous along k; interleave them.
             let mut lines: [&[f32]; MR] = [&[]; MR];
             for (i, line) in lines[..rows].iter_mut().enumerate() {
@@ -159,29 +170,35 @@ pub(super) unsafe fn pack_b<const NR: usize>(
 unsafe fn interleave<const W: usize>(panel: &mut [f32], lines: &[&[f32]], kc: usize) {
     assert!(panel.len() >= W * kc && lines.len() <= W);
     assert!(lines.iter().all(|line| line.len() >= kc));
-    // Groups of four whole lines, eight steps at a time, in registers.
+    // Groups of four whole lines, eight steps at a time, in registers. At
+    // most three groups are in flight: lines a power of two apart (rows of a
+    // 1024-wide matrix: 4 KiB) all map to the same L1 cache set, which holds
+    // only 12 lines, so reading 32 of them side by side would thrash it
+    // (a 1024×1024 column-major B packs over 2× faster this way).
     let groups = lines.len() / 4;
-    let mut p = 0;
-    while p + 8 <= kc {
-        for g in 0..groups {
-            // SAFETY: lines have `kc ≥ p + 8` values; the last store ends at
-            // (p+7)*W + 4g + 4 ≤ (p+8)*W ≤ panel.len() since 4g + 4 ≤ W.
-            transpose_4x8(
-                [
-                    lines[4 * g].as_ptr().add(p),
-                    lines[4 * g + 1].as_ptr().add(p),
-                    lines[4 * g + 2].as_ptr().add(p),
-                    lines[4 * g + 3].as_ptr().add(p),
-                ],
-                panel.as_mut_ptr().add(p * W + 4 * g),
-                W,
-            );
+    let steps = kc - kc % 8;
+    for first in (0..groups).step_by(3) {
+        for p in (0..steps).step_by(8) {
+            for g in first..groups.min(first + 3) {
+                // SAFETY: lines have `kc ≥ p + 8` values; the last store
+                // ends at (p+7)*W + 4g + 4 ≤ (p+8)*W ≤ panel.len() since
+                // 4g + 4 ≤ lines.len() ≤ W.
+                transpose_4x8(
+                    [
+                        lines[4 * g].as_ptr().add(p),
+                        lines[4 * g + 1].as_ptr().add(p),
+                        lines[4 * g + 2].as_ptr().add(p),
+                        lines[4 * g + 3].as_ptr().add(p),
+                    ],
+                    panel.as_mut_ptr().add(p * W + 4 * g),
+                    W,
+                );
+            }
         }
-        p += 8;
     }
     // The leftover steps, then the leftover (fewer than four) lines.
     for (i, line) in lines.iter().enumerate() {
-        let from = if i < 4 * groups { p } else { 0 };
+        let from = if i < 4 * groups { steps } else { 0 };
         for (q, &v) in line[..kc].iter().enumerate().skip(from) {
             panel[q * W + i] = v;
         }
