@@ -62,14 +62,23 @@ pub enum Error {
 impl Error {
     /// Shorthand for [`Error::Shape`].
     pub fn shape(op: &'static str, msg: impl Into<String>) -> Self {
-        Error::Shape { op, msg: msg.into() }
+        Error::Shape {
+            op,
+            msg: msg.into(),
+        }
     }
     /// Shorthand for [`Error::Index`].
     pub fn index(op: &'static str, msg: impl Into<String>) -> Self {
-        Error::Index { op, msg: msg.into() }
+        Error::Index {
+            op,
+            msg: msg.into(),
+        }
     }
     /// Shorthand for [`Error::Argument`].
     pub fn argument(op: &'static str, msg: impl Into<String>) -> Self {
-        Error::Argument { op, msg: msg.into() }
+        Error::Argument {
+            op,
+            msg: msg.into(),
+        }
     }
 }
