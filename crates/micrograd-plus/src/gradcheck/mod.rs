@@ -108,10 +108,11 @@ pub fn gradcheck(
         .collect();
     let out = f(&leaves)?;
     let weights = Tensor::randn(out.shape(), opts.seed).to_dtype(DType::F64);
-    let loss =
-        |out: &Tensor| -> Result<f64> { out.to_dtype(DType::F64).mul(&weights)?.sum().item() };
+    let weighted =
+        |out: &Tensor| -> Result<Tensor> { Ok(out.to_dtype(DType::F64).mul(&weights)?.sum()) };
+    let loss = |out: &Tensor| -> Result<f64> { weighted(out)?.item() };
     if out.is_requires_grad() {
-        out.to_dtype(DType::F64).mul(&weights)?.sum().backward()?;
+        weighted(&out)?.backward()?;
     }
 
     let mut reports = Vec::with_capacity(leaves.len());

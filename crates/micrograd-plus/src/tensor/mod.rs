@@ -153,10 +153,7 @@ impl Tensor {
     /// assert_eq!(t.to_vec::<f64>(), vec![0.0, 1.0, 2.0]);
     /// ```
     pub fn to_vec<T: Element>(&self) -> Vec<T> {
-        match T::slice(&self.storage()) {
-            Some(v) => v.to_vec(),
-            None => self.storage().to_vec(),
-        }
+        self.storage().to_vec()
     }
 
     /// The elements as f64 (shorthand for `to_vec::<f64>()`).

@@ -85,6 +85,9 @@ impl Storage {
     /// assert_eq!(Storage::F32(vec![1.5]).to_vec::<f64>(), vec![1.5]);
     /// ```
     pub fn to_vec<T: Element>(&self) -> Vec<T> {
+        if let Some(v) = T::slice(self) {
+            return v.to_vec(); // same type: a plain copy
+        }
         with_slice!(self, |v: S| v.iter().map(|&x| T::of(x.as_f64())).collect())
     }
     /// A copy converted to `dtype`.

@@ -131,6 +131,7 @@ impl Tensor {
     /// ```
     /// let t = micrograd_plus::Tensor::zeros(&[2, 3, 4]);
     /// assert_eq!(t.transpose(0, -1).unwrap().shape(), &[4, 3, 2]);
+    /// assert_eq!(micrograd_plus::Tensor::scalar(1.0f32).transpose(0, -1).unwrap().ndim(), 0);
     /// ```
     pub fn transpose(&self, dim0: isize, dim1: isize) -> Result<Tensor> {
         let nd = self.ndim();
@@ -139,7 +140,9 @@ impl Tensor {
             normalize_dim("transpose", dim1, nd)?,
         );
         let mut perm: Vec<usize> = (0..nd).collect();
-        perm.swap(a.min(nd.saturating_sub(1)), b.min(nd.saturating_sub(1)));
+        if nd > 0 {
+            perm.swap(a, b); // a 0-d tensor accepts dim 0 or -1 and has nothing to swap
+        }
         Ok(self.permute_unchecked(&perm))
     }
 

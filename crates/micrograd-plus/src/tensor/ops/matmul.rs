@@ -57,21 +57,12 @@ impl Plan {
         );
     }
 
-    /// True when B is one matrix shared by all batches and A is a contiguous
-    /// stack: then the whole product is one `(batch·m)×k · k×n` call.
+    /// True when B is one matrix shared by all batches: then every batch
+    /// dim comes from A alone, A's matrices sit back to back, and the whole
+    /// product is one `(batch·m)×k · k×n` call.
     fn folds(&self) -> bool {
         self.b_strides.iter().all(|&s| s == 0)
-            && numel(&self.batch) == numel_nonzero(&self.a_strides, &self.batch)
     }
-}
-
-/// Number of distinct A matrices addressed (equals the batch size when A is not broadcast).
-fn numel_nonzero(strides: &[usize], batch: &[usize]) -> usize {
-    strides
-        .iter()
-        .zip(batch)
-        .map(|(&s, &d)| if s == 0 { 1 } else { d })
-        .product()
 }
 
 fn forward<T: Element>(a: &[T], b: &[T], p: &Plan) -> Vec<T> {

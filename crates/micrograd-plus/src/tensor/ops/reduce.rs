@@ -54,9 +54,10 @@ impl Tensor {
             T::into_storage(reduce(v, self.shape(), dims, T::zero(), |a, b| a + b))
         });
         let kept = reduced_shape(self.shape(), dims);
+        let dims = dims.to_vec();
         Tensor::record(
             out,
-            output_shape(self.shape(), dims, keepdim),
+            output_shape(self.shape(), &dims, keepdim),
             "sum",
             vec![self.clone()],
             move |g, inputs, _| {
@@ -168,9 +169,10 @@ impl Tensor {
             T::into_storage(reduce(v, self.shape(), dims, init, pick))
         });
         let kept = reduced_shape(self.shape(), dims);
+        let dims = dims.to_vec();
         Tensor::record(
             out,
-            output_shape(self.shape(), dims, keepdim),
+            output_shape(self.shape(), &dims, keepdim),
             op,
             vec![self.clone()],
             move |g, inputs, y| {
@@ -185,9 +187,6 @@ impl Tensor {
                         .iter()
                         .zip(&m)
                         .map(|(&a, &b)| if a == b { T::one() } else { T::zero() })
-                        .collect();
-                    let dims: Vec<usize> = (0..kept.len())
-                        .filter(|&i| kept[i] != x.shape()[i] || x.shape()[i] == 1)
                         .collect();
                     let count = broadcast_copy(
                         &reduce(&hits, x.shape(), &dims, T::zero(), |a, b| a + b),
