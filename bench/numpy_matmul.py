@@ -13,25 +13,10 @@ Prints the median over repeated timings (each timing loops long enough to
 be well above the clock's resolution) as GFLOP/s = 2·n³ / time.
 """
 import os
-import statistics
-import sys
-import time
 
 import numpy as np
 
-SIZES = [int(s) for s in sys.argv[1:]] or [64, 256, 1024]
-SAMPLES = 15
-
-
-def gflops(n, seconds):
-    return 2.0 * n**3 / seconds / 1e9
-
-
-def time_once(f, reps):
-    t = time.perf_counter()
-    for _ in range(reps):
-        f()
-    return (time.perf_counter() - t) / reps
+from matmul_timing import SIZES, report
 
 
 def bench(n):
@@ -40,13 +25,7 @@ def bench(n):
     b = rng.standard_normal((n, n), dtype=np.float32)
     c = np.empty((n, n), dtype=np.float32)
     f = lambda: np.matmul(a, b, out=c)  # noqa: E731  (in place, like sgemm)
-    # Warm up (thread pool start, caches), then size the loop to ~50 ms.
-    per_call = time_once(f, 3)
-    reps = max(1, int(0.05 / per_call))
-    samples = [time_once(f, reps) for _ in range(SAMPLES)]
-    med = statistics.median(samples)
-    print(f"numpy   f32 n={n:5}: median {gflops(n, med):7.1f} GFLOP/s  best {gflops(n, min(samples)):7.1f}"
-          f"  ({med * 1e6:9.1f} us)")
+    report("numpy", n, f)
 
 
 if __name__ == "__main__":
