@@ -9,6 +9,9 @@
 //! - [`tensor`]: the `Tensor` handle, dtypes, shapes, every differentiable op
 //!   with its backward rule beside it, and the backward pass.
 //! - [`value`]: micrograd's scalar engine and its tiny `nn`.
+//! - [`nn`]: modules (layers, activations, containers), initialisers.
+//! - [`io`]: safetensors files for models and checkpoints, written atomically.
+//! - [`random`]: the default generator ([`manual_seed`]).
 //! - [`gradcheck`]: finite-difference gradient checking and the op catalogue.
 //! - [`data`]: datasets and generators.
 //! - [`train`]: training loops and plots for the demos.
@@ -27,10 +30,14 @@ pub mod bench;
 pub mod data;
 pub mod error;
 pub mod gradcheck;
+pub mod io;
 pub mod kernels;
+pub mod nn;
+pub mod random;
 pub mod tensor;
 pub mod train;
 pub mod value;
 
 pub use error::{Error, Result};
+pub use random::manual_seed;
 pub use tensor::{no_grad, DType, Tensor};

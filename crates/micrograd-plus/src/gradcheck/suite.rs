@@ -769,6 +769,26 @@ fn matmul_checks(g: &mut Gen, out: &mut Vec<OpCheck>) {
         vec![g.randn(&[2, 3, 4])],
         move |t| c.matmul(&t[0]),
     ));
+    // linear: x·Wᵀ + b with input, weight and bias all checked.
+    let linear_cases: [(&[usize], &str); 3] = [
+        (&[2, 3], "2-D input"),
+        (&[2, 2, 3], "3-D input (sequence)"),
+        (&[3], "1-D input"),
+    ];
+    for (sx, detail) in linear_cases {
+        out.push(OpCheck::new(
+            "linear",
+            detail,
+            vec![g.randn(sx), g.randn(&[4, 3]), g.randn(&[4])],
+            |t| t[0].linear(&t[1], Some(&t[2])),
+        ));
+    }
+    out.push(OpCheck::new(
+        "linear",
+        "no bias",
+        vec![g.randn(&[5, 3]), g.randn(&[2, 3])],
+        |t| t[0].linear(&t[1], None),
+    ));
 }
 
 fn layout_checks(g: &mut Gen, out: &mut Vec<OpCheck>) {

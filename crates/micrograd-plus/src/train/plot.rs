@@ -43,7 +43,7 @@ const GRID: usize = 240;
 const CLASS_RGB: [(u8, u8, u8); 2] = [(215, 48, 39), (69, 117, 180)];
 
 /// plotters looks fonts up by family name in a global table; fill it once.
-fn register_font() -> Result<()> {
+pub(crate) fn register_font() -> Result<()> {
     static ONCE: Once = Once::new();
     let mut result = Ok(());
     ONCE.call_once(|| {
@@ -59,7 +59,7 @@ fn tint((r, g, b): (u8, u8, u8), t: f64) -> RGBColor {
     RGBColor(mix(r), mix(g), mix(b))
 }
 
-fn file_err(path: &Path, e: impl std::fmt::Display) -> Error {
+pub(crate) fn file_err(path: &Path, e: impl std::fmt::Display) -> Error {
     Error::File {
         path: path.display().to_string(),
         msg: e.to_string(),

@@ -8,6 +8,7 @@
 //! | [`reduce`] | sum, mean, max, min, var, std, logsumexp, argmax, argmin |
 //! | [`softmax`] | softmax, log_softmax |
 //! | [`matmul`] | matmul (1-D, 2-D, batched with broadcast batch dims) |
+//! | [`linear`] | linear (`x·Wᵀ + b`, the fully connected layer) |
 //! | [`layout`] | reshape, permute, transpose, squeeze, unsqueeze, flatten, expand |
 //! | [`index`] | cat, stack, split, chunk, narrow, slice, index_select, gather, pad |
 //! | [`select`] | comparisons, where, masked_fill, one_hot |
@@ -16,6 +17,7 @@
 pub mod binary;
 pub mod index;
 pub mod layout;
+pub mod linear;
 pub mod matmul;
 pub mod operators;
 pub mod reduce;

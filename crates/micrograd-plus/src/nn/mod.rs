@@ -1,0 +1,39 @@
+//! Neural-network building blocks, built only from tensor ops: the
+//! [`Module`] trait, layers, activations, normalisation, containers and
+//! initialisers.
+//!
+//! | file | contents |
+//! |---|---|
+//! | [`module`] | the `Module` trait: forward, named parameters, train/eval, state dict |
+//! | [`linear`] | `Linear` |
+//! | [`activation`] | `ReLU`, `LeakyReLU`, `Sigmoid`, `Tanh`, `GELU`, `ELU`, `SiLU`, `Softmax`, `LogSoftmax`, `Identity`, `Flatten` |
+//! | [`dropout`] | `Dropout`, `Dropout2d` |
+//! | [`layer_norm`] | `LayerNorm` |
+//! | [`sequential`] | `Sequential` |
+//! | [`init`] | Xavier, Kaiming, normal, uniform, constant initialisers |
+//!
+//! ```
+//! use micrograd_plus::nn::{Linear, Module, ReLU, Sequential};
+//! use micrograd_plus::Tensor;
+//! micrograd_plus::manual_seed(42);
+//! let model = Sequential::new().layer(Linear::new(784, 128, true)).layer(ReLU).layer(Linear::new(128, 10, true));
+//! let logits = model.forward(&Tensor::rand(&[64, 784], 0)).unwrap();
+//! assert_eq!(logits.shape(), &[64, 10]);
+//! ```
+
+pub mod activation;
+pub mod dropout;
+pub mod init;
+pub mod layer_norm;
+pub mod linear;
+pub mod module;
+pub mod sequential;
+
+pub use activation::{
+    Flatten, Identity, LeakyReLU, LogSoftmax, ReLU, SiLU, Sigmoid, Softmax, Tanh, ELU, GELU,
+};
+pub use dropout::{Dropout, Dropout2d};
+pub use layer_norm::LayerNorm;
+pub use linear::Linear;
+pub use module::{Module, Visitor};
+pub use sequential::Sequential;
