@@ -28,6 +28,7 @@ pub mod data;
 pub mod error;
 pub mod gradcheck;
 pub mod kernels;
+pub mod nn;
 pub mod tensor;
 pub mod train;
 pub mod value;
