@@ -10,6 +10,7 @@
 //! | [`dropout`] | `Dropout`, `Dropout2d` |
 //! | [`layer_norm`] | `LayerNorm` |
 //! | [`sequential`] | `Sequential` |
+//! | [`loss`] | MSE, L1, Huber, SmoothL1, CrossEntropy, NLL, BCE, BCEWithLogits, KLDiv |
 //! | [`init`] | Xavier, Kaiming, normal, uniform, constant initialisers |
 //!
 //! ```
@@ -26,6 +27,7 @@ pub mod dropout;
 pub mod init;
 pub mod layer_norm;
 pub mod linear;
+pub mod loss;
 pub mod module;
 pub mod sequential;
 
