@@ -1,0 +1,271 @@
+//! CIFAR-10: 60,000 colour images of 32x32 pixels in 10 classes, read from
+//! any of the three forms it comes in:
+//!
+//! - the official binary batches (`data_batch_1.bin` ... `data_batch_5.bin`,
+//!   `test_batch.bin`): records of one label byte and 3072 pixel bytes,
+//!   CHW (1024 red, 1024 green, 1024 blue);
+//! - image folders `train/<class>/*.jpg|png` and `test/<class>/...`;
+//! - a `.tar.gz` (or `.tar`) of those folders, streamed and decoded in
+//!   memory on all cores, so there is no extraction step.
+//!
+//! Images are kept as bytes ([`ImageDataset`]); batches come out as f32
+//! `(B, 3, 32, 32)` in `[0, 1]`.
+//!
+//! ```no_run
+//! use micrograd_plus::data::cifar10::Cifar10;
+//! use micrograd_plus::data::Dataset;
+//! let (train, test) = Cifar10::load("cifar-10-batches-bin")?;
+//! assert_eq!((train.len(), test.len()), (50_000, 10_000));
+//! # Ok::<(), micrograd_plus::Error>(())
+//! ```
+
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::{Component, Path};
+
+use flate2::read::GzDecoder;
+
+use super::images::{decode_all, is_image_name, Encoded, ImageDataset, ImageFolder};
+use crate::error::{Error, Result};
+
+/// Bytes per image: 3 channels of 32x32.
+const IMAGE_BYTES: usize = 3 * 32 * 32;
+/// Bytes per record of the binary format: the label, then the image.
+const RECORD_BYTES: usize = 1 + IMAGE_BYTES;
+
+fn file_error(path: &Path, msg: impl Into<String>) -> Error {
+    Error::File {
+        path: path.display().to_string(),
+        msg: msg.into(),
+    }
+}
+
+/// The labels and CHW pixels of one binary batch file; errors (naming the
+/// file) if its size is not a whole number of 3073-byte records or a label
+/// is not below 10.
+///
+/// ```
+/// use micrograd_plus::data::cifar10::read_batch_file;
+/// let err = read_batch_file("/nonexistent/data_batch_1.bin").unwrap_err();
+/// assert!(err.to_string().starts_with("/nonexistent/data_batch_1.bin: cannot read"));
+/// ```
+pub fn read_batch_file(path: impl AsRef<Path>) -> Result<(Vec<u8>, Vec<u8>)> {
+    let path = path.as_ref();
+    let bytes = std::fs::read(path).map_err(|e| file_error(path, format!("cannot read: {e}")))?;
+    if bytes.is_empty() || bytes.len() % RECORD_BYTES != 0 {
+        return Err(file_error(
+            path,
+            format!(
+                "truncated or not a CIFAR-10 batch: {} bytes is not a whole number of {RECORD_BYTES}-byte records",
+                bytes.len()
+            ),
+        ));
+    }
+    let n = bytes.len() / RECORD_BYTES;
+    let mut labels = Vec::with_capacity(n);
+    let mut pixels = Vec::with_capacity(n * IMAGE_BYTES);
+    for (i, rec) in bytes.chunks_exact(RECORD_BYTES).enumerate() {
+        if rec[0] as usize >= Cifar10::CLASSES.len() {
+            return Err(file_error(
+                path,
+                format!("record {i} has label {}, expected 0-9", rec[0]),
+            ));
+        }
+        labels.push(rec[0]);
+        pixels.extend_from_slice(&rec[1..]);
+    }
+    Ok((labels, pixels))
+}
+
+/// The CIFAR-10 data set: its classes and its readers.
+#[derive(Debug, Clone, Copy)]
+pub struct Cifar10;
+
+impl Cifar10 {
+    /// The class names, indexed by label (also their alphabetical order, so
+    /// image folders sorted by name get the same labels).
+    pub const CLASSES: [&'static str; 10] = [
+        "airplane",
+        "automobile",
+        "bird",
+        "cat",
+        "deer",
+        "dog",
+        "frog",
+        "horse",
+        "ship",
+        "truck",
+    ];
+    /// One image's shape `[C, H, W]`.
+    pub const IMAGE_SHAPE: [usize; 3] = [3, 32, 32];
+    /// The test split's file in the binary format.
+    pub const TEST_BATCH: &'static str = "test_batch.bin";
+
+    fn classes() -> Vec<String> {
+        Cifar10::CLASSES.iter().map(|c| c.to_string()).collect()
+    }
+
+    /// Training and test sets from `path`, whatever form it has: a
+    /// `.tar.gz`/`.tar` archive file, a folder with the binary batches
+    /// (directly or in `cifar-10-batches-bin/`), or a folder with
+    /// `train/` and `test/` image folders.
+    ///
+    /// ```
+    /// use micrograd_plus::data::cifar10::Cifar10;
+    /// let err = Cifar10::load("/nonexistent").unwrap_err();
+    /// assert!(err.to_string().starts_with("/nonexistent: no CIFAR-10 data here"));
+    /// ```
+    pub fn load(path: impl AsRef<Path>) -> Result<(ImageDataset, ImageDataset)> {
+        let path = path.as_ref();
+        if path.is_file() {
+            return Cifar10::load_archive(path);
+        }
+        for dir in [path.to_path_buf(), path.join("cifar-10-batches-bin")] {
+            if dir.join(Cifar10::TEST_BATCH).is_file() {
+                return Cifar10::load_binary(&dir);
+            }
+        }
+        if path.join("train").is_dir() && path.join("test").is_dir() {
+            return Cifar10::load_folders(path);
+        }
+        Err(file_error(
+            path,
+            "no CIFAR-10 data here: expected an archive file, data_batch_1.bin ... test_batch.bin, or train/ and test/ image folders",
+        ))
+    }
+
+    /// The official binary format: `data_batch_1.bin` ... `data_batch_5.bin`
+    /// (all five, in order) and `test_batch.bin` in `dir`.
+    pub fn load_binary(dir: impl AsRef<Path>) -> Result<(ImageDataset, ImageDataset)> {
+        let dir = dir.as_ref();
+        let (mut labels, mut pixels) = (Vec::new(), Vec::new());
+        for i in 1..=5 {
+            let (l, p) = read_batch_file(dir.join(format!("data_batch_{i}.bin")))?;
+            labels.extend(l);
+            pixels.extend(p);
+        }
+        let to_u32 = |l: Vec<u8>| l.into_iter().map(u32::from).collect();
+        let train = ImageDataset::new(
+            pixels,
+            to_u32(labels),
+            Cifar10::IMAGE_SHAPE,
+            Cifar10::classes(),
+        )?;
+        let (l, p) = read_batch_file(dir.join(Cifar10::TEST_BATCH))?;
+        let test = ImageDataset::new(p, to_u32(l), Cifar10::IMAGE_SHAPE, Cifar10::classes())?;
+        Ok((train, test))
+    }
+
+    /// Image folders `dir/train/<class>/*` and `dir/test/<class>/*` of
+    /// 32x32 images; both splits must have the same classes.
+    pub fn load_folders(dir: impl AsRef<Path>) -> Result<(ImageDataset, ImageDataset)> {
+        let dir = dir.as_ref();
+        let shape = Some(Cifar10::IMAGE_SHAPE);
+        let train = ImageFolder::load_expecting(&dir.join("train"), shape)?;
+        let test = ImageFolder::load_expecting(&dir.join("test"), shape)?;
+        if train.classes() != test.classes() {
+            return Err(file_error(
+                dir,
+                format!(
+                    "train classes {:?} differ from test classes {:?}",
+                    train.classes(),
+                    test.classes()
+                ),
+            ));
+        }
+        Ok((train, test))
+    }
+
+    /// A tar archive (gzip-compressed or not, detected from its first
+    /// bytes) of `train/<class>/<image>` and `test/<class>/<image>` entries,
+    /// possibly under a common top folder. Entries are streamed into memory
+    /// and decoded on all cores; other entries are ignored. Within a split,
+    /// classes are sorted by name and images by file name, so the result
+    /// does not depend on the order of the archive.
+    pub fn load_archive(path: impl AsRef<Path>) -> Result<(ImageDataset, ImageDataset)> {
+        let path = path.as_ref();
+        let archive_err = |e: std::io::Error| file_error(path, format!("cannot read archive: {e}"));
+        let mut file = BufReader::new(File::open(path).map_err(archive_err)?);
+        let mut magic = [0u8; 2];
+        let gz = file.get_mut().read_exact(&mut magic).is_ok() && magic == [0x1f, 0x8b];
+        let file = BufReader::new(File::open(path).map_err(archive_err)?);
+        let reader: Box<dyn Read> = if gz {
+            Box::new(GzDecoder::new(file))
+        } else {
+            Box::new(file)
+        };
+        // (split, class, file name, bytes)
+        let mut found: Vec<(usize, String, String, Vec<u8>)> = Vec::new();
+        let mut archive = tar::Archive::new(reader);
+        for entry in archive.entries().map_err(archive_err)? {
+            let mut entry = entry.map_err(archive_err)?;
+            if !entry.header().entry_type().is_file() {
+                continue;
+            }
+            let entry_path = entry.path().map_err(archive_err)?.into_owned();
+            let parts: Vec<String> = entry_path
+                .components()
+                .filter_map(|c| match c {
+                    Component::Normal(s) => Some(s.to_string_lossy().into_owned()),
+                    _ => None,
+                })
+                .collect();
+            let [.., split, class, name] = parts.as_slice() else {
+                continue;
+            };
+            let split = match split.as_str() {
+                "train" => 0,
+                "test" => 1,
+                _ => continue,
+            };
+            if !is_image_name(name) {
+                continue;
+            }
+            let mut bytes = Vec::with_capacity(entry.size() as usize);
+            entry.read_to_end(&mut bytes).map_err(|e| {
+                file_error(
+                    path,
+                    format!("cannot read entry {}: {e}", entry_path.display()),
+                )
+            })?;
+            found.push((split, class.clone(), name.clone(), bytes));
+        }
+        found.sort_by(|a, b| (a.0, &a.1, &a.2).cmp(&(b.0, &b.1, &b.2)));
+        const SPLITS: [&str; 2] = ["train", "test"];
+        // Sorted by class within a split: a new class name is the next label.
+        let mut splits: [(Vec<Encoded>, Vec<String>); 2] = Default::default();
+        for (split, class, name, bytes) in found {
+            let (items, classes) = &mut splits[split];
+            if classes.last() != Some(&class) {
+                classes.push(class.clone());
+            }
+            items.push(Encoded {
+                name: format!("{}:{}/{class}/{name}", path.display(), SPLITS[split]),
+                label: (classes.len() - 1) as u32,
+                bytes,
+            });
+        }
+        let [(train_items, train_classes), (test_items, test_classes)] = splits;
+        for (split, classes) in [&train_classes, &test_classes].into_iter().enumerate() {
+            if classes.is_empty() {
+                let s = SPLITS[split];
+                return Err(file_error(
+                    path,
+                    format!("no {s} images in the archive (expected {s}/<class>/<image> entries)"),
+                ));
+            }
+        }
+        if train_classes != test_classes {
+            return Err(file_error(
+                path,
+                format!(
+                    "train classes {train_classes:?} differ from test classes {test_classes:?}"
+                ),
+            ));
+        }
+        let shape = Some(Cifar10::IMAGE_SHAPE);
+        let train = decode_all(train_items, train_classes, shape)?;
+        let test = decode_all(test_items, test_classes, shape)?;
+        Ok((train, test))
+    }
+}

@@ -1,0 +1,218 @@
+//! CIFAR-10 readers on the fixtures of tests/data/fixtures/ (written by
+//! make_cifar_fixtures.py from a pixel formula, repeated here) and on broken
+//! files written by the tests.
+
+use std::path::{Path, PathBuf};
+
+use micrograd_plus::data::cifar10::{read_batch_file, Cifar10};
+use micrograd_plus::data::images::{ImageDataset, ImageFolder};
+use micrograd_plus::data::{DataLoader, Dataset};
+use micrograd_plus::Error;
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/fixtures")
+}
+
+/// The fixture script's formula.
+fn pixel(k: usize, c: usize, y: usize, x: usize) -> u8 {
+    ((7 * x + 3 * y + 50 * c + 11 * k) % 256) as u8
+}
+
+fn expected_image(k: usize) -> Vec<u8> {
+    let mut v = Vec::with_capacity(3072);
+    for c in 0..3 {
+        for y in 0..32 {
+            for x in 0..32 {
+                v.push(pixel(k, c, y, x));
+            }
+        }
+    }
+    v
+}
+
+fn label(k: usize) -> u32 {
+    ((3 * k + 1) % 10) as u32
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("mgp-data-cifar-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn file_error(err: Error) -> (String, String) {
+    match err {
+        Error::File { path, msg } => (path, msg),
+        other => panic!("expected a File error, got {other:?}"),
+    }
+}
+
+fn check_images(ds: &ImageDataset, ks: &[usize]) {
+    assert_eq!(ds.len(), ks.len());
+    for (i, &k) in ks.iter().enumerate() {
+        assert_eq!(
+            ds.image(i).unwrap(),
+            expected_image(k).as_slice(),
+            "image {i} (k={k})"
+        );
+    }
+}
+
+#[test]
+fn binary_batches() {
+    let dir = fixtures().join("cifar_bin");
+    let (train, test) = Cifar10::load(&dir).unwrap();
+    check_images(&train, &[0, 1, 2, 3, 4]);
+    check_images(&test, &[5, 6, 7]);
+    assert_eq!(train.labels(), &[0, 1, 2, 3, 4].map(label));
+    assert_eq!(test.labels(), &[5, 6, 7].map(label));
+    assert_eq!(train.classes()[3], "cat");
+
+    // Batches are f32 (B, 3, 32, 32) in [0, 1] with float labels.
+    let b = test.get_batch(&[2, 0]).unwrap();
+    assert_eq!(b.inputs.shape(), &[2, 3, 32, 32]);
+    let x = b.inputs.to_vec::<f32>();
+    assert_eq!(x[0], pixel(7, 0, 0, 0) as f32 / 255.0);
+    assert_eq!(
+        x[3072 + 2 * 1024 + 5 * 32 + 9],
+        pixel(5, 2, 5, 9) as f32 / 255.0
+    );
+    assert_eq!(
+        b.targets.to_vec::<f32>(),
+        vec![label(7) as f32, label(5) as f32]
+    );
+
+    let (labels, pixels) = read_batch_file(dir.join("test_batch.bin")).unwrap();
+    assert_eq!(labels, vec![label(5) as u8, label(6) as u8, label(7) as u8]);
+    assert_eq!(pixels.len(), 3 * 3072);
+}
+
+#[test]
+fn truncated_or_bad_binary_batches_name_the_file() {
+    let dir = temp_dir("bin");
+    let src = std::fs::read(fixtures().join("cifar_bin/test_batch.bin")).unwrap();
+    let cut = dir.join("test_batch.bin");
+    std::fs::write(&cut, &src[..2 * 3073 + 100]).unwrap();
+    let (path, msg) = file_error(read_batch_file(&cut).unwrap_err());
+    assert_eq!(path, cut.display().to_string());
+    assert_eq!(
+        msg,
+        "truncated or not a CIFAR-10 batch: 6246 bytes is not a whole number of 3073-byte records"
+    );
+
+    let mut bad = src.clone();
+    bad[3073] = 10; // the second record's label
+    let bad_path = dir.join("bad.bin");
+    std::fs::write(&bad_path, &bad).unwrap();
+    let (_, msg) = file_error(read_batch_file(&bad_path).unwrap_err());
+    assert_eq!(msg, "record 1 has label 10, expected 0-9");
+
+    // A folder with test_batch.bin but a missing data_batch_3.bin.
+    for i in [1, 2, 4, 5] {
+        std::fs::copy(
+            fixtures().join(format!("cifar_bin/data_batch_{i}.bin")),
+            dir.join(format!("data_batch_{i}.bin")),
+        )
+        .unwrap();
+    }
+    std::fs::write(&cut, &src).unwrap();
+    let (path, msg) = file_error(Cifar10::load(&dir).unwrap_err());
+    assert_eq!(path, dir.join("data_batch_3.bin").display().to_string());
+    assert!(msg.starts_with("cannot read"), "{msg}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn image_folders() {
+    let root = fixtures().join("cifar_folder");
+    let (train, test) = Cifar10::load(&root).unwrap();
+    assert_eq!(train.classes(), &["cat".to_string(), "dog".to_string()]);
+    check_images(&train, &[0, 1, 2]); // notes.txt is ignored
+    check_images(&test, &[3, 4]);
+    assert_eq!(train.labels(), &[0, 0, 1]);
+    assert_eq!(test.labels(), &[0, 1]);
+
+    let one = ImageFolder::load(root.join("test")).unwrap();
+    assert_eq!(one, test);
+}
+
+#[test]
+fn archive_matches_folders() {
+    let (train, test) = Cifar10::load(fixtures().join("cifar_folder.tar.gz")).unwrap();
+    let (ftrain, ftest) = Cifar10::load_folders(fixtures().join("cifar_folder")).unwrap();
+    assert_eq!(train, ftrain);
+    assert_eq!(test, ftest);
+}
+
+#[test]
+fn jpeg_and_png_written_here_decode() {
+    let root = temp_dir("jpeg");
+    let img = image::RgbImage::from_fn(32, 32, |x, y| {
+        let (x, y) = (x as usize, y as usize);
+        image::Rgb([pixel(9, 0, y, x), pixel(9, 1, y, x), pixel(9, 2, y, x)])
+    });
+    for class in ["a", "b"] {
+        std::fs::create_dir_all(root.join(class)).unwrap();
+    }
+    img.save(root.join("a/x.png")).unwrap();
+    // A flat grey JPEG: JPEG is lossy, but a constant image survives exactly
+    // up to rounding.
+    let grey = image::RgbImage::from_pixel(32, 32, image::Rgb([128, 128, 128]));
+    grey.save(root.join("b/y.JPG")).unwrap();
+    let ds = ImageFolder::load(&root).unwrap();
+    assert_eq!(ds.len(), 2);
+    assert_eq!(ds.image(0).unwrap(), expected_image(9).as_slice());
+    assert!(ds
+        .image(1)
+        .unwrap()
+        .iter()
+        .all(|&p| (127..=129).contains(&p)));
+    assert_eq!(ds.labels(), &[0, 1]);
+
+    // An undecodable image and a wrongly sized one are named.
+    std::fs::write(root.join("b/z.jpg"), b"\xff\xd8 not really a jpeg").unwrap();
+    let (path, msg) = file_error(ImageFolder::load(&root).unwrap_err());
+    assert_eq!(path, root.join("b/z.jpg").display().to_string());
+    assert!(msg.starts_with("cannot decode image"), "{msg}");
+    std::fs::remove_file(root.join("b/z.jpg")).unwrap();
+    image::RgbImage::new(16, 8)
+        .save(root.join("b/small.png"))
+        .unwrap();
+    let (path, msg) = file_error(ImageFolder::load(&root).unwrap_err());
+    assert_eq!(path, root.join("b/small.png").display().to_string());
+    assert_eq!(msg, "image is 16x8, but the data set's images are 32x32");
+    std::fs::remove_dir_all(&root).unwrap();
+}
+
+#[test]
+fn broken_archive_is_named() {
+    let dir = temp_dir("archive");
+    let src = std::fs::read(fixtures().join("cifar_folder.tar.gz")).unwrap();
+    let cut = dir.join("cut.tar.gz");
+    std::fs::write(&cut, &src[..src.len() / 2]).unwrap();
+    let (path, msg) = file_error(Cifar10::load(&cut).unwrap_err());
+    assert_eq!(path, cut.display().to_string());
+    assert!(msg.starts_with("cannot read"), "{msg}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn channel_stats_and_loader() {
+    let (train, _) = Cifar10::load(fixtures().join("cifar_bin")).unwrap();
+    let norm = train.channel_stats().unwrap();
+    for c in 0..3 {
+        let vals: Vec<f64> = (0..5)
+            .flat_map(|k| (0..1024).map(move |p| pixel(k, c, p / 32, p % 32) as f64 / 255.0))
+            .collect();
+        let mean = vals.iter().sum::<f64>() / vals.len() as f64;
+        let std = (vals.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / vals.len() as f64).sqrt();
+        assert!((norm.mean()[c] - mean).abs() < 1e-12);
+        assert!((norm.std()[c] - std).abs() < 1e-9);
+    }
+    let loader = DataLoader::new(std::sync::Arc::new(train), 2)
+        .unwrap()
+        .shuffle(true);
+    let n: usize = loader.epoch(0).map(|b| b.unwrap().len()).sum();
+    assert_eq!(n, 5);
+}
