@@ -1,5 +1,18 @@
-//! Training: the demos' loops, metrics, pictures and checkpoints.
+//! Training: the loop, metrics, pictures, checkpoints and the milestone
+//! recipes.
+//!
+//! | file | contents |
+//! |---|---|
+//! | [`trainer`] | `Trainer`: train an epoch, evaluate, fit with early stopping and checkpoints |
+//! | [`metrics`] | confusion matrix, per-epoch metrics, history as CSV |
+//! | [`charts`] | loss/accuracy curves and confusion-matrix PNGs |
+//! | [`mlp_mnist`] | milestone 1: the MLP on MNIST |
+//! | [`xor`] | the XOR milestone |
+//! | [`moons`], [`plot`] | the scalar engine's two-moons demo and its decision boundary |
 pub mod charts;
 pub mod metrics;
+pub mod mlp_mnist;
 pub mod moons;
 pub mod plot;
+pub mod trainer;
+pub mod xor;
