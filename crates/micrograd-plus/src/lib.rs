@@ -10,6 +10,8 @@
 //!   with its backward rule beside it, and the backward pass.
 //! - [`value`]: micrograd's scalar engine and its tiny `nn`.
 //! - [`gradcheck`]: finite-difference gradient checking and the op catalogue.
+//! - [`optim`]: optimizers (SGD, Adam, AdamW, RMSprop, Adagrad), learning-rate
+//!   schedules and gradient clipping, with PyTorch's update rules.
 //! - [`data`]: datasets and generators.
 //! - [`train`]: training loops and plots for the demos.
 //! - [`bench`]: the named workloads behind `mgp bench`.
@@ -28,6 +30,7 @@ pub mod data;
 pub mod error;
 pub mod gradcheck;
 pub mod kernels;
+pub mod optim;
 pub mod tensor;
 pub mod train;
 pub mod value;
