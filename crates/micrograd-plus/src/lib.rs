@@ -13,8 +13,11 @@
 //! - [`io`]: safetensors files for models and checkpoints, written atomically.
 //! - [`random`]: the default generator ([`manual_seed`]).
 //! - [`gradcheck`]: finite-difference gradient checking and the op catalogue.
-//! - [`data`]: datasets and generators.
-//! - [`train`]: training loops and plots for the demos.
+//! - [`optim`]: optimizers (SGD, Adam, AdamW, RMSprop, Adagrad), learning-rate
+//!   schedules and gradient clipping, with PyTorch's update rules.
+//! - [`data`]: datasets, the background data loader, MNIST/CIFAR-10 readers,
+//!   transforms, synthetic sets.
+//! - [`train`]: the training loop, metrics, charts, checkpoints, recipes.
 //! - [`bench`]: the named workloads behind `mgp bench`.
 //!
 //! ```
@@ -33,6 +36,7 @@ pub mod gradcheck;
 pub mod io;
 pub mod kernels;
 pub mod nn;
+pub mod optim;
 pub mod random;
 pub mod tensor;
 pub mod train;

@@ -23,7 +23,12 @@ fn trainer(lr: f64) -> Trainer {
     )
     .unwrap();
     let ce = CrossEntropyLoss::new();
-    Trainer::new(Box::new(model), Box::new(opt), Box::new(move |y, t| ce.forward(y, t)), 3)
+    Trainer::new(
+        Box::new(model),
+        Box::new(opt),
+        Box::new(move |y, t| ce.forward(y, t)),
+        3,
+    )
 }
 
 fn spirals() -> (DataLoader, DataLoader) {
@@ -36,7 +41,11 @@ fn spirals() -> (DataLoader, DataLoader) {
 }
 
 fn params(t: &Trainer) -> Vec<Vec<f32>> {
-    t.model.parameters().iter().map(|p| p.to_vec::<f32>()).collect()
+    t.model
+        .parameters()
+        .iter()
+        .map(|p| p.to_vec::<f32>())
+        .collect()
 }
 
 #[test]
@@ -47,29 +56,47 @@ fn resumed_run_matches_an_uninterrupted_one() {
     let ckpt = dir.join("ckpt.safetensors");
 
     let mut full = trainer(0.02);
-    full.fit(&train, &test, 6, &FitOptions::default(), &mut |_| {}, &mut |_, _| {})
-        .unwrap();
+    full.fit(
+        &train,
+        &test,
+        6,
+        &FitOptions::default(),
+        &mut |_| {},
+        &mut |_, _| {},
+    )
+    .unwrap();
 
     let opts = FitOptions {
         checkpoint: Some(ckpt.clone()),
         ..Default::default()
     };
     let mut first = trainer(0.02);
-    first.fit(&train, &test, 3, &opts, &mut |_| {}, &mut |_, _| {}).unwrap();
+    first
+        .fit(&train, &test, 3, &opts, &mut |_| {}, &mut |_, _| {})
+        .unwrap();
     // A fresh trainer with different initial weights, restored from the file.
     manual_seed(999);
     let mut resumed = trainer(0.02);
     resumed.load_checkpoint(&ckpt).unwrap();
     assert_eq!(resumed.history.epochs.len(), 3);
-    resumed.fit(&train, &test, 6, &opts, &mut |_| {}, &mut |_, _| {}).unwrap();
+    resumed
+        .fit(&train, &test, 6, &opts, &mut |_| {}, &mut |_, _| {})
+        .unwrap();
 
     assert_eq!(params(&resumed), params(&full));
     let strip = |t: &Trainer| -> Vec<(f64, f64, f64)> {
-        t.history.epochs.iter().map(|m| (m.train_loss, m.test_loss, m.test_acc)).collect()
+        t.history
+            .epochs
+            .iter()
+            .map(|m| (m.train_loss, m.test_loss, m.test_acc))
+            .collect()
     };
     assert_eq!(strip(&resumed), strip(&full));
     // Nothing but the checkpoint is left in the folder (no temporary files).
-    let files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     assert_eq!(files, vec![std::ffi::OsString::from("ckpt.safetensors")]);
     std::fs::remove_dir_all(&dir).unwrap();
 }
@@ -79,7 +106,14 @@ fn learns_spirals_and_evaluates_without_a_graph() {
     let (train, test) = spirals();
     let mut t = trainer(0.02);
     let eval = t
-        .fit(&train, &test, 40, &FitOptions::default(), &mut |_| {}, &mut |_, _| {})
+        .fit(
+            &train,
+            &test,
+            40,
+            &FitOptions::default(),
+            &mut |_| {},
+            &mut |_, _| {},
+        )
         .unwrap()
         .unwrap();
     assert!(eval.accuracy > 0.9, "accuracy {}", eval.accuracy);
@@ -102,7 +136,8 @@ fn early_stopping_stops_when_the_test_loss_stalls() {
         early_stopping_patience: Some(2),
         ..Default::default()
     };
-    t.fit(&train, &test, 50, &opts, &mut |_| {}, &mut |_, _| {}).unwrap();
+    t.fit(&train, &test, 50, &opts, &mut |_| {}, &mut |_, _| {})
+        .unwrap();
     assert_eq!(t.history.epochs.len(), 3);
 }
 
@@ -120,9 +155,21 @@ fn divergence_is_reported_not_hidden() {
     )
     .unwrap();
     let ce = CrossEntropyLoss::new();
-    let mut t = Trainer::new(Box::new(model), Box::new(opt), Box::new(move |y: &Tensor, l: &Tensor| ce.forward(y, l)), 3);
+    let mut t = Trainer::new(
+        Box::new(model),
+        Box::new(opt),
+        Box::new(move |y: &Tensor, l: &Tensor| ce.forward(y, l)),
+        3,
+    );
     let err = t
-        .fit(&train, &test, 5, &FitOptions::default(), &mut |_| {}, &mut |_, _| {})
+        .fit(
+            &train,
+            &test,
+            5,
+            &FitOptions::default(),
+            &mut |_| {},
+            &mut |_, _| {},
+        )
         .unwrap_err()
         .to_string();
     assert!(err.contains("training diverged"), "{err}");

@@ -36,7 +36,8 @@ fn timestamp() -> String {
 impl RunDir {
     /// Creates `out`, or `runs/<recipe>-<timestamp>` when `out` is None.
     pub fn create(out: Option<PathBuf>, recipe: &str) -> anyhow::Result<RunDir> {
-        let path = out.unwrap_or_else(|| Path::new("runs").join(format!("{recipe}-{}", timestamp())));
+        let path =
+            out.unwrap_or_else(|| Path::new("runs").join(format!("{recipe}-{}", timestamp())));
         std::fs::create_dir_all(&path)
             .with_context(|| format!("cannot create run folder {}", path.display()))?;
         Ok(RunDir(path))

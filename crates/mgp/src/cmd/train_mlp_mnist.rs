@@ -144,7 +144,11 @@ pub fn run(args: &Args) -> anyhow::Result<Evaluation> {
         &run.trainer.history,
         "MLP 784-128-64-10 on MNIST",
     )?;
-    plot_confusion(&dir.path().join("confusion.png"), &eval.confusion, "MNIST test set")?;
+    plot_confusion(
+        &dir.path().join("confusion.png"),
+        &eval.confusion,
+        "MNIST test set",
+    )?;
     if !args.json {
         eprintln!(
             "test accuracy {:.2}%; wrote {}",

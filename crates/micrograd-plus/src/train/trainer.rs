@@ -266,7 +266,10 @@ impl Trainer {
         let history = serde_json::to_string(&self.history)
             .map_err(|e| Error::argument("save_checkpoint", e.to_string()))?;
         let meta = HashMap::from([
-            ("format".to_string(), "micrograd-plus checkpoint 1".to_string()),
+            (
+                "format".to_string(),
+                "micrograd-plus checkpoint 1".to_string(),
+            ),
             ("history".to_string(), history),
         ]);
         save_tensors(path, &tensors, &meta)
@@ -290,10 +293,12 @@ impl Trainer {
         let history = meta
             .get("history")
             .ok_or_else(|| file_err("not a training checkpoint (no history)".into()))?;
-        let history: History = serde_json::from_str(history)
-            .map_err(|e| file_err(format!("corrupt history: {e}")))?;
+        let history: History =
+            serde_json::from_str(history).map_err(|e| file_err(format!("corrupt history: {e}")))?;
         let in_file = |e: Error| file_err(e.to_string());
-        self.model.load_state_dict(&part("model")).map_err(in_file)?;
+        self.model
+            .load_state_dict(&part("model"))
+            .map_err(in_file)?;
         self.optimizer
             .load_state_dict(&part("optimizer"))
             .map_err(in_file)?;
