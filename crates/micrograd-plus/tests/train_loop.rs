@@ -2,7 +2,8 @@
 //! it resumes exactly from a checkpoint, and it names divergence.
 
 use micrograd_plus::data::{synthetic, DataLoader};
-use micrograd_plus::nn::{loss::CrossEntropyLoss, Linear, Module, ReLU, Sequential};
+use micrograd_plus::nn::loss::{CrossEntropyLoss, MSELoss};
+use micrograd_plus::nn::{Linear, Module, ReLU, Sequential};
 use micrograd_plus::optim::{Adam, AdamConfig, SGDConfig, SGD};
 use micrograd_plus::train::trainer::{FitOptions, Trainer};
 use micrograd_plus::{manual_seed, Tensor};
@@ -143,34 +144,30 @@ fn early_stopping_stops_when_the_test_loss_stalls() {
 
 #[test]
 fn divergence_is_reported_not_hidden() {
-    let (train, test) = spirals();
+    // Linear regression with a step size far beyond 2/λ_max: the weights
+    // oscillate with growing amplitude until the loss overflows.
+    let data = Arc::new(synthetic::make_regression(64, 4, 0.1, 3).unwrap().dataset);
+    let loader = DataLoader::new(data, 16).unwrap();
     manual_seed(1);
-    let model = Sequential::new().layer(Linear::new(2, 3, true));
+    let model = Sequential::new().layer(Linear::new(4, 1, true));
     let opt = SGD::new(
         model.parameters(),
         SGDConfig {
-            lr: 1e38,
+            lr: 50.0,
             ..Default::default()
         },
     )
     .unwrap();
-    let ce = CrossEntropyLoss::new();
-    let mut t = Trainer::new(
-        Box::new(model),
-        Box::new(opt),
-        Box::new(move |y: &Tensor, l: &Tensor| ce.forward(y, l)),
-        3,
-    );
-    let err = t
-        .fit(
-            &train,
-            &test,
-            5,
-            &FitOptions::default(),
-            &mut |_| {},
-            &mut |_, _| {},
-        )
-        .unwrap_err()
-        .to_string();
-    assert!(err.contains("training diverged"), "{err}");
+    let mse = MSELoss::new();
+    let loss = move |y: &Tensor, t: &Tensor| mse.forward(y, t);
+    let mut t = Trainer::new(Box::new(model), Box::new(opt), Box::new(loss), 1);
+    let mut err = None;
+    for epoch in 1..=50 {
+        if let Err(e) = t.train_epoch(&loader, epoch, &mut |_| {}) {
+            err = Some(e.to_string());
+            break;
+        }
+    }
+    let err = err.expect("training must diverge");
+    assert!(err.starts_with("training diverged: loss is"), "{err}");
 }
