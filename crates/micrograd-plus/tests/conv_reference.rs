@@ -146,8 +146,8 @@ fn compare(what: &str, got: &Tensor, want: &Data, dtype: DType) -> Option<String
     let scale = want.data.iter().fold(1.0f64, |m, v| m.max(v.abs()));
     for (i, (g, w)) in got.to_vec::<f64>().iter().zip(&want.data).enumerate() {
         let err = (g - w).abs();
-        // Written so that NaN fails.
-        if !(err <= rtol * w.abs() + atol * scale) {
+        // NaN fails too.
+        if err.is_nan() || err > rtol * w.abs() + atol * scale {
             return Some(format!("{what}[{i}]: {g} vs torch {w} (error {err:e})"));
         }
     }
