@@ -51,12 +51,20 @@ impl Layout {
         }
     }
 
-    /// Σ over the channel's values of `f(index)`, in f64.
-    fn channel_sum(&self, ch: usize, f: impl Fn(usize) -> f64) -> f64 {
+    /// Σ over the channel's rows (contiguous runs of `s` values) of
+    /// `f(row of u, row of v)`, each row's part computed in `T` and the
+    /// total in f64.
+    fn channel_sum<T: Element>(
+        &self,
+        ch: usize,
+        u: &[T],
+        v: &[T],
+        f: impl Fn(&[T], &[T]) -> T,
+    ) -> f64 {
         let mut total = 0.0;
         for i in 0..self.n {
-            let base = (i * self.c + ch) * self.s;
-            total += (base..base + self.s).map(&f).sum::<f64>();
+            let at = (i * self.c + ch) * self.s;
+            total += f(&u[at..at + self.s], &v[at..at + self.s]).as_f64();
         }
         total
     }
@@ -99,12 +107,32 @@ impl Layout {
     }
 }
 
-/// Per-channel `(mean, biased variance)`, two-pass for accuracy.
+/// `Σ f(u[i], v[i])` with eight independent partial sums, which the
+/// compiler keeps in vector registers (one running sum would be a chain of
+/// dependent adds).
+fn lane_sum<T: Element>(u: &[T], v: &[T], f: impl Fn(T, T) -> T) -> T {
+    let mut acc = [T::zero(); 8];
+    let (uc, vc) = (u.chunks_exact(8), v.chunks_exact(8));
+    let mut tail = T::zero();
+    for (&a, &b) in uc.remainder().iter().zip(vc.remainder()) {
+        tail = tail + f(a, b);
+    }
+    for (a8, b8) in uc.zip(vc) {
+        for ((s, &a), &b) in acc.iter_mut().zip(a8).zip(b8) {
+            *s = *s + f(a, b);
+        }
+    }
+    acc.iter().copied().sum::<T>() + tail
+}
+
+/// Per-channel `(mean, biased variance)`, two-pass for accuracy (the
+/// variance sums squared deviations from the mean).
 fn batch_stats<T: Element>(x: &[T], l: &Layout) -> (Vec<f64>, Vec<f64>) {
     let m = l.m() as f64;
     l.per_channel(|ch| {
-        let mean = l.channel_sum(ch, |k| x[k].as_f64()) / m;
-        let var = l.channel_sum(ch, |k| (x[k].as_f64() - mean).powi(2)) / m;
+        let mean = l.channel_sum(ch, x, x, |r, _| lane_sum(r, r, |a, _| a)) / m;
+        let mt = T::of(mean);
+        let var = l.channel_sum(ch, x, x, |r, _| lane_sum(r, r, |a, _| (a - mt) * (a - mt))) / m;
         (mean, var)
     })
     .into_iter()
@@ -141,10 +169,10 @@ fn backward<T: Element>(
     let need_sums = want.1 || want.2 || (want.0 && sv.training);
     let (sg, sgx): (Vec<f64>, Vec<f64>) = if need_sums {
         l.per_channel(|ch| {
-            let (mu, is) = (sv.mean[ch], sv.inv_std[ch]);
-            let sg = l.channel_sum(ch, |k| g[k].as_f64());
-            let sgx = l.channel_sum(ch, |k| g[k].as_f64() * (x[k].as_f64() - mu)) * is;
-            (sg, sgx)
+            let mu = T::of(sv.mean[ch]);
+            let sg = l.channel_sum(ch, g, g, |r, _| lane_sum(r, r, |a, _| a));
+            let sgx = l.channel_sum(ch, g, x, |gr, xr| lane_sum(gr, xr, |a, b| a * (b - mu)));
+            (sg, sgx * sv.inv_std[ch])
         })
         .into_iter()
         .unzip()

@@ -185,29 +185,48 @@ fn each_plane<T: Send>(
 fn max_forward<T: Element>(x: &[T], pl: &Pool) -> (Vec<T>, Vec<u32>) {
     let (ip, op) = (pl.in_plane(), pl.out_plane());
     let ow = pl.cols.len();
-    // The position is stored with the value so one pass fills both.
-    let mut both = vec![(T::zero(), 0u32); pl.planes * op];
-    each_plane(&mut both, op, pl.parallel(), |n, out| {
+    let mut vals = vec![T::zero(); pl.planes * op];
+    let mut args = vec![0u32; pl.planes * op];
+    let one = |n: usize, vals: &mut [T], args: &mut [u32]| {
         let plane = &x[n * ip..][..ip];
-        for (oy, row) in out.chunks_exact_mut(ow).enumerate() {
+        for (oy, (vrow, arow)) in vals
+            .chunks_exact_mut(ow)
+            .zip(args.chunks_exact_mut(ow))
+            .enumerate()
+        {
             let (ylo, yhi) = (pl.rows.lo[oy], pl.rows.hi[oy]);
-            for (ox, o) in row.iter_mut().enumerate() {
+            for (ox, (v_out, a_out)) in vrow.iter_mut().zip(arow.iter_mut()).enumerate() {
                 let (xlo, xhi) = (pl.cols.lo[ox], pl.cols.hi[ox]);
                 let mut best = T::neg_infinity();
                 let mut at = ylo * pl.w + xlo;
                 for y in ylo..yhi {
-                    for (xi, &v) in plane[y * pl.w + xlo..y * pl.w + xhi].iter().enumerate() {
+                    let base = y * pl.w + xlo;
+                    for (xi, &v) in plane[base..y * pl.w + xhi].iter().enumerate() {
                         if v > best || v.is_nan() {
                             best = v;
-                            at = y * pl.w + xlo + xi;
+                            at = base + xi;
                         }
                     }
                 }
-                *o = (best, at as u32);
+                *v_out = best;
+                *a_out = at as u32;
             }
         }
-    });
-    both.into_iter().unzip()
+    };
+    if op > 0 {
+        if pl.parallel() {
+            vals.par_chunks_mut(op)
+                .zip(args.par_chunks_mut(op))
+                .enumerate()
+                .for_each(|(n, (v, a))| one(n, v, a));
+        } else {
+            vals.chunks_mut(op)
+                .zip(args.chunks_mut(op))
+                .enumerate()
+                .for_each(|(n, (v, a))| one(n, v, a));
+        }
+    }
+    (vals, args)
 }
 
 /// Sends each output gradient to its window's maximum.
