@@ -6,8 +6,11 @@
 //! - [`matmul`]: dense matrix products (`sgemm`, `dgemm`) with strided
 //!   operands; a packed, cache-blocked AVX-512 kernel for f32 where the CPU
 //!   has it, `matrixmultiply` elsewhere.
+//! - [`im2col`]: im2col and col2im, which turn a 2-D convolution into a
+//!   matrix product and back.
 //! - [`set_num_threads`]: the size of the thread pool they share.
 
+pub mod im2col;
 pub mod matmul;
 
 /// Sets how many threads the parallel kernels use (like
