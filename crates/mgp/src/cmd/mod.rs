@@ -5,5 +5,8 @@ pub mod eval;
 pub mod gradcheck;
 pub mod milestone;
 pub mod run_dir;
+pub mod train_cifar10;
+pub mod train_cnn_mnist;
+pub mod train_common;
 pub mod train_mlp_mnist;
 pub mod train_moons;
