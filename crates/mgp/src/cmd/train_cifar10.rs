@@ -42,10 +42,10 @@ pub struct Args {
     /// beside the repository).
     #[arg(long)]
     pub data: Option<PathBuf>,
-    /// Train on the first N training images only.
+    /// Train on N training images only (drawn at random, fixed seed).
     #[arg(long)]
     pub train_limit: Option<usize>,
-    /// Evaluate on the first N test images only.
+    /// Evaluate on N test images only (drawn at random, fixed seed).
     #[arg(long)]
     pub test_limit: Option<usize>,
     /// Run folder (default `runs/cnn-cifar10-<timestamp>`).

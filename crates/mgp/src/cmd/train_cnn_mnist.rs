@@ -30,7 +30,7 @@ pub struct Args {
     /// the repository's embedded subset.
     #[arg(long)]
     pub data: Option<PathBuf>,
-    /// Use only the first N training and N test images (quick runs).
+    /// Use only N training and N test images (drawn at random, fixed seed).
     #[arg(long)]
     pub limit: Option<usize>,
     /// Run folder (default `runs/cnn-mnist-<timestamp>`).

@@ -22,7 +22,7 @@
 //! # Ok::<(), micrograd_plus::Error>(())
 //! ```
 
-use super::cnn_mnist::first;
+use super::cnn_mnist::limited;
 use super::metrics::EpochMetrics;
 use super::trainer::{BatchReport, Evaluation, FitOptions, Trainer};
 use crate::data::cifar10::Cifar10;
@@ -89,10 +89,10 @@ pub struct Cifar10Config {
     /// The data: an archive, binary batches or image folders (see
     /// [`Cifar10::load`]); `None` is [`DEFAULT_DATA`] from the repository root.
     pub data: Option<PathBuf>,
-    /// Train on the first `n` training images only.
+    /// Train on `n` training images only (drawn at random, fixed seed).
     #[serde(default)]
     pub train_limit: Option<usize>,
-    /// Evaluate on the first `n` test images only.
+    /// Evaluate on `n` test images only (drawn at random, fixed seed).
     #[serde(default)]
     pub test_limit: Option<usize>,
 }
@@ -280,8 +280,8 @@ impl Cifar10Run {
         // Statistics of the images trained on (before any limit: the same
         // normalisation whatever part of the set a short run uses).
         let normalize = train.channel_stats()?;
-        let train = first(Arc::new(train), config.train_limit)?;
-        let test = first(Arc::new(test), config.test_limit)?;
+        let train = limited(Arc::new(train), config.train_limit)?;
+        let test = limited(Arc::new(test), config.test_limit)?;
         manual_seed(config.seed);
         let model = cifar_net();
         let train = DataLoader::new(train, config.batch_size)?

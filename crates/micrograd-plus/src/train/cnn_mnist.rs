@@ -23,6 +23,9 @@ use crate::nn::loss::CrossEntropyLoss;
 use crate::nn::{Conv2d, Flatten, Linear, MaxPool2d, Module, ReLU, Sequential};
 use crate::optim::{Adam, AdamConfig};
 use crate::{manual_seed, Error, Result};
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -40,7 +43,8 @@ pub struct CnnMnistConfig {
     pub seed: u64,
     /// Folder with the MNIST files; `None` is the repository's embedded subset.
     pub data: Option<PathBuf>,
-    /// Use only the first `limit` training and test images (quick runs).
+    /// Use only `limit` training and `limit` test images, drawn at random
+    /// with a fixed seed (quick runs).
     #[serde(default)]
     pub limit: Option<usize>,
 }
@@ -81,10 +85,19 @@ pub fn cnn() -> Sequential {
         .layer(Linear::new(128, 10, true))
 }
 
-/// The first `limit` samples of `ds` (all of them when `None`).
-pub(crate) fn first(ds: SharedDataset, limit: Option<usize>) -> Result<SharedDataset> {
+/// `limit` samples of `ds` drawn at random with a fixed seed (the same
+/// ones for every run; all of them when `None`). Random rather than the
+/// first `limit`: image-folder data sets come ordered by class.
+pub(crate) fn limited(ds: SharedDataset, limit: Option<usize>) -> Result<SharedDataset> {
     match limit {
-        Some(n) if n < ds.len() => Ok(Arc::new(Subset::new(ds, (0..n).collect())?)),
+        Some(n) if n < ds.len() => {
+            let mut order: Vec<usize> = (0..ds.len()).collect();
+            order.shuffle(&mut StdRng::seed_from_u64(0));
+            order.truncate(n);
+            // In storage order: the same samples, read with better locality.
+            order.sort_unstable();
+            Ok(Arc::new(Subset::new(ds, order)?))
+        }
         _ => Ok(ds),
     }
 }
@@ -119,7 +132,7 @@ impl CnnMnistRun {
         let dir = config.data.clone().unwrap_or_else(Mnist::embedded_dir);
         let (train, test) = Mnist::load(&dir)?;
         let images = |ds: TensorDataset| -> Result<SharedDataset> {
-            first(
+            limited(
                 Arc::new(ds.with_sample_shape(&Mnist::IMAGE_SHAPE)?),
                 config.limit,
             )
