@@ -125,7 +125,15 @@ cnn.zero_grad()
 cases.append(case("small_cnn_eval", cnn, torch.randn(3, 3, 8, 8), "small_cnn", {}, mode="eval",
                   train_steps=[torch.randn(4, 3, 8, 8) for _ in range(2)]))
 
+# The milestone-4 network's state-dict names and shapes (bench/pytorch_cifar10.py).
+import importlib.util
+spec = importlib.util.spec_from_file_location(
+    "pytorch_cifar10", os.path.join(os.path.dirname(__file__), "..", "bench", "pytorch_cifar10.py"))
+bench = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(bench)
+cifar_state = [[n, list(t.shape)] for n, t in bench.network().state_dict().items()]
+
 out = os.path.join(os.path.dirname(__file__), "..", "crates", "micrograd-plus", "tests", "data", "torch_vision.json")
 with open(out, "w") as f:
-    json.dump({"torch_version": torch.__version__, "cases": cases}, f)
+    json.dump({"torch_version": torch.__version__, "cases": cases, "cifar_net_state": cifar_state}, f)
 print(f"wrote {len(cases)} cases to {os.path.normpath(out)}")
