@@ -13,9 +13,15 @@
 //! | [`index`] | cat, stack, split, chunk, narrow, slice, index_select, gather, pad |
 //! | [`select`] | comparisons, where, masked_fill, one_hot |
 //! | [`operators`] | `+ - * /` and negation on tensors and scalars |
+//! | [`attention`] | scaled dot-product attention (fused, causal and padding masks) |
+//! | [`heads`] | split_heads, merge_heads (`(B, T, H·d) ↔ (B, H, T, d)`) |
+//! | [`layer_norm`] | layer_norm (fused) |
 
+pub mod attention;
 pub mod binary;
+pub mod heads;
 pub mod index;
+pub mod layer_norm;
 pub mod layout;
 pub mod linear;
 pub mod matmul;
