@@ -14,6 +14,8 @@
 //! - [`io`]: safetensors files for models and checkpoints, written atomically.
 //! - [`random`]: the default generator ([`manual_seed`]).
 //! - [`gradcheck`]: finite-difference gradient checking and the op catalogue.
+//! - [`optim`]: optimizers (SGD, Adam, AdamW, RMSprop, Adagrad), learning-rate
+//!   schedules and gradient clipping, with PyTorch's update rules.
 //! - [`data`]: datasets and generators.
 //! - [`train`]: training loops and plots for the demos.
 //! - [`bench`]: the named workloads behind `mgp bench`.
@@ -35,6 +37,7 @@ pub mod io;
 pub mod kernels;
 pub mod models;
 pub mod nn;
+pub mod optim;
 pub mod random;
 pub mod tensor;
 pub mod train;

@@ -1,0 +1,439 @@
+//! Adam (PyTorch's `torch.optim.Adam`), and the moment code it shares with
+//! [`AdamW`](super::AdamW): the two differ only in how weight decay enters.
+//!
+//! Per parameter, at its `t`-th update, with `g` its gradient:
+//! ```text
+//! g     = g + weight_decay * p            (Adam: L2 penalty in the gradient)
+//! p     = p * (1 - lr * weight_decay)     (AdamW: decoupled decay instead)
+//! m     = lerp(m, g, 1 - beta1)           (= beta1 * m + (1 - beta1) * g)
+//! v     = beta2 * v + (1 - beta2) * g * g
+//! v_hat = max(v_hat, v)                   (amsgrad; v_hat replaces v below)
+//! p     = p - lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
+//! ```
+
+use super::{
+    buffer_entry, check_non_negative, check_params, check_positive, check_unit_open,
+    for_each_with_grad, scalar_entry, state_mut, zeros_like, StateReader,
+};
+use crate::tensor::{Element, Storage};
+use crate::{Result, Tensor};
+
+/// [`Adam`]'s settings; `Default` is PyTorch's (lr 1e-3, betas (0.9, 0.999),
+/// eps 1e-8, no weight decay, no amsgrad).
+///
+/// ```
+/// use micrograd_plus::optim::AdamConfig;
+/// let c = AdamConfig { lr: 3e-4, amsgrad: true, ..Default::default() };
+/// assert_eq!(c.betas, (0.9, 0.999));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AdamConfig {
+    /// Learning rate.
+    pub lr: f64,
+    /// Decay rates of the first and second moment averages, each in [0, 1).
+    pub betas: (f64, f64),
+    /// Added to the denominator for numerical stability (> 0).
+    pub eps: f64,
+    /// L2 penalty, added to the gradient (see [`AdamW`](super::AdamW) for decoupled decay).
+    pub weight_decay: f64,
+    /// Use the running maximum of the second moment (AMSGrad).
+    pub amsgrad: bool,
+}
+
+impl Default for AdamConfig {
+    fn default() -> Self {
+        AdamConfig {
+            lr: 1e-3,
+            betas: (0.9, 0.999),
+            eps: 1e-8,
+            weight_decay: 0.0,
+            amsgrad: false,
+        }
+    }
+}
+
+/// Adam (PyTorch's `torch.optim.Adam`), with L2 weight decay.
+///
+/// ```
+/// use micrograd_plus::optim::{Adam, AdamConfig, Optimizer};
+/// use micrograd_plus::Tensor;
+/// let w = Tensor::new([1.0f64, -1.0]).unwrap().requires_grad(true);
+/// let mut opt = Adam::new(vec![w.clone()], AdamConfig { lr: 0.1, ..Default::default() }).unwrap();
+/// w.set_grad(Some(Tensor::new([2.0f64, -0.5]).unwrap()));
+/// opt.step().unwrap();
+/// // The first step moves every element by about lr, against its gradient's sign.
+/// let v = w.to_vec::<f64>();
+/// assert!((v[0] - 0.9).abs() < 1e-6 && (v[1] + 0.9).abs() < 1e-6);
+///
+/// let err = Adam::new(vec![], AdamConfig { betas: (1.5, 0.999), ..Default::default() }).unwrap_err();
+/// assert_eq!(err.to_string(), "Adam: invalid beta1 1.5: must be in [0, 1)");
+/// ```
+pub struct Adam(pub(crate) AdamCore);
+
+impl Adam {
+    /// An optimizer over `params` with `config`, checked.
+    ///
+    /// ```
+    /// use micrograd_plus::optim::{Adam, AdamConfig};
+    /// let err = Adam::new(vec![], AdamConfig { eps: 0.0, ..Default::default() }).unwrap_err();
+    /// assert_eq!(err.to_string(), "Adam: invalid eps 0: must be a finite number > 0");
+    /// ```
+    pub fn new(params: Vec<Tensor>, config: AdamConfig) -> Result<Adam> {
+        AdamCore::new("Adam", params, config, false).map(Adam)
+    }
+
+    /// The settings (with the current lr).
+    ///
+    /// ```
+    /// use micrograd_plus::optim::{Adam, AdamConfig};
+    /// assert_eq!(Adam::new(vec![], AdamConfig::default()).unwrap().config().eps, 1e-8);
+    /// ```
+    pub fn config(&self) -> &AdamConfig {
+        &self.0.config
+    }
+}
+
+/// Settings and progress only: the state buffers can be large.
+impl std::fmt::Debug for Adam {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Adam")
+            .field("config", self.config())
+            .field("params", &self.0.params.len())
+            .field("steps", &self.0.steps)
+            .finish()
+    }
+}
+
+/// Forwards the [`Optimizer`] methods to the shared [`AdamCore`].
+macro_rules! forward_optimizer {
+    ($T:ty) => {
+        impl $crate::optim::Optimizer for $T {
+            fn step(&mut self) -> $crate::Result<()> {
+                self.0.step()
+            }
+            fn lr(&self) -> f64 {
+                self.0.config.lr
+            }
+            fn set_lr(&mut self, lr: f64) {
+                self.0.config.lr = lr;
+            }
+            fn params(&self) -> &[$crate::Tensor] {
+                &self.0.params
+            }
+            fn state_dict(&self) -> Vec<(String, $crate::Tensor)> {
+                self.0.state_dict()
+            }
+            fn load_state_dict(
+                &mut self,
+                state: &[(String, $crate::Tensor)],
+            ) -> $crate::Result<()> {
+                self.0.load_state_dict(state)
+            }
+        }
+    };
+}
+pub(crate) use forward_optimizer;
+forward_optimizer!(Adam);
+
+/// One parameter's moments, created on its first update.
+#[derive(Clone)]
+struct MomentState {
+    /// Updates so far (bias correction uses it; per parameter, as PyTorch).
+    step: u64,
+    exp_avg: Storage,
+    exp_avg_sq: Storage,
+    /// Running max of `exp_avg_sq`, with amsgrad only.
+    max_exp_avg_sq: Option<Storage>,
+}
+
+/// Adam's machinery, shared by [`Adam`] (L2 decay) and
+/// [`AdamW`](super::AdamW) (decoupled decay).
+pub(crate) struct AdamCore {
+    name: &'static str,
+    pub(crate) params: Vec<Tensor>,
+    pub(crate) config: AdamConfig,
+    decoupled: bool,
+    states: Vec<Option<MomentState>>,
+    pub(crate) steps: u64,
+}
+
+/// The scalars of one update, converted to the element type once, the way
+/// PyTorch converts its Python-float arguments.
+struct Coeffs<T> {
+    /// `1 - beta1`, lerp's weight.
+    w: T,
+    /// `1 - w`, used by lerp when `w >= 0.5`.
+    one_minus_w: T,
+    /// lerp's form: PyTorch switches formula at `|w| = 0.5` for accuracy.
+    low_weight: bool,
+    beta2: T,
+    one_minus_beta2: T,
+    bc2_sqrt: T,
+    eps: T,
+    neg_step_size: T,
+    /// L2 penalty added to the gradient (Adam), or 0.
+    l2: T,
+    /// `1 - lr * weight_decay` applied to the parameter (AdamW), or 1.
+    decay_factor: T,
+}
+
+#[inline(always)]
+fn lerp<T: Element>(m: T, g: T, c: &Coeffs<T>) -> T {
+    if c.low_weight {
+        m + c.w * (g - m)
+    } else {
+        g - (g - m) * c.one_minus_w
+    }
+}
+
+/// The update of one parameter: `vmax` is `Some` with amsgrad. `L2` and
+/// `DECOUPLED` are compile-time so the loop has no per-element branch on them.
+#[inline(always)]
+fn update<T: Element, const L2: bool, const DECOUPLED: bool>(
+    p: &mut [T],
+    g: &[T],
+    m: &mut [T],
+    v: &mut [T],
+    vmax: Option<&mut [T]>,
+    c: &Coeffs<T>,
+) {
+    let n = p.len();
+    let (g, m, v) = (&g[..n], &mut m[..n], &mut v[..n]);
+    match vmax {
+        None => {
+            for i in 0..n {
+                if DECOUPLED {
+                    p[i] = p[i] * c.decay_factor;
+                }
+                let gi = if L2 { g[i] + c.l2 * p[i] } else { g[i] };
+                let mi = lerp(m[i], gi, c);
+                let vi = v[i] * c.beta2 + c.one_minus_beta2 * gi * gi;
+                m[i] = mi;
+                v[i] = vi;
+                let denom = vi.sqrt() / c.bc2_sqrt + c.eps;
+                p[i] = p[i] + c.neg_step_size * mi / denom;
+            }
+        }
+        Some(vmax) => {
+            let vmax = &mut vmax[..n];
+            for i in 0..n {
+                if DECOUPLED {
+                    p[i] = p[i] * c.decay_factor;
+                }
+                let gi = if L2 { g[i] + c.l2 * p[i] } else { g[i] };
+                let mi = lerp(m[i], gi, c);
+                let vi = v[i] * c.beta2 + c.one_minus_beta2 * gi * gi;
+                // NaN propagates, as torch.maximum (f32::max would drop it).
+                let vh = if vmax[i] >= vi || vmax[i].is_nan() {
+                    vmax[i]
+                } else {
+                    vi
+                };
+                m[i] = mi;
+                v[i] = vi;
+                vmax[i] = vh;
+                let denom = vh.sqrt() / c.bc2_sqrt + c.eps;
+                p[i] = p[i] + c.neg_step_size * mi / denom;
+            }
+        }
+    }
+}
+
+/// How weight decay enters the update (none when it is 0).
+#[derive(Clone, Copy)]
+enum Decay {
+    None,
+    /// Adam: `g + weight_decay * p`.
+    L2,
+    /// AdamW: `p * (1 - lr * weight_decay)`.
+    Decoupled,
+}
+
+/// Picks the monomorphised loop for the weight-decay mode.
+fn update_any<T: Element>(
+    p: &mut [T],
+    g: &[T],
+    m: &mut [T],
+    v: &mut [T],
+    vmax: Option<&mut [T]>,
+    c: &Coeffs<T>,
+    decay: Decay,
+) {
+    match decay {
+        Decay::L2 => update::<T, true, false>(p, g, m, v, vmax, c),
+        Decay::Decoupled => update::<T, false, true>(p, g, m, v, vmax, c),
+        Decay::None => update::<T, false, false>(p, g, m, v, vmax, c),
+    }
+}
+
+impl AdamCore {
+    pub(crate) fn new(
+        name: &'static str,
+        params: Vec<Tensor>,
+        config: AdamConfig,
+        decoupled: bool,
+    ) -> Result<AdamCore> {
+        check_non_negative(name, "lr", config.lr)?;
+        check_unit_open(name, "beta1", config.betas.0)?;
+        check_unit_open(name, "beta2", config.betas.1)?;
+        check_positive(name, "eps", config.eps)?;
+        check_non_negative(name, "weight_decay", config.weight_decay)?;
+        check_params(name, &params)?;
+        let n = params.len();
+        Ok(AdamCore {
+            name,
+            params,
+            config,
+            decoupled,
+            states: vec![None; n],
+            steps: 0,
+        })
+    }
+
+    fn coeffs<T: Element>(&self, step: u64) -> Coeffs<T> {
+        let c = &self.config;
+        let (beta1, beta2) = c.betas;
+        // As PyTorch: Python floats (f64) here, cast to the element type by the ops.
+        let t = step as f64;
+        let bias_correction1 = 1.0 - beta1.powf(t);
+        let bias_correction2 = 1.0 - beta2.powf(t);
+        let w = T::of(1.0 - beta1);
+        let decay = c.weight_decay != 0.0;
+        Coeffs {
+            w,
+            one_minus_w: T::one() - w,
+            low_weight: w.abs() < T::of(0.5),
+            beta2: T::of(beta2),
+            one_minus_beta2: T::of(1.0 - beta2),
+            bc2_sqrt: T::of(bias_correction2.sqrt()),
+            eps: T::of(c.eps),
+            neg_step_size: T::of(-(c.lr / bias_correction1)),
+            l2: T::of(if decay && !self.decoupled {
+                c.weight_decay
+            } else {
+                0.0
+            }),
+            decay_factor: T::of(if decay && self.decoupled {
+                1.0 - c.lr * c.weight_decay
+            } else {
+                1.0
+            }),
+        }
+    }
+
+    pub(crate) fn step(&mut self) -> Result<()> {
+        let name = self.name;
+        let amsgrad = self.config.amsgrad;
+        let decay = match (self.config.weight_decay != 0.0, self.decoupled) {
+            (false, _) => Decay::None,
+            (true, false) => Decay::L2,
+            (true, true) => Decay::Decoupled,
+        };
+        let mut states = std::mem::take(&mut self.states);
+        let result = for_each_with_grad(name, &self.params, |i, p, g| {
+            let state = states[i].get_or_insert_with(|| MomentState {
+                step: 0,
+                exp_avg: zeros_like(p),
+                exp_avg_sq: zeros_like(p),
+                max_exp_avg_sq: amsgrad.then(|| zeros_like(p)),
+            });
+            state.step += 1;
+            let n = p.len();
+            let MomentState {
+                step,
+                exp_avg,
+                exp_avg_sq,
+                max_exp_avg_sq,
+            } = state;
+            match (p, g) {
+                (Storage::F32(p), Storage::F32(g)) => {
+                    let c = self.coeffs::<f32>(*step);
+                    let m = state_mut(name, i, n, exp_avg)?;
+                    let v = state_mut(name, i, n, exp_avg_sq)?;
+                    let vmax = max_exp_avg_sq
+                        .as_mut()
+                        .map(|s| state_mut(name, i, n, s))
+                        .transpose()?;
+                    update_any(p, g, m, v, vmax, &c, decay);
+                }
+                (Storage::F64(p), Storage::F64(g)) => {
+                    let c = self.coeffs::<f64>(*step);
+                    let m = state_mut(name, i, n, exp_avg)?;
+                    let v = state_mut(name, i, n, exp_avg_sq)?;
+                    let vmax = max_exp_avg_sq
+                        .as_mut()
+                        .map(|s| state_mut(name, i, n, s))
+                        .transpose()?;
+                    update_any(p, g, m, v, vmax, &c, decay);
+                }
+                _ => unreachable!("for_each_with_grad checked the dtypes"),
+            }
+            Ok(())
+        });
+        self.states = states;
+        result?;
+        self.steps += 1;
+        Ok(())
+    }
+
+    pub(crate) fn state_dict(&self) -> Vec<(String, Tensor)> {
+        let mut out = vec![
+            scalar_entry("lr", self.config.lr),
+            scalar_entry("step", self.steps as f64),
+        ];
+        for (i, (p, s)) in self.params.iter().zip(&self.states).enumerate() {
+            let Some(s) = s else { continue };
+            out.push(scalar_entry(format!("state.{i}.step"), s.step as f64));
+            out.push(buffer_entry(
+                format!("state.{i}.exp_avg"),
+                &s.exp_avg,
+                p.shape(),
+            ));
+            out.push(buffer_entry(
+                format!("state.{i}.exp_avg_sq"),
+                &s.exp_avg_sq,
+                p.shape(),
+            ));
+            if let Some(vmax) = &s.max_exp_avg_sq {
+                out.push(buffer_entry(
+                    format!("state.{i}.max_exp_avg_sq"),
+                    vmax,
+                    p.shape(),
+                ));
+            }
+        }
+        out
+    }
+
+    pub(crate) fn load_state_dict(&mut self, state: &[(String, Tensor)]) -> Result<()> {
+        let name = self.name;
+        let mut r = StateReader::new(name, state)?;
+        let lr = r.scalar("lr")?;
+        check_non_negative(name, "lr", lr)?;
+        let steps = r.count("step")?;
+        let mut states = Vec::with_capacity(self.params.len());
+        for (i, p) in self.params.iter().enumerate() {
+            let key = |b: &str| format!("state.{i}.{b}");
+            if !r.has(&key("step")) {
+                states.push(None);
+                continue;
+            }
+            let (shape, dtype) = (p.shape(), p.dtype());
+            states.push(Some(MomentState {
+                step: r.count(&key("step"))?,
+                exp_avg: r.buffer(&key("exp_avg"), shape, dtype)?,
+                exp_avg_sq: r.buffer(&key("exp_avg_sq"), shape, dtype)?,
+                max_exp_avg_sq: if self.config.amsgrad {
+                    Some(r.buffer(&key("max_exp_avg_sq"), shape, dtype)?)
+                } else {
+                    None
+                },
+            }));
+        }
+        r.finish()?;
+        self.config.lr = lr;
+        self.steps = steps;
+        self.states = states;
+        Ok(())
+    }
+}
