@@ -22,12 +22,18 @@ enum Command {
     Bench(cmd::bench::Args),
     /// Check every differentiable op's gradient against finite differences.
     Gradcheck(cmd::gradcheck::Args),
+    /// Evaluate a saved model on the test set.
+    Eval(cmd::eval::Args),
+    /// Run a course milestone and print PASS or FAIL.
+    Milestone(cmd::milestone::Args),
 }
 
 #[derive(Subcommand)]
 enum Train {
     /// micrograd's demo: a scalar-engine MLP on two moons.
     Moons(cmd::train_moons::Args),
+    /// Milestone 1: MLP 784-128-64-10 on MNIST.
+    MlpMnist(cmd::train_mlp_mnist::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -35,5 +41,8 @@ fn main() -> anyhow::Result<()> {
         Command::Train(Train::Moons(args)) => cmd::train_moons::run(args),
         Command::Bench(args) => cmd::bench::run(&args),
         Command::Gradcheck(args) => cmd::gradcheck::run(&args),
+        Command::Train(Train::MlpMnist(args)) => cmd::train_mlp_mnist::run(&args).map(|_| ()),
+        Command::Eval(args) => cmd::eval::run(&args),
+        Command::Milestone(args) => cmd::milestone::run(&args),
     }
 }

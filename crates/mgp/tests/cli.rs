@@ -98,3 +98,144 @@ fn train_moons_json_reaches_full_accuracy_and_writes_the_picture() {
     assert_eq!(&png[..4], b"\x89PNG");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("mgp-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+/// The epoch records without their timings, which differ run to run.
+fn epochs_without_timing(stdout: &[u8]) -> Vec<serde_json::Value> {
+    String::from_utf8_lossy(stdout)
+        .lines()
+        .map(|l| {
+            let mut v: serde_json::Value =
+                serde_json::from_str(l).expect("one JSON object per line");
+            let o = v.as_object_mut().expect("object");
+            for key in ["epoch_seconds", "samples_per_second"] {
+                assert!(o.remove(key).expect(key).as_f64().expect("number") > 0.0);
+            }
+            v
+        })
+        .collect()
+}
+
+#[test]
+fn mlp_mnist_json_run_writes_its_folder_and_resumes_exactly() {
+    let full = temp_dir("full");
+    let out = mgp(&[
+        "train",
+        "mlp-mnist",
+        "--epochs",
+        "2",
+        "--json",
+        "--seed",
+        "3",
+        "--out",
+        full.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let uninterrupted = epochs_without_timing(&out.stdout);
+    assert_eq!(uninterrupted.len(), 2);
+    for key in ["epoch", "train_loss", "train_acc", "test_loss", "test_acc"] {
+        assert!(uninterrupted[1].get(key).is_some(), "missing {key}");
+    }
+    // Two epochs of the recipe already clear the course's 85% bar.
+    assert!(uninterrupted[1]["test_acc"].as_f64().unwrap() > 0.85);
+    for file in [
+        "metrics.csv",
+        "curves.png",
+        "confusion.png",
+        "config.json",
+        "checkpoint.safetensors",
+    ] {
+        assert!(full.join(file).is_file(), "missing {file}");
+    }
+
+    // One epoch, then resume to two: the same numbers as the uninterrupted run.
+    let split = temp_dir("split");
+    let first = mgp(&[
+        "train",
+        "mlp-mnist",
+        "--epochs",
+        "1",
+        "--json",
+        "--seed",
+        "3",
+        "--out",
+        split.to_str().unwrap(),
+    ]);
+    assert!(first.status.success());
+    let resumed = mgp(&[
+        "train",
+        "mlp-mnist",
+        "--epochs",
+        "2",
+        "--json",
+        "--resume",
+        split.to_str().unwrap(),
+    ]);
+    assert!(
+        resumed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&resumed.stderr)
+    );
+    assert_eq!(epochs_without_timing(&first.stdout)[0], uninterrupted[0]);
+    assert_eq!(
+        epochs_without_timing(&resumed.stdout),
+        vec![uninterrupted[1].clone()]
+    );
+
+    // mgp eval reads the checkpoint back and agrees with the run's last epoch.
+    let eval = mgp(&[
+        "eval",
+        "--json",
+        "--checkpoint",
+        full.join("checkpoint.safetensors").to_str().unwrap(),
+    ]);
+    assert!(
+        eval.status.success(),
+        "{}",
+        String::from_utf8_lossy(&eval.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&eval.stdout).expect("json");
+    assert_eq!(v["test_acc"], uninterrupted[1]["test_acc"]);
+    std::fs::remove_dir_all(&full).unwrap();
+    std::fs::remove_dir_all(&split).unwrap();
+}
+
+#[test]
+fn mlp_mnist_bad_data_folder_is_a_clear_error() {
+    let out = mgp(&[
+        "train",
+        "mlp-mnist",
+        "--epochs",
+        "1",
+        "--data",
+        "/nonexistent-mnist",
+        "--out",
+        temp_dir("bad").to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("/nonexistent-mnist: no MNIST file here"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn milestone_xor_passes() {
+    let out = mgp(&["milestone", "xor"]);
+    assert!(out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("PASS") && stdout.contains("accuracy 100%"),
+        "{stdout}"
+    );
+}

@@ -135,3 +135,137 @@ pub fn op_overhead(chain: usize, runs: usize) -> Result<BenchResult> {
     r.per_op_us = Some(r.median_ms * 1e3 / chain as f64);
     Ok(r.param("chain", chain).param("numel", 4))
 }
+
+/// Shape of the `conv` workload: a batch of square images through one
+/// convolution (stride 1).
+///
+/// ```
+/// let c = micrograd_plus::bench::ConvShape::default();
+/// assert_eq!((c.batch, c.in_channels, c.out_channels, c.image), (32, 3, 64, 32));
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct ConvShape {
+    /// Images per batch.
+    pub batch: usize,
+    /// Input channels.
+    pub in_channels: usize,
+    /// Output channels.
+    pub out_channels: usize,
+    /// Height and width of the images.
+    pub image: usize,
+    /// Square kernel size.
+    pub kernel: usize,
+    /// Zero padding on each side.
+    pub padding: usize,
+    /// Whether the input needs a gradient (a first layer's does not).
+    pub input_grad: bool,
+}
+
+impl Default for ConvShape {
+    /// The issue's case: `Conv2d(3, 64, 3, padding=1)` on `(32, 3, 32, 32)`.
+    fn default() -> Self {
+        ConvShape {
+            batch: 32,
+            in_channels: 3,
+            out_channels: 64,
+            image: 32,
+            kernel: 3,
+            padding: 1,
+            input_grad: true,
+        }
+    }
+}
+
+/// f32 conv2d forward plus backward (gradients for weight, bias and, if
+/// `input_grad`, the input) from a fixed random upstream gradient.
+/// Mirrors `bench/pytorch_conv.py`.
+///
+/// ```
+/// use micrograd_plus::bench::{conv, ConvShape};
+/// let shape = ConvShape { batch: 2, in_channels: 2, out_channels: 3, image: 6, ..ConvShape::default() };
+/// assert_eq!(conv(shape, 2).unwrap().runs, 2);
+/// ```
+pub fn conv(c: ConvShape, runs: usize) -> Result<BenchResult> {
+    let x =
+        Tensor::randn(&[c.batch, c.in_channels, c.image, c.image], 1).requires_grad(c.input_grad);
+    let w = Tensor::randn(&[c.out_channels, c.in_channels, c.kernel, c.kernel], 2)
+        .mul_scalar(0.1)
+        .detach()
+        .requires_grad(true);
+    let b = Tensor::randn(&[c.out_channels], 3).requires_grad(true);
+    let out = c.image + 2 * c.padding + 1 - c.kernel.min(c.image + 2 * c.padding);
+    let g = Tensor::randn(&[c.batch, c.out_channels, out, out], 4);
+    let p = (c.padding, c.padding);
+    let step = || -> Result<()> {
+        x.conv2d(&w, Some(&b), (1, 1), p, (1, 1), 1)?
+            .backward_with(&g)?;
+        for t in [&x, &w, &b] {
+            t.zero_grad();
+        }
+        Ok(())
+    };
+    let samples = time_runs(runs.clamp(1, 3), runs, step)?;
+    Ok(BenchResult::from_samples("conv", samples)
+        .param("batch", c.batch)
+        .param("in_channels", c.in_channels)
+        .param("out_channels", c.out_channels)
+        .param("image", c.image)
+        .param("kernel", c.kernel)
+        .param("padding", c.padding)
+        .param("input_grad", c.input_grad)
+        .param("dtype", "float32"))
+}
+
+/// f32 `max_pool2d(2, 2)` forward plus backward on `(batch, channels,
+/// image, image)`. Mirrors `bench/pytorch_conv.py`.
+///
+/// ```
+/// assert_eq!(micrograd_plus::bench::max_pool(2, 3, 8, 2).unwrap().name, "max-pool");
+/// ```
+pub fn max_pool(batch: usize, channels: usize, image: usize, runs: usize) -> Result<BenchResult> {
+    let x = Tensor::randn(&[batch, channels, image, image], 1).requires_grad(true);
+    let g = Tensor::randn(&[batch, channels, image / 2, image / 2], 2);
+    let step = || -> Result<()> {
+        x.max_pool2d((2, 2), (2, 2), (0, 0))?.backward_with(&g)?;
+        x.zero_grad();
+        Ok(())
+    };
+    let samples = time_runs(runs.clamp(1, 3), runs, step)?;
+    Ok(BenchResult::from_samples("max-pool", samples)
+        .param("batch", batch)
+        .param("channels", channels)
+        .param("image", image)
+        .param("kernel", 2)
+        .param("stride", 2)
+        .param("dtype", "float32"))
+}
+
+/// f32 `batch_norm` in training (affine, running statistics) forward plus
+/// backward on `(batch, channels, image, image)`. Mirrors
+/// `bench/pytorch_conv.py`.
+///
+/// ```
+/// assert_eq!(micrograd_plus::bench::batch_norm(2, 3, 4, 2).unwrap().name, "batch-norm");
+/// ```
+pub fn batch_norm(batch: usize, channels: usize, image: usize, runs: usize) -> Result<BenchResult> {
+    let x = Tensor::randn(&[batch, channels, image, image], 1).requires_grad(true);
+    let w = Tensor::ones(&[channels]).requires_grad(true);
+    let b = Tensor::zeros(&[channels]).requires_grad(true);
+    let (rm, rv) = (Tensor::zeros(&[channels]), Tensor::ones(&[channels]));
+    let g = Tensor::randn(x.shape(), 2);
+    let step = || -> Result<()> {
+        x.batch_norm(Some(&rm), Some(&rv), Some(&w), Some(&b), true, 0.1, 1e-5)?
+            .backward_with(&g)?;
+        for t in [&x, &w, &b] {
+            t.zero_grad();
+        }
+        Ok(())
+    };
+    let samples = time_runs(runs.clamp(1, 3), runs, step)?;
+    Ok(BenchResult::from_samples("batch-norm", samples)
+        .param("batch", batch)
+        .param("channels", channels)
+        .param("image", image)
+        .param("training", true)
+        .param("dtype", "float32"))
+}

@@ -16,8 +16,9 @@
 //! - [`gradcheck`]: finite-difference gradient checking and the op catalogue.
 //! - [`optim`]: optimizers (SGD, Adam, AdamW, RMSprop, Adagrad), learning-rate
 //!   schedules and gradient clipping, with PyTorch's update rules.
-//! - [`data`]: datasets and generators.
-//! - [`train`]: training loops and plots for the demos.
+//! - [`data`]: datasets, the background data loader, MNIST/CIFAR-10 readers,
+//!   transforms, synthetic sets.
+//! - [`train`]: the training loop, metrics, charts, checkpoints, recipes.
 //! - [`bench`]: the named workloads behind `mgp bench`.
 //!
 //! ```
@@ -35,7 +36,10 @@ pub mod error;
 pub mod gradcheck;
 pub mod io;
 pub mod kernels;
+<<<<<<< HEAD
 pub mod models;
+=======
+>>>>>>> main
 pub mod nn;
 pub mod optim;
 pub mod random;

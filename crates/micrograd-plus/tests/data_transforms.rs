@@ -35,7 +35,14 @@ fn batch(x: Tensor) -> Batch {
 
 #[test]
 fn crop_at_every_corner_is_exact() {
-    let (n, c, h, w, size, pad) = (2, 2, 3, 4, 3, 2);
+    // Smaller, same-size (cropped in place) and larger-than-image windows.
+    for (h, w, size, pad) in [(3, 4, 3, 2), (4, 4, 4, 2), (5, 5, 3, 1), (2, 2, 4, 1)] {
+        check_every_corner(h, w, size, pad);
+    }
+}
+
+fn check_every_corner(h: usize, w: usize, size: usize, pad: usize) {
+    let (n, c) = (2, 2);
     let x = labelled_images(n, c, h, w);
     let src = x.to_vec::<f32>();
     let crop = RandomCrop::new(size, pad);
@@ -262,4 +269,42 @@ fn compose_chains_in_order_with_one_generator() {
         .apply(s2, &mut rng)
         .unwrap();
     assert_eq!(a.inputs.to_vec::<f32>(), s3.inputs.to_vec::<f32>());
+}
+
+#[test]
+fn transforms_never_change_a_tensor_someone_else_holds() {
+    let x = labelled_images(4, 3, 4, 4);
+    let before = x.to_vec::<f32>();
+    let norm = Normalize::new(vec![1.0; 3], vec![2.0; 3]).unwrap();
+    let flip = RandomHorizontalFlip::new(1.0).unwrap();
+    let mut rng = StdRng::seed_from_u64(0);
+    // The batch shares x's data: results must be fresh tensors.
+    let a = norm.apply(batch(x.clone()), &mut rng).unwrap();
+    let b = flip.apply(batch(x.clone()), &mut rng).unwrap();
+    assert_eq!(x.to_vec::<f32>(), before);
+    let _ = (
+        norm.apply_to(&x).unwrap(),
+        RandomHorizontalFlip::flip_where(&x, &[true; 4]).unwrap(),
+    );
+    assert_eq!(x.to_vec::<f32>(), before);
+    // And the values are the same as when the batch owns its data.
+    let owned = || labelled_images(4, 3, 4, 4);
+    assert_eq!(
+        norm.apply(batch(owned()), &mut rng)
+            .unwrap()
+            .inputs
+            .to_vec::<f32>(),
+        a.inputs.to_vec::<f32>()
+    );
+    assert_eq!(
+        flip.apply(batch(owned()), &mut rng)
+            .unwrap()
+            .inputs
+            .to_vec::<f32>(),
+        b.inputs.to_vec::<f32>()
+    );
+    assert_eq!(
+        a.inputs.to_vec::<f32>(),
+        before.iter().map(|v| (v - 1.0) / 2.0).collect::<Vec<_>>()
+    );
 }

@@ -9,6 +9,13 @@ pub enum Workload {
     Matmul,
     /// A chain of tiny recorded ops plus backward, reports µs per op.
     OpOverhead,
+    /// f32 conv2d forward + backward (`--batch`, `--in-channels`,
+    /// `--out-channels`, `--image`, `--kernel`, `--padding`, `--no-input-grad`).
+    Conv,
+    /// f32 max_pool2d(2, 2) forward + backward (`--batch`, `--in-channels`, `--image`).
+    MaxPool,
+    /// f32 batch_norm (training) forward + backward (`--batch`, `--in-channels`, `--image`).
+    BatchNorm,
 }
 
 /// Arguments of `mgp bench`.
@@ -25,6 +32,27 @@ pub struct Args {
     /// Chain length for `op-overhead`.
     #[arg(long, default_value_t = 10_000)]
     chain: usize,
+    /// Batch size for `conv`, `max-pool`, `batch-norm`.
+    #[arg(long, default_value_t = 32)]
+    batch: usize,
+    /// Input channels for `conv` (channels for `max-pool`, `batch-norm`).
+    #[arg(long, default_value_t = 3)]
+    in_channels: usize,
+    /// Output channels for `conv`.
+    #[arg(long, default_value_t = 64)]
+    out_channels: usize,
+    /// Image height and width for `conv`, `max-pool`, `batch-norm`.
+    #[arg(long, default_value_t = 32)]
+    image: usize,
+    /// Square kernel size for `conv`.
+    #[arg(long, default_value_t = 3)]
+    kernel: usize,
+    /// Zero padding for `conv`.
+    #[arg(long, default_value_t = 1)]
+    padding: usize,
+    /// For `conv`: the input needs no gradient (only weight and bias get one).
+    #[arg(long)]
+    no_input_grad: bool,
     /// Timed runs after the warm-up.
     #[arg(long, default_value_t = 20)]
     runs: usize,
@@ -43,6 +71,22 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     let result = match args.name {
         Workload::Matmul => bench::matmul(args.size, dtype, args.runs)?,
         Workload::OpOverhead => bench::op_overhead(args.chain, args.runs)?,
+        Workload::Conv => bench::conv(
+            bench::ConvShape {
+                batch: args.batch,
+                in_channels: args.in_channels,
+                out_channels: args.out_channels,
+                image: args.image,
+                kernel: args.kernel,
+                padding: args.padding,
+                input_grad: !args.no_input_grad,
+            },
+            args.runs,
+        )?,
+        Workload::MaxPool => bench::max_pool(args.batch, args.in_channels, args.image, args.runs)?,
+        Workload::BatchNorm => {
+            bench::batch_norm(args.batch, args.in_channels, args.image, args.runs)?
+        }
     };
     if args.json {
         println!("{}", serde_json::to_string(&result)?);

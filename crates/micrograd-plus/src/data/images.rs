@@ -245,35 +245,38 @@ pub fn decode_rgb(bytes: &[u8], name: &str) -> Result<([usize; 3], Vec<u8>)> {
     Ok(([3, h, w], chw))
 }
 
-/// Decodes `items` on all cores (rayon) into one dataset; every image must
-/// have the first one's size (or `expect`'s, when given).
+/// Decodes `items` on all cores (rayon) straight into one buffer; every
+/// image must have the first one's size (or `expect`'s, when given).
 pub(crate) fn decode_all(
     items: Vec<Encoded>,
     classes: Vec<String>,
     expect: Option<[usize; 3]>,
 ) -> Result<ImageDataset> {
-    let decoded: Vec<([usize; 3], Vec<u8>)> = items
-        .par_iter()
-        .map(|it| decode_rgb(&it.bytes, &it.name))
-        .collect::<Result<_>>()?;
-    let shape = match (expect, decoded.first()) {
+    let shape = match (expect, items.first()) {
         (Some(s), _) => s,
-        (None, Some((s, _))) => *s,
+        (None, Some(first)) => decode_rgb(&first.bytes, &first.name)?.0,
         (None, None) => [3, 0, 0],
     };
     let size: usize = shape.iter().product();
-    let mut pixels = Vec::with_capacity(size * decoded.len());
-    for (it, (s, px)) in items.iter().zip(&decoded) {
-        if *s != shape {
-            return Err(Error::File {
-                path: it.name.clone(),
-                msg: format!(
-                    "image is {}x{}, but the data set's images are {}x{}",
-                    s[2], s[1], shape[2], shape[1]
-                ),
-            });
-        }
-        pixels.extend_from_slice(px);
+    let mut pixels = vec![0u8; size * items.len()];
+    if size > 0 {
+        pixels
+            .par_chunks_mut(size)
+            .zip(items.par_iter())
+            .try_for_each(|(dst, it)| {
+                let (s, px) = decode_rgb(&it.bytes, &it.name)?;
+                if s != shape {
+                    return Err(Error::File {
+                        path: it.name.clone(),
+                        msg: format!(
+                            "image is {}x{}, but the data set's images are {}x{}",
+                            s[2], s[1], shape[2], shape[1]
+                        ),
+                    });
+                }
+                dst.copy_from_slice(&px);
+                Ok(())
+            })?;
     }
     let labels = items.iter().map(|it| it.label).collect();
     ImageDataset::new(pixels, labels, shape, classes)

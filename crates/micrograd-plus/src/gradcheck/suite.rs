@@ -1211,6 +1211,235 @@ fn composite_checks(g: &mut Gen, out: &mut Vec<OpCheck>) {
     ));
 }
 
+/// conv2d over stride, padding, dilation, groups, non-square kernels, odd
+/// sizes, the 1×1 shortcut, unbatched input, and with only the input or
+/// only the weight differentiated.
+fn conv_checks(g: &mut Gen, out: &mut Vec<OpCheck>) {
+    type Case = (
+        &'static str,
+        &'static [usize],
+        &'static [usize],
+        bool,
+        (usize, usize),
+        (usize, usize),
+        (usize, usize),
+        usize,
+    );
+    // (detail, input, weight, bias, stride, padding, dilation, groups)
+    let cases: [Case; 8] = [
+        (
+            "3x3, bias",
+            &[2, 3, 5, 5],
+            &[4, 3, 3, 3],
+            true,
+            (1, 1),
+            (0, 0),
+            (1, 1),
+            1,
+        ),
+        (
+            "2x3 kernel, stride (2,1), padding (1,2)",
+            &[2, 2, 5, 6],
+            &[3, 2, 2, 3],
+            true,
+            (2, 1),
+            (1, 2),
+            (1, 1),
+            1,
+        ),
+        (
+            "dilation (2,1), padding 1, no bias",
+            &[1, 2, 7, 5],
+            &[2, 2, 3, 2],
+            false,
+            (1, 1),
+            (1, 1),
+            (2, 1),
+            1,
+        ),
+        (
+            "groups=2, stride 2, padding 1",
+            &[3, 4, 5, 4],
+            &[6, 2, 3, 3],
+            true,
+            (2, 2),
+            (1, 1),
+            (1, 1),
+            2,
+        ),
+        (
+            "depthwise groups=3, stride (1,2), dilation (1,2)",
+            &[1, 3, 4, 7],
+            &[3, 1, 2, 2],
+            false,
+            (1, 2),
+            (0, 1),
+            (1, 2),
+            3,
+        ),
+        (
+            "1x1 kernel",
+            &[2, 3, 3, 4],
+            &[5, 3, 1, 1],
+            true,
+            (1, 1),
+            (0, 0),
+            (1, 1),
+            1,
+        ),
+        (
+            "1x1 kernel, stride 2, padding 1",
+            &[1, 2, 3, 4],
+            &[2, 2, 1, 1],
+            true,
+            (2, 2),
+            (1, 1),
+            (1, 1),
+            1,
+        ),
+        (
+            "unbatched (C,H,W), padding 1",
+            &[2, 5, 5],
+            &[3, 2, 3, 3],
+            true,
+            (1, 1),
+            (1, 1),
+            (1, 1),
+            1,
+        ),
+    ];
+    for (detail, xs, ws, bias, stride, padding, dilation, groups) in cases {
+        let mut inputs = vec![g.randn(xs), g.randn(ws)];
+        if bias {
+            inputs.push(g.randn(&[ws[0]]));
+        }
+        out.push(OpCheck::new("conv2d", detail, inputs, move |t| {
+            t[0].conv2d(&t[1], t.get(2), stride, padding, dilation, groups)
+        }));
+    }
+    let w = g.randn(&[3, 2, 3, 3]);
+    out.push(OpCheck::new(
+        "conv2d",
+        "constant weight (3,2,3,3), stride 2, padding 1",
+        vec![g.randn(&[2, 2, 5, 5])],
+        move |t| t[0].conv2d(&w, None, (2, 2), (1, 1), (1, 1), 1),
+    ));
+    let x = g.randn(&[2, 2, 5, 5]);
+    out.push(OpCheck::new(
+        "conv2d",
+        "constant input (2,2,5,5), padding 1",
+        vec![g.randn(&[3, 2, 3, 3]), g.randn(&[3])],
+        move |t| x.conv2d(&t[0], Some(&t[1]), (1, 1), (1, 1), (1, 1), 1),
+    ));
+}
+
+/// Pooling: max over well-separated values (no ties within reach of the
+/// step), with padding and overlapping windows; averages with and without
+/// counting the padding; adaptive bins that overlap or stretch.
+fn pool_checks(g: &mut Gen, out: &mut Vec<OpCheck>) {
+    type Case = (
+        &'static [usize],
+        (usize, usize),
+        (usize, usize),
+        (usize, usize),
+    );
+    let cases: [Case; 4] = [
+        (&[2, 3, 4, 6], (2, 2), (2, 2), (0, 0)),
+        (&[1, 2, 5, 5], (3, 3), (1, 1), (1, 1)),
+        (&[2, 2, 5, 6], (3, 2), (2, 1), (1, 1)),
+        (&[3, 5, 7], (3, 3), (2, 2), (1, 0)),
+    ];
+    for (shape, kernel, stride, padding) in cases {
+        let detail = format!("kernel={kernel:?} stride={stride:?} padding={padding:?}");
+        let x = g.spread(&[shape]).remove(0);
+        out.push(OpCheck::new(
+            "max_pool2d",
+            detail.clone(),
+            vec![x],
+            move |t| t[0].max_pool2d(kernel, stride, padding),
+        ));
+        for include in [true, false] {
+            out.push(OpCheck::new(
+                "avg_pool2d",
+                format!("{detail} count_include_pad={include}"),
+                vec![g.randn(shape)],
+                move |t| t[0].avg_pool2d(kernel, stride, padding, include),
+            ));
+        }
+    }
+    let cases: [(&[usize], (usize, usize)); 4] = [
+        (&[2, 3, 5, 7], (3, 4)),
+        (&[1, 2, 4, 4], (2, 2)),
+        (&[1, 2, 3, 3], (5, 4)),
+        (&[2, 6, 5], (1, 1)),
+    ];
+    for (shape, size) in cases {
+        out.push(OpCheck::new(
+            "adaptive_avg_pool2d",
+            format!("output_size={size:?}"),
+            vec![g.randn(shape)],
+            move |t| t[0].adaptive_avg_pool2d(size),
+        ));
+    }
+}
+
+/// batch_norm on 2-D, 3-D and 4-D input, training and evaluation, with and
+/// without the affine parameters.
+fn batch_norm_checks(g: &mut Gen, out: &mut Vec<OpCheck>) {
+    for (shape, affine) in [
+        (&[4usize, 3][..], true),
+        (&[5, 2][..], false),
+        (&[2, 3, 5][..], true),
+        (&[3, 2, 3, 4][..], true),
+        (&[2, 3, 2, 3][..], false),
+    ] {
+        let c = shape[1];
+        let mut inputs = vec![g.randn(shape)];
+        if affine {
+            inputs.extend([g.positive(&[c]), g.randn(&[c])]);
+        }
+        out.push(OpCheck::new(
+            "batch_norm",
+            format!("training, affine={affine}"),
+            inputs,
+            move |t| t[0].batch_norm(None, None, t.get(1), t.get(2), true, 0.1, 1e-5),
+        ));
+    }
+    // Training with running statistics: they change in place between the
+    // checker's evaluations, but the output must not depend on them.
+    let (rm, rv) = (g.randn(&[3]), g.positive(&[3]));
+    out.push(OpCheck::new(
+        "batch_norm",
+        "training, affine=true, with running stats",
+        vec![g.randn(&[2, 3, 2, 2]), g.positive(&[3]), g.randn(&[3])],
+        move |t| {
+            t[0].batch_norm(
+                Some(&rm),
+                Some(&rv),
+                Some(&t[1]),
+                Some(&t[2]),
+                true,
+                0.1,
+                1e-5,
+            )
+        },
+    ));
+    for (shape, affine) in [(&[4usize, 3][..], true), (&[2, 3, 2, 3][..], false)] {
+        let c = shape[1];
+        let (rm, rv) = (g.randn(&[c]), g.positive(&[c]));
+        let mut inputs = vec![g.randn(shape)];
+        if affine {
+            inputs.extend([g.positive(&[c]), g.randn(&[c])]);
+        }
+        out.push(OpCheck::new(
+            "batch_norm",
+            format!("eval, affine={affine}"),
+            inputs,
+            move |t| t[0].batch_norm(Some(&rm), Some(&rv), t.get(1), t.get(2), false, 0.1, 1e-5),
+        ));
+    }
+}
+
 /// Every gradient check of the catalogue, in a fixed order with fixed seeds.
 ///
 /// Covers each differentiable op of the engine: binary ops with every kind of
@@ -1240,6 +1469,9 @@ pub fn op_checks() -> Vec<OpCheck> {
     select_checks(&mut g, &mut out);
     dtype_checks(&mut g, &mut out);
     composite_checks(&mut g, &mut out);
+    conv_checks(&mut g, &mut out);
+    pool_checks(&mut g, &mut out);
+    batch_norm_checks(&mut g, &mut out);
     out
 }
 

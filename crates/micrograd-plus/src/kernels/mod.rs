@@ -6,5 +6,24 @@
 //! - [`matmul`]: dense matrix products (`sgemm`, `dgemm`) with strided
 //!   operands; a packed, cache-blocked AVX-512 kernel for f32 where the CPU
 //!   has it, `matrixmultiply` elsewhere.
+//! - [`im2col`]: im2col and col2im, which turn a 2-D convolution into a
+//!   matrix product and back.
+//! - [`set_num_threads`]: the size of the thread pool they share.
 
+pub mod im2col;
 pub mod matmul;
+
+/// Sets how many threads the parallel kernels use (like
+/// `torch.set_num_threads`). Only the first call in a process takes effect,
+/// and it must come before any parallel work; later calls return an error.
+///
+/// ```
+/// // In a fresh process: micrograd_plus::kernels::set_num_threads(2).unwrap();
+/// # let _ = micrograd_plus::kernels::set_num_threads;
+/// ```
+pub fn set_num_threads(threads: usize) -> crate::Result<()> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build_global()
+        .map_err(|e| crate::Error::argument("set_num_threads", e.to_string()))
+}

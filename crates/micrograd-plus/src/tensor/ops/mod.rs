@@ -12,13 +12,18 @@
 //! | [`layout`] | reshape, permute, transpose, squeeze, unsqueeze, flatten, expand |
 //! | [`index`] | cat, stack, split, chunk, narrow, slice, index_select, gather, pad |
 //! | [`select`] | comparisons, where, masked_fill, one_hot |
+//! | [`conv`] | conv2d (im2col + matrix product, stride, padding, dilation, groups) |
+//! | [`pool`] | max_pool2d, avg_pool2d, adaptive_avg_pool2d |
+//! | [`batch_norm`] | batch_norm (fused, training and evaluation) |
 //! | [`operators`] | `+ - * /` and negation on tensors and scalars |
 //! | [`attention`] | scaled dot-product attention (fused, causal and padding masks) |
 //! | [`heads`] | split_heads, merge_heads (`(B, T, H·d) ↔ (B, H, T, d)`) |
 //! | [`layer_norm`] | layer_norm (fused) |
 
 pub mod attention;
+pub mod batch_norm;
 pub mod binary;
+pub mod conv;
 pub mod heads;
 pub mod index;
 pub mod layer_norm;
@@ -26,6 +31,7 @@ pub mod layout;
 pub mod linear;
 pub mod matmul;
 pub mod operators;
+pub mod pool;
 pub mod reduce;
 pub mod select;
 pub mod softmax;

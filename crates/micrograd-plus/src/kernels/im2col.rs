@@ -1,0 +1,276 @@
+//! im2col and col2im: the data movement that turns a 2-D convolution into a
+//! matrix product.
+//!
+//! For one image of `C` channels, a kernel of `kh × kw` taps and an output of
+//! `oh × ow` positions, the column matrix has one row per (channel, tap) and
+//! one column per output position: `col[(c·kh + i)·kw + j][y·ow + x]` is the
+//! input pixel that tap (i, j) of channel c sees at output position (y, x),
+//! or 0 where the tap falls into the padding. A convolution is then
+//! `weight (O × C·kh·kw) · col (C·kh·kw × oh·ow)`, and the gradient of the
+//! input is that product transposed, scattered back by [`col2im`] (which adds
+//! up the several column entries that came from one pixel).
+
+/// The geometry of one convolution window sweep over a single image.
+///
+/// ```
+/// use micrograd_plus::kernels::im2col::Window;
+/// let w = Window { channels: 1, height: 4, width: 4, kernel: (3, 3), stride: (1, 1),
+///                  padding: (1, 1), dilation: (1, 1), out: (4, 4) };
+/// assert_eq!(w.col_rows(), 9);
+/// assert_eq!(w.col_cols(), 16);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    /// Input channels of the image (of one group, for grouped convolutions).
+    pub channels: usize,
+    /// Input height.
+    pub height: usize,
+    /// Input width.
+    pub width: usize,
+    /// Kernel taps `(kh, kw)`.
+    pub kernel: (usize, usize),
+    /// Step between output positions `(sh, sw)`.
+    pub stride: (usize, usize),
+    /// Zeros added on each side `(ph, pw)`.
+    pub padding: (usize, usize),
+    /// Spacing between taps `(dh, dw)`.
+    pub dilation: (usize, usize),
+    /// Output size `(oh, ow)`, consistent with the above.
+    pub out: (usize, usize),
+}
+
+impl Window {
+    /// Rows of the column matrix: `channels · kh · kw`.
+    ///
+    /// ```
+    /// # use micrograd_plus::kernels::im2col::Window;
+    /// let w = Window { channels: 2, height: 3, width: 3, kernel: (2, 1), stride: (1, 1),
+    ///                  padding: (0, 0), dilation: (1, 1), out: (2, 3) };
+    /// assert_eq!(w.col_rows(), 4);
+    /// ```
+    pub fn col_rows(&self) -> usize {
+        self.channels * self.kernel.0 * self.kernel.1
+    }
+
+    /// Columns of the column matrix: `oh · ow`.
+    ///
+    /// ```
+    /// # use micrograd_plus::kernels::im2col::Window;
+    /// let w = Window { channels: 2, height: 3, width: 3, kernel: (2, 1), stride: (1, 1),
+    ///                  padding: (0, 0), dilation: (1, 1), out: (2, 3) };
+    /// assert_eq!(w.col_cols(), 6);
+    /// ```
+    pub fn col_cols(&self) -> usize {
+        self.out.0 * self.out.1
+    }
+
+    /// True when the column matrix is the image itself (a 1×1 kernel, stride
+    /// 1, no padding): callers can then skip im2col and col2im.
+    ///
+    /// ```
+    /// # use micrograd_plus::kernels::im2col::Window;
+    /// let w = Window { channels: 8, height: 5, width: 5, kernel: (1, 1), stride: (1, 1),
+    ///                  padding: (0, 0), dilation: (1, 1), out: (5, 5) };
+    /// assert!(w.is_identity());
+    /// ```
+    pub fn is_identity(&self) -> bool {
+        self.kernel == (1, 1) && self.stride == (1, 1) && self.padding == (0, 0)
+    }
+
+    /// For tap offset `k` (already multiplied by the dilation) along an axis
+    /// of `len` inputs with stride `s` and padding `p`, the range of output
+    /// positions whose input `o·s + k − p` lies inside `0..len`.
+    fn valid(out: usize, len: usize, s: usize, p: usize, k: usize) -> (usize, usize) {
+        // First o with o·s + k ≥ p, and first o with o·s + k ≥ len + p.
+        let first = |bound: usize| {
+            if k >= bound {
+                0
+            } else {
+                (bound - k).div_ceil(s)
+            }
+        };
+        let lo = first(p).min(out);
+        let hi = first(len + p).min(out);
+        (lo, hi.max(lo))
+    }
+}
+
+/// Fills `col` (`w.col_rows() × w.col_cols()`, row-major) from one image
+/// `x` (`channels × height × width`, row-major). Every entry is written.
+///
+/// # Panics
+/// If `x` or `col` is too short for the geometry.
+///
+/// ```
+/// use micrograd_plus::kernels::im2col::{im2col, Window};
+/// // 1 channel, 2×3 image, 2×2 kernel, no padding → 4 rows × 2 positions.
+/// let w = Window { channels: 1, height: 2, width: 3, kernel: (2, 2), stride: (1, 1),
+///                  padding: (0, 0), dilation: (1, 1), out: (1, 2) };
+/// let x = [1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0];
+/// let mut col = [0.0f32; 8];
+/// im2col(&x, &w, &mut col);
+/// assert_eq!(col, [1.0, 2.0, 2.0, 3.0, 4.0, 5.0, 5.0, 6.0]);
+/// ```
+pub fn im2col<T: Copy + Default>(x: &[T], w: &Window, col: &mut [T]) {
+    let (oh, ow) = w.out;
+    let (kh, kw) = w.kernel;
+    let (sh, sw) = w.stride;
+    let (ph, pw) = w.padding;
+    let (dh, dw) = w.dilation;
+    let plane = w.height * w.width;
+    let cols = oh * ow;
+    assert!(x.len() >= w.channels * plane, "im2col: image too short");
+    assert!(col.len() >= w.col_rows() * cols, "im2col: col too short");
+    let zero = T::default();
+    for c in 0..w.channels {
+        let img = &x[c * plane..][..plane];
+        for i in 0..kh {
+            let (ylo, yhi) = Window::valid(oh, w.height, sh, ph, i * dh);
+            for j in 0..kw {
+                let (xlo, xhi) = Window::valid(ow, w.width, sw, pw, j * dw);
+                let row = &mut col[((c * kh + i) * kw + j) * cols..][..cols];
+                row[..ylo * ow].fill(zero);
+                row[yhi * ow..].fill(zero);
+                for y in ylo..yhi {
+                    let iy = y * sh + i * dh - ph;
+                    let src = &img[iy * w.width..][..w.width];
+                    let dst = &mut row[y * ow..][..ow];
+                    dst[..xlo].fill(zero);
+                    dst[xhi..].fill(zero);
+                    if xlo == xhi {
+                        continue;
+                    }
+                    // Input column of output x: x·sw + j·dw − pw.
+                    let x0 = xlo * sw + j * dw - pw;
+                    if sw == 1 {
+                        dst[xlo..xhi].copy_from_slice(&src[x0..x0 + (xhi - xlo)]);
+                    } else {
+                        for (d, s) in dst[xlo..xhi].iter_mut().zip(src[x0..].iter().step_by(sw)) {
+                            *d = *s;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The adjoint of [`im2col`]: adds every entry of `col` into the image pixel
+/// it was read from (`x += col2im(col)`); entries that came from padding are
+/// dropped.
+///
+/// # Panics
+/// If `x` or `col` is too short for the geometry.
+///
+/// ```
+/// use micrograd_plus::kernels::im2col::{col2im, Window};
+/// let w = Window { channels: 1, height: 2, width: 3, kernel: (2, 2), stride: (1, 1),
+///                  padding: (0, 0), dilation: (1, 1), out: (1, 2) };
+/// let col = [1.0f32; 8];
+/// let mut x = [0.0f32; 6];
+/// col2im(&col, &w, &mut x);
+/// // Middle pixels are seen by both output positions.
+/// assert_eq!(x, [1.0, 2.0, 1.0, 1.0, 2.0, 1.0]);
+/// ```
+pub fn col2im<T: Copy + std::ops::AddAssign>(col: &[T], w: &Window, x: &mut [T]) {
+    let (oh, ow) = w.out;
+    let (kh, kw) = w.kernel;
+    let (sh, sw) = w.stride;
+    let (ph, pw) = w.padding;
+    let (dh, dw) = w.dilation;
+    let plane = w.height * w.width;
+    let cols = oh * ow;
+    assert!(x.len() >= w.channels * plane, "col2im: image too short");
+    assert!(col.len() >= w.col_rows() * cols, "col2im: col too short");
+    for c in 0..w.channels {
+        let img = &mut x[c * plane..][..plane];
+        for i in 0..kh {
+            let (ylo, yhi) = Window::valid(oh, w.height, sh, ph, i * dh);
+            for j in 0..kw {
+                let (xlo, xhi) = Window::valid(ow, w.width, sw, pw, j * dw);
+                let row = &col[((c * kh + i) * kw + j) * cols..][..cols];
+                if xlo == xhi {
+                    continue;
+                }
+                for y in ylo..yhi {
+                    let iy = y * sh + i * dh - ph;
+                    let dst = &mut img[iy * w.width..][..w.width];
+                    let src = &row[y * ow + xlo..y * ow + xhi];
+                    let x0 = xlo * sw + j * dw - pw;
+                    if sw == 1 {
+                        for (d, s) in dst[x0..x0 + src.len()].iter_mut().zip(src) {
+                            *d += *s;
+                        }
+                    } else {
+                        for (d, s) in dst[x0..].iter_mut().step_by(sw).zip(src) {
+                            *d += *s;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// im2col against the definition, entry by entry, over strides,
+    /// paddings and dilations; and col2im as its exact adjoint:
+    /// `<im2col(x), c> = <x, col2im(c)>` for integer-valued data.
+    #[test]
+    fn im2col_matches_definition_and_col2im_is_its_adjoint() {
+        for (h, wd, k, s, p, d) in [
+            (5, 4, (3, 2), (1, 1), (0, 0), (1, 1)),
+            (5, 6, (3, 3), (2, 1), (1, 2), (1, 1)),
+            (7, 5, (2, 3), (1, 2), (2, 1), (2, 1)),
+            (4, 4, (1, 1), (3, 3), (1, 1), (1, 1)),
+            (6, 7, (3, 2), (2, 3), (2, 2), (2, 3)),
+        ] {
+            let eff = |n: usize, k: usize, s: usize, p: usize, d: usize| {
+                (n + 2 * p - d * (k - 1) - 1) / s + 1
+            };
+            let w = Window {
+                channels: 2,
+                height: h,
+                width: wd,
+                kernel: k,
+                stride: s,
+                padding: p,
+                dilation: d,
+                out: (eff(h, k.0, s.0, p.0, d.0), eff(wd, k.1, s.1, p.1, d.1)),
+            };
+            let x: Vec<f64> = (0..2 * h * wd).map(|i| (i % 13) as f64 - 6.0).collect();
+            let mut col = vec![f64::NAN; w.col_rows() * w.col_cols()];
+            im2col(&x, &w, &mut col);
+            for c in 0..2 {
+                for i in 0..k.0 {
+                    for j in 0..k.1 {
+                        for y in 0..w.out.0 {
+                            for xo in 0..w.out.1 {
+                                let iy = (y * s.0 + i * d.0) as isize - p.0 as isize;
+                                let ix = (xo * s.1 + j * d.1) as isize - p.1 as isize;
+                                let inside =
+                                    (0..h as isize).contains(&iy) && (0..wd as isize).contains(&ix);
+                                let want = if inside {
+                                    x[(c * h + iy as usize) * wd + ix as usize]
+                                } else {
+                                    0.0
+                                };
+                                let r = (c * k.0 + i) * k.1 + j;
+                                assert_eq!(col[r * w.col_cols() + y * w.out.1 + xo], want);
+                            }
+                        }
+                    }
+                }
+            }
+            let c: Vec<f64> = (0..col.len()).map(|i| (i % 7) as f64 - 3.0).collect();
+            let mut back = vec![0.0; x.len()];
+            col2im(&c, &w, &mut back);
+            let lhs: f64 = col.iter().zip(&c).map(|(a, b)| a * b).sum();
+            let rhs: f64 = x.iter().zip(&back).map(|(a, b)| a * b).sum();
+            assert_eq!(lhs, rhs, "{w:?}");
+        }
+    }
+}

@@ -1,0 +1,397 @@
+//! Batch normalisation (`torch.nn.functional.batch_norm`) as one fused op,
+//! for `(N, C)`, `(N, C, L)` and `(N, C, H, W)` inputs (any `(N, C, ...)`):
+//! statistics are per channel, over every dim but C.
+//!
+//! Forward, per channel, with `M` the number of values in the channel:
+//! `x̂ = (x − μ) / √(σ² + ε)` and `y = γ·x̂ + β`. In training μ and σ² are
+//! the batch mean and biased variance, and the running statistics move
+//! towards them in place: `running_mean ← (1 − m)·running_mean + m·μ` and
+//! `running_var ← (1 − m)·running_var + m·σ²·M/(M − 1)` (the unbiased
+//! variance, as PyTorch). In evaluation μ and σ² are the running statistics.
+//!
+//! Backward in closed form, with `g` the upstream gradient and sums over
+//! the channel: `dβ = Σg`, `dγ = Σ g·x̂`, and
+//! - training (μ, σ² depend on x): `dx = γ/√(σ²+ε) · (g − Σg/M − x̂·Σ(g·x̂)/M)`;
+//! - evaluation (constants): `dx = γ/√(σ²+ε) · g`.
+//!
+//! Both directions take two sweeps over the data: one for the per-channel
+//! sums (channels in parallel, accumulated in f64), one elementwise with
+//! per-channel coefficients (images in parallel).
+
+use crate::tensor::{with_slice, Element, Storage, Tensor};
+use crate::{Error, Result};
+use rayon::prelude::*;
+
+/// Below this many elements the sweeps run on the calling thread.
+const PARALLEL_MIN: usize = 1 << 15;
+
+/// The input seen as `(n, c, s)`: element `(i, ch, j)` is at `(i·c + ch)·s + j`.
+#[derive(Debug, Clone, Copy)]
+struct Layout {
+    n: usize,
+    c: usize,
+    s: usize,
+}
+
+impl Layout {
+    /// Values per channel.
+    fn m(&self) -> usize {
+        self.n * self.s
+    }
+    fn parallel(&self) -> bool {
+        self.n * self.c * self.s >= PARALLEL_MIN && rayon::current_num_threads() > 1
+    }
+
+    /// `f(channel)` for every channel, collected in order.
+    fn per_channel<R: Send>(&self, f: impl Fn(usize) -> R + Sync + Send) -> Vec<R> {
+        if self.parallel() {
+            (0..self.c).into_par_iter().map(f).collect()
+        } else {
+            (0..self.c).map(f).collect()
+        }
+    }
+
+    /// Σ over the channel's rows (contiguous runs of `s` values) of
+    /// `f(row of u, row of v)`, each row's part computed in `T` and the
+    /// total in f64.
+    fn channel_sum<T: Element>(
+        &self,
+        ch: usize,
+        u: &[T],
+        v: &[T],
+        f: impl Fn(&[T], &[T]) -> T,
+    ) -> f64 {
+        let mut total = 0.0;
+        for i in 0..self.n {
+            let at = (i * self.c + ch) * self.s;
+            total += f(&u[at..at + self.s], &v[at..at + self.s]).as_f64();
+        }
+        total
+    }
+
+    /// `out[k] = a[ch]·u[k] + b[ch]·(v[k] − mean[ch]) + c0[ch]` for every
+    /// element, where `ch` is the element's channel.
+    #[allow(clippy::too_many_arguments)]
+    fn affine<T: Element>(
+        &self,
+        u: &[T],
+        v: &[T],
+        mean: &[T],
+        a: &[T],
+        b: &[T],
+        c0: &[T],
+    ) -> Vec<T> {
+        let mut out = vec![T::zero(); u.len()];
+        let row = self.c * self.s;
+        let one = |i: usize, o: &mut [T]| {
+            for ch in 0..self.c {
+                let at = i * row + ch * self.s;
+                let (uu, vv) = (&u[at..at + self.s], &v[at..at + self.s]);
+                let (a, b, c0, m) = (a[ch], b[ch], c0[ch], mean[ch]);
+                for ((o, &u), &v) in o[ch * self.s..][..self.s].iter_mut().zip(uu).zip(vv) {
+                    *o = a * u + b * (v - m) + c0;
+                }
+            }
+        };
+        if row == 0 {
+            return out;
+        }
+        if self.parallel() {
+            out.par_chunks_mut(row)
+                .enumerate()
+                .for_each(|(i, o)| one(i, o));
+        } else {
+            out.chunks_mut(row).enumerate().for_each(|(i, o)| one(i, o));
+        }
+        out
+    }
+}
+
+/// `Σ f(u[i], v[i])` with eight independent partial sums, which the
+/// compiler keeps in vector registers (one running sum would be a chain of
+/// dependent adds).
+fn lane_sum<T: Element>(u: &[T], v: &[T], f: impl Fn(T, T) -> T) -> T {
+    let mut acc = [T::zero(); 8];
+    let (uc, vc) = (u.chunks_exact(8), v.chunks_exact(8));
+    let mut tail = T::zero();
+    for (&a, &b) in uc.remainder().iter().zip(vc.remainder()) {
+        tail = tail + f(a, b);
+    }
+    for (a8, b8) in uc.zip(vc) {
+        for ((s, &a), &b) in acc.iter_mut().zip(a8).zip(b8) {
+            *s = *s + f(a, b);
+        }
+    }
+    acc.iter().copied().sum::<T>() + tail
+}
+
+/// Per-channel `(mean, biased variance)`, two-pass for accuracy (the
+/// variance sums squared deviations from the mean).
+fn batch_stats<T: Element>(x: &[T], l: &Layout) -> (Vec<f64>, Vec<f64>) {
+    let m = l.m() as f64;
+    l.per_channel(|ch| {
+        let mean = l.channel_sum(ch, x, x, |r, _| lane_sum(r, r, |a, _| a)) / m;
+        let mt = T::of(mean);
+        let var = l.channel_sum(ch, x, x, |r, _| lane_sum(r, r, |a, _| (a - mt) * (a - mt))) / m;
+        (mean, var)
+    })
+    .into_iter()
+    .unzip()
+}
+
+fn cast<T: Element>(v: &[f64]) -> Vec<T> {
+    v.iter().map(|&x| T::of(x)).collect()
+}
+
+/// What the backward needs from the forward: the statistics used.
+#[derive(Debug, Clone)]
+struct Saved {
+    layout: Layout,
+    training: bool,
+    mean: Vec<f64>,
+    inv_std: Vec<f64>,
+    has_weight: bool,
+}
+
+/// `(dx, dweight, dbias)`, each when wanted.
+type Grads<T> = (Option<Vec<T>>, Option<Vec<T>>, Option<Vec<T>>);
+
+/// The three gradients of batch_norm, each only when wanted.
+fn backward<T: Element>(
+    g: &[T],
+    x: &[T],
+    weight: Option<&[T]>,
+    sv: &Saved,
+    want: (bool, bool, bool),
+) -> Grads<T> {
+    let l = sv.layout;
+    // Σg and Σ g·x̂ per channel (needed by dγ, dβ, and dx in training).
+    let need_sums = want.1 || want.2 || (want.0 && sv.training);
+    let (sg, sgx): (Vec<f64>, Vec<f64>) = if need_sums {
+        l.per_channel(|ch| {
+            let mu = T::of(sv.mean[ch]);
+            let sg = l.channel_sum(ch, g, g, |r, _| lane_sum(r, r, |a, _| a));
+            let sgx = l.channel_sum(ch, g, x, |gr, xr| lane_sum(gr, xr, |a, b| a * (b - mu)));
+            (sg, sgx * sv.inv_std[ch])
+        })
+        .into_iter()
+        .unzip()
+    } else {
+        (vec![0.0; l.c], vec![0.0; l.c])
+    };
+    let dx = want.0.then(|| {
+        let m = l.m() as f64;
+        let gamma = |ch: usize| weight.map_or(1.0, |w| w[ch].as_f64());
+        let k: Vec<f64> = (0..l.c).map(|ch| gamma(ch) * sv.inv_std[ch]).collect();
+        let (b, c0): (Vec<f64>, Vec<f64>) = if sv.training {
+            // dx = k·g − k·is·Σ(g·x̂)/M · (x − μ) − k·Σg/M
+            (0..l.c)
+                .map(|ch| (-k[ch] * sv.inv_std[ch] * sgx[ch] / m, -k[ch] * sg[ch] / m))
+                .unzip()
+        } else {
+            (vec![0.0; l.c], vec![0.0; l.c])
+        };
+        l.affine(
+            g,
+            x,
+            &cast::<T>(&sv.mean),
+            &cast::<T>(&k),
+            &cast::<T>(&b),
+            &cast::<T>(&c0),
+        )
+    });
+    (
+        dx,
+        want.1.then(|| cast::<T>(&sgx)),
+        want.2.then(|| cast::<T>(&sg)),
+    )
+}
+
+/// Checks an optional per-channel parameter: shape `[c]` and the input's dtype.
+fn check_param(name: &str, t: Option<&Tensor>, x: &Tensor, c: usize) -> Result<()> {
+    let Some(t) = t else { return Ok(()) };
+    if t.shape() != [c] {
+        return Err(Error::shape(
+            "batch_norm",
+            format!(
+                "{name} must have shape [{c}] for input of shape {:?}, got {:?}",
+                x.shape(),
+                t.shape()
+            ),
+        ));
+    }
+    if t.dtype() != x.dtype() {
+        return Err(Error::argument(
+            "batch_norm",
+            format!(
+                "{name} has dtype {} but the input has dtype {}",
+                t.dtype().name(),
+                x.dtype().name()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+impl Tensor {
+    /// Batch normalisation over the channel dim (dim 1) of an `(N, C, ...)`
+    /// tensor, like `torch.nn.functional.batch_norm`; see the [module
+    /// docs](self) for the formulas.
+    ///
+    /// In `training` the batch statistics are used and, when given,
+    /// `running_mean` and `running_var` (shape `[C]`, never part of the
+    /// graph) are updated in place with `momentum`. Otherwise the running
+    /// statistics are used and must be given. `weight` (γ) and `bias` (β)
+    /// are the optional affine parameters, shape `[C]`.
+    ///
+    /// ```
+    /// use micrograd_plus::Tensor;
+    /// let x = Tensor::new([[1.0f64, 10.0], [3.0, 30.0]]).unwrap();
+    /// let (rm, rv) = (Tensor::zeros(&[2]).to_dtype(x.dtype()), Tensor::ones(&[2]).to_dtype(x.dtype()));
+    /// let y = x.batch_norm(Some(&rm), Some(&rv), None, None, true, 0.1, 0.0).unwrap();
+    /// assert_eq!(y.to_vec::<f64>(), vec![-1.0, -1.0, 1.0, 1.0]);
+    /// assert_eq!(rm.to_vec::<f64>(), vec![0.2, 2.0]);           // 0.9·0 + 0.1·mean
+    /// assert_eq!(rv.to_vec::<f64>(), vec![0.9 + 0.2, 0.9 + 20.0]); // unbiased variance 2, 200
+    ///
+    /// let err = x.batch_norm(None, None, None, None, false, 0.1, 1e-5).unwrap_err();
+    /// assert!(err.to_string().contains("running_mean and running_var are required"));
+    /// ```
+    #[allow(clippy::too_many_arguments)]
+    pub fn batch_norm(
+        &self,
+        running_mean: Option<&Tensor>,
+        running_var: Option<&Tensor>,
+        weight: Option<&Tensor>,
+        bias: Option<&Tensor>,
+        training: bool,
+        momentum: f64,
+        eps: f64,
+    ) -> Result<Tensor> {
+        let op = "batch_norm";
+        let shape = self.shape();
+        if shape.len() < 2 {
+            return Err(Error::shape(
+                op,
+                format!("expected an (N, C, ...) input of at least 2 dims, got shape {shape:?}"),
+            ));
+        }
+        let layout = Layout {
+            n: shape[0],
+            c: shape[1],
+            s: shape[2..].iter().product(),
+        };
+        for (name, t) in [
+            ("running_mean", running_mean),
+            ("running_var", running_var),
+            ("weight", weight),
+            ("bias", bias),
+        ] {
+            check_param(name, t, self, layout.c)?;
+        }
+        if training && layout.m() <= 1 {
+            return Err(Error::shape(
+                op,
+                format!("expected more than 1 value per channel when training, got input of shape {shape:?}"),
+            ));
+        }
+        let (mean, var) = if training {
+            with_slice!(&*self.storage(), |xv: T| batch_stats(xv, &layout))
+        } else {
+            match (running_mean, running_var) {
+                (Some(rm), Some(rv)) => (rm.to_vec::<f64>(), rv.to_vec::<f64>()),
+                _ => return Err(Error::argument(
+                    op,
+                    "running_mean and running_var are required in evaluation (training = false)",
+                )),
+            }
+        };
+        if training {
+            let unbias = layout.m() as f64 / (layout.m() - 1) as f64;
+            for (t, stat, factor) in [(running_mean, &mean, 1.0), (running_var, &var, unbias)] {
+                if let Some(t) = t {
+                    let mut s = t.storage_mut();
+                    with_slice_mut(&mut s, |r: &mut [f64]| {
+                        for (r, &v) in r.iter_mut().zip(stat) {
+                            *r = (1.0 - momentum) * *r + momentum * v * factor;
+                        }
+                    });
+                }
+            }
+        }
+        let inv_std: Vec<f64> = var.iter().map(|v| 1.0 / (v + eps).sqrt()).collect();
+        let gamma = weight.map(|w| w.to_vec::<f64>());
+        let beta = bias.map(|b| b.to_vec::<f64>());
+        let out: Storage = with_slice!(&*self.storage(), |xv: T| {
+            // y = γ·is·(x − μ) + β: the `b` term of `affine` with u unused.
+            let scale: Vec<f64> = (0..layout.c)
+                .map(|ch| gamma.as_ref().map_or(1.0, |g| g[ch]) * inv_std[ch])
+                .collect();
+            let shift: Vec<f64> = (0..layout.c)
+                .map(|ch| beta.as_ref().map_or(0.0, |b| b[ch]))
+                .collect();
+            let zeros = vec![T::zero(); layout.c];
+            T::into_storage(layout.affine(
+                xv,
+                xv,
+                &cast::<T>(&mean),
+                &zeros,
+                &cast::<T>(&scale),
+                &cast::<T>(&shift),
+            ))
+        });
+        let saved = Saved {
+            layout,
+            training,
+            mean,
+            inv_std,
+            has_weight: weight.is_some(),
+        };
+        let mut inputs = vec![self.clone()];
+        inputs.extend(weight.cloned());
+        inputs.extend(bias.cloned());
+        Ok(Tensor::record(
+            out,
+            shape.to_vec(),
+            op,
+            inputs,
+            move |g, inputs, _| {
+                let w_at = saved.has_weight.then_some(1);
+                let b_at = (inputs.len() > 1 + usize::from(saved.has_weight))
+                    .then_some(1 + usize::from(saved.has_weight));
+                let wants = |at: Option<usize>| at.is_some_and(|i| inputs[i].is_requires_grad());
+                let want = (inputs[0].is_requires_grad(), wants(w_at), wants(b_at));
+                let (sg, sx) = (g.storage(), inputs[0].storage());
+                let sw = w_at.map(|i| inputs[i].storage());
+                let (dx, dw, db): (Option<Storage>, Option<Storage>, Option<Storage>) =
+                    with_slice!(&*sg, |gv: T| {
+                        let wv = sw.as_deref().map(|s| T::slice(s).expect("dtype"));
+                        let (dx, dw, db) =
+                            backward(gv, T::slice(&sx).expect("dtype"), wv, &saved, want);
+                        (
+                            dx.map(T::into_storage),
+                            dw.map(T::into_storage),
+                            db.map(T::into_storage),
+                        )
+                    });
+                let c = saved.layout.c;
+                let mut grads =
+                    vec![dx.map(|s| Tensor::from_storage(s, inputs[0].shape().to_vec()))];
+                if saved.has_weight {
+                    grads.push(dw.map(|s| Tensor::from_storage(s, vec![c])));
+                }
+                if b_at.is_some() {
+                    grads.push(db.map(|s| Tensor::from_storage(s, vec![c])));
+                }
+                Ok(grads)
+            },
+        ))
+    }
+}
+
+/// Runs `f` on the storage's values as f64 and writes them back (running
+/// statistics are `[C]`, so the round trip costs nothing that matters).
+fn with_slice_mut(s: &mut Storage, f: impl FnOnce(&mut [f64])) {
+    let mut v = s.to_vec::<f64>();
+    f(&mut v);
+    *s = Storage::F64(v).to_dtype(s.dtype());
+}

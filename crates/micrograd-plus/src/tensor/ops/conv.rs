@@ -1,0 +1,612 @@
+//! 2-D convolution (`torch.nn.functional.conv2d`): NCHW input, weight
+//! `(out_channels, in_channels / groups, kh, kw)`, optional bias, stride,
+//! zero padding, dilation and groups.
+//!
+//! Forward, per image and group: [`im2col`] lays the receptive field of
+//! every output position out as a column, and one matrix product
+//! `W (O × C·kh·kw) · col (C·kh·kw × oh·ow)` gives every output channel at
+//! every position, already in NCHW order. With `g` the upstream gradient of
+//! one image and group (`O × oh·ow`), the backward rules are the two other
+//! products of the same three matrices:
+//! - weight: `dW += g · colᵀ`, summed over the batch;
+//! - input: `dcol = Wᵀ · g`, then [`col2im`] adds each column entry back
+//!   into the pixel it was read from;
+//! - bias: `db[o] = Σ g[o, ·]` over the batch and positions.
+//!
+//! The column matrix is never stored for the whole batch (it is `kh·kw`
+//! times the input): each thread rebuilds one image's columns in a scratch
+//! buffer, in the forward and again for the weight gradient. Images are
+//! split across rayon's threads, each running single-threaded products; a
+//! batch smaller than the thread count runs image by image with threaded
+//! products instead. Each gradient is computed only for inputs that need
+//! it.
+
+use crate::kernels::im2col::{col2im, im2col, Window};
+use crate::kernels::matmul::{dgemm, sgemm, sgemm_serial};
+use crate::tensor::{with_slice, Element, Storage, Tensor};
+use crate::{Error, Result};
+use rayon::prelude::*;
+
+/// An element type with a matrix product that either may or may not use
+/// threads (f64 exists for gradient checks and uses `dgemm` both ways).
+pub(crate) trait GemmElement: Element + std::ops::AddAssign {
+    /// `C = A·B` or `C += A·B`, as [`sgemm`], on this thread only unless `threaded`.
+    #[allow(clippy::too_many_arguments)]
+    fn gemm_on(
+        threaded: bool,
+        m: usize,
+        k: usize,
+        n: usize,
+        a: &[Self],
+        a_rs: usize,
+        a_cs: usize,
+        b: &[Self],
+        b_rs: usize,
+        b_cs: usize,
+        c: &mut [Self],
+        accumulate: bool,
+    );
+}
+
+impl GemmElement for f32 {
+    fn gemm_on(
+        threaded: bool,
+        m: usize,
+        k: usize,
+        n: usize,
+        a: &[f32],
+        a_rs: usize,
+        a_cs: usize,
+        b: &[f32],
+        b_rs: usize,
+        b_cs: usize,
+        c: &mut [f32],
+        accumulate: bool,
+    ) {
+        let f = if threaded { sgemm } else { sgemm_serial };
+        f(m, k, n, a, a_rs, a_cs, b, b_rs, b_cs, c, accumulate)
+    }
+}
+
+impl GemmElement for f64 {
+    fn gemm_on(
+        _threaded: bool,
+        m: usize,
+        k: usize,
+        n: usize,
+        a: &[f64],
+        a_rs: usize,
+        a_cs: usize,
+        b: &[f64],
+        b_rs: usize,
+        b_cs: usize,
+        c: &mut [f64],
+        accumulate: bool,
+    ) {
+        dgemm(m, k, n, a, a_rs, a_cs, b, b_rs, b_cs, c, accumulate)
+    }
+}
+
+/// The checked geometry of one convolution.
+#[derive(Debug, Clone, Copy)]
+struct Conv {
+    batch: usize,
+    groups: usize,
+    in_channels: usize,
+    out_channels: usize,
+    /// One group of one image: `in_channels / groups` channels.
+    win: Window,
+}
+
+impl Conv {
+    fn new(
+        x: &[usize],
+        w: &[usize],
+        bias: Option<&[usize]>,
+        stride: (usize, usize),
+        padding: (usize, usize),
+        dilation: (usize, usize),
+        groups: usize,
+    ) -> Result<Conv> {
+        let op = "conv2d";
+        if x.len() != 4 {
+            return Err(Error::shape(
+                op,
+                format!(
+                    "expected 3-D (unbatched) or 4-D (batched) input, got input of shape {x:?}"
+                ),
+            ));
+        }
+        if w.len() != 4 {
+            return Err(Error::shape(
+                op,
+                format!("weight must be 4-D (out_channels, in_channels/groups, kh, kw), got shape {w:?}"),
+            ));
+        }
+        if groups == 0 {
+            return Err(Error::argument(op, "groups must be positive, got 0"));
+        }
+        for (name, v) in [("stride", stride), ("dilation", dilation)] {
+            if v.0 == 0 || v.1 == 0 {
+                return Err(Error::argument(
+                    op,
+                    format!("{name} must be positive, got {v:?}"),
+                ));
+            }
+        }
+        let (out_channels, kh, kw) = (w[0], w[2], w[3]);
+        if kh == 0 || kw == 0 {
+            return Err(Error::shape(
+                op,
+                format!("weight of shape {w:?} has an empty kernel"),
+            ));
+        }
+        if out_channels % groups != 0 {
+            return Err(Error::shape(
+                op,
+                format!("out_channels ({out_channels}) of weight {w:?} must be divisible by groups ({groups})"),
+            ));
+        }
+        if w[1] * groups != x[1] {
+            return Err(Error::shape(
+                op,
+                format!(
+                    "given groups={groups}, weight of shape {w:?} expects input of shape {x:?} to have {} channels, but got {} channels instead",
+                    w[1] * groups,
+                    x[1]
+                ),
+            ));
+        }
+        if let Some(b) = bias {
+            if b != [out_channels] {
+                return Err(Error::shape(
+                    op,
+                    format!("bias must have shape [{out_channels}] for weight {w:?}, got {b:?}"),
+                ));
+            }
+        }
+        let (h, wd) = (x[2], x[3]);
+        let (eh, ew) = (dilation.0 * (kh - 1) + 1, dilation.1 * (kw - 1) + 1);
+        let (hp, wp) = (h + 2 * padding.0, wd + 2 * padding.1);
+        if eh > hp || ew > wp {
+            return Err(Error::shape(
+                op,
+                format!(
+                    "padded input size per channel ({hp} x {wp}) of input {x:?} is smaller than the (dilated) kernel size ({eh} x {ew}) of weight {w:?}"
+                ),
+            ));
+        }
+        Ok(Conv {
+            batch: x[0],
+            groups,
+            in_channels: x[1],
+            out_channels,
+            win: Window {
+                channels: w[1],
+                height: h,
+                width: wd,
+                kernel: (kh, kw),
+                stride,
+                padding,
+                dilation,
+                out: ((hp - eh) / stride.0 + 1, (wp - ew) / stride.1 + 1),
+            },
+        })
+    }
+
+    /// Output channels per group.
+    fn og(&self) -> usize {
+        self.out_channels / self.groups
+    }
+    /// Rows of one group's column matrix (`C/groups · kh · kw`).
+    fn k(&self) -> usize {
+        self.win.col_rows()
+    }
+    /// Output positions per image.
+    fn p(&self) -> usize {
+        self.win.col_cols()
+    }
+    /// Elements of one input image.
+    fn in_len(&self) -> usize {
+        self.in_channels * self.win.height * self.win.width
+    }
+    /// Elements of one output image.
+    fn out_len(&self) -> usize {
+        self.out_channels * self.p()
+    }
+    /// Elements of one group of one input image.
+    fn in_group_len(&self) -> usize {
+        self.win.channels * self.win.height * self.win.width
+    }
+    /// Scratch needed for one column matrix (none for a 1×1 stride-1 kernel).
+    fn col_len(&self) -> usize {
+        if self.win.is_identity() {
+            0
+        } else {
+            self.k() * self.p()
+        }
+    }
+    fn out_shape(&self) -> Vec<usize> {
+        vec![
+            self.batch,
+            self.out_channels,
+            self.win.out.0,
+            self.win.out.1,
+        ]
+    }
+
+    /// How to share the batch out: `Some(images per task)` to run tasks in
+    /// parallel with single-threaded products, `None` to go image by image
+    /// with threaded products (fewer images than threads).
+    fn split(&self) -> Option<usize> {
+        let threads = rayon::current_num_threads();
+        if threads < 2 || self.batch < threads {
+            return None;
+        }
+        // A few tasks per thread, so a thread slowed by other work on its
+        // core hands some of its images to the others.
+        Some(self.batch.div_ceil(4 * threads).max(1))
+    }
+
+    /// One group's column matrix of image `xg`: the image itself for a 1×1
+    /// stride-1 kernel, else built in `col`.
+    fn columns<'a, T: Copy + Default>(&self, xg: &'a [T], col: &'a mut [T]) -> &'a [T] {
+        if self.win.is_identity() {
+            xg
+        } else {
+            im2col(xg, &self.win, col);
+            col
+        }
+    }
+}
+
+/// One image: `out = W · im2col(x) + b`, group by group.
+fn forward_image<T: GemmElement>(
+    cv: &Conv,
+    x: &[T],
+    w: &[T],
+    b: Option<&[T]>,
+    col: &mut [T],
+    out: &mut [T],
+    threaded: bool,
+) {
+    let (og, k, p) = (cv.og(), cv.k(), cv.p());
+    for gi in 0..cv.groups {
+        let cols = cv.columns(&x[gi * cv.in_group_len()..][..cv.in_group_len()], col);
+        let out_g = &mut out[gi * og * p..][..og * p];
+        // The bias goes in first and the product accumulates onto it.
+        if let Some(b) = b {
+            for (o, row) in out_g.chunks_exact_mut(p).enumerate() {
+                row.fill(b[gi * og + o]);
+            }
+        }
+        T::gemm_on(
+            threaded,
+            og,
+            k,
+            p,
+            &w[gi * og * k..][..og * k],
+            k,
+            1,
+            cols,
+            p,
+            1,
+            out_g,
+            b.is_some(),
+        );
+    }
+}
+
+fn forward<T: GemmElement>(cv: &Conv, x: &[T], w: &[T], b: Option<&[T]>) -> Vec<T> {
+    let (in_len, out_len) = (cv.in_len(), cv.out_len());
+    let mut out = vec![T::zero(); cv.batch * out_len];
+    if out.is_empty() {
+        return out;
+    }
+    match cv.split() {
+        Some(per) => out
+            .par_chunks_mut(per * out_len)
+            .enumerate()
+            .for_each(|(t, outs)| {
+                let mut col = vec![T::zero(); cv.col_len()];
+                for (i, out_n) in outs.chunks_exact_mut(out_len).enumerate() {
+                    let n = t * per + i;
+                    let x_n = &x[n * in_len..][..in_len];
+                    forward_image(cv, x_n, w, b, &mut col, out_n, false);
+                }
+            }),
+        None => {
+            let mut col = vec![T::zero(); cv.col_len()];
+            for (n, out_n) in out.chunks_exact_mut(out_len).enumerate() {
+                forward_image(cv, &x[n * in_len..][..in_len], w, b, &mut col, out_n, true);
+            }
+        }
+    }
+    out
+}
+
+/// Gradient accumulators of one task: weight and bias (summed over the
+/// task's images); the input gradient is written in place.
+struct Partial<T> {
+    dw: Option<Vec<T>>,
+    db: Option<Vec<T>>,
+}
+
+impl<T: Element> Partial<T> {
+    fn new(want_w: bool, want_b: bool, w_len: usize, b_len: usize) -> Self {
+        Partial {
+            dw: want_w.then(|| vec![T::zero(); w_len]),
+            db: want_b.then(|| vec![T::zero(); b_len]),
+        }
+    }
+    fn merge(mut self, other: Self) -> Self {
+        for (a, b) in [(&mut self.dw, other.dw), (&mut self.db, other.db)] {
+            if let (Some(a), Some(b)) = (a.as_mut(), b) {
+                a.iter_mut().zip(b).for_each(|(x, y)| *x = *x + y);
+            }
+        }
+        self
+    }
+}
+
+/// Σ of a slice with eight independent partial sums, which the compiler
+/// keeps in vector registers (a single running sum is one dependent add per
+/// element, ~4× slower).
+fn fast_sum<T: Element>(v: &[T]) -> T {
+    let mut acc = [T::zero(); 8];
+    let chunks = v.chunks_exact(8);
+    let tail: T = chunks.remainder().iter().copied().sum();
+    for c in chunks {
+        for (a, &x) in acc.iter_mut().zip(c) {
+            *a = *a + x;
+        }
+    }
+    acc.iter().copied().sum::<T>() + tail
+}
+
+/// One image's contribution to every wanted gradient. `dx` (zeroed) is the
+/// image's input gradient when wanted.
+#[allow(clippy::too_many_arguments)]
+fn backward_image<T: GemmElement>(
+    cv: &Conv,
+    g: &[T],
+    x: &[T],
+    w: &[T],
+    col: &mut [T],
+    col_t: &mut [T],
+    acc: &mut Partial<T>,
+    mut dx: Option<&mut [T]>,
+    threaded: bool,
+) {
+    let (og, k, p, gl) = (cv.og(), cv.k(), cv.p(), cv.in_group_len());
+    if let Some(db) = acc.db.as_mut() {
+        for (d, row) in db.iter_mut().zip(g.chunks_exact(p)) {
+            *d += fast_sum(row);
+        }
+    }
+    for gi in 0..cv.groups {
+        let g_g = &g[gi * og * p..][..og * p];
+        let w_g = &w[gi * og * k..][..og * k];
+        if let Some(dw) = acc.dw.as_mut() {
+            // dW (og × k) += g (og × p) · colᵀ (p × k). The product runs
+            // along p, the contiguous dim of both operands; handing the
+            // kernel colᵀ row-major (transposed here, in cache-sized tiles)
+            // makes its packing a plain copy instead of a strided gather.
+            let cols = cv.columns(&x[gi * gl..][..gl], col);
+            transpose(cols, k, p, col_t);
+            let dw_g = &mut dw[gi * og * k..][..og * k];
+            T::gemm_on(threaded, og, p, k, g_g, p, 1, col_t, k, 1, dw_g, true);
+        }
+        if let Some(dx) = dx.as_deref_mut() {
+            // dcol (k × p) = Wᵀ (k × og) · g (og × p); Wᵀ(j, o) = w[o·k + j].
+            let dx_g = &mut dx[gi * gl..][..gl];
+            if cv.win.is_identity() {
+                T::gemm_on(threaded, k, og, p, w_g, 1, k, g_g, p, 1, dx_g, false);
+            } else {
+                T::gemm_on(threaded, k, og, p, w_g, 1, k, g_g, p, 1, col, false);
+                col2im(col, &cv.win, dx_g);
+            }
+        }
+    }
+}
+
+/// `dst (cols × rows) = srcᵀ` for a row-major `rows × cols` `src`. Only
+/// `rows` (C·kh·kw of one group) is small, so one strided sweep per source
+/// row keeps every touched line of `dst` in L2.
+fn transpose<T: Copy>(src: &[T], rows: usize, cols: usize, dst: &mut [T]) {
+    for (r, row) in src.chunks_exact(cols).take(rows).enumerate() {
+        for (d, &s) in dst[r..].iter_mut().step_by(rows).zip(row) {
+            *d = s;
+        }
+    }
+}
+
+type Grads<T> = (Option<Vec<T>>, Option<Vec<T>>, Option<Vec<T>>);
+
+/// `(dx, dw, db)`, each only when wanted.
+fn backward<T: GemmElement>(
+    cv: &Conv,
+    g: &[T],
+    x: &[T],
+    w: &[T],
+    want: (bool, bool, bool),
+) -> Grads<T> {
+    let (in_len, out_len) = (cv.in_len(), cv.out_len());
+    let (want_x, want_w, want_b) = want;
+    let mut dx = want_x.then(|| vec![T::zero(); x.len()]);
+    let fresh = || Partial::new(want_w, want_b, w.len(), cv.out_channels);
+    if cv.batch == 0 || out_len == 0 {
+        let p = fresh();
+        return (dx, p.dw, p.db);
+    }
+    let total = match cv.split() {
+        Some(per) => {
+            // One task per `per` images, each with its slice of dx (if any).
+            let tasks = cv.batch.div_ceil(per);
+            let mut dx_parts: Vec<Option<&mut [T]>> = match dx.as_mut() {
+                Some(d) => d.chunks_mut(per * in_len).map(Some).collect(),
+                None => (0..tasks).map(|_| None).collect(),
+            };
+            dx_parts
+                .par_iter_mut()
+                .enumerate()
+                .map(|(t, dx_t)| {
+                    let mut acc = fresh();
+                    let mut col = vec![T::zero(); cv.col_len()];
+                    let mut col_t = vec![T::zero(); if want_w { cv.k() * cv.p() } else { 0 }];
+                    let end = ((t + 1) * per).min(cv.batch);
+                    for n in t * per..end {
+                        let dx_n = dx_t
+                            .as_deref_mut()
+                            .map(|d| &mut d[(n - t * per) * in_len..][..in_len]);
+                        backward_image(
+                            cv,
+                            &g[n * out_len..][..out_len],
+                            &x[n * in_len..][..in_len],
+                            w,
+                            &mut col,
+                            &mut col_t,
+                            &mut acc,
+                            dx_n,
+                            false,
+                        );
+                    }
+                    acc
+                })
+                .reduce(fresh, Partial::merge)
+        }
+        None => {
+            let mut acc = fresh();
+            let mut col = vec![T::zero(); cv.col_len()];
+            let mut col_t = vec![T::zero(); if want_w { cv.k() * cv.p() } else { 0 }];
+            for n in 0..cv.batch {
+                let dx_n = dx.as_deref_mut().map(|d| &mut d[n * in_len..][..in_len]);
+                backward_image(
+                    cv,
+                    &g[n * out_len..][..out_len],
+                    &x[n * in_len..][..in_len],
+                    w,
+                    &mut col,
+                    &mut col_t,
+                    &mut acc,
+                    dx_n,
+                    true,
+                );
+            }
+            acc
+        }
+    };
+    (dx, total.dw, total.db)
+}
+
+impl Tensor {
+    /// 2-D convolution over an `(N, C, H, W)` batch or one `(C, H, W)`
+    /// image, like `torch.nn.functional.conv2d`: `weight` is
+    /// `(out_channels, C / groups, kh, kw)`, `bias` (optional) is
+    /// `(out_channels,)`, and `stride`, `padding` (zeros on both sides) and
+    /// `dilation` are `(along H, along W)`. With `groups > 1` the channels
+    /// are split into that many independent convolutions.
+    ///
+    /// The output is `(N, out_channels, oh, ow)` with
+    /// `oh = (H + 2·ph − dh·(kh − 1) − 1) / sh + 1` (and likewise `ow`).
+    ///
+    /// ```
+    /// use micrograd_plus::Tensor;
+    /// // A 3×3 image, a 2×2 kernel of ones: each output sums a 2×2 window.
+    /// let x = Tensor::arange(0.0, 9.0, 1.0).reshape(&[1, 1, 3, 3]).unwrap();
+    /// let w = Tensor::ones(&[1, 1, 2, 2]);
+    /// let y = x.conv2d(&w, None, (1, 1), (0, 0), (1, 1), 1).unwrap();
+    /// assert_eq!(y.shape(), &[1, 1, 2, 2]);
+    /// assert_eq!(y.to_vec::<f32>(), vec![8.0, 12.0, 20.0, 24.0]);
+    ///
+    /// let err = x.conv2d(&Tensor::ones(&[1, 2, 2, 2]), None, (1, 1), (0, 0), (1, 1), 1);
+    /// assert!(err.unwrap_err().to_string().starts_with("conv2d: given groups=1, weight of shape [1, 2, 2, 2]"));
+    /// ```
+    pub fn conv2d(
+        &self,
+        weight: &Tensor,
+        bias: Option<&Tensor>,
+        stride: (usize, usize),
+        padding: (usize, usize),
+        dilation: (usize, usize),
+        groups: usize,
+    ) -> Result<Tensor> {
+        if self.ndim() == 3 {
+            // Unbatched: run as a batch of one and drop the batch dim again.
+            let y = self
+                .unsqueeze(0)?
+                .conv2d(weight, bias, stride, padding, dilation, groups)?;
+            let shape = y.shape()[1..].to_vec();
+            return Ok(y.reshape_unchecked(shape));
+        }
+        let cv = Conv::new(
+            self.shape(),
+            weight.shape(),
+            bias.map(Tensor::shape),
+            stride,
+            padding,
+            dilation,
+            groups,
+        )?;
+        let dtype = self.dtype();
+        if weight.dtype() != dtype || bias.is_some_and(|b| b.dtype() != dtype) {
+            return Err(Error::argument(
+                "conv2d",
+                format!(
+                    "input ({}), weight ({}) and bias ({}) must have the same dtype",
+                    dtype.name(),
+                    weight.dtype().name(),
+                    bias.map_or("none", |b| b.dtype().name())
+                ),
+            ));
+        }
+        let out = {
+            let (sx, sw) = (self.storage(), weight.storage());
+            let sb = bias.map(|b| b.storage());
+            with_slice!(&*sx, |xv: T| {
+                let wv = T::slice(&sw).expect("dtype checked");
+                let bv = sb.as_deref().map(|s| T::slice(s).expect("dtype checked"));
+                T::into_storage(forward(&cv, xv, wv, bv))
+            })
+        };
+        let mut inputs = vec![self.clone(), weight.clone()];
+        inputs.extend(bias.cloned());
+        Ok(Tensor::record(
+            out,
+            cv.out_shape(),
+            "conv2d",
+            inputs,
+            move |g, inputs, _| {
+                let want = (
+                    inputs[0].is_requires_grad(),
+                    inputs[1].is_requires_grad(),
+                    inputs.get(2).is_some_and(Tensor::is_requires_grad),
+                );
+                let (sg, sx, sw) = (g.storage(), inputs[0].storage(), inputs[1].storage());
+                let (dx, dw, db): (Option<Storage>, Option<Storage>, Option<Storage>) =
+                    with_slice!(&*sg, |gv: T| {
+                        let (dx, dw, db) = backward(
+                            &cv,
+                            gv,
+                            T::slice(&sx).expect("dtype"),
+                            T::slice(&sw).expect("dtype"),
+                            want,
+                        );
+                        (
+                            dx.map(T::into_storage),
+                            dw.map(T::into_storage),
+                            db.map(T::into_storage),
+                        )
+                    });
+                let mut grads = vec![
+                    dx.map(|s| Tensor::from_storage(s, inputs[0].shape().to_vec())),
+                    dw.map(|s| Tensor::from_storage(s, inputs[1].shape().to_vec())),
+                ];
+                if inputs.len() == 3 {
+                    grads.push(db.map(|s| Tensor::from_storage(s, vec![cv.out_channels])));
+                }
+                Ok(grads)
+            },
+        ))
+    }
+}
