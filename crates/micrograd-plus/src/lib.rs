@@ -36,10 +36,7 @@ pub mod error;
 pub mod gradcheck;
 pub mod io;
 pub mod kernels;
-<<<<<<< HEAD
 pub mod models;
-=======
->>>>>>> main
 pub mod nn;
 pub mod optim;
 pub mod random;
