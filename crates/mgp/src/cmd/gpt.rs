@@ -336,10 +336,11 @@ pub fn milestone_5(seed: u64) -> anyhow::Result<bool> {
     let last = trained.records.last().context("no evaluation")?;
     let pass = best <= SHAKESPEARE_BAR;
     println!(
-        "milestone 5 (character GPT on tiny Shakespeare): {} best validation loss {best:.4} (bar {SHAKESPEARE_BAR}) after {} steps in {:.0} s",
+        "milestone 5 (character GPT on tiny Shakespeare): {} best validation loss {best:.4} (bar {SHAKESPEARE_BAR}) after {} steps in {:.0} s; checkpoint {}",
         verdict(pass),
         last.step,
-        last.elapsed_s
+        last.elapsed_s,
+        trained.checkpoint.display()
     );
     Ok(pass)
 }
