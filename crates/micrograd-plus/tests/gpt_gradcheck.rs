@@ -76,7 +76,7 @@ fn heads_and_layer_norm_gradients() {
     check(
         "split_heads",
         |t: &[Tensor]| t[0].split_heads(4),
-        &[x.clone()],
+        std::slice::from_ref(&x),
     );
     check(
         "merge_heads",

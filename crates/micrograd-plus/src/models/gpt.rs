@@ -416,7 +416,7 @@ impl GPT {
                 "the prompt must hold at least one token",
             ));
         }
-        if !(sampling.temperature >= 0.0) || sampling.temperature.is_infinite() {
+        if !sampling.temperature.is_finite() || sampling.temperature < 0.0 {
             return Err(Error::argument(
                 "generate",
                 format!(

@@ -191,7 +191,7 @@ impl MultiHeadAttention {
     /// assert_eq!(attn.num_parameters(), 4 * (128 * 128 + 128));
     /// ```
     pub fn new(d_model: usize, heads: usize, dropout: f64) -> Result<MultiHeadAttention> {
-        if heads == 0 || d_model % heads != 0 {
+        if heads == 0 || !d_model.is_multiple_of(heads) {
             return Err(Error::argument(
                 "MultiHeadAttention",
                 format!("d_model ({d_model}) must be divisible by the number of heads ({heads})"),

@@ -232,7 +232,7 @@ impl PositionalEncoding {
     /// assert_eq!(pe.table().shape(), &[64, 128]);
     /// ```
     pub fn new(max_len: usize, dim: usize) -> Result<PositionalEncoding> {
-        if dim % 2 != 0 {
+        if !dim.is_multiple_of(2) {
             return Err(Error::argument(
                 "PositionalEncoding",
                 format!("dim must be even, got {dim}"),

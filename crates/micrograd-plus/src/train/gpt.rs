@@ -434,7 +434,8 @@ pub fn plot_losses(path: &Path, records: &[EvalRecord], title: &str) -> Result<(
         .axis_desc_style(("sans-serif", 16))
         .draw()
         .map_err(|e| file_err(path, e))?;
-    let series: [(&str, RGBColor, fn(&EvalRecord) -> f64); 2] = [
+    type Pick = fn(&EvalRecord) -> f64;
+    let series: [(&str, RGBColor, Pick); 2] = [
         ("train", RGBColor(69, 117, 180), |r| r.train_loss),
         ("validation", RGBColor(215, 48, 39), |r| r.val_loss),
     ];

@@ -79,7 +79,7 @@ impl Tensor {
                 format!("expected (batch, time, features), got {s:?}"),
             ));
         }
-        if heads == 0 || s[2] % heads != 0 {
+        if heads == 0 || !s[2].is_multiple_of(heads) {
             return Err(Error::shape(
                 "split_heads",
                 format!("{} features of {s:?} do not split into {heads} heads", s[2]),
