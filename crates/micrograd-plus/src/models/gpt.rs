@@ -287,7 +287,8 @@ impl GPT {
     /// use micrograd_plus::models::{GPTConfig, GPT};
     /// let model = GPT::new(GPTConfig::shakespeare(65)).unwrap();
     /// let loss = model.loss(&[0, 1, 2, 3], &[1, 2, 3, 4], 1, 4).unwrap().item().unwrap();
-    /// assert!((loss - 65f64.ln()).abs() < 0.1); // about uniform at initialisation
+    /// // About uniform at initialisation: the logits' spread is only ~0.02·√128 ≈ 0.23.
+    /// assert!((loss - 65f64.ln()).abs() < 0.3, "{loss}");
     /// ```
     pub fn loss(
         &self,
