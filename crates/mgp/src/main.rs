@@ -26,6 +26,8 @@ enum Command {
     Eval(cmd::eval::Args),
     /// Run a course milestone and print PASS or FAIL.
     Milestone(cmd::milestone::Args),
+    /// Continue a text with a trained GPT checkpoint (streams the output).
+    Generate(cmd::gpt::GenerateArgs),
 }
 
 #[derive(Subcommand)]
@@ -34,6 +36,10 @@ enum Train {
     Moons(cmd::train_moons::Args),
     /// Milestone 1: MLP 784-128-64-10 on MNIST.
     MlpMnist(cmd::train_mlp_mnist::Args),
+    /// Milestone 5: a character-level GPT on tiny Shakespeare.
+    GptShakespeare(cmd::gpt::TrainArgs),
+    /// A small GPT on the TinyTalks Q&A corpus.
+    GptTinytalks(cmd::gpt::TrainArgs),
 }
 
 /// glibc hands freed blocks above its mmap threshold straight back to the
@@ -61,5 +67,12 @@ fn main() -> anyhow::Result<()> {
         Command::Train(Train::MlpMnist(args)) => cmd::train_mlp_mnist::run(&args).map(|_| ()),
         Command::Eval(args) => cmd::eval::run(&args),
         Command::Milestone(args) => cmd::milestone::run(&args),
+        Command::Train(Train::GptShakespeare(args)) => {
+            cmd::gpt::train(cmd::gpt::Corpus::Shakespeare, &args).map(|_| ())
+        }
+        Command::Train(Train::GptTinytalks(args)) => {
+            cmd::gpt::train(cmd::gpt::Corpus::TinyTalks, &args).map(|_| ())
+        }
+        Command::Generate(args) => cmd::gpt::generate(&args),
     }
 }

@@ -16,6 +16,8 @@ pub enum Workload {
     MaxPool,
     /// f32 batch_norm (training) forward + backward (`--batch`, `--in-channels`, `--image`).
     BatchNorm,
+    /// GPT training steps of the milestone-5 configuration (`--batch`), AdamW.
+    Gpt,
 }
 
 /// Arguments of `mgp bench`.
@@ -87,6 +89,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         Workload::BatchNorm => {
             bench::batch_norm(args.batch, args.in_channels, args.image, args.runs)?
         }
+        Workload::Gpt => super::gpt::bench(args.batch, args.runs)?,
     };
     if args.json {
         println!("{}", serde_json::to_string(&result)?);

@@ -6,7 +6,7 @@ use micrograd_plus::train::xor::train_xor;
 /// Options of `mgp milestone`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Which milestone: `1` (MLP on MNIST) or `xor`.
+    /// Which milestone: `1` (MLP on MNIST), `xor`, `attention` (digit reversal) or `5` (GPT on Shakespeare).
     pub name: String,
     /// Seed (milestone 1 and xor).
     #[arg(long, default_value_t = 0)]
@@ -60,7 +60,9 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
             );
             pass
         }
-        other => anyhow::bail!("unknown milestone {other:?}: expected 1 or xor"),
+        "attention" => super::gpt::milestone_attention(args.seed)?,
+        "5" => super::gpt::milestone_5(args.seed)?,
+        other => anyhow::bail!("unknown milestone {other:?}: expected 1, xor, attention or 5"),
     };
     if !pass {
         std::process::exit(1);

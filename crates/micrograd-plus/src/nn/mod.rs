@@ -11,6 +11,9 @@
 //! | [`layer_norm`] | `LayerNorm` |
 //! | [`sequential`] | `Sequential` |
 //! | [`loss`] | MSE, L1, Huber, SmoothL1, CrossEntropy, NLL, BCE, BCEWithLogits, KLDiv |
+//! | [`embedding`] | `Embedding`, `PositionalEmbedding` (learned), `PositionalEncoding` (sinusoidal) |
+//! | [`attention`] | `MultiHeadAttention` (fused, causal/padding masks), `KvCache` |
+//! | [`transformer`] | `TransformerBlock` (pre-norm), `Mlp` |
 //! | [`init`] | Xavier, Kaiming, normal, uniform, constant initialisers |
 //!
 //! ```
@@ -23,19 +26,25 @@
 //! ```
 
 pub mod activation;
+pub mod attention;
 pub mod dropout;
+pub mod embedding;
 pub mod init;
 pub mod layer_norm;
 pub mod linear;
 pub mod loss;
 pub mod module;
 pub mod sequential;
+pub mod transformer;
 
 pub use activation::{
     Flatten, Identity, LeakyReLU, LogSoftmax, ReLU, SiLU, Sigmoid, Softmax, Tanh, ELU, GELU,
 };
+pub use attention::{KvCache, MultiHeadAttention};
 pub use dropout::{Dropout, Dropout2d};
+pub use embedding::{Embedding, PositionalEmbedding, PositionalEncoding};
 pub use layer_norm::LayerNorm;
 pub use linear::Linear;
 pub use module::{Module, Visitor};
 pub use sequential::Sequential;
+pub use transformer::TransformerBlock;

@@ -8,11 +8,15 @@
 //! | [`charts`] | loss/accuracy curves and confusion-matrix PNGs |
 //! | [`mlp_mnist`] | milestone 1: the MLP on MNIST |
 //! | [`xor`] | the XOR milestone |
+//! | [`gpt`] | milestone 5: the character-level GPT recipe, checkpoints, loss curves |
+//! | [`reversal`] | the attention milestone: reversing digit sequences |
 //! | [`moons`], [`plot`] | the scalar engine's two-moons demo and its decision boundary |
 pub mod charts;
+pub mod gpt;
 pub mod metrics;
 pub mod mlp_mnist;
 pub mod moons;
 pub mod plot;
+pub mod reversal;
 pub mod trainer;
 pub mod xor;

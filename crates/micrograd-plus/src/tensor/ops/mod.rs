@@ -16,11 +16,17 @@
 //! | [`pool`] | max_pool2d, avg_pool2d, adaptive_avg_pool2d |
 //! | [`batch_norm`] | batch_norm (fused, training and evaluation) |
 //! | [`operators`] | `+ - * /` and negation on tensors and scalars |
+//! | [`attention`] | scaled dot-product attention (fused, causal and padding masks) |
+//! | [`heads`] | split_heads, merge_heads (`(B, T, H·d) ↔ (B, H, T, d)`) |
+//! | [`layer_norm`] | layer_norm (fused) |
 
+pub mod attention;
 pub mod batch_norm;
 pub mod binary;
 pub mod conv;
+pub mod heads;
 pub mod index;
+pub mod layer_norm;
 pub mod layout;
 pub mod linear;
 pub mod matmul;
