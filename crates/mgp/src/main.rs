@@ -36,6 +36,10 @@ enum Train {
     Moons(cmd::train_moons::Args),
     /// Milestone 1: MLP 784-128-64-10 on MNIST.
     MlpMnist(cmd::train_mlp_mnist::Args),
+    /// Milestone 2: a small CNN on MNIST.
+    CnnMnist(cmd::train_cnn_mnist::Args),
+    /// Milestone 4: the BatchNorm CNN on CIFAR-10 with augmentation.
+    CnnCifar10(cmd::train_cifar10::Args),
     /// Milestone 5: a character-level GPT on tiny Shakespeare.
     GptShakespeare(cmd::gpt::TrainArgs),
     /// A small GPT on the TinyTalks Q&A corpus.
@@ -65,6 +69,8 @@ fn main() -> anyhow::Result<()> {
         Command::Bench(args) => cmd::bench::run(&args),
         Command::Gradcheck(args) => cmd::gradcheck::run(&args),
         Command::Train(Train::MlpMnist(args)) => cmd::train_mlp_mnist::run(&args).map(|_| ()),
+        Command::Train(Train::CnnMnist(args)) => cmd::train_cnn_mnist::run(&args).map(|_| ()),
+        Command::Train(Train::CnnCifar10(args)) => cmd::train_cifar10::run(&args).map(|_| ()),
         Command::Eval(args) => cmd::eval::run(&args),
         Command::Milestone(args) => cmd::milestone::run(&args),
         Command::Train(Train::GptShakespeare(args)) => {

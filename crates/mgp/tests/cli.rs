@@ -239,3 +239,152 @@ fn milestone_xor_passes() {
         "{stdout}"
     );
 }
+
+#[test]
+fn cnn_mnist_json_run_writes_its_folder_and_resumes_exactly() {
+    let full = temp_dir("cnn-full");
+    let args = |epochs: &str, out: &std::path::Path| {
+        mgp(&[
+            "train",
+            "cnn-mnist",
+            "--epochs",
+            epochs,
+            "--limit",
+            "1000",
+            "--json",
+            "--seed",
+            "5",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+    };
+    let out = args("2", &full);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let uninterrupted = epochs_without_timing(&out.stdout);
+    assert_eq!(uninterrupted.len(), 2);
+    // 32 Adam steps on 1000 images already lift the CNN far above chance (10%).
+    let acc = uninterrupted[1]["test_acc"].as_f64().unwrap();
+    assert!(acc > 0.6, "{acc}");
+    let loss = |i: usize| uninterrupted[i]["train_loss"].as_f64().unwrap();
+    assert!(loss(1) < loss(0));
+    for file in [
+        "metrics.csv",
+        "curves.png",
+        "confusion.png",
+        "config.json",
+        "checkpoint.safetensors",
+    ] {
+        assert!(full.join(file).is_file(), "missing {file}");
+    }
+    let split = temp_dir("cnn-split");
+    let first = args("1", &split);
+    assert!(first.status.success());
+    let resumed = mgp(&[
+        "train",
+        "cnn-mnist",
+        "--epochs",
+        "2",
+        "--json",
+        "--resume",
+        split.to_str().unwrap(),
+    ]);
+    assert!(
+        resumed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&resumed.stderr)
+    );
+    assert_eq!(epochs_without_timing(&first.stdout)[0], uninterrupted[0]);
+    assert_eq!(
+        epochs_without_timing(&resumed.stdout),
+        vec![uninterrupted[1].clone()]
+    );
+    std::fs::remove_dir_all(&full).unwrap();
+    std::fs::remove_dir_all(&split).unwrap();
+}
+
+/// The data layer's tiny CIFAR-10 fixture (5 training, 3 test images).
+fn cifar_fixture() -> String {
+    concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../micrograd-plus/tests/data/fixtures/cifar_bin"
+    )
+    .to_string()
+}
+
+#[test]
+fn cnn_cifar10_runs_on_a_fixture_and_writes_its_folder() {
+    let dir = temp_dir("cifar");
+    let out = mgp(&[
+        "train",
+        "cnn-cifar10",
+        "--data",
+        &cifar_fixture(),
+        "--epochs",
+        "2",
+        "--batch-size",
+        "2",
+        "--json",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let epochs = epochs_without_timing(&out.stdout);
+    assert_eq!(epochs.len(), 2);
+    assert_eq!(epochs[1]["epoch"], 2);
+    for file in ["metrics.csv", "curves.png", "confusion.png", "config.json"] {
+        assert!(dir.join(file).is_file(), "missing {file}");
+    }
+    let config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("config.json")).unwrap()).unwrap();
+    assert_eq!(config["schedule"], "onecycle");
+    assert_eq!(config["weight_decay"], 5e-4);
+    std::fs::remove_dir_all(&dir).unwrap();
+
+    let out = mgp(&[
+        "train",
+        "cnn-cifar10",
+        "--data",
+        "/nonexistent-cifar",
+        "--out",
+        temp_dir("cifar-bad").to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("/nonexistent-cifar: no CIFAR-10 data here"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn bench_cifar10_json_extrapolates_an_epoch() {
+    let out = mgp(&["bench", "cifar10", "--batch", "4", "--runs", "2", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("valid JSON");
+    assert_eq!(v["name"], "cifar10");
+    assert_eq!(v["params"]["batch"], 4);
+    let median = v["median_ms"].as_f64().unwrap();
+    let epoch = v["params"]["epoch_seconds"].as_f64().unwrap();
+    // 50,000 images in batches of 4.
+    assert!((epoch - median * 1e-3 * 12_500.0).abs() < 1e-9 * epoch.max(1.0));
+}
+
+#[test]
+fn unknown_milestone_names_the_choices() {
+    let out = mgp(&["milestone", "9"]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("expected 1, 2, 3, 4 or xor"), "{stderr}");
+}

@@ -269,3 +269,64 @@ pub fn batch_norm(batch: usize, channels: usize, image: usize, runs: usize) -> R
         .param("training", true)
         .param("dtype", "float32"))
 }
+
+/// Training steps of the milestone-4 CIFAR-10 network
+/// ([`crate::train::cifar10::cifar_net`]): SGD with Nesterov momentum and
+/// weight decay, batches of `batch` from a loader that crops, flips and
+/// normalises on its background thread, exactly as in training. The time of
+/// a step includes waiting for its batch. Random pixels stand in for the
+/// images (the work does not depend on their values), so no data set is
+/// needed. `epoch_seconds` in the parameters extrapolates the median step
+/// to CIFAR-10's 50,000 training images. Mirrors `bench/pytorch_cifar10.py`.
+///
+/// ```
+/// let r = micrograd_plus::bench::cifar10(4, 2).unwrap();
+/// assert_eq!((r.name.as_str(), r.runs), ("cifar10", 2));
+/// assert!(r.params["epoch_seconds"].as_f64().unwrap() > 0.0);
+/// ```
+pub fn cifar10(batch: usize, runs: usize) -> Result<BenchResult> {
+    use crate::data::images::ImageDataset;
+    use crate::data::transforms::Transform;
+    use crate::data::DataLoader;
+    use crate::nn::Module;
+    use crate::train::cifar10::{augmentation, cifar_net, optimizer, Cifar10Config};
+    use rand::{Rng, SeedableRng};
+
+    let warmup = runs.clamp(1, 3);
+    let steps = warmup + runs;
+    let n = batch * steps;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+    let pixels: Vec<u8> = (0..n * 3 * 32 * 32).map(|_| rng.gen()).collect();
+    let labels: Vec<u32> = (0..n).map(|_| rng.gen_range(0..10)).collect();
+    let classes = (0..10).map(|c| c.to_string()).collect();
+    let images = ImageDataset::new(pixels, labels, [3, 32, 32], classes)?;
+    let normalize = images.channel_stats()?;
+    let loader = DataLoader::new(std::sync::Arc::new(images), batch)?
+        .shuffle(true)
+        .transform(augmentation(normalize)?.into_batch_fn());
+    crate::manual_seed(0);
+    let model = cifar_net();
+    let config = Cifar10Config::default();
+    let (mut opt, mut sched) = optimizer(&config, model.parameters(), steps)?;
+    let ce = crate::nn::loss::CrossEntropyLoss::new();
+    let mut batches = loader.epoch(1);
+    let step = || -> Result<()> {
+        let b = batches.next().expect("enough batches")?;
+        opt.zero_grad();
+        let loss = ce.forward(&model.forward(&b.inputs)?, &b.targets)?;
+        loss.backward()?;
+        opt.step()?;
+        if let Some(s) = sched.as_mut() {
+            s.step(opt.as_mut());
+        }
+        loss.item().map(drop)
+    };
+    let samples = time_runs(warmup, runs, step)?;
+    let r = BenchResult::from_samples("cifar10", samples);
+    let epoch_seconds = r.median_ms * 1e-3 * 50_000f64 / batch as f64;
+    Ok(r.param("batch", batch)
+        .param("epoch_seconds", epoch_seconds)
+        .param("augmentation", "crop 32 pad 4, flip, normalize")
+        .param("optimizer", "sgd nesterov momentum 0.9 wd 5e-4")
+        .param("dtype", "float32"))
+}

@@ -18,6 +18,9 @@ pub enum Workload {
     BatchNorm,
     /// GPT training steps of the milestone-5 configuration (`--batch`), AdamW.
     Gpt,
+    /// Training steps of the milestone-4 CIFAR-10 network with augmentation
+    /// (`--batch`, default 128), extrapolated to an epoch.
+    Cifar10,
 }
 
 /// Arguments of `mgp bench`.
@@ -34,9 +37,10 @@ pub struct Args {
     /// Chain length for `op-overhead`.
     #[arg(long, default_value_t = 10_000)]
     chain: usize,
-    /// Batch size for `conv`, `max-pool`, `batch-norm`.
-    #[arg(long, default_value_t = 32)]
-    batch: usize,
+    /// Batch size for `conv`, `max-pool`, `batch-norm` (default 32) and
+    /// `cifar10` (default 128).
+    #[arg(long)]
+    batch: Option<usize>,
     /// Input channels for `conv` (channels for `max-pool`, `batch-norm`).
     #[arg(long, default_value_t = 3)]
     in_channels: usize,
@@ -70,12 +74,13 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     } else {
         DType::F32
     };
+    let batch = args.batch.unwrap_or(32);
     let result = match args.name {
         Workload::Matmul => bench::matmul(args.size, dtype, args.runs)?,
         Workload::OpOverhead => bench::op_overhead(args.chain, args.runs)?,
         Workload::Conv => bench::conv(
             bench::ConvShape {
-                batch: args.batch,
+                batch,
                 in_channels: args.in_channels,
                 out_channels: args.out_channels,
                 image: args.image,
@@ -85,11 +90,10 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
             },
             args.runs,
         )?,
-        Workload::MaxPool => bench::max_pool(args.batch, args.in_channels, args.image, args.runs)?,
-        Workload::BatchNorm => {
-            bench::batch_norm(args.batch, args.in_channels, args.image, args.runs)?
-        }
-        Workload::Gpt => super::gpt::bench(args.batch, args.runs)?,
+        Workload::MaxPool => bench::max_pool(batch, args.in_channels, args.image, args.runs)?,
+        Workload::BatchNorm => bench::batch_norm(batch, args.in_channels, args.image, args.runs)?,
+        Workload::Cifar10 => bench::cifar10(args.batch.unwrap_or(128), args.runs)?,
+        Workload::Gpt => super::gpt::bench(batch, args.runs)?,
     };
     if args.json {
         println!("{}", serde_json::to_string(&result)?);

@@ -6,5 +6,8 @@ pub mod gpt;
 pub mod gradcheck;
 pub mod milestone;
 pub mod run_dir;
+pub mod train_cifar10;
+pub mod train_cnn_mnist;
+pub mod train_common;
 pub mod train_mlp_mnist;
 pub mod train_moons;

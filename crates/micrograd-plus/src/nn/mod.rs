@@ -6,6 +6,9 @@
 //! |---|---|
 //! | [`module`] | the `Module` trait: forward, named parameters, train/eval, state dict |
 //! | [`linear`] | `Linear` |
+//! | [`conv`] | `Conv2d` (stride, padding, dilation, groups) |
+//! | [`pool`] | `MaxPool2d`, `AvgPool2d`, `AdaptiveAvgPool2d` |
+//! | [`batch_norm`] | `BatchNorm1d`, `BatchNorm2d` with running statistics |
 //! | [`activation`] | `ReLU`, `LeakyReLU`, `Sigmoid`, `Tanh`, `GELU`, `ELU`, `SiLU`, `Softmax`, `LogSoftmax`, `Identity`, `Flatten` |
 //! | [`dropout`] | `Dropout`, `Dropout2d` |
 //! | [`layer_norm`] | `LayerNorm` |
@@ -27,6 +30,8 @@
 
 pub mod activation;
 pub mod attention;
+pub mod batch_norm;
+pub mod conv;
 pub mod dropout;
 pub mod embedding;
 pub mod init;
@@ -34,6 +39,7 @@ pub mod layer_norm;
 pub mod linear;
 pub mod loss;
 pub mod module;
+pub mod pool;
 pub mod sequential;
 pub mod transformer;
 
@@ -41,10 +47,13 @@ pub use activation::{
     Flatten, Identity, LeakyReLU, LogSoftmax, ReLU, SiLU, Sigmoid, Softmax, Tanh, ELU, GELU,
 };
 pub use attention::{KvCache, MultiHeadAttention};
+pub use batch_norm::{BatchNorm1d, BatchNorm2d, BatchNormConfig};
+pub use conv::{Conv2d, Conv2dConfig};
 pub use dropout::{Dropout, Dropout2d};
 pub use embedding::{Embedding, PositionalEmbedding, PositionalEncoding};
 pub use layer_norm::LayerNorm;
 pub use linear::Linear;
 pub use module::{Module, Visitor};
+pub use pool::{AdaptiveAvgPool2d, AvgPool2d, MaxPool2d};
 pub use sequential::Sequential;
 pub use transformer::TransformerBlock;

@@ -7,11 +7,15 @@
 //! | [`metrics`] | confusion matrix, per-epoch metrics, history as CSV |
 //! | [`charts`] | loss/accuracy curves and confusion-matrix PNGs |
 //! | [`mlp_mnist`] | milestone 1: the MLP on MNIST |
+//! | [`cnn_mnist`] | milestone 2: the small CNN on MNIST |
+//! | [`cifar10`] | milestones 3 and 4: the BatchNorm CNN on CIFAR-10 with augmentation |
 //! | [`xor`] | the XOR milestone |
 //! | [`gpt`] | milestone 5: the character-level GPT recipe, checkpoints, loss curves |
 //! | [`reversal`] | the attention milestone: reversing digit sequences |
 //! | [`moons`], [`plot`] | the scalar engine's two-moons demo and its decision boundary |
 pub mod charts;
+pub mod cifar10;
+pub mod cnn_mnist;
 pub mod gpt;
 pub mod metrics;
 pub mod mlp_mnist;

@@ -84,8 +84,12 @@ pub struct Trainer {
     pub model: Box<dyn Module>,
     /// Updates the model's parameters.
     pub optimizer: Box<dyn Optimizer>,
-    /// Stepped once per epoch, after the epoch, if present.
+    /// Stepped once per epoch, after the epoch, if present (or once per
+    /// batch, see `scheduler_per_batch`).
     pub scheduler: Option<Box<dyn LrScheduler>>,
+    /// Step the scheduler after every optimizer step instead of after every
+    /// epoch (one-cycle and cosine schedules over the whole run's batches).
+    pub scheduler_per_batch: bool,
     /// The training objective.
     pub loss: LossFn,
     /// Number of classes, for accuracy and the confusion matrix.
@@ -116,6 +120,7 @@ impl Trainer {
             model,
             optimizer,
             scheduler: None,
+            scheduler_per_batch: false,
             loss,
             classes,
             history: History::default(),
@@ -143,6 +148,11 @@ impl Trainer {
             let loss = (self.loss)(&output, &batch.targets)?;
             loss.backward()?;
             self.optimizer.step()?;
+            if self.scheduler_per_batch {
+                if let Some(s) = self.scheduler.as_mut() {
+                    s.step(self.optimizer.as_mut());
+                }
+            }
             let value = loss.item()?;
             if !value.is_finite() {
                 return Err(Error::Autograd(format!(
@@ -218,7 +228,7 @@ impl Trainer {
         for epoch in self.history.epochs.len() + 1..=epochs {
             let (train_loss, train_acc, seconds) = self.train_epoch(train, epoch, on_batch)?;
             let eval = self.evaluate(test)?;
-            if let Some(s) = self.scheduler.as_mut() {
+            if let (Some(s), false) = (self.scheduler.as_mut(), self.scheduler_per_batch) {
                 s.step_with_metric(eval.loss, self.optimizer.as_mut());
             }
             let metrics = EpochMetrics {

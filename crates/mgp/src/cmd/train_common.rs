@@ -1,0 +1,132 @@
+//! What every `mgp train` recipe prints and writes: the progress bar, the
+//! per-epoch line (or JSON object), and the run folder's `metrics.csv`,
+//! `curves.png` and `confusion.png`.
+
+use super::run_dir::RunDir;
+use indicatif::{ProgressBar, ProgressStyle};
+use micrograd_plus::train::charts::{plot_confusion, plot_curves};
+use micrograd_plus::train::metrics::{EpochMetrics, History};
+use micrograd_plus::train::trainer::{BatchReport, Evaluation};
+
+/// Sets the kernels' thread count when `--threads` was given.
+pub fn set_threads(threads: Option<usize>) -> anyhow::Result<()> {
+    if let Some(n) = threads {
+        micrograd_plus::kernels::set_num_threads(n)?;
+    }
+    Ok(())
+}
+
+/// The progress bar and epoch lines of one run (silent apart from one JSON
+/// object per epoch on stdout with `--json`).
+pub struct Progress {
+    bar: ProgressBar,
+    json: bool,
+    epochs: usize,
+}
+
+impl Progress {
+    /// A bar over `batches` steps per epoch, for a run of `epochs` epochs.
+    pub fn new(json: bool, batches: usize, epochs: usize) -> Progress {
+        let bar = if json {
+            ProgressBar::hidden()
+        } else {
+            ProgressBar::new(batches as u64)
+        };
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{prefix:>10} [{bar:30.cyan/blue}] {pos}/{len} {per_sec:>12} loss {msg}",
+            )
+            .expect("valid template")
+            .progress_chars("=> "),
+        );
+        Progress { bar, json, epochs }
+    }
+
+    /// Moves the bar after a training step.
+    pub fn batch(&self, b: BatchReport) {
+        self.bar.set_prefix(format!("epoch {}", b.epoch));
+        self.bar.set_position(b.batch as u64 + 1);
+        self.bar.set_message(format!("{:.4}", b.running_loss));
+    }
+
+    /// Prints an epoch's summary line (or JSON object) and resets the bar.
+    pub fn epoch(&self, m: &EpochMetrics) {
+        self.bar.finish_and_clear();
+        if self.json {
+            println!("{}", serde_json::to_string(m).expect("metrics serialise"));
+        } else {
+            println!(
+                "epoch {:>2}/{}  train loss {:.4} acc {:5.2}%  test loss {:.4} acc {:5.2}%  {:.3} s ({:.0} samples/s)",
+                m.epoch,
+                self.epochs,
+                m.train_loss,
+                100.0 * m.train_acc,
+                m.test_loss,
+                100.0 * m.test_acc,
+                m.epoch_seconds,
+                m.samples_per_second
+            );
+        }
+        self.bar.reset();
+    }
+
+    /// A line on stderr, unless printing JSON.
+    pub fn note(&self, line: &str) {
+        if !self.json {
+            eprintln!("{line}");
+        }
+    }
+}
+
+/// Writes `metrics.csv`, `curves.png` and `confusion.png` into the run
+/// folder and says so (unless printing JSON).
+pub fn write_results(
+    dir: &RunDir,
+    history: &History,
+    eval: &Evaluation,
+    curves_title: &str,
+    confusion_title: &str,
+    json: bool,
+) -> anyhow::Result<()> {
+    std::fs::write(dir.path().join("metrics.csv"), history.to_csv())?;
+    plot_curves(&dir.path().join("curves.png"), history, curves_title)?;
+    plot_confusion(
+        &dir.path().join("confusion.png"),
+        &eval.confusion,
+        confusion_title,
+    )?;
+    if !json {
+        eprintln!(
+            "test accuracy {:.2}%; wrote {}",
+            100.0 * eval.accuracy,
+            dir.path().display()
+        );
+    }
+    Ok(())
+}
+
+/// The run folder and config of a fresh run (`fresh`, written to a new
+/// folder under `out` or `runs/<recipe>-<timestamp>`) or of a resumed one
+/// (read from the folder, then `extend`ed, e.g. to more epochs).
+pub fn open_run<C: serde::Serialize + serde::de::DeserializeOwned>(
+    resume: Option<&std::path::Path>,
+    out: Option<std::path::PathBuf>,
+    recipe: &str,
+    fresh: impl FnOnce() -> C,
+    extend: impl FnOnce(&mut C),
+) -> anyhow::Result<(RunDir, C)> {
+    match resume {
+        Some(dir) => {
+            let dir = RunDir::open(dir)?;
+            let mut config: C = dir.read_config()?;
+            extend(&mut config);
+            Ok((dir, config))
+        }
+        None => {
+            let config = fresh();
+            let dir = RunDir::create(out, recipe)?;
+            dir.write_config(&config)?;
+            Ok((dir, config))
+        }
+    }
+}

@@ -1,0 +1,182 @@
+//! Milestone 2: the course's small CNN on MNIST.
+//!
+//! Conv2d(1,16,3)-ReLU-MaxPool2d(2)-Conv2d(16,32,3)-ReLU-MaxPool2d(2)-
+//! Flatten-Linear(800,128)-ReLU-Linear(128,10), cross-entropy, Adam lr 1e-3,
+//! batch 64, shuffled, pixels in [0, 1] as `(N, 1, 28, 28)`, 3 epochs on the
+//! training set, evaluated on the 10k test set. [`CnnMnistRun::new`]
+//! assembles the pieces so `mgp train cnn-mnist` and a user's code run the
+//! same recipe.
+//!
+//! ```no_run
+//! use micrograd_plus::train::cnn_mnist::{CnnMnistConfig, CnnMnistRun};
+//! let mut run = CnnMnistRun::new(&CnnMnistConfig::default())?;
+//! let eval = run.fit(&Default::default(), &mut |_| {}, &mut |m, _| println!("{m:?}"))?;
+//! println!("test accuracy {:.2}%", 100.0 * eval.unwrap().accuracy);
+//! # Ok::<(), micrograd_plus::Error>(())
+//! ```
+
+use super::metrics::EpochMetrics;
+use super::trainer::{BatchReport, Evaluation, FitOptions, Trainer};
+use crate::data::mnist::Mnist;
+use crate::data::{DataLoader, SharedDataset, Subset, TensorDataset};
+use crate::nn::loss::CrossEntropyLoss;
+use crate::nn::{Conv2d, Flatten, Linear, MaxPool2d, Module, ReLU, Sequential};
+use crate::optim::{Adam, AdamConfig};
+use crate::{manual_seed, Error, Result};
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// The recipe's settings; `Default` is milestone 2.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CnnMnistConfig {
+    /// Passes over the training set.
+    pub epochs: usize,
+    /// Samples per step.
+    pub batch_size: usize,
+    /// Adam's learning rate.
+    pub lr: f64,
+    /// Seeds the initialisation and the shuffle.
+    pub seed: u64,
+    /// Folder with the MNIST files; `None` is the repository's embedded subset.
+    pub data: Option<PathBuf>,
+    /// Use only `limit` training and `limit` test images, drawn at random
+    /// with a fixed seed (quick runs).
+    #[serde(default)]
+    pub limit: Option<usize>,
+}
+
+impl Default for CnnMnistConfig {
+    fn default() -> Self {
+        CnnMnistConfig {
+            epochs: 3,
+            batch_size: 64,
+            lr: 1e-3,
+            seed: 0,
+            data: None,
+            limit: None,
+        }
+    }
+}
+
+/// The milestone-2 network, for `(N, 1, 28, 28)` input.
+///
+/// ```
+/// use micrograd_plus::nn::Module;
+/// let model = micrograd_plus::train::cnn_mnist::cnn();
+/// assert_eq!(model.num_parameters(), (16 * 9 + 16) + (32 * 16 * 9 + 32) + (800 * 128 + 128) + (128 * 10 + 10));
+/// let y = model.forward(&micrograd_plus::Tensor::zeros(&[2, 1, 28, 28])).unwrap();
+/// assert_eq!(y.shape(), &[2, 10]);
+/// ```
+pub fn cnn() -> Sequential {
+    Sequential::new()
+        .layer(Conv2d::new(1, 16, 3))
+        .layer(ReLU)
+        .layer(MaxPool2d::new(2))
+        .layer(Conv2d::new(16, 32, 3))
+        .layer(ReLU)
+        .layer(MaxPool2d::new(2))
+        .layer(Flatten::default())
+        .layer(Linear::new(800, 128, true))
+        .layer(ReLU)
+        .layer(Linear::new(128, 10, true))
+}
+
+/// `limit` samples of `ds` drawn at random with a fixed seed (the same
+/// ones for every run; all of them when `None`). Random rather than the
+/// first `limit`: image-folder data sets come ordered by class.
+pub(crate) fn limited(ds: SharedDataset, limit: Option<usize>) -> Result<SharedDataset> {
+    match limit {
+        Some(n) if n < ds.len() => {
+            let mut order: Vec<usize> = (0..ds.len()).collect();
+            order.shuffle(&mut StdRng::seed_from_u64(0));
+            order.truncate(n);
+            // In storage order: the same samples, read with better locality.
+            order.sort_unstable();
+            Ok(Arc::new(Subset::new(ds, order)?))
+        }
+        _ => Ok(ds),
+    }
+}
+
+/// A ready-to-run milestone-2 training: trainer and loaders.
+pub struct CnnMnistRun {
+    /// Model, optimizer, loss and history.
+    pub trainer: Trainer,
+    /// Shuffled training batches.
+    pub train: DataLoader,
+    /// The test set in order.
+    pub test: DataLoader,
+    /// Train up to this epoch.
+    pub epochs: usize,
+}
+
+impl CnnMnistRun {
+    /// Loads the data as images and builds the seeded model and optimizer.
+    ///
+    /// ```
+    /// use micrograd_plus::train::cnn_mnist::{CnnMnistConfig, CnnMnistRun};
+    /// let err = CnnMnistRun::new(&CnnMnistConfig { limit: Some(0), ..Default::default() }).err().unwrap();
+    /// assert_eq!(err.to_string(), "cnn-mnist: epochs, batch size and limit must be at least 1");
+    /// ```
+    pub fn new(config: &CnnMnistConfig) -> Result<CnnMnistRun> {
+        if config.batch_size == 0 || config.epochs == 0 || config.limit == Some(0) {
+            return Err(Error::argument(
+                "cnn-mnist",
+                "epochs, batch size and limit must be at least 1",
+            ));
+        }
+        let dir = config.data.clone().unwrap_or_else(Mnist::embedded_dir);
+        let (train, test) = Mnist::load(&dir)?;
+        let images = |ds: TensorDataset| -> Result<SharedDataset> {
+            limited(
+                Arc::new(ds.with_sample_shape(&Mnist::IMAGE_SHAPE)?),
+                config.limit,
+            )
+        };
+        manual_seed(config.seed);
+        let model = cnn();
+        let optimizer = Adam::new(
+            model.parameters(),
+            AdamConfig {
+                lr: config.lr,
+                ..Default::default()
+            },
+        )?;
+        let ce = CrossEntropyLoss::new();
+        let trainer = Trainer::new(
+            Box::new(model),
+            Box::new(optimizer),
+            Box::new(move |y, t| ce.forward(y, t)),
+            10,
+        );
+        Ok(CnnMnistRun {
+            trainer,
+            train: DataLoader::new(images(train)?, config.batch_size)?
+                .shuffle(true)
+                .seed(config.seed),
+            test: DataLoader::new(images(test)?, 1000)?,
+            epochs: config.epochs,
+        })
+    }
+
+    /// Trains the remaining epochs up to `epochs` (see [`Trainer::fit`]).
+    pub fn fit(
+        &mut self,
+        options: &FitOptions,
+        on_batch: &mut dyn FnMut(BatchReport),
+        on_epoch: &mut dyn FnMut(&EpochMetrics, &Evaluation),
+    ) -> Result<Option<Evaluation>> {
+        self.trainer.fit(
+            &self.train,
+            &self.test,
+            self.epochs,
+            options,
+            on_batch,
+            on_epoch,
+        )
+    }
+}
