@@ -26,6 +26,8 @@ enum Command {
     Eval(cmd::eval::Args),
     /// Run a course milestone and print PASS or FAIL.
     Milestone(cmd::milestone::Args),
+    /// Continue a text with a trained GPT checkpoint (streams the output).
+    Generate(cmd::gpt::GenerateArgs),
 }
 
 #[derive(Subcommand)]
@@ -38,9 +40,30 @@ enum Train {
     CnnMnist(cmd::train_cnn_mnist::Args),
     /// Milestone 4: the BatchNorm CNN on CIFAR-10 with augmentation.
     CnnCifar10(cmd::train_cifar10::Args),
+    /// Milestone 5: a character-level GPT on tiny Shakespeare.
+    GptShakespeare(cmd::gpt::TrainArgs),
+    /// A small GPT on the TinyTalks Q&A corpus.
+    GptTinytalks(cmd::gpt::TrainArgs),
+}
+
+/// glibc hands freed blocks above its mmap threshold straight back to the
+/// kernel and trims the heap top eagerly, so a training loop that frees and
+/// reallocates the same multi-megabyte activations every step page-faults
+/// them back in each time (several times slower on big batches). Keep them:
+/// the same tuning PyTorch's reference timings use (`MALLOC_MMAP_THRESHOLD_`,
+/// `MALLOC_TRIM_THRESHOLD_`).
+fn tune_allocator() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets allocator parameters; called before any threads start.
+    unsafe {
+        // 32 MiB is glibc's largest allowed mmap threshold on 64-bit.
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, i32::MAX);
+    }
 }
 
 fn main() -> anyhow::Result<()> {
+    tune_allocator();
     match Cli::parse().command {
         Command::Train(Train::Moons(args)) => cmd::train_moons::run(args),
         Command::Bench(args) => cmd::bench::run(&args),
@@ -50,5 +73,12 @@ fn main() -> anyhow::Result<()> {
         Command::Train(Train::CnnCifar10(args)) => cmd::train_cifar10::run(&args).map(|_| ()),
         Command::Eval(args) => cmd::eval::run(&args),
         Command::Milestone(args) => cmd::milestone::run(&args),
+        Command::Train(Train::GptShakespeare(args)) => {
+            cmd::gpt::train(cmd::gpt::Corpus::Shakespeare, &args).map(|_| ())
+        }
+        Command::Train(Train::GptTinytalks(args)) => {
+            cmd::gpt::train(cmd::gpt::Corpus::TinyTalks, &args).map(|_| ())
+        }
+        Command::Generate(args) => cmd::gpt::generate(&args),
     }
 }

@@ -10,6 +10,7 @@
 //!   with its backward rule beside it, and the backward pass.
 //! - [`value`]: micrograd's scalar engine and its tiny `nn`.
 //! - [`nn`]: modules (layers, activations, containers), initialisers.
+//! - [`models`]: complete models (a GPT) built from `nn` layers.
 //! - [`io`]: safetensors files for models and checkpoints, written atomically.
 //! - [`random`]: the default generator ([`manual_seed`]).
 //! - [`gradcheck`]: finite-difference gradient checking and the op catalogue.
@@ -35,6 +36,7 @@ pub mod error;
 pub mod gradcheck;
 pub mod io;
 pub mod kernels;
+pub mod models;
 pub mod nn;
 pub mod optim;
 pub mod random;

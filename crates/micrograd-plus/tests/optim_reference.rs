@@ -1292,3 +1292,18 @@ fn optimizers_minimise_a_quadratic() {
         }
     }
 }
+
+/// The trainer may move optimizers and schedules to another thread.
+#[test]
+fn optimizers_and_schedules_are_send() {
+    fn send<T: Send>() {}
+    send::<SGD>();
+    send::<Adam>();
+    send::<AdamW>();
+    send::<RMSprop>();
+    send::<Adagrad>();
+    send::<Box<dyn Optimizer>>();
+    send::<Box<dyn LrScheduler>>();
+    send::<LinearWarmup>();
+    send::<ReduceLROnPlateau>();
+}

@@ -7,7 +7,7 @@ use micrograd_plus::data::{DataLoader, TensorDataset};
 use micrograd_plus::nn::loss::CrossEntropyLoss;
 use micrograd_plus::nn::{Linear, Module};
 use micrograd_plus::optim::scheduler::StepLR;
-use micrograd_plus::optim::{Optimizer, SGDConfig, SGD};
+use micrograd_plus::optim::{SGDConfig, SGD};
 use micrograd_plus::train::trainer::Trainer;
 use micrograd_plus::Tensor;
 use std::sync::Arc;

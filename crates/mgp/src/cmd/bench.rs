@@ -16,6 +16,8 @@ pub enum Workload {
     MaxPool,
     /// f32 batch_norm (training) forward + backward (`--batch`, `--in-channels`, `--image`).
     BatchNorm,
+    /// GPT training steps of the milestone-5 configuration (`--batch`), AdamW.
+    Gpt,
     /// Training steps of the milestone-4 CIFAR-10 network with augmentation
     /// (`--batch`, default 128), extrapolated to an epoch.
     Cifar10,
@@ -91,6 +93,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         Workload::MaxPool => bench::max_pool(batch, args.in_channels, args.image, args.runs)?,
         Workload::BatchNorm => bench::batch_norm(batch, args.in_channels, args.image, args.runs)?,
         Workload::Cifar10 => bench::cifar10(args.batch.unwrap_or(128), args.runs)?,
+        Workload::Gpt => super::gpt::bench(batch, args.runs)?,
     };
     if args.json {
         println!("{}", serde_json::to_string(&result)?);

@@ -7,7 +7,8 @@ use micrograd_plus::train::xor::train_xor;
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// Which milestone: `1` (MLP on MNIST), `2` (CNN on MNIST), `3` (the
-    /// CIFAR-10 CNN, short run), `4` (the CIFAR-10 CNN, 30 epochs) or `xor`.
+    /// CIFAR-10 CNN, short run), `4` (the CIFAR-10 CNN, 30 epochs), `xor`,
+    /// `attention` (digit reversal) or `5` (GPT on tiny Shakespeare).
     pub name: String,
     /// Seed.
     #[arg(long, default_value_t = 0)]
@@ -142,7 +143,11 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
             );
             pass
         }
-        other => anyhow::bail!("unknown milestone {other:?}: expected 1, 2, 3, 4 or xor"),
+        "attention" => super::gpt::milestone_attention(args.seed)?,
+        "5" => super::gpt::milestone_5(args.seed)?,
+        other => {
+            anyhow::bail!("unknown milestone {other:?}: expected 1, 2, 3, 4, xor, attention or 5")
+        }
     };
     if !pass {
         std::process::exit(1);

@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod eval;
+pub mod gpt;
 pub mod gradcheck;
 pub mod milestone;
 pub mod run_dir;

@@ -9,6 +9,7 @@
 //! | [`mnist`] | the MNIST IDX reader and the embedded 10k subset |
 //! | [`cifar10`] | CIFAR-10 from binary batches, image folders or a tar.gz |
 //! | [`synthetic`] | spirals, XOR, linear regression, moons as datasets |
+//! | [`text`] | [`CharTokenizer`](text::CharTokenizer), text files |
 //! | [`moons`] | scikit-learn's two moons |
 pub mod cifar10;
 pub mod dataset;
@@ -17,6 +18,7 @@ pub mod loader;
 pub mod mnist;
 pub mod moons;
 pub mod synthetic;
+pub mod text;
 pub mod transforms;
 
 pub use dataset::{

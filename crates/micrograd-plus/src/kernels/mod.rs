@@ -8,10 +8,12 @@
 //!   has it, `matrixmultiply` elsewhere.
 //! - [`im2col`]: im2col and col2im, which turn a 2-D convolution into a
 //!   matrix product and back.
+//! - [`simd`]: plain loops compiled for AVX-512 where the CPU has it.
 //! - [`set_num_threads`]: the size of the thread pool they share.
 
 pub mod im2col;
 pub mod matmul;
+pub mod simd;
 
 /// Sets how many threads the parallel kernels use (like
 /// `torch.set_num_threads`). Only the first call in a process takes effect,

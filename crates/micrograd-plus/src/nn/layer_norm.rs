@@ -68,15 +68,13 @@ impl Module for LayerNorm {
                 ),
             ));
         }
-        let dims: Vec<isize> = (1..=k as isize).map(|d| -d).collect();
-        let mean = x.mean_dims(&dims, true)?;
-        let centered = x.sub(&mean)?;
-        let var = centered.mul(&centered)?.mean_dims(&dims, true)?;
-        let mut y = centered.div(&var.add_scalar(self.eps).sqrt())?;
-        if let (Some(w), Some(b)) = (&self.weight, &self.bias) {
-            y = y.mul(w)?.add(b)?;
-        }
-        Ok(y)
+        // One fused op (see tensor::ops::layer_norm) instead of nine composed ones.
+        x.layer_norm(
+            &self.normalized_shape,
+            self.weight.as_ref(),
+            self.bias.as_ref(),
+            self.eps,
+        )
     }
 
     fn visit_parameters(&self, f: &mut Visitor<'_>) {

@@ -14,6 +14,9 @@
 //! | [`layer_norm`] | `LayerNorm` |
 //! | [`sequential`] | `Sequential` |
 //! | [`loss`] | MSE, L1, Huber, SmoothL1, CrossEntropy, NLL, BCE, BCEWithLogits, KLDiv |
+//! | [`embedding`] | `Embedding`, `PositionalEmbedding` (learned), `PositionalEncoding` (sinusoidal) |
+//! | [`attention`] | `MultiHeadAttention` (fused, causal/padding masks), `KvCache` |
+//! | [`transformer`] | `TransformerBlock` (pre-norm), `Mlp` |
 //! | [`init`] | Xavier, Kaiming, normal, uniform, constant initialisers |
 //!
 //! ```
@@ -26,9 +29,11 @@
 //! ```
 
 pub mod activation;
+pub mod attention;
 pub mod batch_norm;
 pub mod conv;
 pub mod dropout;
+pub mod embedding;
 pub mod init;
 pub mod layer_norm;
 pub mod linear;
@@ -36,15 +41,19 @@ pub mod loss;
 pub mod module;
 pub mod pool;
 pub mod sequential;
+pub mod transformer;
 
 pub use activation::{
     Flatten, Identity, LeakyReLU, LogSoftmax, ReLU, SiLU, Sigmoid, Softmax, Tanh, ELU, GELU,
 };
+pub use attention::{KvCache, MultiHeadAttention};
 pub use batch_norm::{BatchNorm1d, BatchNorm2d, BatchNormConfig};
 pub use conv::{Conv2d, Conv2dConfig};
 pub use dropout::{Dropout, Dropout2d};
+pub use embedding::{Embedding, PositionalEmbedding, PositionalEncoding};
 pub use layer_norm::LayerNorm;
 pub use linear::Linear;
 pub use module::{Module, Visitor};
 pub use pool::{AdaptiveAvgPool2d, AvgPool2d, MaxPool2d};
 pub use sequential::Sequential;
+pub use transformer::TransformerBlock;

@@ -259,11 +259,16 @@ fn update_any<T: Element>(
     c: &Coeffs<T>,
     decay: Decay,
 ) {
-    match decay {
-        Decay::L2 => update::<T, true, false>(p, g, m, v, vmax, c),
-        Decay::Decoupled => update::<T, false, true>(p, g, m, v, vmax, c),
-        Decay::None => update::<T, false, false>(p, g, m, v, vmax, c),
-    }
+    // One pass over four buffers with a square root and a division per
+    // element: worth the CPU's widest vectors.
+    crate::kernels::simd::wide(
+        #[inline(always)]
+        || match decay {
+            Decay::L2 => update::<T, true, false>(p, g, m, v, vmax, c),
+            Decay::Decoupled => update::<T, false, true>(p, g, m, v, vmax, c),
+            Decay::None => update::<T, false, false>(p, g, m, v, vmax, c),
+        },
+    )
 }
 
 impl AdamCore {

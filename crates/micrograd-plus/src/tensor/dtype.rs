@@ -52,6 +52,9 @@ pub trait Element:
     fn as_f64(self) -> f64;
     /// Wraps a buffer of this type into a [`Storage`].
     fn into_storage(v: Vec<Self>) -> Storage;
+    /// The error function, in this type's own precision (f32's is much
+    /// cheaper than widening to f64 and back).
+    fn erf(self) -> Self;
     /// Borrows the buffer if the storage holds this type.
     fn slice(s: &Storage) -> Option<&[Self]>;
     /// Mutably borrows the buffer if the storage holds this type.
@@ -75,7 +78,7 @@ pub trait Element:
 
 /// Both impls are the same but for the type, its tag and its gemm kernel.
 macro_rules! impl_element {
-    ($T:ty, $Variant:ident, $gemm:path) => {
+    ($T:ty, $Variant:ident, $gemm:path, $erf:path) => {
         impl Element for $T {
             const DTYPE: DType = DType::$Variant;
             fn of(v: f64) -> Self {
@@ -83,6 +86,9 @@ macro_rules! impl_element {
             }
             fn as_f64(self) -> f64 {
                 self as f64
+            }
+            fn erf(self) -> Self {
+                $erf(self)
             }
             fn into_storage(v: Vec<Self>) -> Storage {
                 Storage::$Variant(v)
@@ -117,5 +123,5 @@ macro_rules! impl_element {
         }
     };
 }
-impl_element!(f32, F32, crate::kernels::matmul::sgemm);
-impl_element!(f64, F64, crate::kernels::matmul::dgemm);
+impl_element!(f32, F32, crate::kernels::matmul::sgemm, libm::erff);
+impl_element!(f64, F64, crate::kernels::matmul::dgemm, libm::erf);

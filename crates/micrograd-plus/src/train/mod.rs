@@ -10,13 +10,17 @@
 //! | [`cnn_mnist`] | milestone 2: the small CNN on MNIST |
 //! | [`cifar10`] | milestones 3 and 4: the BatchNorm CNN on CIFAR-10 with augmentation |
 //! | [`xor`] | the XOR milestone |
+//! | [`gpt`] | milestone 5: the character-level GPT recipe, checkpoints, loss curves |
+//! | [`reversal`] | the attention milestone: reversing digit sequences |
 //! | [`moons`], [`plot`] | the scalar engine's two-moons demo and its decision boundary |
 pub mod charts;
 pub mod cifar10;
 pub mod cnn_mnist;
+pub mod gpt;
 pub mod metrics;
 pub mod mlp_mnist;
 pub mod moons;
 pub mod plot;
+pub mod reversal;
 pub mod trainer;
 pub mod xor;

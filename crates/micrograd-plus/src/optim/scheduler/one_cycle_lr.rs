@@ -180,20 +180,15 @@ impl LrScheduler for OneCycleLR {
 
     fn get_lr(&self) -> f64 {
         let step = self.last_epoch.min(self.total_steps - 1) as f64;
-        let mut start = 0.0;
-        for (k, &(end, from, to)) in self.phases.iter().enumerate() {
-            if step <= end || k == self.phases.len() - 1 {
-                let pct = (step - start) / (end - start);
-                return match self.anneal {
-                    Anneal::Cos => {
-                        to + (from - to) / 2.0 * ((std::f64::consts::PI * pct).cos() + 1.0)
-                    }
-                    Anneal::Linear => (to - from) * pct + from,
-                };
-            }
-            start = end;
+        let last = self.phases.len() - 1;
+        let k = self.phases.iter().position(|p| step <= p.0).unwrap_or(last);
+        let start = if k == 0 { 0.0 } else { self.phases[k - 1].0 };
+        let (end, from, to) = self.phases[k];
+        let pct = (step - start) / (end - start);
+        match self.anneal {
+            Anneal::Cos => to + (from - to) / 2.0 * ((std::f64::consts::PI * pct).cos() + 1.0),
+            Anneal::Linear => (to - from) * pct + from,
         }
-        unreachable!("the last phase always matches")
     }
 
     fn last_epoch(&self) -> usize {

@@ -16,11 +16,17 @@
 //! | [`pool`] | max_pool2d, avg_pool2d, adaptive_avg_pool2d |
 //! | [`batch_norm`] | batch_norm (fused, training and evaluation) |
 //! | [`operators`] | `+ - * /` and negation on tensors and scalars |
+//! | [`attention`] | scaled dot-product attention (fused, causal and padding masks) |
+//! | [`heads`] | split_heads, merge_heads (`(B, T, H·d) ↔ (B, H, T, d)`) |
+//! | [`layer_norm`] | layer_norm (fused) |
 
+pub mod attention;
 pub mod batch_norm;
 pub mod binary;
 pub mod conv;
+pub mod heads;
 pub mod index;
+pub mod layer_norm;
 pub mod layout;
 pub mod linear;
 pub mod matmul;
@@ -56,18 +62,34 @@ pub trait BinaryFn: Copy + Send + Sync + 'static {
     fn db<T: Element>(&self, a: T, b: T, y: T) -> T;
 }
 
+/// Below this many elements an elementwise loop stays on the calling
+/// thread: handing work to rayon costs a few microseconds.
+const PARALLEL_MIN: usize = 1 << 15;
+
+/// `f(i)` for every `i < n`, split across threads for large `n`.
+fn fill<T: Element>(n: usize, f: impl Fn(usize) -> T + Sync + Send) -> Vec<T> {
+    if n >= PARALLEL_MIN && rayon::current_num_threads() > 1 {
+        use rayon::prelude::*;
+        (0..n)
+            .into_par_iter()
+            .with_min_len(PARALLEL_MIN / 4)
+            .map(f)
+            .collect()
+    } else {
+        (0..n).map(f).collect()
+    }
+}
+
 /// Applies `op.f` to every element.
 pub(crate) fn map<F: UnaryFn>(x: &Storage, op: &F) -> Storage {
-    with_slice!(x, |v: T| T::into_storage(
-        v.iter().map(|&x| op.f(x)).collect()
-    ))
+    with_slice!(x, |v: T| T::into_storage(fill(v.len(), |i| op.f(v[i]))))
 }
 
 /// `f(a[i], b[i])` for two buffers of one length and dtype.
 pub(crate) fn zip_map<F: BinaryFn>(a: &Storage, b: &Storage, op: &F) -> Storage {
     with_slice!(a, |a: T| {
         let b = T::slice(b).expect("zip_map: operands share a dtype");
-        T::into_storage(a.iter().zip(b).map(|(&x, &y)| op.f(x, y)).collect())
+        T::into_storage(fill(a.len(), |i| op.f(a[i], b[i])))
     })
 }
 
@@ -78,12 +100,6 @@ pub(crate) fn chain_unary<F: UnaryFn>(g: &Storage, x: &Storage, y: &Storage, op:
             T::slice(x).expect("same dtype"),
             T::slice(y).expect("same dtype"),
         );
-        T::into_storage(
-            g.iter()
-                .zip(x)
-                .zip(y)
-                .map(|((&g, &x), &y)| g * op.df(x, y))
-                .collect(),
-        )
+        T::into_storage(fill(g.len(), |i| g[i] * op.df(x[i], y[i])))
     })
 }

@@ -368,9 +368,9 @@ fn sigmoid<T: Element>(x: T) -> T {
     }
 }
 
-/// Φ(x), the standard normal CDF, via erf in f64 for full accuracy.
+/// Φ(x), the standard normal CDF, via erf in the element's precision.
 fn normal_cdf<T: Element>(x: T) -> T {
-    T::of(0.5 * (1.0 + libm::erf(x.as_f64() / std::f64::consts::SQRT_2)))
+    T::of(0.5) * (T::one() + (x * T::of(std::f64::consts::FRAC_1_SQRT_2)).erf())
 }
 
 /// √(2/π)

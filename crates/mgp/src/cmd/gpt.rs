@@ -1,0 +1,356 @@
+//! The language commands: `mgp train gpt-shakespeare`, `mgp train
+//! gpt-tinytalks`, `mgp generate`, `mgp milestone attention`, `mgp milestone
+//! 5` and `mgp bench gpt`. Parsing and printing only; the recipes live in
+//! `micrograd_plus::train::{gpt, reversal}`.
+
+use super::run_dir::RunDir;
+use anyhow::Context;
+use indicatif::{ProgressBar, ProgressStyle};
+use micrograd_plus::bench::BenchResult;
+use micrograd_plus::data::text::read_text;
+use micrograd_plus::models::{GPTConfig, Sampling};
+use micrograd_plus::nn::Module;
+use micrograd_plus::train::gpt::{self as recipe, EvalRecord, TextData, TrainConfig};
+use micrograd_plus::train::reversal::{self, ReversalConfig};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Validation loss milestone 5 asks for.
+const SHAKESPEARE_BAR: f64 = 1.70;
+
+/// Options of `mgp train gpt-shakespeare` and `gpt-tinytalks`.
+#[derive(clap::Args, Debug)]
+pub struct TrainArgs {
+    /// Text file to train on (default: the corpus shipped in `data/`).
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Stop after this many steps.
+    #[arg(long)]
+    pub steps: Option<usize>,
+    /// Stop after this many minutes (evaluation included).
+    #[arg(long)]
+    pub minutes: Option<f64>,
+    /// Windows per step.
+    #[arg(long)]
+    pub batch_size: Option<usize>,
+    /// AdamW learning rate.
+    #[arg(long)]
+    pub lr: Option<f64>,
+    /// Steps between evaluations.
+    #[arg(long)]
+    pub eval_interval: Option<usize>,
+    /// Seed of the initialisation and the batches.
+    #[arg(long, default_value_t = 1337)]
+    pub seed: u64,
+    /// Run folder (default `runs/<recipe>-<timestamp>/`).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Print one JSON object per evaluation and nothing else on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Which corpus and model a training command uses.
+#[derive(Clone, Copy, Debug)]
+pub enum Corpus {
+    /// Tiny Shakespeare, the milestone-5 recipe.
+    Shakespeare,
+    /// TinyTalks Q&A (CC BY 4.0), a smaller model.
+    TinyTalks,
+}
+
+impl Corpus {
+    fn name(self) -> &'static str {
+        match self {
+            Corpus::Shakespeare => "gpt-shakespeare",
+            Corpus::TinyTalks => "gpt-tinytalks",
+        }
+    }
+
+    fn default_path(self) -> PathBuf {
+        let file = match self {
+            Corpus::Shakespeare => "tinyshakespeare/input.txt",
+            Corpus::TinyTalks => "tinytalks/tinytalks_v1.txt",
+        };
+        // The repository's data/ folder, wherever mgp is run from inside it.
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data");
+        let local = Path::new("data").join(file);
+        if local.exists() {
+            local
+        } else {
+            root.join(file)
+        }
+    }
+
+    fn config(self, vocab: usize) -> TrainConfig {
+        match self {
+            Corpus::Shakespeare => TrainConfig::shakespeare(vocab),
+            Corpus::TinyTalks => TrainConfig {
+                model: GPTConfig {
+                    block_size: 64,
+                    d_model: 96,
+                    heads: 4,
+                    layers: 3,
+                    dropout: 0.1,
+                    ..GPTConfig::shakespeare(vocab)
+                },
+                lr: 1e-3,
+                max_steps: 3000,
+                max_seconds: Some(5.0 * 60.0),
+                eval_interval: 200,
+                eval_iters: 10,
+                ..TrainConfig::shakespeare(vocab)
+            },
+        }
+    }
+}
+
+/// The outcome of a training run.
+pub struct Trained {
+    /// Every evaluation.
+    pub records: Vec<EvalRecord>,
+    /// Where the checkpoint is.
+    pub checkpoint: PathBuf,
+}
+
+/// Runs `mgp train gpt-*`.
+pub fn train(corpus: Corpus, args: &TrainArgs) -> anyhow::Result<Trained> {
+    let path = args.data.clone().unwrap_or_else(|| corpus.default_path());
+    let text = read_text(&path)?;
+    let data = TextData::new(&text, 0.9)?;
+    let mut config = corpus.config(data.tokenizer.vocab_size());
+    config.seed = args.seed;
+    if let Some(s) = args.steps {
+        config.max_steps = s;
+    }
+    if let Some(m) = args.minutes {
+        config.max_seconds = Some(m * 60.0);
+    }
+    if let Some(b) = args.batch_size {
+        config.batch_size = b;
+    }
+    if let Some(lr) = args.lr {
+        config.lr = lr;
+    }
+    if let Some(e) = args.eval_interval {
+        config.eval_interval = e.max(1);
+    }
+    let dir = RunDir::create(args.out.clone(), corpus.name())?;
+    dir.write_config(&config)?;
+    if !args.json {
+        eprintln!(
+            "{}: {} characters ({} training, {} validation), vocabulary {}, run folder {}",
+            corpus.name(),
+            text.chars().count(),
+            data.train.len(),
+            data.val.len(),
+            data.tokenizer.vocab_size(),
+            dir.path().display()
+        );
+    }
+    let bar = if args.json {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(config.max_steps as u64)
+    };
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{elapsed_precise} [{bar:30.cyan/blue}] {pos}/{len} {per_sec:>10} loss {msg}",
+        )
+        .expect("valid template")
+        .progress_chars("=> "),
+    );
+    let mut running = None::<f64>;
+    let json = args.json;
+    let (model, records) = recipe::train(
+        &config,
+        &data,
+        |step, loss| {
+            let r = running.map_or(loss, |r| 0.98 * r + 0.02 * loss);
+            running = Some(r);
+            bar.set_position(step as u64);
+            bar.set_message(format!("{r:.4}"));
+        },
+        |r| {
+            if json {
+                println!("{}", serde_json::to_string(r).unwrap_or_default());
+            } else {
+                bar.println(format!(
+                    "step {:>6}  train {:.4}  val {:.4}  {:.1} ms/step  {:.0} tokens/s  {:.0} s",
+                    r.step, r.train_loss, r.val_loss, r.step_ms, r.tokens_per_second, r.elapsed_s
+                ));
+            }
+        },
+    )?;
+    bar.finish_and_clear();
+    let checkpoint = dir.path().join("model.safetensors");
+    recipe::save_checkpoint(&checkpoint, &model, &data.tokenizer)?;
+    let csv: String = std::iter::once(
+        "step,train_loss,val_loss,step_ms,tokens_per_second,elapsed_s\n".to_string(),
+    )
+    .chain(records.iter().map(|r| {
+        format!(
+            "{},{},{},{},{},{}\n",
+            r.step, r.train_loss, r.val_loss, r.step_ms, r.tokens_per_second, r.elapsed_s
+        )
+    }))
+    .collect();
+    std::fs::write(dir.path().join("metrics.csv"), csv).context("cannot write metrics.csv")?;
+    recipe::plot_losses(
+        &dir.path().join("loss.png"),
+        &records,
+        &format!("{} ({} parameters)", corpus.name(), model.num_parameters()),
+    )?;
+    if !json {
+        let prompt = match corpus {
+            Corpus::Shakespeare => "ROMEO:",
+            Corpus::TinyTalks => "Q: ",
+        };
+        let ids = data.tokenizer.encode(prompt)?;
+        let sample = model.generate(&ids, 300, 0.8, None, args.seed)?;
+        eprintln!(
+            "checkpoint {}\n--- sample ---\n{}",
+            checkpoint.display(),
+            data.tokenizer.decode(&sample)?
+        );
+    }
+    Ok(Trained {
+        records,
+        checkpoint,
+    })
+}
+
+/// Options of `mgp generate`.
+#[derive(clap::Args, Debug)]
+pub struct GenerateArgs {
+    /// A checkpoint written by `mgp train gpt-*`.
+    #[arg(long)]
+    pub checkpoint: PathBuf,
+    /// Text to continue.
+    #[arg(long, default_value = "\n")]
+    pub prompt: String,
+    /// Number of tokens to generate.
+    #[arg(long, default_value_t = 300)]
+    pub tokens: usize,
+    /// Sampling temperature (0: always the most likely token).
+    #[arg(long, default_value_t = 0.8)]
+    pub temperature: f64,
+    /// Sample among the k most likely tokens only.
+    #[arg(long)]
+    pub top_k: Option<usize>,
+    /// Seed of the sampler.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Recompute the whole context for every token instead of using the
+    /// key/value cache (slower; for comparison).
+    #[arg(long)]
+    pub no_cache: bool,
+}
+
+/// Runs `mgp generate`: streams the text as it is produced.
+pub fn generate(args: &GenerateArgs) -> anyhow::Result<()> {
+    let (model, tokenizer) = recipe::load_checkpoint(&args.checkpoint)?;
+    let prompt = tokenizer.encode(&args.prompt)?;
+    let sampling = Sampling {
+        temperature: args.temperature,
+        top_k: args.top_k,
+        seed: args.seed,
+    };
+    let mut out = std::io::stdout().lock();
+    write!(out, "{}", args.prompt)?;
+    let start = std::time::Instant::now();
+    model.generate_stream(&prompt, args.tokens, &sampling, !args.no_cache, |t| {
+        if let Ok(s) = tokenizer.decode(&[t]) {
+            let _ = write!(out, "{s}");
+            let _ = out.flush();
+        }
+    })?;
+    writeln!(out)?;
+    let secs = start.elapsed().as_secs_f64();
+    eprintln!(
+        "{} tokens in {:.2} s ({:.0} tokens/s)",
+        args.tokens,
+        secs,
+        args.tokens as f64 / secs.max(1e-9)
+    );
+    Ok(())
+}
+
+fn verdict(pass: bool) -> &'static str {
+    if pass {
+        "PASS"
+    } else {
+        "FAIL"
+    }
+}
+
+/// `mgp milestone attention`: reverse digit sequences; PASS at ≥ 95%
+/// sequence accuracy within 60 seconds.
+pub fn milestone_attention(seed: u64) -> anyhow::Result<bool> {
+    let config = ReversalConfig {
+        seed,
+        ..ReversalConfig::default()
+    };
+    let (_, records) = reversal::train(&config, |r| {
+        eprintln!(
+            "step {:>5}  loss {:.4}  sequence accuracy {:.1}%  digit accuracy {:.1}%  {:.1} s",
+            r.step,
+            r.loss,
+            100.0 * r.sequence_accuracy,
+            100.0 * r.token_accuracy,
+            r.elapsed_s
+        );
+    })?;
+    let last = records.last().context("no evaluation")?;
+    let pass = last.sequence_accuracy >= 0.95 && last.elapsed_s <= 60.0;
+    println!(
+        "milestone attention (reverse 8 digits, one transformer block): {} sequence accuracy {:.1}% after {} steps in {:.1} s (bar 95% within 60 s)",
+        verdict(pass),
+        100.0 * last.sequence_accuracy,
+        last.step,
+        last.elapsed_s
+    );
+    Ok(pass)
+}
+
+/// `mgp milestone 5`: the Shakespeare recipe; PASS at validation loss ≤ 1.70
+/// within 15 minutes.
+pub fn milestone_5(seed: u64) -> anyhow::Result<bool> {
+    let args = TrainArgs {
+        data: None,
+        steps: None,
+        minutes: Some(15.0),
+        batch_size: None,
+        lr: None,
+        eval_interval: None,
+        seed,
+        out: None,
+        json: false,
+    };
+    let trained = train(Corpus::Shakespeare, &args)?;
+    let best = trained
+        .records
+        .iter()
+        .map(|r| r.val_loss)
+        .fold(f64::INFINITY, f64::min);
+    let last = trained.records.last().context("no evaluation")?;
+    let pass = best <= SHAKESPEARE_BAR;
+    println!(
+        "milestone 5 (character GPT on tiny Shakespeare): {} best validation loss {best:.4} (bar {SHAKESPEARE_BAR}) after {} steps in {:.0} s; checkpoint {}",
+        verdict(pass),
+        last.step,
+        last.elapsed_s,
+        trained.checkpoint.display()
+    );
+    Ok(pass)
+}
+
+/// `mgp bench gpt`: training steps of the reference configuration (batch
+/// 32, context 64, C 128, 4 heads, 4 layers, vocabulary 65, AdamW).
+pub fn bench(batch: usize, runs: usize) -> anyhow::Result<BenchResult> {
+    let config = TrainConfig {
+        batch_size: batch,
+        ..TrainConfig::shakespeare(65)
+    };
+    Ok(recipe::bench_steps(&config, 3, runs)?)
+}

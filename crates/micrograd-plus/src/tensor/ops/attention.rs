@@ -1,0 +1,332 @@
+//! Scaled dot-product attention as one op (PyTorch's
+//! `F.scaled_dot_product_attention`, math backend):
+//!
+//! ```text
+//! S = Q·Kᵀ · scale        (Tq × Tk per batch entry, scale = 1/√d)
+//! P = softmax(S)          (masked scores get probability 0)
+//! O = P·V
+//! ```
+//!
+//! Written with `matmul`, `transpose`, `masked_fill` and `softmax` it is
+//! six ops, two transposed copies and three (B, H, T, T) buffers per call;
+//! here the transposes are strides passed to the matrix kernel, the mask is
+//! applied while the row is normalised, and the batch entries (every batch
+//! and head) are shared out across threads. Only P is kept for backward.
+//!
+//! Backward, per batch entry, with `G = ∂L/∂O`:
+//! - `dV = Pᵀ·G`
+//! - `dP = G·Vᵀ`, then through the softmax `dS = P ⊙ (dP − rowsum(dP ⊙ P))`
+//! - `dQ = dS·K · scale` and `dK = dSᵀ·Q · scale`
+
+use crate::tensor::shape::broadcast_strides;
+use crate::tensor::shape::for_each_offset;
+use crate::tensor::{with_slice, DType, Element, Storage, Tensor};
+use crate::{Error, Result};
+use rayon::prelude::*;
+
+/// Sizes of one call: `batch` entries of `Q (tq×d)`, `K (tk×d)`, `V (tk×dv)`.
+#[derive(Clone, Copy)]
+struct Dims {
+    batch: usize,
+    tq: usize,
+    tk: usize,
+    d: usize,
+    dv: usize,
+}
+
+/// Which scores may be attended: an optional explicit mask (one flag per
+/// score, true = attend) and the causal rule.
+struct Mask {
+    allowed: Option<Vec<bool>>,
+    causal: bool,
+}
+
+impl Mask {
+    /// Whether query `i` of batch entry `b` may look at key `j`. The causal
+    /// rule is aligned to the bottom right: the last query sees every key,
+    /// so queries appended to a key/value cache see the whole past.
+    #[inline]
+    fn allows(&self, dims: &Dims, b: usize, i: usize, j: usize) -> bool {
+        if self.causal && j > i + (dims.tk - dims.tq) {
+            return false;
+        }
+        match &self.allowed {
+            Some(m) => m[(b * dims.tq + i) * dims.tk + j],
+            None => true,
+        }
+    }
+}
+
+/// Softmax of one row of scores in place, skipping masked entries (they get
+/// 0); a row with nothing to attend is all zeros.
+fn softmax_row<T: Element>(row: &mut [T], scale: T, allowed: impl Fn(usize) -> bool) {
+    let mut max = T::neg_infinity();
+    for (j, s) in row.iter_mut().enumerate() {
+        if allowed(j) {
+            *s = *s * scale;
+            max = max.max(*s);
+        }
+    }
+    if max == T::neg_infinity() {
+        row.iter_mut().for_each(|s| *s = T::zero());
+        return;
+    }
+    let mut sum = T::zero();
+    for (j, s) in row.iter_mut().enumerate() {
+        *s = if allowed(j) {
+            (*s - max).exp()
+        } else {
+            T::zero()
+        };
+        sum = sum + *s;
+    }
+    let inv = T::one() / sum;
+    row.iter_mut().for_each(|s| *s = *s * inv);
+}
+
+/// `(O, P)` for every batch entry, in parallel.
+fn forward<T: Element>(
+    q: &[T],
+    k: &[T],
+    v: &[T],
+    dims: Dims,
+    mask: &Mask,
+    scale: T,
+) -> (Vec<T>, Vec<T>) {
+    let Dims { tq, tk, d, dv, .. } = dims;
+    let mut out = vec![T::zero(); dims.batch * tq * dv];
+    let mut probs = vec![T::zero(); dims.batch * tq * tk];
+    if tq == 0 || tk == 0 {
+        return (out, probs);
+    }
+    out.par_chunks_mut(tq * dv.max(1))
+        .zip(probs.par_chunks_mut(tq * tk))
+        .enumerate()
+        .for_each(|(b, (o, p))| {
+            let (qb, kb, vb) = (
+                &q[b * tq * d..][..tq * d],
+                &k[b * tk * d..][..tk * d],
+                &v[b * tk * dv..][..tk * dv],
+            );
+            // S = Q·Kᵀ: Kᵀ(p, j) = k[j·d + p], so row stride 1, column stride d.
+            if d > 0 {
+                T::gemm(tq, d, tk, qb, d, 1, kb, 1, d, p, false);
+            }
+            for (i, row) in p.chunks_exact_mut(tk).enumerate() {
+                softmax_row(row, scale, |j| mask.allows(&dims, b, i, j));
+            }
+            if dv > 0 {
+                T::gemm(tq, tk, dv, p, tk, 1, vb, dv, 1, o, false);
+            }
+        });
+    (out, probs)
+}
+
+/// `(dQ, dK, dV)` for every batch entry, in parallel.
+#[allow(clippy::too_many_arguments)]
+fn backward<T: Element>(
+    g: &[T],
+    q: &[T],
+    k: &[T],
+    v: &[T],
+    probs: &[T],
+    dims: Dims,
+    scale: T,
+) -> (Vec<T>, Vec<T>, Vec<T>) {
+    let Dims { tq, tk, d, dv, .. } = dims;
+    let mut dq = vec![T::zero(); q.len()];
+    let mut dk = vec![T::zero(); k.len()];
+    let mut dvv = vec![T::zero(); v.len()];
+    if tq == 0 || tk == 0 {
+        return (dq, dk, dvv);
+    }
+    dq.par_chunks_mut(tq * d.max(1))
+        .zip(dk.par_chunks_mut(tk * d.max(1)))
+        .zip(dvv.par_chunks_mut(tk * dv.max(1)))
+        .enumerate()
+        .for_each(|(b, ((dqb, dkb), dvb))| {
+            let (qb, kb, vb) = (
+                &q[b * tq * d..][..tq * d],
+                &k[b * tk * d..][..tk * d],
+                &v[b * tk * dv..][..tk * dv],
+            );
+            let (gb, pb) = (
+                &g[b * tq * dv..][..tq * dv],
+                &probs[b * tq * tk..][..tq * tk],
+            );
+            let mut ds = vec![T::zero(); tq * tk];
+            if dv > 0 {
+                // dV = Pᵀ·G: Pᵀ(j, i) = p[i·tk + j].
+                T::gemm(tk, tq, dv, pb, 1, tk, gb, dv, 1, dvb, false);
+                // dP = G·Vᵀ: Vᵀ(c, j) = v[j·dv + c].
+                T::gemm(tq, dv, tk, gb, dv, 1, vb, 1, dv, &mut ds, false);
+            }
+            // Through the softmax (and the scale, folded in here once).
+            for (dsr, pr) in ds.chunks_exact_mut(tk).zip(pb.chunks_exact(tk)) {
+                let dot: T = dsr.iter().zip(pr).map(|(&a, &b)| a * b).sum();
+                for (s, &p) in dsr.iter_mut().zip(pr) {
+                    *s = p * (*s - dot) * scale;
+                }
+            }
+            if d > 0 {
+                // dQ = dS·K and dK = dSᵀ·Q.
+                T::gemm(tq, tk, d, &ds, tk, 1, kb, d, 1, dqb, false);
+                T::gemm(tk, tq, d, &ds, 1, tk, qb, d, 1, dkb, false);
+            }
+        });
+    (dq, dk, dvv)
+}
+
+impl Tensor {
+    /// PyTorch's `F.scaled_dot_product_attention(q, k, v, attn_mask,
+    /// is_causal=...)`: `softmax(q·kᵀ/√d) · v` for `q (..., Tq, d)`,
+    /// `k (..., Tk, d)` and `v (..., Tk, dv)` with equal leading dims
+    /// (typically `(batch, heads)`), giving `(..., Tq, dv)`.
+    ///
+    /// - `attn_mask`, broadcastable to `(..., Tq, Tk)`: non-zero where a query
+    ///   may attend to a key (PyTorch's boolean mask). A query that may attend
+    ///   to no key gets a zero output (PyTorch gives NaN).
+    /// - `is_causal`: query `i` sees keys `j ≤ i + (Tk − Tq)`, i.e. the causal
+    ///   mask aligned to the bottom right (identical to PyTorch's for `Tq = Tk`;
+    ///   for `Tq < Tk` the queries are the last ones, as with a key/value cache).
+    ///
+    /// ```
+    /// use micrograd_plus::Tensor;
+    /// let q = Tensor::new([[[1.0f32, 0.0], [0.0, 1.0]]]).unwrap(); // (1, 2, 2)
+    /// let v = Tensor::new([[[1.0f32, 2.0], [3.0, 4.0]]]).unwrap();
+    /// let causal = Tensor::scaled_dot_product_attention(&q, &q, &v, None, true).unwrap();
+    /// let y = causal.to_vec::<f32>();
+    /// assert_eq!(&y[..2], &[1.0, 2.0]); // the first query sees only the first key
+    /// let err = Tensor::scaled_dot_product_attention(&q, &q, &Tensor::zeros(&[1, 3, 2]), None, false).unwrap_err();
+    /// assert_eq!(err.to_string(), "scaled_dot_product_attention: key [1, 2, 2] and value [1, 3, 2] must have the same \
+    ///     leading dims and length");
+    /// ```
+    pub fn scaled_dot_product_attention(
+        q: &Tensor,
+        k: &Tensor,
+        v: &Tensor,
+        attn_mask: Option<&Tensor>,
+        is_causal: bool,
+    ) -> Result<Tensor> {
+        const OP: &str = "scaled_dot_product_attention";
+        if q.dtype() != k.dtype() || q.dtype() != v.dtype() {
+            let up = |t: &Tensor| t.to_dtype(DType::F64);
+            return Tensor::scaled_dot_product_attention(
+                &up(q),
+                &up(k),
+                &up(v),
+                attn_mask,
+                is_causal,
+            );
+        }
+        let (qs, ks, vs) = (q.shape(), k.shape(), v.shape());
+        if qs.len() < 2 || ks.len() != qs.len() || vs.len() != qs.len() {
+            return Err(Error::shape(
+                OP,
+                format!("query, key and value need the same rank (at least 2): got {qs:?}, {ks:?} and {vs:?}"),
+            ));
+        }
+        let r = qs.len();
+        if ks[..r - 2] != qs[..r - 2] || ks[r - 1] != qs[r - 1] {
+            return Err(Error::shape(
+                OP,
+                format!(
+                    "query {qs:?} and key {ks:?} must have the same leading dims and feature size"
+                ),
+            ));
+        }
+        if vs[..r - 1] != ks[..r - 1] {
+            return Err(Error::shape(
+                OP,
+                format!("key {ks:?} and value {vs:?} must have the same leading dims and length"),
+            ));
+        }
+        let dims = Dims {
+            batch: qs[..r - 2].iter().product(),
+            tq: qs[r - 2],
+            tk: ks[r - 2],
+            d: qs[r - 1],
+            dv: vs[r - 1],
+        };
+        if is_causal && dims.tq > dims.tk {
+            return Err(Error::argument(
+                OP,
+                format!(
+                    "is_causal needs at most as many queries as keys, got {} queries and {} keys",
+                    dims.tq, dims.tk
+                ),
+            ));
+        }
+        let mut score_shape = qs[..r - 1].to_vec();
+        score_shape.push(dims.tk);
+        let allowed = match attn_mask {
+            None => None,
+            Some(m) => {
+                let target = crate::tensor::shape::broadcast_shapes(OP, m.shape(), &score_shape)?;
+                if target != score_shape {
+                    return Err(Error::shape(
+                        OP,
+                        format!("attn_mask {:?} does not broadcast to the scores' shape {score_shape:?}", m.shape()),
+                    ));
+                }
+                let values = m.to_vec::<f64>();
+                let strides = broadcast_strides(m.shape(), &score_shape);
+                let mut flags = Vec::with_capacity(dims.batch * dims.tq * dims.tk);
+                for_each_offset(&score_shape, [&strides], |[i]| flags.push(values[i] != 0.0));
+                Some(flags)
+            }
+        };
+        let mask = Mask {
+            allowed,
+            causal: is_causal,
+        };
+        let scale = 1.0 / (dims.d.max(1) as f64).sqrt();
+        let (out, probs) = {
+            let (sq, sk, sv) = (q.storage(), k.storage(), v.storage());
+            with_slice!(&*sq, |qv: T| {
+                let (o, p) = forward(
+                    qv,
+                    T::slice(&sk).expect("dtype"),
+                    T::slice(&sv).expect("dtype"),
+                    dims,
+                    &mask,
+                    T::of(scale),
+                );
+                (T::into_storage(o), T::into_storage(p))
+            })
+        };
+        let mut out_shape = qs[..r - 1].to_vec();
+        out_shape.push(dims.dv);
+        Ok(Tensor::record(
+            out,
+            out_shape,
+            OP,
+            vec![q.clone(), k.clone(), v.clone()],
+            move |g, inputs, _| {
+                let (sg, sq, sk, sv) = (
+                    g.storage(),
+                    inputs[0].storage(),
+                    inputs[1].storage(),
+                    inputs[2].storage(),
+                );
+                let grads: [Storage; 3] = with_slice!(&*sg, |gv: T| {
+                    let (dq, dk, dv) = backward(
+                        gv,
+                        T::slice(&sq).expect("dtype"),
+                        T::slice(&sk).expect("dtype"),
+                        T::slice(&sv).expect("dtype"),
+                        T::slice(&probs).expect("dtype"),
+                        dims,
+                        T::of(scale),
+                    );
+                    [dq, dk, dv].map(T::into_storage)
+                });
+                Ok(grads
+                    .into_iter()
+                    .zip(inputs)
+                    .map(|(s, t)| Some(Tensor::from_storage(s, t.shape().to_vec())))
+                    .collect())
+            },
+        ))
+    }
+}

@@ -1,0 +1,223 @@
+//! Layer normalisation as one op (`F.layer_norm`): each row of `n`
+//! features (the trailing `normalized_shape` dims) is normalised to mean 0
+//! and variance 1, then scaled and shifted:
+//!
+//! `x̂ = (x − μ) · r` with `r = 1/√(σ² + eps)` (biased variance), `y = x̂·γ + β`.
+//!
+//! Composed from tensor ops it is nine ops and as many full-size buffers in
+//! each direction; here one pass computes the row's statistics and output,
+//! keeping only `μ` and `r` per row for backward:
+//!
+//! - `dγ = Σ_rows g·x̂`, `dβ = Σ_rows g`
+//! - with `h = g·γ`: `dx = r · (h − mean(h) − x̂ · mean(h·x̂))`
+//!   (the mean and the variance both depend on every `x` of the row).
+
+use crate::tensor::{with_slice, DType, Element, Storage, Tensor};
+use crate::{Error, Result};
+use rayon::prelude::*;
+
+/// Rows per parallel task: small enough to share a (2048 × 128) batch out,
+/// large enough that a task is worth a thread hand-off.
+const ROWS_PER_TASK: usize = 64;
+
+fn forward<T: Element>(
+    x: &[T],
+    w: Option<&[T]>,
+    b: Option<&[T]>,
+    n: usize,
+    eps: f64,
+) -> (Vec<T>, Vec<[T; 2]>) {
+    let rows = x.len() / n;
+    let mut y = vec![T::zero(); x.len()];
+    let mut stats = vec![[T::zero(); 2]; rows];
+    let inv_n = T::one() / T::of(n as f64);
+    y.par_chunks_mut(n * ROWS_PER_TASK)
+        .zip(stats.par_chunks_mut(ROWS_PER_TASK))
+        .zip(x.par_chunks(n * ROWS_PER_TASK))
+        .for_each(|((y, stats), x)| {
+            for ((yr, st), xr) in y.chunks_exact_mut(n).zip(stats).zip(x.chunks_exact(n)) {
+                let mean = xr.iter().copied().sum::<T>() * inv_n;
+                let var = xr.iter().map(|&v| (v - mean) * (v - mean)).sum::<T>() * inv_n;
+                let r = T::one() / (var + T::of(eps)).sqrt();
+                *st = [mean, r];
+                for (j, (o, &v)) in yr.iter_mut().zip(xr).enumerate() {
+                    let xh = (v - mean) * r;
+                    *o = match (w, b) {
+                        (Some(w), Some(b)) => xh * w[j] + b[j],
+                        (Some(w), None) => xh * w[j],
+                        (None, Some(b)) => xh + b[j],
+                        (None, None) => xh,
+                    };
+                }
+            }
+        });
+    (y, stats)
+}
+
+/// `(dx, dγ, dβ)`.
+fn backward<T: Element>(
+    g: &[T],
+    x: &[T],
+    w: Option<&[T]>,
+    stats: &[[T; 2]],
+    n: usize,
+) -> (Vec<T>, Vec<T>, Vec<T>) {
+    let mut dx = vec![T::zero(); x.len()];
+    let inv_n = T::one() / T::of(n as f64);
+    // Each task returns its partial sums of dγ and dβ, added at the end.
+    let partials: Vec<(Vec<T>, Vec<T>)> = dx
+        .par_chunks_mut(n * ROWS_PER_TASK)
+        .zip(g.par_chunks(n * ROWS_PER_TASK))
+        .zip(x.par_chunks(n * ROWS_PER_TASK))
+        .zip(stats.par_chunks(ROWS_PER_TASK))
+        .map(|(((dx, g), x), stats)| {
+            let (mut dw, mut db) = (vec![T::zero(); n], vec![T::zero(); n]);
+            let mut h = vec![T::zero(); n];
+            for (((dxr, gr), xr), &[mean, r]) in dx
+                .chunks_exact_mut(n)
+                .zip(g.chunks_exact(n))
+                .zip(x.chunks_exact(n))
+                .zip(stats)
+            {
+                let (mut sum_h, mut sum_hx) = (T::zero(), T::zero());
+                for j in 0..n {
+                    let xh = (xr[j] - mean) * r;
+                    dw[j] = dw[j] + gr[j] * xh;
+                    db[j] = db[j] + gr[j];
+                    h[j] = match w {
+                        Some(w) => gr[j] * w[j],
+                        None => gr[j],
+                    };
+                    sum_h = sum_h + h[j];
+                    sum_hx = sum_hx + h[j] * xh;
+                }
+                let (mean_h, mean_hx) = (sum_h * inv_n, sum_hx * inv_n);
+                for j in 0..n {
+                    let xh = (xr[j] - mean) * r;
+                    dxr[j] = r * (h[j] - mean_h - xh * mean_hx);
+                }
+            }
+            (dw, db)
+        })
+        .collect();
+    let (mut dw, mut db) = (vec![T::zero(); n], vec![T::zero(); n]);
+    for (pw, pb) in partials {
+        for j in 0..n {
+            dw[j] = dw[j] + pw[j];
+            db[j] = db[j] + pb[j];
+        }
+    }
+    (dx, dw, db)
+}
+
+impl Tensor {
+    /// `F.layer_norm(x, normalized_shape, weight, bias, eps)`: normalises
+    /// over the trailing `normalized_shape` dims; `weight` and `bias`, if
+    /// given, have shape `normalized_shape`.
+    ///
+    /// ```
+    /// use micrograd_plus::Tensor;
+    /// let x = Tensor::new([[1.0f64, 2.0, 3.0, 4.0]]).unwrap();
+    /// let y = x.layer_norm(&[4], None, None, 0.0).unwrap().to_vec::<f64>();
+    /// let want = [-1.3416407864998738, -0.4472135954999579, 0.4472135954999579, 1.3416407864998738];
+    /// for (a, b) in y.iter().zip(want) { assert!((a - b).abs() < 1e-12); }
+    /// let err = x.layer_norm(&[3], None, None, 1e-5).unwrap_err().to_string();
+    /// assert_eq!(err, "layer_norm: input [1, 4] does not end with normalized_shape [3]");
+    /// ```
+    pub fn layer_norm(
+        &self,
+        normalized_shape: &[usize],
+        weight: Option<&Tensor>,
+        bias: Option<&Tensor>,
+        eps: f64,
+    ) -> Result<Tensor> {
+        let dtypes = [
+            Some(self.dtype()),
+            weight.map(Tensor::dtype),
+            bias.map(Tensor::dtype),
+        ];
+        if dtypes.iter().flatten().any(|&d| d != self.dtype()) {
+            let up = |t: &Tensor| t.to_dtype(DType::F64);
+            return up(self).layer_norm(
+                normalized_shape,
+                weight.map(up).as_ref(),
+                bias.map(up).as_ref(),
+                eps,
+            );
+        }
+        let shape = self.shape();
+        let k = normalized_shape.len();
+        if shape.len() < k || shape[shape.len() - k..] != *normalized_shape {
+            return Err(Error::shape(
+                "layer_norm",
+                format!("input {shape:?} does not end with normalized_shape {normalized_shape:?}"),
+            ));
+        }
+        for (what, t) in [("weight", weight), ("bias", bias)] {
+            if let Some(t) = t {
+                if t.shape() != normalized_shape {
+                    return Err(Error::shape(
+                        "layer_norm",
+                        format!(
+                            "{what} {:?} must have normalized_shape {normalized_shape:?}",
+                            t.shape()
+                        ),
+                    ));
+                }
+            }
+        }
+        let n: usize = normalized_shape.iter().product();
+        if n == 0 || self.numel() == 0 {
+            return Ok(self.clone());
+        }
+        let (y, stats) = {
+            let sx = self.storage();
+            let (sw, sb) = (weight.map(|t| t.storage()), bias.map(|t| t.storage()));
+            with_slice!(&*sx, |xv: T| {
+                let w = sw.as_ref().map(|s| T::slice(s).expect("dtype"));
+                let b = sb.as_ref().map(|s| T::slice(s).expect("dtype"));
+                let (y, stats) = forward(xv, w, b, n, eps);
+                let flat: Vec<T> = stats.into_iter().flatten().collect();
+                (T::into_storage(y), T::into_storage(flat))
+            })
+        };
+        let mut inputs = vec![self.clone()];
+        inputs.extend(weight.cloned());
+        inputs.extend(bias.cloned());
+        let (has_w, has_b) = (weight.is_some(), bias.is_some());
+        let norm_shape = normalized_shape.to_vec();
+        Ok(Tensor::record(
+            y,
+            shape.to_vec(),
+            "layer_norm",
+            inputs,
+            move |g, inputs, _| {
+                let x = &inputs[0];
+                let sw = has_w.then(|| inputs[1].storage());
+                let (sg, sx) = (g.storage(), x.storage());
+                let (dx, dw, db): (Storage, Storage, Storage) = with_slice!(&*sg, |gv: T| {
+                    let stats: Vec<[T; 2]> = T::slice(&stats)
+                        .expect("dtype")
+                        .chunks_exact(2)
+                        .map(|c| [c[0], c[1]])
+                        .collect();
+                    let w = sw.as_ref().map(|s| T::slice(s).expect("dtype"));
+                    let (dx, dw, db) = backward(gv, T::slice(&sx).expect("dtype"), w, &stats, n);
+                    (
+                        T::into_storage(dx),
+                        T::into_storage(dw),
+                        T::into_storage(db),
+                    )
+                });
+                let mut out = vec![Some(Tensor::from_storage(dx, x.shape().to_vec()))];
+                if has_w {
+                    out.push(Some(Tensor::from_storage(dw, norm_shape.clone())));
+                }
+                if has_b {
+                    out.push(Some(Tensor::from_storage(db, norm_shape.clone())));
+                }
+                Ok(out)
+            },
+        ))
+    }
+}

@@ -1,0 +1,519 @@
+//! Training a character-level GPT: the recipe behind `mgp train
+//! gpt-shakespeare` and `gpt-tinytalks`.
+//!
+//! - The text is tokenized by characters; the first 90% is the training
+//!   split, the rest validation.
+//! - Each step takes `batch` random windows of `block_size + 1` tokens from
+//!   the training split: the first `block_size` are the input, the last
+//!   `block_size` (shifted by one) the targets.
+//! - AdamW on every parameter; every `eval_interval` steps the mean loss over
+//!   `eval_iters` fixed batches of each split is recorded (no graph).
+//! - The checkpoint is a safetensors file with the weights, the model's
+//!   configuration and the tokenizer in its metadata, so `mgp generate` needs
+//!   nothing else.
+
+use super::plot::{file_err, register_font};
+use crate::bench::BenchResult;
+use crate::data::text::CharTokenizer;
+use crate::io;
+use crate::models::{GPTConfig, GPT};
+use crate::nn::Module;
+use crate::optim::{AdamW, AdamWConfig, Optimizer};
+use crate::tensor::no_grad;
+use crate::{Error, Result};
+use plotters::prelude::*;
+use rand::{rngs::StdRng, Rng, SeedableRng};
+use serde::Serialize;
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::Instant;
+
+/// Metadata key of the model configuration in a checkpoint.
+pub const CONFIG_KEY: &str = "gpt.config";
+
+/// A tokenized text split into training and validation ids.
+///
+/// ```
+/// use micrograd_plus::train::gpt::TextData;
+/// let data = TextData::new("abcdefghij".repeat(10).as_str(), 0.9).unwrap();
+/// assert_eq!((data.train.len(), data.val.len()), (90, 10));
+/// assert_eq!(data.tokenizer.vocab_size(), 10);
+/// ```
+pub struct TextData {
+    /// The tokenizer built from the whole text (sorted characters).
+    pub tokenizer: CharTokenizer,
+    /// Ids of the first `train_fraction` of the text.
+    pub train: Vec<usize>,
+    /// Ids of the rest.
+    pub val: Vec<usize>,
+}
+
+impl TextData {
+    /// Tokenizes `text` and splits it at `train_fraction`.
+    ///
+    /// ```
+    /// assert!(micrograd_plus::train::gpt::TextData::new("abc", 1.5).is_err());
+    /// ```
+    pub fn new(text: &str, train_fraction: f64) -> Result<TextData> {
+        if !(0.0..=1.0).contains(&train_fraction) {
+            return Err(Error::argument(
+                "TextData",
+                format!("train_fraction must be in [0, 1], got {train_fraction}"),
+            ));
+        }
+        let tokenizer = CharTokenizer::from_text(text);
+        let ids = tokenizer.encode(text)?;
+        let n = (ids.len() as f64 * train_fraction) as usize;
+        Ok(TextData {
+            tokenizer,
+            train: ids[..n].to_vec(),
+            val: ids[n..].to_vec(),
+        })
+    }
+}
+
+/// `batch` random windows of `ids`: `(inputs, targets)`, each `batch × time`.
+///
+/// ```
+/// use micrograd_plus::train::gpt::random_windows;
+/// use rand::SeedableRng;
+/// let ids: Vec<usize> = (0..100).collect();
+/// let (x, y) = random_windows(&ids, 4, 8, &mut rand::rngs::StdRng::seed_from_u64(0)).unwrap();
+/// assert_eq!(x.len(), 32);
+/// assert!(x.iter().zip(&y).all(|(a, b)| b == &(a + 1))); // targets are the next tokens
+/// assert!(random_windows(&ids, 1, 100, &mut rand::rngs::StdRng::seed_from_u64(0)).is_err());
+/// ```
+pub fn random_windows(
+    ids: &[usize],
+    batch: usize,
+    time: usize,
+    rng: &mut StdRng,
+) -> Result<(Vec<usize>, Vec<usize>)> {
+    if ids.len() < time + 1 {
+        return Err(Error::argument(
+            "random_windows",
+            format!(
+                "a split of {} tokens is too short for windows of {} + 1",
+                ids.len(),
+                time
+            ),
+        ));
+    }
+    let (mut x, mut y) = (
+        Vec::with_capacity(batch * time),
+        Vec::with_capacity(batch * time),
+    );
+    for _ in 0..batch {
+        let start = rng.gen_range(0..ids.len() - time);
+        x.extend_from_slice(&ids[start..start + time]);
+        y.extend_from_slice(&ids[start + 1..start + time + 1]);
+    }
+    Ok((x, y))
+}
+
+/// Mean loss over `iters` batches drawn with `seed` (the same batches at
+/// every evaluation, so the curve is not noisy from the sampling), no graph.
+///
+/// ```
+/// use micrograd_plus::{models::{GPTConfig, GPT}, train::gpt::estimate_loss};
+/// let model = GPT::new(GPTConfig { block_size: 8, ..GPTConfig::shakespeare(10) }).unwrap();
+/// let ids: Vec<usize> = (0..200).map(|i| i % 10).collect();
+/// let loss = estimate_loss(&model, &ids, 4, 2, 0).unwrap();
+/// assert!((loss - 10f64.ln()).abs() < 0.1);
+/// ```
+pub fn estimate_loss(
+    model: &GPT,
+    ids: &[usize],
+    batch: usize,
+    iters: usize,
+    seed: u64,
+) -> Result<f64> {
+    let time = model.config().block_size;
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut total = 0.0;
+    for _ in 0..iters.max(1) {
+        let (x, y) = random_windows(ids, batch, time, &mut rng)?;
+        total += no_grad(|| model.loss(&x, &y, batch, time))?.item()?;
+    }
+    Ok(total / iters.max(1) as f64)
+}
+
+/// Settings of a training run.
+///
+/// ```
+/// let c = micrograd_plus::train::gpt::TrainConfig::shakespeare(65);
+/// assert_eq!((c.batch_size, c.lr, c.weight_decay), (32, 3e-4, 0.01));
+/// ```
+#[derive(Debug, Clone, Serialize)]
+pub struct TrainConfig {
+    /// The model.
+    pub model: GPTConfig,
+    /// Windows per step.
+    pub batch_size: usize,
+    /// AdamW learning rate.
+    pub lr: f64,
+    /// AdamW (decoupled) weight decay, on every parameter.
+    pub weight_decay: f64,
+    /// Stop after this many steps.
+    pub max_steps: usize,
+    /// Or after this many seconds of training (evaluation included).
+    pub max_seconds: Option<f64>,
+    /// Steps between evaluations.
+    pub eval_interval: usize,
+    /// Batches per split per evaluation.
+    pub eval_iters: usize,
+    /// Seed of the initialisation and of the batches.
+    pub seed: u64,
+}
+
+impl TrainConfig {
+    /// The milestone-5 recipe: the reference model, batch 32, AdamW lr 3e-4,
+    /// weight decay 0.01, evaluation every 250 steps on 20 batches.
+    ///
+    /// ```
+    /// let c = micrograd_plus::train::gpt::TrainConfig::shakespeare(65);
+    /// assert_eq!(c.model.block_size, 64);
+    /// ```
+    pub fn shakespeare(vocab_size: usize) -> TrainConfig {
+        TrainConfig {
+            model: GPTConfig::shakespeare(vocab_size),
+            batch_size: 32,
+            lr: 3e-4,
+            weight_decay: 0.01,
+            max_steps: 20_000,
+            max_seconds: Some(15.0 * 60.0),
+            eval_interval: 250,
+            eval_iters: 20,
+            seed: 1337,
+        }
+    }
+}
+
+/// One evaluation, printed as a JSON line by `mgp train gpt-* --json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct EvalRecord {
+    /// Training steps done.
+    pub step: usize,
+    /// Mean loss on fixed training batches.
+    pub train_loss: f64,
+    /// Mean loss on fixed validation batches.
+    pub val_loss: f64,
+    /// Mean time of the steps since the last evaluation, in ms.
+    pub step_ms: f64,
+    /// Training tokens per second over those steps.
+    pub tokens_per_second: f64,
+    /// Seconds since the start of training.
+    pub elapsed_s: f64,
+}
+
+/// The AdamW optimizer of the recipe for `model`.
+///
+/// ```
+/// use micrograd_plus::{models::{GPTConfig, GPT}, optim::Optimizer, train::gpt::{optimizer, TrainConfig}};
+/// let model = GPT::new(GPTConfig::shakespeare(65)).unwrap();
+/// assert_eq!(optimizer(&model, &TrainConfig::shakespeare(65)).unwrap().lr(), 3e-4);
+/// ```
+pub fn optimizer(model: &GPT, config: &TrainConfig) -> Result<AdamW> {
+    AdamW::new(
+        model.parameters(),
+        AdamWConfig {
+            lr: config.lr,
+            weight_decay: config.weight_decay,
+            ..AdamWConfig::default()
+        },
+    )
+}
+
+/// One optimisation step on a batch; returns the loss before the update.
+///
+/// ```
+/// use micrograd_plus::{models::{GPTConfig, GPT}, train::gpt::{optimizer, train_step, TrainConfig}};
+/// let config = TrainConfig { model: GPTConfig { block_size: 4, ..GPTConfig::shakespeare(5) }, ..TrainConfig::shakespeare(5) };
+/// let model = GPT::new(config.model.clone()).unwrap();
+/// let mut opt = optimizer(&model, &TrainConfig { lr: 1e-2, ..config }).unwrap();
+/// let (x, y) = (vec![0, 1, 2, 3], vec![1, 2, 3, 4]);
+/// let first = train_step(&model, &mut opt, &x, &y, 1, 4).unwrap();
+/// for _ in 0..20 { train_step(&model, &mut opt, &x, &y, 1, 4).unwrap(); }
+/// assert!(train_step(&model, &mut opt, &x, &y, 1, 4).unwrap() < first / 2.0);
+/// ```
+pub fn train_step(
+    model: &GPT,
+    opt: &mut dyn Optimizer,
+    x: &[usize],
+    y: &[usize],
+    batch: usize,
+    time: usize,
+) -> Result<f64> {
+    opt.zero_grad();
+    let loss = model.loss(x, y, batch, time)?;
+    let value = loss.item()?;
+    loss.backward()?;
+    drop(loss); // free the graph before the update
+    opt.step()?;
+    Ok(value)
+}
+
+/// Trains a fresh model on `data`, calling `on_step(step, loss)` after every
+/// step and `on_eval` after every evaluation (and at the end).
+pub fn train(
+    config: &TrainConfig,
+    data: &TextData,
+    mut on_step: impl FnMut(usize, f64),
+    mut on_eval: impl FnMut(&EvalRecord),
+) -> Result<(GPT, Vec<EvalRecord>)> {
+    crate::manual_seed(config.seed);
+    let model = GPT::new(config.model.clone())?;
+    let mut opt = optimizer(&model, config)?;
+    let (b, t) = (config.batch_size, config.model.block_size);
+    let mut rng = StdRng::seed_from_u64(config.seed.wrapping_add(1));
+    let start = Instant::now();
+    let mut records = Vec::new();
+    let (mut window_start, mut window_steps) = (Instant::now(), 0usize);
+    let mut evaluate = |step: usize,
+                        window_steps: usize,
+                        window_s: f64,
+                        records: &mut Vec<EvalRecord>|
+     -> Result<()> {
+        let step_ms = if window_steps > 0 {
+            window_s * 1e3 / window_steps as f64
+        } else {
+            0.0
+        };
+        let record = EvalRecord {
+            step,
+            train_loss: estimate_loss(
+                &model,
+                &data.train,
+                b,
+                config.eval_iters,
+                config.seed ^ 0x5eed,
+            )?,
+            val_loss: estimate_loss(
+                &model,
+                &data.val,
+                b,
+                config.eval_iters,
+                config.seed ^ 0x5eed,
+            )?,
+            step_ms,
+            tokens_per_second: if step_ms > 0.0 {
+                (b * t) as f64 / (step_ms / 1e3)
+            } else {
+                0.0
+            },
+            elapsed_s: start.elapsed().as_secs_f64(),
+        };
+        on_eval(&record);
+        records.push(record);
+        Ok(())
+    };
+    evaluate(0, 0, 0.0, &mut records)?;
+    let mut step = 0;
+    while step < config.max_steps {
+        if config
+            .max_seconds
+            .is_some_and(|s| start.elapsed().as_secs_f64() >= s)
+        {
+            break;
+        }
+        if window_steps == 0 {
+            window_start = Instant::now();
+        }
+        let (x, y) = random_windows(&data.train, b, t, &mut rng)?;
+        let loss = train_step(&model, &mut opt, &x, &y, b, t)?;
+        step += 1;
+        window_steps += 1;
+        on_step(step, loss);
+        if step % config.eval_interval == 0 {
+            evaluate(
+                step,
+                window_steps,
+                window_start.elapsed().as_secs_f64(),
+                &mut records,
+            )?;
+            window_steps = 0;
+        }
+    }
+    if records.last().is_none_or(|r| r.step != step) {
+        evaluate(
+            step,
+            window_steps,
+            window_start.elapsed().as_secs_f64(),
+            &mut records,
+        )?;
+    }
+    Ok((model, records))
+}
+
+/// Saves the model, its configuration and `tokenizer` to one safetensors file.
+///
+/// ```
+/// use micrograd_plus::{data::text::CharTokenizer, models::{GPTConfig, GPT}, train::gpt::{load_checkpoint, save_checkpoint}};
+/// let tok = CharTokenizer::from_text("abc");
+/// let model = GPT::new(GPTConfig { block_size: 4, d_model: 8, heads: 2, layers: 1, ..GPTConfig::shakespeare(3) }).unwrap();
+/// let path = std::env::temp_dir().join(format!("mgp-gpt-doc-{}.safetensors", std::process::id()));
+/// save_checkpoint(&path, &model, &tok).unwrap();
+/// let (loaded, tok2) = load_checkpoint(&path).unwrap();
+/// assert_eq!(tok2, tok);
+/// assert_eq!(loaded.logits(&[0, 1], 1, 2).unwrap().to_vec::<f32>(), model.logits(&[0, 1], 1, 2).unwrap().to_vec::<f32>());
+/// # std::fs::remove_file(&path).unwrap();
+/// ```
+pub fn save_checkpoint(path: &Path, model: &GPT, tokenizer: &CharTokenizer) -> Result<()> {
+    if tokenizer.vocab_size() != model.config().vocab_size {
+        return Err(Error::argument(
+            "save_checkpoint",
+            format!(
+                "tokenizer has {} ids but the model {}",
+                tokenizer.vocab_size(),
+                model.config().vocab_size
+            ),
+        ));
+    }
+    let mut meta: HashMap<String, String> = tokenizer.to_metadata();
+    meta.insert(CONFIG_KEY.to_string(), model.config().to_json());
+    io::save_tensors(path, &model.state_dict(), &meta)
+}
+
+/// Loads a checkpoint written by [`save_checkpoint`].
+///
+/// ```
+/// let err = micrograd_plus::train::gpt::load_checkpoint(std::path::Path::new("/nonexistent")).err().unwrap();
+/// assert!(err.to_string().starts_with("/nonexistent: cannot read"));
+/// ```
+pub fn load_checkpoint(path: &Path) -> Result<(GPT, CharTokenizer)> {
+    let (tensors, meta) = io::load_tensors(path)?;
+    let named = |e: Error| Error::File {
+        path: path.display().to_string(),
+        msg: e.to_string(),
+    };
+    let config = meta.get(CONFIG_KEY).ok_or_else(|| Error::File {
+        path: path.display().to_string(),
+        msg: format!("no {CONFIG_KEY:?} metadata: not a GPT checkpoint"),
+    })?;
+    let mut model = GPT::new(GPTConfig::from_json(config).map_err(named)?).map_err(named)?;
+    model.load_state_dict(&tensors).map_err(named)?;
+    model.eval();
+    let tokenizer = CharTokenizer::from_metadata(&meta).map_err(named)?;
+    Ok((model, tokenizer))
+}
+
+/// Writes train and validation loss against the step to a PNG.
+///
+/// ```
+/// use micrograd_plus::train::gpt::{plot_losses, EvalRecord};
+/// let r = |step: usize, l: f64| EvalRecord { step, train_loss: l, val_loss: l + 0.1, step_ms: 1.0, tokens_per_second: 1.0, elapsed_s: 0.0 };
+/// let path = std::env::temp_dir().join("mgp_doc_gpt_curves.png");
+/// plot_losses(&path, &[r(0, 4.2), r(100, 2.5), r(200, 2.0)], "GPT").unwrap();
+/// assert!(std::fs::metadata(&path).unwrap().len() > 1000);
+/// ```
+pub fn plot_losses(path: &Path, records: &[EvalRecord], title: &str) -> Result<()> {
+    if records.is_empty() {
+        return Err(Error::argument("plot_losses", "no evaluations to plot"));
+    }
+    register_font()?;
+    let root = BitMapBackend::new(path, (900, 520)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| file_err(path, e))?;
+    let (lo, hi) = records
+        .iter()
+        .flat_map(|r| [r.train_loss, r.val_loss])
+        .fold((f64::MAX, f64::MIN), |(lo, hi), v| (lo.min(v), hi.max(v)));
+    let pad = ((hi - lo) * 0.08).max(1e-3);
+    let last = records.last().map_or(1, |r| r.step.max(1)) as f64;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 22))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(56)
+        .build_cartesian_2d(0.0..last, (lo - pad)..(hi + pad))
+        .map_err(|e| file_err(path, e))?;
+    chart
+        .configure_mesh()
+        .x_desc("step")
+        .y_desc("cross-entropy loss")
+        .label_style(("sans-serif", 14))
+        .axis_desc_style(("sans-serif", 16))
+        .draw()
+        .map_err(|e| file_err(path, e))?;
+    type Pick = fn(&EvalRecord) -> f64;
+    let series: [(&str, RGBColor, Pick); 2] = [
+        ("train", RGBColor(69, 117, 180), |r| r.train_loss),
+        ("validation", RGBColor(215, 48, 39), |r| r.val_loss),
+    ];
+    for (name, colour, pick) in series {
+        let points: Vec<(f64, f64)> = records.iter().map(|r| (r.step as f64, pick(r))).collect();
+        chart
+            .draw_series(std::iter::once(PathElement::new(
+                points.clone(),
+                colour.stroke_width(2),
+            )))
+            .map_err(|e| file_err(path, e))?
+            .label(name)
+            .legend(move |(x, y)| PathElement::new([(x, y), (x + 18, y)], colour.stroke_width(2)));
+        chart
+            .draw_series(
+                points
+                    .into_iter()
+                    .map(|p| Circle::new(p, 3, colour.filled())),
+            )
+            .map_err(|e| file_err(path, e))?;
+    }
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .label_font(("sans-serif", 14))
+        .position(SeriesLabelPosition::UpperRight)
+        .draw()
+        .map_err(|e| file_err(path, e))?;
+    root.present().map_err(|e| file_err(path, e))
+}
+
+/// Times `runs` training steps of `config` on random data (after `warmup`
+/// steps): the workload of `mgp bench gpt`.
+///
+/// ```
+/// use micrograd_plus::{models::GPTConfig, train::gpt::{bench_steps, TrainConfig}};
+/// let config = TrainConfig { model: GPTConfig { block_size: 8, d_model: 16, heads: 2, layers: 1, ..GPTConfig::shakespeare(10) }, batch_size: 2, ..TrainConfig::shakespeare(10) };
+/// let r = bench_steps(&config, 1, 3).unwrap();
+/// assert_eq!((r.name.as_str(), r.runs), ("gpt", 3));
+/// ```
+pub fn bench_steps(config: &TrainConfig, warmup: usize, runs: usize) -> Result<BenchResult> {
+    crate::manual_seed(config.seed);
+    let model = GPT::new(config.model.clone())?;
+    let mut opt = optimizer(&model, config)?;
+    let (b, t, v) = (
+        config.batch_size,
+        config.model.block_size,
+        config.model.vocab_size,
+    );
+    let ids: Vec<usize> = {
+        let mut rng = StdRng::seed_from_u64(config.seed);
+        (0..(b * t * 4).max(t + 2))
+            .map(|_| rng.gen_range(0..v))
+            .collect()
+    };
+    let mut rng = StdRng::seed_from_u64(config.seed);
+    let mut samples = Vec::with_capacity(runs);
+    for i in 0..warmup + runs {
+        let (x, y) = random_windows(&ids, b, t, &mut rng)?;
+        let start = Instant::now();
+        train_step(&model, &mut opt, &x, &y, b, t)?;
+        if i >= warmup {
+            samples.push(start.elapsed().as_secs_f64() * 1e3);
+        }
+    }
+    let mut result = BenchResult::from_samples("gpt", samples);
+    let c = &config.model;
+    for (k, val) in [
+        ("batch", b),
+        ("context", t),
+        ("d_model", c.d_model),
+        ("heads", c.heads),
+        ("layers", c.layers),
+        ("vocab", v),
+        ("parameters", model.num_parameters()),
+    ] {
+        result.params.insert(k.to_string(), val.into());
+    }
+    Ok(result)
+}
