@@ -386,5 +386,8 @@ fn unknown_milestone_names_the_choices() {
     let out = mgp(&["milestone", "9"]);
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("expected 1, 2, 3, 4, xor, attention or 5"), "{stderr}");
+    assert!(
+        stderr.contains("expected 1, 2, 3, 4, xor, attention or 5"),
+        "{stderr}"
+    );
 }
