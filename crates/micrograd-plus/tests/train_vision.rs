@@ -73,8 +73,8 @@ fn per_batch_scheduler_steps_after_every_batch() {
 
 #[test]
 fn cnn_mnist_learns_from_a_few_steps() {
-    use micrograd_plus::train::cnn_mnist::{CnnMnistConfig, CnnMnistRun};
-    let mut run = CnnMnistRun::new(&CnnMnistConfig {
+    use micrograd_plus::train::cnn_mnist::{self, CnnMnistConfig};
+    let mut run = cnn_mnist::run(&CnnMnistConfig {
         epochs: 2,
         limit: Some(1280),
         ..Default::default()

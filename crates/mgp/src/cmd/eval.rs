@@ -1,7 +1,7 @@
 //! `mgp eval --checkpoint PATH`: test-set accuracy of a saved model.
 
 use anyhow::Context;
-use micrograd_plus::train::mlp_mnist::{MnistConfig, MnistRun};
+use micrograd_plus::train::mlp_mnist::{self, MnistConfig};
 use std::path::PathBuf;
 
 /// Options of `mgp eval`.
@@ -35,7 +35,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     if args.data.is_some() {
         config.data = args.data.clone();
     }
-    let mut run = MnistRun::new(&config)?;
+    let mut run = mlp_mnist::run(&config)?;
     run.trainer.load_checkpoint(&args.checkpoint)?;
     let eval = run.trainer.evaluate(&run.test)?;
     if args.json {

@@ -3,10 +3,9 @@
 //! summaries (or JSON), and a run folder holding `metrics.csv`,
 //! `curves.png`, `confusion.png`, `config.json` and the checkpoint.
 
-use super::train_common::{open_run, set_threads, write_results, Progress};
-use anyhow::Context;
-use micrograd_plus::train::cifar10::{Cifar10Config, Cifar10Run, Schedule};
-use micrograd_plus::train::trainer::{Evaluation, FitOptions};
+use super::train_common::{open_run, set_threads, train_and_report, Labels};
+use micrograd_plus::train::cifar10::{self, Cifar10Config, Schedule};
+use micrograd_plus::train::trainer::Evaluation;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -96,44 +95,20 @@ pub fn run(args: &Args) -> anyhow::Result<(Evaluation, micrograd_plus::train::me
         },
     )?;
     let started = Instant::now();
-    let mut run = Cifar10Run::new(&config)?;
-    let checkpoint = dir.checkpoint();
-    if args.resume.is_some() {
-        run.trainer
-            .load_checkpoint(&checkpoint)
-            .context("cannot resume")?;
+    let mut run = cifar10::run(&config)?;
+    let (train, test) = run.sizes();
+    let labels = Labels {
+        header: format!(
+            "cnn-cifar10: {train} training / {test} test images (loaded from {} in {:.1} s)",
+            config.data_path().display(),
+            started.elapsed().as_secs_f64()
+        ),
+        curves: "BatchNorm CNN on CIFAR-10",
+        confusion: "CIFAR-10 test set",
+    };
+    let eval = train_and_report(&dir, &mut run, args.resume.is_some(), args.json, &labels)?;
+    if !args.json {
+        eprintln!("wall time {:.1} s", started.elapsed().as_secs_f64());
     }
-    let progress = Progress::new(args.json, run.train.num_batches(), config.epochs);
-    let (train_n, test_n) = run.sizes();
-    progress.note(&format!(
-        "cnn-cifar10: {train_n} training / {test_n} test images (loaded from {} in {:.1} s), {} parameters, run folder {}",
-        config.data_path().display(),
-        started.elapsed().as_secs_f64(),
-        run.trainer.model.num_parameters(),
-        dir.path().display()
-    ));
-    let options = FitOptions {
-        early_stopping_patience: None,
-        checkpoint: Some(checkpoint),
-    };
-    let eval = run.fit(&options, &mut |b| progress.batch(b), &mut |m, _| {
-        progress.epoch(m)
-    })?;
-    let eval = match eval {
-        Some(e) => e,
-        None => run.trainer.evaluate(&run.test)?,
-    };
-    write_results(
-        &dir,
-        &run.trainer.history,
-        &eval,
-        "BatchNorm CNN on CIFAR-10",
-        "CIFAR-10 test set",
-        args.json,
-    )?;
-    progress.note(&format!(
-        "wall time {:.1} s",
-        started.elapsed().as_secs_f64()
-    ));
     Ok((eval, run.trainer.history))
 }

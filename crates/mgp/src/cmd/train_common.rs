@@ -3,10 +3,11 @@
 //! `curves.png` and `confusion.png`.
 
 use super::run_dir::RunDir;
+use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use micrograd_plus::train::charts::{plot_confusion, plot_curves};
 use micrograd_plus::train::metrics::{EpochMetrics, History};
-use micrograd_plus::train::trainer::{BatchReport, Evaluation};
+use micrograd_plus::train::trainer::{BatchReport, Evaluation, FitOptions, TrainingRun};
 
 /// Sets the kernels' thread count when `--threads` was given.
 pub fn set_threads(threads: Option<usize>) -> anyhow::Result<()> {
@@ -80,7 +81,7 @@ impl Progress {
 
 /// Writes `metrics.csv`, `curves.png` and `confusion.png` into the run
 /// folder and says so (unless printing JSON).
-pub fn write_results(
+fn write_results(
     dir: &RunDir,
     history: &History,
     eval: &Evaluation,
@@ -129,4 +130,60 @@ pub fn open_run<C: serde::Serialize + serde::de::DeserializeOwned>(
             Ok((dir, config))
         }
     }
+}
+
+/// Titles and the header line of one recipe's run.
+pub struct Labels<'a> {
+    /// The line printed (to stderr) before training.
+    pub header: String,
+    /// Title of `curves.png`.
+    pub curves: &'a str,
+    /// Title of `confusion.png`.
+    pub confusion: &'a str,
+}
+
+/// Everything after the recipe is built, the same for every recipe: resume
+/// from the folder's checkpoint, train with a progress bar (or JSON lines),
+/// checkpoint each epoch, and write the run folder's results.
+pub fn train_and_report(
+    dir: &RunDir,
+    run: &mut TrainingRun,
+    resume: bool,
+    json: bool,
+    labels: &Labels<'_>,
+) -> anyhow::Result<Evaluation> {
+    let checkpoint = dir.checkpoint();
+    if resume {
+        run.trainer
+            .load_checkpoint(&checkpoint)
+            .context("cannot resume")?;
+    }
+    let progress = Progress::new(json, run.train.num_batches(), run.epochs);
+    progress.note(&format!(
+        "{}, {} parameters, run folder {}",
+        labels.header,
+        run.trainer.model.num_parameters(),
+        dir.path().display()
+    ));
+    let options = FitOptions {
+        early_stopping_patience: None,
+        checkpoint: Some(checkpoint),
+    };
+    let eval = run.fit(&options, &mut |b| progress.batch(b), &mut |m, _| {
+        progress.epoch(m)
+    })?;
+    let eval = match eval {
+        Some(e) => e,
+        // Resumed a finished run: evaluate what it left.
+        None => run.trainer.evaluate(&run.test)?,
+    };
+    write_results(
+        dir,
+        &run.trainer.history,
+        &eval,
+        labels.curves,
+        labels.confusion,
+        json,
+    )?;
+    Ok(eval)
 }

@@ -2,10 +2,9 @@
 //! per-epoch summaries (or JSON), and a run folder holding `metrics.csv`,
 //! `curves.png`, `confusion.png`, `config.json` and the checkpoint.
 
-use super::train_common::{open_run, set_threads, write_results, Progress};
-use anyhow::Context;
-use micrograd_plus::train::mlp_mnist::{MnistConfig, MnistRun, OptimizerKind};
-use micrograd_plus::train::trainer::{Evaluation, FitOptions};
+use super::train_common::{open_run, set_threads, train_and_report, Labels};
+use micrograd_plus::train::mlp_mnist::{self, MnistConfig, OptimizerKind};
+use micrograd_plus::train::trainer::Evaluation;
 use std::path::PathBuf;
 
 /// Options of `mgp train mlp-mnist`.
@@ -62,40 +61,12 @@ pub fn run(args: &Args) -> anyhow::Result<Evaluation> {
         },
         |c| c.epochs = args.epochs.max(c.epochs),
     )?;
-    let mut run = MnistRun::new(&config)?;
-    let checkpoint = dir.checkpoint();
-    if args.resume.is_some() {
-        run.trainer
-            .load_checkpoint(&checkpoint)
-            .context("cannot resume")?;
-    }
-    let progress = Progress::new(args.json, run.train.num_batches(), config.epochs);
-    progress.note(&format!(
-        "mlp-mnist: {} training / {} test images, {} parameters, run folder {}",
-        run.train.dataset().len(),
-        run.test.dataset().len(),
-        run.trainer.model.num_parameters(),
-        dir.path().display()
-    ));
-    let options = FitOptions {
-        early_stopping_patience: None,
-        checkpoint: Some(checkpoint),
+    let mut run = mlp_mnist::run(&config)?;
+    let (train, test) = run.sizes();
+    let labels = Labels {
+        header: format!("mlp-mnist: {train} training / {test} test images"),
+        curves: "MLP 784-128-64-10 on MNIST",
+        confusion: "MNIST test set",
     };
-    let eval = run.fit(&options, &mut |b| progress.batch(b), &mut |m, _| {
-        progress.epoch(m)
-    })?;
-    let eval = match eval {
-        Some(e) => e,
-        // Resumed a finished run: evaluate what it left.
-        None => run.trainer.evaluate(&run.test)?,
-    };
-    write_results(
-        &dir,
-        &run.trainer.history,
-        &eval,
-        "MLP 784-128-64-10 on MNIST",
-        "MNIST test set",
-        args.json,
-    )?;
-    Ok(eval)
+    train_and_report(&dir, &mut run, args.resume.is_some(), args.json, &labels)
 }

@@ -15,16 +15,15 @@
 //! recipe on a short run ([`Cifar10Config::milestone3`]).
 //!
 //! ```no_run
-//! use micrograd_plus::train::cifar10::{Cifar10Config, Cifar10Run};
-//! let mut run = Cifar10Run::new(&Cifar10Config::milestone3())?;
+//! use micrograd_plus::train::cifar10::{run, Cifar10Config};
+//! let mut run = run(&Cifar10Config::milestone3())?;
 //! let eval = run.fit(&Default::default(), &mut |_| {}, &mut |m, _| println!("{m:?}"))?;
 //! println!("test accuracy {:.2}%", 100.0 * eval.unwrap().accuracy);
 //! # Ok::<(), micrograd_plus::Error>(())
 //! ```
 
 use super::cnn_mnist::limited;
-use super::metrics::EpochMetrics;
-use super::trainer::{BatchReport, Evaluation, FitOptions, Trainer};
+use super::trainer::{Trainer, TrainingRun};
 use crate::data::cifar10::Cifar10;
 use crate::data::transforms::{Compose, Normalize, RandomCrop, RandomHorizontalFlip, Transform};
 use crate::data::DataLoader;
@@ -242,91 +241,54 @@ pub fn augmentation(normalize: Normalize) -> Result<Compose> {
         .then(normalize))
 }
 
-/// A ready-to-run CIFAR-10 training: trainer (with the per-batch
-/// schedule) and loaders.
-pub struct Cifar10Run {
-    /// Model, optimizer, scheduler, loss and history.
-    pub trainer: Trainer,
-    /// Shuffled, augmented training batches.
-    pub train: DataLoader,
-    /// The test set in order, normalised.
-    pub test: DataLoader,
-    /// Train up to this epoch.
-    pub epochs: usize,
-}
-
-impl Cifar10Run {
-    /// Loads the data from [`Cifar10Config::data_path`] and builds the
-    /// seeded model, optimizer and schedule.
-    ///
-    /// ```
-    /// use micrograd_plus::train::cifar10::{Cifar10Config, Cifar10Run};
-    /// let config = Cifar10Config { data: Some("/nonexistent".into()), ..Default::default() };
-    /// let err = Cifar10Run::new(&config).err().unwrap();
-    /// assert!(err.to_string().starts_with("/nonexistent: no CIFAR-10 data here"));
-    /// ```
-    pub fn new(config: &Cifar10Config) -> Result<Cifar10Run> {
-        if config.batch_size == 0
-            || config.epochs == 0
-            || config.train_limit == Some(0)
-            || config.test_limit == Some(0)
-        {
-            return Err(Error::argument(
-                "cnn-cifar10",
-                "epochs, batch size and limits must be at least 1",
-            ));
-        }
-        let (train, test) = Cifar10::load(config.data_path())?;
-        // Statistics of the images trained on (before any limit: the same
-        // normalisation whatever part of the set a short run uses).
-        let normalize = train.channel_stats()?;
-        let train = limited(Arc::new(train), config.train_limit)?;
-        let test = limited(Arc::new(test), config.test_limit)?;
-        manual_seed(config.seed);
-        let model = cifar_net();
-        let train = DataLoader::new(train, config.batch_size)?
-            .shuffle(true)
-            .seed(config.seed)
-            .transform(augmentation(normalize.clone())?.into_batch_fn());
-        let test = DataLoader::new(test, 500)?.transform(normalize.into_batch_fn());
-        let total_steps = config.epochs * train.num_batches();
-        let (optimizer, scheduler) = optimizer(config, model.parameters(), total_steps)?;
-        let ce = CrossEntropyLoss::new();
-        let mut trainer = Trainer::new(
-            Box::new(model),
-            optimizer,
-            Box::new(move |y, t| ce.forward(y, t)),
-            10,
-        );
-        trainer.scheduler = scheduler;
-        trainer.scheduler_per_batch = true;
-        Ok(Cifar10Run {
-            trainer,
-            train,
-            test,
-            epochs: config.epochs,
-        })
+/// Loads the data from [`Cifar10Config::data_path`] and builds the
+/// seeded model, optimizer and schedule.
+///
+/// ```
+/// use micrograd_plus::train::cifar10::{Cifar10Config, run};
+/// let config = Cifar10Config { data: Some("/nonexistent".into()), ..Default::default() };
+/// let err = run(&config).err().unwrap();
+/// assert!(err.to_string().starts_with("/nonexistent: no CIFAR-10 data here"));
+/// ```
+pub fn run(config: &Cifar10Config) -> Result<TrainingRun> {
+    if config.batch_size == 0
+        || config.epochs == 0
+        || config.train_limit == Some(0)
+        || config.test_limit == Some(0)
+    {
+        return Err(Error::argument(
+            "cnn-cifar10",
+            "epochs, batch size and limits must be at least 1",
+        ));
     }
-
-    /// Training and test images.
-    pub fn sizes(&self) -> (usize, usize) {
-        (self.train.dataset().len(), self.test.dataset().len())
-    }
-
-    /// Trains the remaining epochs up to `epochs` (see [`Trainer::fit`]).
-    pub fn fit(
-        &mut self,
-        options: &FitOptions,
-        on_batch: &mut dyn FnMut(BatchReport),
-        on_epoch: &mut dyn FnMut(&EpochMetrics, &Evaluation),
-    ) -> Result<Option<Evaluation>> {
-        self.trainer.fit(
-            &self.train,
-            &self.test,
-            self.epochs,
-            options,
-            on_batch,
-            on_epoch,
-        )
-    }
+    let (train, test) = Cifar10::load(config.data_path())?;
+    // Statistics of the images trained on (before any limit: the same
+    // normalisation whatever part of the set a short run uses).
+    let normalize = train.channel_stats()?;
+    let train = limited(Arc::new(train), config.train_limit)?;
+    let test = limited(Arc::new(test), config.test_limit)?;
+    manual_seed(config.seed);
+    let model = cifar_net();
+    let train = DataLoader::new(train, config.batch_size)?
+        .shuffle(true)
+        .seed(config.seed)
+        .transform(augmentation(normalize.clone())?.into_batch_fn());
+    let test = DataLoader::new(test, 500)?.transform(normalize.into_batch_fn());
+    let total_steps = config.epochs * train.num_batches();
+    let (optimizer, scheduler) = optimizer(config, model.parameters(), total_steps)?;
+    let ce = CrossEntropyLoss::new();
+    let mut trainer = Trainer::new(
+        Box::new(model),
+        optimizer,
+        Box::new(move |y, t| ce.forward(y, t)),
+        10,
+    );
+    trainer.scheduler = scheduler;
+    trainer.scheduler_per_batch = true;
+    Ok(TrainingRun {
+        trainer,
+        train,
+        test,
+        epochs: config.epochs,
+    })
 }

@@ -3,20 +3,19 @@
 //! Conv2d(1,16,3)-ReLU-MaxPool2d(2)-Conv2d(16,32,3)-ReLU-MaxPool2d(2)-
 //! Flatten-Linear(800,128)-ReLU-Linear(128,10), cross-entropy, Adam lr 1e-3,
 //! batch 64, shuffled, pixels in [0, 1] as `(N, 1, 28, 28)`, 3 epochs on the
-//! training set, evaluated on the 10k test set. [`CnnMnistRun::new`]
+//! training set, evaluated on the 10k test set. [`run`]
 //! assembles the pieces so `mgp train cnn-mnist` and a user's code run the
 //! same recipe.
 //!
 //! ```no_run
-//! use micrograd_plus::train::cnn_mnist::{CnnMnistConfig, CnnMnistRun};
-//! let mut run = CnnMnistRun::new(&CnnMnistConfig::default())?;
+//! use micrograd_plus::train::cnn_mnist::{run, CnnMnistConfig};
+//! let mut run = run(&CnnMnistConfig::default())?;
 //! let eval = run.fit(&Default::default(), &mut |_| {}, &mut |m, _| println!("{m:?}"))?;
 //! println!("test accuracy {:.2}%", 100.0 * eval.unwrap().accuracy);
 //! # Ok::<(), micrograd_plus::Error>(())
 //! ```
 
-use super::metrics::EpochMetrics;
-use super::trainer::{BatchReport, Evaluation, FitOptions, Trainer};
+use super::trainer::{Trainer, TrainingRun};
 use crate::data::mnist::Mnist;
 use crate::data::{DataLoader, SharedDataset, Subset, TensorDataset};
 use crate::nn::loss::CrossEntropyLoss;
@@ -102,81 +101,50 @@ pub(crate) fn limited(ds: SharedDataset, limit: Option<usize>) -> Result<SharedD
     }
 }
 
-/// A ready-to-run milestone-2 training: trainer and loaders.
-pub struct CnnMnistRun {
-    /// Model, optimizer, loss and history.
-    pub trainer: Trainer,
-    /// Shuffled training batches.
-    pub train: DataLoader,
-    /// The test set in order.
-    pub test: DataLoader,
-    /// Train up to this epoch.
-    pub epochs: usize,
-}
-
-impl CnnMnistRun {
-    /// Loads the data as images and builds the seeded model and optimizer.
-    ///
-    /// ```
-    /// use micrograd_plus::train::cnn_mnist::{CnnMnistConfig, CnnMnistRun};
-    /// let err = CnnMnistRun::new(&CnnMnistConfig { limit: Some(0), ..Default::default() }).err().unwrap();
-    /// assert_eq!(err.to_string(), "cnn-mnist: epochs, batch size and limit must be at least 1");
-    /// ```
-    pub fn new(config: &CnnMnistConfig) -> Result<CnnMnistRun> {
-        if config.batch_size == 0 || config.epochs == 0 || config.limit == Some(0) {
-            return Err(Error::argument(
-                "cnn-mnist",
-                "epochs, batch size and limit must be at least 1",
-            ));
-        }
-        let dir = config.data.clone().unwrap_or_else(Mnist::embedded_dir);
-        let (train, test) = Mnist::load(&dir)?;
-        let images = |ds: TensorDataset| -> Result<SharedDataset> {
-            limited(
-                Arc::new(ds.with_sample_shape(&Mnist::IMAGE_SHAPE)?),
-                config.limit,
-            )
-        };
-        manual_seed(config.seed);
-        let model = cnn();
-        let optimizer = Adam::new(
-            model.parameters(),
-            AdamConfig {
-                lr: config.lr,
-                ..Default::default()
-            },
-        )?;
-        let ce = CrossEntropyLoss::new();
-        let trainer = Trainer::new(
-            Box::new(model),
-            Box::new(optimizer),
-            Box::new(move |y, t| ce.forward(y, t)),
-            10,
-        );
-        Ok(CnnMnistRun {
-            trainer,
-            train: DataLoader::new(images(train)?, config.batch_size)?
-                .shuffle(true)
-                .seed(config.seed),
-            test: DataLoader::new(images(test)?, 1000)?,
-            epochs: config.epochs,
-        })
+/// Loads the data as images and builds the seeded model and optimizer.
+///
+/// ```
+/// use micrograd_plus::train::cnn_mnist::{CnnMnistConfig, run};
+/// let err = run(&CnnMnistConfig { limit: Some(0), ..Default::default() }).err().unwrap();
+/// assert_eq!(err.to_string(), "cnn-mnist: epochs, batch size and limit must be at least 1");
+/// ```
+pub fn run(config: &CnnMnistConfig) -> Result<TrainingRun> {
+    if config.batch_size == 0 || config.epochs == 0 || config.limit == Some(0) {
+        return Err(Error::argument(
+            "cnn-mnist",
+            "epochs, batch size and limit must be at least 1",
+        ));
     }
-
-    /// Trains the remaining epochs up to `epochs` (see [`Trainer::fit`]).
-    pub fn fit(
-        &mut self,
-        options: &FitOptions,
-        on_batch: &mut dyn FnMut(BatchReport),
-        on_epoch: &mut dyn FnMut(&EpochMetrics, &Evaluation),
-    ) -> Result<Option<Evaluation>> {
-        self.trainer.fit(
-            &self.train,
-            &self.test,
-            self.epochs,
-            options,
-            on_batch,
-            on_epoch,
+    let dir = config.data.clone().unwrap_or_else(Mnist::embedded_dir);
+    let (train, test) = Mnist::load(&dir)?;
+    let images = |ds: TensorDataset| -> Result<SharedDataset> {
+        limited(
+            Arc::new(ds.with_sample_shape(&Mnist::IMAGE_SHAPE)?),
+            config.limit,
         )
-    }
+    };
+    manual_seed(config.seed);
+    let model = cnn();
+    let optimizer = Adam::new(
+        model.parameters(),
+        AdamConfig {
+            lr: config.lr,
+            ..Default::default()
+        },
+    )?;
+    let ce = CrossEntropyLoss::new();
+    let trainer = Trainer::new(
+        Box::new(model),
+        Box::new(optimizer),
+        Box::new(move |y, t| ce.forward(y, t)),
+        10,
+    );
+    Ok(TrainingRun {
+        trainer,
+        train: DataLoader::new(images(train)?, config.batch_size)?
+            .shuffle(true)
+            .seed(config.seed),
+        test: DataLoader::new(images(test)?, 1000)?,
+        epochs: config.epochs,
+    })
 }

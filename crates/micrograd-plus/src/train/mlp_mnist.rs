@@ -2,19 +2,18 @@
 //!
 //! MLP 784-128-64-10 with ReLU, cross-entropy, Adam lr 1e-3, batch 64,
 //! shuffled, pixels in [0, 1], 10 epochs on the training set, evaluated on
-//! the official 10k test set. [`MnistRun::new`] assembles the pieces so the
+//! the official 10k test set. [`run`] assembles the pieces so the
 //! `mgp train mlp-mnist` command and a user's own code run the same recipe.
 //!
 //! ```no_run
-//! use micrograd_plus::train::mlp_mnist::{MnistConfig, MnistRun};
-//! let mut run = MnistRun::new(&MnistConfig { epochs: 1, ..Default::default() })?;
+//! use micrograd_plus::train::mlp_mnist::{run, MnistConfig};
+//! let mut run = run(&MnistConfig { epochs: 1, ..Default::default() })?;
 //! let eval = run.fit(&Default::default(), &mut |_| {}, &mut |m, _| println!("{m:?}"))?;
 //! println!("test accuracy {:.2}%", 100.0 * eval.unwrap().accuracy);
 //! # Ok::<(), micrograd_plus::Error>(())
 //! ```
 
-use super::metrics::EpochMetrics;
-use super::trainer::{BatchReport, Evaluation, FitOptions, Trainer};
+use super::trainer::{Trainer, TrainingRun};
 use crate::data::mnist::Mnist;
 use crate::data::DataLoader;
 use crate::nn::loss::CrossEntropyLoss;
@@ -130,63 +129,32 @@ pub fn optimizer(
     })
 }
 
-/// A ready-to-run milestone-1 training: trainer and loaders.
-pub struct MnistRun {
-    /// Model, optimizer, loss and history.
-    pub trainer: Trainer,
-    /// Shuffled training batches.
-    pub train: DataLoader,
-    /// The test set in order.
-    pub test: DataLoader,
-    /// Train up to this epoch.
-    pub epochs: usize,
-}
-
-impl MnistRun {
-    /// Loads the data and builds the seeded model and optimizer.
-    pub fn new(config: &MnistConfig) -> Result<MnistRun> {
-        if config.batch_size == 0 || config.epochs == 0 {
-            return Err(Error::argument(
-                "mlp-mnist",
-                "epochs and batch size must be at least 1",
-            ));
-        }
-        let dir = config.data.clone().unwrap_or_else(Mnist::embedded_dir);
-        let (train, test) = Mnist::load(&dir)?;
-        manual_seed(config.seed);
-        let model = mlp();
-        let optimizer = optimizer(config.optimizer, model.parameters(), config.lr)?;
-        let ce = CrossEntropyLoss::new();
-        let trainer = Trainer::new(
-            Box::new(model),
-            optimizer,
-            Box::new(move |y, t| ce.forward(y, t)),
-            10,
-        );
-        Ok(MnistRun {
-            trainer,
-            train: DataLoader::new(Arc::new(train), config.batch_size)?
-                .shuffle(true)
-                .seed(config.seed),
-            test: DataLoader::new(Arc::new(test), 1000)?,
-            epochs: config.epochs,
-        })
+/// Loads the data and builds the seeded model and optimizer.
+pub fn run(config: &MnistConfig) -> Result<TrainingRun> {
+    if config.batch_size == 0 || config.epochs == 0 {
+        return Err(Error::argument(
+            "mlp-mnist",
+            "epochs and batch size must be at least 1",
+        ));
     }
-
-    /// Trains the remaining epochs up to `epochs` (see [`Trainer::fit`]).
-    pub fn fit(
-        &mut self,
-        options: &FitOptions,
-        on_batch: &mut dyn FnMut(BatchReport),
-        on_epoch: &mut dyn FnMut(&EpochMetrics, &Evaluation),
-    ) -> Result<Option<Evaluation>> {
-        self.trainer.fit(
-            &self.train,
-            &self.test,
-            self.epochs,
-            options,
-            on_batch,
-            on_epoch,
-        )
-    }
+    let dir = config.data.clone().unwrap_or_else(Mnist::embedded_dir);
+    let (train, test) = Mnist::load(&dir)?;
+    manual_seed(config.seed);
+    let model = mlp();
+    let optimizer = optimizer(config.optimizer, model.parameters(), config.lr)?;
+    let ce = CrossEntropyLoss::new();
+    let trainer = Trainer::new(
+        Box::new(model),
+        optimizer,
+        Box::new(move |y, t| ce.forward(y, t)),
+        10,
+    );
+    Ok(TrainingRun {
+        trainer,
+        train: DataLoader::new(Arc::new(train), config.batch_size)?
+            .shuffle(true)
+            .seed(config.seed),
+        test: DataLoader::new(Arc::new(test), 1000)?,
+        epochs: config.epochs,
+    })
 }

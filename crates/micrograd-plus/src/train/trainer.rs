@@ -319,3 +319,40 @@ impl Trainer {
         Ok(())
     }
 }
+
+/// A recipe ready to train: its [`Trainer`], its loaders and how many epochs
+/// it runs for. Every milestone recipe builds one.
+pub struct TrainingRun {
+    /// Model, optimizer, loss and history.
+    pub trainer: Trainer,
+    /// Shuffled (and possibly augmented) training batches.
+    pub train: DataLoader,
+    /// The evaluation set in order.
+    pub test: DataLoader,
+    /// Train up to this epoch.
+    pub epochs: usize,
+}
+
+impl TrainingRun {
+    /// Trains the remaining epochs up to `epochs` (see [`Trainer::fit`]).
+    pub fn fit(
+        &mut self,
+        options: &FitOptions,
+        on_batch: &mut dyn FnMut(BatchReport),
+        on_epoch: &mut dyn FnMut(&EpochMetrics, &Evaluation),
+    ) -> Result<Option<Evaluation>> {
+        self.trainer.fit(
+            &self.train,
+            &self.test,
+            self.epochs,
+            options,
+            on_batch,
+            on_epoch,
+        )
+    }
+
+    /// Numbers of training and evaluation samples.
+    pub fn sizes(&self) -> (usize, usize) {
+        (self.train.dataset().len(), self.test.dataset().len())
+    }
+}
