@@ -4,7 +4,7 @@
 //! Settings other than the kernel (stride, padding, dilation, groups,
 //! bias) are given with [`Conv2dConfig`], whose `Default` is PyTorch's.
 
-use super::init::{self, FanMode, Nonlinearity};
+use super::init;
 use super::{Module, Visitor};
 use crate::tensor::Tensor;
 use crate::{Error, Result};
@@ -130,20 +130,9 @@ impl Conv2d {
             kernel.0,
             kernel.1,
         ]);
-        // PyTorch's reset_parameters: kaiming_uniform with a = √5, i.e. U(±1/√fan_in).
-        init::kaiming_uniform_(
-            &weight,
-            5f64.sqrt(),
-            FanMode::FanIn,
-            Nonlinearity::LeakyRelu,
-        )?;
-        let (fan_in, _) = init::fans(&weight)?;
-        let bias = config.bias.then(|| {
-            let b = Tensor::zeros(&[out_channels]);
-            let bound = 1.0 / (fan_in as f64).sqrt();
-            init::uniform_(&b, -bound, bound);
-            b.requires_grad(true)
-        });
+        // PyTorch's reset_parameters: U(±1/√fan_in) for weight and bias.
+        init::layer_weight_(&weight)?;
+        let bias = config.bias.then(|| init::layer_bias(&weight)).transpose()?;
         Ok(Conv2d {
             in_channels,
             weight: weight.requires_grad(true),
@@ -190,11 +179,7 @@ impl Conv2d {
     /// ```
     pub fn with_bias(mut self, on: bool) -> Conv2d {
         if on && self.bias.is_none() {
-            let (fan_in, _) = init::fans(&self.weight).expect("4-D weight");
-            let b = Tensor::zeros(&[self.weight.shape()[0]]).to_dtype(self.weight.dtype());
-            let bound = 1.0 / (fan_in as f64).sqrt();
-            init::uniform_(&b, -bound, bound);
-            self.bias = Some(b.requires_grad(true));
+            self.bias = Some(init::layer_bias(&self.weight).expect("4-D weight"));
         } else if !on {
             self.bias = None;
         }

@@ -225,3 +225,36 @@ pub fn kaiming_normal_(
     normal_(t, 0.0, kaiming_std(t, a, mode, nonlinearity)?);
     Ok(())
 }
+
+/// PyTorch's default initialisation of a `Linear` or `Conv2d` weight
+/// `(out, in, k...)`: Kaiming uniform with `a = √5`, i.e. U(±1/√fan_in).
+///
+/// ```
+/// let w = micrograd_plus::Tensor::zeros(&[4, 25]);
+/// micrograd_plus::nn::init::layer_weight_(&w).unwrap();
+/// assert!(w.to_vec::<f32>().iter().all(|x| x.abs() <= 0.2)); // 1/√25
+/// ```
+pub fn layer_weight_(weight: &Tensor) -> Result<()> {
+    kaiming_uniform_(weight, 5f64.sqrt(), FanMode::FanIn, Nonlinearity::LeakyRelu)
+}
+
+/// PyTorch's default bias for a layer with this weight: `(out,)` drawn from
+/// U(±1/√fan_in) (0 when fan_in is 0), requiring gradients.
+///
+/// ```
+/// let w = micrograd_plus::Tensor::zeros(&[3, 4, 2, 2]);
+/// let b = micrograd_plus::nn::init::layer_bias(&w).unwrap();
+/// assert_eq!(b.shape(), &[3]);
+/// assert!(b.to_vec::<f32>().iter().all(|x| x.abs() <= 0.25)); // 1/√16
+/// ```
+pub fn layer_bias(weight: &Tensor) -> Result<Tensor> {
+    let (fan_in, _) = fans(weight)?;
+    let bound = if fan_in > 0 {
+        1.0 / (fan_in as f64).sqrt()
+    } else {
+        0.0
+    };
+    let bias = Tensor::zeros(&weight.shape()[..1]).to_dtype(weight.dtype());
+    uniform_(&bias, -bound, bound);
+    Ok(bias.requires_grad(true))
+}

@@ -1,6 +1,6 @@
 //! `Linear(in, out, bias)`: the fully connected layer `y = x·Wᵀ + b`.
 
-use super::init::{self, FanMode, Nonlinearity};
+use super::init;
 use super::{Module, Visitor};
 use crate::tensor::Tensor;
 use crate::Result;
@@ -34,25 +34,9 @@ impl Linear {
     /// ```
     pub fn new(in_features: usize, out_features: usize, bias: bool) -> Linear {
         let weight = Tensor::zeros(&[out_features, in_features]);
-        // PyTorch's reset_parameters: kaiming_uniform with a = √5, i.e. U(±1/√in).
-        // The weight shape is 2-D, so computing its fans cannot fail.
-        init::kaiming_uniform_(
-            &weight,
-            5f64.sqrt(),
-            FanMode::FanIn,
-            Nonlinearity::LeakyRelu,
-        )
-        .expect("2-D weight");
-        let bias = bias.then(|| {
-            let b = Tensor::zeros(&[out_features]);
-            let bound = if in_features > 0 {
-                1.0 / (in_features as f64).sqrt()
-            } else {
-                0.0
-            };
-            init::uniform_(&b, -bound, bound);
-            b.requires_grad(true)
-        });
+        // A 2-D weight always has fans, so PyTorch's default init cannot fail.
+        init::layer_weight_(&weight).expect("2-D weight");
+        let bias = bias.then(|| init::layer_bias(&weight).expect("2-D weight"));
         Linear {
             weight: weight.requires_grad(true),
             bias,

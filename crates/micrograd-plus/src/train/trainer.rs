@@ -98,8 +98,8 @@ pub struct Trainer {
     pub history: History,
 }
 
-/// The largest-logit class of each row equals the target.
-fn count_correct(logits: &Tensor, targets: &Tensor) -> Result<usize> {
+/// How many rows' largest-logit class equals the target.
+pub(crate) fn count_correct(logits: &Tensor, targets: &Tensor) -> Result<usize> {
     let predicted = logits.argmax(Some(-1), false)?.to_vec::<f64>();
     Ok(predicted
         .iter()

@@ -2,6 +2,7 @@
 //! A 2-8-2 network (tanh hidden layer) trained full-batch with Adam lr 0.1
 //! for 500 iterations must classify all four points.
 
+use super::trainer::count_correct;
 use crate::data::synthetic;
 use crate::nn::loss::CrossEntropyLoss;
 use crate::nn::{Linear, Module, Sequential, Tanh};
@@ -39,11 +40,6 @@ pub fn train_xor(seed: u64) -> Result<(f64, f64)> {
         opt.step()?;
         loss = l.item()?;
     }
-    let predicted = model.forward(x)?.argmax(Some(1), false)?.to_vec::<f64>();
-    let correct = predicted
-        .iter()
-        .zip(y.to_vec::<f64>())
-        .filter(|(p, t)| **p == *t)
-        .count();
-    Ok((loss, correct as f64 / predicted.len() as f64))
+    let correct = count_correct(&model.forward(x)?, y)?;
+    Ok((loss, correct as f64 / y.numel() as f64))
 }
