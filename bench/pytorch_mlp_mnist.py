@@ -30,27 +30,31 @@ def idx(name):
     return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
 
 
-def load(prefix):
-    x = torch.tensor(idx(f"{prefix}-images-idx3-ubyte.gz").reshape(-1, 784), dtype=torch.float32) / 255.0
+def load(prefix, shape=(-1, 784)):
+    """Images as float32 in [0, 1] reshaped to `shape`, labels as int64."""
+    x = torch.tensor(idx(f"{prefix}-images-idx3-ubyte.gz").reshape(shape), dtype=torch.float32) / 255.0
     y = torch.tensor(idx(f"{prefix}-labels-idx1-ubyte.gz"), dtype=torch.int64)
     return x, y
 
 
-def main():
+def parse_args(epochs):
+    """--seed, --epochs (default `epochs`), --threads; seeds torch."""
     ap = argparse.ArgumentParser()
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--epochs", type=int, default=10)
+    ap.add_argument("--epochs", type=int, default=epochs)
     ap.add_argument("--threads", type=int, default=0)
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
-    xtr, ytr = load("train-10k")
-    xte, yte = load("t10k")
-    model = torch.nn.Sequential(
-        torch.nn.Linear(784, 128), torch.nn.ReLU(),
-        torch.nn.Linear(128, 64), torch.nn.ReLU(),
-        torch.nn.Linear(64, 10))
+    return args
+
+
+def train(name, model, args, shape=(-1, 784)):
+    """The milestone recipe (Adam 1e-3, cross-entropy, batch 64, shuffled):
+    one JSON line per epoch and a summary, as `mgp train ... --json`."""
+    xtr, ytr = load("train-10k", shape)
+    xte, yte = load("t10k", shape)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     loss_fn = torch.nn.CrossEntropyLoss()
     times = []
@@ -80,8 +84,17 @@ def main():
         print(json.dumps({"epoch": epoch, "train_loss": loss_sum / total, "train_acc": correct / total,
                           "test_loss": test_loss, "test_acc": test_acc, "epoch_seconds": seconds,
                           "samples_per_second": total / seconds}))
-    print(json.dumps({"summary": "pytorch mlp-mnist", "torch": torch.__version__, "seed": args.seed,
+    print(json.dumps({"summary": f"pytorch {name}", "torch": torch.__version__, "seed": args.seed,
                       "median_epoch_seconds": statistics.median(times), "final_test_acc": test_acc}))
+
+
+def main():
+    args = parse_args(epochs=10)
+    model = torch.nn.Sequential(
+        torch.nn.Linear(784, 128), torch.nn.ReLU(),
+        torch.nn.Linear(128, 64), torch.nn.ReLU(),
+        torch.nn.Linear(64, 10))
+    train("mlp-mnist", model, args)
 
 
 if __name__ == "__main__":
