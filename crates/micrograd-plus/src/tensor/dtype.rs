@@ -52,9 +52,13 @@ pub trait Element:
     fn as_f64(self) -> f64;
     /// Wraps a buffer of this type into a [`Storage`].
     fn into_storage(v: Vec<Self>) -> Storage;
-    /// The error function, in this type's own precision (f32's is much
-    /// cheaper than widening to f64 and back).
-    fn erf(self) -> Self;
+    /// The complementary error function `1 − erf(x)`, accurate in the tail.
+    /// f32's is the branch-free [`crate::kernels::math::erfc_f32`], so loops
+    /// over it vectorise; f64's is libm's, exact for gradient checks.
+    fn erfc(self) -> Self;
+    /// `e^x`; f32's is the branch-free [`crate::kernels::math::exp_f32`]
+    /// (within 2 ulp), so loops over it vectorise; f64's is the standard one.
+    fn exp_fast(self) -> Self;
     /// Borrows the buffer if the storage holds this type.
     fn slice(s: &Storage) -> Option<&[Self]>;
     /// Mutably borrows the buffer if the storage holds this type.
@@ -78,7 +82,7 @@ pub trait Element:
 
 /// Both impls are the same but for the type, its tag and its gemm kernel.
 macro_rules! impl_element {
-    ($T:ty, $Variant:ident, $gemm:path, $erf:path) => {
+    ($T:ty, $Variant:ident, $gemm:path, $erfc:path, $exp:path) => {
         impl Element for $T {
             const DTYPE: DType = DType::$Variant;
             fn of(v: f64) -> Self {
@@ -87,8 +91,13 @@ macro_rules! impl_element {
             fn as_f64(self) -> f64 {
                 self as f64
             }
-            fn erf(self) -> Self {
-                $erf(self)
+            #[inline(always)]
+            fn erfc(self) -> Self {
+                $erfc(self)
+            }
+            #[inline(always)]
+            fn exp_fast(self) -> Self {
+                $exp(self)
             }
             fn into_storage(v: Vec<Self>) -> Storage {
                 Storage::$Variant(v)
@@ -123,5 +132,17 @@ macro_rules! impl_element {
         }
     };
 }
-impl_element!(f32, F32, crate::kernels::matmul::sgemm, libm::erff);
-impl_element!(f64, F64, crate::kernels::matmul::dgemm, libm::erf);
+impl_element!(
+    f32,
+    F32,
+    crate::kernels::matmul::sgemm,
+    crate::kernels::math::erfc_f32,
+    crate::kernels::math::exp_f32
+);
+impl_element!(
+    f64,
+    F64,
+    crate::kernels::matmul::dgemm,
+    libm::erfc,
+    f64::exp
+);

@@ -238,7 +238,8 @@ pub(crate) fn reduce<T: Copy>(
 
 /// Folds a contiguous run with 8 independent accumulators, which lets the
 /// compiler vectorise and, for sums, loses less precision than one running total.
-fn fold_slice<T: Copy>(v: &[T], init: T, f: &impl Fn(T, T) -> T) -> T {
+#[inline(always)]
+pub(crate) fn fold_slice<T: Copy>(v: &[T], init: T, f: &impl Fn(T, T) -> T) -> T {
     const LANES: usize = 8;
     let mut acc = [init; LANES];
     let chunks = v.chunks_exact(LANES);

@@ -18,6 +18,8 @@
 //! - `dP = G·Vᵀ`, then through the softmax `dS = P ⊙ (dP − rowsum(dP ⊙ P))`
 //! - `dQ = dS·K · scale` and `dK = dSᵀ·Q · scale`
 
+use super::softmax::softmax_row_in_place;
+use crate::kernels::simd;
 use crate::tensor::shape::broadcast_strides;
 use crate::tensor::shape::for_each_offset;
 use crate::tensor::{with_slice, DType, Element, Storage, Tensor};
@@ -42,46 +44,35 @@ struct Mask {
 }
 
 impl Mask {
-    /// Whether query `i` of batch entry `b` may look at key `j`. The causal
-    /// rule is aligned to the bottom right: the last query sees every key,
-    /// so queries appended to a key/value cache see the whole past.
+    /// How many leading keys query `i` may see under the causal rule, which
+    /// is aligned to the bottom right: the last query sees every key, so
+    /// queries appended to a key/value cache see the whole past.
     #[inline]
-    fn allows(&self, dims: &Dims, b: usize, i: usize, j: usize) -> bool {
-        if self.causal && j > i + (dims.tk - dims.tq) {
-            return false;
-        }
-        match &self.allowed {
-            Some(m) => m[(b * dims.tq + i) * dims.tk + j],
-            None => true,
-        }
-    }
-}
-
-/// Softmax of one row of scores in place, skipping masked entries (they get
-/// 0); a row with nothing to attend is all zeros.
-fn softmax_row<T: Element>(row: &mut [T], scale: T, allowed: impl Fn(usize) -> bool) {
-    let mut max = T::neg_infinity();
-    for (j, s) in row.iter_mut().enumerate() {
-        if allowed(j) {
-            *s = *s * scale;
-            max = max.max(*s);
-        }
-    }
-    if max == T::neg_infinity() {
-        row.iter_mut().for_each(|s| *s = T::zero());
-        return;
-    }
-    let mut sum = T::zero();
-    for (j, s) in row.iter_mut().enumerate() {
-        *s = if allowed(j) {
-            (*s - max).exp()
+    fn visible(&self, dims: &Dims, i: usize) -> usize {
+        if self.causal {
+            (i + 1 + dims.tk - dims.tq).min(dims.tk)
         } else {
-            T::zero()
-        };
-        sum = sum + *s;
+            dims.tk
+        }
     }
-    let inv = T::one() / sum;
-    row.iter_mut().for_each(|s| *s = *s * inv);
+
+    /// Turns row `i` of batch entry `b`'s scores into probabilities: keys
+    /// past the causal limit get 0, explicitly masked ones −∞ before the
+    /// softmax (so 0 after it).
+    #[inline(always)]
+    fn softmax_row<T: Element>(&self, dims: &Dims, b: usize, i: usize, row: &mut [T], scale: T) {
+        let (seen, hidden) = row.split_at_mut(self.visible(dims, i));
+        hidden.fill(T::zero());
+        if let Some(m) = &self.allowed {
+            let flags = &m[(b * dims.tq + i) * dims.tk..][..seen.len()];
+            for (s, &ok) in seen.iter_mut().zip(flags) {
+                if !ok {
+                    *s = T::neg_infinity();
+                }
+            }
+        }
+        softmax_row_in_place(seen, scale);
+    }
 }
 
 /// `(O, P)` for every batch entry, in parallel.
@@ -112,9 +103,14 @@ fn forward<T: Element>(
             if d > 0 {
                 T::gemm(tq, d, tk, qb, d, 1, kb, 1, d, p, false);
             }
-            for (i, row) in p.chunks_exact_mut(tk).enumerate() {
-                softmax_row(row, scale, |j| mask.allows(&dims, b, i, j));
-            }
+            simd::wide(
+                #[inline(always)]
+                || {
+                    for (i, row) in p.chunks_exact_mut(tk).enumerate() {
+                        mask.softmax_row(&dims, b, i, row, scale);
+                    }
+                },
+            );
             if dv > 0 {
                 T::gemm(tq, tk, dv, p, tk, 1, vb, dv, 1, o, false);
             }

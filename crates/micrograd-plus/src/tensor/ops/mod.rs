@@ -66,30 +66,66 @@ pub trait BinaryFn: Copy + Send + Sync + 'static {
 /// thread: handing work to rayon costs a few microseconds.
 const PARALLEL_MIN: usize = 1 << 15;
 
-/// `f(i)` for every `i < n`, split across threads for large `n`.
-fn fill<T: Element>(n: usize, f: impl Fn(usize) -> T + Sync + Send) -> Vec<T> {
+/// `f([a[i], b[i], …])` for every index of `K` equal-length buffers: the
+/// one loop behind every elementwise op. Each chunk of the loop is compiled
+/// for the CPU's widest vectors ([`crate::kernels::simd::wide`]) and, for
+/// large buffers, chunks are split across threads.
+fn zip_fill<T: Element, const K: usize>(
+    inputs: [&[T]; K],
+    f: impl Fn([T; K]) -> T + Sync + Send,
+) -> Vec<T> {
+    let n = inputs.first().map_or(0, |s| s.len());
+    debug_assert!(inputs.iter().all(|s| s.len() == n));
+    let mut out = vec![T::zero(); n];
+    let run = |start: usize, chunk: &mut [T]| {
+        let ins = inputs.map(|s| &s[start..start + chunk.len()]);
+        crate::kernels::simd::wide(
+            #[inline(always)]
+            || fill_chunk(ins, chunk, &f),
+        )
+    };
     if n >= PARALLEL_MIN && rayon::current_num_threads() > 1 {
         use rayon::prelude::*;
-        (0..n)
-            .into_par_iter()
-            .with_min_len(PARALLEL_MIN / 4)
-            .map(f)
-            .collect()
+        let chunk = PARALLEL_MIN / 4;
+        out.par_chunks_mut(chunk)
+            .enumerate()
+            .for_each(|(c, o)| run(c * chunk, o));
     } else {
-        (0..n).map(f).collect()
+        run(0, &mut out);
+    }
+    out
+}
+
+/// The loop of [`zip_fill`] over one chunk. Forced inline, with `f`, so
+/// that it is compiled into the AVX-512 copy that [`crate::kernels::simd::wide`]
+/// makes; the inputs are re-sliced to the output's length and passed by
+/// value so that the loop has no bounds checks and vectorises.
+#[inline(always)]
+fn fill_chunk<T: Copy, const K: usize>(ins: [&[T]; K], out: &mut [T], f: &impl Fn([T; K]) -> T) {
+    let ins = ins.map(|s| &s[..out.len()]);
+    for (i, o) in out.iter_mut().enumerate() {
+        *o = f(ins.map(|s| s[i]));
     }
 }
 
 /// Applies `op.f` to every element.
 pub(crate) fn map<F: UnaryFn>(x: &Storage, op: &F) -> Storage {
-    with_slice!(x, |v: T| T::into_storage(fill(v.len(), |i| op.f(v[i]))))
+    with_slice!(x, |v: T| T::into_storage(zip_fill(
+        [v],
+        #[inline(always)]
+        |[x]| op.f(x)
+    )))
 }
 
 /// `f(a[i], b[i])` for two buffers of one length and dtype.
 pub(crate) fn zip_map<F: BinaryFn>(a: &Storage, b: &Storage, op: &F) -> Storage {
     with_slice!(a, |a: T| {
         let b = T::slice(b).expect("zip_map: operands share a dtype");
-        T::into_storage(fill(a.len(), |i| op.f(a[i], b[i])))
+        T::into_storage(zip_fill(
+            [a, b],
+            #[inline(always)]
+            |[a, b]| op.f(a, b),
+        ))
     })
 }
 
@@ -100,6 +136,10 @@ pub(crate) fn chain_unary<F: UnaryFn>(g: &Storage, x: &Storage, y: &Storage, op:
             T::slice(x).expect("same dtype"),
             T::slice(y).expect("same dtype"),
         );
-        T::into_storage(fill(g.len(), |i| g[i] * op.df(x[i], y[i])))
+        T::into_storage(zip_fill(
+            [g, x, y],
+            #[inline(always)]
+            |[g, x, y]| g * op.df(x, y),
+        ))
     })
 }

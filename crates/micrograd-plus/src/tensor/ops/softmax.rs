@@ -6,7 +6,8 @@
 //! - softmax: `dx = y · (g − Σ g·y)`
 //! - log_softmax: `dx = g − softmax(x) · Σ g`
 
-use crate::tensor::shape::normalize_dim;
+use crate::kernels::simd;
+use crate::tensor::shape::{fold_slice, normalize_dim};
 use crate::tensor::{with_slice, Element, Tensor};
 use crate::Result;
 
@@ -38,20 +39,72 @@ fn softmax_forward<T: Element>(
     log: bool,
 ) -> Vec<T> {
     let mut y = vec![T::zero(); x.len()];
+    if inner == 1 && len > 0 {
+        // Contiguous rows (the usual last-dim softmax): plain slice loops
+        // that vectorise.
+        simd::wide(
+            #[inline(always)]
+            || {
+                for (xr, yr) in x.chunks_exact(len).zip(y.chunks_exact_mut(len)) {
+                    let m = row_shift(fold_slice(xr, T::neg_infinity(), &T::max));
+                    for (o, &v) in yr.iter_mut().zip(xr) {
+                        *o = (v - m).exp_fast();
+                    }
+                    let sum = fold_slice(yr, T::zero(), &|a, b| a + b);
+                    if log {
+                        let log_sum = sum.ln();
+                        for (o, &v) in yr.iter_mut().zip(xr) {
+                            *o = v - m - log_sum;
+                        }
+                    } else {
+                        yr.iter_mut().for_each(|o| *o = *o / sum);
+                    }
+                }
+            },
+        );
+        return y;
+    }
     for_each_line(outer, len, inner, |base, stride| {
         let at = |j: usize| base + j * stride;
-        let m = (0..len).map(|j| x[at(j)]).fold(T::neg_infinity(), T::max);
-        let m = if m.is_finite() { m } else { T::zero() };
-        let sum: T = (0..len).map(|j| (x[at(j)] - m).exp()).sum();
+        let m = row_shift((0..len).map(|j| x[at(j)]).fold(T::neg_infinity(), T::max));
+        let sum: T = (0..len).map(|j| (x[at(j)] - m).exp_fast()).sum();
         for j in 0..len {
             y[at(j)] = if log {
                 x[at(j)] - m - sum.ln()
             } else {
-                (x[at(j)] - m).exp() / sum
+                (x[at(j)] - m).exp_fast() / sum
             };
         }
     });
     y
+}
+
+/// The shift subtracted from a row before exponentiating: its maximum, or
+/// 0 when that is infinite (so a row with +∞ gives NaN, as in PyTorch).
+#[inline(always)]
+fn row_shift<T: Element>(max: T) -> T {
+    if max.is_finite() {
+        max
+    } else {
+        T::zero()
+    }
+}
+
+/// Softmax of `scale · row` in place, for one contiguous row with
+/// `scale > 0`; entries of −∞ (masked) get probability 0, and a row with
+/// nothing but −∞ becomes all zeros. Vectorises inside [`simd::wide`].
+#[inline(always)]
+pub(crate) fn softmax_row_in_place<T: Element>(row: &mut [T], scale: T) {
+    let max = fold_slice(row, T::neg_infinity(), &T::max);
+    if max == T::neg_infinity() {
+        row.fill(T::zero());
+        return;
+    }
+    for v in row.iter_mut() {
+        *v = ((*v - max) * scale).exp_fast();
+    }
+    let inv = T::one() / fold_slice(row, T::zero(), &|a, b| a + b);
+    row.iter_mut().for_each(|v| *v = *v * inv);
 }
 
 fn softmax_backward<T: Element>(

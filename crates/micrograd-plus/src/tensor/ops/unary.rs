@@ -29,10 +29,12 @@ macro_rules! unary_op {
         pub struct $Op;
         impl UnaryFn for $Op {
             const NAME: &'static str = $name;
+            #[inline(always)]
             fn f<T: Element>(&self, $x: T) -> T {
                 $f
             }
             #[allow(unused_variables)]
+            #[inline(always)]
             fn df<T: Element>(&self, $dx: T, $dy: T) -> T {
                 $df
             }
@@ -54,11 +56,13 @@ macro_rules! unary_op_with {
         pub struct $Op(pub f64);
         impl UnaryFn for $Op {
             const NAME: &'static str = $name;
+            #[inline(always)]
             fn f<T: Element>(&self, $x: T) -> T {
                 let $p = T::of(self.0);
                 $f
             }
             #[allow(unused_variables)]
+            #[inline(always)]
             fn df<T: Element>(&self, $dx: T, $dy: T) -> T {
                 let $p = T::of(self.0);
                 $df
@@ -188,7 +192,7 @@ unary_op!(
     /// ```
     gelu, Gelu, "gelu", |x| x * normal_cdf(x), |x, y| {
         // d/dx x·Φ(x) = Φ(x) + x·φ(x)
-        let pdf = (-(x * x) * T::of(0.5)).exp() * T::of(1.0 / (2.0 * std::f64::consts::PI).sqrt());
+        let pdf = (-(x * x) * T::of(0.5)).exp_fast() * T::of(1.0 / (2.0 * std::f64::consts::PI).sqrt());
         normal_cdf(x) + x * pdf
     }
 );
@@ -368,9 +372,11 @@ fn sigmoid<T: Element>(x: T) -> T {
     }
 }
 
-/// Φ(x), the standard normal CDF, via erf in the element's precision.
+/// Φ(x), the standard normal CDF, as `erfc(−x/√2)/2`: accurate in both
+/// tails (`1 + erf` would cancel to 0 for very negative x).
+#[inline(always)]
 fn normal_cdf<T: Element>(x: T) -> T {
-    T::of(0.5) * (T::one() + (x * T::of(std::f64::consts::FRAC_1_SQRT_2)).erf())
+    T::of(0.5) * (-x * T::of(std::f64::consts::FRAC_1_SQRT_2)).erfc()
 }
 
 /// √(2/π)
