@@ -238,6 +238,8 @@ pub(crate) fn reduce<T: Copy>(
 
 /// Folds a contiguous run with 8 independent accumulators, which lets the
 /// compiler vectorise and, for sums, loses less precision than one running total.
+/// The accumulators are combined with `f` as well, so `f` must be an
+/// associative combination of like values (sum, max), not `a + x²`.
 #[inline(always)]
 pub(crate) fn fold_slice<T: Copy>(v: &[T], init: T, f: &impl Fn(T, T) -> T) -> T {
     const LANES: usize = 8;
@@ -252,6 +254,35 @@ pub(crate) fn fold_slice<T: Copy>(v: &[T], init: T, f: &impl Fn(T, T) -> T) -> T
     let mut total = tail.iter().fold(init, |a, &x| f(a, x));
     for a in acc {
         total = f(total, a);
+    }
+    total
+}
+
+/// `Σ a[i]·b[i]` over two equal-length runs, with 8 independent partial
+/// sums like [`fold_slice`] (which cannot do this: it folds the partial
+/// sums with `f` too).
+#[inline(always)]
+pub(crate) fn dot_slices<
+    T: Copy + std::ops::Add<Output = T> + std::ops::Mul<Output = T> + Default,
+>(
+    a: &[T],
+    b: &[T],
+) -> T {
+    const LANES: usize = 8;
+    let mut acc = [T::default(); LANES];
+    let (ca, cb) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
+    let mut total = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .fold(T::default(), |s, (&x, &y)| s + x * y);
+    for (x, y) in ca.zip(cb) {
+        for k in 0..LANES {
+            acc[k] = acc[k] + x[k] * y[k];
+        }
+    }
+    for v in acc {
+        total = total + v;
     }
     total
 }

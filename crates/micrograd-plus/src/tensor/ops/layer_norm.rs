@@ -12,6 +12,8 @@
 //! - with `h = g·γ`: `dx = r · (h − mean(h) − x̂ · mean(h·x̂))`
 //!   (the mean and the variance both depend on every `x` of the row).
 
+use crate::kernels::simd;
+use crate::tensor::shape::{dot_slices, fold_slice};
 use crate::tensor::{with_slice, DType, Element, Storage, Tensor};
 use crate::{Error, Result};
 use rayon::prelude::*;
@@ -35,21 +37,28 @@ fn forward<T: Element>(
         .zip(stats.par_chunks_mut(ROWS_PER_TASK))
         .zip(x.par_chunks(n * ROWS_PER_TASK))
         .for_each(|((y, stats), x)| {
-            for ((yr, st), xr) in y.chunks_exact_mut(n).zip(stats).zip(x.chunks_exact(n)) {
-                let mean = xr.iter().copied().sum::<T>() * inv_n;
-                let var = xr.iter().map(|&v| (v - mean) * (v - mean)).sum::<T>() * inv_n;
-                let r = T::one() / (var + T::of(eps)).sqrt();
-                *st = [mean, r];
-                for (j, (o, &v)) in yr.iter_mut().zip(xr).enumerate() {
-                    let xh = (v - mean) * r;
-                    *o = match (w, b) {
-                        (Some(w), Some(b)) => xh * w[j] + b[j],
-                        (Some(w), None) => xh * w[j],
-                        (None, Some(b)) => xh + b[j],
-                        (None, None) => xh,
-                    };
-                }
-            }
+            // Plain slice loops, compiled for the widest vectors.
+            simd::wide(
+                #[inline(always)]
+                || {
+                    for ((yr, st), xr) in y.chunks_exact_mut(n).zip(stats).zip(x.chunks_exact(n)) {
+                        let mean = fold_slice(xr, T::zero(), &|a, b| a + b) * inv_n;
+                        for (o, &v) in yr.iter_mut().zip(xr) {
+                            *o = v - mean;
+                        }
+                        let var = dot_slices(yr, yr) * inv_n;
+                        let r = T::one() / (var + T::of(eps)).sqrt();
+                        *st = [mean, r];
+                        yr.iter_mut().for_each(|o| *o = *o * r);
+                        if let Some(w) = w {
+                            yr.iter_mut().zip(w).for_each(|(o, &w)| *o = *o * w);
+                        }
+                        if let Some(b) = b {
+                            yr.iter_mut().zip(b).for_each(|(o, &b)| *o = *o + b);
+                        }
+                    }
+                },
+            )
         });
     (y, stats)
 }
@@ -72,31 +81,40 @@ fn backward<T: Element>(
         .zip(stats.par_chunks(ROWS_PER_TASK))
         .map(|(((dx, g), x), stats)| {
             let (mut dw, mut db) = (vec![T::zero(); n], vec![T::zero(); n]);
-            let mut h = vec![T::zero(); n];
-            for (((dxr, gr), xr), &[mean, r]) in dx
-                .chunks_exact_mut(n)
-                .zip(g.chunks_exact(n))
-                .zip(x.chunks_exact(n))
-                .zip(stats)
-            {
-                let (mut sum_h, mut sum_hx) = (T::zero(), T::zero());
-                for j in 0..n {
-                    let xh = (xr[j] - mean) * r;
-                    dw[j] = dw[j] + gr[j] * xh;
-                    db[j] = db[j] + gr[j];
-                    h[j] = match w {
-                        Some(w) => gr[j] * w[j],
-                        None => gr[j],
-                    };
-                    sum_h = sum_h + h[j];
-                    sum_hx = sum_hx + h[j] * xh;
-                }
-                let (mean_h, mean_hx) = (sum_h * inv_n, sum_hx * inv_n);
-                for j in 0..n {
-                    let xh = (xr[j] - mean) * r;
-                    dxr[j] = r * (h[j] - mean_h - xh * mean_hx);
-                }
-            }
+            let (mut xh, mut h) = (vec![T::zero(); n], vec![T::zero(); n]);
+            simd::wide(
+                #[inline(always)]
+                || {
+                    for (((dxr, gr), xr), &[mean, r]) in dx
+                        .chunks_exact_mut(n)
+                        .zip(g.chunks_exact(n))
+                        .zip(x.chunks_exact(n))
+                        .zip(stats)
+                    {
+                        for (xh, &v) in xh.iter_mut().zip(xr) {
+                            *xh = (v - mean) * r;
+                        }
+                        for ((dw, db), (&g, &xh)) in
+                            dw.iter_mut().zip(&mut db).zip(gr.iter().zip(&xh))
+                        {
+                            *dw = *dw + g * xh;
+                            *db = *db + g;
+                        }
+                        match w {
+                            Some(w) => h
+                                .iter_mut()
+                                .zip(gr.iter().zip(w))
+                                .for_each(|(h, (&g, &w))| *h = g * w),
+                            None => h.copy_from_slice(gr),
+                        }
+                        let mean_h = fold_slice(&h, T::zero(), &|a, b| a + b) * inv_n;
+                        let mean_hx = dot_slices(&h, &xh) * inv_n;
+                        for (d, (&h, &xh)) in dxr.iter_mut().zip(h.iter().zip(&xh)) {
+                            *d = r * (h - mean_h - xh * mean_hx);
+                        }
+                    }
+                },
+            );
             (dw, db)
         })
         .collect();

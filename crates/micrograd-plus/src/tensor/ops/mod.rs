@@ -38,6 +38,7 @@ pub mod softmax;
 pub mod unary;
 
 use super::{with_slice, Element, Storage};
+use std::mem::MaybeUninit;
 
 /// A scalar function of one variable with its derivative: the whole chain
 /// rule of an elementwise unary op.
@@ -76,23 +77,29 @@ fn zip_fill<T: Element, const K: usize>(
 ) -> Vec<T> {
     let n = inputs.first().map_or(0, |s| s.len());
     debug_assert!(inputs.iter().all(|s| s.len() == n));
-    let mut out = vec![T::zero(); n];
-    let run = |start: usize, chunk: &mut [T]| {
+    // Every element is written below, so the buffer is not zeroed first
+    // (a memset of the whole output was ~5% of a GPT step).
+    let mut out = Vec::with_capacity(n);
+    let run = |start: usize, chunk: &mut [MaybeUninit<T>]| {
         let ins = inputs.map(|s| &s[start..start + chunk.len()]);
         crate::kernels::simd::wide(
             #[inline(always)]
             || fill_chunk(ins, chunk, &f),
         )
     };
+    let spare = &mut out.spare_capacity_mut()[..n];
     if n >= PARALLEL_MIN && rayon::current_num_threads() > 1 {
         use rayon::prelude::*;
         let chunk = PARALLEL_MIN / 4;
-        out.par_chunks_mut(chunk)
+        spare
+            .par_chunks_mut(chunk)
             .enumerate()
             .for_each(|(c, o)| run(c * chunk, o));
     } else {
-        run(0, &mut out);
+        run(0, spare);
     }
+    // SAFETY: `fill_chunk` wrote all `n` elements (the chunks cover `spare`).
+    unsafe { out.set_len(n) };
     out
 }
 
@@ -101,10 +108,14 @@ fn zip_fill<T: Element, const K: usize>(
 /// makes; the inputs are re-sliced to the output's length and passed by
 /// value so that the loop has no bounds checks and vectorises.
 #[inline(always)]
-fn fill_chunk<T: Copy, const K: usize>(ins: [&[T]; K], out: &mut [T], f: &impl Fn([T; K]) -> T) {
+fn fill_chunk<T: Copy, const K: usize>(
+    ins: [&[T]; K],
+    out: &mut [MaybeUninit<T>],
+    f: &impl Fn([T; K]) -> T,
+) {
     let ins = ins.map(|s| &s[..out.len()]);
     for (i, o) in out.iter_mut().enumerate() {
-        *o = f(ins.map(|s| s[i]));
+        o.write(f(ins.map(|s| s[i])));
     }
 }
 
