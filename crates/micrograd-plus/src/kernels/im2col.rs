@@ -112,6 +112,15 @@ impl Window {
 /// assert_eq!(col, [1.0, 2.0, 2.0, 3.0, 4.0, 5.0, 5.0, 6.0]);
 /// ```
 pub fn im2col<T: Copy + Default>(x: &[T], w: &Window, col: &mut [T]) {
+    super::simd::wide(
+        #[inline(always)]
+        || im2col_rows(x, w, col),
+    )
+}
+
+/// The loops of [`im2col`], inlined into its AVX-512 copy.
+#[inline(always)]
+fn im2col_rows<T: Copy + Default>(x: &[T], w: &Window, col: &mut [T]) {
     let (oh, ow) = w.out;
     let (kh, kw) = w.kernel;
     let (sh, sw) = w.stride;
@@ -173,6 +182,16 @@ pub fn im2col<T: Copy + Default>(x: &[T], w: &Window, col: &mut [T]) {
 /// assert_eq!(x, [1.0, 2.0, 1.0, 1.0, 2.0, 1.0]);
 /// ```
 pub fn col2im<T: Copy + std::ops::AddAssign>(col: &[T], w: &Window, x: &mut [T]) {
+    super::simd::wide(
+        #[inline(always)]
+        || col2im_rows(col, w, x),
+    )
+}
+
+/// The loops of [`col2im`], inlined into its AVX-512 copy (the row adds
+/// vectorise).
+#[inline(always)]
+fn col2im_rows<T: Copy + std::ops::AddAssign>(col: &[T], w: &Window, x: &mut [T]) {
     let (oh, ow) = w.out;
     let (kh, kw) = w.kernel;
     let (sh, sw) = w.stride;

@@ -15,6 +15,7 @@
 //!   being the window's size including padding (`count_include_pad`) or
 //!   the number of real inputs in it.
 
+use crate::kernels::simd;
 use crate::tensor::{with_slice, Element, Storage, Tensor};
 use crate::{Error, Result};
 use rayon::prelude::*;
@@ -88,6 +89,12 @@ impl Pool {
     }
     fn out_plane(&self) -> usize {
         self.rows.len() * self.cols.len()
+    }
+    /// Whether every window is `[2i, 2i + 2)` along both axes: the usual
+    /// `MaxPool2d(2)` with no padding, which has a branch-free fast path.
+    fn is_2x2_stride_2(&self) -> bool {
+        let pairs = |a: &Axis| (0..a.len()).all(|i| a.lo[i] == 2 * i && a.hi[i] == 2 * i + 2);
+        pairs(&self.rows) && pairs(&self.cols)
     }
     fn parallel(&self) -> bool {
         self.planes * self.in_plane() >= PARALLEL_MIN && rayon::current_num_threads() > 1
@@ -184,34 +191,19 @@ fn each_plane<T: Send>(
 /// Maximum of every window and its position in the plane.
 fn max_forward<T: Element>(x: &[T], pl: &Pool) -> (Vec<T>, Vec<u32>) {
     let (ip, op) = (pl.in_plane(), pl.out_plane());
-    let ow = pl.cols.len();
     let mut vals = vec![T::zero(); pl.planes * op];
     let mut args = vec![0u32; pl.planes * op];
+    let pairs = pl.is_2x2_stride_2();
     let one = |n: usize, vals: &mut [T], args: &mut [u32]| {
         let plane = &x[n * ip..][..ip];
-        for (oy, (vrow, arow)) in vals
-            .chunks_exact_mut(ow)
-            .zip(args.chunks_exact_mut(ow))
-            .enumerate()
-        {
-            let (ylo, yhi) = (pl.rows.lo[oy], pl.rows.hi[oy]);
-            for (ox, (v_out, a_out)) in vrow.iter_mut().zip(arow.iter_mut()).enumerate() {
-                let (xlo, xhi) = (pl.cols.lo[ox], pl.cols.hi[ox]);
-                let mut best = T::neg_infinity();
-                let mut at = ylo * pl.w + xlo;
-                for y in ylo..yhi {
-                    let base = y * pl.w + xlo;
-                    for (xi, &v) in plane[base..y * pl.w + xhi].iter().enumerate() {
-                        if v > best || v.is_nan() {
-                            best = v;
-                            at = base + xi;
-                        }
-                    }
-                }
-                *v_out = best;
-                *a_out = at as u32;
-            }
+        if pairs {
+            simd::wide(
+                #[inline(always)]
+                || max_2x2(plane, pl.w, vals, args),
+            );
+            return;
         }
+        max_windows(plane, pl, vals, args);
     };
     if op > 0 {
         if pl.parallel() {
@@ -227,6 +219,70 @@ fn max_forward<T: Element>(x: &[T], pl: &Pool) -> (Vec<T>, Vec<u32>) {
         }
     }
     (vals, args)
+}
+
+/// [`max_forward`] of one plane, any windows: the maximum of each window
+/// and its position (the first maximum in row-major order, or the last NaN).
+fn max_windows<T: Element>(plane: &[T], pl: &Pool, vals: &mut [T], args: &mut [u32]) {
+    let ow = pl.cols.len();
+    for (oy, (vrow, arow)) in vals
+        .chunks_exact_mut(ow)
+        .zip(args.chunks_exact_mut(ow))
+        .enumerate()
+    {
+        let (ylo, yhi) = (pl.rows.lo[oy], pl.rows.hi[oy]);
+        for (ox, (v_out, a_out)) in vrow.iter_mut().zip(arow.iter_mut()).enumerate() {
+            let (xlo, xhi) = (pl.cols.lo[ox], pl.cols.hi[ox]);
+            let mut best = T::neg_infinity();
+            let mut at = ylo * pl.w + xlo;
+            for y in ylo..yhi {
+                let base = y * pl.w + xlo;
+                for (xi, &v) in plane[base..y * pl.w + xhi].iter().enumerate() {
+                    if v > best || v.is_nan() {
+                        best = v;
+                        at = base + xi;
+                    }
+                }
+            }
+            *v_out = best;
+            *a_out = at as u32;
+        }
+    }
+}
+
+/// [`max_forward`] of one plane of width `w` for 2×2 windows with stride 2:
+/// selects instead of branches, so it vectorises. Same picks as the general
+/// loop [`max_windows`] (and PyTorch).
+#[inline(always)]
+fn max_2x2<T: Element>(plane: &[T], w: usize, vals: &mut [T], args: &mut [u32]) {
+    #[inline(always)]
+    fn pick<T: Element>(best: (T, u32), cand: (T, u32)) -> (T, u32) {
+        if cand.0 > best.0 || cand.0.is_nan() {
+            cand
+        } else {
+            best
+        }
+    }
+    let ow = w / 2;
+    if ow == 0 {
+        return;
+    }
+    for (oy, (vrow, arow)) in vals
+        .chunks_exact_mut(ow)
+        .zip(args.chunks_exact_mut(ow))
+        .enumerate()
+    {
+        let (top, bottom) = (2 * oy * w, (2 * oy + 1) * w);
+        let (r0, r1) = (&plane[top..][..2 * ow], &plane[bottom..][..2 * ow]);
+        for (ox, (v, a)) in vrow.iter_mut().zip(arow.iter_mut()).enumerate() {
+            let x = 2 * ox;
+            let mut best = (r0[x], (top + x) as u32);
+            best = pick(best, (r0[x + 1], (top + x + 1) as u32));
+            best = pick(best, (r1[x], (bottom + x) as u32));
+            best = pick(best, (r1[x + 1], (bottom + x + 1) as u32));
+            (*v, *a) = best;
+        }
+    }
 }
 
 /// Sends each output gradient to its window's maximum.
@@ -413,5 +469,43 @@ impl Tensor {
                 inputs[0].shape().to_vec(),
             ))])
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The 2×2 fast path picks the same values and positions as the general
+    /// loop, with many ties (values from {0, 1, 2}), NaNs, −∞ and an odd
+    /// width (the last column is outside every window).
+    #[test]
+    fn max_2x2_matches_the_general_windows() {
+        let (h, w) = (6, 9);
+        let plane: Vec<f32> = (0..h * w)
+            .map(|i| match (i * 7919) % 23 {
+                0 => f32::NAN,
+                1 => f32::NEG_INFINITY,
+                r => (r % 3) as f32,
+            })
+            .collect();
+        let pl = sliding("max_pool2d", &[1, h, w], (2, 2), (2, 2), (0, 0), false).unwrap();
+        assert!(pl.is_2x2_stride_2());
+        let n = pl.out_plane();
+        let (mut v1, mut a1) = (vec![0.0; n], vec![0; n]);
+        let (mut v2, mut a2) = (vec![0.0; n], vec![0; n]);
+        max_2x2(&plane, w, &mut v1, &mut a1);
+        max_windows(&plane, &pl, &mut v2, &mut a2);
+        assert_eq!(a1, a2);
+        let same = |a: f32, b: f32| a == b || (a.is_nan() && b.is_nan());
+        assert!(
+            v1.iter().zip(&v2).all(|(&a, &b)| same(a, b)),
+            "{v1:?} vs {v2:?}"
+        );
+        assert!(v1.iter().any(|v| v.is_nan()));
+        // Padding or a stride of 1 is not the fast path.
+        let padded = sliding("max_pool2d", &[1, h, w], (2, 2), (2, 2), (1, 1), false).unwrap();
+        let overlapping = sliding("max_pool2d", &[1, h, w], (2, 2), (1, 1), (0, 0), false).unwrap();
+        assert!(!padded.is_2x2_stride_2() && !overlapping.is_2x2_stride_2());
     }
 }
