@@ -18,6 +18,7 @@
 //! sums (channels in parallel, accumulated in f64), one elementwise with
 //! per-channel coefficients (images in parallel).
 
+use crate::kernels::simd;
 use crate::tensor::{with_slice, Element, Storage, Tensor};
 use crate::{Error, Result};
 use rayon::prelude::*;
@@ -42,18 +43,26 @@ impl Layout {
         self.n * self.c * self.s >= PARALLEL_MIN && rayon::current_num_threads() > 1
     }
 
-    /// `f(channel)` for every channel, collected in order.
+    /// `f(channel)` for every channel, collected in order; `f` is compiled
+    /// for the widest vectors (pass it `#[inline(always)]`).
     fn per_channel<R: Send>(&self, f: impl Fn(usize) -> R + Sync + Send) -> Vec<R> {
+        let wide = |ch| {
+            simd::wide(
+                #[inline(always)]
+                || f(ch),
+            )
+        };
         if self.parallel() {
-            (0..self.c).into_par_iter().map(f).collect()
+            (0..self.c).into_par_iter().map(wide).collect()
         } else {
-            (0..self.c).map(f).collect()
+            (0..self.c).map(wide).collect()
         }
     }
 
     /// Σ over the channel's rows (contiguous runs of `s` values) of
     /// `f(row of u, row of v)`, each row's part computed in `T` and the
     /// total in f64.
+    #[inline(always)]
     fn channel_sum<T: Element>(
         &self,
         ch: usize,
@@ -84,14 +93,20 @@ impl Layout {
         let mut out = vec![T::zero(); u.len()];
         let row = self.c * self.s;
         let one = |i: usize, o: &mut [T]| {
-            for ch in 0..self.c {
-                let at = i * row + ch * self.s;
-                let (uu, vv) = (&u[at..at + self.s], &v[at..at + self.s]);
-                let (a, b, c0, m) = (a[ch], b[ch], c0[ch], mean[ch]);
-                for ((o, &u), &v) in o[ch * self.s..][..self.s].iter_mut().zip(uu).zip(vv) {
-                    *o = a * u + b * (v - m) + c0;
-                }
-            }
+            simd::wide(
+                #[inline(always)]
+                || {
+                    for ch in 0..self.c {
+                        let at = i * row + ch * self.s;
+                        let (uu, vv) = (&u[at..at + self.s], &v[at..at + self.s]);
+                        let (a, b, c0, m) = (a[ch], b[ch], c0[ch], mean[ch]);
+                        let o = &mut o[ch * self.s..][..self.s];
+                        for ((o, &u), &v) in o.iter_mut().zip(uu).zip(vv) {
+                            *o = a * u + b * (v - m) + c0;
+                        }
+                    }
+                },
+            )
         };
         if row == 0 {
             return out;
@@ -110,6 +125,7 @@ impl Layout {
 /// `Σ f(u[i], v[i])` with eight independent partial sums, which the
 /// compiler keeps in vector registers (one running sum would be a chain of
 /// dependent adds).
+#[inline(always)]
 fn lane_sum<T: Element>(u: &[T], v: &[T], f: impl Fn(T, T) -> T) -> T {
     let mut acc = [T::zero(); 8];
     let (uc, vc) = (u.chunks_exact(8), v.chunks_exact(8));
@@ -129,12 +145,16 @@ fn lane_sum<T: Element>(u: &[T], v: &[T], f: impl Fn(T, T) -> T) -> T {
 /// variance sums squared deviations from the mean).
 fn batch_stats<T: Element>(x: &[T], l: &Layout) -> (Vec<f64>, Vec<f64>) {
     let m = l.m() as f64;
-    l.per_channel(|ch| {
-        let mean = l.channel_sum(ch, x, x, |r, _| lane_sum(r, r, |a, _| a)) / m;
-        let mt = T::of(mean);
-        let var = l.channel_sum(ch, x, x, |r, _| lane_sum(r, r, |a, _| (a - mt) * (a - mt))) / m;
-        (mean, var)
-    })
+    l.per_channel(
+        #[inline(always)]
+        |ch| {
+            let mean = l.channel_sum(ch, x, x, |r, _| lane_sum(r, r, |a, _| a)) / m;
+            let mt = T::of(mean);
+            let var =
+                l.channel_sum(ch, x, x, |r, _| lane_sum(r, r, |a, _| (a - mt) * (a - mt))) / m;
+            (mean, var)
+        },
+    )
     .into_iter()
     .unzip()
 }
@@ -168,12 +188,15 @@ fn backward<T: Element>(
     // Σg and Σ g·x̂ per channel (needed by dγ, dβ, and dx in training).
     let need_sums = want.1 || want.2 || (want.0 && sv.training);
     let (sg, sgx): (Vec<f64>, Vec<f64>) = if need_sums {
-        l.per_channel(|ch| {
-            let mu = T::of(sv.mean[ch]);
-            let sg = l.channel_sum(ch, g, g, |r, _| lane_sum(r, r, |a, _| a));
-            let sgx = l.channel_sum(ch, g, x, |gr, xr| lane_sum(gr, xr, |a, b| a * (b - mu)));
-            (sg, sgx * sv.inv_std[ch])
-        })
+        l.per_channel(
+            #[inline(always)]
+            |ch| {
+                let mu = T::of(sv.mean[ch]);
+                let sg = l.channel_sum(ch, g, g, |r, _| lane_sum(r, r, |a, _| a));
+                let sgx = l.channel_sum(ch, g, x, |gr, xr| lane_sum(gr, xr, |a, b| a * (b - mu)));
+                (sg, sgx * sv.inv_std[ch])
+            },
+        )
         .into_iter()
         .unzip()
     } else {
