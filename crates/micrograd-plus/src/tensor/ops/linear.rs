@@ -10,6 +10,7 @@
 //! - `∂L/∂W = Gᵀ·x`        (out×n · n×in)
 //! - `∂L/∂b = Σ_rows G`    (the bias was broadcast over the rows)
 
+use super::conv::GemmElement;
 use crate::tensor::{with_slice, DType, Element, Storage, Tensor};
 use crate::{Error, Result};
 
@@ -31,7 +32,7 @@ fn forward<T: Element>(x: &[T], w: &[T], b: Option<&[T]>, rows: usize, inp: usiz
 
 /// The gradients `(dx, dW, db)`, each only when wanted.
 #[allow(clippy::type_complexity)]
-fn backward<T: Element>(
+fn backward<T: GemmElement>(
     g: &[T],
     x: &[T],
     w: &[T],
@@ -40,22 +41,45 @@ fn backward<T: Element>(
     want: [bool; 3],
 ) -> (Option<Vec<T>>, Option<Vec<T>>, Option<Vec<T>>) {
     let out = w.len() / inp.max(1);
-    let dx = want[0].then(|| {
-        let mut dx = vec![T::zero(); rows * inp];
-        T::gemm(rows, out, inp, g, out, 1, w, inp, 1, &mut dx, false);
-        dx
-    });
-    let dw = want[1].then(|| {
-        let mut dw = vec![T::zero(); out * inp];
-        // Gᵀ(j, r) = g[r·out + j]: row stride 1, column stride out.
-        T::gemm(out, rows, inp, g, 1, out, x, inp, 1, &mut dw, false);
-        dw
-    });
+    // dX and dW are two independent products of equal size (2·rows·out·inp
+    // flops each). With both wanted and two threads or more, they run side
+    // by side, one per thread, instead of one after the other each split
+    // across the threads: no thread waits inside a product for the other.
+    // (Below ~2 Mflop each, handing one to another thread costs more.)
+    const SIDE_BY_SIDE_FLOPS: usize = 1 << 21;
+    let side_by_side = want[0]
+        && want[1]
+        && 2 * rows * out * inp >= SIDE_BY_SIDE_FLOPS
+        && rayon::current_num_threads() > 1;
+    let dx = |threaded: bool| {
+        want[0].then(|| {
+            let mut dx = vec![T::zero(); rows * inp];
+            T::gemm_on(
+                threaded, rows, out, inp, g, out, 1, w, inp, 1, &mut dx, false,
+            );
+            dx
+        })
+    };
+    let dw = |threaded: bool| {
+        want[1].then(|| {
+            let mut dw = vec![T::zero(); out * inp];
+            // Gᵀ(j, r) = g[r·out + j]: row stride 1, column stride out.
+            T::gemm_on(
+                threaded, out, rows, inp, g, 1, out, x, inp, 1, &mut dw, false,
+            );
+            dw
+        })
+    };
+    let (dx, dw) = if side_by_side {
+        rayon::join(|| dx(false), || dw(false))
+    } else {
+        (dx(true), dw(true))
+    };
     let db = want[2].then(|| {
         let mut db = vec![T::zero(); out];
         for row in g.chunks_exact(out) {
             for (acc, &v) in db.iter_mut().zip(row) {
-                *acc = *acc + v;
+                *acc += v;
             }
         }
         db
