@@ -6,7 +6,7 @@
 //! buffer of `a`'s own shape, which is how a broadcast operand's gradient
 //! comes out summed back to that operand's shape.
 
-use super::BinaryFn;
+use super::{zip_fill, BinaryFn};
 use crate::tensor::shape::{
     broadcast_shapes, broadcast_strides, contiguous_strides, for_each_offset,
 };
@@ -355,15 +355,21 @@ fn broadcast_backward<T: Element, F: BinaryFn>(
     want_b: bool,
 ) -> (Option<Vec<T>>, Option<Vec<T>>) {
     if a_shape == b_shape {
+        // The common case (a residual add, say): one vectorised, threaded
+        // loop per operand.
         let ga = want_a.then(|| {
-            (0..g.len())
-                .map(|i| g[i] * op.da(a[i], b[i], y[i]))
-                .collect()
+            zip_fill(
+                [g, a, b, y],
+                #[inline(always)]
+                |[g, a, b, y]| g * op.da(a, b, y),
+            )
         });
         let gb = want_b.then(|| {
-            (0..g.len())
-                .map(|i| g[i] * op.db(a[i], b[i], y[i]))
-                .collect()
+            zip_fill(
+                [g, a, b, y],
+                #[inline(always)]
+                |[g, a, b, y]| g * op.db(a, b, y),
+            )
         });
         return (ga, gb);
     }
