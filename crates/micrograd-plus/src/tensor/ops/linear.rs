@@ -11,18 +11,18 @@
 //! - `∂L/∂b = Σ_rows G`    (the bias was broadcast over the rows)
 
 use super::conv::GemmElement;
+use crate::kernels::simd;
 use crate::tensor::{with_slice, DType, Element, Storage, Tensor};
 use crate::{Error, Result};
 
 /// `x·Wᵀ (+ b)` for `x` of `rows` rows of `inp` features.
 fn forward<T: Element>(x: &[T], w: &[T], b: Option<&[T]>, rows: usize, inp: usize) -> Vec<T> {
     let out = w.len() / inp.max(1);
-    let mut y = vec![T::zero(); rows * out];
-    if let Some(b) = b {
-        for row in y.chunks_exact_mut(out) {
-            row.copy_from_slice(b);
-        }
-    }
+    // The bias goes in first (no zero fill) and the product adds onto it.
+    let mut y = match b {
+        Some(b) => b.repeat(rows),
+        None => vec![T::zero(); rows * out],
+    };
     if inp > 0 && !y.is_empty() {
         // Wᵀ(p, j) = w[j·inp + p]: row stride 1, column stride inp.
         T::gemm(rows, inp, out, x, inp, 1, w, 1, inp, &mut y, b.is_some());
@@ -77,11 +77,16 @@ fn backward<T: GemmElement>(
     };
     let db = want[2].then(|| {
         let mut db = vec![T::zero(); out];
-        for row in g.chunks_exact(out) {
-            for (acc, &v) in db.iter_mut().zip(row) {
-                *acc += v;
-            }
-        }
+        simd::wide(
+            #[inline(always)]
+            || {
+                for row in g.chunks_exact(out) {
+                    for (acc, &v) in db.iter_mut().zip(row) {
+                        *acc += v;
+                    }
+                }
+            },
+        );
         db
     });
     (dx, dw, db)
