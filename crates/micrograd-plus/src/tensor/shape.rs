@@ -239,7 +239,8 @@ pub(crate) fn reduce<T: Copy>(
 /// Folds a contiguous run with 8 independent accumulators, which lets the
 /// compiler vectorise and, for sums, loses less precision than one running total.
 /// The accumulators are combined with `f` as well, so `f` must be an
-/// associative combination of like values (sum, max), not `a + x²`.
+/// associative combination of like values (sum, max), not `a + x²`
+/// (that is [`zip_sum`]).
 #[inline(always)]
 pub(crate) fn fold_slice<T: Copy>(v: &[T], init: T, f: &impl Fn(T, T) -> T) -> T {
     const LANES: usize = 8;
@@ -258,33 +259,29 @@ pub(crate) fn fold_slice<T: Copy>(v: &[T], init: T, f: &impl Fn(T, T) -> T) -> T
     total
 }
 
-/// `Σ a[i]·b[i]` over two equal-length runs, with 8 independent partial
-/// sums like [`fold_slice`] (which cannot do this: it folds the partial
-/// sums with `f` too).
+/// `Σ f(u[i], v[i])` over two equal-length runs with eight independent
+/// partial sums, which the compiler keeps in vector registers (one running
+/// sum would be a chain of dependent adds). Sums and dot products; for a
+/// plain fold of one run see [`fold_slice`].
 #[inline(always)]
-pub(crate) fn dot_slices<
-    T: Copy + std::ops::Add<Output = T> + std::ops::Mul<Output = T> + Default,
->(
-    a: &[T],
-    b: &[T],
+pub(crate) fn zip_sum<T: Copy + std::ops::Add<Output = T> + Default>(
+    u: &[T],
+    v: &[T],
+    f: impl Fn(T, T) -> T,
 ) -> T {
     const LANES: usize = 8;
     let mut acc = [T::default(); LANES];
-    let (ca, cb) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
-    let mut total = ca
-        .remainder()
-        .iter()
-        .zip(cb.remainder())
-        .fold(T::default(), |s, (&x, &y)| s + x * y);
-    for (x, y) in ca.zip(cb) {
-        for k in 0..LANES {
-            acc[k] = acc[k] + x[k] * y[k];
+    let (uc, vc) = (u.chunks_exact(LANES), v.chunks_exact(LANES));
+    let mut tail = T::default();
+    for (&a, &b) in uc.remainder().iter().zip(vc.remainder()) {
+        tail = tail + f(a, b);
+    }
+    for (a8, b8) in uc.zip(vc) {
+        for ((s, &a), &b) in acc.iter_mut().zip(a8).zip(b8) {
+            *s = *s + f(a, b);
         }
     }
-    for v in acc {
-        total = total + v;
-    }
-    total
+    acc.into_iter().fold(T::default(), |s, a| s + a) + tail
 }
 
 /// Sums `src` (of `shape`) down to `target`, the inverse of broadcasting:

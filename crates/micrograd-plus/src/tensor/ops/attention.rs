@@ -21,7 +21,7 @@
 use super::softmax::softmax_row_in_place;
 use crate::kernels::simd;
 use crate::tensor::shape::for_each_offset;
-use crate::tensor::shape::{broadcast_strides, dot_slices};
+use crate::tensor::shape::{broadcast_strides, zip_sum};
 use crate::tensor::{with_slice, DType, Element, Storage, Tensor};
 use crate::{Error, Result};
 use rayon::prelude::*;
@@ -159,7 +159,7 @@ fn backward<T: Element>(
             }
             // Through the softmax (and the scale, folded in here once).
             for (dsr, pr) in ds.chunks_exact_mut(tk).zip(pb.chunks_exact(tk)) {
-                let dot = dot_slices(dsr, pr);
+                let dot = zip_sum(dsr, pr, |a, b| a * b);
                 for (s, &p) in dsr.iter_mut().zip(pr) {
                     *s = p * (*s - dot) * scale;
                 }

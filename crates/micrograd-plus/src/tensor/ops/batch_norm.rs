@@ -19,6 +19,7 @@
 //! per-channel coefficients (images in parallel).
 
 use crate::kernels::simd;
+use crate::tensor::shape::zip_sum;
 use crate::tensor::{with_slice, Element, Storage, Tensor};
 use crate::{Error, Result};
 use rayon::prelude::*;
@@ -122,25 +123,6 @@ impl Layout {
     }
 }
 
-/// `Σ f(u[i], v[i])` with eight independent partial sums, which the
-/// compiler keeps in vector registers (one running sum would be a chain of
-/// dependent adds).
-#[inline(always)]
-fn lane_sum<T: Element>(u: &[T], v: &[T], f: impl Fn(T, T) -> T) -> T {
-    let mut acc = [T::zero(); 8];
-    let (uc, vc) = (u.chunks_exact(8), v.chunks_exact(8));
-    let mut tail = T::zero();
-    for (&a, &b) in uc.remainder().iter().zip(vc.remainder()) {
-        tail = tail + f(a, b);
-    }
-    for (a8, b8) in uc.zip(vc) {
-        for ((s, &a), &b) in acc.iter_mut().zip(a8).zip(b8) {
-            *s = *s + f(a, b);
-        }
-    }
-    acc.iter().copied().sum::<T>() + tail
-}
-
 /// Per-channel `(mean, biased variance)`, two-pass for accuracy (the
 /// variance sums squared deviations from the mean).
 fn batch_stats<T: Element>(x: &[T], l: &Layout) -> (Vec<f64>, Vec<f64>) {
@@ -148,10 +130,9 @@ fn batch_stats<T: Element>(x: &[T], l: &Layout) -> (Vec<f64>, Vec<f64>) {
     l.per_channel(
         #[inline(always)]
         |ch| {
-            let mean = l.channel_sum(ch, x, x, |r, _| lane_sum(r, r, |a, _| a)) / m;
+            let mean = l.channel_sum(ch, x, x, |r, _| zip_sum(r, r, |a, _| a)) / m;
             let mt = T::of(mean);
-            let var =
-                l.channel_sum(ch, x, x, |r, _| lane_sum(r, r, |a, _| (a - mt) * (a - mt))) / m;
+            let var = l.channel_sum(ch, x, x, |r, _| zip_sum(r, r, |a, _| (a - mt) * (a - mt))) / m;
             (mean, var)
         },
     )
@@ -192,8 +173,8 @@ fn backward<T: Element>(
             #[inline(always)]
             |ch| {
                 let mu = T::of(sv.mean[ch]);
-                let sg = l.channel_sum(ch, g, g, |r, _| lane_sum(r, r, |a, _| a));
-                let sgx = l.channel_sum(ch, g, x, |gr, xr| lane_sum(gr, xr, |a, b| a * (b - mu)));
+                let sg = l.channel_sum(ch, g, g, |r, _| zip_sum(r, r, |a, _| a));
+                let sgx = l.channel_sum(ch, g, x, |gr, xr| zip_sum(gr, xr, |a, b| a * (b - mu)));
                 (sg, sgx * sv.inv_std[ch])
             },
         )

@@ -23,6 +23,7 @@
 
 use crate::kernels::im2col::{col2im, im2col, Window};
 use crate::kernels::matmul::{dgemm, sgemm, sgemm_serial};
+use crate::tensor::shape::zip_sum;
 use crate::tensor::{with_slice, Element, Storage, Tensor};
 use crate::{Error, Result};
 use rayon::prelude::*;
@@ -349,21 +350,6 @@ impl<T: Element> Partial<T> {
     }
 }
 
-/// Σ of a slice with eight independent partial sums, which the compiler
-/// keeps in vector registers (a single running sum is one dependent add per
-/// element, ~4× slower).
-fn fast_sum<T: Element>(v: &[T]) -> T {
-    let mut acc = [T::zero(); 8];
-    let chunks = v.chunks_exact(8);
-    let tail: T = chunks.remainder().iter().copied().sum();
-    for c in chunks {
-        for (a, &x) in acc.iter_mut().zip(c) {
-            *a = *a + x;
-        }
-    }
-    acc.iter().copied().sum::<T>() + tail
-}
-
 /// One image's contribution to every wanted gradient. `dx` (zeroed) is the
 /// image's input gradient when wanted.
 #[allow(clippy::too_many_arguments)]
@@ -380,7 +366,7 @@ fn backward_image<T: GemmElement>(
     let (og, k, p, gl) = (cv.og(), cv.k(), cv.p(), cv.in_group_len());
     if let Some(db) = acc.db.as_mut() {
         for (d, row) in db.iter_mut().zip(g.chunks_exact(p)) {
-            *d += fast_sum(row);
+            *d += zip_sum(row, row, |a, _| a);
         }
     }
     for gi in 0..cv.groups {

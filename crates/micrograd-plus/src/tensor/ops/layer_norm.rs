@@ -13,7 +13,7 @@
 //!   (the mean and the variance both depend on every `x` of the row).
 
 use crate::kernels::simd;
-use crate::tensor::shape::{dot_slices, fold_slice};
+use crate::tensor::shape::{fold_slice, zip_sum};
 use crate::tensor::{with_slice, DType, Element, Storage, Tensor};
 use crate::{Error, Result};
 use rayon::prelude::*;
@@ -46,7 +46,7 @@ fn forward<T: Element>(
                         for (o, &v) in yr.iter_mut().zip(xr) {
                             *o = v - mean;
                         }
-                        let var = dot_slices(yr, yr) * inv_n;
+                        let var = zip_sum(yr, yr, |a, b| a * b) * inv_n;
                         let r = T::one() / (var + T::of(eps)).sqrt();
                         *st = [mean, r];
                         yr.iter_mut().for_each(|o| *o = *o * r);
@@ -108,7 +108,7 @@ fn backward<T: Element>(
                             None => h.copy_from_slice(gr),
                         }
                         let mean_h = fold_slice(&h, T::zero(), &|a, b| a + b) * inv_n;
-                        let mean_hx = dot_slices(&h, &xh) * inv_n;
+                        let mean_hx = zip_sum(&h, &xh, |a, b| a * b) * inv_n;
                         for (d, (&h, &xh)) in dxr.iter_mut().zip(h.iter().zip(&xh)) {
                             *d = r * (h - mean_h - xh * mean_hx);
                         }
