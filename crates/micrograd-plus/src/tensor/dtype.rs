@@ -78,11 +78,51 @@ pub trait Element:
         c: &mut [Self],
         accumulate: bool,
     );
+    /// [`Element::gemm`] on the calling thread only (f64's product never
+    /// uses threads, so for f64 the two are the same).
+    #[allow(clippy::too_many_arguments)]
+    fn gemm_serial(
+        m: usize,
+        k: usize,
+        n: usize,
+        a: &[Self],
+        a_rs: usize,
+        a_cs: usize,
+        b: &[Self],
+        b_rs: usize,
+        b_cs: usize,
+        c: &mut [Self],
+        accumulate: bool,
+    );
+    /// [`Element::gemm`] when `threaded`, else [`Element::gemm_serial`]: for
+    /// callers that share work out themselves (a convolution by image).
+    #[allow(clippy::too_many_arguments)]
+    fn gemm_on(
+        threaded: bool,
+        m: usize,
+        k: usize,
+        n: usize,
+        a: &[Self],
+        a_rs: usize,
+        a_cs: usize,
+        b: &[Self],
+        b_rs: usize,
+        b_cs: usize,
+        c: &mut [Self],
+        accumulate: bool,
+    ) {
+        let gemm = if threaded {
+            Self::gemm
+        } else {
+            Self::gemm_serial
+        };
+        gemm(m, k, n, a, a_rs, a_cs, b, b_rs, b_cs, c, accumulate)
+    }
 }
 
 /// Both impls are the same but for the type, its tag and its gemm kernel.
 macro_rules! impl_element {
-    ($T:ty, $Variant:ident, $gemm:path, $erfc:path, $exp:path) => {
+    ($T:ty, $Variant:ident, $gemm:path, $gemm_serial:path, $erfc:path, $exp:path) => {
         impl Element for $T {
             const DTYPE: DType = DType::$Variant;
             fn of(v: f64) -> Self {
@@ -129,6 +169,21 @@ macro_rules! impl_element {
             ) {
                 $gemm(m, k, n, a, a_rs, a_cs, b, b_rs, b_cs, c, accumulate)
             }
+            fn gemm_serial(
+                m: usize,
+                k: usize,
+                n: usize,
+                a: &[Self],
+                a_rs: usize,
+                a_cs: usize,
+                b: &[Self],
+                b_rs: usize,
+                b_cs: usize,
+                c: &mut [Self],
+                accumulate: bool,
+            ) {
+                $gemm_serial(m, k, n, a, a_rs, a_cs, b, b_rs, b_cs, c, accumulate)
+            }
         }
     };
 }
@@ -136,12 +191,14 @@ impl_element!(
     f32,
     F32,
     crate::kernels::matmul::sgemm,
+    crate::kernels::matmul::sgemm_serial,
     crate::kernels::math::erfc_f32,
     crate::kernels::math::exp_f32
 );
 impl_element!(
     f64,
     F64,
+    crate::kernels::matmul::dgemm,
     crate::kernels::matmul::dgemm,
     libm::erfc,
     f64::exp

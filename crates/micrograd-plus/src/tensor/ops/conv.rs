@@ -22,71 +22,11 @@
 //! it.
 
 use crate::kernels::im2col::{col2im, im2col, Window};
-use crate::kernels::matmul::{dgemm, sgemm, sgemm_serial};
 use crate::tensor::shape::zip_sum;
 use crate::tensor::{with_slice, Element, Storage, Tensor};
 use crate::{Error, Result};
 use rayon::prelude::*;
-
-/// An element type with a matrix product that either may or may not use
-/// threads (f64 exists for gradient checks and uses `dgemm` both ways).
-pub(crate) trait GemmElement: Element + std::ops::AddAssign {
-    /// `C = A·B` or `C += A·B`, as [`sgemm`], on this thread only unless `threaded`.
-    #[allow(clippy::too_many_arguments)]
-    fn gemm_on(
-        threaded: bool,
-        m: usize,
-        k: usize,
-        n: usize,
-        a: &[Self],
-        a_rs: usize,
-        a_cs: usize,
-        b: &[Self],
-        b_rs: usize,
-        b_cs: usize,
-        c: &mut [Self],
-        accumulate: bool,
-    );
-}
-
-impl GemmElement for f32 {
-    fn gemm_on(
-        threaded: bool,
-        m: usize,
-        k: usize,
-        n: usize,
-        a: &[f32],
-        a_rs: usize,
-        a_cs: usize,
-        b: &[f32],
-        b_rs: usize,
-        b_cs: usize,
-        c: &mut [f32],
-        accumulate: bool,
-    ) {
-        let f = if threaded { sgemm } else { sgemm_serial };
-        f(m, k, n, a, a_rs, a_cs, b, b_rs, b_cs, c, accumulate)
-    }
-}
-
-impl GemmElement for f64 {
-    fn gemm_on(
-        _threaded: bool,
-        m: usize,
-        k: usize,
-        n: usize,
-        a: &[f64],
-        a_rs: usize,
-        a_cs: usize,
-        b: &[f64],
-        b_rs: usize,
-        b_cs: usize,
-        c: &mut [f64],
-        accumulate: bool,
-    ) {
-        dgemm(m, k, n, a, a_rs, a_cs, b, b_rs, b_cs, c, accumulate)
-    }
-}
+use std::ops::AddAssign;
 
 /// The checked geometry of one convolution.
 #[derive(Debug, Clone, Copy)]
@@ -262,7 +202,7 @@ impl Conv {
 }
 
 /// One image: `out = W · im2col(x) + b`, group by group.
-fn forward_image<T: GemmElement>(
+fn forward_image<T: Element>(
     cv: &Conv,
     x: &[T],
     w: &[T],
@@ -298,7 +238,7 @@ fn forward_image<T: GemmElement>(
     }
 }
 
-fn forward<T: GemmElement>(cv: &Conv, x: &[T], w: &[T], b: Option<&[T]>) -> Vec<T> {
+fn forward<T: Element>(cv: &Conv, x: &[T], w: &[T], b: Option<&[T]>) -> Vec<T> {
     let (in_len, out_len) = (cv.in_len(), cv.out_len());
     let mut out = vec![T::zero(); cv.batch * out_len];
     if out.is_empty() {
@@ -353,7 +293,7 @@ impl<T: Element> Partial<T> {
 /// One image's contribution to every wanted gradient. `dx` (zeroed) is the
 /// image's input gradient when wanted.
 #[allow(clippy::too_many_arguments)]
-fn backward_image<T: GemmElement>(
+fn backward_image<T: Element + AddAssign>(
     cv: &Conv,
     g: &[T],
     x: &[T],
@@ -397,7 +337,7 @@ fn backward_image<T: GemmElement>(
 type Grads<T> = (Option<Vec<T>>, Option<Vec<T>>, Option<Vec<T>>);
 
 /// `(dx, dw, db)`, each only when wanted.
-fn backward<T: GemmElement>(
+fn backward<T: Element + AddAssign>(
     cv: &Conv,
     g: &[T],
     x: &[T],

@@ -10,10 +10,10 @@
 //! - `∂L/∂W = Gᵀ·x`        (out×n · n×in)
 //! - `∂L/∂b = Σ_rows G`    (the bias was broadcast over the rows)
 
-use super::conv::GemmElement;
 use crate::kernels::simd;
 use crate::tensor::{with_slice, DType, Element, Storage, Tensor};
 use crate::{Error, Result};
+use std::ops::AddAssign;
 
 /// `x·Wᵀ (+ b)` for `x` of `rows` rows of `inp` features.
 fn forward<T: Element>(x: &[T], w: &[T], b: Option<&[T]>, rows: usize, inp: usize) -> Vec<T> {
@@ -32,7 +32,7 @@ fn forward<T: Element>(x: &[T], w: &[T], b: Option<&[T]>, rows: usize, inp: usiz
 
 /// The gradients `(dx, dW, db)`, each only when wanted.
 #[allow(clippy::type_complexity)]
-fn backward<T: GemmElement>(
+fn backward<T: Element + AddAssign>(
     g: &[T],
     x: &[T],
     w: &[T],
