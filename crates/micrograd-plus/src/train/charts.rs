@@ -9,37 +9,45 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use std::path::Path;
 
-const TRAIN_COLOUR: RGBColor = RGBColor(69, 117, 180);
-const TEST_COLOUR: RGBColor = RGBColor(215, 48, 39);
+pub(crate) const TRAIN_COLOUR: RGBColor = RGBColor(69, 117, 180);
+pub(crate) const TEST_COLOUR: RGBColor = RGBColor(215, 48, 39);
 
-/// A named, coloured line of (epoch, value) points.
-type Series<'a> = (&'a str, RGBColor, Vec<(f64, f64)>);
+/// A named, coloured line of (x, y) points.
+pub(crate) type Series<'a> = (&'a str, RGBColor, Vec<(f64, f64)>);
 
-/// One panel: train and test series against the epoch.
-fn draw_panel(
+/// The axes of a line panel: what x and y are and the span of x.
+pub(crate) struct Axes<'a> {
+    pub x_desc: &'a str,
+    pub y_desc: &'a str,
+    pub x_range: std::ops::Range<f64>,
+}
+
+/// One panel of lines with points and a legend (the y span fits the data):
+/// the training curves per epoch and the GPT's losses per step.
+pub(crate) fn draw_lines(
     area: &DrawingArea<BitMapBackend<'_>, plotters::coord::Shift>,
     path: &Path,
     title: &str,
-    series: [Series<'_>; 2],
+    axes: Axes<'_>,
+    series: Vec<Series<'_>>,
 ) -> Result<()> {
-    let points = series.iter().flat_map(|s| s.2.iter());
     let (mut lo, mut hi) = (f64::MAX, f64::MIN);
-    for &(_, y) in points.clone() {
+    for &(_, y) in series.iter().flat_map(|s| s.2.iter()) {
         lo = lo.min(y);
         hi = hi.max(y);
     }
     let pad = ((hi - lo) * 0.08).max(1e-3);
-    let last_epoch = points.map(|p| p.0).fold(1.0, f64::max);
     let mut chart = ChartBuilder::on(area)
         .caption(title, ("sans-serif", 20))
         .margin(10)
         .x_label_area_size(36)
         .y_label_area_size(52)
-        .build_cartesian_2d(0.5..last_epoch + 0.5, (lo - pad)..(hi + pad))
+        .build_cartesian_2d(axes.x_range, (lo - pad)..(hi + pad))
         .map_err(|e| file_err(path, e))?;
     chart
         .configure_mesh()
-        .x_desc("epoch")
+        .x_desc(axes.x_desc)
+        .y_desc(axes.y_desc)
         .label_style(("sans-serif", 13))
         .axis_desc_style(("sans-serif", 15))
         .draw()
@@ -100,20 +108,32 @@ pub fn plot_curves(path: &Path, history: &History, title: &str) -> Result<()> {
             .map(|m| (m.epoch as f64, f(m)))
             .collect()
     };
-    draw_panel(
+    let last_epoch = history
+        .epochs
+        .iter()
+        .map(|m| m.epoch as f64)
+        .fold(1.0, f64::max);
+    let axes = |y_desc| Axes {
+        x_desc: "epoch",
+        y_desc,
+        x_range: 0.5..last_epoch + 0.5,
+    };
+    draw_lines(
         &left,
         path,
         "loss",
-        [
+        axes(""),
+        vec![
             ("train", TRAIN_COLOUR, pick(|m| m.train_loss)),
             ("test", TEST_COLOUR, pick(|m| m.test_loss)),
         ],
     )?;
-    draw_panel(
+    draw_lines(
         &right,
         path,
         "accuracy",
-        [
+        axes(""),
+        vec![
             ("train", TRAIN_COLOUR, pick(|m| m.train_acc)),
             ("test", TEST_COLOUR, pick(|m| m.test_acc)),
         ],

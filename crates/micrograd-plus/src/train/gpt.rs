@@ -12,6 +12,7 @@
 //!   configuration and the tokenizer in its metadata, so `mgp generate` needs
 //!   nothing else.
 
+use super::charts::{draw_lines, Axes, TEST_COLOUR, TRAIN_COLOUR};
 use super::plot::{file_err, register_font};
 use crate::bench::BenchResult;
 use crate::data::text::CharTokenizer;
@@ -413,58 +414,22 @@ pub fn plot_losses(path: &Path, records: &[EvalRecord], title: &str) -> Result<(
     register_font()?;
     let root = BitMapBackend::new(path, (900, 520)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| file_err(path, e))?;
-    let (lo, hi) = records
-        .iter()
-        .flat_map(|r| [r.train_loss, r.val_loss])
-        .fold((f64::MAX, f64::MIN), |(lo, hi), v| (lo.min(v), hi.max(v)));
-    let pad = ((hi - lo) * 0.08).max(1e-3);
-    let last = records.last().map_or(1, |r| r.step.max(1)) as f64;
-    let mut chart = ChartBuilder::on(&root)
-        .caption(title, ("sans-serif", 22))
-        .margin(12)
-        .x_label_area_size(40)
-        .y_label_area_size(56)
-        .build_cartesian_2d(0.0..last, (lo - pad)..(hi + pad))
-        .map_err(|e| file_err(path, e))?;
-    chart
-        .configure_mesh()
-        .x_desc("step")
-        .y_desc("cross-entropy loss")
-        .label_style(("sans-serif", 14))
-        .axis_desc_style(("sans-serif", 16))
-        .draw()
-        .map_err(|e| file_err(path, e))?;
-    type Pick = fn(&EvalRecord) -> f64;
-    let series: [(&str, RGBColor, Pick); 2] = [
-        ("train", RGBColor(69, 117, 180), |r| r.train_loss),
-        ("validation", RGBColor(215, 48, 39), |r| r.val_loss),
-    ];
-    for (name, colour, pick) in series {
-        let points: Vec<(f64, f64)> = records.iter().map(|r| (r.step as f64, pick(r))).collect();
-        chart
-            .draw_series(std::iter::once(PathElement::new(
-                points.clone(),
-                colour.stroke_width(2),
-            )))
-            .map_err(|e| file_err(path, e))?
-            .label(name)
-            .legend(move |(x, y)| PathElement::new([(x, y), (x + 18, y)], colour.stroke_width(2)));
-        chart
-            .draw_series(
-                points
-                    .into_iter()
-                    .map(|p| Circle::new(p, 3, colour.filled())),
-            )
-            .map_err(|e| file_err(path, e))?;
-    }
-    chart
-        .configure_series_labels()
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .label_font(("sans-serif", 14))
-        .position(SeriesLabelPosition::UpperRight)
-        .draw()
-        .map_err(|e| file_err(path, e))?;
+    let pick = |f: fn(&EvalRecord) -> f64| records.iter().map(|r| (r.step as f64, f(r))).collect();
+    let axes = Axes {
+        x_desc: "step",
+        y_desc: "cross-entropy loss",
+        x_range: 0.0..records.last().map_or(1, |r| r.step.max(1)) as f64,
+    };
+    draw_lines(
+        &root,
+        path,
+        title,
+        axes,
+        vec![
+            ("train", TRAIN_COLOUR, pick(|r| r.train_loss)),
+            ("validation", TEST_COLOUR, pick(|r| r.val_loss)),
+        ],
+    )?;
     root.present().map_err(|e| file_err(path, e))
 }
 
