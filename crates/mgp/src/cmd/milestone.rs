@@ -1,6 +1,7 @@
 //! `mgp milestone NAME`: the course's milestone checks, each printing PASS
 //! or FAIL with what it measured.
 
+use super::train_common::RunArgs;
 use micrograd_plus::train::xor::train_xor;
 
 /// Options of `mgp milestone`.
@@ -38,13 +39,10 @@ fn cifar(args: &Args, epochs: usize) -> anyhow::Result<(f64, Vec<f64>)> {
         weight_decay: 5e-4,
         schedule: micrograd_plus::train::cifar10::Schedule::OneCycle,
         seed: args.seed,
-        threads: None,
         data: args.data.clone(),
         train_limit: None,
         test_limit: None,
-        out: None,
-        resume: None,
-        json: false,
+        run: RunArgs::default(),
     };
     let (eval, history) = super::train_cifar10::run(&train)?;
     let losses = history.epochs.iter().map(|m| m.train_loss).collect();
@@ -69,11 +67,8 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
                 lr: 1e-3,
                 optimizer: micrograd_plus::train::mlp_mnist::OptimizerKind::Adam,
                 seed: args.seed,
-                threads: None,
                 data: None,
-                out: None,
-                resume: None,
-                json: false,
+                run: RunArgs::default(),
             };
             let eval = super::train_mlp_mnist::run(&train)?;
             let pass = eval.accuracy >= MNIST_BAR;
@@ -91,12 +86,9 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
                 batch_size: 64,
                 lr: 1e-3,
                 seed: args.seed,
-                threads: None,
                 data: None,
                 limit: None,
-                out: None,
-                resume: None,
-                json: false,
+                run: RunArgs::default(),
             };
             let eval = super::train_cnn_mnist::run(&train)?;
             let pass = eval.accuracy >= CNN_MNIST_BAR;

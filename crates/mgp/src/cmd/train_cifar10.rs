@@ -3,7 +3,7 @@
 //! summaries (or JSON), and a run folder holding `metrics.csv`,
 //! `curves.png`, `confusion.png`, `config.json` and the checkpoint.
 
-use super::train_common::{open_run, set_threads, train_and_report, Labels};
+use super::train_common::{open_run, set_threads, train_and_report, Labels, RunArgs};
 use micrograd_plus::train::cifar10::{self, Cifar10Config, Schedule};
 use micrograd_plus::train::trainer::Evaluation;
 use std::path::PathBuf;
@@ -33,9 +33,6 @@ pub struct Args {
     /// Seed for the initialisation, dropout, shuffle and augmentation.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Worker threads for the kernels (default: all cores).
-    #[arg(long)]
-    pub threads: Option<usize>,
     /// CIFAR-10 as a .tar.gz of class folders, binary batches or image
     /// folders (default: ../shared/datasets/cifar10/cifar10-jpg.tar.gz
     /// beside the repository).
@@ -47,16 +44,9 @@ pub struct Args {
     /// Evaluate on N test images only (drawn at random, fixed seed).
     #[arg(long)]
     pub test_limit: Option<usize>,
-    /// Run folder (default `runs/cnn-cifar10-<timestamp>`).
-    #[arg(long)]
-    pub out: Option<PathBuf>,
-    /// Continue the run in this folder from its checkpoint (its
-    /// config.json is used; --epochs may extend it).
-    #[arg(long)]
-    pub resume: Option<PathBuf>,
-    /// Print one JSON object per epoch on stdout and nothing else.
-    #[arg(long)]
-    pub json: bool,
+    /// Threads, run folder, resume and JSON output.
+    #[command(flatten)]
+    pub run: RunArgs,
 }
 
 impl Args {
@@ -80,10 +70,10 @@ impl Args {
 /// Trains and writes the run folder; returns the final evaluation and the
 /// run's history.
 pub fn run(args: &Args) -> anyhow::Result<(Evaluation, micrograd_plus::train::metrics::History)> {
-    set_threads(args.threads)?;
+    set_threads(args.run.threads)?;
     let (dir, config) = open_run(
-        args.resume.as_deref(),
-        args.out.clone(),
+        args.run.resume.as_deref(),
+        args.run.out.clone(),
         "cnn-cifar10",
         || args.config(),
         // A longer run than planned keeps the schedule's length as saved:
@@ -106,8 +96,14 @@ pub fn run(args: &Args) -> anyhow::Result<(Evaluation, micrograd_plus::train::me
         curves: "BatchNorm CNN on CIFAR-10",
         confusion: "CIFAR-10 test set",
     };
-    let eval = train_and_report(&dir, &mut run, args.resume.is_some(), args.json, &labels)?;
-    if !args.json {
+    let eval = train_and_report(
+        &dir,
+        &mut run,
+        args.run.resume.is_some(),
+        args.run.json,
+        &labels,
+    )?;
+    if !args.run.json {
         eprintln!("wall time {:.1} s", started.elapsed().as_secs_f64());
     }
     Ok((eval, run.trainer.history))

@@ -2,7 +2,7 @@
 //! per-epoch summaries (or JSON), and a run folder holding `metrics.csv`,
 //! `curves.png`, `confusion.png`, `config.json` and the checkpoint.
 
-use super::train_common::{open_run, set_threads, train_and_report, Labels};
+use super::train_common::{open_run, set_threads, train_and_report, Labels, RunArgs};
 use micrograd_plus::train::cnn_mnist::{self, CnnMnistConfig};
 use micrograd_plus::train::trainer::Evaluation;
 use std::path::PathBuf;
@@ -22,9 +22,6 @@ pub struct Args {
     /// Seed for the initialisation and the shuffle.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Worker threads for the kernels (default: all cores).
-    #[arg(long)]
-    pub threads: Option<usize>,
     /// Folder with MNIST files (official names or the subset's); default:
     /// the repository's embedded subset.
     #[arg(long)]
@@ -32,24 +29,17 @@ pub struct Args {
     /// Use only N training and N test images (drawn at random, fixed seed).
     #[arg(long)]
     pub limit: Option<usize>,
-    /// Run folder (default `runs/cnn-mnist-<timestamp>`).
-    #[arg(long)]
-    pub out: Option<PathBuf>,
-    /// Continue the run in this folder from its checkpoint (its
-    /// config.json is used; --epochs may extend it).
-    #[arg(long)]
-    pub resume: Option<PathBuf>,
-    /// Print one JSON object per epoch on stdout and nothing else.
-    #[arg(long)]
-    pub json: bool,
+    /// Threads, run folder, resume and JSON output.
+    #[command(flatten)]
+    pub run: RunArgs,
 }
 
 /// Trains and writes the run folder; returns the final evaluation.
 pub fn run(args: &Args) -> anyhow::Result<Evaluation> {
-    set_threads(args.threads)?;
+    set_threads(args.run.threads)?;
     let (dir, config) = open_run(
-        args.resume.as_deref(),
-        args.out.clone(),
+        args.run.resume.as_deref(),
+        args.run.out.clone(),
         "cnn-mnist",
         || CnnMnistConfig {
             epochs: args.epochs,
@@ -68,5 +58,11 @@ pub fn run(args: &Args) -> anyhow::Result<Evaluation> {
         curves: "CNN (2 conv + 2 linear) on MNIST",
         confusion: "MNIST test set",
     };
-    train_and_report(&dir, &mut run, args.resume.is_some(), args.json, &labels)
+    train_and_report(
+        &dir,
+        &mut run,
+        args.run.resume.is_some(),
+        args.run.json,
+        &labels,
+    )
 }

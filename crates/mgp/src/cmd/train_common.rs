@@ -8,6 +8,25 @@ use indicatif::{ProgressBar, ProgressStyle};
 use micrograd_plus::train::charts::{plot_confusion, plot_curves};
 use micrograd_plus::train::metrics::{EpochMetrics, History};
 use micrograd_plus::train::trainer::{BatchReport, Evaluation, FitOptions, TrainingRun};
+use std::path::PathBuf;
+
+/// The flags every `mgp train` recipe shares (flattened into its options).
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct RunArgs {
+    /// Worker threads for the kernels (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Run folder (default `runs/<recipe>-<timestamp>`).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Continue the run in this folder from its checkpoint (its
+    /// config.json is used; --epochs may extend it).
+    #[arg(long)]
+    pub resume: Option<PathBuf>,
+    /// Print one JSON object per epoch on stdout and nothing else.
+    #[arg(long)]
+    pub json: bool,
+}
 
 /// Sets the kernels' thread count when `--threads` was given.
 pub fn set_threads(threads: Option<usize>) -> anyhow::Result<()> {

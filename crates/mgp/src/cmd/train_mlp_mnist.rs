@@ -2,7 +2,7 @@
 //! per-epoch summaries (or JSON), and a run folder holding `metrics.csv`,
 //! `curves.png`, `confusion.png`, `config.json` and the checkpoint.
 
-use super::train_common::{open_run, set_threads, train_and_report, Labels};
+use super::train_common::{open_run, set_threads, train_and_report, Labels, RunArgs};
 use micrograd_plus::train::mlp_mnist::{self, MnistConfig, OptimizerKind};
 use micrograd_plus::train::trainer::Evaluation;
 use std::path::PathBuf;
@@ -25,31 +25,21 @@ pub struct Args {
     /// Seed for the initialisation and the shuffle.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Worker threads for the kernels (default: all cores).
-    #[arg(long)]
-    pub threads: Option<usize>,
     /// Folder with MNIST files (official names or the subset's); default:
     /// the repository's embedded subset.
     #[arg(long)]
     pub data: Option<PathBuf>,
-    /// Run folder (default `runs/mlp-mnist-<timestamp>`).
-    #[arg(long)]
-    pub out: Option<PathBuf>,
-    /// Continue the run in this folder from its checkpoint (its
-    /// config.json is used; --epochs may extend it).
-    #[arg(long)]
-    pub resume: Option<PathBuf>,
-    /// Print one JSON object per epoch on stdout and nothing else.
-    #[arg(long)]
-    pub json: bool,
+    /// Threads, run folder, resume and JSON output.
+    #[command(flatten)]
+    pub run: RunArgs,
 }
 
 /// Trains and writes the run folder; returns the final evaluation.
 pub fn run(args: &Args) -> anyhow::Result<Evaluation> {
-    set_threads(args.threads)?;
+    set_threads(args.run.threads)?;
     let (dir, config) = open_run(
-        args.resume.as_deref(),
-        args.out.clone(),
+        args.run.resume.as_deref(),
+        args.run.out.clone(),
         "mlp-mnist",
         || MnistConfig {
             epochs: args.epochs,
@@ -68,5 +58,11 @@ pub fn run(args: &Args) -> anyhow::Result<Evaluation> {
         curves: "MLP 784-128-64-10 on MNIST",
         confusion: "MNIST test set",
     };
-    train_and_report(&dir, &mut run, args.resume.is_some(), args.json, &labels)
+    train_and_report(
+        &dir,
+        &mut run,
+        args.run.resume.is_some(),
+        args.run.json,
+        &labels,
+    )
 }
