@@ -105,6 +105,36 @@ fn temp_dir(name: &str) -> std::path::PathBuf {
     dir
 }
 
+/// Resumes the one-epoch run of `recipe` in `split` (whose output was
+/// `first_stdout`) to two epochs, and checks that the two halves print the
+/// epochs of the uninterrupted two-epoch run.
+fn assert_resume_continues(
+    recipe: &str,
+    split: &std::path::Path,
+    first_stdout: &[u8],
+    uninterrupted: &[serde_json::Value],
+) {
+    let resumed = mgp(&[
+        "train",
+        recipe,
+        "--epochs",
+        "2",
+        "--json",
+        "--resume",
+        split.to_str().unwrap(),
+    ]);
+    assert!(
+        resumed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&resumed.stderr)
+    );
+    assert_eq!(epochs_without_timing(first_stdout)[0], uninterrupted[0]);
+    assert_eq!(
+        epochs_without_timing(&resumed.stdout),
+        vec![uninterrupted[1].clone()]
+    );
+}
+
 /// The epoch records without their timings, which differ run to run.
 fn epochs_without_timing(stdout: &[u8]) -> Vec<serde_json::Value> {
     String::from_utf8_lossy(stdout)
@@ -171,25 +201,7 @@ fn mlp_mnist_json_run_writes_its_folder_and_resumes_exactly() {
         split.to_str().unwrap(),
     ]);
     assert!(first.status.success());
-    let resumed = mgp(&[
-        "train",
-        "mlp-mnist",
-        "--epochs",
-        "2",
-        "--json",
-        "--resume",
-        split.to_str().unwrap(),
-    ]);
-    assert!(
-        resumed.status.success(),
-        "{}",
-        String::from_utf8_lossy(&resumed.stderr)
-    );
-    assert_eq!(epochs_without_timing(&first.stdout)[0], uninterrupted[0]);
-    assert_eq!(
-        epochs_without_timing(&resumed.stdout),
-        vec![uninterrupted[1].clone()]
-    );
+    assert_resume_continues("mlp-mnist", &split, &first.stdout, &uninterrupted);
 
     // mgp eval reads the checkpoint back and agrees with the run's last epoch.
     let eval = mgp(&[
@@ -283,25 +295,7 @@ fn cnn_mnist_json_run_writes_its_folder_and_resumes_exactly() {
     let split = temp_dir("cnn-split");
     let first = args("1", &split);
     assert!(first.status.success());
-    let resumed = mgp(&[
-        "train",
-        "cnn-mnist",
-        "--epochs",
-        "2",
-        "--json",
-        "--resume",
-        split.to_str().unwrap(),
-    ]);
-    assert!(
-        resumed.status.success(),
-        "{}",
-        String::from_utf8_lossy(&resumed.stderr)
-    );
-    assert_eq!(epochs_without_timing(&first.stdout)[0], uninterrupted[0]);
-    assert_eq!(
-        epochs_without_timing(&resumed.stdout),
-        vec![uninterrupted[1].clone()]
-    );
+    assert_resume_continues("cnn-mnist", &split, &first.stdout, &uninterrupted);
     std::fs::remove_dir_all(&full).unwrap();
     std::fs::remove_dir_all(&split).unwrap();
 }
