@@ -13,7 +13,37 @@
 use crate::kernels::simd;
 use crate::tensor::{with_slice, DType, Element, Storage, Tensor};
 use crate::{Error, Result};
+use rayon::prelude::*;
 use std::ops::AddAssign;
+
+/// Below this many flops per product the whole layer runs on the calling
+/// thread: handing work to another thread costs more than it saves.
+const PARALLEL_FLOPS: usize = 1 << 21;
+/// Fewest rows worth a part of their own (a few microkernel row panels).
+const MIN_PART_ROWS: usize = 32;
+
+/// How many row parts to split a `rows × inp → out` layer into.
+///
+/// The rows (samples, or tokens) of a linear layer are independent, so the
+/// layer is data-parallel: each thread takes a contiguous block of rows and
+/// runs the forward, `dX` and a partial `dW` for it with single-threaded
+/// products. That is one hand-off per layer instead of one (or, for the
+/// shared packing of B, two) per product, every thread does the same amount
+/// of work, and the only cost is a sum of the partial `dW`s, which are as
+/// small as the weight. With one part (small layers, or too few rows to
+/// share), the product kernel may still use threads on its own.
+fn row_parts(rows: usize, inp: usize, out: usize) -> usize {
+    let threads = rayon::current_num_threads();
+    let flops = 2usize
+        .saturating_mul(rows)
+        .saturating_mul(inp)
+        .saturating_mul(out);
+    if threads <= 1 || flops < PARALLEL_FLOPS {
+        1
+    } else {
+        threads.min(rows / MIN_PART_ROWS).max(1)
+    }
+}
 
 /// `x·Wᵀ (+ b)` for `x` of `rows` rows of `inp` features.
 fn forward<T: Element>(x: &[T], w: &[T], b: Option<&[T]>, rows: usize, inp: usize) -> Vec<T> {
@@ -23,10 +53,31 @@ fn forward<T: Element>(x: &[T], w: &[T], b: Option<&[T]>, rows: usize, inp: usiz
         Some(b) => b.repeat(rows),
         None => vec![T::zero(); rows * out],
     };
-    if inp > 0 && !y.is_empty() {
-        // Wᵀ(p, j) = w[j·inp + p]: row stride 1, column stride inp.
-        T::gemm(rows, inp, out, x, inp, 1, w, 1, inp, &mut y, b.is_some());
+    if inp == 0 || y.is_empty() {
+        return y;
     }
+    let parts = row_parts(rows, inp, out);
+    let part_rows = rows.div_ceil(parts);
+    y.par_chunks_mut(part_rows * out)
+        .zip(x.par_chunks(part_rows * inp))
+        .for_each(|(y, x)| {
+            // Wᵀ(p, j) = w[j·inp + p]: row stride 1, column stride inp.
+            let r = x.len() / inp;
+            T::gemm_on(
+                parts == 1,
+                r,
+                inp,
+                out,
+                x,
+                inp,
+                1,
+                w,
+                1,
+                inp,
+                y,
+                b.is_some(),
+            );
+        });
     y
 }
 
@@ -41,55 +92,86 @@ fn backward<T: Element + AddAssign>(
     want: [bool; 3],
 ) -> (Option<Vec<T>>, Option<Vec<T>>, Option<Vec<T>>) {
     let out = w.len() / inp.max(1);
-    // dX and dW are two independent products of equal size (2·rows·out·inp
-    // flops each). With both wanted and two threads or more, they run side
-    // by side, one per thread, instead of one after the other each split
-    // across the threads: no thread waits inside a product for the other.
-    // (Below ~2 Mflop each, handing one to another thread costs more.)
-    const SIDE_BY_SIDE_FLOPS: usize = 1 << 21;
-    let side_by_side = want[0]
-        && want[1]
-        && 2 * rows * out * inp >= SIDE_BY_SIDE_FLOPS
-        && rayon::current_num_threads() > 1;
-    let dx = |threaded: bool| {
-        want[0].then(|| {
-            let mut dx = vec![T::zero(); rows * inp];
-            T::gemm_on(
-                threaded, rows, out, inp, g, out, 1, w, inp, 1, &mut dx, false,
-            );
-            dx
+    let mut dx = want[0].then(|| vec![T::zero(); rows * inp]);
+    if rows == 0 || inp == 0 || out == 0 {
+        let dw = want[1].then(|| vec![T::zero(); out * inp]);
+        return (dx, dw, want[2].then(|| vec![T::zero(); out]));
+    }
+    // Row parts as in the forward (see `row_parts`): part p owns its rows
+    // of dX and returns its share of dW and db, which are then summed.
+    let parts = row_parts(rows, inp, out);
+    let part_rows = rows.div_ceil(parts);
+    let dx_parts: Vec<Option<&mut [T]>> = match dx.as_deref_mut() {
+        Some(dx) => dx.chunks_mut(part_rows * inp).map(Some).collect(),
+        None => (0..rows.div_ceil(part_rows)).map(|_| None).collect(),
+    };
+    let shares: Vec<_> = dx_parts
+        .into_par_iter()
+        .zip(g.par_chunks(part_rows * out))
+        .zip(x.par_chunks(part_rows * inp))
+        .map(|((dx, g), x)| {
+            let r = g.len() / out;
+            if let Some(dx) = dx {
+                T::gemm_on(parts == 1, r, out, inp, g, out, 1, w, inp, 1, dx, false);
+            }
+            let dw = want[1].then(|| {
+                let mut dw = vec![T::zero(); out * inp];
+                // Gᵀ(j, r) = g[r·out + j]: row stride 1, column stride out.
+                T::gemm_on(
+                    parts == 1,
+                    out,
+                    r,
+                    inp,
+                    g,
+                    1,
+                    out,
+                    x,
+                    inp,
+                    1,
+                    &mut dw,
+                    false,
+                );
+                dw
+            });
+            (dw, want[2].then(|| column_sums(g, out)))
         })
-    };
-    let dw = |threaded: bool| {
-        want[1].then(|| {
-            let mut dw = vec![T::zero(); out * inp];
-            // Gᵀ(j, r) = g[r·out + j]: row stride 1, column stride out.
-            T::gemm_on(
-                threaded, out, rows, inp, g, 1, out, x, inp, 1, &mut dw, false,
-            );
-            dw
-        })
-    };
-    let (dx, dw) = if side_by_side {
-        rayon::join(|| dx(false), || dw(false))
-    } else {
-        (dx(true), dw(true))
-    };
-    let db = want[2].then(|| {
-        let mut db = vec![T::zero(); out];
-        simd::wide(
-            #[inline(always)]
-            || {
-                for row in g.chunks_exact(out) {
-                    for (acc, &v) in db.iter_mut().zip(row) {
-                        *acc += v;
-                    }
-                }
-            },
-        );
-        db
+        .collect();
+    // Summed in row order, so the result does not depend on which thread
+    // finished first.
+    let (dw, db) = shares.into_iter().fold((None, None), |a, b| {
+        (add_parts(a.0, b.0), add_parts(a.1, b.1))
     });
     (dx, dw, db)
+}
+
+/// Σ over the rows of a row-major `(_, width)` matrix.
+fn column_sums<T: Element + AddAssign>(g: &[T], width: usize) -> Vec<T> {
+    let mut sums = vec![T::zero(); width];
+    simd::wide(
+        #[inline(always)]
+        || {
+            for row in g.chunks_exact(width) {
+                for (acc, &v) in sums.iter_mut().zip(row) {
+                    *acc += v;
+                }
+            }
+        },
+    );
+    sums
+}
+
+/// The sum of two row parts' shares of a gradient (either may be absent).
+fn add_parts<T: Element + AddAssign>(a: Option<Vec<T>>, b: Option<Vec<T>>) -> Option<Vec<T>> {
+    match (a, b) {
+        (Some(mut a), Some(b)) => {
+            simd::wide(
+                #[inline(always)]
+                || a.iter_mut().zip(&b).for_each(|(a, &b)| *a += b),
+            );
+            Some(a)
+        }
+        (a, b) => a.or(b),
+    }
 }
 
 impl Tensor {
@@ -200,5 +282,91 @@ impl Tensor {
                 Ok(out)
             },
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Deterministic values in [-1, 1).
+    fn values(n: usize, seed: usize) -> Vec<f64> {
+        (0..n)
+            .map(|i| ((i * 7919 + seed * 104_729) % 2003) as f64 / 1001.5 - 1.0)
+            .collect()
+    }
+
+    /// `y = x·Wᵀ + b`, `dx = G·W`, `dW = Gᵀ·x`, `db = Σ_rows G` by plain loops.
+    #[allow(clippy::type_complexity)]
+    fn by_loops(
+        x: &[f64],
+        w: &[f64],
+        b: &[f64],
+        g: &[f64],
+        (rows, inp, out): (usize, usize, usize),
+    ) -> (Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>) {
+        let (mut y, mut dx) = (b.repeat(rows), vec![0.0; rows * inp]);
+        let (mut dw, mut db) = (vec![0.0; out * inp], vec![0.0; out]);
+        for r in 0..rows {
+            for j in 0..out {
+                let gj = g[r * out + j];
+                db[j] += gj;
+                for p in 0..inp {
+                    y[r * out + j] += x[r * inp + p] * w[j * inp + p];
+                    dx[r * inp + p] += gj * w[j * inp + p];
+                    dw[j * inp + p] += gj * x[r * inp + p];
+                }
+            }
+        }
+        (y, dx, dw, db)
+    }
+
+    fn assert_close<T: Element>(got: &[T], want: &[f64], tol: f64, what: &str) {
+        assert_eq!(got.len(), want.len(), "{what}");
+        for (i, (g, w)) in got.iter().zip(want).enumerate() {
+            let g = g.as_f64();
+            assert!(
+                (g - w).abs() <= tol * (1.0 + w.abs()),
+                "{what}[{i}]: {g} vs {w}"
+            );
+        }
+    }
+
+    /// Large enough to be split into row parts, on three threads so that
+    /// the parts are uneven (100 rows: 34 + 34 + 32), in f64 and through the
+    /// f32 kernel: every gradient, wanted or not, matches the plain loops.
+    #[test]
+    fn row_parts_agree_with_plain_loops() {
+        let sizes @ (rows, inp, out) = (100, 64, 200);
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(3)
+            .build()
+            .expect("pool");
+        pool.install(|| assert_eq!(row_parts(rows, inp, out), 3));
+        let (x, w, b, g) = (
+            values(rows * inp, 1),
+            values(out * inp, 2),
+            values(out, 3),
+            values(rows * out, 4),
+        );
+        let (y, dx, dw, db) = by_loops(&x, &w, &b, &g, sizes);
+        pool.install(|| {
+            assert_close(&forward(&x, &w, Some(&b), rows, inp), &y, 1e-12, "y f64");
+            let (gx, gw, gb) = backward(&g, &x, &w, rows, inp, [true, true, true]);
+            assert_close(&gx.expect("dx"), &dx, 1e-12, "dx f64");
+            assert_close(&gw.expect("dW"), &dw, 1e-12, "dW f64");
+            assert_close(&gb.expect("db"), &db, 1e-12, "db f64");
+            let (gx, gw, gb) = backward(&g, &x, &w, rows, inp, [false, true, false]);
+            assert!(gx.is_none() && gb.is_none());
+            assert_close(&gw.expect("dW"), &dw, 1e-12, "dW alone");
+
+            let f32s = |v: &[f64]| v.iter().map(|&v| v as f32).collect::<Vec<_>>();
+            let (x, w, b, g) = (f32s(&x), f32s(&w), f32s(&b), f32s(&g));
+            assert_close(&forward(&x, &w, Some(&b), rows, inp), &y, 1e-5, "y f32");
+            let (gx, gw, gb) = backward(&g, &x, &w, rows, inp, [true, true, true]);
+            assert_close(&gx.expect("dx"), &dx, 1e-5, "dx f32");
+            assert_close(&gw.expect("dW"), &dw, 1e-5, "dW f32");
+            assert_close(&gb.expect("db"), &db, 1e-5, "db f32");
+        });
     }
 }
