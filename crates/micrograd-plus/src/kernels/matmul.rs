@@ -38,7 +38,10 @@
 //!    microkernel: at 64³ packing would cost a fifth of the time, and such
 //!    operands stay in L1/L2 anyway (64³ on one core: 162 → 203 GFLOP/s).
 //!    Larger ones are packed: rows 4 KiB apart, as in a 1024-wide matrix,
-//!    all map to the same cache sets.
+//!    all map to the same cache sets. The exception is an A whose rows (or,
+//!    transposed, columns) are at most 512 floats long, as in a layer of
+//!    128 or 512 features: its lines spread over enough cache sets, and
+//!    packing would be a large share of a narrow product.
 //! 5. **Threads.** From `2·m·n·k ≥ 2·100³` flops (and `m ≥ 24`), the
 //!    packing of B and the row blocks of C are shared out: the calling
 //!    thread starts at once and rayon's workers join in, each claiming the

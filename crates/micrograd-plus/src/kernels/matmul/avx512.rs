@@ -35,11 +35,21 @@ pub(super) const MC: usize = 132;
 /// of the thread-local B buffer) stream from L3. A is packed again for
 /// every column block, which costs about 1/NC of the arithmetic.
 pub(super) const NC: usize = 1024;
-/// Largest `m`, `n` and `k` for which operands are read in place instead of
-/// packed: below it packing is a visible share of the time; above it, rows
-/// that are far apart start colliding in the caches and the packed layout
-/// wins (at 512³ on one core: 181 GFLOP/s in place, 201 packed).
+/// Largest `m`, `n` and `k` for which both operands are read in place
+/// instead of packed: below it packing is a visible share of the time;
+/// above it, a B read in place is slower (at 512³ on one core: 181 GFLOP/s
+/// with both in place, 201 packed).
 pub(super) const SMALL: usize = 256;
+/// Longest lines (in floats) of an A of any size that is still read in
+/// place: a row-major A's rows or a column-major A's columns. A panel read
+/// in place is `MR` such lines side by side (or, column-major, one short run
+/// per line), and lines at most 2 KiB apart spread over enough cache sets;
+/// further apart they collide (1024³ Aᵀ·B on one core: 180 GFLOP/s in
+/// place, 211 packed). Packing an A with short lines costs the most
+/// relative to the arithmetic (the product is narrow or shallow): on the
+/// GPT's layers (k and n of 128 and 512) reading A in place made a
+/// single-threaded training step ~6% faster.
+pub(super) const A_IN_PLACE_LINE: usize = 512;
 
 thread_local! {
     // Reusable packing buffers, one pair per thread. Allocating (and zeroing)
@@ -114,10 +124,12 @@ pub(super) unsafe fn sgemm(
     // Small operands are read in place when the microkernel can: A with any
     // strides (it broadcasts one value at a time), B when its rows are
     // contiguous (it loads 16 columns at a time). At 64³ packing would cost
-    // a fifth of the time; large operands are packed anyway, because rows
-    // far apart collide in the caches.
+    // a fifth of the time; large operands are packed, because rows far
+    // apart collide in the caches, except an A with short lines.
     let small = m.max(n).max(k) <= SMALL;
-    let direct_a = small;
+    let short_lines =
+        (a_cs == 1 && a_rs <= A_IN_PLACE_LINE) || (a_rs == 1 && a_cs <= A_IN_PLACE_LINE);
+    let direct_a = small || short_lines;
     let direct_b = small && b_cs == 1;
 
     let b_len = if direct_b {
