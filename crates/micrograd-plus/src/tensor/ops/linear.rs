@@ -14,6 +14,7 @@ use crate::kernels::simd;
 use crate::tensor::{with_slice, DType, Element, Storage, Tensor};
 use crate::{Error, Result};
 use rayon::prelude::*;
+use std::mem::MaybeUninit;
 use std::ops::AddAssign;
 
 /// Below this many flops per product the whole layer runs on the calling
@@ -48,37 +49,46 @@ fn row_parts(rows: usize, inp: usize, out: usize) -> usize {
 /// `x·Wᵀ (+ b)` for `x` of `rows` rows of `inp` features.
 fn forward<T: Element>(x: &[T], w: &[T], b: Option<&[T]>, rows: usize, inp: usize) -> Vec<T> {
     let out = w.len() / inp.max(1);
-    // The bias goes in first (no zero fill) and the product adds onto it.
-    let mut y = match b {
-        Some(b) => b.repeat(rows),
-        None => vec![T::zero(); rows * out],
-    };
-    if inp == 0 || y.is_empty() {
-        return y;
+    if inp == 0 || out == 0 || rows == 0 {
+        return b.map_or_else(|| vec![T::zero(); rows * out], |b| b.repeat(rows));
     }
+    let zeros;
+    let first_row = match b {
+        Some(b) => b,
+        None => {
+            zeros = vec![T::zero(); out];
+            &zeros
+        }
+    };
     let parts = row_parts(rows, inp, out);
     let part_rows = rows.div_ceil(parts);
-    y.par_chunks_mut(part_rows * out)
+    let mut y = Vec::with_capacity(rows * out);
+    y.spare_capacity_mut()[..rows * out]
+        .par_chunks_mut(part_rows * out)
         .zip(x.par_chunks(part_rows * inp))
         .for_each(|(y, x)| {
+            // The bias goes in first, by each part into its own rows while
+            // they are about to be used, and the product adds onto it.
+            let y = fill_rows(y, first_row);
             // Wᵀ(p, j) = w[j·inp + p]: row stride 1, column stride inp.
             let r = x.len() / inp;
-            T::gemm_on(
-                parts == 1,
-                r,
-                inp,
-                out,
-                x,
-                inp,
-                1,
-                w,
-                1,
-                inp,
-                y,
-                b.is_some(),
-            );
+            T::gemm_on(parts == 1, r, inp, out, x, inp, 1, w, 1, inp, y, true);
         });
+    // SAFETY: the parts cover all `rows * out` elements and `fill_rows`
+    // wrote each of them.
+    unsafe { y.set_len(rows * out) };
     y
+}
+
+/// Writes `row` into every `row.len()`-long row of `dst` (a whole number of
+/// rows) and hands it back initialised.
+fn fill_rows<'a, T: Copy>(dst: &'a mut [MaybeUninit<T>], row: &[T]) -> &'a mut [T] {
+    assert!(dst.len().is_multiple_of(row.len()));
+    for r in dst.chunks_exact_mut(row.len()) {
+        r.write_copy_of_slice(row);
+    }
+    // SAFETY: the rows cover `dst`, so every element was just written.
+    unsafe { dst.assume_init_mut() }
 }
 
 /// The gradients `(dx, dW, db)`, each only when wanted.
@@ -92,19 +102,27 @@ fn backward<T: Element + AddAssign>(
     want: [bool; 3],
 ) -> (Option<Vec<T>>, Option<Vec<T>>, Option<Vec<T>>) {
     let out = w.len() / inp.max(1);
-    let mut dx = want[0].then(|| vec![T::zero(); rows * inp]);
     if rows == 0 || inp == 0 || out == 0 {
-        let dw = want[1].then(|| vec![T::zero(); out * inp]);
-        return (dx, dw, want[2].then(|| vec![T::zero(); out]));
+        let zeros = |n: usize, wanted: bool| wanted.then(|| vec![T::zero(); n]);
+        return (
+            zeros(rows * inp, want[0]),
+            zeros(out * inp, want[1]),
+            zeros(out, want[2]),
+        );
     }
     // Row parts as in the forward (see `row_parts`): part p owns its rows
     // of dX and returns its share of dW and db, which are then summed.
     let parts = row_parts(rows, inp, out);
     let part_rows = rows.div_ceil(parts);
-    let dx_parts: Vec<Option<&mut [T]>> = match dx.as_deref_mut() {
-        Some(dx) => dx.chunks_mut(part_rows * inp).map(Some).collect(),
+    let mut dx = want[0].then(|| Vec::with_capacity(rows * inp));
+    let dx_parts: Vec<Option<&mut [MaybeUninit<T>]>> = match dx.as_mut() {
+        Some(dx) => dx.spare_capacity_mut()[..rows * inp]
+            .chunks_mut(part_rows * inp)
+            .map(Some)
+            .collect(),
         None => (0..rows.div_ceil(part_rows)).map(|_| None).collect(),
     };
+    let zero_row = vec![T::zero(); inp];
     let shares: Vec<_> = dx_parts
         .into_par_iter()
         .zip(g.par_chunks(part_rows * out))
@@ -112,6 +130,9 @@ fn backward<T: Element + AddAssign>(
         .map(|((dx, g), x)| {
             let r = g.len() / out;
             if let Some(dx) = dx {
+                // Zeroed (the product needs initialised memory) by each part
+                // just before it overwrites its rows.
+                let dx = fill_rows(dx, &zero_row);
                 T::gemm_on(parts == 1, r, out, inp, g, out, 1, w, inp, 1, dx, false);
             }
             let dw = want[1].then(|| {
@@ -136,6 +157,11 @@ fn backward<T: Element + AddAssign>(
             (dw, want[2].then(|| column_sums(g, out)))
         })
         .collect();
+    if let Some(dx) = dx.as_mut() {
+        // SAFETY: the parts cover all `rows * inp` elements and
+        // `fill_rows` wrote each of them.
+        unsafe { dx.set_len(rows * inp) };
+    }
     // Summed in row order, so the result does not depend on which thread
     // finished first.
     let (dw, db) = shares.into_iter().fold((None, None), |a, b| {
@@ -352,6 +378,13 @@ mod tests {
         let (y, dx, dw, db) = by_loops(&x, &w, &b, &g, sizes);
         pool.install(|| {
             assert_close(&forward(&x, &w, Some(&b), rows, inp), &y, 1e-12, "y f64");
+            let unbiased: Vec<f64> = y.iter().zip(b.iter().cycle()).map(|(y, b)| y - b).collect();
+            assert_close(
+                &forward(&x, &w, None, rows, inp),
+                &unbiased,
+                1e-12,
+                "y no bias",
+            );
             let (gx, gw, gb) = backward(&g, &x, &w, rows, inp, [true, true, true]);
             assert_close(&gx.expect("dx"), &dx, 1e-12, "dx f64");
             assert_close(&gw.expect("dW"), &dw, 1e-12, "dW f64");
