@@ -21,6 +21,17 @@
 /// ```
 #[inline(always)]
 pub fn exp_f32(x: f32) -> f32 {
+    // Adding −0.0 changes nothing (not even the sign of a zero), so the
+    // compiler drops it: this is exactly the one-part reduction.
+    exp_of_sum(x.clamp(-104.0, 89.0), -0.0)
+}
+
+/// e^(hi + lo) with the range reduction done on `hi` and `lo` added to the
+/// reduced argument only: when `hi` is exact but `hi + lo` would round (a
+/// large `hi`), the sum's rounding error never reaches the exponent, so the
+/// result keeps f32 accuracy. Valid for −150 < hi + lo < 89.
+#[inline(always)]
+fn exp_of_sum(hi: f32, lo: f32) -> f32 {
     const LOG2_E: f32 = std::f32::consts::LOG2_E;
     // ln 2 split in two, so that n·LN2_HI is exact for |n| < 2^9.
     const LN2_HI: f32 = 0.693_359_4;
@@ -28,11 +39,10 @@ pub fn exp_f32(x: f32) -> f32 {
     // Adding 1.5·2^23 rounds to an integer and leaves it in the low
     // mantissa bits.
     const ROUND: f32 = 12_582_912.0;
-    let x = x.clamp(-104.0, 89.0);
-    let shifted = x * LOG2_E + ROUND;
+    let shifted = (hi + lo) * LOG2_E + ROUND;
     let n = shifted - ROUND;
     let n_int = (shifted.to_bits() as i32).wrapping_sub(ROUND.to_bits() as i32);
-    let r = x - n * LN2_HI - n * LN2_LO;
+    let r = hi - n * LN2_HI - n * LN2_LO + lo;
     let poly = ((((((1.987_569_1e-4 * r + 1.398_2e-3) * r + 8.333_452e-3) * r + 4.166_579_6e-2)
         * r
         + 0.166_666_65)
@@ -78,11 +88,12 @@ pub fn erfc_f32(x: f32) -> f32 {
                         + t * (0.278_868_07
                             + t * (-1.135_204
                                 + t * (1.488_515_9 + t * (-0.822_152_23 + t * 0.170_872_77))))))));
-    // e^(−z² + p) as e^(−z_hi²) · e^(p − (z − z_hi)(z + z_hi)): z_hi keeps
-    // 12 significant bits of z, so z_hi² is exact and neither exponent is
-    // rounded at the magnitude of z² (which would cost 1e-5 in the tail).
+    // e^(−z² + p) with −z² + p = −z_hi² + (p − (z − z_hi)(z + z_hi)): z_hi
+    // keeps 12 significant bits of z, so z_hi² is exact, and the exponent
+    // is never rounded at the magnitude of z² (which would cost 1e-5 in the
+    // tail). The sum lies in (−113, 0.1], inside `exp_of_sum`'s range.
     let z_hi = f32::from_bits(z.to_bits() & 0xffff_f000);
-    let tail = t * exp_f32(-z_hi * z_hi) * exp_f32(p - (z - z_hi) * (z + z_hi));
+    let tail = t * exp_of_sum(-z_hi * z_hi, p - (z - z_hi) * (z + z_hi));
     if x < 0.0 {
         2.0 - tail
     } else {
