@@ -63,39 +63,11 @@ pub trait Element:
     fn slice(s: &Storage) -> Option<&[Self]>;
     /// Mutably borrows the buffer if the storage holds this type.
     fn slice_mut(s: &mut Storage) -> Option<&mut [Self]>;
-    /// `C (m×n) = A·B` (or `C += A·B`) with strided A and B; see [`crate::kernels::matmul`].
-    #[allow(clippy::too_many_arguments)]
-    fn gemm(
-        m: usize,
-        k: usize,
-        n: usize,
-        a: &[Self],
-        a_rs: usize,
-        a_cs: usize,
-        b: &[Self],
-        b_rs: usize,
-        b_cs: usize,
-        c: &mut [Self],
-        accumulate: bool,
-    );
-    /// [`Element::gemm`] on the calling thread only (f64's product never
-    /// uses threads, so for f64 the two are the same).
-    #[allow(clippy::too_many_arguments)]
-    fn gemm_serial(
-        m: usize,
-        k: usize,
-        n: usize,
-        a: &[Self],
-        a_rs: usize,
-        a_cs: usize,
-        b: &[Self],
-        b_rs: usize,
-        b_cs: usize,
-        c: &mut [Self],
-        accumulate: bool,
-    );
-    /// [`Element::gemm`] when `threaded`, else [`Element::gemm_serial`]: for
-    /// callers that share work out themselves (a convolution by image).
+    /// `C (m×n) = A·B` (or `C += A·B`) with strided A and B; see
+    /// [`crate::kernels::matmul`]. The product may use threads when `threaded`
+    /// and runs on the calling thread only otherwise, for callers that share
+    /// work out themselves (a convolution by image, a linear layer by rows).
+    /// (f64's product never uses threads.)
     #[allow(clippy::too_many_arguments)]
     fn gemm_on(
         threaded: bool,
@@ -110,13 +82,23 @@ pub trait Element:
         b_cs: usize,
         c: &mut [Self],
         accumulate: bool,
+    );
+    /// [`Element::gemm_on`] allowed to use threads.
+    #[allow(clippy::too_many_arguments)]
+    fn gemm(
+        m: usize,
+        k: usize,
+        n: usize,
+        a: &[Self],
+        a_rs: usize,
+        a_cs: usize,
+        b: &[Self],
+        b_rs: usize,
+        b_cs: usize,
+        c: &mut [Self],
+        accumulate: bool,
     ) {
-        let gemm = if threaded {
-            Self::gemm
-        } else {
-            Self::gemm_serial
-        };
-        gemm(m, k, n, a, a_rs, a_cs, b, b_rs, b_cs, c, accumulate)
+        Self::gemm_on(true, m, k, n, a, a_rs, a_cs, b, b_rs, b_cs, c, accumulate)
     }
 }
 
@@ -154,7 +136,8 @@ macro_rules! impl_element {
                     _ => None,
                 }
             }
-            fn gemm(
+            fn gemm_on(
+                threaded: bool,
                 m: usize,
                 k: usize,
                 n: usize,
@@ -167,22 +150,8 @@ macro_rules! impl_element {
                 c: &mut [Self],
                 accumulate: bool,
             ) {
-                $gemm(m, k, n, a, a_rs, a_cs, b, b_rs, b_cs, c, accumulate)
-            }
-            fn gemm_serial(
-                m: usize,
-                k: usize,
-                n: usize,
-                a: &[Self],
-                a_rs: usize,
-                a_cs: usize,
-                b: &[Self],
-                b_rs: usize,
-                b_cs: usize,
-                c: &mut [Self],
-                accumulate: bool,
-            ) {
-                $gemm_serial(m, k, n, a, a_rs, a_cs, b, b_rs, b_cs, c, accumulate)
+                let gemm = if threaded { $gemm } else { $gemm_serial };
+                gemm(m, k, n, a, a_rs, a_cs, b, b_rs, b_cs, c, accumulate)
             }
         }
     };
