@@ -3,7 +3,7 @@
 //! summaries (or JSON), and a run folder holding `metrics.csv`,
 //! `curves.png`, `confusion.png`, `config.json` and the checkpoint.
 
-use super::train_common::{open_run, set_threads, train_and_report, Labels, RunArgs};
+use super::train_common::{open_run, train_and_report, Labels, RunArgs};
 use micrograd_plus::train::cifar10::{self, Cifar10Config, Schedule};
 use micrograd_plus::train::trainer::Evaluation;
 use std::path::PathBuf;
@@ -70,10 +70,8 @@ impl Args {
 /// Trains and writes the run folder; returns the final evaluation and the
 /// run's history.
 pub fn run(args: &Args) -> anyhow::Result<(Evaluation, micrograd_plus::train::metrics::History)> {
-    set_threads(args.run.threads)?;
     let (dir, config) = open_run(
-        args.run.resume.as_deref(),
-        args.run.out.clone(),
+        &args.run,
         "cnn-cifar10",
         || args.config(),
         // A longer run than planned keeps the schedule's length as saved:
@@ -96,13 +94,7 @@ pub fn run(args: &Args) -> anyhow::Result<(Evaluation, micrograd_plus::train::me
         curves: "BatchNorm CNN on CIFAR-10",
         confusion: "CIFAR-10 test set",
     };
-    let eval = train_and_report(
-        &dir,
-        &mut run,
-        args.run.resume.is_some(),
-        args.run.json,
-        &labels,
-    )?;
+    let eval = train_and_report(&dir, &mut run, &args.run, &labels)?;
     if !args.run.json {
         eprintln!("wall time {:.1} s", started.elapsed().as_secs_f64());
     }

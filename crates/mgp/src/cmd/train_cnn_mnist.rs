@@ -2,7 +2,7 @@
 //! per-epoch summaries (or JSON), and a run folder holding `metrics.csv`,
 //! `curves.png`, `confusion.png`, `config.json` and the checkpoint.
 
-use super::train_common::{open_run, set_threads, train_and_report, Labels, RunArgs};
+use super::train_common::{open_run, train_and_report, Labels, RunArgs};
 use micrograd_plus::train::cnn_mnist::{self, CnnMnistConfig};
 use micrograd_plus::train::trainer::Evaluation;
 use std::path::PathBuf;
@@ -36,10 +36,8 @@ pub struct Args {
 
 /// Trains and writes the run folder; returns the final evaluation.
 pub fn run(args: &Args) -> anyhow::Result<Evaluation> {
-    set_threads(args.run.threads)?;
     let (dir, config) = open_run(
-        args.run.resume.as_deref(),
-        args.run.out.clone(),
+        &args.run,
         "cnn-mnist",
         || CnnMnistConfig {
             epochs: args.epochs,
@@ -58,11 +56,5 @@ pub fn run(args: &Args) -> anyhow::Result<Evaluation> {
         curves: "CNN (2 conv + 2 linear) on MNIST",
         confusion: "MNIST test set",
     };
-    train_and_report(
-        &dir,
-        &mut run,
-        args.run.resume.is_some(),
-        args.run.json,
-        &labels,
-    )
+    train_and_report(&dir, &mut run, &args.run, &labels)
 }

@@ -28,14 +28,6 @@ pub struct RunArgs {
     pub json: bool,
 }
 
-/// Sets the kernels' thread count when `--threads` was given.
-pub fn set_threads(threads: Option<usize>) -> anyhow::Result<()> {
-    if let Some(n) = threads {
-        micrograd_plus::kernels::set_num_threads(n)?;
-    }
-    Ok(())
-}
-
 /// The progress bar and epoch lines of one run (silent apart from one JSON
 /// object per epoch on stdout with `--json`).
 pub struct Progress {
@@ -125,17 +117,20 @@ fn write_results(
     Ok(())
 }
 
-/// The run folder and config of a fresh run (`fresh`, written to a new
-/// folder under `out` or `runs/<recipe>-<timestamp>`) or of a resumed one
-/// (read from the folder, then `extend`ed, e.g. to more epochs).
+/// Sets the kernels' thread count (when `--threads` was given) and opens
+/// the run folder and config of a fresh run (`fresh`, written to a new
+/// folder under `--out` or `runs/<recipe>-<timestamp>`) or of a resumed one
+/// (read from the `--resume` folder, then `extend`ed, e.g. to more epochs).
 pub fn open_run<C: serde::Serialize + serde::de::DeserializeOwned>(
-    resume: Option<&std::path::Path>,
-    out: Option<std::path::PathBuf>,
+    args: &RunArgs,
     recipe: &str,
     fresh: impl FnOnce() -> C,
     extend: impl FnOnce(&mut C),
 ) -> anyhow::Result<(RunDir, C)> {
-    match resume {
+    if let Some(n) = args.threads {
+        micrograd_plus::kernels::set_num_threads(n)?;
+    }
+    match &args.resume {
         Some(dir) => {
             let dir = RunDir::open(dir)?;
             let mut config: C = dir.read_config()?;
@@ -144,7 +139,7 @@ pub fn open_run<C: serde::Serialize + serde::de::DeserializeOwned>(
         }
         None => {
             let config = fresh();
-            let dir = RunDir::create(out, recipe)?;
+            let dir = RunDir::create(args.out.clone(), recipe)?;
             dir.write_config(&config)?;
             Ok((dir, config))
         }
@@ -167,12 +162,12 @@ pub struct Labels<'a> {
 pub fn train_and_report(
     dir: &RunDir,
     run: &mut TrainingRun,
-    resume: bool,
-    json: bool,
+    args: &RunArgs,
     labels: &Labels<'_>,
 ) -> anyhow::Result<Evaluation> {
+    let json = args.json;
     let checkpoint = dir.checkpoint();
-    if resume {
+    if args.resume.is_some() {
         run.trainer
             .load_checkpoint(&checkpoint)
             .context("cannot resume")?;
