@@ -221,6 +221,20 @@ fn max_forward<T: Element>(x: &[T], pl: &Pool) -> (Vec<T>, Vec<u32>) {
     (vals, args)
 }
 
+/// The rule by which max pooling scans a window, shared by both loops
+/// below: a candidate (value, position) replaces the best so far when it is
+/// larger or NaN, so the first maximum in row-major order wins, and a NaN
+/// (the last one) wins over everything, as in PyTorch. Written as a select,
+/// so the 2×2 loop vectorises.
+#[inline(always)]
+fn pick<T: Element>(best: (T, u32), cand: (T, u32)) -> (T, u32) {
+    if cand.0 > best.0 || cand.0.is_nan() {
+        cand
+    } else {
+        best
+    }
+}
+
 /// [`max_forward`] of one plane, any windows: the maximum of each window
 /// and its position (the first maximum in row-major order, or the last NaN).
 fn max_windows<T: Element>(plane: &[T], pl: &Pool, vals: &mut [T], args: &mut [u32]) {
@@ -233,19 +247,14 @@ fn max_windows<T: Element>(plane: &[T], pl: &Pool, vals: &mut [T], args: &mut [u
         let (ylo, yhi) = (pl.rows.lo[oy], pl.rows.hi[oy]);
         for (ox, (v_out, a_out)) in vrow.iter_mut().zip(arow.iter_mut()).enumerate() {
             let (xlo, xhi) = (pl.cols.lo[ox], pl.cols.hi[ox]);
-            let mut best = T::neg_infinity();
-            let mut at = ylo * pl.w + xlo;
+            let mut best = (T::neg_infinity(), (ylo * pl.w + xlo) as u32);
             for y in ylo..yhi {
                 let base = y * pl.w + xlo;
                 for (xi, &v) in plane[base..y * pl.w + xhi].iter().enumerate() {
-                    if v > best || v.is_nan() {
-                        best = v;
-                        at = base + xi;
-                    }
+                    best = pick(best, (v, (base + xi) as u32));
                 }
             }
-            *v_out = best;
-            *a_out = at as u32;
+            (*v_out, *a_out) = best;
         }
     }
 }
@@ -255,14 +264,6 @@ fn max_windows<T: Element>(plane: &[T], pl: &Pool, vals: &mut [T], args: &mut [u
 /// loop [`max_windows`] (and PyTorch).
 #[inline(always)]
 fn max_2x2<T: Element>(plane: &[T], w: usize, vals: &mut [T], args: &mut [u32]) {
-    #[inline(always)]
-    fn pick<T: Element>(best: (T, u32), cand: (T, u32)) -> (T, u32) {
-        if cand.0 > best.0 || cand.0.is_nan() {
-            cand
-        } else {
-            best
-        }
-    }
     let ow = w / 2;
     if ow == 0 {
         return;
