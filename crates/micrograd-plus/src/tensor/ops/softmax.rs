@@ -67,12 +67,17 @@ fn softmax_forward<T: Element>(
     for_each_line(outer, len, inner, |base, stride| {
         let at = |j: usize| base + j * stride;
         let m = row_shift((0..len).map(|j| x[at(j)]).fold(T::neg_infinity(), T::max));
-        let sum: T = (0..len).map(|j| (x[at(j)] - m).exp_fast()).sum();
+        let mut sum = T::zero();
+        for j in 0..len {
+            y[at(j)] = (x[at(j)] - m).exp_fast();
+            sum = sum + y[at(j)];
+        }
+        let log_sum = sum.ln();
         for j in 0..len {
             y[at(j)] = if log {
-                x[at(j)] - m - sum.ln()
+                x[at(j)] - m - log_sum
             } else {
-                (x[at(j)] - m).exp_fast() / sum
+                y[at(j)] / sum
             };
         }
     });
