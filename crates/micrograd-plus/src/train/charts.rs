@@ -113,16 +113,17 @@ pub fn plot_curves(path: &Path, history: &History, title: &str) -> Result<()> {
         .iter()
         .map(|m| m.epoch as f64)
         .fold(1.0, f64::max);
-    let axes = |y_desc| Axes {
+    // The panel titles say what y is.
+    let axes = || Axes {
         x_desc: "epoch",
-        y_desc,
+        y_desc: "",
         x_range: 0.5..last_epoch + 0.5,
     };
     draw_lines(
         &left,
         path,
         "loss",
-        axes(""),
+        axes(),
         vec![
             ("train", TRAIN_COLOUR, pick(|m| m.train_loss)),
             ("test", TEST_COLOUR, pick(|m| m.test_loss)),
@@ -132,7 +133,7 @@ pub fn plot_curves(path: &Path, history: &History, title: &str) -> Result<()> {
         &right,
         path,
         "accuracy",
-        axes(""),
+        axes(),
         vec![
             ("train", TRAIN_COLOUR, pick(|m| m.train_acc)),
             ("test", TEST_COLOUR, pick(|m| m.test_acc)),
