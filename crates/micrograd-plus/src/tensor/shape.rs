@@ -259,10 +259,17 @@ pub(crate) fn fold_slice<T: Copy>(v: &[T], init: T, f: &impl Fn(T, T) -> T) -> T
     total
 }
 
+/// `Σ v[i]` of a contiguous run, through [`fold_slice`]: the one plain sum
+/// of the vectorised kernels.
+#[inline(always)]
+pub(crate) fn sum_slice<T: Copy + std::ops::Add<Output = T> + Default>(v: &[T]) -> T {
+    fold_slice(v, T::default(), &|a, b| a + b)
+}
+
 /// `Σ f(u[i], v[i])` over two equal-length runs with eight independent
 /// partial sums, which the compiler keeps in vector registers (one running
-/// sum would be a chain of dependent adds). Sums and dot products; for a
-/// plain fold of one run see [`fold_slice`].
+/// sum would be a chain of dependent adds). Dot products and sums of a
+/// function; for a plain sum see [`sum_slice`].
 #[inline(always)]
 pub(crate) fn zip_sum<T: Copy + std::ops::Add<Output = T> + Default>(
     u: &[T],

@@ -19,7 +19,7 @@
 //! per-channel coefficients (images in parallel).
 
 use crate::kernels::simd;
-use crate::tensor::shape::zip_sum;
+use crate::tensor::shape::{sum_slice, zip_sum};
 use crate::tensor::{with_slice, Element, Storage, Tensor};
 use crate::{Error, Result};
 use rayon::prelude::*;
@@ -130,7 +130,7 @@ fn batch_stats<T: Element>(x: &[T], l: &Layout) -> (Vec<f64>, Vec<f64>) {
     l.per_channel(
         #[inline(always)]
         |ch| {
-            let mean = l.channel_sum(ch, x, x, |r, _| zip_sum(r, r, |a, _| a)) / m;
+            let mean = l.channel_sum(ch, x, x, |r, _| sum_slice(r)) / m;
             let mt = T::of(mean);
             let var = l.channel_sum(ch, x, x, |r, _| zip_sum(r, r, |a, _| (a - mt) * (a - mt))) / m;
             (mean, var)
@@ -173,7 +173,7 @@ fn backward<T: Element>(
             #[inline(always)]
             |ch| {
                 let mu = T::of(sv.mean[ch]);
-                let sg = l.channel_sum(ch, g, g, |r, _| zip_sum(r, r, |a, _| a));
+                let sg = l.channel_sum(ch, g, g, |r, _| sum_slice(r));
                 let sgx = l.channel_sum(ch, g, x, |gr, xr| zip_sum(gr, xr, |a, b| a * (b - mu)));
                 (sg, sgx * sv.inv_std[ch])
             },

@@ -22,7 +22,7 @@
 //! it.
 
 use crate::kernels::im2col::{col2im, im2col, Window};
-use crate::tensor::shape::zip_sum;
+use crate::tensor::shape::sum_slice;
 use crate::tensor::{with_slice, Element, Storage, Tensor};
 use crate::{Error, Result};
 use rayon::prelude::*;
@@ -306,7 +306,7 @@ fn backward_image<T: Element + AddAssign>(
     let (og, k, p, gl) = (cv.og(), cv.k(), cv.p(), cv.in_group_len());
     if let Some(db) = acc.db.as_mut() {
         for (d, row) in db.iter_mut().zip(g.chunks_exact(p)) {
-            *d += zip_sum(row, row, |a, _| a);
+            *d += sum_slice(row);
         }
     }
     for gi in 0..cv.groups {

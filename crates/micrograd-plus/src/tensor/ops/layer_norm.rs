@@ -13,7 +13,7 @@
 //!   (the mean and the variance both depend on every `x` of the row).
 
 use crate::kernels::simd;
-use crate::tensor::shape::{fold_slice, zip_sum};
+use crate::tensor::shape::{sum_slice, zip_sum};
 use crate::tensor::{with_slice, DType, Element, Storage, Tensor};
 use crate::{Error, Result};
 use rayon::prelude::*;
@@ -42,7 +42,7 @@ fn forward<T: Element>(
                 #[inline(always)]
                 || {
                     for ((yr, st), xr) in y.chunks_exact_mut(n).zip(stats).zip(x.chunks_exact(n)) {
-                        let mean = fold_slice(xr, T::zero(), &|a, b| a + b) * inv_n;
+                        let mean = sum_slice(xr) * inv_n;
                         for (o, &v) in yr.iter_mut().zip(xr) {
                             *o = v - mean;
                         }
@@ -107,7 +107,7 @@ fn backward<T: Element>(
                                 .for_each(|(h, (&g, &w))| *h = g * w),
                             None => h.copy_from_slice(gr),
                         }
-                        let mean_h = fold_slice(&h, T::zero(), &|a, b| a + b) * inv_n;
+                        let mean_h = sum_slice(&h) * inv_n;
                         let mean_hx = zip_sum(&h, &xh, |a, b| a * b) * inv_n;
                         for (d, (&h, &xh)) in dxr.iter_mut().zip(h.iter().zip(&xh)) {
                             *d = r * (h - mean_h - xh * mean_hx);

@@ -7,7 +7,7 @@
 //! - log_softmax: `dx = g − softmax(x) · Σ g`
 
 use crate::kernels::simd;
-use crate::tensor::shape::{fold_slice, normalize_dim};
+use crate::tensor::shape::{fold_slice, normalize_dim, sum_slice};
 use crate::tensor::{with_slice, Element, Tensor};
 use crate::Result;
 
@@ -50,7 +50,7 @@ fn softmax_forward<T: Element>(
                     for (o, &v) in yr.iter_mut().zip(xr) {
                         *o = (v - m).exp_fast();
                     }
-                    let sum = fold_slice(yr, T::zero(), &|a, b| a + b);
+                    let sum = sum_slice(yr);
                     if log {
                         let log_sum = sum.ln();
                         for (o, &v) in yr.iter_mut().zip(xr) {
@@ -108,7 +108,7 @@ pub(crate) fn softmax_row_in_place<T: Element>(row: &mut [T], scale: T) {
     for v in row.iter_mut() {
         *v = ((*v - max) * scale).exp_fast();
     }
-    let inv = T::one() / fold_slice(row, T::zero(), &|a, b| a + b);
+    let inv = T::one() / sum_slice(row);
     row.iter_mut().for_each(|v| *v = *v * inv);
 }
 
