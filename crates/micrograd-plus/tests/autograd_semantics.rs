@@ -947,3 +947,90 @@ fn tensor_new_and_from_vec() {
         4.0
     );
 }
+
+#[test]
+fn retained_non_leaf_gradients_accumulate_like_pytorch() {
+    // y = 2x, h = 3y, loss = sum(h²): dloss/dh = 2h = 12x, dloss/dy = 36x.
+    let x = t64([1.0, -2.0]).requires_grad(true);
+    let y = &x * 2.0;
+    let h = &y * 3.0;
+    y.retain_grad();
+    let loss = (&h * &h).sum();
+    loss.retain_grad();
+    loss.backward().unwrap();
+    assert_close(&grad_of(&y), &[36.0, -72.0], 0.0);
+    assert_close(&grad_of(&loss), &[1.0], 0.0);
+    assert!(h.grad().is_none(), "not retained, so not kept");
+    // A second pass through the same graph: every stored gradient doubles
+    // (PyTorch's counts), leaves included: dloss/dx = 72x twice.
+    loss.backward().unwrap();
+    assert_close(&grad_of(&y), &[72.0, -144.0], 0.0);
+    assert_close(&grad_of(&x), &[144.0, -288.0], 0.0);
+}
+
+#[test]
+fn gradients_accumulate_in_place_so_every_handle_sees_the_sum() {
+    let x = t32([1.0, 2.0]).requires_grad(true);
+    (&x * 3.0).sum().backward().unwrap();
+    let held = x.grad().unwrap();
+    (&x * 3.0).sum().backward().unwrap();
+    assert_close(&held.to_vec_f64(), &[6.0, 6.0], 0.0);
+    assert_eq!(held.id(), x.grad().unwrap().id());
+}
+
+#[test]
+fn modifying_a_recorded_input_in_place_refuses_backward() {
+    let w = t32([1.0, 2.0]).requires_grad(true);
+    let loss = (&w * &w).sum();
+    assert_eq!(w.version(), 0);
+    if let Storage::F32(v) = &mut *w.storage_mut() {
+        v[0] = 5.0;
+    }
+    assert_eq!(w.version(), 1);
+    let err = loss.backward().unwrap_err().to_string();
+    assert!(
+        err.contains("gradient of mul") && err.contains("modified in place"),
+        "{err}"
+    );
+    // A fresh forward pass after the change is fine: d(sum w²)/dw = 2w.
+    (&w * &w).sum().backward().unwrap();
+    assert_close(&grad_of(&w), &[10.0, 4.0], 0.0);
+}
+
+#[test]
+fn custom_ops_join_the_graph_in_the_middle_of_a_chain() {
+    // cube(x) = x³ written by hand, between two engine ops:
+    // loss = sum(cube(2x) · [1, 10]), dloss/dx = 3·(2x)²·2·[1, 10].
+    let x = t64([1.0, -0.5]).requires_grad(true);
+    let u = &x * 2.0;
+    let cubed: Vec<f64> = u.to_vec::<f64>().iter().map(|v| v * v * v).collect();
+    let c = Tensor::custom_op(
+        Storage::F64(cubed),
+        vec![2],
+        "cube",
+        vec![u.clone()],
+        |g, inputs, _| {
+            Ok(vec![Some(
+                g.mul(&inputs[0].mul(&inputs[0])?.mul_scalar(3.0))?,
+            )])
+        },
+    )
+    .unwrap();
+    assert_eq!(c.op_name(), Some("cube"));
+    (&c * &t64([1.0, 10.0])).sum().backward().unwrap();
+    assert_close(&grad_of(&x), &[24.0, 60.0], 1e-12);
+
+    let err = Tensor::custom_op(
+        Storage::F64(vec![1.0]),
+        vec![2],
+        "cube",
+        vec![],
+        |_, _, _| Ok(vec![]),
+    )
+    .unwrap_err()
+    .to_string();
+    assert_eq!(
+        err,
+        "custom_op: cube: 1 values do not fill shape [2] (2 elements)"
+    );
+}

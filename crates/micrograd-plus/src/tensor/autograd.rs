@@ -26,6 +26,28 @@ pub(crate) struct Node {
     pub(crate) op: &'static str,
     pub(crate) inputs: Vec<Tensor>,
     pub(crate) backward: Box<BackwardFn>,
+    /// The inputs' versions added up when the op ran. Versions only grow, so
+    /// an unchanged sum at backward time means no input was modified since.
+    pub(crate) input_versions: u64,
+}
+
+/// The sum of the tensors' in-place modification counters.
+fn version_sum(tensors: &[Tensor]) -> u64 {
+    tensors.iter().map(Tensor::version).sum()
+}
+
+/// Names of Python- or user-defined ops, leaked once each so that a node can
+/// hold them as `&'static str` like the built-in ops' names.
+fn intern(name: &str) -> &'static str {
+    use std::sync::Mutex;
+    static NAMES: Mutex<Vec<&'static str>> = Mutex::new(Vec::new());
+    let mut names = NAMES.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(&known) = names.iter().find(|&&n| n == name) {
+        return known;
+    }
+    let leaked: &'static str = Box::leak(name.to_owned().into_boxed_str());
+    names.push(leaked);
+    leaked
 }
 
 thread_local! {
@@ -41,6 +63,20 @@ thread_local! {
 /// ```
 pub fn is_grad_enabled() -> bool {
     GRAD_ENABLED.with(|g| g.get())
+}
+
+/// Turns graph recording on or off on this thread and returns the previous
+/// setting (PyTorch's `torch.set_grad_enabled`); prefer [`no_grad`] or
+/// [`NoGradGuard`], which restore it by themselves.
+///
+/// ```
+/// use micrograd_plus::tensor::{is_grad_enabled, set_grad_enabled};
+/// assert!(set_grad_enabled(false));
+/// assert!(!is_grad_enabled());
+/// set_grad_enabled(true);
+/// ```
+pub fn set_grad_enabled(on: bool) -> bool {
+    GRAD_ENABLED.with(|g| g.replace(on))
 }
 
 /// Switches graph recording off until dropped (PyTorch's `torch.no_grad()`).
@@ -125,10 +161,58 @@ impl Tensor {
         let track = is_grad_enabled() && inputs.iter().any(Tensor::is_requires_grad);
         let node = track.then(|| Node {
             op,
+            input_versions: version_sum(&inputs),
             inputs,
             backward: Box::new(backward),
         });
         Tensor::build(data, shape, node)
+    }
+
+    /// An op defined outside the library (a Python function, a user's own
+    /// layer): `data` and `shape` are its output, and `backward(grad, inputs,
+    /// output)` returns each input's gradient (or `None`) from the output's.
+    /// The node joins the graph like a built-in op: backward runs through it
+    /// in the middle of a chain, and its errors stop the backward pass.
+    ///
+    /// ```
+    /// use micrograd_plus::{tensor::Storage, Tensor};
+    /// let x = Tensor::new([1.0f64, -2.0]).unwrap().requires_grad(true);
+    /// // x², written by hand: d(x²)/dx = 2x
+    /// let out = Tensor::custom_op(
+    ///     Storage::F64(vec![1.0, 4.0]), vec![2], "my_square", vec![x.clone()],
+    ///     |g, inputs, _| Ok(vec![Some(g.mul(&inputs[0].mul_scalar(2.0))?)]),
+    /// ).unwrap();
+    /// assert_eq!(out.op_name(), Some("my_square"));
+    /// (&out * 3.0).sum().backward().unwrap();
+    /// assert_eq!(x.grad().unwrap().to_vec::<f64>(), vec![6.0, -12.0]);
+    /// ```
+    pub fn custom_op(
+        data: super::Storage,
+        shape: Vec<usize>,
+        name: &str,
+        inputs: Vec<Tensor>,
+        backward: impl Fn(&Tensor, &[Tensor], &Tensor) -> Result<Vec<Option<Tensor>>>
+            + Send
+            + Sync
+            + 'static,
+    ) -> Result<Tensor> {
+        let n = shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d));
+        let n = n.ok_or_else(|| {
+            Error::shape(
+                "custom_op",
+                format!("{name}: shape {shape:?} has too many elements"),
+            )
+        })?;
+        if data.len() != n {
+            return Err(Error::shape(
+                "custom_op",
+                format!(
+                    "{name}: {} values do not fill shape {shape:?} ({n} elements)",
+                    data.len()
+                ),
+            ));
+        }
+        Ok(Tensor::record(data, shape, intern(name), inputs, backward))
     }
 
     /// Backpropagates from a scalar: fills `.grad` of every leaf that requires
@@ -217,6 +301,25 @@ impl Tensor {
                 t.accumulate_grad(g);
                 continue;
             };
+            if t.0.retains_grad.load(std::sync::atomic::Ordering::Relaxed) {
+                t.accumulate_grad(g.clone());
+            }
+            let now = version_sum(&node.inputs);
+            if now != node.input_versions {
+                return Err(Error::Autograd(format!(
+                    "one of the tensors needed to compute the gradient of {} (input shapes {:?}) \
+                     was modified in place after {} ran (version {} now, {} then); \
+                     run the forward pass again after changing it",
+                    node.op,
+                    node.inputs
+                        .iter()
+                        .map(|i| i.shape().to_vec())
+                        .collect::<Vec<_>>(),
+                    node.op,
+                    now,
+                    node.input_versions
+                )));
+            }
             let input_grads = (node.backward)(&g, &node.inputs, &t)?;
             for (input, ig) in node.inputs.iter().zip(input_grads) {
                 let Some(ig) = ig else { continue };
@@ -240,9 +343,22 @@ impl Tensor {
         Ok(())
     }
 
-    /// Adds `g` into this leaf's `.grad`.
+    /// Adds `g` into this tensor's `.grad`: in place when a gradient of the
+    /// same shape and dtype is there (so every handle to it sees the sum, as
+    /// in PyTorch), otherwise as a new, owned tensor.
     fn accumulate_grad(&self, g: Tensor) {
         let mut slot = self.0.grad.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(prev) = &*slot {
+            if prev.shape() == g.shape() && prev.dtype() == g.dtype() && prev.id() != g.id() {
+                use super::Storage::{F32, F64};
+                match (&mut *prev.storage_mut(), &*g.storage()) {
+                    (F32(acc), F32(add)) => acc.iter_mut().zip(add).for_each(|(a, b)| *a += b),
+                    (F64(acc), F64(add)) => acc.iter_mut().zip(add).for_each(|(a, b)| *a += b),
+                    _ => unreachable!("dtypes compared above"),
+                }
+                return;
+            }
+        }
         *slot = Some(match slot.take() {
             Some(prev) => prev.add_same_shape(&g),
             // A gradient may be shared with other tensors (add passes its

@@ -12,7 +12,7 @@ pub mod ops;
 pub(crate) mod shape;
 mod storage;
 
-pub use autograd::{is_grad_enabled, no_grad, NoGradGuard};
+pub use autograd::{is_grad_enabled, no_grad, set_grad_enabled, NoGradGuard};
 pub use creation::NestedData;
 pub use dtype::{DType, Element};
 pub(crate) use storage::with_slice;
@@ -47,6 +47,11 @@ pub(crate) struct TensorImpl {
     pub(crate) shape: Vec<usize>,
     pub(crate) requires_grad: AtomicBool,
     pub(crate) grad: Mutex<Option<Tensor>>,
+    /// Whether backward stores this non-leaf's gradient (PyTorch's `retain_grad`).
+    pub(crate) retains_grad: AtomicBool,
+    /// Counts writes through [`Tensor::storage_mut`] (PyTorch's version
+    /// counter): backward refuses a graph whose inputs changed since recording.
+    pub(crate) version: AtomicU64,
     /// How this tensor was computed; `None` for leaves and untracked results.
     pub(crate) node: Option<Node>,
 }
@@ -71,6 +76,8 @@ impl Tensor {
             shape,
             requires_grad: AtomicBool::new(node.is_some()),
             grad: Mutex::new(None),
+            retains_grad: AtomicBool::new(false),
+            version: AtomicU64::new(0),
             node,
         }))
     }
@@ -143,7 +150,40 @@ impl Tensor {
     /// assert_eq!(t.to_vec::<f32>(), vec![5.0, 0.0]);
     /// ```
     pub fn storage_mut(&self) -> RwLockWriteGuard<'_, Storage> {
+        self.0.version.fetch_add(1, Ordering::Relaxed);
         self.0.data.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// How many times the buffer was opened for writing ([`Tensor::storage_mut`]).
+    /// A recorded op whose inputs changed version refuses to backpropagate.
+    ///
+    /// ```
+    /// use micrograd_plus::Tensor;
+    /// let w = Tensor::ones(&[2]).requires_grad(true);
+    /// let y = (&w * &w).sum();
+    /// assert_eq!(w.version(), 0);
+    /// w.storage_mut(); // e.g. an optimizer step
+    /// assert_eq!(w.version(), 1);
+    /// let err = y.backward().unwrap_err().to_string();
+    /// assert!(err.contains("modified in place"), "{err}");
+    /// ```
+    pub fn version(&self) -> u64 {
+        self.0.version.load(Ordering::Relaxed)
+    }
+
+    /// Keeps this tensor's gradient after backward even though it is not a
+    /// leaf (PyTorch's `retain_grad`); it accumulates like a leaf's.
+    ///
+    /// ```
+    /// use micrograd_plus::Tensor;
+    /// let x = Tensor::new([1.0f32, 2.0]).unwrap().requires_grad(true);
+    /// let h = &x * 3.0;
+    /// h.retain_grad();
+    /// (&h * &h).sum().backward().unwrap();
+    /// assert_eq!(h.grad().unwrap().to_vec::<f32>(), vec![6.0, 12.0]);
+    /// ```
+    pub fn retain_grad(&self) {
+        self.0.retains_grad.store(true, Ordering::Relaxed);
     }
 
     /// The elements, row-major, converted to `T`.
