@@ -69,7 +69,11 @@ pub(crate) fn storage_from_py(
         DType::F32 => "float32",
         DType::F64 => "float64",
     };
-    let array = np.call_method1("ascontiguousarray", (array, name))?;
+    // asarray with order C, not ascontiguousarray: that one makes 0-d data 1-d.
+    let kwargs = pyo3::types::PyDict::new(py);
+    kwargs.set_item("dtype", name)?;
+    kwargs.set_item("order", "C")?;
+    let array = np.call_method("asarray", (array,), Some(&kwargs))?;
     Ok(match dtype {
         DType::F32 => {
             let a = array.cast_into::<PyArrayDyn<f32>>()?;

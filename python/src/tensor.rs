@@ -34,7 +34,11 @@ pub(crate) use crate::convert::Buffer;
 /// `.data` is a live NumPy view of the values; `.grad` is a NumPy array of
 /// the gradient (None when `requires_grad` is False). `backward()` on a
 /// scalar result fills `.grad` of every tensor it depends on.
-#[pyclass(name = "Tensor", module = "micrograd_plus", subclass, dict, weakref)]
+// No `dict`: pyo3 allocates the instance dict after the object is tracked by
+// the garbage collector but before its Rust fields are written, so a
+// collection at that moment traversed garbage. Python subclasses still get
+// a `__dict__` of their own.
+#[pyclass(name = "Tensor", module = "micrograd_plus", subclass, weakref)]
 pub struct PyTensor {
     pub(crate) inner: Tensor,
     /// The Python tensors this one was computed from (`_prev`): they stay
@@ -44,6 +48,32 @@ pub struct PyTensor {
     op_label: Option<String>,
     /// `_backward` of a Python-defined op.
     backward_fn: BackwardCell,
+}
+
+thread_local! {
+    /// Parents waiting to be released, and whether a release loop runs.
+    static RELEASING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    static TO_RELEASE: std::cell::RefCell<Vec<Py<PyTensor>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Releases `_prev` one tensor at a time: dropping the last handle to a long
+/// chain would otherwise free it recursively, one stack frame per op, and
+/// overflow the stack (Python's own containers do the same, "trashcan").
+impl Drop for PyTensor {
+    fn drop(&mut self) {
+        if self.prev.is_empty() {
+            return;
+        }
+        let prev = std::mem::take(&mut self.prev);
+        TO_RELEASE.with(|q| q.borrow_mut().extend(prev));
+        if RELEASING.with(|r| r.replace(true)) {
+            return; // an outer drop is draining the queue
+        }
+        while let Some(next) = TO_RELEASE.with(|q| q.borrow_mut().pop()) {
+            drop(next);
+        }
+        RELEASING.with(|r| r.set(false));
+    }
 }
 
 /// An operand of a binary op: another tensor or a plain number.
@@ -109,12 +139,12 @@ impl PyTensor {
         other: &Bound<'_, PyAny>,
         reflected: bool,
         on_tensors: fn(&Tensor, &Tensor) -> micrograd_plus::Result<Tensor>,
-        on_scalar: fn(&Tensor, f64, bool) -> Tensor,
+        on_scalar: fn(&Tensor, f64) -> micrograd_plus::Result<Tensor>,
     ) -> PyResult<Py<PyTensor>> {
         let me = slf.borrow();
         let (operand, other_py) = me.operand(other)?;
         let result = match operand {
-            Operand::Scalar(s) => Ok(on_scalar(&me.inner, s, reflected)),
+            Operand::Scalar(s) => on_scalar(&me.inner, s),
             Operand::Tensor(t) if reflected => on_tensors(&t, &me.inner),
             Operand::Tensor(t) => on_tensors(&me.inner, &t),
         };
@@ -275,6 +305,9 @@ impl PyTensor {
     /// The values: a live, writable NumPy view (no copy).
     #[getter]
     fn get_data<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        // Writes through the view bypass the engine: have it watch for them,
+        // so a graph that saved these values refuses a stale backward.
+        self.inner.watch_external_writes();
         numpy_view(py, &self.inner)
     }
 
@@ -471,12 +504,19 @@ impl PyTensor {
         if !self.inner.is_requires_grad() {
             return Ok(());
         }
+        if !self.inner.is_leaf() {
+            // The course shows the root's gradient as the seed (ones), not a
+            // sum over backward calls; leaves and the other tensors accumulate.
+            self.inner.set_grad(None);
+        }
         let result = match gradient.filter(|g| !g.is_none()) {
-            None if self.inner.numel() != 1 => return Err(PyRuntimeError::new_err(format!(
+            None if self.inner.numel() != 1 => {
+                return Err(PyRuntimeError::new_err(format!(
                 "Gradient must be specified for non-scalar outputs (this tensor has shape {:?}); \
                      reduce it with .sum() or .mean(), or call backward(gradient)",
                 self.inner.shape()
-            ))),
+            )))
+            }
             None => self.inner.backward(),
             Some(g) => {
                 let g = match g.cast::<PyTensor>() {
@@ -507,9 +547,16 @@ impl PyTensor {
 
     /// Makes this tensor the output of a Python-defined op on these inputs.
     #[setter(_prev)]
-    fn set_prev(&mut self, py: Python<'_>, value: &Bound<'_, PyAny>) -> PyResult<()> {
-        self.prev = Self::tensors_from_iterable(value)?;
-        self.become_custom_op(py)
+    fn set_prev(slf: &Bound<'_, Self>, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        let prev = Self::tensors_from_iterable(value)?;
+        if prev.iter().any(|p| p.bind(slf.py()).is(slf)) {
+            return Err(PyValueError::new_err(
+                "_prev: a tensor cannot be one of its own inputs (that would make a cycle)",
+            ));
+        }
+        let mut me = slf.borrow_mut();
+        me.prev = prev;
+        me.become_custom_op(slf.py())
     }
 
     #[getter(_op)]
@@ -561,38 +608,34 @@ impl PyTensor {
     // ---- arithmetic ---------------------------------------------------
 
     fn __add__(slf: &Bound<'_, Self>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyTensor>> {
-        Self::binary(slf, other, false, Tensor::add, |t, s, _| t.add_scalar(s))
+        Self::binary(slf, other, false, Tensor::add, |t, s| Ok(t.add_scalar(s)))
     }
     fn __radd__(slf: &Bound<'_, Self>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyTensor>> {
-        Self::binary(slf, other, true, Tensor::add, |t, s, _| t.add_scalar(s))
+        Self::binary(slf, other, true, Tensor::add, |t, s| Ok(t.add_scalar(s)))
     }
     fn __sub__(slf: &Bound<'_, Self>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyTensor>> {
-        Self::binary(slf, other, false, Tensor::sub, |t, s, _| t.sub_scalar(s))
+        Self::binary(slf, other, false, Tensor::sub, |t, s| Ok(t.sub_scalar(s)))
     }
     fn __rsub__(slf: &Bound<'_, Self>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyTensor>> {
-        Self::binary(slf, other, true, Tensor::sub, |t, s, _| t.rsub_scalar(s))
+        Self::binary(slf, other, true, Tensor::sub, |t, s| Ok(t.rsub_scalar(s)))
     }
     fn __mul__(slf: &Bound<'_, Self>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyTensor>> {
-        Self::binary(slf, other, false, Tensor::mul, |t, s, _| t.mul_scalar(s))
+        Self::binary(slf, other, false, Tensor::mul, |t, s| Ok(t.mul_scalar(s)))
     }
     fn __rmul__(slf: &Bound<'_, Self>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyTensor>> {
-        Self::binary(slf, other, true, Tensor::mul, |t, s, _| t.mul_scalar(s))
+        Self::binary(slf, other, true, Tensor::mul, |t, s| Ok(t.mul_scalar(s)))
     }
     fn __truediv__(slf: &Bound<'_, Self>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyTensor>> {
-        Self::binary(slf, other, false, Tensor::div, |t, s, _| t.div_scalar(s))
+        Self::binary(slf, other, false, Tensor::div, |t, s| Ok(t.div_scalar(s)))
     }
     fn __rtruediv__(slf: &Bound<'_, Self>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyTensor>> {
-        Self::binary(slf, other, true, Tensor::div, |t, s, _| t.rdiv_scalar(s))
+        Self::binary(slf, other, true, Tensor::div, |t, s| Ok(t.rdiv_scalar(s)))
     }
     fn __matmul__(slf: &Bound<'_, Self>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyTensor>> {
-        Self::binary(slf, other, false, Tensor::matmul, |_, _, _| {
-            unreachable!("a number is never a matmul operand")
-        })
+        Self::binary(slf, other, false, Tensor::matmul, not_a_matmul_operand)
     }
     fn __rmatmul__(slf: &Bound<'_, Self>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyTensor>> {
-        Self::binary(slf, other, true, Tensor::matmul, |_, _, _| {
-            unreachable!("a number is never a matmul operand")
-        })
+        Self::binary(slf, other, true, Tensor::matmul, not_a_matmul_operand)
     }
     fn __pow__(
         slf: &Bound<'_, Self>,
@@ -604,7 +647,13 @@ impl PyTensor {
                 "Tensor ** with a modulus is not supported",
             ));
         }
-        Self::binary(slf, exponent, false, Tensor::pow, |t, e, _| t.pow_scalar(e))
+        Self::binary(
+            slf,
+            exponent,
+            false,
+            Tensor::pow,
+            |t, e| Ok(t.pow_scalar(e)),
+        )
     }
     fn __rpow__(
         slf: &Bound<'_, Self>,
@@ -617,8 +666,8 @@ impl PyTensor {
             ));
         }
         // s ** t = exp(t · ln s)
-        Self::binary(slf, base, true, Tensor::pow, |t, s, _| {
-            t.mul_scalar(s.ln()).exp()
+        Self::binary(slf, base, true, Tensor::pow, |t, s| {
+            Ok(t.mul_scalar(s.ln()).exp())
         })
     }
     fn __neg__(slf: &Bound<'_, Self>) -> PyResult<Py<PyTensor>> {
@@ -784,9 +833,8 @@ impl PyTensor {
     }
     /// Elementwise maximum with another tensor or a number.
     fn maximum(slf: &Bound<'_, Self>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyTensor>> {
-        Self::binary(slf, other, false, Tensor::maximum, |t, s, _| {
+        Self::binary(slf, other, false, Tensor::maximum, |t, s| {
             t.maximum(&Tensor::full_dtype(&[], s, t.dtype()))
-                .expect("a 0-d tensor broadcasts against any shape")
         })
     }
 
@@ -848,6 +896,16 @@ impl PyTensor {
         drop(self.inner.storage_mut()); // count the write
         Ok(())
     }
+}
+
+fn not_a_matmul_operand(t: &Tensor, s: f64) -> micrograd_plus::Result<Tensor> {
+    Err(micrograd_plus::Error::argument(
+        "matmul",
+        format!(
+            "a tensor of shape {:?} cannot be matrix-multiplied by the number {s}",
+            t.shape()
+        ),
+    ))
 }
 
 impl PyTensor {

@@ -10,7 +10,7 @@ use pyo3::types::PySet;
 /// A scalar with a gradient: micrograd's `Value`.
 ///
 /// Value(data, label='')
-#[pyclass(name = "Value", module = "micrograd_plus", unsendable, dict)]
+#[pyclass(name = "Value", module = "micrograd_plus", unsendable)]
 pub struct PyValue {
     inner: Value,
     /// The Python values this one was computed from (`_prev`).

@@ -159,6 +159,9 @@ impl Tensor {
             "{op}: output storage does not fill {shape:?}"
         );
         let track = is_grad_enabled() && inputs.iter().any(Tensor::is_requires_grad);
+        if track {
+            inputs.iter().for_each(Tensor::sync_external_writes);
+        }
         let node = track.then(|| Node {
             op,
             input_versions: version_sum(&inputs),
@@ -304,11 +307,13 @@ impl Tensor {
             if t.0.retains_grad.load(std::sync::atomic::Ordering::Relaxed) {
                 t.accumulate_grad(g.clone());
             }
-            let now = version_sum(&node.inputs);
+            node.inputs.iter().for_each(Tensor::sync_external_writes);
+            t.sync_external_writes();
+            let now = version_sum(&node.inputs) + t.version();
             if now != node.input_versions {
                 return Err(Error::Autograd(format!(
-                    "one of the tensors needed to compute the gradient of {} (input shapes {:?}) \
-                     was modified in place after {} ran (version {} now, {} then); \
+                    "one of the tensors needed to compute the gradient of {} (its inputs of shapes {:?}, \
+                     or its output) was modified in place after {} ran (version {} now, {} then); \
                      run the forward pass again after changing it",
                     node.op,
                     node.inputs

@@ -52,6 +52,11 @@ pub(crate) struct TensorImpl {
     /// Counts writes through [`Tensor::storage_mut`] (PyTorch's version
     /// counter): backward refuses a graph whose inputs changed since recording.
     pub(crate) version: AtomicU64,
+    /// Set once the buffer can be written from outside the engine (a NumPy
+    /// view): the engine then compares `content_hash` with the buffer to see
+    /// writes it was not told about, and counts them as versions.
+    pub(crate) watched: AtomicBool,
+    pub(crate) content_hash: AtomicU64,
     /// How this tensor was computed; `None` for leaves and untracked results.
     pub(crate) node: Option<Node>,
 }
@@ -78,6 +83,8 @@ impl Tensor {
             grad: Mutex::new(None),
             retains_grad: AtomicBool::new(false),
             version: AtomicU64::new(0),
+            watched: AtomicBool::new(false),
+            content_hash: AtomicU64::new(0),
             node,
         }))
     }
@@ -169,6 +176,42 @@ impl Tensor {
     /// ```
     pub fn version(&self) -> u64 {
         self.0.version.load(Ordering::Relaxed)
+    }
+
+    /// Declares that this tensor's buffer may be written through a raw view
+    /// (a NumPy array over it) without [`Tensor::storage_mut`]. From now on
+    /// the engine notices such writes by the buffer's content (a hash, taken
+    /// when an op records this tensor and when backward needs it) and counts
+    /// each as a new [`Tensor::version`], so a graph recorded before the write
+    /// refuses to backpropagate instead of giving a wrong gradient.
+    ///
+    /// ```
+    /// use micrograd_plus::{tensor::Storage, Tensor};
+    /// let w = Tensor::new([1.0f32, 2.0]).unwrap().requires_grad(true);
+    /// w.watch_external_writes();
+    /// let y = (&w * &w).sum();
+    /// // a write the engine is not told about, as through a NumPy view
+    /// let ptr = match &*w.storage() { Storage::F32(v) => v.as_ptr() as *mut f32, _ => unreachable!() };
+    /// unsafe { *ptr = 5.0 };
+    /// assert!(y.backward().unwrap_err().to_string().contains("modified in place"));
+    /// ```
+    pub fn watch_external_writes(&self) {
+        if !self.0.watched.swap(true, Ordering::Relaxed) {
+            let h = content_hash(&self.storage());
+            self.0.content_hash.store(h, Ordering::Relaxed);
+        }
+    }
+
+    /// Counts a write made through a raw view since the engine last looked
+    /// as a new version (see [`Tensor::watch_external_writes`]).
+    pub(crate) fn sync_external_writes(&self) {
+        if !self.0.watched.load(Ordering::Relaxed) {
+            return;
+        }
+        let h = content_hash(&self.storage());
+        if self.0.content_hash.swap(h, Ordering::Relaxed) != h {
+            self.0.version.fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     /// Keeps this tensor's gradient after backward even though it is not a
@@ -356,6 +399,25 @@ impl Tensor {
             vec![self.clone()],
             move |g, _, _| Ok(vec![Some(g.to_dtype(from))]),
         )
+    }
+}
+
+/// A 64-bit fingerprint of a buffer's bits (four interleaved multiply-xor
+/// lanes, so it runs near memory speed): equal buffers hash equal, and a
+/// changed element changes the hash except with negligible probability.
+fn content_hash(storage: &Storage) -> u64 {
+    fn lanes(bits: impl Iterator<Item = u64>) -> u64 {
+        const K: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut h = [1u64, 2, 3, 4];
+        for (i, b) in bits.enumerate() {
+            let lane = &mut h[i & 3];
+            *lane = (*lane ^ b).wrapping_mul(K).rotate_left(29);
+        }
+        h.iter().fold(0u64, |acc, &x| (acc ^ x).wrapping_mul(K))
+    }
+    match storage {
+        Storage::F32(v) => lanes(v.iter().map(|x| x.to_bits() as u64)),
+        Storage::F64(v) => lanes(v.iter().map(|x| x.to_bits())),
     }
 }
 

@@ -66,7 +66,37 @@ pub(crate) fn broadcast_shapes(op: &'static str, a: &[usize], b: &[usize]) -> Re
             });
         };
     }
+    ensure_allocatable(op, &out)?;
     Ok(out)
+}
+
+/// Outputs at least this large (in elements) are checked before the op
+/// allocates them; smaller ones cannot fail on any machine this runs on.
+const ALLOCATION_CHECK_ELEMENTS: usize = 1 << 24;
+
+/// An error, instead of an abort, when an output of `shape` (8-byte elements
+/// at most) cannot be allocated: its size overflows, or the system refuses
+/// the memory (broadcasting two long vectors asks for their outer product).
+pub(crate) fn ensure_allocatable(op: &'static str, shape: &[usize]) -> Result<()> {
+    let too_big = || {
+        Error::shape(
+            op,
+            format!("the result of shape {shape:?} is too large to allocate"),
+        )
+    };
+    let n = shape
+        .iter()
+        .try_fold(1usize, |n, &d| n.checked_mul(d))
+        .ok_or_else(too_big)?;
+    if n >= ALLOCATION_CHECK_ELEMENTS {
+        let bytes = n.checked_mul(8).ok_or_else(too_big)?;
+        // Reserving (without touching) maps address space only; the real
+        // allocation follows right after this probe is freed.
+        Vec::<u8>::new()
+            .try_reserve_exact(bytes)
+            .map_err(|_| too_big())?;
+    }
+    Ok(())
 }
 
 /// Strides that read a tensor of `shape` as if it had `target` shape:

@@ -43,7 +43,7 @@ impl Tensor {
         for (i, &d) in shape.iter().enumerate() {
             match d {
                 -1 if inferred.is_none() => inferred = Some(i),
-                d if d >= 0 => known *= d as usize,
+                d if d >= 0 => known = known.checked_mul(d as usize).ok_or_else(invalid)?,
                 _ => return Err(invalid()),
             }
         }

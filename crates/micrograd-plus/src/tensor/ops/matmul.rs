@@ -7,7 +7,9 @@
 //! transposes are free (the kernel takes strides), and a batch-broadcast
 //! operand's gradient accumulates over the batches it was reused in.
 
-use crate::tensor::shape::{broadcast_shapes, broadcast_strides, for_each_offset, numel};
+use crate::tensor::shape::{
+    broadcast_shapes, broadcast_strides, ensure_allocatable, for_each_offset, numel,
+};
 use crate::tensor::{with_slice, DType, Element, Storage, Tensor};
 use crate::{Error, Result};
 
@@ -225,6 +227,7 @@ fn matmul_nd(a: &Tensor, b: &Tensor) -> Result<Tensor> {
     let plan = Plan::new(a.shape(), b.shape())?;
     let mut out_shape = plan.batch.clone();
     out_shape.extend([plan.m, plan.n]);
+    ensure_allocatable("matmul", &out_shape)?;
     let out = {
         let (sa, sb) = (a.storage(), b.storage());
         with_slice!(&*sa, |av: T| T::into_storage(forward(
