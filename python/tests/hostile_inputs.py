@@ -75,6 +75,10 @@ CASES = {
     "huge reshape": "Tensor([1.0, 2.0]).reshape(10**12, 10**12)",
     "overflowing reshape": "Tensor([1.0]).reshape(2**40, 2**40)",
     "reshape beyond int64": "Tensor([1.0]).reshape(2**70)",
+    # 2**32 * 2**32 wraps to 0 in 64 bits: an empty tensor must not accept it
+    "wrapping reshape of an empty tensor, then data": "e = Tensor(np.zeros(0)).reshape(2**32, 2**32)\nfloat(e.data.sum())",
+    "wrapping reshape of an empty tensor, then ops": "e = Tensor(np.zeros(0), requires_grad=True)\n(e.reshape(2**32, 2**32) + 1).sum().backward()",
+    "wrapping reshape with -1": "Tensor(np.zeros(0)).reshape(2**32, 2**32, -1).data.sum()",
     "reshape negative": "Tensor([1.0, 2.0]).reshape(-2)",
     "reshape two -1": "Tensor(np.ones(4)).reshape(-1, -1)",
     "reshape zero and -1": "Tensor(np.ones(4)).reshape(0, -1)",

@@ -186,3 +186,12 @@ def test_an_impossible_allocation_raises_instead_of_aborting():
     )
     assert proc.returncode == 0, f"the interpreter died (status {proc.returncode}):\n{proc.stderr[-2000:]}"
     assert proc.stdout.startswith(("MemoryError", "Exception")), proc.stdout
+
+
+def test_reshape_whose_size_overflows_is_a_value_error():
+    # 2**32 * 2**32 wraps to 0 in 64-bit arithmetic: accepting it for an empty
+    # tensor would describe 2**64 elements over an empty buffer.
+    with pytest.raises(ValueError):
+        Tensor(np.zeros(0)).reshape(2**32, 2**32)
+    with pytest.raises(ValueError):
+        Tensor([1.0, 2.0]).reshape(2**40, 2**40)
