@@ -91,6 +91,9 @@ fn set_grad_enabled(on: bool) -> bool {
 
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    // A training loop frees and reallocates the same activation buffers
+    // every step; keep them instead of page-faulting them back in each time.
+    micrograd_plus::kernels::allocator::keep_freed_buffers();
     m.add_class::<tensor::PyTensor>()?;
     m.add_class::<tensor::Buffer>()?;
     m.add_function(wrap_pyfunction!(set_default_dtype, m)?)?;

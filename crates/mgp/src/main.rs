@@ -46,24 +46,8 @@ enum Train {
     GptTinytalks(cmd::gpt::TrainArgs),
 }
 
-/// glibc hands freed blocks above its mmap threshold straight back to the
-/// kernel and trims the heap top eagerly, so a training loop that frees and
-/// reallocates the same multi-megabyte activations every step page-faults
-/// them back in each time (several times slower on big batches). Keep them:
-/// the same tuning PyTorch's reference timings use (`MALLOC_MMAP_THRESHOLD_`,
-/// `MALLOC_TRIM_THRESHOLD_`).
-fn tune_allocator() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only sets allocator parameters; called before any threads start.
-    unsafe {
-        // 32 MiB is glibc's largest allowed mmap threshold on 64-bit.
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
-        libc::mallopt(libc::M_TRIM_THRESHOLD, i32::MAX);
-    }
-}
-
 fn main() -> anyhow::Result<()> {
-    tune_allocator();
+    micrograd_plus::kernels::allocator::keep_freed_buffers();
     match Cli::parse().command {
         Command::Train(Train::Moons(args)) => cmd::train_moons::run(args),
         Command::Bench(args) => cmd::bench::run(&args),

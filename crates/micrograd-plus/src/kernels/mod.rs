@@ -13,6 +13,7 @@
 //!   over them vectorise.
 //! - [`set_num_threads`]: the size of the thread pool they share.
 
+pub mod allocator;
 pub mod im2col;
 pub mod math;
 pub mod matmul;
