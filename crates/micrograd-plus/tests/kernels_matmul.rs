@@ -157,9 +157,12 @@ fn sgemm_serial_matches_naive() {
 
 /// Sizes past the in-place limit (256) and across the cache-block edges
 /// (KC = 1024, NC = 1024, MC = 132), where packing, the blocking loops, the
-/// accumulation across k-slices and (for `sgemm`) threading are exercised.
+/// accumulation across k-slices and (for `sgemm`) threading are exercised;
+/// B with short rows (n <= 256) is read in place at any depth when threads
+/// share C or one row block covers it (the first three, and MNIST's layer).
 const BIG_SHAPES: &[(usize, usize, usize)] = &[
     (257, 513, 97),
+    (64, 784, 256),
     (200, 600, 290),
     (37, 1030, 45),
     (400, 260, 33),
