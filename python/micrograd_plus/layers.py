@@ -620,7 +620,29 @@ class Dropout(Module):
 # Normalisation
 # ---------------------------------------------------------------------------
 
-class BatchNorm(Module):
+class _AffineNames:
+    """``weight``/``bias``: PyTorch's names for a norm layer's ``gamma``/``beta``."""
+
+    @property
+    def weight(self) -> Tensor:
+        """PyTorch's name for ``gamma``."""
+        return self.gamma
+
+    @weight.setter
+    def weight(self, value: Tensor) -> None:
+        self.gamma = value
+
+    @property
+    def bias(self) -> Tensor:
+        """PyTorch's name for ``beta``."""
+        return self.beta
+
+    @bias.setter
+    def bias(self, value: Tensor) -> None:
+        self.beta = value
+
+
+class BatchNorm(_AffineNames, Module):
     """
     Batch normalisation over the channel axis 1, like PyTorch's
     ``BatchNorm1d`` (inputs ``(N, C)`` or ``(N, C, L)``) and ``BatchNorm2d``
@@ -663,24 +685,6 @@ class BatchNorm(Module):
         self.running_mean = np.zeros(self.num_features, dtype=np.float32)
         self.running_var = np.ones(self.num_features, dtype=np.float32)
         self.num_batches_tracked = 0
-
-    @property
-    def weight(self) -> Tensor:
-        """PyTorch's name for ``gamma``."""
-        return self.gamma
-
-    @weight.setter
-    def weight(self, value: Tensor) -> None:
-        self.gamma = value
-
-    @property
-    def bias(self) -> Tensor:
-        """PyTorch's name for ``beta``."""
-        return self.beta
-
-    @bias.setter
-    def bias(self, value: Tensor) -> None:
-        self.beta = value
 
     def forward(self, x: Tensor) -> Tensor:
         """Normalise ``x`` of shape (N, C, ...) per channel."""
@@ -733,7 +737,7 @@ class BatchNorm(Module):
         return f"BatchNorm(num_features={self.num_features}, eps={self.eps}, momentum={self.momentum})"
 
 
-class LayerNorm(Module):
+class LayerNorm(_AffineNames, Module):
     """
     Layer normalisation over the trailing dimensions ``normalized_shape``
     (an int for the last dimension, or a tuple), with biased variance and a
@@ -764,24 +768,6 @@ class LayerNorm(Module):
             raise ValueError(f"LayerNorm: eps must be >= 0, got {eps}")
         self.gamma = Tensor(np.ones(dims, dtype=np.float32), requires_grad=True)
         self.beta = Tensor(np.zeros(dims, dtype=np.float32), requires_grad=True)
-
-    @property
-    def weight(self) -> Tensor:
-        """PyTorch's name for ``gamma``."""
-        return self.gamma
-
-    @weight.setter
-    def weight(self, value: Tensor) -> None:
-        self.gamma = value
-
-    @property
-    def bias(self) -> Tensor:
-        """PyTorch's name for ``beta``."""
-        return self.beta
-
-    @bias.setter
-    def bias(self, value: Tensor) -> None:
-        self.beta = value
 
     def forward(self, x: Tensor) -> Tensor:
         """Normalise each sample over its trailing ``normalized_shape`` dimensions."""

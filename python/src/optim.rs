@@ -75,69 +75,51 @@ impl PySGD {
     }
 }
 
-/// Adam with L2 weight decay (PyTorch's `Adam`).
-#[pyclass(name = "Adam", module = "micrograd_plus._core")]
-struct PyAdam(RsAdam);
+/// Adam and AdamW take the same arguments; only their weight decay differs.
+macro_rules! adam_class {
+    ($(#[$doc:meta])* $Py:ident, $name:literal, $Rs:ty, $Config:ident, $default_wd:literal) => {
+        $(#[$doc])*
+        #[pyclass(name = $name, module = "micrograd_plus._core")]
+        struct $Py($Rs);
 
-#[pymethods]
-impl PyAdam {
-    #[new]
-    #[pyo3(signature = (params, lr, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0))]
-    fn new(
-        params: &Bound<'_, PyAny>,
-        lr: f64,
-        beta1: f64,
-        beta2: f64,
-        eps: f64,
-        weight_decay: f64,
-    ) -> PyResult<Self> {
-        let config = AdamConfig {
-            lr: checked_lr(lr)?,
-            betas: (beta1, beta2),
-            eps,
-            weight_decay,
-            ..Default::default()
-        };
-        RsAdam::new(engine_params(params)?, config)
-            .map(PyAdam)
-            .map_err(to_py_err)
-    }
-    fn step(&mut self, lr: f64) -> PyResult<()> {
-        step(&mut self.0, lr)
-    }
+        #[pymethods]
+        impl $Py {
+            #[new]
+            #[pyo3(signature = (params, lr, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=$default_wd))]
+            fn new(
+                params: &Bound<'_, PyAny>,
+                lr: f64,
+                beta1: f64,
+                beta2: f64,
+                eps: f64,
+                weight_decay: f64,
+            ) -> PyResult<Self> {
+                let config = $Config {
+                    lr: checked_lr(lr)?,
+                    betas: (beta1, beta2),
+                    eps,
+                    weight_decay,
+                    ..Default::default()
+                };
+                <$Rs>::new(engine_params(params)?, config)
+                    .map($Py)
+                    .map_err(to_py_err)
+            }
+            fn step(&mut self, lr: f64) -> PyResult<()> {
+                step(&mut self.0, lr)
+            }
+        }
+    };
 }
 
-/// Adam with decoupled weight decay (PyTorch's `AdamW`).
-#[pyclass(name = "AdamW", module = "micrograd_plus._core")]
-struct PyAdamW(RsAdamW);
-
-#[pymethods]
-impl PyAdamW {
-    #[new]
-    #[pyo3(signature = (params, lr, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.01))]
-    fn new(
-        params: &Bound<'_, PyAny>,
-        lr: f64,
-        beta1: f64,
-        beta2: f64,
-        eps: f64,
-        weight_decay: f64,
-    ) -> PyResult<Self> {
-        let config = AdamWConfig {
-            lr: checked_lr(lr)?,
-            betas: (beta1, beta2),
-            eps,
-            weight_decay,
-            ..Default::default()
-        };
-        RsAdamW::new(engine_params(params)?, config)
-            .map(PyAdamW)
-            .map_err(to_py_err)
-    }
-    fn step(&mut self, lr: f64) -> PyResult<()> {
-        step(&mut self.0, lr)
-    }
-}
+adam_class!(
+    /// Adam with L2 weight decay (PyTorch's `Adam`).
+    PyAdam, "Adam", RsAdam, AdamConfig, 0.0
+);
+adam_class!(
+    /// Adam with decoupled weight decay (PyTorch's `AdamW`).
+    PyAdamW, "AdamW", RsAdamW, AdamWConfig, 0.01
+);
 
 /// RMSprop (PyTorch's rule).
 #[pyclass(name = "RMSprop", module = "micrograd_plus._core")]
