@@ -684,25 +684,25 @@ def plot_training_history(history: Dict[str, Sequence[float]], figsize: Tuple[in
     except ImportError:
         print("plot_training_history: matplotlib is not installed (pip install matplotlib)")
         return None
+    from matplotlib.ticker import MaxNLocator
+
     fig, axes = plt.subplots(1, 2, figsize=figsize)
-    for key, label in (("train_loss", "Train loss"), ("val_loss", "Val loss"), ("test_loss", "Test loss")):
-        if key in history:
-            axes[0].plot(list(history[key]), label=label)
-    axes[0].set_xlabel("Epoch")
-    axes[0].set_ylabel("Loss")
-    axes[0].set_title("Loss")
-    axes[0].grid(True, alpha=0.3)
-    if axes[0].lines:
-        axes[0].legend()
-    for key, label in (("train_acc", "Train acc"), ("val_acc", "Val acc"), ("test_acc", "Test acc")):
-        if key in history:
-            axes[1].plot(list(history[key]), label=label)
-    axes[1].set_xlabel("Epoch")
-    axes[1].set_ylabel("Accuracy")
-    axes[1].set_title("Accuracy")
-    axes[1].grid(True, alpha=0.3)
-    if axes[1].lines:
-        axes[1].legend()
+    panels = (
+        (axes[0], "Loss", (("train_loss", "Train loss"), ("val_loss", "Val loss"), ("test_loss", "Test loss"))),
+        (axes[1], "Accuracy", (("train_acc", "Train acc"), ("val_acc", "Val acc"), ("test_acc", "Test acc"))),
+    )
+    for ax, title, series in panels:
+        for key, label in series:
+            if key in history:
+                values = list(history[key])
+                ax.plot(range(1, len(values) + 1), values, marker="o" if len(values) < 30 else None, label=label)
+        ax.set_xlabel("Epoch")
+        ax.set_ylabel(title)
+        ax.set_title(title)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.grid(True, alpha=0.3)
+        if ax.lines:
+            ax.legend()
     fig.tight_layout()
     if save_path:
         fig.savefig(save_path)
