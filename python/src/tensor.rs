@@ -156,6 +156,14 @@ impl PyTensor {
         }
     }
 
+    /// `out` with `_op` reading `name`: for ops the engine computes as
+    /// several steps (a 1-D matmul ends in a reshape), whose last step's
+    /// name would mislead a picture of the graph.
+    fn labelled(py: Python<'_>, out: Py<PyTensor>, name: &str) -> Py<PyTensor> {
+        out.borrow_mut(py).op_label = Some(name.to_owned());
+        out
+    }
+
     /// A NumPy-style axis argument (None, an int, or a tuple of ints) as engine dims.
     fn axes(axis: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Vec<isize>>> {
         match axis {
@@ -182,18 +190,20 @@ impl PyTensor {
         slf: &Bound<'_, Self>,
         axis: Option<&Bound<'_, PyAny>>,
         keepdims: bool,
+        name: &str,
         all: fn(&Tensor) -> Tensor,
         dims: fn(&Tensor, &[isize], bool) -> micrograd_plus::Result<Tensor>,
     ) -> PyResult<Py<PyTensor>> {
         let axes = Self::axes(axis)?;
-        Self::unary(slf, |t| match axes {
+        let out = Self::unary(slf, |t| match axes {
             Some(d) => dims(t, &d, keepdims),
             None if keepdims => {
                 let all_dims: Vec<isize> = (0..t.ndim() as isize).collect();
                 dims(t, &all_dims, true)
             }
             None => Ok(all(t)),
-        })
+        })?;
+        Ok(Self::labelled(slf.py(), out, name))
     }
 
     /// The shape given as `reshape(2, 3)` or `reshape((2, 3))`.
@@ -632,10 +642,12 @@ impl PyTensor {
         Self::binary(slf, other, true, Tensor::div, |t, s| Ok(t.rdiv_scalar(s)))
     }
     fn __matmul__(slf: &Bound<'_, Self>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyTensor>> {
-        Self::binary(slf, other, false, Tensor::matmul, not_a_matmul_operand)
+        let out = Self::binary(slf, other, false, Tensor::matmul, not_a_matmul_operand)?;
+        Ok(Self::labelled(slf.py(), out, "matmul"))
     }
     fn __rmatmul__(slf: &Bound<'_, Self>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyTensor>> {
-        Self::binary(slf, other, true, Tensor::matmul, not_a_matmul_operand)
+        let out = Self::binary(slf, other, true, Tensor::matmul, not_a_matmul_operand)?;
+        Ok(Self::labelled(slf.py(), out, "matmul"))
     }
     fn __pow__(
         slf: &Bound<'_, Self>,
@@ -708,7 +720,7 @@ impl PyTensor {
         axis: Option<&Bound<'_, PyAny>>,
         keepdims: bool,
     ) -> PyResult<Py<PyTensor>> {
-        Self::reduce(slf, axis, keepdims, Tensor::sum, Tensor::sum_dims)
+        Self::reduce(slf, axis, keepdims, "sum", Tensor::sum, Tensor::sum_dims)
     }
     #[pyo3(signature = (axis=None, keepdims=false))]
     fn mean(
@@ -716,7 +728,7 @@ impl PyTensor {
         axis: Option<&Bound<'_, PyAny>>,
         keepdims: bool,
     ) -> PyResult<Py<PyTensor>> {
-        Self::reduce(slf, axis, keepdims, Tensor::mean, Tensor::mean_dims)
+        Self::reduce(slf, axis, keepdims, "mean", Tensor::mean, Tensor::mean_dims)
     }
     #[pyo3(signature = (axis=None, keepdims=false))]
     fn max(
@@ -724,7 +736,7 @@ impl PyTensor {
         axis: Option<&Bound<'_, PyAny>>,
         keepdims: bool,
     ) -> PyResult<Py<PyTensor>> {
-        Self::reduce(slf, axis, keepdims, Tensor::max, Tensor::max_dims)
+        Self::reduce(slf, axis, keepdims, "max", Tensor::max, Tensor::max_dims)
     }
     #[pyo3(signature = (axis=None, keepdims=false))]
     fn min(
@@ -732,7 +744,7 @@ impl PyTensor {
         axis: Option<&Bound<'_, PyAny>>,
         keepdims: bool,
     ) -> PyResult<Py<PyTensor>> {
-        Self::reduce(slf, axis, keepdims, Tensor::min, Tensor::min_dims)
+        Self::reduce(slf, axis, keepdims, "min", Tensor::min, Tensor::min_dims)
     }
     /// The biased variance (NumPy's default, ddof=0).
     #[pyo3(signature = (axis=None, keepdims=false))]
@@ -745,6 +757,7 @@ impl PyTensor {
             slf,
             axis,
             keepdims,
+            "var",
             |t| t.var(0),
             |t, d, k| t.var_dims(d, 0, k),
         )
@@ -877,11 +890,12 @@ impl PyTensor {
                 .extract()?;
             (flat, shape)
         };
-        Self::unary(slf, |t| {
+        let out = Self::unary(slf, |t| {
             t.reshape(&[-1])?
                 .index_select(0, &positions)?
                 .reshape(&shape)
-        })
+        })?;
+        Ok(Self::labelled(py, out, "getitem"))
     }
 
     /// Writes values through a NumPy index (an in-place modification).

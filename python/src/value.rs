@@ -2,7 +2,7 @@
 //! thing a learner reads, with the same names as micrograd (`data`, `grad`,
 //! `_prev`, `_op`, `backward`) and a Graphviz picture of its graph.
 
-use micrograd_plus::value::{dot::to_dot, Value};
+use micrograd_plus::value::Value;
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::PySet;
@@ -202,15 +202,7 @@ impl PyValue {
     }
 }
 
-/// Graphviz DOT text of the graph that computed `root` (one box per value
-/// with its data and gradient, one node per op).
-#[pyfunction]
-fn value_to_dot(root: &Bound<'_, PyValue>) -> String {
-    to_dot(&root.borrow().inner)
-}
-
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyValue>()?;
-    m.add_function(wrap_pyfunction!(value_to_dot, m)?)?;
     Ok(())
 }
