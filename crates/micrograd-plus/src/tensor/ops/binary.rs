@@ -313,16 +313,10 @@ fn broadcast_forward<T: Element, F: BinaryFn>(
     // every row of a batch): zip block by block.
     let n = crate::tensor::shape::numel(out_shape);
     if repeats_as_block(b_shape, out_shape) && a.len() == n {
-        return a
-            .chunks_exact(b.len())
-            .flat_map(|c| c.iter().zip(b).map(|(&x, &y)| op.f(x, y)))
-            .collect();
+        return zip_blocks(a, b, |x, y| op.f(x, y));
     }
     if repeats_as_block(a_shape, out_shape) && b.len() == n {
-        return b
-            .chunks_exact(a.len())
-            .flat_map(|c| a.iter().zip(c).map(|(&x, &y)| op.f(x, y)))
-            .collect();
+        return zip_blocks(b, a, |y, x| op.f(x, y));
     }
     let (sa, sb) = (
         broadcast_strides(a_shape, out_shape),
@@ -330,6 +324,32 @@ fn broadcast_forward<T: Element, F: BinaryFn>(
     );
     let mut out = Vec::with_capacity(crate::tensor::shape::numel(out_shape));
     for_each_offset(out_shape, [&sa, &sb], |[i, j]| out.push(op.f(a[i], b[j])));
+    out
+}
+
+/// `f(x, y)` for every element `x` of `big`, with `y` the element of `block`
+/// at the same place within its repeat (`big` is `block` repeated whole, as a
+/// bias row is over a batch). Vectorised by [`crate::kernels::simd::wide`].
+fn zip_blocks<T: Element>(big: &[T], block: &[T], f: impl Fn(T, T) -> T) -> Vec<T> {
+    let (n, m) = (big.len(), block.len());
+    if m == 0 {
+        return Vec::new(); // a zero-size block repeats into nothing
+    }
+    let mut out = Vec::with_capacity(n);
+    let spare = &mut out.spare_capacity_mut()[..n];
+    crate::kernels::simd::wide(
+        #[inline(always)]
+        || {
+            for (o, c) in spare.chunks_exact_mut(m).zip(big.chunks_exact(m)) {
+                for ((o, &x), &y) in o.iter_mut().zip(&c[..m]).zip(block) {
+                    o.write(f(x, y));
+                }
+            }
+        },
+    );
+    // SAFETY: `big` is a whole number of blocks, so the chunks cover all `n`
+    // elements and each was written above.
+    unsafe { out.set_len(n) };
     out
 }
 
@@ -373,25 +393,45 @@ fn broadcast_backward<T: Element, F: BinaryFn>(
         });
         return (ga, gb);
     }
-    if repeats_as_block(b_shape, out_shape) && a.len() == g.len() {
+    if repeats_as_block(b_shape, out_shape) && a.len() == g.len() && !b.is_empty() {
         // a has the output's shape; b's gradient sums over its repeats.
         let m = b.len();
+        let blocks = || {
+            g.chunks_exact(m)
+                .zip(a.chunks_exact(m))
+                .zip(y.chunks_exact(m))
+        };
         let ga = want_a.then(|| {
-            (0..g.len())
-                .map(|i| g[i] * op.da(a[i], b[i % m], y[i]))
-                .collect()
+            let mut ga = Vec::with_capacity(g.len());
+            let spare = &mut ga.spare_capacity_mut()[..g.len()];
+            crate::kernels::simd::wide(
+                #[inline(always)]
+                || {
+                    for (o, ((gc, ac), yc)) in spare.chunks_exact_mut(m).zip(blocks()) {
+                        let (gc, ac, yc) = (&gc[..m], &ac[..m], &yc[..m]);
+                        for (j, o) in o.iter_mut().enumerate() {
+                            o.write(gc[j] * op.da(ac[j], b[j], yc[j]));
+                        }
+                    }
+                },
+            );
+            // SAFETY: the blocks cover all `g.len()` elements, each written above.
+            unsafe { ga.set_len(g.len()) };
+            ga
         });
         let gb = want_b.then(|| {
             let mut gb = vec![T::zero(); m];
-            for ((gc, ac), yc) in g
-                .chunks_exact(m)
-                .zip(a.chunks_exact(m))
-                .zip(y.chunks_exact(m))
-            {
-                for j in 0..m {
-                    gb[j] = gb[j] + gc[j] * op.db(ac[j], b[j], yc[j]);
-                }
-            }
+            crate::kernels::simd::wide(
+                #[inline(always)]
+                || {
+                    for ((gc, ac), yc) in blocks() {
+                        let (gc, ac, yc) = (&gc[..m], &ac[..m], &yc[..m]);
+                        for (j, acc) in gb.iter_mut().enumerate() {
+                            *acc = *acc + gc[j] * op.db(ac[j], b[j], yc[j]);
+                        }
+                    }
+                },
+            );
             gb
         });
         return (ga, gb);
