@@ -80,10 +80,12 @@ fn with_buffer<R>(
 }
 
 /// Problems below this many flops (2·m·n·k) run on one thread. Handing work
-/// to a sleeping rayon worker takes ~13 µs on the 2-core test machine,
-/// longer than a whole 64³ product (2.6 µs); measured there with the other
-/// core idle, two threads win from about 112³ (250 vs 180 GFLOP/s).
-pub(super) const PARALLEL_FLOPS: usize = 2 * 100 * 100 * 100;
+/// to a sleeping rayon worker took ~13 µs on the 2-core AMD test machine and
+/// 35-45 µs on a 2-core Intel one (a worker falls asleep in the gaps of a
+/// Python training loop): there a 64×256×128 layer ran in 41 µs on one
+/// thread and 64 µs on two, while back-to-back in a benchmark two threads
+/// won (19 vs 27 µs). At 64×784×256 two threads win either way.
+pub(super) const PARALLEL_FLOPS: usize = 2 * 160 * 160 * 160;
 
 /// How many threads are worth using for an `m × k × n` product.
 pub(super) fn threads_for(m: usize, k: usize, n: usize) -> usize {
