@@ -134,12 +134,15 @@ unary_op!(
     cos, Cos, "cos", |x| x.cos(), |x, y| -x.sin()
 );
 unary_op!(
-    /// `max(x, 0)` (gradient 0 at 0, like PyTorch).
+    /// `max(x, 0)` (gradient 0 at 0, and NaN stays NaN, like PyTorch).
     ///
     /// ```
     /// assert_eq!(micrograd_plus::Tensor::new([-1.0f32, 2.0]).unwrap().relu().to_vec::<f32>(), vec![0.0, 2.0]);
     /// ```
-    relu, Relu, "relu", |x| if x > T::zero() { x } else { T::zero() }, |x, y| step(x)
+    relu, Relu, "relu", |x| if x > T::zero() || x.is_nan() { x } else { T::zero() },
+    // PyTorch's rule: the gradient passes unless the result is <= 0 (so it
+    // does at NaN, and not at 0).
+    |x, y| if y <= T::zero() { T::zero() } else { T::one() }
 );
 unary_op!(
     /// The logistic function `1 / (1 + e^-x)`, computed without overflow.
@@ -326,8 +329,9 @@ impl UnaryFn for Clamp {
             .map_or(x, |m| if x > T::of(m) { T::of(m) } else { x })
     }
     fn df<T: Element>(&self, x: T, _: T) -> T {
-        let above = self.min.is_none_or(|m| x >= T::of(m));
-        let below = self.max.is_none_or(|m| x <= T::of(m));
+        // Strictly inside: at x == min or x == max PyTorch passes no gradient.
+        let above = self.min.is_none_or(|m| x > T::of(m));
+        let below = self.max.is_none_or(|m| x < T::of(m));
         if above && below {
             T::one()
         } else {
@@ -353,14 +357,6 @@ fn sign<T: Element>(x: T) -> T {
         T::one()
     } else if x < T::zero() {
         -T::one()
-    } else {
-        T::zero()
-    }
-}
-
-fn step<T: Element>(x: T) -> T {
-    if x > T::zero() {
-        T::one()
     } else {
         T::zero()
     }
