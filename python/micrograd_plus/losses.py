@@ -30,6 +30,7 @@ from typing import Any, Optional
 import numpy as np
 
 from . import _core
+from .layers import _to_tensor
 from .tensor import Tensor
 
 __all__ = [
@@ -45,14 +46,6 @@ __all__ = [
 ]
 
 _REDUCTIONS = ("mean", "sum", "none")
-
-
-def _as_input(x: Any, who: str) -> Tensor:
-    if isinstance(x, Tensor):
-        return x
-    if isinstance(x, (np.ndarray, list, tuple, numbers.Number, np.generic)):
-        return Tensor(x)
-    raise TypeError(f"{who}: predictions must be a Tensor (or an array or list), got {type(x).__name__}")
 
 
 def _as_target(y: Any, who: str) -> Tensor:
@@ -140,7 +133,7 @@ class MSELoss(Loss):
 
     def forward(self, pred: Tensor, target: Any) -> Tensor:
         """The squared error of ``pred`` against ``target``, reduced."""
-        pred = _as_input(pred, "MSELoss")
+        pred = _to_tensor(pred, "MSELoss")
         target = _as_target(target, "MSELoss")
         if tuple(pred.shape) != tuple(target.shape):
             warnings.warn(
@@ -181,7 +174,7 @@ class _CoreLoss(Loss):
     def forward(self, pred: Tensor, target: Any) -> Tensor:
         """The loss of ``pred`` against ``target``, reduced."""
         who = type(self).__name__
-        pred = _as_input(pred, who)
+        pred = _to_tensor(pred, who)
         target = _same_shape_target(pred, _as_target(target, who), who)
         self._check(pred, target)
         return _core.loss(self._kind, pred, target, self._reduction(), self._delta())
@@ -296,7 +289,7 @@ class NLLLoss(Loss):
 
     def forward(self, log_probs: Tensor, targets: Any) -> Tensor:
         """The NLL of ``log_probs`` against ``targets``, reduced."""
-        log_probs = _as_input(log_probs, "NLLLoss")
+        log_probs = _to_tensor(log_probs, "NLLLoss")
         shape = tuple(log_probs.shape)
         if len(shape) != 2:
             raise ValueError(f"NLLLoss: expected log-probabilities of shape (N, C), got shape {shape}")
@@ -354,7 +347,7 @@ class CrossEntropyLoss(Loss):
         """The cross-entropy of ``logits`` against ``targets``, reduced."""
         who = "CrossEntropyLoss"
         reduction = self._reduction()
-        logits = _as_input(logits, who)
+        logits = _to_tensor(logits, who)
         shape = tuple(logits.shape)
         if len(shape) == 0:
             raise ValueError(f"{who}: expected logits of shape (N, C) or (C,), got a scalar")

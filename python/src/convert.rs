@@ -152,24 +152,15 @@ pub(crate) fn numpy_view<'py>(py: Python<'py>, tensor: &Tensor) -> PyResult<Boun
     Ok(array)
 }
 
-/// Copies `values` (any array-like broadcastable to `target`'s shape) into
-/// `target`'s buffer in place, converting to its dtype.
-pub(crate) fn copy_into(target: &Tensor, values: &Bound<'_, PyAny>, op: &str) -> PyResult<()> {
-    let (storage, shape) = storage_from_py(values, target.dtype(), op)?;
-    if shape != target.shape() {
-        return Err(PyValueError::new_err(format!(
-            "{op}: cannot assign an array of shape {shape:?} to a tensor of shape {:?}",
-            target.shape()
-        )));
-    }
-    // Written into the existing buffer (never a new one), so NumPy views of
-    // `target` keep pointing at live memory.
-    match (&mut *target.storage_mut(), &storage) {
+/// Overwrites `target`'s buffer with `values` (already converted to its
+/// dtype, same number of elements) in place, never allocating a new buffer,
+/// so NumPy views of `target` keep pointing at live memory.
+pub(crate) fn write_into(target: &Tensor, values: &Storage) {
+    match (&mut *target.storage_mut(), values) {
         (Storage::F32(dst), Storage::F32(src)) => dst.copy_from_slice(src),
         (Storage::F64(dst), Storage::F64(src)) => dst.copy_from_slice(src),
-        _ => unreachable!("converted to the target's dtype above"),
+        _ => unreachable!("callers convert to the target's dtype"),
     }
-    Ok(())
 }
 
 /// The address of an array's first element, to tell whether an array is a

@@ -60,7 +60,7 @@ fn loss(
         Ok(t) => vec![input, t],
         Err(_) => vec![input],
     };
-    PyTensor::from_result(input.py(), result, &parents)
+    PyTensor::wrap(input.py(), result, &parents)
 }
 
 /// Cross-entropy of logits (N, C) against class indices (N,).

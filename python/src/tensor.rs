@@ -96,7 +96,7 @@ impl PyTensor {
     }
 
     /// Wraps an op's result, with `parents` as its `_prev`.
-    fn wrap(
+    pub(crate) fn wrap(
         py: Python<'_>,
         result: micrograd_plus::Result<Tensor>,
         parents: &[&Bound<'_, PyTensor>],
@@ -246,6 +246,48 @@ impl PyTensor {
         Ok(())
     }
 
+    /// An index that is an integer array, list or number picks rows (axis 0,
+    /// as an embedding lookup does): the rows, wrapped and bounds-checked as
+    /// NumPy does, and the result's shape. `None` for any other index, which
+    /// goes through the general path (a grid of every element's position).
+    fn row_index(
+        slf: &Bound<'_, Self>,
+        index: &Bound<'_, PyAny>,
+    ) -> PyResult<Option<(Vec<usize>, Vec<isize>)>> {
+        let shape = slf.borrow().inner.shape().to_vec();
+        if shape.is_empty()
+            || index.is_instance_of::<PyTuple>()
+            || index.is_instance_of::<pyo3::types::PyBool>()
+        {
+            return Ok(None);
+        }
+        let np = convert::numpy(index.py())?;
+        let Ok(picked) = np.call_method1("asarray", (index,)) else {
+            return Ok(None);
+        };
+        let kind: String = picked.getattr("dtype")?.getattr("kind")?.extract()?;
+        if kind != "i" && kind != "u" {
+            return Ok(None);
+        }
+        let size = shape[0] as i64;
+        let values: Vec<i64> = picked
+            .call_method1("reshape", (-1,))?
+            .call_method0("tolist")?
+            .extract()?;
+        let mut rows = Vec::with_capacity(values.len());
+        for v in values {
+            if v < -size || v >= size {
+                return Err(PyIndexError::new_err(format!(
+                    "Tensor index: index {v} is out of bounds for axis 0 with size {size} (tensor shape {shape:?})"
+                )));
+            }
+            rows.push(if v < 0 { v + size } else { v } as usize);
+        }
+        let mut out_shape: Vec<isize> = picked.getattr("shape")?.extract()?;
+        out_shape.extend(shape[1..].iter().map(|&d| d as isize));
+        Ok(Some((rows, out_shape)))
+    }
+
     fn tensors_from_iterable(value: &Bound<'_, PyAny>) -> PyResult<Vec<Py<PyTensor>>> {
         let mut out = Vec::new();
         for item in value.try_iter()? {
@@ -338,7 +380,8 @@ impl PyTensor {
         }
         let (storage, shape) = convert::storage_from_py(value, self.inner.dtype(), "Tensor.data")?;
         if shape == self.inner.shape() {
-            return convert::copy_into(&self.inner, value, "Tensor.data");
+            convert::write_into(&self.inner, &storage);
+            return Ok(());
         }
         if !self.inner.is_leaf() {
             return Err(PyValueError::new_err(format!(
@@ -864,6 +907,10 @@ impl PyTensor {
             }
             Err(_) => index.clone(),
         };
+        if let Some((rows, shape)) = Self::row_index(slf, &index)? {
+            let out = Self::unary(slf, |t| t.index_select(0, &rows)?.reshape(&shape))?;
+            return Ok(Self::labelled(py, out, "getitem"));
+        }
         let (positions, shape) = {
             let me = slf.borrow();
             let np = convert::numpy(py)?;
@@ -926,14 +973,5 @@ impl PyTensor {
     /// The engine tensor of a Python tensor (for the optimizer and loss bindings).
     pub(crate) fn engine(t: &Bound<'_, PyTensor>) -> Tensor {
         t.borrow().inner.clone()
-    }
-
-    /// A Python tensor over an engine result computed from `parents`.
-    pub(crate) fn from_result(
-        py: Python<'_>,
-        result: micrograd_plus::Result<Tensor>,
-        parents: &[&Bound<'_, PyTensor>],
-    ) -> PyResult<Py<PyTensor>> {
-        Self::wrap(py, result, parents)
     }
 }

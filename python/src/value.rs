@@ -20,11 +20,6 @@ pub struct PyValue {
     label: String,
 }
 
-enum Operand {
-    Value(Value, Py<PyValue>),
-    Number(f64),
-}
-
 impl PyValue {
     fn result(inner: Value, prev: Vec<Py<PyValue>>) -> PyValue {
         PyValue {
@@ -34,51 +29,38 @@ impl PyValue {
         }
     }
 
-    fn operand(other: &Bound<'_, PyAny>) -> PyResult<Operand> {
+    /// `other` as a Value: a number becomes a new leaf (as in micrograd,
+    /// where it then shows in `_prev` and in pictures).
+    fn operand(py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<(Value, Py<PyValue>)> {
         if let Ok(v) = other.cast::<PyValue>() {
-            return Ok(Operand::Value(v.borrow().inner.clone(), v.clone().unbind()));
+            return Ok((v.borrow().inner.clone(), v.clone().unbind()));
         }
-        other.extract::<f64>().map(Operand::Number).map_err(|_| {
+        let x: f64 = other.extract().map_err(|_| {
             PyTypeError::new_err(format!(
                 "Value: cannot combine a Value with {}",
                 other.get_type()
             ))
-        })
+        })?;
+        let leaf = PyValue::new(x, String::new());
+        let v = leaf.inner.clone();
+        Ok((v, Py::new(py, leaf)?))
     }
 
-    /// `other` as a Value, a number becoming a new leaf (as in micrograd,
-    /// where it then shows in `_prev` and in pictures).
-    fn operand_value(py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<(Value, Py<PyValue>)> {
-        match Self::operand(other)? {
-            Operand::Value(v, py_v) => Ok((v, py_v)),
-            Operand::Number(x) => {
-                let leaf = PyValue::new(x, String::new());
-                let v = leaf.inner.clone();
-                Ok((v, Py::new(py, leaf)?))
-            }
-        }
-    }
-
+    /// `f(self, other)`, or `f(other, self)` when `reflected` (`2 * v`).
     fn binary(
         slf: &Bound<'_, Self>,
         other: &Bound<'_, PyAny>,
+        reflected: bool,
         f: fn(&Value, &Value) -> Value,
     ) -> PyResult<PyValue> {
         let me = slf.borrow().inner.clone();
         let mine = slf.clone().unbind();
-        let (v, py_v) = Self::operand_value(slf.py(), other)?;
-        Ok(Self::result(f(&me, &v), vec![mine, py_v]))
-    }
-
-    fn reflected(
-        slf: &Bound<'_, Self>,
-        other: &Bound<'_, PyAny>,
-        f: fn(&Value, &Value) -> Value,
-    ) -> PyResult<PyValue> {
-        let me = slf.borrow().inner.clone();
-        let mine = slf.clone().unbind();
-        let (v, py_v) = Self::operand_value(slf.py(), other)?;
-        Ok(Self::result(f(&v, &me), vec![py_v, mine]))
+        let (v, py_v) = Self::operand(slf.py(), other)?;
+        Ok(if reflected {
+            Self::result(f(&v, &me), vec![py_v, mine])
+        } else {
+            Self::result(f(&me, &v), vec![mine, py_v])
+        })
     }
 
     fn unary(slf: &Bound<'_, Self>, f: fn(&Value) -> Value) -> PyValue {
@@ -133,28 +115,28 @@ impl PyValue {
     }
 
     fn __add__(slf: &Bound<'_, Self>, o: &Bound<'_, PyAny>) -> PyResult<PyValue> {
-        Self::binary(slf, o, |a, b| a + b)
+        Self::binary(slf, o, false, |a, b| a + b)
     }
     fn __radd__(slf: &Bound<'_, Self>, o: &Bound<'_, PyAny>) -> PyResult<PyValue> {
-        Self::reflected(slf, o, |a, b| a + b)
+        Self::binary(slf, o, true, |a, b| a + b)
     }
     fn __sub__(slf: &Bound<'_, Self>, o: &Bound<'_, PyAny>) -> PyResult<PyValue> {
-        Self::binary(slf, o, |a, b| a - b)
+        Self::binary(slf, o, false, |a, b| a - b)
     }
     fn __rsub__(slf: &Bound<'_, Self>, o: &Bound<'_, PyAny>) -> PyResult<PyValue> {
-        Self::reflected(slf, o, |a, b| a - b)
+        Self::binary(slf, o, true, |a, b| a - b)
     }
     fn __mul__(slf: &Bound<'_, Self>, o: &Bound<'_, PyAny>) -> PyResult<PyValue> {
-        Self::binary(slf, o, |a, b| a * b)
+        Self::binary(slf, o, false, |a, b| a * b)
     }
     fn __rmul__(slf: &Bound<'_, Self>, o: &Bound<'_, PyAny>) -> PyResult<PyValue> {
-        Self::reflected(slf, o, |a, b| a * b)
+        Self::binary(slf, o, true, |a, b| a * b)
     }
     fn __truediv__(slf: &Bound<'_, Self>, o: &Bound<'_, PyAny>) -> PyResult<PyValue> {
-        Self::binary(slf, o, |a, b| a / b)
+        Self::binary(slf, o, false, |a, b| a / b)
     }
     fn __rtruediv__(slf: &Bound<'_, Self>, o: &Bound<'_, PyAny>) -> PyResult<PyValue> {
-        Self::reflected(slf, o, |a, b| a / b)
+        Self::binary(slf, o, true, |a, b| a / b)
     }
     fn __pow__(
         slf: &Bound<'_, Self>,

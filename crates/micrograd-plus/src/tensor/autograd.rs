@@ -199,8 +199,7 @@ impl Tensor {
             + Sync
             + 'static,
     ) -> Result<Tensor> {
-        let n = shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d));
-        let n = n.ok_or_else(|| {
+        let n = shape::checked_numel(&shape).ok_or_else(|| {
             Error::shape(
                 "custom_op",
                 format!("{name}: shape {shape:?} has too many elements"),

@@ -9,6 +9,12 @@ pub(crate) fn numel(shape: &[usize]) -> usize {
     shape.iter().product()
 }
 
+/// Number of elements of a shape, or `None` when the product overflows
+/// (shapes that come from users or files).
+pub(crate) fn checked_numel(shape: &[usize]) -> Option<usize> {
+    shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d))
+}
+
 /// Row-major strides of a contiguous tensor of `shape`.
 pub(crate) fn contiguous_strides(shape: &[usize]) -> Vec<usize> {
     let mut strides = vec![0; shape.len()];
@@ -84,10 +90,7 @@ pub(crate) fn ensure_allocatable(op: &'static str, shape: &[usize]) -> Result<()
             format!("the result of shape {shape:?} is too large to allocate"),
         )
     };
-    let n = shape
-        .iter()
-        .try_fold(1usize, |n, &d| n.checked_mul(d))
-        .ok_or_else(too_big)?;
+    let n = checked_numel(shape).ok_or_else(too_big)?;
     if n >= ALLOCATION_CHECK_ELEMENTS {
         let bytes = n.checked_mul(8).ok_or_else(too_big)?;
         // Reserving (without touching) maps address space only; the real
