@@ -1,7 +1,7 @@
 //! Python values to engine storage and back: NumPy arrays, nested lists and
 //! scalars in; live NumPy views of engine buffers out.
 
-use micrograd_plus::tensor::Storage;
+use micrograd_plus::tensor::{ExternalWriteWatch, Storage};
 use micrograd_plus::{DType, Tensor};
 use numpy::ndarray::{ArrayViewD, IxDyn};
 use numpy::{PyArrayDyn, PyArrayMethods, PyUntypedArrayMethods};
@@ -114,24 +114,50 @@ pub(crate) fn tensor_from_storage(storage: Storage, shape: &[usize]) -> Tensor {
     .expect("storage_from_py returns a buffer that fills its shape")
 }
 
-/// Keeps a tensor (and so its buffer) alive while NumPy arrays view it.
+/// Keeps a tensor (and so its buffer) alive while NumPy arrays view it, and,
+/// for a view the user may write through, keeps the engine watching the
+/// buffer for such writes ([`Tensor::watch_external_writes`]) until the last
+/// array over it is gone.
 #[pyclass(module = "micrograd_plus._core", frozen)]
 pub struct Buffer {
     #[allow(dead_code)] // held only to keep the buffer alive
     tensor: Tensor,
+    #[allow(dead_code)] // held only for its Drop
+    watch: Option<ExternalWriteWatch>,
 }
 
-/// A writable NumPy array over `tensor`'s buffer, with no copy.
+/// A NumPy array over `tensor`'s buffer, with no copy, for reading (or for
+/// writes the caller records itself through `storage_mut`).
 ///
 /// Safe because the engine never reallocates a tensor's buffer: in-place
 /// updates (optimizers, `.data = …`, gradient accumulation) write into it,
 /// and the [`Buffer`] base object keeps it alive for as long as the array.
 pub(crate) fn numpy_view<'py>(py: Python<'py>, tensor: &Tensor) -> PyResult<Bound<'py, PyAny>> {
+    view_with_owner(py, tensor, None)
+}
+
+/// A NumPy array over `tensor`'s buffer that the user may write through:
+/// the engine watches the buffer for as long as the array (or any array
+/// derived from it) lives, so a graph that saved the old values refuses a
+/// stale backward.
+pub(crate) fn writable_numpy_view<'py>(
+    py: Python<'py>,
+    tensor: &Tensor,
+) -> PyResult<Bound<'py, PyAny>> {
+    view_with_owner(py, tensor, Some(tensor.watch_external_writes()))
+}
+
+fn view_with_owner<'py>(
+    py: Python<'py>,
+    tensor: &Tensor,
+    watch: Option<ExternalWriteWatch>,
+) -> PyResult<Bound<'py, PyAny>> {
     let shape = IxDyn(tensor.shape());
     let owner = Bound::new(
         py,
         Buffer {
             tensor: tensor.clone(),
+            watch,
         },
     )?
     .into_any();

@@ -10,7 +10,7 @@
 //!   pass reaches the tensor.
 //! - Python-defined ops join the graph through [`crate::custom_op`].
 
-use crate::convert::{self, numpy_view, tensor_from_py};
+use crate::convert::{self, numpy_view, tensor_from_py, writable_numpy_view};
 use crate::custom_op::{self, BackwardCell};
 use crate::{default_dtype, to_py_err};
 use micrograd_plus::tensor::Storage;
@@ -357,10 +357,9 @@ impl PyTensor {
     /// The values: a live, writable NumPy view (no copy).
     #[getter]
     fn get_data<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        // Writes through the view bypass the engine: have it watch for them,
-        // so a graph that saved these values refuses a stale backward.
-        self.inner.watch_external_writes();
-        numpy_view(py, &self.inner)
+        // Writes through the view bypass the engine: it watches for them
+        // while the view lives.
+        writable_numpy_view(py, &self.inner)
     }
 
     /// Writes new values into the tensor (same shape; a leaf may change shape).

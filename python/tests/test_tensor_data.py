@@ -123,6 +123,16 @@ def test_embedding_row_written_in_place_is_seen_by_the_next_lookup():
     assert np.array_equal(out.data[0, 1], emb.weight.data[0])
 
 
+def test_a_write_through_a_view_dropped_before_backward_is_still_seen():
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    view = x.data
+    y = (x * x).sum()
+    view[1] = 3.0
+    del view
+    with pytest.raises(RuntimeError):
+        y.backward()
+
+
 def test_reading_data_between_forward_and_backward_is_harmless():
     x = Tensor([1.0, 2.0, 3.0], requires_grad=True)
     y = (x * x).sum()
@@ -144,13 +154,19 @@ def _write_by_subtract(x):
     x.data -= 1.0
 
 
+@pytest.mark.parametrize("view_before", ["none", "data", "slice"])
 @pytest.mark.parametrize("modify", [_write_by_index, _write_by_reassignment, _write_by_subtract])
-def test_modifying_a_saved_tensor_then_backward_raises_naming_the_op(modify):
+def test_modifying_a_saved_tensor_then_backward_raises_naming_the_op(modify, view_before):
     # PyTorch's version counter: a tensor that `mul` saved for its backward was
-    # changed after the forward, so the gradient would silently be wrong.
+    # changed after the forward, so the gradient would silently be wrong. The
+    # engine watches a buffer only while some array views it: a view taken
+    # before the forward (and a slice of one) must keep it watching.
     x = Tensor([1.0, 2.0], requires_grad=True)
+    held = {"none": None, "data": x.data, "slice": x.data[1:]}[view_before]
     y = (x * x).sum()
     modify(x)
+    if held is not None:
+        held[-1] = 7.0
     with pytest.raises(RuntimeError) as err:
         y.backward()
     msg = str(err.value)

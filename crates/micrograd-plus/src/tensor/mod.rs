@@ -52,11 +52,11 @@ pub(crate) struct TensorImpl {
     /// Counts writes through [`Tensor::storage_mut`] (PyTorch's version
     /// counter): backward refuses a graph whose inputs changed since recording.
     pub(crate) version: AtomicU64,
-    /// Set once the buffer can be written from outside the engine (a NumPy
-    /// view): the engine then compares `content_hash` with the buffer to see
-    /// writes it was not told about, and counts them as versions.
-    pub(crate) watched: AtomicBool,
-    pub(crate) content_hash: AtomicU64,
+    /// Whether the buffer may have been written from outside the engine
+    /// since it was last compared with its hash (a copy of
+    /// `external.check_content`, read without locking on every op).
+    pub(crate) check_content: AtomicBool,
+    pub(crate) external: Mutex<ExternalWrites>,
     /// How this tensor was computed; `None` for leaves and untracked results.
     pub(crate) node: Option<Node>,
 }
@@ -83,8 +83,8 @@ impl Tensor {
             grad: Mutex::new(None),
             retains_grad: AtomicBool::new(false),
             version: AtomicU64::new(0),
-            watched: AtomicBool::new(false),
-            content_hash: AtomicU64::new(0),
+            check_content: AtomicBool::new(false),
+            external: Mutex::new(ExternalWrites::default()),
             node,
         }))
     }
@@ -179,39 +179,59 @@ impl Tensor {
     }
 
     /// Declares that this tensor's buffer may be written through a raw view
-    /// (a NumPy array over it) without [`Tensor::storage_mut`]. From now on
-    /// the engine notices such writes by the buffer's content (a hash, taken
-    /// when an op records this tensor and when backward needs it) and counts
-    /// each as a new [`Tensor::version`], so a graph recorded before the write
-    /// refuses to backpropagate instead of giving a wrong gradient.
+    /// (a NumPy array over it) without [`Tensor::storage_mut`], for as long as
+    /// the returned guard lives. Meanwhile, and once more after the last guard
+    /// is dropped, the engine notices such writes by the buffer's content (a
+    /// hash, taken when an op records this tensor and when backward needs it)
+    /// and counts each as a new [`Tensor::version`], so a graph recorded
+    /// before the write refuses to backpropagate instead of giving a wrong
+    /// gradient. Without a live guard the hashing (about 0.4 ns per element)
+    /// stops.
     ///
     /// ```
     /// use micrograd_plus::{tensor::Storage, Tensor};
     /// let w = Tensor::new([1.0f32, 2.0]).unwrap().requires_grad(true);
-    /// w.watch_external_writes();
+    /// let view = w.watch_external_writes();
     /// let y = (&w * &w).sum();
     /// // a write the engine is not told about, as through a NumPy view
     /// let ptr = match &*w.storage() { Storage::F32(v) => v.as_ptr() as *mut f32, _ => unreachable!() };
     /// unsafe { *ptr = 5.0 };
+    /// drop(view);
     /// assert!(y.backward().unwrap_err().to_string().contains("modified in place"));
     /// ```
-    pub fn watch_external_writes(&self) {
-        if !self.0.watched.swap(true, Ordering::Relaxed) {
-            let h = content_hash(&self.storage());
-            self.0.content_hash.store(h, Ordering::Relaxed);
+    pub fn watch_external_writes(&self) -> ExternalWriteWatch {
+        let mut external = self.lock_external();
+        external.writers += 1;
+        // A previous view's writes may still be uncompared: then keep the
+        // old hash, so that they count.
+        if !external.check_content {
+            external.hash = content_hash(&self.storage());
+            external.check_content = true;
+            self.0.check_content.store(true, Ordering::Release);
         }
+        ExternalWriteWatch(self.clone())
     }
 
     /// Counts a write made through a raw view since the engine last looked
     /// as a new version (see [`Tensor::watch_external_writes`]).
     pub(crate) fn sync_external_writes(&self) {
-        if !self.0.watched.load(Ordering::Relaxed) {
+        if !self.0.check_content.load(Ordering::Acquire) {
             return;
         }
+        let mut external = self.lock_external();
         let h = content_hash(&self.storage());
-        if self.0.content_hash.swap(h, Ordering::Relaxed) != h {
+        if std::mem::replace(&mut external.hash, h) != h {
             self.0.version.fetch_add(1, Ordering::Relaxed);
         }
+        if external.writers == 0 {
+            // No view is left to write through: nothing to compare until the next.
+            external.check_content = false;
+            self.0.check_content.store(false, Ordering::Release);
+        }
+    }
+
+    fn lock_external(&self) -> std::sync::MutexGuard<'_, ExternalWrites> {
+        self.0.external.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Keeps this tensor's gradient after backward even though it is not a
@@ -402,6 +422,28 @@ impl Tensor {
     }
 }
 
+/// Keeps [`Tensor::watch_external_writes`] in force while it lives (hold it
+/// for as long as the raw view over the buffer exists).
+pub struct ExternalWriteWatch(Tensor);
+
+impl Drop for ExternalWriteWatch {
+    fn drop(&mut self) {
+        // `check_content` stays set: the next look compares the last writes.
+        self.0.lock_external().writers -= 1;
+    }
+}
+
+/// The bookkeeping behind [`Tensor::watch_external_writes`].
+#[derive(Default)]
+pub(crate) struct ExternalWrites {
+    /// Live [`ExternalWriteWatch`]es.
+    writers: usize,
+    /// Whether the buffer may have changed since `hash` was taken (a writer
+    /// is alive, or was when the buffer was last compared).
+    check_content: bool,
+    hash: u64,
+}
+
 /// A 64-bit fingerprint of a buffer's bits (four interleaved multiply-xor
 /// lanes, so it runs near memory speed): equal buffers hash equal, and a
 /// changed element changes the hash except with negligible probability.
@@ -416,7 +458,16 @@ fn content_hash(storage: &Storage) -> u64 {
         h.iter().fold(0u64, |acc, &x| (acc ^ x).wrapping_mul(K))
     }
     match storage {
-        Storage::F32(v) => lanes(v.iter().map(|x| x.to_bits() as u64)),
+        // Two f32 per 64-bit word: half the multiplies.
+        Storage::F32(v) => {
+            let pairs = v.chunks_exact(2);
+            let odd = pairs.remainder().iter().map(|x| x.to_bits() as u64);
+            lanes(
+                pairs
+                    .map(|p| p[0].to_bits() as u64 | (p[1].to_bits() as u64) << 32)
+                    .chain(odd),
+            )
+        }
         Storage::F64(v) => lanes(v.iter().map(|x| x.to_bits())),
     }
 }
