@@ -3,7 +3,7 @@
 //! [`super::plot`]), so they render on a bare machine.
 
 use super::metrics::{ConfusionMatrix, History};
-use super::plot::{file_err, register_font};
+use super::plot::{file_err, register_font, render_png};
 use crate::error::{Error, Result};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -95,51 +95,50 @@ pub fn plot_curves(path: &Path, history: &History, title: &str) -> Result<()> {
         return Err(Error::argument("plot_curves", "no epochs to plot"));
     }
     register_font()?;
-    let root = BitMapBackend::new(path, (1100, 460)).into_drawing_area();
-    root.fill(&WHITE).map_err(|e| file_err(path, e))?;
-    let root = root
-        .titled(title, ("sans-serif", 24))
-        .map_err(|e| file_err(path, e))?;
-    let (left, right) = root.split_horizontally(550);
-    let pick = |f: fn(&super::metrics::EpochMetrics) -> f64| -> Vec<(f64, f64)> {
-        history
+    render_png(path, (1100, 460), |root| {
+        let root = root
+            .titled(title, ("sans-serif", 24))
+            .map_err(|e| file_err(path, e))?;
+        let (left, right) = root.split_horizontally(550);
+        let pick = |f: fn(&super::metrics::EpochMetrics) -> f64| -> Vec<(f64, f64)> {
+            history
+                .epochs
+                .iter()
+                .map(|m| (m.epoch as f64, f(m)))
+                .collect()
+        };
+        let last_epoch = history
             .epochs
             .iter()
-            .map(|m| (m.epoch as f64, f(m)))
-            .collect()
-    };
-    let last_epoch = history
-        .epochs
-        .iter()
-        .map(|m| m.epoch as f64)
-        .fold(1.0, f64::max);
-    // The panel titles say what y is.
-    let axes = || Axes {
-        x_desc: "epoch",
-        y_desc: "",
-        x_range: 0.5..last_epoch + 0.5,
-    };
-    draw_lines(
-        &left,
-        path,
-        "loss",
-        axes(),
-        vec![
-            ("train", TRAIN_COLOUR, pick(|m| m.train_loss)),
-            ("test", TEST_COLOUR, pick(|m| m.test_loss)),
-        ],
-    )?;
-    draw_lines(
-        &right,
-        path,
-        "accuracy",
-        axes(),
-        vec![
-            ("train", TRAIN_COLOUR, pick(|m| m.train_acc)),
-            ("test", TEST_COLOUR, pick(|m| m.test_acc)),
-        ],
-    )?;
-    root.present().map_err(|e| file_err(path, e))
+            .map(|m| m.epoch as f64)
+            .fold(1.0, f64::max);
+        // The panel titles say what y is.
+        let axes = || Axes {
+            x_desc: "epoch",
+            y_desc: "",
+            x_range: 0.5..last_epoch + 0.5,
+        };
+        draw_lines(
+            &left,
+            path,
+            "loss",
+            axes(),
+            vec![
+                ("train", TRAIN_COLOUR, pick(|m| m.train_loss)),
+                ("test", TEST_COLOUR, pick(|m| m.test_loss)),
+            ],
+        )?;
+        draw_lines(
+            &right,
+            path,
+            "accuracy",
+            axes(),
+            vec![
+                ("train", TRAIN_COLOUR, pick(|m| m.train_acc)),
+                ("test", TEST_COLOUR, pick(|m| m.test_acc)),
+            ],
+        )
+    })
 }
 
 /// Writes the confusion matrix as a heat map (rows: true class, columns:
@@ -160,69 +159,69 @@ pub fn plot_confusion(path: &Path, cm: &ConfusionMatrix, title: &str) -> Result<
         return Err(Error::argument("plot_confusion", "no classes"));
     }
     register_font()?;
-    let root = BitMapBackend::new(path, (640, 640)).into_drawing_area();
-    root.fill(&WHITE).map_err(|e| file_err(path, e))?;
-    // Cell (true t, predicted p) is centred on (p, n-1-t): integer ticks
-    // fall on cell centres and row 0 is at the top, as a matrix is read.
-    let span = -0.5..n as f64 - 0.5;
-    let mut chart = ChartBuilder::on(&root)
-        .caption(
-            format!("{title} (accuracy {:.2}%)", 100.0 * cm.accuracy()),
-            ("sans-serif", 20),
-        )
-        .margin(12)
-        .x_label_area_size(40)
-        .y_label_area_size(44)
-        .build_cartesian_2d(span.clone(), span)
-        .map_err(|e| file_err(path, e))?;
-    let class_at = |v: f64, flip: bool| {
-        let i = v.round();
-        if (v - i).abs() > 1e-6 || i < 0.0 || i >= n as f64 {
-            return String::new();
+    render_png(path, (640, 640), |root| {
+        // Cell (true t, predicted p) is centred on (p, n-1-t): integer ticks
+        // fall on cell centres and row 0 is at the top, as a matrix is read.
+        let span = -0.5..n as f64 - 0.5;
+        let mut chart = ChartBuilder::on(root)
+            .caption(
+                format!("{title} (accuracy {:.2}%)", 100.0 * cm.accuracy()),
+                ("sans-serif", 20),
+            )
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(44)
+            .build_cartesian_2d(span.clone(), span)
+            .map_err(|e| file_err(path, e))?;
+        let class_at = |v: f64, flip: bool| {
+            let i = v.round();
+            if (v - i).abs() > 1e-6 || i < 0.0 || i >= n as f64 {
+                return String::new();
+            }
+            let i = i as usize;
+            (if flip { n - 1 - i } else { i }).to_string()
+        };
+        chart
+            .configure_mesh()
+            .disable_mesh()
+            .x_labels(n)
+            .y_labels(n)
+            .x_desc("predicted")
+            .y_desc("true")
+            .x_label_formatter(&|v| class_at(*v, false))
+            .y_label_formatter(&|v| class_at(*v, true))
+            .label_style(("sans-serif", 14))
+            .axis_desc_style(("sans-serif", 16))
+            .draw()
+            .map_err(|e| file_err(path, e))?;
+        let mut cells = Vec::new();
+        let mut labels = Vec::new();
+        for t in 0..n {
+            let row: u64 = (0..n).map(|p| cm.count(t, p)).sum();
+            for p in 0..n {
+                let count = cm.count(t, p);
+                let share = count as f64 / row.max(1) as f64;
+                // White to dark blue by share of the row; the text flips to white on dark cells.
+                let shade = |c: u8| (255.0 - (255.0 - f64::from(c)) * share.sqrt()).round() as u8;
+                let colour = RGBColor(shade(8), shade(48), shade(107));
+                let (x, y) = (p as f64, (n - 1 - t) as f64);
+                cells.push(Rectangle::new(
+                    [(x - 0.5, y - 0.5), (x + 0.5, y + 0.5)],
+                    colour.filled(),
+                ));
+                let text_colour = if share > 0.5 { WHITE } else { BLACK };
+                labels.push(Text::new(
+                    count.to_string(),
+                    (x, y),
+                    ("sans-serif", 13)
+                        .into_font()
+                        .color(&text_colour)
+                        .pos(Pos::new(HPos::Center, VPos::Center)),
+                ));
+            }
         }
-        let i = i as usize;
-        (if flip { n - 1 - i } else { i }).to_string()
-    };
-    chart
-        .configure_mesh()
-        .disable_mesh()
-        .x_labels(n)
-        .y_labels(n)
-        .x_desc("predicted")
-        .y_desc("true")
-        .x_label_formatter(&|v| class_at(*v, false))
-        .y_label_formatter(&|v| class_at(*v, true))
-        .label_style(("sans-serif", 14))
-        .axis_desc_style(("sans-serif", 16))
-        .draw()
-        .map_err(|e| file_err(path, e))?;
-    let mut cells = Vec::new();
-    let mut labels = Vec::new();
-    for t in 0..n {
-        let row: u64 = (0..n).map(|p| cm.count(t, p)).sum();
-        for p in 0..n {
-            let count = cm.count(t, p);
-            let share = count as f64 / row.max(1) as f64;
-            // White to dark blue by share of the row; the text flips to white on dark cells.
-            let shade = |c: u8| (255.0 - (255.0 - f64::from(c)) * share.sqrt()).round() as u8;
-            let colour = RGBColor(shade(8), shade(48), shade(107));
-            let (x, y) = (p as f64, (n - 1 - t) as f64);
-            cells.push(Rectangle::new(
-                [(x - 0.5, y - 0.5), (x + 0.5, y + 0.5)],
-                colour.filled(),
-            ));
-            let text_colour = if share > 0.5 { WHITE } else { BLACK };
-            labels.push(Text::new(
-                count.to_string(),
-                (x, y),
-                ("sans-serif", 13)
-                    .into_font()
-                    .color(&text_colour)
-                    .pos(Pos::new(HPos::Center, VPos::Center)),
-            ));
-        }
-    }
-    chart.draw_series(cells).map_err(|e| file_err(path, e))?;
-    chart.draw_series(labels).map_err(|e| file_err(path, e))?;
-    root.present().map_err(|e| file_err(path, e))
+        chart.draw_series(cells).map_err(|e| file_err(path, e))?;
+        chart.draw_series(labels).map_err(|e| file_err(path, e))?;
+        Ok(())
+    })
 }

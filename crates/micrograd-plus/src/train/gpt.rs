@@ -11,20 +11,27 @@
 //! - The checkpoint is a safetensors file with the weights, the model's
 //!   configuration and the tokenizer in its metadata, so `mgp generate` needs
 //!   nothing else.
+//! - A run can also keep a training checkpoint (weights, AdamW's state, the
+//!   batch sampler's and the dropout layers' generators, the evaluations so
+//!   far), written atomically after every evaluation, and resume from it with
+//!   the same numbers as an uninterrupted run ([`train_resumable`]).
+//! - A non-finite loss stops training with an error ("training diverged")
+//!   before anything is saved.
 
 use super::charts::{draw_lines, Axes, TEST_COLOUR, TRAIN_COLOUR};
-use super::plot::{file_err, register_font};
+use super::plot::{register_font, render_png};
 use crate::bench::BenchResult;
 use crate::data::text::CharTokenizer;
 use crate::io;
 use crate::models::{GPTConfig, GPT};
+use crate::nn::dropout::{generators, GeneratorState};
 use crate::nn::Module;
 use crate::optim::{AdamW, AdamWConfig, Optimizer};
-use crate::tensor::no_grad;
+use crate::tensor::{no_grad, Tensor};
 use crate::{Error, Result};
-use plotters::prelude::*;
 use rand::{rngs::StdRng, Rng, SeedableRng};
-use serde::Serialize;
+use rand_chacha::ChaCha12Rng;
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::Path;
 use std::time::Instant;
@@ -88,7 +95,7 @@ pub fn random_windows(
     ids: &[usize],
     batch: usize,
     time: usize,
-    rng: &mut StdRng,
+    rng: &mut impl Rng,
 ) -> Result<(Vec<usize>, Vec<usize>)> {
     if ids.len() < time + 1 {
         return Err(Error::argument(
@@ -145,7 +152,7 @@ pub fn estimate_loss(
 /// let c = micrograd_plus::train::gpt::TrainConfig::shakespeare(65);
 /// assert_eq!((c.batch_size, c.lr, c.weight_decay), (32, 3e-4, 0.01));
 /// ```
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrainConfig {
     /// The model.
     pub model: GPTConfig,
@@ -191,7 +198,7 @@ impl TrainConfig {
 }
 
 /// One evaluation, printed as a JSON line by `mgp train gpt-* --json`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EvalRecord {
     /// Training steps done.
     pub step: usize,
@@ -259,91 +266,287 @@ pub fn train_step(
 pub fn train(
     config: &TrainConfig,
     data: &TextData,
+    on_step: impl FnMut(usize, f64),
+    on_eval: impl FnMut(&EvalRecord),
+) -> Result<(GPT, Vec<EvalRecord>)> {
+    train_resumable(config, data, None, on_step, on_eval)
+}
+
+/// A training checkpoint of [`train_resumable`].
+#[derive(Debug, Clone, Copy)]
+pub struct Checkpointing<'a> {
+    /// Written (atomically) after every evaluation.
+    pub path: &'a Path,
+    /// Start from the checkpoint already at `path` instead of a fresh model.
+    pub resume: bool,
+}
+
+/// Metadata `format` of a training checkpoint.
+const TRAINING_FORMAT: &str = "micrograd-plus gpt training checkpoint 1";
+
+/// Everything that shapes the rest of a run, as saved between evaluations.
+struct Progress {
+    step: usize,
+    records: Vec<EvalRecord>,
+    rng: ChaCha12Rng,
+}
+
+/// Writes the training checkpoint: model and AdamW tensors, and in the
+/// metadata the step, the evaluations, and the generators' positions.
+fn save_training(path: &Path, model: &mut GPT, opt: &AdamW, progress: &Progress) -> Result<()> {
+    let mut tensors: Vec<(String, Tensor)> = Vec::new();
+    for (prefix, state) in [
+        ("model", model.state_dict()),
+        ("optimizer", opt.state_dict()),
+    ] {
+        tensors.extend(state.into_iter().map(|(n, t)| (format!("{prefix}.{n}"), t)));
+    }
+    let dropout: Vec<GeneratorState> = generators(model).iter().map(|g| g.state()).collect();
+    let meta = HashMap::from([
+        ("format".to_string(), TRAINING_FORMAT.to_string()),
+        (CONFIG_KEY.to_string(), model.config().to_json()),
+        ("step".to_string(), progress.step.to_string()),
+        ("records".to_string(), to_json(path, &progress.records)?),
+        (
+            "rng".to_string(),
+            to_json(path, &GeneratorState::of(&progress.rng))?,
+        ),
+        ("dropout".to_string(), to_json(path, &dropout)?),
+    ]);
+    io::save_tensors(path, &tensors, &meta)
+}
+
+/// `value` as JSON for the checkpoint's metadata; errors name the file.
+fn to_json(path: &Path, value: &impl Serialize) -> Result<String> {
+    serde_json::to_string(value).map_err(|e| Error::File {
+        path: path.display().to_string(),
+        msg: format!("cannot serialise the checkpoint: {e}"),
+    })
+}
+
+/// Loads a training checkpoint into `model` and `opt` (built from the same
+/// configuration) and returns where the run stood.
+fn load_training(path: &Path, model: &mut GPT, opt: &mut AdamW) -> Result<Progress> {
+    let (tensors, meta) = io::load_tensors(path)?;
+    let file_err = |msg: String| Error::File {
+        path: path.display().to_string(),
+        msg,
+    };
+    if meta.get("format").map(String::as_str) != Some(TRAINING_FORMAT) {
+        return Err(file_err("not a GPT training checkpoint".into()));
+    }
+    let field = |key: &str| {
+        meta.get(key)
+            .ok_or_else(|| file_err(format!("no {key:?} in the checkpoint")))
+    };
+    let parse = |key: &str, e: serde_json::Error| file_err(format!("corrupt {key:?}: {e}"));
+    let step: usize = field("step")?
+        .parse()
+        .map_err(|_| file_err("corrupt \"step\"".into()))?;
+    let records: Vec<EvalRecord> =
+        serde_json::from_str(field("records")?).map_err(|e| parse("records", e))?;
+    let rng: GeneratorState = serde_json::from_str(field("rng")?).map_err(|e| parse("rng", e))?;
+    let dropout: Vec<GeneratorState> =
+        serde_json::from_str(field("dropout")?).map_err(|e| parse("dropout", e))?;
+    let in_file = |e: Error| file_err(e.to_string());
+    let part = |prefix: &str| -> Vec<(String, Tensor)> {
+        let prefix = format!("{prefix}.");
+        tensors
+            .iter()
+            .filter_map(|(n, t)| n.strip_prefix(&prefix).map(|n| (n.to_string(), t.clone())))
+            .collect()
+    };
+    let gens = generators(model);
+    if gens.len() != dropout.len() {
+        return Err(file_err(format!(
+            "the checkpoint has {} dropout generators, the model {} dropout layers",
+            dropout.len(),
+            gens.len()
+        )));
+    }
+    if records.last().is_none_or(|r| r.step != step) {
+        return Err(file_err(format!("corrupt: no evaluation at step {step}")));
+    }
+    let rng = rng.to_rng().map_err(in_file)?;
+    model.load_state_dict(&part("model")).map_err(in_file)?;
+    opt.load_state_dict(&part("optimizer")).map_err(in_file)?;
+    for (g, state) in gens.iter().zip(&dropout) {
+        g.set_state(state).map_err(in_file)?;
+    }
+    Ok(Progress { step, records, rng })
+}
+
+impl TrainConfig {
+    /// Checks the settings against each other and against `data`, so a run
+    /// that cannot work fails before it starts (a batch of 0 windows used
+    /// to train on nothing and report loss 0).
+    ///
+    /// ```
+    /// use micrograd_plus::train::gpt::{TextData, TrainConfig};
+    /// let data = TextData::new(&"abcdefgh".repeat(100), 0.9).unwrap();
+    /// let config = TrainConfig { batch_size: 0, ..TrainConfig::shakespeare(8) };
+    /// let err = config.check(&data).unwrap_err().to_string();
+    /// assert!(err.contains("batch size"), "{err}");
+    /// ```
+    pub fn check(&self, data: &TextData) -> Result<()> {
+        let bad = |msg: String| Err(Error::argument("gpt training", msg));
+        if self.batch_size == 0 || self.eval_interval == 0 || self.eval_iters == 0 {
+            return bad(format!(
+                "batch size, evaluation interval and evaluation batches must be at least 1, \
+                 got {}, {} and {}",
+                self.batch_size, self.eval_interval, self.eval_iters
+            ));
+        }
+        if !(self.lr.is_finite() && self.lr > 0.0) {
+            return bad(format!("learning rate must be above 0, got {}", self.lr));
+        }
+        if let Some(s) = self.max_seconds {
+            if !(s.is_finite() && s > 0.0) {
+                return bad(format!(
+                    "time limit must be a finite number of seconds above 0, got {s}"
+                ));
+            }
+        }
+        if data.tokenizer.vocab_size() != self.model.vocab_size {
+            return bad(format!(
+                "the text has {} distinct characters, the model's vocabulary {}",
+                data.tokenizer.vocab_size(),
+                self.model.vocab_size
+            ));
+        }
+        let need = self.model.block_size + 1;
+        for (split, ids) in [("training", &data.train), ("validation", &data.val)] {
+            if ids.len() < need {
+                return bad(format!(
+                    "the {split} split has {} characters, fewer than one window of {need}",
+                    ids.len()
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// [`train`], optionally keeping a training checkpoint that a later call
+/// resumes from (`checkpoint.resume`): the resumed run continues with the
+/// same batches, dropout masks and optimizer state, so its losses equal
+/// the uninterrupted run's. The time limit counts the time of earlier
+/// sessions too. A non-finite loss is an error, and no checkpoint of a
+/// diverged model is written.
+pub fn train_resumable(
+    config: &TrainConfig,
+    data: &TextData,
+    checkpoint: Option<Checkpointing<'_>>,
     mut on_step: impl FnMut(usize, f64),
     mut on_eval: impl FnMut(&EvalRecord),
 ) -> Result<(GPT, Vec<EvalRecord>)> {
+    config.check(data)?;
     crate::manual_seed(config.seed);
-    let model = GPT::new(config.model.clone())?;
+    let mut model = GPT::new(config.model.clone())?;
     let mut opt = optimizer(&model, config)?;
     let (b, t) = (config.batch_size, config.model.block_size);
-    let mut rng = StdRng::seed_from_u64(config.seed.wrapping_add(1));
+    let mut progress = match checkpoint {
+        Some(c) if c.resume => load_training(c.path, &mut model, &mut opt)?,
+        _ => Progress {
+            step: 0,
+            records: Vec::new(),
+            // ChaCha12 is StdRng's algorithm: the same batches as before
+            // checkpoints existed, from a generator whose position can be saved.
+            rng: ChaCha12Rng::seed_from_u64(config.seed.wrapping_add(1)),
+        },
+    };
+    // Time already spent in earlier sessions of this run.
+    let earlier_s = progress.records.last().map_or(0.0, |r| r.elapsed_s);
     let start = Instant::now();
-    let mut records = Vec::new();
+    let elapsed = || earlier_s + start.elapsed().as_secs_f64();
     let (mut window_start, mut window_steps) = (Instant::now(), 0usize);
-    let mut evaluate = |step: usize,
+    let mut evaluate = |model: &mut GPT,
+                        opt: &AdamW,
+                        progress: &mut Progress,
                         window_steps: usize,
-                        window_s: f64,
-                        records: &mut Vec<EvalRecord>|
+                        window_s: f64|
      -> Result<()> {
         let step_ms = if window_steps > 0 {
             window_s * 1e3 / window_steps as f64
         } else {
             0.0
         };
+        let loss =
+            |ids: &[usize]| estimate_loss(model, ids, b, config.eval_iters, config.seed ^ 0x5eed);
         let record = EvalRecord {
-            step,
-            train_loss: estimate_loss(
-                &model,
-                &data.train,
-                b,
-                config.eval_iters,
-                config.seed ^ 0x5eed,
-            )?,
-            val_loss: estimate_loss(
-                &model,
-                &data.val,
-                b,
-                config.eval_iters,
-                config.seed ^ 0x5eed,
-            )?,
+            step: progress.step,
+            train_loss: loss(&data.train)?,
+            val_loss: loss(&data.val)?,
             step_ms,
             tokens_per_second: if step_ms > 0.0 {
                 (b * t) as f64 / (step_ms / 1e3)
             } else {
                 0.0
             },
-            elapsed_s: start.elapsed().as_secs_f64(),
+            elapsed_s: elapsed(),
         };
+        // The last update can make the weights non-finite while the loss
+        // before it was finite: never report or save such a model.
+        if !(record.train_loss.is_finite() && record.val_loss.is_finite()) {
+            return Err(diverged(record.train_loss, progress.step));
+        }
         on_eval(&record);
-        records.push(record);
+        progress.records.push(record);
+        if let Some(c) = checkpoint {
+            save_training(c.path, model, opt, progress)?;
+        }
         Ok(())
     };
-    evaluate(0, 0, 0.0, &mut records)?;
-    let mut step = 0;
-    while step < config.max_steps {
-        if config
-            .max_seconds
-            .is_some_and(|s| start.elapsed().as_secs_f64() >= s)
-        {
+    if progress.records.is_empty() {
+        evaluate(&mut model, &opt, &mut progress, 0, 0.0)?;
+    }
+    while progress.step < config.max_steps {
+        if config.max_seconds.is_some_and(|s| elapsed() >= s) {
             break;
         }
         if window_steps == 0 {
             window_start = Instant::now();
         }
-        let (x, y) = random_windows(&data.train, b, t, &mut rng)?;
+        let (x, y) = random_windows(&data.train, b, t, &mut progress.rng)?;
         let loss = train_step(&model, &mut opt, &x, &y, b, t)?;
-        step += 1;
+        if !loss.is_finite() {
+            return Err(diverged(loss, progress.step + 1));
+        }
+        progress.step += 1;
         window_steps += 1;
-        on_step(step, loss);
-        if step % config.eval_interval == 0 {
+        on_step(progress.step, loss);
+        if progress.step % config.eval_interval == 0 {
             evaluate(
-                step,
+                &mut model,
+                &opt,
+                &mut progress,
                 window_steps,
                 window_start.elapsed().as_secs_f64(),
-                &mut records,
             )?;
             window_steps = 0;
         }
     }
-    if records.last().is_none_or(|r| r.step != step) {
+    if progress
+        .records
+        .last()
+        .is_none_or(|r| r.step != progress.step)
+    {
         evaluate(
-            step,
+            &mut model,
+            &opt,
+            &mut progress,
             window_steps,
             window_start.elapsed().as_secs_f64(),
-            &mut records,
         )?;
     }
-    Ok((model, records))
+    Ok((model, progress.records))
+}
+
+/// The error of a run whose loss stopped being finite.
+fn diverged(loss: f64, step: usize) -> Error {
+    Error::Autograd(format!(
+        "training diverged: loss is {loss} at step {step} (try a lower learning rate)"
+    ))
 }
 
 /// Saves the model, its configuration and `tokenizer` to one safetensors file.
@@ -412,25 +615,24 @@ pub fn plot_losses(path: &Path, records: &[EvalRecord], title: &str) -> Result<(
         return Err(Error::argument("plot_losses", "no evaluations to plot"));
     }
     register_font()?;
-    let root = BitMapBackend::new(path, (900, 520)).into_drawing_area();
-    root.fill(&WHITE).map_err(|e| file_err(path, e))?;
     let pick = |f: fn(&EvalRecord) -> f64| records.iter().map(|r| (r.step as f64, f(r))).collect();
     let axes = Axes {
         x_desc: "step",
         y_desc: "cross-entropy loss",
         x_range: 0.0..records.last().map_or(1, |r| r.step.max(1)) as f64,
     };
-    draw_lines(
-        &root,
-        path,
-        title,
-        axes,
-        vec![
-            ("train", TRAIN_COLOUR, pick(|r| r.train_loss)),
-            ("validation", TEST_COLOUR, pick(|r| r.val_loss)),
-        ],
-    )?;
-    root.present().map_err(|e| file_err(path, e))
+    render_png(path, (900, 520), |root| {
+        draw_lines(
+            root,
+            path,
+            title,
+            axes,
+            vec![
+                ("train", TRAIN_COLOUR, pick(|r| r.train_loss)),
+                ("validation", TEST_COLOUR, pick(|r| r.val_loss)),
+            ],
+        )
+    })
 }
 
 /// Times `runs` training steps of `config` on random data (after `warmup`

@@ -66,6 +66,37 @@ pub(crate) fn file_err(path: &Path, e: impl std::fmt::Display) -> Error {
     }
 }
 
+/// The drawing surface [`render_png`] hands out.
+pub(crate) type Canvas<'a> = DrawingArea<BitMapBackend<'a>, plotters::coord::Shift>;
+
+/// Draws a `width × height` picture in memory with `draw`, encodes it as PNG
+/// and writes it to `path` atomically ([`crate::io::write_atomic`]): a full
+/// disk or a kill leaves the previous picture (or none), never a truncated
+/// file, which plotters' own file backend would.
+pub(crate) fn render_png(
+    path: &Path,
+    (width, height): (u32, u32),
+    draw: impl FnOnce(&Canvas<'_>) -> Result<()>,
+) -> Result<()> {
+    let mut pixels = vec![0u8; width as usize * height as usize * 3];
+    {
+        let root = BitMapBackend::with_buffer(&mut pixels, (width, height)).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| file_err(path, e))?;
+        draw(&root)?;
+        root.present().map_err(|e| file_err(path, e))?;
+    }
+    let mut png = Vec::new();
+    image::ImageEncoder::write_image(
+        image::codecs::png::PngEncoder::new(&mut png),
+        &pixels,
+        width,
+        height,
+        image::ExtendedColorType::Rgb8,
+    )
+    .map_err(|e| file_err(path, format!("cannot encode PNG: {e}")))?;
+    crate::io::write_atomic(path, &png)
+}
+
 /// Draws `data` over the regions where `score(x, y)` is negative (class 0)
 /// or positive (class 1) and writes a PNG to `path`.
 ///
@@ -129,55 +160,55 @@ pub fn plot_decision_boundary(
         }
     }
 
-    let root = BitMapBackend::new(path, (WIDTH, HEIGHT)).into_drawing_area();
-    root.fill(&WHITE).map_err(|e| file_err(path, e))?;
-    let mut chart = ChartBuilder::on(&root)
-        .caption(title, ("sans-serif", 22))
-        .margin(12)
-        .x_label_area_size(36)
-        .y_label_area_size(44)
-        .build_cartesian_2d(x0..x1, y0..y1)
-        .map_err(|e| file_err(path, e))?;
-    chart.draw_series(cells).map_err(|e| file_err(path, e))?;
-    chart
-        .configure_mesh()
-        .disable_mesh()
-        .x_desc("x")
-        .y_desc("y")
-        .label_style(("sans-serif", 14))
-        .axis_desc_style(("sans-serif", 16))
-        .draw()
-        .map_err(|e| file_err(path, e))?;
-    for class in 0..2u8 {
-        let (r, g, b) = CLASS_RGB[usize::from(class)];
-        let points = data
-            .points
-            .iter()
-            .zip(&data.labels)
-            .filter(|(_, &l)| l == class)
-            .map(|(p, _)| (p[0], p[1]));
-        chart
-            .draw_series(
-                points
-                    .clone()
-                    .map(|p| Circle::new(p, 5, RGBColor(r, g, b).filled())),
-            )
-            .map_err(|e| file_err(path, e))?
-            .label(format!("class {class}"))
-            .legend(move |(x, y)| Circle::new((x, y), 5, RGBColor(r, g, b).filled()));
-        chart
-            .draw_series(points.map(|p| Circle::new(p, 5, BLACK.stroke_width(1))))
+    render_png(path, (WIDTH, HEIGHT), |root| {
+        let mut chart = ChartBuilder::on(root)
+            .caption(title, ("sans-serif", 22))
+            .margin(12)
+            .x_label_area_size(36)
+            .y_label_area_size(44)
+            .build_cartesian_2d(x0..x1, y0..y1)
             .map_err(|e| file_err(path, e))?;
-    }
-    chart
-        .configure_series_labels()
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .label_font(("sans-serif", 14))
-        .position(SeriesLabelPosition::UpperRight)
-        .draw()
-        .map_err(|e| file_err(path, e))?;
-    root.present().map_err(|e| file_err(path, e))
+        chart.draw_series(cells).map_err(|e| file_err(path, e))?;
+        chart
+            .configure_mesh()
+            .disable_mesh()
+            .x_desc("x")
+            .y_desc("y")
+            .label_style(("sans-serif", 14))
+            .axis_desc_style(("sans-serif", 16))
+            .draw()
+            .map_err(|e| file_err(path, e))?;
+        for class in 0..2u8 {
+            let (r, g, b) = CLASS_RGB[usize::from(class)];
+            let points = data
+                .points
+                .iter()
+                .zip(&data.labels)
+                .filter(|(_, &l)| l == class)
+                .map(|(p, _)| (p[0], p[1]));
+            chart
+                .draw_series(
+                    points
+                        .clone()
+                        .map(|p| Circle::new(p, 5, RGBColor(r, g, b).filled())),
+                )
+                .map_err(|e| file_err(path, e))?
+                .label(format!("class {class}"))
+                .legend(move |(x, y)| Circle::new((x, y), 5, RGBColor(r, g, b).filled()));
+            chart
+                .draw_series(points.map(|p| Circle::new(p, 5, BLACK.stroke_width(1))))
+                .map_err(|e| file_err(path, e))?;
+        }
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .label_font(("sans-serif", 14))
+            .position(SeriesLabelPosition::UpperRight)
+            .draw()
+            .map_err(|e| file_err(path, e))?;
+        Ok(())
+    })
 }
 
 /// [`plot_decision_boundary`] for a trained [`MLP`] with 2 inputs, its

@@ -4,8 +4,9 @@
 //!
 //! A resumed run gives the same numbers as an uninterrupted one because
 //! everything that shapes the next epoch is restored: the parameters, the
-//! optimizer's state (moments, step counts), the scheduler's position, and
-//! the loader's order, which depends only on `(seed, epoch)`.
+//! optimizer's state (moments, step counts), the scheduler's position, the
+//! dropout layers' generators, and the loader's order, which depends only
+//! on `(seed, epoch)`.
 //!
 //! ```
 //! use micrograd_plus::data::{synthetic, DataLoader};
@@ -31,6 +32,7 @@
 use super::metrics::{ConfusionMatrix, EpochMetrics, History};
 use crate::data::DataLoader;
 use crate::io::{load_tensors, save_tensors};
+use crate::nn::dropout::{generators, GeneratorState};
 use crate::nn::Module;
 use crate::optim::{LrScheduler, Optimizer};
 use crate::tensor::{no_grad, Tensor};
@@ -228,6 +230,15 @@ impl Trainer {
         for epoch in self.history.epochs.len() + 1..=epochs {
             let (train_loss, train_acc, seconds) = self.train_epoch(train, epoch, on_batch)?;
             let eval = self.evaluate(test)?;
+            // The last step can make the weights non-finite while its own
+            // loss was finite: never checkpoint such a model.
+            if !eval.loss.is_finite() {
+                return Err(Error::Autograd(format!(
+                    "training diverged: test loss is {} after epoch {epoch} \
+                     (try a lower learning rate or gradient clipping)",
+                    eval.loss
+                )));
+            }
             if let (Some(s), false) = (self.scheduler.as_mut(), self.scheduler_per_batch) {
                 s.step_with_metric(eval.loss, self.optimizer.as_mut());
             }
@@ -258,9 +269,10 @@ impl Trainer {
         Ok(last)
     }
 
-    /// Writes model, optimizer and scheduler state plus the history to one
-    /// safetensors file, atomically.
-    pub fn save_checkpoint(&self, path: &Path) -> Result<()> {
+    /// Writes model, optimizer and scheduler state, the dropout generators'
+    /// positions and the history to one safetensors file, atomically.
+    /// (`&mut`: finding the dropout layers walks the model.)
+    pub fn save_checkpoint(&mut self, path: &Path) -> Result<()> {
         let mut tensors = Vec::new();
         let prefixed = |prefix: &str, state: Vec<(String, Tensor)>| {
             state
@@ -275,12 +287,19 @@ impl Trainer {
         }
         let history = serde_json::to_string(&self.history)
             .map_err(|e| Error::argument("save_checkpoint", e.to_string()))?;
+        let dropout: Vec<GeneratorState> = generators(self.model.as_mut())
+            .iter()
+            .map(|g| g.state())
+            .collect();
+        let dropout = serde_json::to_string(&dropout)
+            .map_err(|e| Error::argument("save_checkpoint", e.to_string()))?;
         let meta = HashMap::from([
             (
                 "format".to_string(),
                 "micrograd-plus checkpoint 1".to_string(),
             ),
             ("history".to_string(), history),
+            ("dropout".to_string(), dropout),
         ]);
         save_tensors(path, &tensors, &meta)
     }
@@ -305,6 +324,24 @@ impl Trainer {
             .ok_or_else(|| file_err("not a training checkpoint (no history)".into()))?;
         let history: History =
             serde_json::from_str(history).map_err(|e| file_err(format!("corrupt history: {e}")))?;
+        // Checkpoints written before the generators were saved have no
+        // "dropout" entry: they load, and dropout continues from wherever
+        // the fresh model's generators stand.
+        let dropout: Option<Vec<GeneratorState>> = meta
+            .get("dropout")
+            .map(|d| serde_json::from_str(d))
+            .transpose()
+            .map_err(|e| file_err(format!("corrupt dropout generator states: {e}")))?;
+        let gens = generators(self.model.as_mut());
+        if let Some(states) = &dropout {
+            if states.len() != gens.len() {
+                return Err(file_err(format!(
+                    "the checkpoint has {} dropout generators, the model {} dropout layers",
+                    states.len(),
+                    gens.len()
+                )));
+            }
+        }
         let in_file = |e: Error| file_err(e.to_string());
         self.model
             .load_state_dict(&part("model"))
@@ -314,6 +351,9 @@ impl Trainer {
             .map_err(in_file)?;
         if let Some(s) = self.scheduler.as_mut() {
             s.load_state_dict(&part("scheduler")).map_err(in_file)?;
+        }
+        for (g, state) in gens.iter().zip(dropout.iter().flatten()) {
+            g.set_state(state).map_err(in_file)?;
         }
         self.history = history;
         Ok(())
