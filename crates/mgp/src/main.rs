@@ -46,9 +46,26 @@ enum Train {
     GptTinytalks(cmd::gpt::TrainArgs),
 }
 
-fn main() -> anyhow::Result<()> {
+/// Runs the command; prints a failure as one `error: ...` line and exits 1.
+///
+/// Returning `anyhow::Result` from `main` would print the error's Debug
+/// form, which includes a stack backtrace whenever `RUST_BACKTRACE` is set:
+/// noise for a user error such as a missing file. The error chain is printed
+/// with `{:#}` instead (`outer: cause: cause`); a real bug still panics and
+/// gets its backtrace from the panic hook.
+fn main() -> std::process::ExitCode {
     micrograd_plus::kernels::allocator::keep_freed_buffers();
-    match Cli::parse().command {
+    match run(Cli::parse().command) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(command: Command) -> anyhow::Result<()> {
+    match command {
         Command::Train(Train::Moons(args)) => cmd::train_moons::run(args),
         Command::Bench(args) => cmd::bench::run(&args),
         Command::Gradcheck(args) => cmd::gradcheck::run(&args),
