@@ -385,3 +385,486 @@ fn unknown_milestone_names_the_choices() {
         "{stderr}"
     );
 }
+
+/// Runs mgp in `cwd` (a run without --out goes to `cwd/runs/`).
+fn mgp_in(cwd: &std::path::Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_mgp"))
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .expect("mgp runs")
+}
+
+/// A fresh empty temporary folder.
+fn empty_dir(name: &str) -> std::path::PathBuf {
+    let dir = temp_dir(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn stderr_of(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn user_errors_are_one_line_without_a_backtrace_even_with_rust_backtrace_set() {
+    let cwd = empty_dir("backtrace");
+    for args in [
+        &["train", "mlp-mnist", "--data", "/nonexistent-mnist"][..],
+        &["generate", "--checkpoint", "/nonexistent.safetensors"][..],
+        &[
+            "eval",
+            "--checkpoint",
+            "/nonexistent/checkpoint.safetensors",
+        ][..],
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_mgp"))
+            .args(args)
+            .current_dir(&cwd)
+            .env("RUST_BACKTRACE", "1")
+            .output()
+            .expect("mgp runs");
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let stderr = stderr_of(&out);
+        assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
+        assert!(stderr.starts_with("error: /nonexistent"), "{stderr}");
+        assert!(!stderr.to_lowercase().contains("backtrace"), "{stderr}");
+    }
+    // Nothing was created for the failed run.
+    assert_eq!(std::fs::read_dir(&cwd).unwrap().count(), 0);
+    std::fs::remove_dir_all(&cwd).unwrap();
+}
+
+#[test]
+fn zero_nan_negative_and_absurd_numeric_flags_are_usage_errors() {
+    let cwd = empty_dir("flags");
+    for (args, flag) in [
+        (
+            &["bench", "matmul", "--size", "8", "--runs", "0"][..],
+            "--runs",
+        ),
+        (&["bench", "op-overhead", "--chain", "0"][..], "--chain"),
+        (&["bench", "conv", "--batch", "0"][..], "--batch"),
+        (&["bench", "matmul", "--size", "0"][..], "--size"),
+        (
+            &["train", "mlp-mnist", "--threads", "100000"][..],
+            "--threads",
+        ),
+        (&["train", "mlp-mnist", "--threads", "0"][..], "--threads"),
+        (&["train", "mlp-mnist", "--lr", "NaN"][..], "--lr"),
+        (&["train", "cnn-cifar10", "--momentum=-1"][..], "--momentum"),
+        (
+            &["train", "gpt-tinytalks", "--minutes", "NaN"][..],
+            "--minutes",
+        ),
+        (&["train", "gpt-tinytalks", "--minutes=-1"][..], "--minutes"),
+        (
+            &["train", "gpt-tinytalks", "--batch-size", "0"][..],
+            "--batch-size",
+        ),
+    ] {
+        let out = mgp_in(&cwd, args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+        let stderr = stderr_of(&out);
+        assert!(
+            stderr.starts_with("error: invalid value") && stderr.contains(flag),
+            "{args:?}: {stderr}"
+        );
+    }
+    assert_eq!(std::fs::read_dir(&cwd).unwrap().count(), 0, "no run folder");
+    std::fs::remove_dir_all(&cwd).unwrap();
+}
+
+/// `mgp train cnn-cifar10` on the 5-image fixture, batch 2, with `extra` flags.
+fn cifar_run(cwd: &std::path::Path, extra: &[&str]) -> std::process::Output {
+    let fixture = cifar_fixture();
+    let mut args = vec![
+        "train",
+        "cnn-cifar10",
+        "--data",
+        &fixture,
+        "--batch-size",
+        "2",
+        "--json",
+    ];
+    args.extend_from_slice(extra);
+    mgp_in(cwd, &args)
+}
+
+#[test]
+fn run_folders_are_never_overwritten_shared_or_left_half_made() {
+    let cwd = empty_dir("folders");
+    let run = cwd.join("run");
+    let run_s = run.to_str().unwrap();
+    let first = cifar_run(
+        &cwd,
+        &["--epochs", "1", "--schedule", "constant", "--out", run_s],
+    );
+    assert!(first.status.success(), "{}", stderr_of(&first));
+    let checkpoint = std::fs::read(run.join("checkpoint.safetensors")).unwrap();
+
+    // --out on an existing run: refused, the run untouched.
+    let again = cifar_run(
+        &cwd,
+        &[
+            "--epochs",
+            "1",
+            "--schedule",
+            "constant",
+            "--seed",
+            "9",
+            "--out",
+            run_s,
+        ],
+    );
+    assert_eq!(again.status.code(), Some(1));
+    let stderr = stderr_of(&again);
+    assert!(
+        stderr.contains("already holds files") && stderr.contains("--force"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read(run.join("checkpoint.safetensors")).unwrap(),
+        checkpoint
+    );
+    // --force replaces it.
+    let forced = cifar_run(
+        &cwd,
+        &[
+            "--epochs",
+            "1",
+            "--schedule",
+            "constant",
+            "--seed",
+            "9",
+            "--out",
+            run_s,
+            "--force",
+        ],
+    );
+    assert!(forced.status.success(), "{}", stderr_of(&forced));
+    assert_ne!(
+        std::fs::read(run.join("checkpoint.safetensors")).unwrap(),
+        checkpoint
+    );
+    // --out with --resume is an error, not silently ignored.
+    let both = cifar_run(&cwd, &["--resume", run_s, "--out", run_s]);
+    assert_eq!(both.status.code(), Some(2));
+    assert!(
+        stderr_of(&both).contains("cannot be used with"),
+        "{}",
+        stderr_of(&both)
+    );
+
+    // A failed start (bad data) leaves no folder, under --out or runs/.
+    let bad = cwd.join("bad");
+    let out = mgp_in(
+        &cwd,
+        &[
+            "train",
+            "cnn-cifar10",
+            "--data",
+            "/nonexistent-cifar",
+            "--out",
+            bad.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(!bad.exists());
+    let out = mgp_in(
+        &cwd,
+        &["train", "cnn-cifar10", "--data", "/nonexistent-cifar"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(!cwd.join("runs").exists());
+
+    // Two runs started at once get two folders.
+    let fixture = cifar_fixture();
+    let args = [
+        "train",
+        "cnn-cifar10",
+        "--data",
+        &fixture,
+        "--batch-size",
+        "2",
+        "--epochs",
+        "1",
+        "--schedule",
+        "constant",
+        "--json",
+    ];
+    let spawn = || {
+        Command::new(env!("CARGO_BIN_EXE_mgp"))
+            .args(args)
+            .current_dir(&cwd)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("mgp starts")
+    };
+    let (mut a, mut b) = (spawn(), spawn());
+    assert!(a.wait().unwrap().success() && b.wait().unwrap().success());
+    let folders: Vec<_> = std::fs::read_dir(cwd.join("runs")).unwrap().collect();
+    assert_eq!(folders.len(), 2);
+    for f in folders {
+        assert!(f.unwrap().path().join("checkpoint.safetensors").is_file());
+    }
+    std::fs::remove_dir_all(&cwd).unwrap();
+}
+
+#[test]
+fn run_files_are_written_atomically_with_errors_naming_the_file() {
+    let cwd = empty_dir("atomic");
+    let run = cwd.join("run");
+    let run_s = run.to_str().unwrap();
+    let first = cifar_run(
+        &cwd,
+        &["--epochs", "1", "--schedule", "constant", "--out", run_s],
+    );
+    assert!(first.status.success(), "{}", stderr_of(&first));
+    // What a kill during a checkpoint write leaves behind.
+    std::fs::write(run.join("checkpoint.safetensors.tmp-999999"), b"partial").unwrap();
+    // A folder where metrics.csv should go: writing it must fail, naming it.
+    std::fs::remove_file(run.join("metrics.csv")).unwrap();
+    std::fs::create_dir(run.join("metrics.csv")).unwrap();
+    let resumed = cifar_run(&cwd, &["--resume", run_s, "--epochs", "2"]);
+    assert_eq!(resumed.status.code(), Some(1));
+    let stderr = stderr_of(&resumed);
+    let last = stderr.lines().last().unwrap();
+    assert!(
+        last.starts_with(&format!("error: {run_s}/metrics.csv: cannot write:")),
+        "{stderr}"
+    );
+    assert!(!run.join("checkpoint.safetensors.tmp-999999").exists());
+    let leftovers: Vec<String> = std::fs::read_dir(&run)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".tmp-"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    std::fs::remove_dir_all(&cwd).unwrap();
+}
+
+/// The first `columns` columns of metrics.csv (those before the timings).
+fn csv_without_timing(path: &std::path::Path, columns: usize) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| l.split(',').take(columns).collect::<Vec<_>>().join(","))
+        .collect()
+}
+
+#[test]
+fn cnn_cifar10_resume_continues_bit_identically_including_dropout_and_metrics() {
+    let cwd = empty_dir("cifar-resume");
+    let (full, split) = (cwd.join("full"), cwd.join("split"));
+    let common = ["--schedule", "constant", "--seed", "4", "--lr", "0.01"];
+    let run = |epochs: &str, out: &std::path::Path| {
+        let mut args = common.to_vec();
+        args.extend(["--epochs", epochs, "--out", out.to_str().unwrap()]);
+        cifar_run(&cwd, &args)
+    };
+    let out = run("10", &full);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let uninterrupted = epochs_without_timing(&out.stdout);
+    assert_eq!(uninterrupted.len(), 10);
+    let first = run("8", &split);
+    assert!(first.status.success(), "{}", stderr_of(&first));
+    let first_csv = std::fs::read_to_string(split.join("metrics.csv")).unwrap();
+    let resumed = cifar_run(
+        &cwd,
+        &["--resume", split.to_str().unwrap(), "--epochs", "10"],
+    );
+    assert!(resumed.status.success(), "{}", stderr_of(&resumed));
+    assert_eq!(epochs_without_timing(&first.stdout), uninterrupted[..8]);
+    assert_eq!(epochs_without_timing(&resumed.stdout), uninterrupted[8..]);
+    // Every digit of metrics.csv (the first eight epochs read back from
+    // the checkpoint's JSON) matches the uninterrupted run's.
+    assert_eq!(
+        csv_without_timing(&split.join("metrics.csv"), 5),
+        csv_without_timing(&full.join("metrics.csv"), 5)
+    );
+    // The first session's lines, timings included, come back byte for byte.
+    let resumed_csv = std::fs::read_to_string(split.join("metrics.csv")).unwrap();
+    assert_eq!(
+        resumed_csv.lines().take(9).collect::<Vec<_>>(),
+        first_csv.lines().collect::<Vec<_>>()
+    );
+    std::fs::remove_dir_all(&cwd).unwrap();
+}
+
+#[test]
+fn a_longer_onecycle_or_cosine_resume_is_refused_not_silently_skipped() {
+    let cwd = empty_dir("cifar-extend");
+    for schedule in ["onecycle", "cosine"] {
+        let run = cwd.join(schedule);
+        let run_s = run.to_str().unwrap();
+        let first = cifar_run(
+            &cwd,
+            &["--epochs", "2", "--schedule", schedule, "--out", run_s],
+        );
+        assert!(first.status.success(), "{}", stderr_of(&first));
+        let longer = cifar_run(&cwd, &["--resume", run_s, "--epochs", "3"]);
+        assert_eq!(longer.status.code(), Some(1), "{schedule}");
+        assert!(longer.stdout.is_empty());
+        let stderr = stderr_of(&longer);
+        assert!(
+            stderr.contains(&format!(
+                "cannot extend this run from 2 to 3 epochs: its {schedule}"
+            )),
+            "{stderr}"
+        );
+        // Resuming the finished run as it was planned is fine.
+        assert!(cifar_run(&cwd, &["--resume", run_s]).status.success());
+    }
+    std::fs::remove_dir_all(&cwd).unwrap();
+}
+
+/// A small text for GPT runs (17 distinct characters, 2,800 of them).
+fn small_text(dir: &std::path::Path) -> String {
+    let words = [
+        "the", "cat", "sat", "on", "a", "mat", "and", "then", "ran", "far", "home",
+    ];
+    let text: Vec<&str> = (0..560usize)
+        .map(|i| words[(i * 7 + i / 3) % words.len()])
+        .collect();
+    let path = dir.join("small.txt");
+    std::fs::write(&path, text.join(" ")).unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+/// `mgp train gpt-tinytalks` (dropout 0.1) on `text`, batch 2.
+fn gpt_args<'a>(text: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "train",
+        "gpt-tinytalks",
+        "--data",
+        text,
+        "--batch-size",
+        "2",
+        "--json",
+    ];
+    args.extend_from_slice(extra);
+    args
+}
+
+/// The evaluation records without their timings.
+fn records_without_timing(stdout: &[u8]) -> Vec<serde_json::Value> {
+    String::from_utf8_lossy(stdout)
+        .lines()
+        .map(|l| {
+            let mut v: serde_json::Value = serde_json::from_str(l).expect("JSON line");
+            let o = v.as_object_mut().expect("object");
+            for key in ["step_ms", "tokens_per_second", "elapsed_s"] {
+                o.remove(key).expect(key);
+            }
+            v
+        })
+        .collect()
+}
+
+#[test]
+fn gpt_diverging_run_fails_without_saving_a_nan_model() {
+    let cwd = empty_dir("gpt-nan");
+    let text = small_text(&cwd);
+    let run = cwd.join("run");
+    let out = mgp_in(
+        &cwd,
+        &gpt_args(
+            &text,
+            &[
+                "--steps",
+                "20",
+                "--eval-interval",
+                "5",
+                "--lr",
+                "1e30",
+                "--out",
+                run.to_str().unwrap(),
+            ],
+        ),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = stderr_of(&out);
+    assert!(
+        stderr.contains("error: training diverged: loss is NaN at step"),
+        "{stderr}"
+    );
+    // It diverged before its first checkpoint after step 0: nothing is left.
+    assert!(!run.exists());
+    std::fs::remove_dir_all(&cwd).unwrap();
+}
+
+#[test]
+fn gpt_killed_mid_run_resumes_to_the_uninterrupted_numbers() {
+    use std::io::BufRead;
+    let cwd = empty_dir("gpt-kill");
+    let text = small_text(&cwd);
+    let (full, killed) = (cwd.join("full"), cwd.join("killed"));
+    let steps = ["--steps", "16", "--eval-interval", "2"];
+    let run = |out: &std::path::Path| {
+        let mut extra = steps.to_vec();
+        extra.extend(["--out", out.to_str().unwrap()]);
+        gpt_args(&text, &extra)
+            .into_iter()
+            .map(String::from)
+            .collect::<Vec<_>>()
+    };
+    let uninterrupted = mgp_in(
+        &cwd,
+        &run(&full).iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    assert!(
+        uninterrupted.status.success(),
+        "{}",
+        stderr_of(&uninterrupted)
+    );
+    let expected = records_without_timing(&uninterrupted.stdout);
+    assert_eq!(expected.len(), 9);
+
+    // kill -9 once the step-6 evaluation is printed (its checkpoint may be
+    // half written), then resume.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mgp"))
+        .args(run(&killed))
+        .current_dir(&cwd)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("mgp starts");
+    let mut seen = Vec::new();
+    for line in std::io::BufReader::new(child.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        let done = line.contains("\"step\":6,");
+        seen.push(line);
+        if done {
+            child.kill().unwrap();
+            break;
+        }
+    }
+    child.wait().unwrap();
+    assert!(
+        !killed.join("model.safetensors").exists(),
+        "killed before the end"
+    );
+    let resumed = mgp_in(
+        &cwd,
+        &[
+            "train",
+            "gpt-tinytalks",
+            "--json",
+            "--resume",
+            killed.to_str().unwrap(),
+        ],
+    );
+    assert!(resumed.status.success(), "{}", stderr_of(&resumed));
+    let after = records_without_timing(&resumed.stdout);
+    assert!(!after.is_empty());
+    assert_eq!(after[..], expected[expected.len() - after.len()..]);
+    assert_eq!(
+        csv_without_timing(&killed.join("metrics.csv"), 3),
+        csv_without_timing(&full.join("metrics.csv"), 3)
+    );
+    assert!(killed.join("model.safetensors").is_file());
+    std::fs::remove_dir_all(&cwd).unwrap();
+}

@@ -1,5 +1,6 @@
 //! `mgp bench NAME`: runs a named workload from `micrograd_plus::bench`.
 
+use super::args::positive_usize;
 use micrograd_plus::{bench, DType};
 
 /// Workloads `mgp bench` knows.
@@ -29,29 +30,29 @@ pub struct Args {
     /// Which workload to run.
     name: Workload,
     /// Matrix size for `matmul`.
-    #[arg(long, default_value_t = 1024)]
+    #[arg(long, default_value_t = 1024, value_parser = positive_usize)]
     size: usize,
     /// Element type for `matmul`.
     #[arg(long, default_value = "f32", value_parser = ["f32", "f64"])]
     dtype: String,
     /// Chain length for `op-overhead`.
-    #[arg(long, default_value_t = 10_000)]
+    #[arg(long, default_value_t = 10_000, value_parser = positive_usize)]
     chain: usize,
     /// Batch size for `conv`, `max-pool`, `batch-norm` (default 32) and
     /// `cifar10` (default 128).
-    #[arg(long)]
+    #[arg(long, value_parser = positive_usize)]
     batch: Option<usize>,
     /// Input channels for `conv` (channels for `max-pool`, `batch-norm`).
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 3, value_parser = positive_usize)]
     in_channels: usize,
     /// Output channels for `conv`.
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = 64, value_parser = positive_usize)]
     out_channels: usize,
     /// Image height and width for `conv`, `max-pool`, `batch-norm`.
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = 32, value_parser = positive_usize)]
     image: usize,
     /// Square kernel size for `conv`.
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 3, value_parser = positive_usize)]
     kernel: usize,
     /// Zero padding for `conv`.
     #[arg(long, default_value_t = 1)]
@@ -60,7 +61,7 @@ pub struct Args {
     #[arg(long)]
     no_input_grad: bool,
     /// Timed runs after the warm-up.
-    #[arg(long, default_value_t = 20)]
+    #[arg(long, default_value_t = 20, value_parser = positive_usize)]
     runs: usize,
     /// Print one JSON object and nothing else.
     #[arg(long)]

@@ -3,15 +3,20 @@
 //! 5` and `mgp bench gpt`. Parsing and printing only; the recipes live in
 //! `micrograd_plus::train::{gpt, reversal}`.
 
+use super::args::{non_negative_f64, positive_f64, positive_usize};
 use super::run_dir::RunDir;
+use super::train_common::RunArgs;
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use micrograd_plus::bench::BenchResult;
 use micrograd_plus::data::text::read_text;
 use micrograd_plus::models::{GPTConfig, Sampling};
 use micrograd_plus::nn::Module;
-use micrograd_plus::train::gpt::{self as recipe, EvalRecord, TextData, TrainConfig};
+use micrograd_plus::train::gpt::{
+    self as recipe, Checkpointing, EvalRecord, TextData, TrainConfig,
+};
 use micrograd_plus::train::reversal::{self, ReversalConfig};
+use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -22,33 +27,43 @@ const SHAKESPEARE_BAR: f64 = 1.70;
 #[derive(clap::Args, Debug)]
 pub struct TrainArgs {
     /// Text file to train on (default: the corpus shipped in `data/`).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "resume")]
     pub data: Option<PathBuf>,
-    /// Stop after this many steps.
-    #[arg(long)]
+    /// Stop after this many steps (on --resume: the run's new total).
+    #[arg(long, value_parser = positive_usize)]
     pub steps: Option<usize>,
-    /// Stop after this many minutes (evaluation included).
-    #[arg(long)]
+    /// Stop after this many minutes (evaluation included; on --resume:
+    /// the run's new total).
+    #[arg(long, value_parser = positive_f64)]
     pub minutes: Option<f64>,
     /// Windows per step.
-    #[arg(long)]
+    #[arg(long, value_parser = positive_usize, conflicts_with = "resume")]
     pub batch_size: Option<usize>,
     /// AdamW learning rate.
-    #[arg(long)]
+    #[arg(long, value_parser = positive_f64, conflicts_with = "resume")]
     pub lr: Option<f64>,
-    /// Steps between evaluations.
-    #[arg(long)]
+    /// Steps between evaluations (and checkpoints).
+    #[arg(long, value_parser = positive_usize, conflicts_with = "resume")]
     pub eval_interval: Option<usize>,
     /// Seed of the initialisation and the batches.
-    #[arg(long, default_value_t = 1337)]
-    pub seed: u64,
-    /// Run folder (default `runs/<recipe>-<timestamp>/`).
-    #[arg(long)]
-    pub out: Option<PathBuf>,
-    /// Print one JSON object per evaluation and nothing else on stdout.
-    #[arg(long)]
-    pub json: bool,
+    #[arg(long, conflicts_with = "resume")]
+    pub seed: Option<u64>,
+    /// Threads, run folder, resume and JSON output (one object per
+    /// evaluation).
+    #[command(flatten)]
+    pub run: RunArgs,
 }
+
+/// A GPT run's `config.json`: the text it trains on and the recipe.
+#[derive(Serialize, Deserialize)]
+struct RunConfig {
+    data: PathBuf,
+    #[serde(flatten)]
+    train: TrainConfig,
+}
+
+/// The default seed of the GPT recipes.
+const DEFAULT_SEED: u64 = 1337;
 
 /// Which corpus and model a training command uses.
 #[derive(Clone, Copy, Debug)]
@@ -113,31 +128,77 @@ pub struct Trained {
     pub checkpoint: PathBuf,
 }
 
-/// Runs `mgp train gpt-*`.
+/// Reads and tokenizes the text of a run.
+fn load_text(path: &Path) -> anyhow::Result<(String, TextData)> {
+    let text = read_text(path)?;
+    let data = TextData::new(&text, 0.9).with_context(|| format!("{}", path.display()))?;
+    Ok((text, data))
+}
+
+/// Runs `mgp train gpt-*`: a new run, or `--resume` of one from its
+/// checkpoint (saved after every evaluation).
 pub fn train(corpus: Corpus, args: &TrainArgs) -> anyhow::Result<Trained> {
-    let path = args.data.clone().unwrap_or_else(|| corpus.default_path());
-    let text = read_text(&path)?;
-    let data = TextData::new(&text, 0.9)?;
-    let mut config = corpus.config(data.tokenizer.vocab_size());
-    config.seed = args.seed;
-    if let Some(s) = args.steps {
-        config.max_steps = s;
+    if let Some(n) = args.run.threads {
+        micrograd_plus::kernels::set_num_threads(n)?;
     }
-    if let Some(m) = args.minutes {
-        config.max_seconds = Some(m * 60.0);
-    }
-    if let Some(b) = args.batch_size {
-        config.batch_size = b;
-    }
-    if let Some(lr) = args.lr {
-        config.lr = lr;
-    }
-    if let Some(e) = args.eval_interval {
-        config.eval_interval = e.max(1);
-    }
-    let dir = RunDir::create(args.out.clone(), corpus.name())?;
-    dir.write_config(&config)?;
-    if !args.json {
+    // Everything is checked (flags, text, settings against the text) before
+    // a new run's folder is created, so a failed start leaves nothing.
+    let (dir, config, text, data) = match &args.run.resume {
+        Some(folder) => {
+            let dir = RunDir::open(folder)?;
+            let mut config: RunConfig = dir.read_config()?;
+            if let Some(s) = args.steps {
+                config.train.max_steps = s;
+            }
+            if let Some(m) = args.minutes {
+                config.train.max_seconds = Some(m * 60.0);
+            }
+            let (text, data) = load_text(&config.data)?;
+            config
+                .train
+                .check(&data)
+                .with_context(|| format!("{} does not fit this run", config.data.display()))?;
+            (dir, config, text, data)
+        }
+        None => {
+            let path = args.data.clone().unwrap_or_else(|| corpus.default_path());
+            let (text, data) = load_text(&path)?;
+            let mut train = corpus.config(data.tokenizer.vocab_size());
+            train.seed = args.seed.unwrap_or(DEFAULT_SEED);
+            if let Some(s) = args.steps {
+                train.max_steps = s;
+            }
+            if let Some(m) = args.minutes {
+                train.max_seconds = Some(m * 60.0);
+            }
+            if let Some(b) = args.batch_size {
+                train.batch_size = b;
+            }
+            if let Some(lr) = args.lr {
+                train.lr = lr;
+            }
+            if let Some(e) = args.eval_interval {
+                train.eval_interval = e;
+            }
+            train.check(&data)?;
+            // Absolute, so --resume works from any working directory.
+            let data_path = std::path::absolute(&path)
+                .with_context(|| format!("cannot resolve {}", path.display()))?;
+            let config = RunConfig {
+                data: data_path,
+                train,
+            };
+            let dir = RunDir::create(args.run.out.clone(), corpus.name(), args.run.force)?;
+            if let Err(e) = dir.write_config(&config) {
+                dir.discard();
+                return Err(e);
+            }
+            (dir, config, text, data)
+        }
+    };
+    let resumed = args.run.resume.is_some();
+    let json = args.run.json;
+    if !json {
         eprintln!(
             "{}: {} characters ({} training, {} validation), vocabulary {}, run folder {}",
             corpus.name(),
@@ -148,7 +209,8 @@ pub fn train(corpus: Corpus, args: &TrainArgs) -> anyhow::Result<Trained> {
             dir.path().display()
         );
     }
-    let bar = if args.json {
+    let config = &config.train;
+    let bar = if json {
         ProgressBar::hidden()
     } else {
         ProgressBar::new(config.max_steps as u64)
@@ -161,10 +223,15 @@ pub fn train(corpus: Corpus, args: &TrainArgs) -> anyhow::Result<Trained> {
         .progress_chars("=> "),
     );
     let mut running = None::<f64>;
-    let json = args.json;
-    let (model, records) = recipe::train(
-        &config,
+    let mut seen = Vec::new();
+    let training_checkpoint = dir.checkpoint();
+    let trained = recipe::train_resumable(
+        config,
         &data,
+        Some(Checkpointing {
+            path: &training_checkpoint,
+            resume: resumed,
+        }),
         |step, loss| {
             let r = running.map_or(loss, |r| 0.98 * r + 0.02 * loss);
             running = Some(r);
@@ -172,6 +239,7 @@ pub fn train(corpus: Corpus, args: &TrainArgs) -> anyhow::Result<Trained> {
             bar.set_message(format!("{r:.4}"));
         },
         |r| {
+            seen.push(r.clone());
             if json {
                 println!("{}", serde_json::to_string(r).unwrap_or_default());
             } else {
@@ -181,21 +249,25 @@ pub fn train(corpus: Corpus, args: &TrainArgs) -> anyhow::Result<Trained> {
                 ));
             }
         },
-    )?;
+    );
     bar.finish_and_clear();
+    let (model, records) = match trained {
+        Ok(t) => t,
+        Err(e) => {
+            if !resumed && seen.iter().all(|r| r.step == 0) {
+                // Failed before any training worth keeping: leave nothing.
+                dir.discard();
+            } else if !seen.is_empty() {
+                // The checkpoint of the last good evaluation stays (resumable);
+                // record this session's evaluations beside it.
+                let _ = write_metrics(&dir, &seen);
+            }
+            return Err(e.into());
+        }
+    };
     let checkpoint = dir.path().join("model.safetensors");
     recipe::save_checkpoint(&checkpoint, &model, &data.tokenizer)?;
-    let csv: String = std::iter::once(
-        "step,train_loss,val_loss,step_ms,tokens_per_second,elapsed_s\n".to_string(),
-    )
-    .chain(records.iter().map(|r| {
-        format!(
-            "{},{},{},{},{},{}\n",
-            r.step, r.train_loss, r.val_loss, r.step_ms, r.tokens_per_second, r.elapsed_s
-        )
-    }))
-    .collect();
-    std::fs::write(dir.path().join("metrics.csv"), csv).context("cannot write metrics.csv")?;
+    write_metrics(&dir, &records)?;
     recipe::plot_losses(
         &dir.path().join("loss.png"),
         &records,
@@ -207,7 +279,7 @@ pub fn train(corpus: Corpus, args: &TrainArgs) -> anyhow::Result<Trained> {
             Corpus::TinyTalks => "Q: ",
         };
         let ids = data.tokenizer.encode(prompt)?;
-        let sample = model.generate(&ids, 300, 0.8, None, args.seed)?;
+        let sample = model.generate(&ids, 300, 0.8, None, config.seed)?;
         eprintln!(
             "checkpoint {}\n--- sample ---\n{}",
             checkpoint.display(),
@@ -218,6 +290,22 @@ pub fn train(corpus: Corpus, args: &TrainArgs) -> anyhow::Result<Trained> {
         records,
         checkpoint,
     })
+}
+
+/// Writes the evaluations to the run folder's `metrics.csv`, atomically.
+fn write_metrics(dir: &RunDir, records: &[EvalRecord]) -> anyhow::Result<()> {
+    let csv: String = std::iter::once(
+        "step,train_loss,val_loss,step_ms,tokens_per_second,elapsed_s\n".to_string(),
+    )
+    .chain(records.iter().map(|r| {
+        format!(
+            "{},{},{},{},{},{}\n",
+            r.step, r.train_loss, r.val_loss, r.step_ms, r.tokens_per_second, r.elapsed_s
+        )
+    }))
+    .collect();
+    micrograd_plus::io::write_atomic(&dir.path().join("metrics.csv"), csv.as_bytes())?;
+    Ok(())
 }
 
 /// Options of `mgp generate`.
@@ -233,10 +321,10 @@ pub struct GenerateArgs {
     #[arg(long, default_value_t = 300)]
     pub tokens: usize,
     /// Sampling temperature (0: always the most likely token).
-    #[arg(long, default_value_t = 0.8)]
+    #[arg(long, default_value_t = 0.8, value_parser = non_negative_f64)]
     pub temperature: f64,
     /// Sample among the k most likely tokens only.
-    #[arg(long)]
+    #[arg(long, value_parser = positive_usize)]
     pub top_k: Option<usize>,
     /// Seed of the sampler.
     #[arg(long, default_value_t = 0)]
@@ -323,9 +411,8 @@ pub fn milestone_5(seed: u64) -> anyhow::Result<bool> {
         batch_size: None,
         lr: None,
         eval_interval: None,
-        seed,
-        out: None,
-        json: false,
+        seed: Some(seed),
+        run: RunArgs::default(),
     };
     let trained = train(Corpus::Shakespeare, &args)?;
     let best = trained

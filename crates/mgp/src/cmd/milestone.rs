@@ -32,7 +32,7 @@ const CIFAR_BAR: f64 = 0.75;
 /// Milestones 3 and 4: the CIFAR-10 recipe for `epochs` epochs.
 fn cifar(args: &Args, epochs: usize) -> anyhow::Result<(f64, Vec<f64>)> {
     let train = super::train_cifar10::Args {
-        epochs,
+        epochs: Some(epochs),
         batch_size: 128,
         lr: 0.1,
         momentum: 0.9,

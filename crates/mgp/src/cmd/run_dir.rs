@@ -33,24 +33,141 @@ fn timestamp() -> String {
     )
 }
 
+/// The files a run writes into its folder; `--force` removes them before a
+/// new run takes the folder over, so nothing of the old run is mistaken for
+/// the new one's.
+const RUN_FILES: &[&str] = &[
+    "config.json",
+    "checkpoint.safetensors",
+    "metrics.csv",
+    "curves.png",
+    "confusion.png",
+    "model.safetensors",
+    "loss.png",
+];
+
+/// Whether `name` is a temporary file of [`micrograd_plus::io::write_atomic`]
+/// (`<file>.tmp-<pid>`) written by another process than this one.
+fn is_stale_temp(name: &str) -> bool {
+    name.rsplit_once(".tmp-").is_some_and(|(_, pid)| {
+        !pid.is_empty()
+            && pid.bytes().all(|b| b.is_ascii_digit())
+            && pid != std::process::id().to_string()
+    })
+}
+
 impl RunDir {
-    /// Creates `out`, or `runs/<recipe>-<timestamp>` when `out` is None.
-    pub fn create(out: Option<PathBuf>, recipe: &str) -> anyhow::Result<RunDir> {
-        let path =
-            out.unwrap_or_else(|| Path::new("runs").join(format!("{recipe}-{}", timestamp())));
+    /// Creates the folder of a new run: `out`, or `runs/<recipe>-<timestamp>`
+    /// (with `-2`, `-3`, ... appended when a run started in the same second
+    /// already took that name) when `out` is None.
+    ///
+    /// An `out` that already holds files is refused unless `force`, which
+    /// removes the old run's files first: overwriting a run's checkpoint
+    /// without a word loses work.
+    pub fn create(out: Option<PathBuf>, recipe: &str, force: bool) -> anyhow::Result<RunDir> {
+        let Some(path) = out else {
+            let runs = Path::new("runs");
+            std::fs::create_dir_all(runs)
+                .with_context(|| format!("cannot create folder {}", runs.display()))?;
+            let stem = format!("{recipe}-{}", timestamp());
+            // create_dir (not create_dir_all) fails if the name is taken, so
+            // two runs started at once never share a folder.
+            for n in 1.. {
+                let name = if n == 1 {
+                    stem.clone()
+                } else {
+                    format!("{stem}-{n}")
+                };
+                let path = runs.join(name);
+                match std::fs::create_dir(&path) {
+                    Ok(()) => return Ok(RunDir(path)),
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                    Err(e) => {
+                        return Err(e).with_context(|| {
+                            format!("cannot create run folder {}", path.display())
+                        })
+                    }
+                }
+            }
+            unreachable!("an unbounded loop only exits by returning");
+        };
+        if path.exists() {
+            anyhow::ensure!(
+                path.is_dir(),
+                "--out {}: exists and is not a folder",
+                path.display()
+            );
+            let entries = std::fs::read_dir(&path)
+                .with_context(|| format!("cannot read folder {}", path.display()))?;
+            let mut names: Vec<String> = entries
+                .filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect();
+            if !names.is_empty() && !force {
+                names.sort();
+                names.truncate(4);
+                anyhow::bail!(
+                    "--out {}: the folder already holds files ({}{}): pass --force to replace \
+                     that run, or --resume {} to continue it",
+                    path.display(),
+                    names.join(", "),
+                    if names.len() == 4 { ", ..." } else { "" },
+                    path.display()
+                );
+            }
+            let dir = RunDir(path);
+            for name in RUN_FILES {
+                let file = dir.0.join(name);
+                if file.exists() {
+                    std::fs::remove_file(&file)
+                        .with_context(|| format!("cannot remove {}", file.display()))?;
+                }
+            }
+            dir.remove_stale_temps()?;
+            return Ok(dir);
+        }
         std::fs::create_dir_all(&path)
             .with_context(|| format!("cannot create run folder {}", path.display()))?;
         Ok(RunDir(path))
     }
 
-    /// An existing run folder (for `--resume`).
+    /// An existing run folder (for `--resume`); temporary files a killed
+    /// run left behind are removed.
     pub fn open(path: &Path) -> anyhow::Result<RunDir> {
         anyhow::ensure!(
             path.join("config.json").is_file(),
             "{}: not a run folder (no config.json)",
             path.display()
         );
-        Ok(RunDir(path.to_path_buf()))
+        let dir = RunDir(path.to_path_buf());
+        dir.remove_stale_temps()?;
+        Ok(dir)
+    }
+
+    /// Removes `<file>.tmp-<pid>` files of other processes: a run killed
+    /// while writing a checkpoint leaves one, and nothing else ever would.
+    fn remove_stale_temps(&self) -> anyhow::Result<()> {
+        let entries = std::fs::read_dir(&self.0)
+            .with_context(|| format!("cannot read folder {}", self.0.display()))?;
+        for entry in entries.filter_map(|e| e.ok()) {
+            if is_stale_temp(&entry.file_name().to_string_lossy()) {
+                let path = entry.path();
+                std::fs::remove_file(&path)
+                    .with_context(|| format!("cannot remove {}", path.display()))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes what a run that failed before its first checkpoint wrote
+    /// (its config.json), and the folder itself if that leaves it empty, so
+    /// a failed start leaves nothing behind. Best effort: it runs while
+    /// another error is being reported.
+    pub fn discard(&self) {
+        for name in RUN_FILES {
+            let _ = std::fs::remove_file(self.0.join(name));
+        }
+        let _ = std::fs::remove_dir(&self.0);
     }
 
     /// The folder.

@@ -3,7 +3,8 @@
 //! summaries (or JSON), and a run folder holding `metrics.csv`,
 //! `curves.png`, `confusion.png`, `config.json` and the checkpoint.
 
-use super::train_common::{open_run, train_and_report, Labels, RunArgs};
+use super::args::{non_negative_f64, positive_f64, positive_usize};
+use super::train_common::{start_run, train_and_report, Labels, RunArgs};
 use micrograd_plus::train::cifar10::{self, Cifar10Config, Schedule};
 use micrograd_plus::train::trainer::Evaluation;
 use std::path::PathBuf;
@@ -12,20 +13,20 @@ use std::time::Instant;
 /// Options of `mgp train cnn-cifar10`.
 #[derive(clap::Args, Debug, Clone)]
 pub struct Args {
-    /// Passes over the training set.
-    #[arg(long, default_value_t = 30)]
-    pub epochs: usize,
+    /// Passes over the training set [default: 30; on --resume, the run's own].
+    #[arg(long, value_parser = positive_usize)]
+    pub epochs: Option<usize>,
     /// Samples per step.
-    #[arg(long, default_value_t = 128)]
+    #[arg(long, default_value_t = 128, value_parser = positive_usize)]
     pub batch_size: usize,
     /// Peak (onecycle) or starting (cosine, constant) learning rate.
-    #[arg(long, default_value_t = 0.1)]
+    #[arg(long, default_value_t = 0.1, value_parser = positive_f64)]
     pub lr: f64,
     /// SGD momentum (Nesterov).
-    #[arg(long, default_value_t = 0.9)]
+    #[arg(long, default_value_t = 0.9, value_parser = non_negative_f64)]
     pub momentum: f64,
     /// L2 weight decay.
-    #[arg(long, default_value_t = 5e-4)]
+    #[arg(long, default_value_t = 5e-4, value_parser = non_negative_f64)]
     pub weight_decay: f64,
     /// onecycle, cosine or constant, stepped every batch.
     #[arg(long, default_value = "onecycle")]
@@ -39,10 +40,10 @@ pub struct Args {
     #[arg(long)]
     pub data: Option<PathBuf>,
     /// Train on N training images only (drawn at random, fixed seed).
-    #[arg(long)]
+    #[arg(long, value_parser = positive_usize)]
     pub train_limit: Option<usize>,
     /// Evaluate on N test images only (drawn at random, fixed seed).
-    #[arg(long)]
+    #[arg(long, value_parser = positive_usize)]
     pub test_limit: Option<usize>,
     /// Threads, run folder, resume and JSON output.
     #[command(flatten)]
@@ -53,7 +54,7 @@ impl Args {
     /// The recipe's settings from the flags.
     pub fn config(&self) -> Cifar10Config {
         Cifar10Config {
-            epochs: self.epochs,
+            epochs: self.epochs.unwrap_or(Cifar10Config::default().epochs),
             batch_size: self.batch_size,
             lr: self.lr,
             momentum: self.momentum,
@@ -70,20 +71,14 @@ impl Args {
 /// Trains and writes the run folder; returns the final evaluation and the
 /// run's history.
 pub fn run(args: &Args) -> anyhow::Result<(Evaluation, micrograd_plus::train::metrics::History)> {
-    let (dir, config) = open_run(
+    let started = Instant::now();
+    let (dir, config, mut run) = start_run(
         &args.run,
         "cnn-cifar10",
         || args.config(),
-        // A longer run than planned keeps the schedule's length as saved:
-        // extend only the epochs of a constant schedule.
-        |c| {
-            if c.schedule == Schedule::Constant {
-                c.epochs = args.epochs.max(c.epochs)
-            }
-        },
+        |c| extend(c, args.epochs),
+        cifar10::run,
     )?;
-    let started = Instant::now();
-    let mut run = cifar10::run(&config)?;
     let (train, test) = run.sizes();
     let labels = Labels {
         header: format!(
@@ -99,4 +94,31 @@ pub fn run(args: &Args) -> anyhow::Result<(Evaluation, micrograd_plus::train::me
         eprintln!("wall time {:.1} s", started.elapsed().as_secs_f64());
     }
     Ok((eval, run.trainer.history))
+}
+
+/// Applies `--epochs` to a resumed run's config. A constant learning rate
+/// extends to any length; a one-cycle or cosine schedule was laid out over
+/// the run's planned batches when it started, so a longer run is refused
+/// (rather than training nothing and reporting success).
+fn extend(config: &mut Cifar10Config, epochs: Option<usize>) -> anyhow::Result<()> {
+    let Some(epochs) = epochs else {
+        return Ok(());
+    };
+    if epochs <= config.epochs {
+        return Ok(());
+    }
+    anyhow::ensure!(
+        config.schedule == Schedule::Constant,
+        "cannot extend this run from {} to {epochs} epochs: its {} learning-rate schedule was \
+         laid out over {} epochs when it started; start a new run with --epochs {epochs}",
+        config.epochs,
+        match config.schedule {
+            Schedule::OneCycle => "onecycle",
+            Schedule::Cosine => "cosine",
+            Schedule::Constant => "constant",
+        },
+        config.epochs
+    );
+    config.epochs = epochs;
+    Ok(())
 }

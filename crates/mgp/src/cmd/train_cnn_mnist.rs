@@ -2,7 +2,8 @@
 //! per-epoch summaries (or JSON), and a run folder holding `metrics.csv`,
 //! `curves.png`, `confusion.png`, `config.json` and the checkpoint.
 
-use super::train_common::{open_run, train_and_report, Labels, RunArgs};
+use super::args::{positive_f64, positive_usize};
+use super::train_common::{start_run, train_and_report, Labels, RunArgs};
 use micrograd_plus::train::cnn_mnist::{self, CnnMnistConfig};
 use micrograd_plus::train::trainer::Evaluation;
 use std::path::PathBuf;
@@ -11,13 +12,13 @@ use std::path::PathBuf;
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// Passes over the training set.
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 3, value_parser = positive_usize)]
     pub epochs: usize,
     /// Samples per step.
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = 64, value_parser = positive_usize)]
     pub batch_size: usize,
     /// Adam's learning rate.
-    #[arg(long, default_value_t = 1e-3)]
+    #[arg(long, default_value_t = 1e-3, value_parser = positive_f64)]
     pub lr: f64,
     /// Seed for the initialisation and the shuffle.
     #[arg(long, default_value_t = 0)]
@@ -27,7 +28,7 @@ pub struct Args {
     #[arg(long)]
     pub data: Option<PathBuf>,
     /// Use only N training and N test images (drawn at random, fixed seed).
-    #[arg(long)]
+    #[arg(long, value_parser = positive_usize)]
     pub limit: Option<usize>,
     /// Threads, run folder, resume and JSON output.
     #[command(flatten)]
@@ -36,7 +37,7 @@ pub struct Args {
 
 /// Trains and writes the run folder; returns the final evaluation.
 pub fn run(args: &Args) -> anyhow::Result<Evaluation> {
-    let (dir, config) = open_run(
+    let (dir, _, mut run) = start_run(
         &args.run,
         "cnn-mnist",
         || CnnMnistConfig {
@@ -47,9 +48,12 @@ pub fn run(args: &Args) -> anyhow::Result<Evaluation> {
             data: args.data.clone(),
             limit: args.limit,
         },
-        |c| c.epochs = args.epochs.max(c.epochs),
+        |c| {
+            c.epochs = args.epochs.max(c.epochs);
+            Ok(())
+        },
+        cnn_mnist::run,
     )?;
-    let mut run = cnn_mnist::run(&config)?;
     let (train, test) = run.sizes();
     let labels = Labels {
         header: format!("cnn-mnist: {train} training / {test} test images"),

@@ -14,11 +14,15 @@ use std::path::PathBuf;
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct RunArgs {
     /// Worker threads for the kernels (default: all cores).
-    #[arg(long)]
+    #[arg(long, value_parser = super::args::threads)]
     pub threads: Option<usize>,
-    /// Run folder (default `runs/<recipe>-<timestamp>`).
-    #[arg(long)]
+    /// Run folder (default `runs/<recipe>-<timestamp>`); refused if it
+    /// already holds files, unless --force.
+    #[arg(long, conflicts_with = "resume")]
     pub out: Option<PathBuf>,
+    /// Replace the run already in the --out folder.
+    #[arg(long, requires = "out")]
+    pub force: bool,
     /// Continue the run in this folder from its checkpoint (its
     /// config.json is used; --epochs may extend it).
     #[arg(long)]
@@ -100,7 +104,9 @@ fn write_results(
     confusion_title: &str,
     json: bool,
 ) -> anyhow::Result<()> {
-    std::fs::write(dir.path().join("metrics.csv"), history.to_csv())?;
+    // Atomic, like every file of a run: a full disk or a kill leaves the
+    // previous metrics.csv, never a truncated one.
+    micrograd_plus::io::write_atomic(&dir.path().join("metrics.csv"), history.to_csv().as_bytes())?;
     plot_curves(&dir.path().join("curves.png"), history, curves_title)?;
     plot_confusion(
         &dir.path().join("confusion.png"),
@@ -117,16 +123,20 @@ fn write_results(
     Ok(())
 }
 
-/// Sets the kernels' thread count (when `--threads` was given) and opens
-/// the run folder and config of a fresh run (`fresh`, written to a new
-/// folder under `--out` or `runs/<recipe>-<timestamp>`) or of a resumed one
-/// (read from the `--resume` folder, then `extend`ed, e.g. to more epochs).
-pub fn open_run<C: serde::Serialize + serde::de::DeserializeOwned>(
+/// Sets the kernels' thread count (when `--threads` was given) and prepares
+/// a run: a fresh one (`fresh()` config, written to a new folder under
+/// `--out` or `runs/<recipe>-<timestamp>`) or a resumed one (config read
+/// from the `--resume` folder, then `extend`ed, e.g. to more epochs, and the
+/// checkpoint loaded). `build` makes the recipe's run from the config; it
+/// validates the settings and loads the data, and runs before a new folder
+/// is created, so a bad argument or bad data leaves nothing behind.
+pub fn start_run<C: serde::Serialize + serde::de::DeserializeOwned>(
     args: &RunArgs,
     recipe: &str,
     fresh: impl FnOnce() -> C,
-    extend: impl FnOnce(&mut C),
-) -> anyhow::Result<(RunDir, C)> {
+    extend: impl FnOnce(&mut C) -> anyhow::Result<()>,
+    build: impl FnOnce(&C) -> micrograd_plus::Result<TrainingRun>,
+) -> anyhow::Result<(RunDir, C, TrainingRun)> {
     if let Some(n) = args.threads {
         micrograd_plus::kernels::set_num_threads(n)?;
     }
@@ -134,14 +144,24 @@ pub fn open_run<C: serde::Serialize + serde::de::DeserializeOwned>(
         Some(dir) => {
             let dir = RunDir::open(dir)?;
             let mut config: C = dir.read_config()?;
-            extend(&mut config);
-            Ok((dir, config))
+            extend(&mut config)?;
+            let mut run = build(&config)?;
+            run.trainer
+                .load_checkpoint(&dir.checkpoint())
+                .context("cannot resume")?;
+            // The folder describes the run as it now continues (e.g. more epochs).
+            dir.write_config(&config)?;
+            Ok((dir, config, run))
         }
         None => {
             let config = fresh();
-            let dir = RunDir::create(args.out.clone(), recipe)?;
-            dir.write_config(&config)?;
-            Ok((dir, config))
+            let run = build(&config)?;
+            let dir = RunDir::create(args.out.clone(), recipe, args.force)?;
+            if let Err(e) = dir.write_config(&config) {
+                dir.discard();
+                return Err(e);
+            }
+            Ok((dir, config, run))
         }
     }
 }
@@ -156,9 +176,9 @@ pub struct Labels<'a> {
     pub confusion: &'a str,
 }
 
-/// Everything after the recipe is built, the same for every recipe: resume
-/// from the folder's checkpoint, train with a progress bar (or JSON lines),
-/// checkpoint each epoch, and write the run folder's results.
+/// Everything after the run is started (see [`start_run`]), the same for
+/// every recipe: train with a progress bar (or JSON lines), checkpoint each
+/// epoch, and write the run folder's results.
 pub fn train_and_report(
     dir: &RunDir,
     run: &mut TrainingRun,
@@ -167,11 +187,6 @@ pub fn train_and_report(
 ) -> anyhow::Result<Evaluation> {
     let json = args.json;
     let checkpoint = dir.checkpoint();
-    if args.resume.is_some() {
-        run.trainer
-            .load_checkpoint(&checkpoint)
-            .context("cannot resume")?;
-    }
     let progress = Progress::new(json, run.train.num_batches(), run.epochs);
     progress.note(&format!(
         "{}, {} parameters, run folder {}",
@@ -183,9 +198,29 @@ pub fn train_and_report(
         early_stopping_patience: None,
         checkpoint: Some(checkpoint),
     };
-    let eval = run.fit(&options, &mut |b| progress.batch(b), &mut |m, _| {
+    let fitted = run.fit(&options, &mut |b| progress.batch(b), &mut |m, _| {
         progress.epoch(m)
-    })?;
+    });
+    let eval = match fitted {
+        Ok(eval) => eval,
+        Err(e) => {
+            progress.bar.finish_and_clear();
+            if run.trainer.history.epochs.is_empty() {
+                // Nothing worth keeping (e.g. diverged in the first epoch):
+                // a failed new run leaves no folder behind.
+                if args.resume.is_none() {
+                    dir.discard();
+                }
+            } else {
+                // The checkpoint of the last good epoch stays; record what
+                // those epochs measured beside it.
+                let csv = dir.path().join("metrics.csv");
+                let _ =
+                    micrograd_plus::io::write_atomic(&csv, run.trainer.history.to_csv().as_bytes());
+            }
+            return Err(e.into());
+        }
+    };
     let eval = match eval {
         Some(e) => e,
         // Resumed a finished run: evaluate what it left.

@@ -2,7 +2,8 @@
 //! per-epoch summaries (or JSON), and a run folder holding `metrics.csv`,
 //! `curves.png`, `confusion.png`, `config.json` and the checkpoint.
 
-use super::train_common::{open_run, train_and_report, Labels, RunArgs};
+use super::args::{positive_f64, positive_usize};
+use super::train_common::{start_run, train_and_report, Labels, RunArgs};
 use micrograd_plus::train::mlp_mnist::{self, MnistConfig, OptimizerKind};
 use micrograd_plus::train::trainer::Evaluation;
 use std::path::PathBuf;
@@ -11,13 +12,13 @@ use std::path::PathBuf;
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// Passes over the training set.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 10, value_parser = positive_usize)]
     pub epochs: usize,
     /// Samples per step.
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = 64, value_parser = positive_usize)]
     pub batch_size: usize,
     /// Learning rate.
-    #[arg(long, default_value_t = 1e-3)]
+    #[arg(long, default_value_t = 1e-3, value_parser = positive_f64)]
     pub lr: f64,
     /// adam, adamw or sgd (momentum 0.9).
     #[arg(long, default_value = "adam")]
@@ -36,7 +37,7 @@ pub struct Args {
 
 /// Trains and writes the run folder; returns the final evaluation.
 pub fn run(args: &Args) -> anyhow::Result<Evaluation> {
-    let (dir, config) = open_run(
+    let (dir, _, mut run) = start_run(
         &args.run,
         "mlp-mnist",
         || MnistConfig {
@@ -47,9 +48,12 @@ pub fn run(args: &Args) -> anyhow::Result<Evaluation> {
             seed: args.seed,
             data: args.data.clone(),
         },
-        |c| c.epochs = args.epochs.max(c.epochs),
+        |c| {
+            c.epochs = args.epochs.max(c.epochs);
+            Ok(())
+        },
+        mlp_mnist::run,
     )?;
-    let mut run = mlp_mnist::run(&config)?;
     let (train, test) = run.sizes();
     let labels = Labels {
         header: format!("mlp-mnist: {train} training / {test} test images"),
