@@ -19,19 +19,29 @@
 //! # Ok::<(), micrograd_plus::Error>(())
 //! ```
 
-use std::fs::File;
-use std::io::{BufReader, Read};
-use std::path::{Component, Path};
-
-use flate2::read::GzDecoder;
+use std::path::Path;
 
 use super::images::{decode_all, is_image_name, Encoded, ImageDataset, ImageFolder};
+use super::mnist::open_maybe_gzip;
+use super::tar;
 use crate::error::{Error, Result};
 
 /// Bytes per image: 3 channels of 32x32.
 const IMAGE_BYTES: usize = 3 * 32 * 32;
 /// Bytes per record of the binary format: the label, then the image.
 const RECORD_BYTES: usize = 1 + IMAGE_BYTES;
+/// Records in an official batch file; none holds more.
+const MAX_BATCH_RECORDS: usize = 10_000;
+/// Largest image entry read from an archive: a 32x32 JPEG or PNG is a few
+/// kilobytes, so this leaves room for metadata while an entry header that
+/// claims more is refused before anything is allocated.
+const MAX_ARCHIVE_IMAGE_BYTES: u64 = 1 << 20;
+/// Most image bytes read from one archive (CIFAR-10's 60,000 JPEGs are
+/// about 60 MB).
+const MAX_ARCHIVE_TOTAL_BYTES: u64 = 4 << 30;
+/// Most bytes after the end-of-archive blocks (tar pads its output to a
+/// record of up to this size; anything beyond is not padding).
+const MAX_ARCHIVE_PADDING: u64 = 1 << 20;
 
 fn file_error(path: &Path, msg: impl Into<String>) -> Error {
     Error::File {
@@ -51,19 +61,43 @@ fn file_error(path: &Path, msg: impl Into<String>) -> Error {
 /// ```
 pub fn read_batch_file(path: impl AsRef<Path>) -> Result<(Vec<u8>, Vec<u8>)> {
     let path = path.as_ref();
-    let bytes = std::fs::read(path).map_err(|e| file_error(path, format!("cannot read: {e}")))?;
-    if bytes.is_empty() || bytes.len() % RECORD_BYTES != 0 {
+    let cannot_read = |e: std::io::Error| file_error(path, format!("cannot read: {e}"));
+    // The size first, from the file system: a file that cannot be a batch
+    // is refused before it is read.
+    let len = std::fs::metadata(path).map_err(cannot_read)?.len();
+    if len == 0 || len % RECORD_BYTES as u64 != 0 {
         return Err(file_error(
             path,
             format!(
-                "truncated or not a CIFAR-10 batch: {} bytes is not a whole number of {RECORD_BYTES}-byte records",
+                "truncated or not a CIFAR-10 batch: {len} bytes is not a whole number of {RECORD_BYTES}-byte records"
+            ),
+        ));
+    }
+    if len / RECORD_BYTES as u64 > MAX_BATCH_RECORDS as u64 {
+        return Err(file_error(
+            path,
+            format!(
+                "not a CIFAR-10 batch: {} records, more than the {MAX_BATCH_RECORDS} of an official batch",
+                len / RECORD_BYTES as u64
+            ),
+        ));
+    }
+    let bytes = std::fs::read(path).map_err(cannot_read)?;
+    if bytes.len() as u64 != len {
+        return Err(file_error(
+            path,
+            format!(
+                "changed while being read: {len} bytes, then {}",
                 bytes.len()
             ),
         ));
     }
     let n = bytes.len() / RECORD_BYTES;
     let mut labels = Vec::with_capacity(n);
-    let mut pixels = Vec::with_capacity(n * IMAGE_BYTES);
+    let mut pixels = Vec::new();
+    pixels
+        .try_reserve_exact(n * IMAGE_BYTES)
+        .map_err(|_| file_error(path, format!("cannot allocate {n} images")))?;
     for (i, rec) in bytes.chunks_exact(RECORD_BYTES).enumerate() {
         if rec[0] as usize >= Cifar10::CLASSES.len() {
             return Err(file_error(
@@ -184,52 +218,61 @@ impl Cifar10 {
     /// does not depend on the order of the archive.
     pub fn load_archive(path: impl AsRef<Path>) -> Result<(ImageDataset, ImageDataset)> {
         let path = path.as_ref();
-        let archive_err = |e: std::io::Error| file_error(path, format!("cannot read archive: {e}"));
-        let mut file = BufReader::new(File::open(path).map_err(archive_err)?);
-        let mut magic = [0u8; 2];
-        let gz = file.get_mut().read_exact(&mut magic).is_ok() && magic == [0x1f, 0x8b];
-        let file = BufReader::new(File::open(path).map_err(archive_err)?);
-        let reader: Box<dyn Read> = if gz {
-            Box::new(GzDecoder::new(file))
-        } else {
-            Box::new(file)
-        };
+        let (reader, _, max_bytes) = open_maybe_gzip(path)?;
         // (split, class, file name, bytes)
         let mut found: Vec<(usize, String, String, Vec<u8>)> = Vec::new();
-        let mut archive = tar::Archive::new(reader);
-        for entry in archive.entries().map_err(archive_err)? {
-            let mut entry = entry.map_err(archive_err)?;
-            if !entry.header().entry_type().is_file() {
-                continue;
-            }
-            let entry_path = entry.path().map_err(archive_err)?.into_owned();
-            let parts: Vec<String> = entry_path
-                .components()
-                .filter_map(|c| match c {
-                    Component::Normal(s) => Some(s.to_string_lossy().into_owned()),
-                    _ => None,
-                })
+        let mut total: u64 = 0;
+        let walked = tar::for_each_file(reader, max_bytes, MAX_ARCHIVE_PADDING, |entry| {
+            // Path components as the file system would see them, without
+            // empty, `.` and `..` parts.
+            let parts: Vec<&str> = entry
+                .path
+                .split('/')
+                .filter(|p| !p.is_empty() && *p != "." && *p != "..")
                 .collect();
             let [.., split, class, name] = parts.as_slice() else {
-                continue;
+                return Ok(());
             };
-            let split = match split.as_str() {
+            let split = match *split {
                 "train" => 0,
                 "test" => 1,
-                _ => continue,
+                _ => return Ok(()),
             };
             if !is_image_name(name) {
-                continue;
+                return Ok(());
             }
-            let mut bytes = Vec::with_capacity(entry.size() as usize);
-            entry.read_to_end(&mut bytes).map_err(|e| {
-                file_error(
-                    path,
-                    format!("cannot read entry {}: {e}", entry_path.display()),
-                )
-            })?;
-            found.push((split, class.clone(), name.clone(), bytes));
-        }
+            let what = format!("entry {}", entry.path);
+            if entry.size > MAX_ARCHIVE_IMAGE_BYTES {
+                return Err(format!(
+                    "{what}: header says {} bytes, more than the {MAX_ARCHIVE_IMAGE_BYTES}-byte limit for an image",
+                    entry.size
+                ));
+            }
+            total += entry.size;
+            if total > MAX_ARCHIVE_TOTAL_BYTES {
+                return Err(format!(
+                    "more than {MAX_ARCHIVE_TOTAL_BYTES} bytes of images in the archive"
+                ));
+            }
+            let mut bytes = Vec::new();
+            bytes
+                .try_reserve_exact(entry.size as usize)
+                .map_err(|_| format!("{what}: cannot allocate {} bytes", entry.size))?;
+            entry
+                .data
+                .read_to_end(&mut bytes)
+                .map_err(|e| format!("cannot read {what}: {e}"))?;
+            if bytes.len() as u64 != entry.size {
+                return Err(format!(
+                    "truncated in {what}: {} of its {} bytes",
+                    bytes.len(),
+                    entry.size
+                ));
+            }
+            found.push((split, class.to_string(), name.to_string(), bytes));
+            Ok(())
+        });
+        walked.map_err(|msg| file_error(path, msg))?;
         found.sort_by(|a, b| (a.0, &a.1, &a.2).cmp(&(b.0, &b.1, &b.2)));
         const SPLITS: [&str; 2] = ["train", "test"];
         // Sorted by class within a split: a new class name is the next label.
@@ -262,6 +305,31 @@ impl Cifar10 {
                     "train classes {train_classes:?} differ from test classes {test_classes:?}"
                 ),
             ));
+        }
+        // CIFAR-10 itself has the same number of images in every class
+        // (5,000 for training, 1,000 for test): with its class names, an
+        // unequal count means images went missing (an archive cut short and
+        // re-terminated, a partial extraction re-packed).
+        if train_classes == Cifar10::classes() {
+            for (split, items) in [&train_items, &test_items].into_iter().enumerate() {
+                let mut counts = [0usize; 10];
+                for it in items {
+                    counts[it.label as usize] += 1;
+                }
+                if let Some(c) = (1..10).find(|&c| counts[c] != counts[0]) {
+                    let s = SPLITS[split];
+                    return Err(file_error(
+                        path,
+                        format!(
+                            "incomplete CIFAR-10 archive: {s}/{} has {} images but {s}/{} has {}",
+                            Cifar10::CLASSES[c],
+                            counts[c],
+                            Cifar10::CLASSES[0],
+                            counts[0]
+                        ),
+                    ));
+                }
+            }
         }
         let shape = Some(Cifar10::IMAGE_SHAPE);
         let train = decode_all(train_items, train_classes, shape)?;

@@ -219,8 +219,184 @@ pub(crate) struct Encoded {
     pub(crate) bytes: Vec<u8>,
 }
 
+/// Widest or tallest image decoded: a header claiming more is refused
+/// before decoding (it would cost gigabytes for a few bytes of file).
+pub const MAX_IMAGE_SIDE: usize = 16_384;
+/// Most pixels of one decoded image (64 Mpx, 192 MB as RGB).
+pub const MAX_IMAGE_PIXELS: usize = 1 << 26;
+/// Largest image file read from a folder.
+pub const MAX_IMAGE_FILE_BYTES: u64 = 64 << 20;
+
+fn image_error(name: &str, msg: impl Into<String>) -> Error {
+    Error::File {
+        path: name.to_string(),
+        msg: msg.into(),
+    }
+}
+
+/// Checks that a JPEG or PNG file is complete: a JPEG's markers and scans
+/// must run to its end-of-image marker, a PNG's chunks to `IEND`. The
+/// decoders fill a cut-off image with grey instead of failing, so a
+/// truncated file would otherwise load as a plausible, wrong image.
+fn check_complete(bytes: &[u8], name: &str) -> Result<()> {
+    if bytes.starts_with(&[0xff, 0xd8]) {
+        jpeg_end(bytes)
+            .map_err(|msg| image_error(name, format!("cannot decode image: corrupt JPEG: {msg}")))
+    } else if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        png_end(bytes)
+            .map_err(|msg| image_error(name, format!("cannot decode image: corrupt PNG: {msg}")))
+    } else {
+        // Not a format we decode: the decoder says so, with its reason.
+        Ok(())
+    }
+}
+
+/// Walks a JPEG's segments (and the entropy-coded data after each start of
+/// scan) to its end-of-image marker `FF D9`.
+fn jpeg_end(b: &[u8]) -> std::result::Result<(), String> {
+    let truncated = |at: usize| format!("truncated at byte {at} before the end-of-image marker");
+    let mut i = 2;
+    loop {
+        if i >= b.len() {
+            return Err(truncated(b.len()));
+        }
+        if b[i] != 0xff {
+            return Err(format!(
+                "expected a marker at byte {i}, found 0x{:02x}",
+                b[i]
+            ));
+        }
+        // Any number of 0xFF fill bytes may precede a marker.
+        while i < b.len() && b[i] == 0xff {
+            i += 1;
+        }
+        let Some(&marker) = b.get(i) else {
+            return Err(truncated(b.len()));
+        };
+        i += 1;
+        match marker {
+            0xd9 => return Ok(()),
+            // Restart markers, TEM and SOI carry no length.
+            0xd0..=0xd8 | 0x01 => continue,
+            _ => {}
+        }
+        let Some(len) = b
+            .get(i..i + 2)
+            .map(|l| u16::from_be_bytes([l[0], l[1]]) as usize)
+        else {
+            return Err(truncated(b.len()));
+        };
+        if len < 2 {
+            return Err(format!(
+                "segment 0x{marker:02x} at byte {i} has length {len}"
+            ));
+        }
+        i += len;
+        if i > b.len() {
+            return Err(truncated(b.len()));
+        }
+        if marker == 0xda {
+            // Entropy-coded data: ends at the first FF that is neither a
+            // stuffed FF 00, a restart marker nor a fill byte.
+            loop {
+                match b.get(i..i + 2) {
+                    None => return Err(truncated(b.len())),
+                    Some([0xff, n]) if *n == 0x00 || (0xd0..=0xd7).contains(n) => i += 2,
+                    Some([0xff, 0xff]) => i += 1,
+                    Some([0xff, _]) => break,
+                    Some(_) => i += 1,
+                }
+            }
+        }
+    }
+}
+
+/// Walks a PNG's chunks to `IEND`.
+fn png_end(b: &[u8]) -> std::result::Result<(), String> {
+    let mut i = 8;
+    loop {
+        let Some(head) = b.get(i..i + 8) else {
+            return Err(format!(
+                "truncated at byte {} before the IEND chunk",
+                b.len()
+            ));
+        };
+        let len = u32::from_be_bytes([head[0], head[1], head[2], head[3]]) as usize;
+        let end = i
+            .checked_add(12)
+            .and_then(|e| e.checked_add(len))
+            .filter(|&e| e <= b.len())
+            .ok_or_else(|| format!("truncated at byte {} before the IEND chunk", b.len()))?;
+        if &head[4..8] == b"IEND" {
+            return Ok(());
+        }
+        i = end;
+    }
+}
+
+/// An image's `[3, H, W]` shape as its header declares it, read without
+/// decoding, checked against [`MAX_IMAGE_SIDE`] and [`MAX_IMAGE_PIXELS`].
+///
+/// ```
+/// use micrograd_plus::data::images::image_shape;
+/// let mut png = Vec::new();
+/// image::RgbImage::new(5, 3)
+///     .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+///     .unwrap();
+/// assert_eq!(image_shape(&png, "x.png")?, [3, 3, 5]);
+/// # Ok::<(), micrograd_plus::Error>(())
+/// ```
+pub fn image_shape(bytes: &[u8], name: &str) -> Result<[usize; 3]> {
+    let shape = header_shape(bytes, name)?;
+    check_size(shape, bytes, name)?;
+    Ok(shape)
+}
+
+/// The `[3, H, W]` an image's header declares (no decoding).
+fn header_shape(bytes: &[u8], name: &str) -> Result<[usize; 3]> {
+    let (w, h) = image::ImageReader::new(std::io::Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(|e| image_error(name, format!("cannot decode image: {e}")))?
+        .into_dimensions()
+        .map_err(|e| image_error(name, format!("cannot decode image: {e}")))?;
+    Ok([3, h as usize, w as usize])
+}
+
+/// Refuses an empty image, one beyond [`MAX_IMAGE_SIDE`] or
+/// [`MAX_IMAGE_PIXELS`], and one larger than its file could encode: a JPEG
+/// spends at least one bit on each 8x8 block (its DC code), so it holds at
+/// most 512 pixels a byte; a PNG at least one bit a pixel after inflating
+/// at most 1032:1 (DEFLATE's limit).
+fn check_size([_, h, w]: [usize; 3], bytes: &[u8], name: &str) -> Result<()> {
+    if w == 0 || h == 0 || w > MAX_IMAGE_SIDE || h > MAX_IMAGE_SIDE || w * h > MAX_IMAGE_PIXELS {
+        return Err(image_error(
+            name,
+            format!(
+                "header says the image is {w}x{h}: beyond the limit of {MAX_IMAGE_SIDE} pixels a side and {MAX_IMAGE_PIXELS} pixels, or empty"
+            ),
+        ));
+    }
+    let (format, per_byte) = if bytes.starts_with(&[0xff, 0xd8]) {
+        ("JPEG", 512)
+    } else {
+        ("PNG", 8 * 1032)
+    };
+    if w * h > bytes.len().saturating_mul(per_byte) {
+        return Err(image_error(
+            name,
+            format!(
+                "header says the image is {w}x{h}, more than a {}-byte {format} can hold",
+                bytes.len()
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Decodes a JPEG or PNG (format guessed from the content) to RGB bytes in
-/// CHW order, with its `[3, H, W]` shape.
+/// CHW order, with its `[3, H, W]` shape. The size is read from the header
+/// and checked ([`image_shape`]) before decoding, and a truncated file is
+/// an error.
 ///
 /// ```
 /// use micrograd_plus::data::images::decode_rgb;
@@ -228,12 +404,58 @@ pub(crate) struct Encoded {
 /// assert!(err.to_string().starts_with("x.jpg: cannot decode image:"));
 /// ```
 pub fn decode_rgb(bytes: &[u8], name: &str) -> Result<([usize; 3], Vec<u8>)> {
-    let img = image::load_from_memory(bytes).map_err(|e| Error::File {
-        path: name.to_string(),
-        msg: format!("cannot decode image: {e}"),
-    })?;
+    decode_expecting(bytes, name, None)
+}
+
+/// [`decode_rgb`], refusing from the header alone an image that is not
+/// `expect` (`[3, H, W]`), when given.
+fn decode_expecting(
+    bytes: &[u8],
+    name: &str,
+    expect: Option<[usize; 3]>,
+) -> Result<([usize; 3], Vec<u8>)> {
+    // Completeness first (a scan of the bytes, no allocation), so a cut
+    // file says so rather than whatever a header parser trips on.
+    check_complete(bytes, name)?;
+    let shape = header_shape(bytes, name)?;
+    let [_, h, w] = shape;
+    match expect {
+        Some(e) if e != shape => {
+            return Err(image_error(
+                name,
+                format!(
+                    "image is {w}x{h}, but the data set's images are {}x{}",
+                    e[2], e[1]
+                ),
+            ))
+        }
+        Some(_) => {}
+        None => check_size(shape, bytes, name)?,
+    }
+    let mut reader = image::ImageReader::new(std::io::Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(|e| image_error(name, format!("cannot decode image: {e}")))?;
+    // The decoder may not allocate beyond the size the header declared
+    // (RGBA at 16 bits a channel, plus slack for its working buffers).
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(w as u32);
+    limits.max_image_height = Some(h as u32);
+    limits.max_alloc = Some((w * h * 8 + (1 << 20)) as u64);
+    reader.limits(limits);
+    let img = reader
+        .decode()
+        .map_err(|e| image_error(name, format!("cannot decode image: {e}")))?;
     let rgb = img.to_rgb8();
-    let (w, h) = (rgb.width() as usize, rgb.height() as usize);
+    if (rgb.width() as usize, rgb.height() as usize) != (w, h) {
+        return Err(image_error(
+            name,
+            format!(
+                "decoded to {}x{} though its header says {w}x{h}",
+                rgb.width(),
+                rgb.height()
+            ),
+        ));
+    }
     let hwc = rgb.as_raw();
     let plane = h * w;
     let mut chw = vec![0u8; 3 * plane];
@@ -242,11 +464,12 @@ pub fn decode_rgb(bytes: &[u8], name: &str) -> Result<([usize; 3], Vec<u8>)> {
         chw[plane + p] = px[1];
         chw[2 * plane + p] = px[2];
     }
-    Ok(([3, h, w], chw))
+    Ok((shape, chw))
 }
 
 /// Decodes `items` on all cores (rayon) straight into one buffer; every
-/// image must have the first one's size (or `expect`'s, when given).
+/// image must have the first one's size (or `expect`'s, when given), which
+/// is checked from each header before decoding.
 pub(crate) fn decode_all(
     items: Vec<Encoded>,
     classes: Vec<String>,
@@ -254,26 +477,36 @@ pub(crate) fn decode_all(
 ) -> Result<ImageDataset> {
     let shape = match (expect, items.first()) {
         (Some(s), _) => s,
-        (None, Some(first)) => decode_rgb(&first.bytes, &first.name)?.0,
+        (None, Some(first)) => image_shape(&first.bytes, &first.name)?,
         (None, None) => [3, 0, 0],
     };
     let size: usize = shape.iter().product();
-    let mut pixels = vec![0u8; size * items.len()];
+    let total = size.checked_mul(items.len()).ok_or_else(|| {
+        Error::argument(
+            "decode_all",
+            format!("{} images of {shape:?} overflow", items.len()),
+        )
+    })?;
+    let mut pixels = Vec::new();
+    pixels.try_reserve_exact(total).map_err(|_| {
+        let name = items.first().map_or("images", |it| it.name.as_str());
+        image_error(
+            name,
+            format!(
+                "cannot allocate {total} bytes for {} images of {}x{}",
+                items.len(),
+                shape[2],
+                shape[1]
+            ),
+        )
+    })?;
+    pixels.resize(total, 0);
     if size > 0 {
         pixels
             .par_chunks_mut(size)
             .zip(items.par_iter())
             .try_for_each(|(dst, it)| {
-                let (s, px) = decode_rgb(&it.bytes, &it.name)?;
-                if s != shape {
-                    return Err(Error::File {
-                        path: it.name.clone(),
-                        msg: format!(
-                            "image is {}x{}, but the data set's images are {}x{}",
-                            s[2], s[1], shape[2], shape[1]
-                        ),
-                    });
-                }
+                let (_, px) = decode_expecting(&it.bytes, &it.name, Some(shape))?;
                 dst.copy_from_slice(&px);
                 Ok(())
             })?;
@@ -350,10 +583,20 @@ impl ImageFolder {
         let items = files
             .into_par_iter()
             .map(|(path, label)| {
-                let bytes = std::fs::read(&path).map_err(|e| Error::File {
+                let cannot_read = |e: std::io::Error| Error::File {
                     path: path.display().to_string(),
                     msg: format!("cannot read: {e}"),
-                })?;
+                };
+                let len = std::fs::metadata(&path).map_err(cannot_read)?.len();
+                if len > MAX_IMAGE_FILE_BYTES {
+                    return Err(Error::File {
+                        path: path.display().to_string(),
+                        msg: format!(
+                            "{len} bytes is more than the {MAX_IMAGE_FILE_BYTES}-byte limit for an image file"
+                        ),
+                    });
+                }
+                let bytes = std::fs::read(&path).map_err(cannot_read)?;
                 Ok(Encoded {
                     name: path.display().to_string(),
                     label,

@@ -20,10 +20,11 @@
 //! # Ok::<(), micrograd_plus::Error>(())
 //! ```
 
-use std::io::Read;
+use std::fs::File;
+use std::io::{BufReader, Read, Seek};
 use std::path::{Path, PathBuf};
 
-use flate2::read::GzDecoder;
+use flate2::read::MultiGzDecoder;
 
 use super::dataset::TensorDataset;
 use crate::error::{Error, Result};
@@ -33,6 +34,17 @@ pub const IMAGES_MAGIC: u32 = 0x0000_0803;
 /// The magic number of an IDX file of unsigned bytes with 1 dim (labels).
 pub const LABELS_MAGIC: u32 = 0x0000_0801;
 
+/// The most bytes one compressed byte can inflate to: DEFLATE's maximum
+/// ratio is 1032:1 (a 258-byte match per 2 bits, ignoring the stream's
+/// own overhead). A header that declares more data than the gzip file could
+/// ever hold is refused before anything is decompressed.
+pub(crate) const MAX_DEFLATE_RATIO: u64 = 1032;
+
+/// Trailing bytes counted exactly when reporting junk after a gzip stream's
+/// declared data; beyond this the count is only bounded, so that a bomb
+/// appended to a valid file is not inflated just to be measured.
+const TRAILING_COUNT_LIMIT: u64 = 1 << 20;
+
 fn file_error(path: &Path, msg: impl Into<String>) -> Error {
     Error::File {
         path: path.display().to_string(),
@@ -40,43 +52,84 @@ fn file_error(path: &Path, msg: impl Into<String>) -> Error {
     }
 }
 
-/// The whole file, un-gzipped if it starts with the gzip magic `1f 8b`.
-pub(crate) fn read_maybe_gzip(path: &Path) -> Result<Vec<u8>> {
-    let raw = std::fs::read(path).map_err(|e| file_error(path, format!("cannot read: {e}")))?;
-    if raw.starts_with(&[0x1f, 0x8b]) {
-        let mut out = Vec::with_capacity(raw.len() * 4);
-        GzDecoder::new(raw.as_slice())
-            .read_to_end(&mut out)
-            .map_err(|e| file_error(path, format!("corrupt gzip data: {e}")))?;
-        Ok(out)
+/// Opens `path` for reading, un-gzipping it if it starts with the gzip magic
+/// `1f 8b`. Also returns the most bytes the stream can produce: the file's
+/// length, or [`MAX_DEFLATE_RATIO`] times it when compressed.
+pub(crate) fn open_maybe_gzip(path: &Path) -> Result<(Box<dyn Read>, bool, u64)> {
+    let cannot_read = |e: std::io::Error| file_error(path, format!("cannot read: {e}"));
+    let mut file = File::open(path).map_err(cannot_read)?;
+    let len = file.metadata().map_err(cannot_read)?.len();
+    let mut magic = [0u8; 2];
+    let got = read_up_to(&mut file, &mut magic).map_err(cannot_read)?;
+    file.rewind().map_err(cannot_read)?;
+    if got == 2 && magic == [0x1f, 0x8b] {
+        // MultiGzDecoder: concatenated gzip members are one stream (as gzip
+        // itself reads them), and junk after the last member is an error
+        // instead of being ignored.
+        let reader = MultiGzDecoder::new(BufReader::new(file));
+        Ok((
+            Box::new(reader),
+            true,
+            len.saturating_mul(MAX_DEFLATE_RATIO),
+        ))
     } else {
-        Ok(raw)
+        Ok((Box::new(BufReader::new(file)), false, len))
     }
 }
 
-/// An IDX file's dims and data, checked to match each other.
-struct Idx {
-    dims: Vec<usize>,
-    data: Vec<u8>,
+/// Reads until `buf` is full or the stream ends; the number of bytes read.
+pub(crate) fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
 }
 
-fn read_idx(path: &Path, magic: u32, what: &str) -> Result<Idx> {
-    let bytes = read_maybe_gzip(path)?;
+/// An IDX file whose header has been read and checked: its dims, and the
+/// stream positioned at the data.
+struct IdxFile {
+    path: PathBuf,
+    what: &'static str,
+    dims: Vec<usize>,
+    /// Bytes of data the header declares (the product of the dims).
+    expected: usize,
+    reader: Box<dyn Read>,
+    gzip: bool,
+}
+
+/// Reads and checks the header of the IDX file at `path`: the magic number,
+/// the dims, and that the declared data fits what the file can hold (its
+/// exact size when raw, at most [`MAX_DEFLATE_RATIO`] times its size when
+/// gzipped). Nothing beyond the header is read.
+fn open_idx(path: &Path, magic: u32, what: &'static str) -> Result<IdxFile> {
+    let (mut reader, gzip, max_bytes) = open_maybe_gzip(path)?;
+    let corrupt = |e: std::io::Error| {
+        if gzip {
+            file_error(path, format!("corrupt gzip data: {e}"))
+        } else {
+            file_error(path, format!("cannot read: {e}"))
+        }
+    };
     let ndim = (magic & 0xff) as usize;
     let header = 4 + 4 * ndim;
+    let mut bytes = vec![0u8; header];
+    let got = read_up_to(&mut reader, &mut bytes).map_err(corrupt)?;
     let truncated_header = || {
         file_error(
             path,
-            format!(
-                "truncated: expected a {header}-byte IDX header, found {} bytes",
-                bytes.len()
-            ),
+            format!("truncated: expected a {header}-byte IDX header, found {got} bytes"),
         )
     };
     let word = |i: usize| u32::from_be_bytes([bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]]);
     // The magic number first: a label file given as images should say so,
     // not that its header is short.
-    if bytes.len() < 4 {
+    if got < 4 {
         return Err(truncated_header());
     }
     let found = word(0);
@@ -88,7 +141,7 @@ fn read_idx(path: &Path, magic: u32, what: &str) -> Result<Idx> {
             ),
         ));
     }
-    if bytes.len() < header {
+    if got < header {
         return Err(truncated_header());
     }
     let dims: Vec<usize> = (0..ndim).map(|d| word(4 + 4 * d) as usize).collect();
@@ -96,27 +149,109 @@ fn read_idx(path: &Path, magic: u32, what: &str) -> Result<Idx> {
         .iter()
         .try_fold(1usize, |acc, &d| acc.checked_mul(d))
         .ok_or_else(|| file_error(path, format!("impossible dims {dims:?}")))?;
-    let found = bytes.len() - header;
-    if found < expected {
-        return Err(file_error(
-            path,
-            format!(
-                "truncated: expected {expected} bytes of {what} data for dims {dims:?}, found {found}"
-            ),
-        ));
+    let header = header as u64;
+    if gzip {
+        if expected as u64 > max_bytes.saturating_sub(header) {
+            return Err(file_error(
+                path,
+                format!(
+                    "header declares {expected} bytes of {what} data for dims {dims:?}, more than a {}-byte gzip file can hold",
+                    max_bytes / MAX_DEFLATE_RATIO
+                ),
+            ));
+        }
+    } else {
+        // A raw file's size is known: check it against the header now, so a
+        // wrong header costs nothing to refuse.
+        let found = max_bytes.saturating_sub(header);
+        if found < expected as u64 {
+            return Err(file_error(
+                path,
+                format!(
+                    "truncated: expected {expected} bytes of {what} data for dims {dims:?}, found {found}"
+                ),
+            ));
+        }
+        if found > expected as u64 {
+            return Err(file_error(
+                path,
+                format!(
+                    "{} unexpected bytes after the {expected} bytes of {what} data for dims {dims:?}",
+                    found - expected as u64
+                ),
+            ));
+        }
     }
-    if found > expected {
-        return Err(file_error(
+    Ok(IdxFile {
+        path: path.to_path_buf(),
+        what,
+        dims,
+        expected,
+        reader,
+        gzip,
+    })
+}
+
+impl IdxFile {
+    /// The data the header declares, and nothing more: at most one byte past
+    /// it is decompressed, so a gzip bomb behind a small header costs only
+    /// the header's size. A gzipped file is read to its end (its CRC and
+    /// length checked) only when it holds exactly the declared data.
+    fn read_data(self) -> Result<Vec<u8>> {
+        let IdxFile {
             path,
-            format!(
-                "{} unexpected bytes after the {expected} bytes of {what} data for dims {dims:?}",
-                found - expected
-            ),
-        ));
+            what,
+            dims,
+            expected,
+            mut reader,
+            gzip,
+        } = self;
+        let path = path.as_path();
+        let corrupt = |e: std::io::Error| {
+            if gzip {
+                file_error(path, format!("corrupt gzip data: {e}"))
+            } else {
+                file_error(path, format!("cannot read: {e}"))
+            }
+        };
+        let mut data = Vec::new();
+        data.try_reserve_exact(expected).map_err(|_| {
+            file_error(
+                path,
+                format!("cannot allocate {expected} bytes for the {what} data of dims {dims:?}"),
+            )
+        })?;
+        (&mut reader)
+            .take(expected as u64 + 1)
+            .read_to_end(&mut data)
+            .map_err(corrupt)?;
+        let found = data.len();
+        if found < expected {
+            return Err(file_error(
+                path,
+                format!(
+                    "truncated: expected {expected} bytes of {what} data for dims {dims:?}, found {found}"
+                ),
+            ));
+        }
+        if found > expected {
+            // Count the junk, but only so far: it may be a bomb.
+            let more = std::io::copy(&mut reader.take(TRAILING_COUNT_LIMIT), &mut std::io::sink())
+                .unwrap_or(0);
+            let count = if more >= TRAILING_COUNT_LIMIT {
+                format!("more than {TRAILING_COUNT_LIMIT}")
+            } else {
+                (more + 1).to_string()
+            };
+            return Err(file_error(
+                path,
+                format!(
+                    "{count} unexpected bytes after the {expected} bytes of {what} data for dims {dims:?}"
+                ),
+            ));
+        }
+        Ok(data)
     }
-    let mut data = bytes;
-    data.drain(..header);
-    Ok(Idx { dims, data })
 }
 
 /// Images from an IDX image file: `(count, rows, cols)` and the pixels,
@@ -130,8 +265,9 @@ fn read_idx(path: &Path, magic: u32, what: &str) -> Result<Idx> {
 /// # Ok::<(), micrograd_plus::Error>(())
 /// ```
 pub fn read_images(path: impl AsRef<Path>) -> Result<([usize; 3], Vec<u8>)> {
-    let idx = read_idx(path.as_ref(), IMAGES_MAGIC, "image")?;
-    Ok(([idx.dims[0], idx.dims[1], idx.dims[2]], idx.data))
+    let idx = open_idx(path.as_ref(), IMAGES_MAGIC, "image")?;
+    let dims = [idx.dims[0], idx.dims[1], idx.dims[2]];
+    Ok((dims, idx.read_data()?))
 }
 
 /// Labels from an IDX label file, each checked to be a digit 0-9.
@@ -145,14 +281,19 @@ pub fn read_images(path: impl AsRef<Path>) -> Result<([usize; 3], Vec<u8>)> {
 /// ```
 pub fn read_labels(path: impl AsRef<Path>) -> Result<Vec<u8>> {
     let path = path.as_ref();
-    let idx = read_idx(path, LABELS_MAGIC, "label")?;
-    if let Some((i, l)) = idx.data.iter().enumerate().find(|(_, &l)| l > 9) {
+    check_labels(path, open_idx(path, LABELS_MAGIC, "label")?.read_data()?)
+}
+
+/// `labels` if every one is a digit 0-9; else an error naming the first
+/// that is not.
+fn check_labels(path: &Path, labels: Vec<u8>) -> Result<Vec<u8>> {
+    if let Some((i, l)) = labels.iter().enumerate().find(|(_, &l)| l > 9) {
         return Err(file_error(
             path,
             format!("label {l} at index {i} is not a digit 0-9"),
         ));
     }
-    Ok(idx.data)
+    Ok(labels)
 }
 
 /// The MNIST data set: where to find it and how to load it.
@@ -248,25 +389,39 @@ impl Mnist {
     /// ```
     pub fn load_pair(images: impl AsRef<Path>, labels: impl AsRef<Path>) -> Result<TensorDataset> {
         let (images, labels) = (images.as_ref(), labels.as_ref());
-        let ([n, rows, cols], pixels) = read_images(images)?;
-        let targets = read_labels(labels)?;
-        if targets.len() != n {
+        // Both headers first: a wrong image size or a count mismatch is
+        // refused before a byte of data is read or decompressed.
+        let image_file = open_idx(images, IMAGES_MAGIC, "image")?;
+        let [n, rows, cols] = [image_file.dims[0], image_file.dims[1], image_file.dims[2]];
+        if (rows, cols) != (28, 28) {
+            return Err(file_error(
+                images,
+                format!("header says {n} images of {rows}x{cols}, expected 28x28"),
+            ));
+        }
+        let label_file = open_idx(labels, LABELS_MAGIC, "label")?;
+        if label_file.dims[0] != n {
             return Err(file_error(
                 labels,
                 format!(
                     "has {} labels but {} has {n} images",
-                    targets.len(),
+                    label_file.dims[0],
                     images.display()
                 ),
             ));
         }
-        if rows * cols != Mnist::PIXELS {
-            return Err(file_error(
+        let targets = check_labels(labels, label_file.read_data()?)?;
+        let pixels = image_file.read_data()?;
+        let too_big = || {
+            file_error(
                 images,
-                format!("images are {rows}x{cols}, expected 28x28"),
-            ));
-        }
-        let x: Vec<f32> = pixels.iter().map(|&p| p as f32 / 255.0).collect();
+                format!("cannot allocate {n} images as 32-bit floats"),
+            )
+        };
+        let mut x: Vec<f32> = Vec::new();
+        x.try_reserve_exact(pixels.len()).map_err(|_| too_big())?;
+        x.extend(pixels.iter().map(|&p| p as f32 / 255.0));
+        drop(pixels);
         let y: Vec<f32> = targets.iter().map(|&l| l as f32).collect();
         TensorDataset::from_vecs(x, &[Mnist::PIXELS], y)
     }

@@ -18,6 +18,7 @@ pub mod loader;
 pub mod mnist;
 pub mod moons;
 pub mod synthetic;
+mod tar;
 pub mod text;
 pub mod transforms;
 
