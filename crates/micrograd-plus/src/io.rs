@@ -131,6 +131,21 @@ pub fn load_tensors(path: &Path) -> Result<(Vec<(String, Tensor)>, HashMap<Strin
         let view = file
             .tensor(name)
             .map_err(|e| file_error(path, format!("tensor {name}: {e}")))?;
+        // safetensors checks that the shape's product matches the data, but
+        // a zero in the shape hides an overflowing product of the other
+        // dims ([0, 2^62, 2^62]), which later shape arithmetic would hit.
+        let nonzero = view
+            .shape()
+            .iter()
+            .filter(|&&d| d != 0)
+            .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+            .filter(|&n| n <= isize::MAX as usize / 8);
+        if nonzero.is_none() {
+            return Err(file_error(
+                path,
+                format!("tensor {name}: shape {:?} is too large", view.shape()),
+            ));
+        }
         let data = view.data();
         let storage = match view.dtype() {
             Dtype::F32 => Storage::F32(
@@ -140,7 +155,7 @@ pub fn load_tensors(path: &Path) -> Result<(Vec<(String, Tensor)>, HashMap<Strin
             ),
             Dtype::F64 => Storage::F64(
                 data.chunks_exact(8)
-                    .map(|b| f64::from_le_bytes(b.try_into().expect("8 bytes")))
+                    .map(|b| f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]))
                     .collect(),
             ),
             other => {

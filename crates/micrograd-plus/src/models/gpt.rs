@@ -105,6 +105,163 @@ impl GPTConfig {
         serde_json::from_str(s)
             .map_err(|e| Error::argument("GPTConfig", format!("cannot parse {s:?}: {e}")))
     }
+
+    /// Most transformer blocks a model may have.
+    pub const MAX_LAYERS: usize = 1024;
+    /// Widest residual stream.
+    pub const MAX_D_MODEL: usize = 1 << 16;
+    /// Largest vocabulary.
+    pub const MAX_VOCAB: usize = 1 << 24;
+    /// Longest context.
+    pub const MAX_BLOCK_SIZE: usize = 1 << 20;
+    /// Most parameters (by [`GPTConfig::num_parameters`]).
+    pub const MAX_PARAMETERS: usize = 1 << 33;
+
+    /// The model's parameter count (with the sinusoidal table, which is a
+    /// buffer, counted too): token and position tables, `layers` blocks of
+    /// `12C² + 13C` (attention and MLP weights and biases, two LayerNorms),
+    /// the final LayerNorm and an untied output layer. `None` if it
+    /// overflows.
+    ///
+    /// ```
+    /// use micrograd_plus::{models::{GPTConfig, GPT}, nn::Module};
+    /// let c = GPTConfig::shakespeare(65);
+    /// assert_eq!(c.num_parameters(), Some(GPT::new(c).unwrap().num_parameters()));
+    /// ```
+    pub fn num_parameters(&self) -> Option<usize> {
+        let c = self.d_model;
+        let tables = self
+            .vocab_size
+            .checked_mul(c)?
+            .checked_mul(if self.tie_weights { 1 } else { 2 })?
+            .checked_add(self.block_size.checked_mul(c)?)?;
+        let block = c
+            .checked_mul(c)?
+            .checked_mul(12)?
+            .checked_add(c.checked_mul(13)?)?;
+        tables
+            .checked_add(block.checked_mul(self.layers)?)?
+            .checked_add(c.checked_mul(2)?)
+    }
+
+    /// Checks the configuration before anything is built: every size
+    /// positive and within the `MAX_*` limits, `heads` dividing `d_model`,
+    /// dropout in `[0, 1)`. A configuration read from a file is untrusted:
+    /// `layers = 2^40` must be refused here, not run out of time building
+    /// blocks.
+    ///
+    /// ```
+    /// use micrograd_plus::models::GPTConfig;
+    /// assert!(GPTConfig::shakespeare(65).validate().is_ok());
+    /// let err = GPTConfig { layers: 1 << 40, ..GPTConfig::shakespeare(65) }.validate().unwrap_err();
+    /// assert_eq!(err.to_string(), "GPTConfig: layers is 1099511627776, expected 1 to 1024");
+    /// ```
+    pub fn validate(&self) -> Result<()> {
+        let err = |msg: String| Err(Error::argument("GPTConfig", msg));
+        for (name, value, max) in [
+            ("vocab_size", self.vocab_size, GPTConfig::MAX_VOCAB),
+            ("block_size", self.block_size, GPTConfig::MAX_BLOCK_SIZE),
+            ("d_model", self.d_model, GPTConfig::MAX_D_MODEL),
+            ("heads", self.heads, GPTConfig::MAX_D_MODEL),
+            ("layers", self.layers, GPTConfig::MAX_LAYERS),
+        ] {
+            if value == 0 || value > max {
+                return err(format!("{name} is {value}, expected 1 to {max}"));
+            }
+        }
+        if !self.d_model.is_multiple_of(self.heads) {
+            return err(format!(
+                "d_model {} is not divisible by heads {}",
+                self.d_model, self.heads
+            ));
+        }
+        if !(0.0..1.0).contains(&self.dropout) {
+            return err(format!("dropout is {}, expected 0 <= p < 1", self.dropout));
+        }
+        match self.num_parameters() {
+            Some(n) if n <= GPTConfig::MAX_PARAMETERS => Ok(()),
+            n => err(format!(
+                "{} parameters, more than the limit of {}",
+                n.map_or("too many".to_string(), |n| n.to_string()),
+                GPTConfig::MAX_PARAMETERS
+            )),
+        }
+    }
+
+    /// Checks that a state dict (a checkpoint's tensors) is of a model with
+    /// this configuration, from the shapes of the tables and the number of
+    /// blocks, before a model is built for it: the configuration stored
+    /// beside the tensors is untrusted, and a model built from a wrong one
+    /// could be any size.
+    ///
+    /// ```
+    /// use micrograd_plus::{models::{GPTConfig, GPT}, nn::Module};
+    /// let c = GPTConfig { block_size: 4, d_model: 8, heads: 2, layers: 2, ..GPTConfig::shakespeare(5) };
+    /// let state = GPT::new(c.clone()).unwrap().state_dict();
+    /// assert!(c.check_state_dict(&state).is_ok());
+    /// let err = GPTConfig { layers: 3, ..c }.check_state_dict(&state).unwrap_err();
+    /// assert_eq!(err.to_string(), "GPTConfig: config says 3 layers, the tensors hold 2 blocks");
+    /// ```
+    pub fn check_state_dict(&self, state: &[(String, Tensor)]) -> Result<()> {
+        self.validate()?;
+        let err = |msg: String| Err(Error::argument("GPTConfig", msg));
+        let shape_of = |name: &str| {
+            state
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, t)| t.shape().to_vec())
+        };
+        let (v, c, t) = (self.vocab_size, self.d_model, self.block_size);
+        let mut expected: Vec<(&str, Option<Vec<usize>>)> = vec![
+            ("wte.weight", Some(vec![v, c])),
+            ("ln_f.weight", Some(vec![c])),
+            ("lm_head.weight", (!self.tie_weights).then(|| vec![v, c])),
+        ];
+        if self.positions == Positions::Learned {
+            expected.push(("wpe.weight", Some(vec![t, c])));
+        }
+        for (name, want) in expected {
+            let found = shape_of(name);
+            if found != want {
+                let show = |s: &Option<Vec<usize>>| {
+                    s.as_ref()
+                        .map_or("no tensor".to_string(), |s| format!("shape {s:?}"))
+                };
+                return err(format!(
+                    "config {} expects {name} with {}, the tensors have {}",
+                    self.to_json(),
+                    show(&want),
+                    show(&found)
+                ));
+            }
+        }
+        // Blocks: every "blocks.<i>." index below `layers`, each present.
+        let mut per_block = Vec::new();
+        for (name, _) in state {
+            if let Some(rest) = name.strip_prefix("blocks.") {
+                let index = rest
+                    .split('.')
+                    .next()
+                    .and_then(|i| i.parse::<usize>().ok())
+                    .filter(|&i| i < GPTConfig::MAX_LAYERS);
+                let Some(i) = index else {
+                    return err(format!("unexpected tensor {name:?}"));
+                };
+                if per_block.len() <= i {
+                    per_block.resize(i + 1, 0usize);
+                }
+                per_block[i] += 1;
+            }
+        }
+        if per_block.len() != self.layers || per_block.contains(&0) {
+            return err(format!(
+                "config says {} layers, the tensors hold {} blocks",
+                self.layers,
+                per_block.iter().filter(|&&n| n > 0).count()
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// The position layer in use.
@@ -162,15 +319,7 @@ impl GPT {
     /// assert!(GPT::new(bad).is_err());
     /// ```
     pub fn new(config: GPTConfig) -> Result<GPT> {
-        if config.vocab_size == 0 || config.block_size == 0 || config.layers == 0 {
-            return Err(Error::argument(
-                "GPT",
-                format!(
-                    "vocab_size, block_size and layers must be positive, got {}, {} and {}",
-                    config.vocab_size, config.block_size, config.layers
-                ),
-            ));
-        }
+        config.validate()?;
         let c = config.d_model;
         let wte = Embedding::new(config.vocab_size, c);
         let wpe = match config.positions {
@@ -201,6 +350,35 @@ impl GPT {
                 init::zeros_(t);
             }
         });
+        Ok(model)
+    }
+
+    /// The model of a checkpoint: `config` (read from the checkpoint, so
+    /// untrusted) is checked against the limits and against `state` (see
+    /// [`GPTConfig::check_state_dict`]) before the model is built, then the
+    /// weights are loaded into it.
+    ///
+    /// ```
+    /// use micrograd_plus::{models::{GPTConfig, GPT}, nn::Module};
+    /// let c = GPTConfig { block_size: 4, d_model: 8, heads: 2, layers: 1, ..GPTConfig::shakespeare(5) };
+    /// let state = GPT::new(c.clone()).unwrap().state_dict();
+    /// let model = GPT::from_state_dict(c.clone(), &state).unwrap();
+    /// assert_eq!(model.config(), &c);
+    /// let huge = GPTConfig { layers: 1 << 40, ..c };
+    /// assert!(GPT::from_state_dict(huge, &state).is_err());
+    /// ```
+    pub fn from_state_dict(config: GPTConfig, state: &[(String, Tensor)]) -> Result<GPT> {
+        config.check_state_dict(state)?;
+        let mut model = GPT::new(config)?;
+        // The count first: load_state_dict matches names pairwise.
+        let own = model.state_dict().len();
+        if state.len() != own {
+            return Err(Error::argument(
+                "GPT",
+                format!("the state has {} tensors, the model {own}", state.len()),
+            ));
+        }
+        model.load_state_dict(state)?;
         Ok(model)
     }
 
