@@ -868,3 +868,106 @@ fn gpt_killed_mid_run_resumes_to_the_uninterrupted_numbers() {
     assert!(killed.join("model.safetensors").is_file());
     std::fs::remove_dir_all(&cwd).unwrap();
 }
+
+/// Runs `mgp <args> --out full` to the end, and `mgp <args> --out killed`
+/// killed with SIGKILL once its first epoch is printed (its checkpoint may
+/// be half written), then resumed: the resumed epochs and the final
+/// metrics.csv must equal the uninterrupted run's.
+fn assert_kill_and_resume(name: &str, args: &[&str]) {
+    use std::io::BufRead;
+    let cwd = empty_dir(name);
+    let (full, killed) = (cwd.join("full"), cwd.join("killed"));
+    let with_out = |out: &std::path::Path| {
+        let mut a: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        a.extend(["--json".into(), "--out".into(), out.display().to_string()]);
+        a
+    };
+    let uninterrupted = mgp_in(
+        &cwd,
+        &with_out(&full)
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    );
+    assert!(
+        uninterrupted.status.success(),
+        "{}",
+        stderr_of(&uninterrupted)
+    );
+    let expected = epochs_without_timing(&uninterrupted.stdout);
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mgp"))
+        .args(with_out(&killed))
+        .current_dir(&cwd)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("mgp starts");
+    let first = std::io::BufReader::new(child.stdout.take().unwrap())
+        .lines()
+        .next()
+        .expect("an epoch line")
+        .unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(epochs_without_timing(first.as_bytes())[0], expected[0]);
+
+    let resumed = mgp_in(
+        &cwd,
+        &[
+            "train",
+            args[1],
+            "--json",
+            "--resume",
+            killed.to_str().unwrap(),
+        ],
+    );
+    assert!(resumed.status.success(), "{}", stderr_of(&resumed));
+    // Usually the kill lands mid-run and epochs remain; on a fast machine
+    // the run may have finished first, and the resume only evaluates.
+    let after = epochs_without_timing(&resumed.stdout);
+    assert_eq!(after[..], expected[expected.len() - after.len()..]);
+    assert_eq!(
+        csv_without_timing(&killed.join("metrics.csv"), 5),
+        csv_without_timing(&full.join("metrics.csv"), 5)
+    );
+    std::fs::remove_dir_all(&cwd).unwrap();
+}
+
+#[test]
+fn classifier_recipes_killed_mid_run_resume_to_the_uninterrupted_numbers() {
+    let fixture = cifar_fixture();
+    // One-cycle: the scheduler's position is restored too.
+    assert_kill_and_resume(
+        "kill-cifar",
+        &[
+            "train",
+            "cnn-cifar10",
+            "--data",
+            &fixture,
+            "--batch-size",
+            "2",
+            "--epochs",
+            "8",
+            "--lr",
+            "0.01",
+        ],
+    );
+    assert_kill_and_resume(
+        "kill-cnn",
+        &[
+            "train",
+            "cnn-mnist",
+            "--limit",
+            "300",
+            "--epochs",
+            "4",
+            "--seed",
+            "2",
+        ],
+    );
+    assert_kill_and_resume(
+        "kill-mlp",
+        &["train", "mlp-mnist", "--epochs", "4", "--seed", "1"],
+    );
+}

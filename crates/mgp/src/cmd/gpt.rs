@@ -45,7 +45,7 @@ pub struct TrainArgs {
     /// Steps between evaluations (and checkpoints).
     #[arg(long, value_parser = positive_usize, conflicts_with = "resume")]
     pub eval_interval: Option<usize>,
-    /// Seed of the initialisation and the batches.
+    /// Seed of the initialisation and the batches [default: 1337].
     #[arg(long, conflicts_with = "resume")]
     pub seed: Option<u64>,
     /// Threads, run folder, resume and JSON output (one object per

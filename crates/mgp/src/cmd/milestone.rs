@@ -62,7 +62,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     let pass = match args.name.as_str() {
         "1" => {
             let train = super::train_mlp_mnist::Args {
-                epochs: 10,
+                epochs: Some(10),
                 batch_size: 64,
                 lr: 1e-3,
                 optimizer: micrograd_plus::train::mlp_mnist::OptimizerKind::Adam,
@@ -82,7 +82,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         }
         "2" => {
             let train = super::train_cnn_mnist::Args {
-                epochs: 3,
+                epochs: Some(3),
                 batch_size: 64,
                 lr: 1e-3,
                 seed: args.seed,

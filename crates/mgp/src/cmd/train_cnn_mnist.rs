@@ -11,9 +11,10 @@ use std::path::PathBuf;
 /// Options of `mgp train cnn-mnist`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Passes over the training set.
-    #[arg(long, default_value_t = 3, value_parser = positive_usize)]
-    pub epochs: usize,
+    /// Passes over the training set [default: 3; on --resume, the run's
+    /// own, which a larger value extends].
+    #[arg(long, value_parser = positive_usize)]
+    pub epochs: Option<usize>,
     /// Samples per step.
     #[arg(long, default_value_t = 64, value_parser = positive_usize)]
     pub batch_size: usize,
@@ -41,7 +42,7 @@ pub fn run(args: &Args) -> anyhow::Result<Evaluation> {
         &args.run,
         "cnn-mnist",
         || CnnMnistConfig {
-            epochs: args.epochs,
+            epochs: args.epochs.unwrap_or(CnnMnistConfig::default().epochs),
             batch_size: args.batch_size,
             lr: args.lr,
             seed: args.seed,
@@ -49,7 +50,7 @@ pub fn run(args: &Args) -> anyhow::Result<Evaluation> {
             limit: args.limit,
         },
         |c| {
-            c.epochs = args.epochs.max(c.epochs);
+            c.epochs = args.epochs.unwrap_or(0).max(c.epochs);
             Ok(())
         },
         cnn_mnist::run,

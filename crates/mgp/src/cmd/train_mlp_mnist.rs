@@ -11,9 +11,10 @@ use std::path::PathBuf;
 /// Options of `mgp train mlp-mnist`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Passes over the training set.
-    #[arg(long, default_value_t = 10, value_parser = positive_usize)]
-    pub epochs: usize,
+    /// Passes over the training set [default: 10; on --resume, the run's
+    /// own, which a larger value extends].
+    #[arg(long, value_parser = positive_usize)]
+    pub epochs: Option<usize>,
     /// Samples per step.
     #[arg(long, default_value_t = 64, value_parser = positive_usize)]
     pub batch_size: usize,
@@ -41,7 +42,7 @@ pub fn run(args: &Args) -> anyhow::Result<Evaluation> {
         &args.run,
         "mlp-mnist",
         || MnistConfig {
-            epochs: args.epochs,
+            epochs: args.epochs.unwrap_or(MnistConfig::default().epochs),
             batch_size: args.batch_size,
             lr: args.lr,
             optimizer: args.optimizer,
@@ -49,7 +50,7 @@ pub fn run(args: &Args) -> anyhow::Result<Evaluation> {
             data: args.data.clone(),
         },
         |c| {
-            c.epochs = args.epochs.max(c.epochs);
+            c.epochs = args.epochs.unwrap_or(0).max(c.epochs);
             Ok(())
         },
         mlp_mnist::run,
