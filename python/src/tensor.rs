@@ -191,17 +191,20 @@ impl PyTensor {
         axis: Option<&Bound<'_, PyAny>>,
         keepdims: bool,
         name: &str,
-        all: fn(&Tensor) -> Tensor,
+        all: fn(&Tensor) -> micrograd_plus::Result<Tensor>,
         dims: fn(&Tensor, &[isize], bool) -> micrograd_plus::Result<Tensor>,
     ) -> PyResult<Py<PyTensor>> {
         let axes = Self::axes(axis)?;
         let out = Self::unary(slf, |t| match axes {
+            // NumPy's `axis=()` reduces nothing (the engine's empty list,
+            // like PyTorch's, reduces everything): fold a size-1 axis instead.
+            Some(d) if d.is_empty() => dims(&t.unsqueeze(0)?, &[0], false),
             Some(d) => dims(t, &d, keepdims),
             None if keepdims => {
                 let all_dims: Vec<isize> = (0..t.ndim() as isize).collect();
                 dims(t, &all_dims, true)
             }
-            None => Ok(all(t)),
+            None => all(t),
         })?;
         Ok(Self::labelled(slf.py(), out, name))
     }
@@ -762,7 +765,14 @@ impl PyTensor {
         axis: Option<&Bound<'_, PyAny>>,
         keepdims: bool,
     ) -> PyResult<Py<PyTensor>> {
-        Self::reduce(slf, axis, keepdims, "sum", Tensor::sum, Tensor::sum_dims)
+        Self::reduce(
+            slf,
+            axis,
+            keepdims,
+            "sum",
+            |t| Ok(t.sum()),
+            Tensor::sum_dims,
+        )
     }
     #[pyo3(signature = (axis=None, keepdims=false))]
     fn mean(
@@ -770,7 +780,14 @@ impl PyTensor {
         axis: Option<&Bound<'_, PyAny>>,
         keepdims: bool,
     ) -> PyResult<Py<PyTensor>> {
-        Self::reduce(slf, axis, keepdims, "mean", Tensor::mean, Tensor::mean_dims)
+        Self::reduce(
+            slf,
+            axis,
+            keepdims,
+            "mean",
+            |t| Ok(t.mean()),
+            Tensor::mean_dims,
+        )
     }
     #[pyo3(signature = (axis=None, keepdims=false))]
     fn max(
@@ -800,7 +817,7 @@ impl PyTensor {
             axis,
             keepdims,
             "var",
-            |t| t.var(0),
+            |t| Ok(t.var(0)),
             |t, d, k| t.var_dims(d, 0, k),
         )
     }

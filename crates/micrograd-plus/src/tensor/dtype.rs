@@ -2,6 +2,7 @@
 //! checked against finite differences to 1e-7.
 
 use super::storage::Storage;
+use super::Tensor;
 use std::fmt::Debug;
 
 /// The element type of a tensor.
@@ -30,6 +31,30 @@ impl DType {
         match self {
             DType::F32 => "float32",
             DType::F64 => "float64",
+        }
+    }
+
+    /// The dtype of an op's result over mixed `operands`, by PyTorch's rule
+    /// (`torch.result_type`): the widest dtype among the operands that have
+    /// dims; 0-d tensors count only when no operand has any. So a 0-d f64
+    /// (say, a scalar a user built in f64) does not turn an f32 batch into
+    /// f64, just as a Python float does not.
+    ///
+    /// ```
+    /// use micrograd_plus::{DType, Tensor};
+    /// let batch = Tensor::ones(&[4]);
+    /// let scalar = Tensor::scalar(2.0f64);
+    /// assert_eq!(DType::result_type(&[&batch, &scalar]), DType::F32);
+    /// assert_eq!(DType::result_type(&[&scalar, &Tensor::scalar(1.0f32)]), DType::F64);
+    /// assert_eq!(DType::result_type(&[&batch, &batch.to_dtype(DType::F64)]), DType::F64);
+    /// ```
+    pub fn result_type(operands: &[&Tensor]) -> DType {
+        let has_dims = operands.iter().any(|t| t.ndim() > 0);
+        let counted = operands.iter().filter(|t| !has_dims || t.ndim() > 0);
+        if counted.into_iter().any(|t| t.dtype() == DType::F64) {
+            DType::F64
+        } else {
+            DType::F32
         }
     }
 }

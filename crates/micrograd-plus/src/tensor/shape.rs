@@ -227,6 +227,10 @@ pub(crate) fn reduce<T: Copy>(
 ) -> Vec<T> {
     let out_shape = reduced_shape(shape, dims);
     let n_out = numel(&out_shape);
+    if n_out == 0 {
+        // A kept dim of size 0: nothing to fold into (and no chunk to cut).
+        return Vec::new();
+    }
     // Fast path: the reduced dims form one block, so the input reads as
     // (outer, len, inner) and each output folds a strided run.
     let mut sorted: Vec<usize> = dims.iter().copied().filter(|&d| shape[d] != 1).collect();

@@ -1,7 +1,7 @@
 //! What CrossEntropyLoss and NLLLoss share: where the class dim is, reading
 //! class-index targets (float tensors holding whole numbers), class weights,
-//! and turning index targets into a constant "target distribution" `q`, so
-//! that both losses are `−Σ q · log p` over the class dim.
+//! and the loss of index targets given log-probabilities (NLL, with label
+//! smoothing when asked).
 
 use super::{constant, Reduction};
 use crate::{Error, Result, Tensor};
@@ -38,11 +38,6 @@ impl ClassLayout {
             inner: shape[class_dim + 1..].iter().product(),
             sample_shape,
         })
-    }
-
-    /// Number of samples (positions that each get one class).
-    fn samples(&self) -> usize {
-        self.outer * self.inner
     }
 
     /// `weight`, checked to hold one value per class.
@@ -92,14 +87,15 @@ impl ClassLayout {
             .collect()
     }
 
-    /// The loss for class-index targets, given the log-probabilities:
-    /// `−Σ_c q_c · log p_c` per sample with the constant distribution
-    /// `q = (1 − ε)·w[t]·onehot(t) + (ε / C)·w` (zero for ignored samples),
-    /// which is NLL for `ε = 0` and PyTorch's label smoothing otherwise.
-    /// The mean divides by `Σ w[t]` over kept samples, as PyTorch does.
+    /// The loss for class-index targets, given the log-probabilities `lp`:
+    /// per sample with target `t`, `−(1 − ε)·w[t]·lp[t] − (ε / C)·Σ_c w[c]·lp[c]`
+    /// (NLL for `ε = 0`, PyTorch's label smoothing otherwise), and exactly 0
+    /// for an ignored sample. The mean divides by `Σ w[t]` over kept
+    /// samples, as PyTorch does, so an empty or all-ignored batch gives NaN.
     ///
-    /// `q` carries the sign and the mean's divisor, so a reduced loss is one
-    /// product and one sum.
+    /// The entries are picked out, never multiplied by a 0/1 mask: a
+    /// non-target class at −∞ (a masked logit) or an ignored row holding
+    /// ±∞ must not turn into `0 · ∞ = NaN`, in the loss or its gradient.
     pub(super) fn index_loss(
         &self,
         log_probs: &Tensor,
@@ -109,27 +105,65 @@ impl ClassLayout {
         reduction: Reduction,
     ) -> Result<Tensor> {
         let (classes, inner) = (self.classes, self.inner);
-        let mut q = vec![0.0; self.samples() * classes];
-        let mut total_weight = 0.0;
-        for (s, t) in targets.iter().enumerate() {
-            let Some(t) = *t else { continue };
-            let (o, i) = (s / inner, s % inner);
-            let at = |c: usize| (o * classes + c) * inner + i;
-            q[at(t)] = (1.0 - smoothing) * weights[t];
-            if smoothing > 0.0 {
-                for (c, w) in weights.iter().enumerate() {
-                    q[at(c)] += smoothing / classes as f64 * w;
+        let at = move |s: usize, c: usize| ((s / inner) * classes + c) * inner + s % inner;
+        let smooth = smoothing / classes as f64;
+        let lp = log_probs.to_vec::<f64>();
+        let per_sample: Vec<f64> = targets
+            .iter()
+            .enumerate()
+            .map(|(s, t)| match *t {
+                None => 0.0,
+                Some(t) if smoothing > 0.0 => {
+                    let spread: f64 = (0..classes).map(|c| weights[c] * lp[at(s, c)]).sum();
+                    -(1.0 - smoothing) * weights[t] * lp[at(s, t)] - smooth * spread
                 }
-            }
-            total_weight += weights[t];
-        }
-        let scale = match reduction {
-            Reduction::Mean => -1.0 / total_weight,
-            _ => -1.0,
+                Some(t) => -weights[t] * lp[at(s, t)],
+            })
+            .collect();
+        let total_weight: f64 = targets.iter().flatten().map(|&t| weights[t]).sum();
+        // Each sample's share of the reduced loss (None: its own loss).
+        let (values, shape, share) = match reduction {
+            Reduction::None => (per_sample, self.sample_shape.clone(), 1.0),
+            Reduction::Sum => (vec![per_sample.iter().sum()], vec![], 1.0),
+            _ => (
+                vec![per_sample.iter().sum::<f64>() / total_weight],
+                vec![],
+                1.0 / total_weight,
+            ),
         };
-        q.iter_mut().for_each(|v| *v *= scale);
-        let q = constant(q, log_probs.shape(), log_probs.dtype())?;
-        self.reduce_products(&log_probs.mul(&q)?, reduction)
+        let out = constant(values, &shape, log_probs.dtype())?
+            .storage()
+            .clone();
+        let (targets, weights) = (targets.to_vec(), weights.to_vec());
+        Ok(Tensor::record(
+            out,
+            shape,
+            "nll_loss",
+            vec![log_probs.clone()],
+            move |g, inputs, _| {
+                let g = g.to_vec::<f64>();
+                let mut d = vec![0.0; inputs[0].numel()];
+                for (s, t) in targets.iter().enumerate() {
+                    let Some(t) = *t else { continue };
+                    let gs = if g.len() == 1 && reduction != Reduction::None {
+                        g[0] * share
+                    } else {
+                        g[s]
+                    };
+                    d[at(s, t)] -= (1.0 - smoothing) * weights[t] * gs;
+                    if smoothing > 0.0 {
+                        for (c, w) in weights.iter().enumerate() {
+                            d[at(s, c)] -= smooth * w * gs;
+                        }
+                    }
+                }
+                Ok(vec![Some(constant(
+                    d,
+                    inputs[0].shape(),
+                    inputs[0].dtype(),
+                )?)])
+            },
+        ))
     }
 
     /// Sums `q · log p` over classes (None) or over everything (Mean, Sum:

@@ -94,9 +94,10 @@ impl BinaryFn for Pow {
             b * a.powf(b - T::one())
         }
     }
-    fn db<T: Element>(&self, a: T, _: T, y: T) -> T {
-        // d(a^b)/db = a^b·ln a; PyTorch defines it as 0 where a = 0.
-        if a == T::zero() {
+    fn db<T: Element>(&self, a: T, b: T, y: T) -> T {
+        // d(a^b)/db = a^b·ln a; PyTorch defines it as 0 where a = 0 and
+        // b >= 0 (there 0·(-inf)); with b < 0 it is inf·(-inf) = -inf.
+        if a == T::zero() && b >= T::zero() {
             T::zero()
         } else {
             y * a.ln()
@@ -116,11 +117,14 @@ impl BinaryFn for Maximum {
             a.max(b)
         }
     }
+    fn gate(&self) -> bool {
+        true
+    }
     fn da<T: Element>(&self, a: T, b: T, _: T) -> T {
-        tie_split(a > b, a == b)
+        tie_split(a < b, a == b)
     }
     fn db<T: Element>(&self, a: T, b: T, _: T) -> T {
-        tie_split(b > a, a == b)
+        tie_split(b < a, a == b)
     }
 }
 
@@ -136,21 +140,27 @@ impl BinaryFn for Minimum {
             a.min(b)
         }
     }
+    fn gate(&self) -> bool {
+        true
+    }
     fn da<T: Element>(&self, a: T, b: T, _: T) -> T {
-        tie_split(a < b, a == b)
+        tie_split(a > b, a == b)
     }
     fn db<T: Element>(&self, a: T, b: T, _: T) -> T {
-        tie_split(b < a, a == b)
+        tie_split(b > a, a == b)
     }
 }
 
-fn tie_split<T: Element>(wins: bool, tie: bool) -> T {
-    if wins {
-        T::one()
-    } else if tie {
+/// An operand's share of a maximum's or minimum's gradient: half on a tie,
+/// none when it lost, all otherwise. (With a NaN neither loses, so both get
+/// all of it, as in PyTorch.)
+fn tie_split<T: Element>(loses: bool, tie: bool) -> T {
+    if tie {
         T::of(0.5)
-    } else {
+    } else if loses {
         T::zero()
+    } else {
+        T::one()
     }
 }
 
@@ -234,9 +244,11 @@ impl Tensor {
 
 /// Forward of every broadcasting binary op, and its recorded backward.
 pub(crate) fn binary<F: BinaryFn>(a: &Tensor, b: &Tensor, op: F) -> Result<Tensor> {
-    // Mixed f32/f64 operands promote to f64, as in PyTorch.
+    // Mixed f32/f64 operands promote as in PyTorch (a 0-d f64 does not
+    // widen an f32 tensor with dims).
     if a.dtype() != b.dtype() {
-        return binary(&a.to_dtype(DType::F64), &b.to_dtype(DType::F64), op);
+        let to = DType::result_type(&[a, b]);
+        return binary(&a.to_dtype(to), &b.to_dtype(to), op);
     }
     let out_shape = broadcast_shapes(F::NAME, a.shape(), b.shape())?;
     let out = {
@@ -381,14 +393,14 @@ fn broadcast_backward<T: Element, F: BinaryFn>(
             zip_fill(
                 [g, a, b, y],
                 #[inline(always)]
-                |[g, a, b, y]| g * op.da(a, b, y),
+                |[g, a, b, y]| op.grad_a(g, a, b, y),
             )
         });
         let gb = want_b.then(|| {
             zip_fill(
                 [g, a, b, y],
                 #[inline(always)]
-                |[g, a, b, y]| g * op.db(a, b, y),
+                |[g, a, b, y]| op.grad_b(g, a, b, y),
             )
         });
         return (ga, gb);
@@ -410,7 +422,7 @@ fn broadcast_backward<T: Element, F: BinaryFn>(
                     for (o, ((gc, ac), yc)) in spare.chunks_exact_mut(m).zip(blocks()) {
                         let (gc, ac, yc) = (&gc[..m], &ac[..m], &yc[..m]);
                         for (j, o) in o.iter_mut().enumerate() {
-                            o.write(gc[j] * op.da(ac[j], b[j], yc[j]));
+                            o.write(op.grad_a(gc[j], ac[j], b[j], yc[j]));
                         }
                     }
                 },
@@ -427,7 +439,7 @@ fn broadcast_backward<T: Element, F: BinaryFn>(
                     for ((gc, ac), yc) in blocks() {
                         let (gc, ac, yc) = (&gc[..m], &ac[..m], &yc[..m]);
                         for (j, acc) in gb.iter_mut().enumerate() {
-                            *acc = *acc + gc[j] * op.db(ac[j], b[j], yc[j]);
+                            *acc = *acc + op.grad_b(gc[j], ac[j], b[j], yc[j]);
                         }
                     }
                 },
@@ -445,10 +457,10 @@ fn broadcast_backward<T: Element, F: BinaryFn>(
     let so = contiguous_strides(out_shape);
     for_each_offset(out_shape, [&sa, &sb, &so], |[i, j, o]| {
         if let Some(ga) = ga.as_mut() {
-            ga[i] = ga[i] + g[o] * op.da(a[i], b[j], y[o]);
+            ga[i] = ga[i] + op.grad_a(g[o], a[i], b[j], y[o]);
         }
         if let Some(gb) = gb.as_mut() {
-            gb[j] = gb[j] + g[o] * op.db(a[i], b[j], y[o]);
+            gb[j] = gb[j] + op.grad_b(g[o], a[i], b[j], y[o]);
         }
     });
     (ga, gb)

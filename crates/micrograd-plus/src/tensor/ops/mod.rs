@@ -49,6 +49,13 @@ pub trait UnaryFn: Copy + Send + Sync + 'static {
     fn f<T: Element>(&self, x: T) -> T;
     /// dy/dx at x, given y = f(x) too (cheaper for exp, tanh, sigmoid).
     fn df<T: Element>(&self, x: T, y: T) -> T;
+    /// Whether the backward *selects* rather than multiplies where the
+    /// derivative is 0 (a gate: relu, clamp, `x^0`), as PyTorch's
+    /// `where(mask, grad, 0)` does: an infinite or NaN upstream gradient then
+    /// stays out of the blocked elements instead of becoming `0 · inf = NaN`.
+    fn gate(&self) -> bool {
+        false
+    }
 }
 
 /// A scalar function of two variables with its partial derivatives.
@@ -61,6 +68,32 @@ pub trait BinaryFn: Copy + Send + Sync + 'static {
     fn da<T: Element>(&self, a: T, b: T, y: T) -> T;
     /// ∂y/∂b at (a, b), given y.
     fn db<T: Element>(&self, a: T, b: T, y: T) -> T;
+    /// Whether a 0 partial derivative blocks the gradient by selection (see
+    /// [`UnaryFn::gate`]): maximum and minimum, like PyTorch's `masked_fill`.
+    fn gate(&self) -> bool {
+        false
+    }
+    /// The chain rule for `a`: `g · ∂y/∂a`.
+    #[inline(always)]
+    fn grad_a<T: Element>(&self, g: T, a: T, b: T, y: T) -> T {
+        chain(g, self.da(a, b, y), self.gate())
+    }
+    /// The chain rule for `b`: `g · ∂y/∂b`.
+    #[inline(always)]
+    fn grad_b<T: Element>(&self, g: T, a: T, b: T, y: T) -> T {
+        chain(g, self.db(a, b, y), self.gate())
+    }
+}
+
+/// `g · d`, except that a gate's 0 (where it blocks) gives exactly 0 even
+/// for an infinite or NaN `g`.
+#[inline(always)]
+fn chain<T: Element>(g: T, d: T, gate: bool) -> T {
+    if gate && d == T::zero() {
+        T::zero()
+    } else {
+        g * d
+    }
 }
 
 /// Below this many elements an elementwise loop stays on the calling
@@ -142,6 +175,7 @@ pub(crate) fn zip_map<F: BinaryFn>(a: &Storage, b: &Storage, op: &F) -> Storage 
 
 /// `g[i] * op.df(x[i], y[i])`: the backward of an elementwise unary op.
 pub(crate) fn chain_unary<F: UnaryFn>(g: &Storage, x: &Storage, y: &Storage, op: &F) -> Storage {
+    let gate = op.gate();
     with_slice!(g, |g: T| {
         let (x, y) = (
             T::slice(x).expect("same dtype"),
@@ -150,7 +184,7 @@ pub(crate) fn chain_unary<F: UnaryFn>(g: &Storage, x: &Storage, y: &Storage, op:
         T::into_storage(zip_fill(
             [g, x, y],
             #[inline(always)]
-            |[g, x, y]| g * op.df(x, y),
+            |[g, x, y]| chain(g, op.df(x, y), gate),
         ))
     })
 }

@@ -21,9 +21,33 @@ fn output_shape(shape: &[usize], dims: &[usize], keepdim: bool) -> Vec<usize> {
         .collect()
 }
 
+/// The dims a reduction folds: `dims` normalised, and every dim when the list
+/// is empty (PyTorch's `dim=[]`, which is not "reduce nothing").
+fn reduction_dims(op: &'static str, dims: &[isize], ndim: usize) -> Result<Vec<usize>> {
+    normalize_dims(op, (!dims.is_empty()).then_some(dims), ndim)
+}
+
 /// How many elements fold into each output element.
 fn reduced_count(shape: &[usize], dims: &[usize]) -> usize {
     dims.iter().map(|&d| shape[d]).product()
+}
+
+/// Which extreme [`Tensor::extreme`] takes.
+#[derive(Clone, Copy)]
+enum Extreme {
+    Max,
+    Min,
+}
+
+/// How the gradient of a max/min reaches the input, as PyTorch 2.15 does it.
+#[derive(Clone, Copy, PartialEq)]
+enum Ties {
+    /// `amax`/`amin`: `grad / count · [x == m]`, a multiplication by the
+    /// mask, so a non-finite upstream gradient gives NaN beside the extreme.
+    Mask,
+    /// `max()`/`min()` of the whole tensor: the share is written at the
+    /// extremes and every other element gets exactly 0.
+    Select,
 }
 
 impl Tensor {
@@ -45,7 +69,7 @@ impl Tensor {
     /// assert_eq!(t.sum_dims(&[-1], true).unwrap().shape(), &[2, 1]);
     /// ```
     pub fn sum_dims(&self, dims: &[isize], keepdim: bool) -> Result<Tensor> {
-        let dims = normalize_dims("sum", Some(dims), self.ndim())?;
+        let dims = reduction_dims("sum", dims, self.ndim())?;
         Ok(self.sum_impl(&dims, keepdim))
     }
 
@@ -89,19 +113,24 @@ impl Tensor {
     /// assert_eq!(t.mean_dims(&[1], false).unwrap().to_vec::<f32>(), vec![1.5, 3.5]);
     /// ```
     pub fn mean_dims(&self, dims: &[isize], keepdim: bool) -> Result<Tensor> {
-        let d = normalize_dims("mean", Some(dims), self.ndim())?;
+        let d = reduction_dims("mean", dims, self.ndim())?;
         Ok(self
             .sum_impl(&d, keepdim)
             .div_scalar(reduced_count(self.shape(), &d) as f64))
     }
 
-    /// Largest element. Ties share the gradient evenly.
+    /// Largest element. Ties share the gradient evenly. An empty tensor has
+    /// none: an error, as in PyTorch.
     ///
     /// ```
-    /// assert_eq!(micrograd_plus::Tensor::new([1.0f32, 5.0, 2.0]).unwrap().max().item().unwrap(), 5.0);
+    /// use micrograd_plus::Tensor;
+    /// assert_eq!(Tensor::new([1.0f32, 5.0, 2.0]).unwrap().max().unwrap().item().unwrap(), 5.0);
+    /// assert!(Tensor::zeros(&[0]).max().is_err());
     /// ```
-    pub fn max(&self) -> Tensor {
-        self.extreme("max", &(0..self.ndim()).collect::<Vec<_>>(), false, true)
+    pub fn max(&self) -> Result<Tensor> {
+        let all: Vec<usize> = (0..self.ndim()).collect();
+        self.check_nonempty("max", &all)?;
+        Ok(self.extreme("max", &all, false, Extreme::Max, Ties::Select))
     }
 
     /// Largest value over `dims` (PyTorch's `amax`); ties share the gradient evenly.
@@ -111,18 +140,22 @@ impl Tensor {
     /// assert_eq!(t.max_dims(&[0], false).unwrap().to_vec::<f32>(), vec![3.0, 7.0]);
     /// ```
     pub fn max_dims(&self, dims: &[isize], keepdim: bool) -> Result<Tensor> {
-        let d = normalize_dims("max", Some(dims), self.ndim())?;
+        let d = reduction_dims("max", dims, self.ndim())?;
         self.check_nonempty("max", &d)?;
-        Ok(self.extreme("max", &d, keepdim, true))
+        Ok(self.extreme("max", &d, keepdim, Extreme::Max, Ties::Mask))
     }
 
-    /// Smallest element. Ties share the gradient evenly.
+    /// Smallest element. Ties share the gradient evenly. An empty tensor has
+    /// none: an error, as in PyTorch.
     ///
     /// ```
-    /// assert_eq!(micrograd_plus::Tensor::new([1.0f32, 5.0, 2.0]).unwrap().min().item().unwrap(), 1.0);
+    /// use micrograd_plus::Tensor;
+    /// assert_eq!(Tensor::new([1.0f32, 5.0, 2.0]).unwrap().min().unwrap().item().unwrap(), 1.0);
     /// ```
-    pub fn min(&self) -> Tensor {
-        self.extreme("min", &(0..self.ndim()).collect::<Vec<_>>(), false, false)
+    pub fn min(&self) -> Result<Tensor> {
+        let all: Vec<usize> = (0..self.ndim()).collect();
+        self.check_nonempty("min", &all)?;
+        Ok(self.extreme("min", &all, false, Extreme::Min, Ties::Select))
     }
 
     /// Smallest value over `dims` (PyTorch's `amin`); ties share the gradient evenly.
@@ -132,17 +165,19 @@ impl Tensor {
     /// assert_eq!(t.min_dims(&[1], false).unwrap().to_vec::<f32>(), vec![1.0, 3.0]);
     /// ```
     pub fn min_dims(&self, dims: &[isize], keepdim: bool) -> Result<Tensor> {
-        let d = normalize_dims("min", Some(dims), self.ndim())?;
+        let d = reduction_dims("min", dims, self.ndim())?;
         self.check_nonempty("min", &d)?;
-        Ok(self.extreme("min", &d, keepdim, false))
+        Ok(self.extreme("min", &d, keepdim, Extreme::Min, Ties::Mask))
     }
 
+    /// A max or min over a zero-size dim has no value (PyTorch raises too);
+    /// zero-size dims that are kept just give an empty result.
     fn check_nonempty(&self, op: &'static str, dims: &[usize]) -> Result<()> {
-        if self.numel() == 0 || dims.iter().any(|&d| self.shape()[d] == 0) {
+        if let Some(&d) = dims.iter().find(|&&d| self.shape()[d] == 0) {
             return Err(Error::shape(
                 op,
                 format!(
-                    "cannot reduce an empty dimension of shape {:?}",
+                    "cannot reduce dim {d} of size 0 (shape {:?}): it has no {op}imum",
                     self.shape()
                 ),
             ));
@@ -150,7 +185,15 @@ impl Tensor {
         Ok(())
     }
 
-    fn extreme(&self, op: &'static str, dims: &[usize], keepdim: bool, is_max: bool) -> Tensor {
+    fn extreme(
+        &self,
+        op: &'static str,
+        dims: &[usize],
+        keepdim: bool,
+        which: Extreme,
+        ties: Ties,
+    ) -> Tensor {
+        let is_max = matches!(which, Extreme::Max);
         let out = with_slice!(&*self.storage(), |v: T| {
             let init = if is_max {
                 T::neg_infinity()
@@ -177,7 +220,7 @@ impl Tensor {
             vec![self.clone()],
             move |g, inputs, y| {
                 // The gradient goes to the elements equal to the extreme, split
-                // evenly among ties: grad · [x == m] / count(x == m).
+                // evenly among ties: grad / count(x == m) at each of them.
                 let x = &inputs[0];
                 let (xs, ys, gs) = (x.storage(), y.storage(), g.storage());
                 let dx = with_slice!(&*xs, |xv: T| {
@@ -186,7 +229,15 @@ impl Tensor {
                     let hits: Vec<T> = xv
                         .iter()
                         .zip(&m)
-                        .map(|(&a, &b)| if a == b { T::one() } else { T::zero() })
+                        .map(|(&a, &b)| {
+                            // A NaN extreme came from the NaN elements.
+                            let hit = a == b || (ties == Ties::Select && a.is_nan() && b.is_nan());
+                            if hit {
+                                T::one()
+                            } else {
+                                T::zero()
+                            }
+                        })
                         .collect();
                     let count = broadcast_copy(
                         &reduce(&hits, x.shape(), &dims, T::zero(), |a, b| a + b),
@@ -194,7 +245,15 @@ impl Tensor {
                         x.shape(),
                     );
                     let g = broadcast_copy(gv, &kept, x.shape());
-                    T::into_storage((0..hits.len()).map(|i| hits[i] * g[i] / count[i]).collect())
+                    T::into_storage(
+                        (0..hits.len())
+                            .map(|i| match ties {
+                                Ties::Mask => g[i] / count[i] * hits[i],
+                                Ties::Select if hits[i] == T::one() => g[i] / count[i],
+                                Ties::Select => T::zero(),
+                            })
+                            .collect(),
+                    )
                 });
                 Ok(vec![Some(Tensor::from_storage(dx, x.shape().to_vec()))])
             },
@@ -215,21 +274,43 @@ impl Tensor {
             .unwrap_or_else(|e| panic!("{e}"))
     }
 
-    /// Variance over `dims`: `Σ(x − mean)² / (N − correction)`.
+    /// Variance over `dims`: `Σ(x − mean)² / max(0, N − correction)`.
     ///
     /// ```
     /// let t = micrograd_plus::Tensor::new([[1.0f64, 3.0], [2.0, 2.0]]).unwrap();
     /// assert_eq!(t.var_dims(&[1], 0, false).unwrap().to_vec::<f64>(), vec![1.0, 0.0]);
     /// ```
     pub fn var_dims(&self, dims: &[isize], correction: usize, keepdim: bool) -> Result<Tensor> {
-        let d = normalize_dims("var", Some(dims), self.ndim())?;
+        let d = reduction_dims("var", dims, self.ndim())?;
         let n = reduced_count(self.shape(), &d);
-        let centred = self.sub(&self.mean_dims(dims, true)?)?;
-        let sq = centred.mul(&centred)?;
-        // N <= correction divides by zero or less: PyTorch answers inf/nan too.
-        Ok(sq
-            .sum_impl(&d, keepdim)
-            .div_scalar(n as f64 - correction as f64))
+        let centred = no_grad(|| self.sub(&self.mean_dims(dims, true)?))?;
+        // PyTorch divides by max(0, N - correction): a correction of N or
+        // more gives inf (or NaN for a zero sum), never a negative variance.
+        let divisor = n.saturating_sub(correction) as f64;
+        let value = no_grad(|| {
+            Ok::<_, Error>(
+                centred
+                    .mul(&centred)?
+                    .sum_impl(&d, true)
+                    .div_scalar(divisor),
+            )
+        })?;
+        let out = value.storage().clone();
+        let kept = value.shape().to_vec();
+        Ok(Tensor::record(
+            out,
+            output_shape(self.shape(), &d, keepdim),
+            "var",
+            vec![self.clone()],
+            move |g, _, _| {
+                // dx = 2 (x - mean) / (N - correction) · g: the mean's own
+                // gradient sums to zero, so it is left out (as PyTorch does,
+                // which also keeps N - correction signed here).
+                let scale = 2.0 / (n as f64 - correction as f64);
+                let g = g.reshape(&kept.iter().map(|&k| k as isize).collect::<Vec<_>>())?;
+                Ok(vec![Some(centred.mul(&g)?.mul_scalar(scale))])
+            },
+        ))
     }
 
     /// Standard deviation of all elements (`sqrt(var)`).
@@ -239,17 +320,53 @@ impl Tensor {
     /// assert_eq!(t.std(0).item().unwrap(), 1.0);
     /// ```
     pub fn std(&self, correction: usize) -> Tensor {
-        self.var(correction).sqrt()
+        self.std_dims(&[], correction, false)
+            .unwrap_or_else(|e| panic!("{e}"))
     }
 
-    /// Standard deviation over `dims`.
+    /// Standard deviation over `dims`. Where it is 0 (a constant row) its
+    /// gradient is 0, as in PyTorch, not the NaN of `sqrt`'s chain rule
+    /// (`0 · 1/0`): a constant row must not poison training.
     ///
     /// ```
-    /// let t = micrograd_plus::Tensor::new([[1.0f64, 3.0]]).unwrap();
-    /// assert_eq!(t.std_dims(&[1], 0, true).unwrap().to_vec::<f64>(), vec![1.0]);
+    /// use micrograd_plus::Tensor;
+    /// let t = Tensor::new([[1.0f64, 3.0], [2.0, 2.0]]).unwrap().requires_grad(true);
+    /// let s = t.std_dims(&[1], 0, false).unwrap();
+    /// assert_eq!(s.to_vec::<f64>(), vec![1.0, 0.0]);
+    /// s.sum().backward().unwrap();
+    /// assert_eq!(t.grad().unwrap().to_vec::<f64>(), vec![-0.5, 0.5, 0.0, 0.0]);
     /// ```
     pub fn std_dims(&self, dims: &[isize], correction: usize, keepdim: bool) -> Result<Tensor> {
-        Ok(self.var_dims(dims, correction, keepdim)?.sqrt())
+        let var = self.var_dims(dims, correction, keepdim)?;
+        let out = with_slice!(&*var.storage(), |v: T| T::into_storage(
+            v.iter().map(|x| x.sqrt()).collect()
+        ));
+        Ok(Tensor::record(
+            out,
+            var.shape().to_vec(),
+            "std",
+            vec![var],
+            |g, _, y| {
+                // d sqrt(v) / dv = 1 / (2 sqrt(v)), taken as 0 where sqrt(v) = 0.
+                let (gs, ys) = (g.storage(), y.storage());
+                let dv = with_slice!(&*ys, |yv: T| {
+                    let gv = T::slice(&gs).expect("dtype");
+                    T::into_storage(
+                        yv.iter()
+                            .zip(gv)
+                            .map(|(&y, &g)| {
+                                if y == T::zero() {
+                                    T::zero()
+                                } else {
+                                    g / (y + y)
+                                }
+                            })
+                            .collect(),
+                    )
+                });
+                Ok(vec![Some(Tensor::from_storage(dv, y.shape().to_vec()))])
+            },
+        ))
     }
 
     /// `log(Σ exp(x))` over all elements, without overflow.
@@ -273,11 +390,11 @@ impl Tensor {
     /// assert!((y[1] - (1e4 + 2f64.ln())).abs() < 1e-9);
     /// ```
     pub fn logsumexp_dims(&self, dims: &[isize], keepdim: bool) -> Result<Tensor> {
-        let d = normalize_dims("logsumexp", Some(dims), self.ndim())?;
-        self.check_nonempty("logsumexp", &d)?;
+        let d = reduction_dims("logsumexp", dims, self.ndim())?;
+        // Over a zero-size dim the sum is empty: log 0 = -inf, as in PyTorch.
         // The shift is a constant: its gradient contributions cancel exactly.
         let m = no_grad(|| {
-            let m = self.extreme("max", &d, true, true);
+            let m = self.extreme("max", &d, true, Extreme::Max, Ties::Mask);
             let finite = with_slice!(&*m.storage(), |v: T| {
                 T::into_storage(
                     v.iter()

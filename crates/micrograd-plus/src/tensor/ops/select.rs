@@ -76,7 +76,8 @@ impl Tensor {
     /// ```
     pub fn where_(mask: &Tensor, a: &Tensor, b: &Tensor) -> Result<Tensor> {
         if a.dtype() != b.dtype() {
-            return Tensor::where_(mask, &a.to_dtype(DType::F64), &b.to_dtype(DType::F64));
+            let to = DType::result_type(&[a, b]);
+            return Tensor::where_(mask, &a.to_dtype(to), &b.to_dtype(to));
         }
         let shape = broadcast_shapes(
             "where",

@@ -33,6 +33,9 @@ fn for_each_line(outer: usize, len: usize, inner: usize, mut f: impl FnMut(usize
     }
 }
 
+/// Each row minus its maximum `m`, exponentiated, over the sum. A row with
+/// +∞ has `∞ − ∞ = NaN` in it and a row of −∞ is all NaN, exactly as in
+/// PyTorch: no guess at what the limit "should" be.
 fn softmax_forward<T: Element>(
     x: &[T],
     (outer, len, inner): (usize, usize, usize),
@@ -46,7 +49,7 @@ fn softmax_forward<T: Element>(
             #[inline(always)]
             || {
                 for (xr, yr) in x.chunks_exact(len).zip(y.chunks_exact_mut(len)) {
-                    let m = row_shift(fold_slice(xr, T::neg_infinity(), &T::max));
+                    let m = fold_slice(xr, T::neg_infinity(), &T::max);
                     for (o, &v) in yr.iter_mut().zip(xr) {
                         *o = (v - m).exp_fast();
                     }
@@ -66,7 +69,7 @@ fn softmax_forward<T: Element>(
     }
     for_each_line(outer, len, inner, |base, stride| {
         let at = |j: usize| base + j * stride;
-        let m = row_shift((0..len).map(|j| x[at(j)]).fold(T::neg_infinity(), T::max));
+        let m = (0..len).map(|j| x[at(j)]).fold(T::neg_infinity(), T::max);
         let mut sum = T::zero();
         for j in 0..len {
             y[at(j)] = (x[at(j)] - m).exp_fast();
@@ -82,17 +85,6 @@ fn softmax_forward<T: Element>(
         }
     });
     y
-}
-
-/// The shift subtracted from a row before exponentiating: its maximum, or
-/// 0 when that is infinite (so a row with +∞ gives NaN, as in PyTorch).
-#[inline(always)]
-fn row_shift<T: Element>(max: T) -> T {
-    if max.is_finite() {
-        max
-    } else {
-        T::zero()
-    }
 }
 
 /// Softmax of `scale · row` in place, for one contiguous row with

@@ -23,12 +23,15 @@ pub(crate) fn unary<F: UnaryFn>(x: &Tensor, op: F) -> Tensor {
 /// Declares a parameterless unary op: its struct, `f`, `df`, and the
 /// documented `Tensor` method.
 macro_rules! unary_op {
-    ($(#[$doc:meta])* $method:ident, $Op:ident, $name:literal, |$x:ident| $f:expr, |$dx:ident, $dy:ident| $df:expr) => {
+    ($(#[$doc:meta])* $method:ident, $Op:ident, $name:literal, |$x:ident| $f:expr, |$dx:ident, $dy:ident| $df:expr $(, gate = $gate:literal)?) => {
         #[doc = concat!("The `", $name, "` function and its derivative.")]
         #[derive(Clone, Copy)]
         pub struct $Op;
         impl UnaryFn for $Op {
             const NAME: &'static str = $name;
+            $(fn gate(&self) -> bool {
+                $gate
+            })?
             #[inline(always)]
             fn f<T: Element>(&self, $x: T) -> T {
                 $f
@@ -50,7 +53,7 @@ macro_rules! unary_op {
 
 /// Declares a unary op with one scalar parameter (stored as f64).
 macro_rules! unary_op_with {
-    ($(#[$doc:meta])* $method:ident($p:ident), $Op:ident, $name:literal, |$x:ident| $f:expr, |$dx:ident, $dy:ident| $df:expr) => {
+    ($(#[$doc:meta])* $method:ident($p:ident), $Op:ident, $name:literal, |$x:ident| $f:expr, |$dx:ident, $dy:ident| $df:expr $(, gate = $gate:expr)?) => {
         #[doc = concat!("The `", $name, "` function (with its parameter) and its derivative.")]
         #[derive(Clone, Copy)]
         pub struct $Op(pub f64);
@@ -67,6 +70,10 @@ macro_rules! unary_op_with {
                 let $p = T::of(self.0);
                 $df
             }
+            $(fn gate(&self) -> bool {
+                let $p = self.0;
+                $gate
+            })?
         }
         impl Tensor {
             $(#[$doc])*
@@ -142,7 +149,8 @@ unary_op!(
     relu, Relu, "relu", |x| if x > T::zero() || x.is_nan() { x } else { T::zero() },
     // PyTorch's rule: the gradient passes unless the result is <= 0 (so it
     // does at NaN, and not at 0).
-    |x, y| if y <= T::zero() { T::zero() } else { T::one() }
+    |x, y| if y <= T::zero() { T::zero() } else { T::one() },
+    gate = true
 );
 unary_op!(
     /// The logistic function `1 / (1 + e^-x)`, computed without overflow.
@@ -239,11 +247,13 @@ unary_op_with!(
     /// let y = micrograd_plus::Tensor::new([0.0f32, 2.0]).unwrap().elu(1.0);
     /// assert_eq!(y.to_vec::<f32>(), vec![0.0, 2.0]);
     /// ```
-    elu(alpha), Elu, "elu", |x| if x > T::zero() { x } else { alpha * x.exp_m1() }, |x, y| {
-        if x > T::zero() {
-            T::one()
+    // PyTorch tests `x <= 0` for the exponential branch, so NaN takes the
+    // identity branch and passes its gradient.
+    elu(alpha), Elu, "elu", |x| if x <= T::zero() { alpha * x.exp_m1() } else { x }, |x, y| {
+        if x <= T::zero() {
+            alpha * x.exp()
         } else {
-            y + alpha
+            T::one()
         }
     }
 );
@@ -301,14 +311,38 @@ unary_op_with!(
     /// ```
     /// assert_eq!(micrograd_plus::Tensor::full(&[1], 3.0).pow_scalar(2.0).to_vec::<f32>(), vec![9.0]);
     /// ```
-    pow_scalar(e), PowScalar, "pow_scalar", |x| x.powf(e), |x, y| {
+    pow_scalar(e), PowScalar, "pow_scalar", |x| scalar_pow(x, e), |x, y| {
         if e == T::zero() {
             T::zero()
         } else {
-            e * x.powf(e - T::one())
+            e * scalar_pow(x, e - T::one())
         }
-    }
+    },
+    // x^0 = 1 has no gradient at all: PyTorch returns zeros, whatever comes in.
+    gate = e == 0.0
 );
+
+/// `x^e` the way PyTorch computes a power with a scalar exponent: the
+/// exponents it special-cases by their exact forms, so that values at the
+/// edges agree (`(-∞)^0.5` is sqrt's NaN, where `powf` gives +∞).
+#[inline(always)]
+fn scalar_pow<T: Element>(x: T, e: T) -> T {
+    if e == T::of(2.0) {
+        x * x
+    } else if e == T::of(3.0) {
+        x * x * x
+    } else if e == T::of(0.5) {
+        x.sqrt()
+    } else if e == T::of(-0.5) {
+        T::one() / x.sqrt()
+    } else if e == T::of(-1.0) {
+        T::one() / x
+    } else if e == T::of(-2.0) {
+        T::one() / (x * x)
+    } else {
+        x.powf(e)
+    }
+}
 
 /// Clamps into `[min, max]` (either bound optional). The gradient passes
 /// where the input lies inside the closed interval, as in PyTorch.
@@ -321,6 +355,9 @@ pub struct Clamp {
 }
 impl UnaryFn for Clamp {
     const NAME: &'static str = "clamp";
+    fn gate(&self) -> bool {
+        true
+    }
     fn f<T: Element>(&self, x: T) -> T {
         let x = self
             .min

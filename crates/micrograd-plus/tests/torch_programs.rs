@@ -1,0 +1,287 @@
+//! The differential test against PyTorch: replays the random programs that
+//! `scripts/record_torch_programs.py` generated and ran in PyTorch 2.15
+//! (`tests/data/torch_programs.json`), half in f64 and half in f32, and
+//! checks every result against PyTorch's: the value's shape, dtype and
+//! elements, or an error where PyTorch raised, and every input's gradient.
+//!
+//! The programs lean on the inputs that find bugs (broadcasting, size-1 and
+//! zero-size dims, ties, NaN and ±inf, empty dim lists, corrections larger
+//! than the count). A program that panics counts as a failure, and all
+//! failures are listed together.
+
+use micrograd_plus::nn::loss::{CrossEntropyLoss, Reduction};
+use micrograd_plus::{DType, Result, Tensor};
+use serde_json::Value;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+const CORPUS: &str = include_str!("data/torch_programs.json");
+
+/// A recorded number: JSON numbers, or "nan", "inf", "-inf".
+fn number(v: &Value) -> f64 {
+    match v {
+        Value::Number(n) => n.as_f64().expect("finite JSON number"),
+        Value::String(s) => match s.as_str() {
+            "nan" => f64::NAN,
+            "inf" => f64::INFINITY,
+            "-inf" => f64::NEG_INFINITY,
+            other => panic!("bad number {other:?} in the corpus"),
+        },
+        other => panic!("bad number {other} in the corpus"),
+    }
+}
+
+fn numbers(v: &Value) -> Vec<f64> {
+    v.as_array().expect("array").iter().map(number).collect()
+}
+
+fn usizes(v: &Value) -> Vec<usize> {
+    v.as_array()
+        .expect("array")
+        .iter()
+        .map(|d| d.as_u64().expect("size") as usize)
+        .collect()
+}
+
+/// The dims of a reduction; `null` (PyTorch's `dim=None`) is every dim,
+/// which is what our empty list means.
+fn dims(op: &Value) -> Vec<isize> {
+    op["dims"]
+        .as_array()
+        .map(|dims| {
+            dims.iter()
+                .map(|d| d.as_i64().expect("dim") as isize)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn dtype(name: &Value) -> DType {
+    match name.as_str() {
+        Some("f32") => DType::F32,
+        Some("f64") => DType::F64,
+        other => panic!("bad dtype {other:?}"),
+    }
+}
+
+fn input(spec: &Value) -> Tensor {
+    let t = Tensor::from_vec(numbers(&spec["data"]), &usizes(&spec["shape"]))
+        .expect("recorded input fits its shape")
+        .to_dtype(dtype(&spec["dtype"]));
+    t.requires_grad(spec["grad"].as_bool().expect("grad flag"))
+}
+
+/// Runs one recorded op on our engine.
+fn apply(op: &Value, vals: &[Tensor]) -> Result<Tensor> {
+    let arg = |i: usize| &vals[op["args"][i].as_u64().expect("arg") as usize];
+    let x = arg(0);
+    let scalar = || op["scalar"].as_f64().expect("scalar");
+    let keep = || op["keepdim"].as_bool().expect("keepdim");
+    let int = |key: &str| op[key].as_i64().expect("int") as isize;
+    let correction = || op["correction"].as_u64().expect("correction") as usize;
+    Ok(match op["op"].as_str().expect("op name") {
+        "neg" => x.neg(),
+        "exp" => x.exp(),
+        "log" => x.log(),
+        "sqrt" => x.sqrt(),
+        "abs" => x.abs(),
+        "sin" => x.sin(),
+        "cos" => x.cos(),
+        "relu" => x.relu(),
+        "sigmoid" => x.sigmoid(),
+        "tanh" => x.tanh(),
+        "silu" => x.silu(),
+        "softplus" => x.softplus(),
+        "gelu" => x.gelu(),
+        "gelu_tanh" => x.gelu_tanh(),
+        "add" => x.add(arg(1))?,
+        "sub" => x.sub(arg(1))?,
+        "mul" => x.mul(arg(1))?,
+        "div" => x.div(arg(1))?,
+        "maximum" => x.maximum(arg(1))?,
+        "minimum" => x.minimum(arg(1))?,
+        "pow" => x.pow(arg(1))?,
+        "add_scalar" => x.add_scalar(scalar()),
+        "sub_scalar" => x.sub_scalar(scalar()),
+        "rsub_scalar" => x.rsub_scalar(scalar()),
+        "mul_scalar" => x.mul_scalar(scalar()),
+        "div_scalar" => x.div_scalar(scalar()),
+        "rdiv_scalar" => x.rdiv_scalar(scalar()),
+        "pow_scalar" => x.pow_scalar(scalar()),
+        "leaky_relu" => x.leaky_relu(scalar()),
+        "elu" => x.elu(scalar()),
+        "clamp" => x.clamp(op["min"].as_f64(), op["max"].as_f64()),
+        "sum" => x.sum_dims(&dims(op), keep())?,
+        "mean" => x.mean_dims(&dims(op), keep())?,
+        "var" => x.var_dims(&dims(op), correction(), keep())?,
+        "std" => x.std_dims(&dims(op), correction(), keep())?,
+        "amax" => x.max_dims(&dims(op), keep())?,
+        "amin" => x.min_dims(&dims(op), keep())?,
+        "logsumexp" => x.logsumexp_dims(&dims(op), keep())?,
+        "max_all" => x.max()?,
+        "min_all" => x.min()?,
+        "softmax" => x.softmax(int("dim"))?,
+        "log_softmax" => x.log_softmax(int("dim"))?,
+        "matmul" => x.matmul(arg(1))?,
+        "transpose" => x.transpose(int("dim0"), int("dim1"))?,
+        "unsqueeze" => x.unsqueeze(int("dim"))?,
+        "flatten" => x.reshape(&[-1])?,
+        "where" => Tensor::where_(&x.gt_scalar(0.0), arg(1), arg(2))?,
+        "cross_entropy" => {
+            let reduction = match op["reduction"].as_str() {
+                Some("mean") => Reduction::Mean,
+                Some("sum") => Reduction::Sum,
+                _ => Reduction::None,
+            };
+            CrossEntropyLoss::new()
+                .ignore_index(op["ignore_index"].as_i64().expect("ignore_index"))
+                .label_smoothing(op["label_smoothing"].as_f64().expect("smoothing"))
+                .reduction(reduction)
+                .forward(x, arg(1))?
+        }
+        other => panic!("op {other} is not in the replayer"),
+    })
+}
+
+/// Whether `got` matches PyTorch's `want`: NaN where it has NaN, the same
+/// infinities, and finite values within `atol + rtol·|want|`.
+fn close(got: &[f64], want: &[f64], f32: bool) -> std::result::Result<(), String> {
+    // f64: the same formulas agree to rounding, up to summation order and
+    // libm; f32: a sum of a few values rounds in a different order (1e-7
+    // relative each) and exp/log/erf of f32 differ in the last bits.
+    let (atol, rtol) = if f32 { (1e-5, 1e-4) } else { (1e-9, 1e-7) };
+    if got.len() != want.len() {
+        return Err(format!("{} elements, PyTorch {}", got.len(), want.len()));
+    }
+    for (i, (&g, &w)) in got.iter().zip(want).enumerate() {
+        let ok = if w.is_nan() {
+            g.is_nan()
+        } else if w.is_infinite() {
+            g == w
+        } else {
+            (g - w).abs() <= atol + rtol * w.abs()
+        };
+        if !ok {
+            return Err(format!("element {i}: {g}, PyTorch {w}"));
+        }
+    }
+    Ok(())
+}
+
+/// Replays one program; `Err` describes the first disagreement.
+fn replay(program: &Value) -> std::result::Result<(), String> {
+    let leaves: Vec<Tensor> = program["inputs"]
+        .as_array()
+        .expect("inputs")
+        .iter()
+        .map(input)
+        .collect();
+    let torch = &program["torch"];
+    let mut vals = leaves.clone();
+    let mut result = Ok(());
+    for op in program["ops"].as_array().expect("ops") {
+        match apply(op, &vals) {
+            Ok(t) => vals.push(t),
+            Err(e) => {
+                result = Err(e);
+                break;
+            }
+        }
+    }
+    let out = match (result, torch.get("error")) {
+        (Err(_), Some(_)) => return Ok(()),
+        (Ok(_), Some(e)) => return Err(format!("PyTorch raised ({e}), we did not")),
+        (Err(e), None) => return Err(format!("we raised ({e}), PyTorch did not")),
+        (Ok(()), None) => vals.last().expect("a value").clone(),
+    };
+    let f32 = out.dtype() == DType::F32;
+    if out.shape() != usizes(&torch["shape"]) {
+        return Err(format!(
+            "shape {:?}, PyTorch {}",
+            out.shape(),
+            torch["shape"]
+        ));
+    }
+    if out.dtype() != dtype(&torch["dtype"]) {
+        return Err(format!(
+            "dtype {:?}, PyTorch {}",
+            out.dtype(),
+            torch["dtype"]
+        ));
+    }
+    close(&out.to_vec::<f64>(), &numbers(&torch["value"]), f32)
+        .map_err(|e| format!("value: {e}"))?;
+    let Some(upstream) = torch.get("upstream") else {
+        return Ok(());
+    };
+    let upstream = Tensor::from_vec(numbers(upstream), out.shape())
+        .map_err(|e| e.to_string())?
+        .to_dtype(out.dtype());
+    out.backward_with(&upstream)
+        .map_err(|e| format!("backward: {e}"))?;
+    for (i, (leaf, want)) in leaves
+        .iter()
+        .zip(torch["grads"].as_array().expect("grads"))
+        .enumerate()
+    {
+        if want.is_null() {
+            continue;
+        }
+        let got = leaf
+            .grad()
+            .map(|g| g.to_vec::<f64>())
+            .unwrap_or_else(|| vec![0.0; leaf.numel()]);
+        // An f64 leaf mixed into f32 arithmetic gets an f32-precision gradient.
+        let f32 = leaves.iter().any(|l| l.dtype() == DType::F32);
+        close(&got, &numbers(want), f32).map_err(|e| format!("grad of input {i}: {e}"))?;
+    }
+    Ok(())
+}
+
+#[test]
+fn random_programs_agree_with_pytorch_values_errors_and_gradients() {
+    let corpus: Value = serde_json::from_str(CORPUS).expect("corpus is JSON");
+    let programs = corpus["programs"].as_array().expect("programs");
+    assert!(
+        programs.len() >= 1000,
+        "the corpus shrank: {}",
+        programs.len()
+    );
+    let mut failures = Vec::new();
+    for program in programs {
+        let outcome = catch_unwind(AssertUnwindSafe(|| replay(program)))
+            .unwrap_or_else(|panic| Err(format!("panicked: {}", panic_text(&panic))));
+        if let Err(e) = outcome {
+            failures.push(format!(
+                "program {} (ops {}, inputs {}): {e}",
+                program["id"],
+                program["ops"],
+                shapes(program)
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} programs disagree with PyTorch:\n{}",
+        failures.len(),
+        programs.len(),
+        failures.join("\n")
+    );
+}
+
+fn shapes(program: &Value) -> String {
+    let list: Vec<String> = program["inputs"]
+        .as_array()
+        .expect("inputs")
+        .iter()
+        .map(|i| format!("{}{}", i["dtype"].as_str().unwrap_or("?"), i["shape"]))
+        .collect();
+    list.join(", ")
+}
+
+fn panic_text(panic: &Box<dyn std::any::Any + Send>) -> String {
+    panic
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_default()
+}
