@@ -399,6 +399,20 @@ fn gpt_checkpoint_config_is_checked_before_building() {
         heads: 8,
         ..config.clone()
     };
+    let wide_file = dir.join("wide.safetensors");
+    with_config(&src, &wide_file, |c| *c = wide.clone());
+    let start = Instant::now();
+    let msg = file_msg(
+        micrograd_plus::train::gpt::load_checkpoint(&wide_file)
+            .err()
+            .unwrap(),
+        &wide_file,
+    );
+    assert!(start.elapsed() < QUICK);
+    assert!(
+        msg.contains("expects wte.weight with shape [5, 8192]"),
+        "{msg}"
+    );
     let start = Instant::now();
     let err = GPT::from_state_dict(wide, &tensors).err().unwrap();
     assert!(start.elapsed() < QUICK);

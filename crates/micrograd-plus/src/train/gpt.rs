@@ -594,8 +594,10 @@ pub fn load_checkpoint(path: &Path) -> Result<(GPT, CharTokenizer)> {
         path: path.display().to_string(),
         msg: format!("no {CONFIG_KEY:?} metadata: not a GPT checkpoint"),
     })?;
-    let mut model = GPT::new(GPTConfig::from_json(config).map_err(named)?).map_err(named)?;
-    model.load_state_dict(&tensors).map_err(named)?;
+    // The config is checked against the tensors before anything is built:
+    // a hostile file must not make us allocate the model it merely claims.
+    let config = GPTConfig::from_json(config).map_err(named)?;
+    let mut model = GPT::from_state_dict(config, &tensors).map_err(named)?;
     model.eval();
     let tokenizer = CharTokenizer::from_metadata(&meta).map_err(named)?;
     Ok((model, tokenizer))
