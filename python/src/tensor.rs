@@ -572,13 +572,15 @@ impl PyTensor {
                 self.inner.shape()
             )))
             }
-            None => self.inner.backward(),
+            // The course's graphs stay usable: a second backward adds the
+            // gradients again (PyTorch's retain_graph=True).
+            None => self.inner.backward_retain_graph(None),
             Some(g) => {
                 let g = match g.cast::<PyTensor>() {
                     Ok(t) => t.borrow().inner.clone(),
                     Err(_) => tensor_from_py(g, self.inner.dtype(), "backward")?,
                 };
-                self.inner.backward_with(&g)
+                self.inner.backward_retain_graph(Some(&g))
             }
         };
         result.map_err(to_py_err)

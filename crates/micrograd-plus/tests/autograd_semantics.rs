@@ -957,15 +957,32 @@ fn retained_non_leaf_gradients_accumulate_like_pytorch() {
     y.retain_grad();
     let loss = (&h * &h).sum();
     loss.retain_grad();
-    loss.backward().unwrap();
+    loss.backward_retain_graph(None).unwrap();
     assert_close(&grad_of(&y), &[36.0, -72.0], 0.0);
     assert_close(&grad_of(&loss), &[1.0], 0.0);
     assert!(h.grad().is_none(), "not retained, so not kept");
-    // A second pass through the same graph: every stored gradient doubles
-    // (PyTorch's counts), leaves included: dloss/dx = 72x twice.
+    // A second pass through the same (retained) graph: every stored
+    // gradient doubles (PyTorch's counts), leaves included: dloss/dx = 72x twice.
     loss.backward().unwrap();
     assert_close(&grad_of(&y), &[72.0, -144.0], 0.0);
     assert_close(&grad_of(&x), &[144.0, -288.0], 0.0);
+}
+
+#[test]
+fn a_second_backward_without_retain_graph_is_an_error_not_a_double_count() {
+    // PyTorch: "Trying to backward through the graph a second time".
+    let x = t64([1.0, -2.0]).requires_grad(true);
+    let loss = (&x * &x).sum();
+    loss.backward().unwrap();
+    let err = loss.backward().unwrap_err().to_string();
+    assert!(err.contains("a second time"), "{err}");
+    assert_close(&grad_of(&x), &[2.0, -4.0], 0.0);
+    // Part of a used graph counts too: a new loss over an old intermediate
+    // (exp saves its result, so PyTorch refuses this as well).
+    let h = x.exp();
+    (&h * 1.0).sum().backward().unwrap();
+    let again = (&h * 2.0).sum().backward().unwrap_err().to_string();
+    assert!(again.contains("a second time"), "{again}");
 }
 
 #[test]

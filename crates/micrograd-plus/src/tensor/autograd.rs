@@ -13,6 +13,7 @@ use crate::{Error, Result};
 use std::cell::Cell;
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 /// A backward rule: `(grad_of_output, inputs, output) -> grad_of_each_input`.
@@ -29,6 +30,9 @@ pub(crate) struct Node {
     /// The inputs' versions added up when the op ran. Versions only grow, so
     /// an unchanged sum at backward time means no input was modified since.
     pub(crate) input_versions: u64,
+    /// Set once a backward pass without `retain_graph` went through this
+    /// node: a second pass would add the same gradients again.
+    pub(crate) used: AtomicBool,
 }
 
 /// The sum of the tensors' in-place modification counters.
@@ -164,6 +168,7 @@ impl Tensor {
         }
         let node = track.then(|| Node {
             op,
+            used: AtomicBool::new(false),
             input_versions: version_sum(&inputs),
             inputs,
             backward: Box::new(backward),
@@ -231,19 +236,49 @@ impl Tensor {
     /// assert!(err.starts_with("Gradient must be specified for non-scalar outputs"));
     /// ```
     pub fn backward(&self) -> Result<()> {
-        if self.numel() != 1 {
-            return Err(Error::Autograd(format!(
-                "Gradient must be specified for non-scalar outputs: this tensor has shape {:?}; \
-                 reduce it to a scalar with .sum() or .mean() first, or pass a gradient of the \
-                 same shape to backward_with()",
-                self.shape()
-            )));
-        }
-        let seed = Tensor::from_storage(
-            super::Storage::filled(self.dtype(), 1, 1.0),
-            self.shape().to_vec(),
-        );
-        self.backward_with(&seed)
+        self.run_backward(None, false)
+    }
+
+    /// [`Tensor::backward`] (with `grad` `None`) or
+    /// [`Tensor::backward_with`], keeping the graph usable for another pass
+    /// (PyTorch's `retain_graph=True`): a second pass then adds the same
+    /// gradients again, as it does in PyTorch.
+    ///
+    /// ```
+    /// use micrograd_plus::Tensor;
+    /// let x = Tensor::new([3.0f64]).unwrap().requires_grad(true);
+    /// let y = (&x * &x).sum();
+    /// y.backward_retain_graph(None).unwrap();
+    /// y.backward().unwrap(); // the second pass may still run
+    /// assert_eq!(x.grad().unwrap().to_vec::<f64>(), vec![12.0]);
+    /// let err = y.backward().unwrap_err().to_string();
+    /// assert!(err.contains("a second time"), "{err}");
+    /// ```
+    pub fn backward_retain_graph(&self, grad: Option<&Tensor>) -> Result<()> {
+        self.run_backward(grad, true)
+    }
+
+    fn run_backward(&self, grad: Option<&Tensor>, retain_graph: bool) -> Result<()> {
+        let seed;
+        let grad = match grad {
+            Some(g) => g,
+            None => {
+                if self.numel() != 1 {
+                    return Err(Error::Autograd(format!(
+                        "Gradient must be specified for non-scalar outputs: this tensor has shape {:?}; \
+                         reduce it to a scalar with .sum() or .mean() first, or pass a gradient of the \
+                         same shape to backward_with()",
+                        self.shape()
+                    )));
+                }
+                seed = Tensor::from_storage(
+                    super::Storage::filled(self.dtype(), 1, 1.0),
+                    self.shape().to_vec(),
+                );
+                &seed
+            }
+        };
+        self.backward_from(grad, retain_graph)
     }
 
     /// Backpropagates from any tensor, seeding it with `grad` (same shape):
@@ -257,6 +292,10 @@ impl Tensor {
     /// assert_eq!(x.grad().unwrap().to_vec::<f32>(), vec![3.0, 30.0]);
     /// ```
     pub fn backward_with(&self, grad: &Tensor) -> Result<()> {
+        self.run_backward(Some(grad), false)
+    }
+
+    fn backward_from(&self, grad: &Tensor, retain_graph: bool) -> Result<()> {
         if grad.shape() != self.shape() {
             return Err(Error::shape(
                 "backward",
@@ -281,6 +320,14 @@ impl Tensor {
         seen.insert(self.id());
         while let Some(t) = stack.pop() {
             if let Some(node) = &t.0.node {
+                if node.used.load(Ordering::Relaxed) {
+                    return Err(Error::Autograd(format!(
+                        "Trying to backward through the graph a second time (through {}): \
+                         its gradients were already added to the leaves; run the forward pass \
+                         again, or use backward_retain_graph for the first pass",
+                        node.op
+                    )));
+                }
                 for input in &node.inputs {
                     if input.is_requires_grad() && seen.insert(input.id()) {
                         stack.push(input.clone());
@@ -303,7 +350,7 @@ impl Tensor {
                 t.accumulate_grad(g);
                 continue;
             };
-            if t.0.retains_grad.load(std::sync::atomic::Ordering::Relaxed) {
+            if t.0.retains_grad.load(Ordering::Relaxed) {
                 t.accumulate_grad(g.clone());
             }
             node.inputs.iter().for_each(Tensor::sync_external_writes);
@@ -325,6 +372,9 @@ impl Tensor {
                 )));
             }
             let input_grads = (node.backward)(&g, &node.inputs, &t)?;
+            if !retain_graph {
+                node.used.store(true, Ordering::Relaxed);
+            }
             for (input, ig) in node.inputs.iter().zip(input_grads) {
                 let Some(ig) = ig else { continue };
                 if !input.is_requires_grad() {
