@@ -11,3 +11,18 @@ x = torch.tensor([-1.0, 0.0, 0.5, 1.0, 2.0], dtype=torch.float64, requires_grad=
 y = x.clamp(0.0, 1.0)
 y.sum().backward()
 print("clamp(0, 1)", y.tolist(), "grad", x.grad.tolist())
+
+x = torch.zeros(2, 0, dtype=torch.float64, requires_grad=True)
+w = torch.zeros(3, 0, dtype=torch.float64, requires_grad=True)
+b = torch.ones(3, dtype=torch.float64, requires_grad=True)
+y = torch.nn.functional.linear(x, w, b)
+y.sum().backward()
+print("linear, 0 input features", y.tolist(), "bias grad", b.grad.tolist(),
+      "weight grad shape", list(w.grad.shape), "input grad shape", list(x.grad.shape))
+
+x = torch.zeros(0, 4, dtype=torch.float64, requires_grad=True)
+w = torch.ones(4, dtype=torch.float64, requires_grad=True)
+b = torch.zeros(4, dtype=torch.float64, requires_grad=True)
+y = torch.nn.functional.layer_norm(x, [4], w, b)
+y.sum().backward()
+print("layer_norm, empty batch", list(y.shape), "weight grad", w.grad.tolist(), "bias grad", b.grad.tolist())

@@ -3,7 +3,8 @@
 //! the same inputs (`scripts/record_torch_edge_cases.py`); each test failed
 //! before its fix.
 
-use micrograd_plus::Tensor;
+use micrograd_plus::gradcheck::{gradcheck, GradcheckOptions};
+use micrograd_plus::{DType, Tensor};
 
 #[test]
 fn relu_keeps_nan_so_a_nan_weight_is_not_trained_on_silently() {
@@ -33,4 +34,64 @@ fn clamp_passes_no_gradient_at_its_bounds() {
         x.grad().unwrap().to_vec::<f64>(),
         vec![0.0, 0.0, 1.0, 0.0, 0.0]
     );
+}
+
+#[test]
+fn linear_with_no_input_features_is_its_bias_and_the_bias_still_learns() {
+    // PyTorch: y = bias on every row; bias grad = rows; empty weight/input grads.
+    let x = Tensor::zeros(&[2, 0])
+        .to_dtype(DType::F64)
+        .requires_grad(true);
+    let w = Tensor::zeros(&[3, 0])
+        .to_dtype(DType::F64)
+        .requires_grad(true);
+    let b = Tensor::ones(&[3]).to_dtype(DType::F64).requires_grad(true);
+    let y = x.linear(&w, Some(&b)).unwrap();
+    assert_eq!(y.shape(), &[2, 3]);
+    assert_eq!(y.to_vec::<f64>(), vec![1.0; 6]);
+    y.sum().backward().unwrap();
+    assert_eq!(b.grad().unwrap().to_vec::<f64>(), vec![2.0, 2.0, 2.0]);
+    assert_eq!(w.grad().unwrap().shape(), &[3, 0]);
+    assert_eq!(x.grad().unwrap().shape(), &[2, 0]);
+}
+
+#[test]
+fn layer_norm_of_an_empty_batch_gives_its_parameters_zero_gradients() {
+    let x = Tensor::zeros(&[0, 4])
+        .to_dtype(DType::F64)
+        .requires_grad(true);
+    let w = Tensor::ones(&[4]).to_dtype(DType::F64).requires_grad(true);
+    let b = Tensor::zeros(&[4]).to_dtype(DType::F64).requires_grad(true);
+    let y = x.layer_norm(&[4], Some(&w), Some(&b), 1e-5).unwrap();
+    assert_eq!(y.shape(), &[0, 4]);
+    y.sum().backward().unwrap();
+    assert_eq!(w.grad().unwrap().to_vec::<f64>(), vec![0.0; 4]);
+    assert_eq!(b.grad().unwrap().to_vec::<f64>(), vec![0.0; 4]);
+}
+
+#[test]
+fn an_empty_dim_list_reduces_every_dim_with_gradients_checked_by_finite_differences() {
+    // PyTorch 2.15 reduces every dim for dim=[] but scales var/std's
+    // gradient as if none were reduced; finite differences are the judge.
+    let x = Tensor::new([[1.0f64, 2.0, 4.0], [0.5, -1.0, 3.0]]).unwrap();
+    type Reduce = fn(&Tensor) -> micrograd_plus::Result<Tensor>;
+    let cases: [(&str, Reduce); 6] = [
+        ("sum", |t| t.sum_dims(&[], false)),
+        ("mean", |t| t.mean_dims(&[], false)),
+        ("var", |t| t.var_dims(&[], 1, false)),
+        ("std", |t| t.std_dims(&[], 1, false)),
+        ("amax", |t| t.max_dims(&[], false)),
+        ("logsumexp", |t| t.logsumexp_dims(&[], false)),
+    ];
+    for (name, f) in cases {
+        let y = f(&x).unwrap();
+        assert_eq!(y.shape(), &[] as &[usize], "{name}");
+        let report = gradcheck(
+            |t| f(&t[0]),
+            std::slice::from_ref(&x),
+            GradcheckOptions::default(),
+        )
+        .unwrap();
+        assert!(report.passed, "{name}: {report:?}");
+    }
 }

@@ -1,7 +1,7 @@
 //! Making tensors: from data, constants, ranges and seeded random numbers.
 //! Constructors without an element type make f32, PyTorch's default.
 
-use super::shape::numel;
+use super::shape::{self, numel};
 use super::{DType, Element, Storage, Tensor};
 use crate::{Error, Result};
 use rand::{rngs::StdRng, Rng, SeedableRng};
@@ -106,9 +106,16 @@ impl Tensor {
     /// assert_eq!(t.shape(), &[2, 2]);
     /// let err = Tensor::from_vec(vec![1.0f32; 3], &[2, 2]).unwrap_err();
     /// assert_eq!(err.to_string(), "from_vec: 3 elements cannot fill shape [2, 2] (4 elements)");
+    /// assert!(Tensor::from_vec(vec![1.0f32; 6], &[2, (1 << 63) + 3]).is_err());
     /// ```
     pub fn from_vec<T: Element>(data: Vec<T>, shape: &[usize]) -> Result<Tensor> {
-        let n = numel(shape);
+        // A product that overflows (a shape from a file, say) is no shape at all.
+        let Some(n) = shape::checked_numel(shape) else {
+            return Err(Error::shape(
+                "from_vec",
+                format!("shape {shape:?} has more elements than memory can address"),
+            ));
+        };
         if data.len() != n {
             return Err(Error::shape(
                 "from_vec",

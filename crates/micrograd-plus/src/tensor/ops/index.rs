@@ -174,11 +174,12 @@ impl Tensor {
     /// let t = micrograd_plus::Tensor::arange(0.0, 5.0, 1.0);
     /// assert_eq!(t.narrow(0, 1, 3).unwrap().to_vec::<f32>(), vec![1.0, 2.0, 3.0]);
     /// assert!(t.narrow(0, 3, 3).is_err());
+    /// assert!(t.narrow(0, usize::MAX, 2).is_err());
     /// ```
     pub fn narrow(&self, dim: isize, start: usize, length: usize) -> Result<Tensor> {
         let d = self.dim_for("narrow", dim)?;
         let size = self.shape()[d];
-        if start + length > size {
+        if start.checked_add(length).is_none_or(|end| end > size) {
             return Err(Error::index("narrow", format!("start ({start}) + length ({length}) exceeds dimension size ({size}) of shape {:?}", self.shape())));
         }
         Ok(self.take_along(d, (start..start + length).collect()))

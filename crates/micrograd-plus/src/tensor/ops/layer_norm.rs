@@ -185,8 +185,19 @@ impl Tensor {
             }
         }
         let n: usize = normalized_shape.iter().product();
-        if n == 0 || self.numel() == 0 {
-            return Ok(self.clone());
+        if self.numel() == 0 {
+            // Nothing to normalise, but still an op of the graph: weight and
+            // bias get (zero) gradients, as in PyTorch.
+            let mut inputs = vec![self.clone()];
+            inputs.extend(weight.cloned());
+            inputs.extend(bias.cloned());
+            return Ok(Tensor::record(
+                Storage::filled(self.dtype(), 0, 0.0),
+                shape.to_vec(),
+                "layer_norm",
+                inputs,
+                |_, inputs, _| Ok(inputs.iter().map(|t| Some(t.zeros_like())).collect()),
+            ));
         }
         let (y, stats) = {
             let sx = self.storage();

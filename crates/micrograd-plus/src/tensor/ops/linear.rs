@@ -47,8 +47,12 @@ fn row_parts(rows: usize, inp: usize, out: usize) -> usize {
 }
 
 /// `x·Wᵀ (+ b)` for `x` of `rows` rows of `inp` features.
-fn forward<T: Element>(x: &[T], w: &[T], b: Option<&[T]>, rows: usize, inp: usize) -> Vec<T> {
-    let out = w.len() / inp.max(1);
+fn forward<T: Element>(
+    x: &[T],
+    w: &[T],
+    b: Option<&[T]>,
+    (rows, inp, out): (usize, usize, usize),
+) -> Vec<T> {
     if inp == 0 || out == 0 || rows == 0 {
         return b.map_or_else(|| vec![T::zero(); rows * out], |b| b.repeat(rows));
     }
@@ -97,18 +101,21 @@ fn backward<T: Element + AddAssign>(
     g: &[T],
     x: &[T],
     w: &[T],
-    rows: usize,
-    inp: usize,
+    (rows, inp, out): (usize, usize, usize),
     want: [bool; 3],
 ) -> (Option<Vec<T>>, Option<Vec<T>>, Option<Vec<T>>) {
-    let out = w.len() / inp.max(1);
     if rows == 0 || inp == 0 || out == 0 {
+        // Nothing to multiply; the bias still collects Σ_rows G (with no
+        // input features the output is the bias alone).
         let zeros = |n: usize, wanted: bool| wanted.then(|| vec![T::zero(); n]);
-        return (
-            zeros(rows * inp, want[0]),
-            zeros(out * inp, want[1]),
-            zeros(out, want[2]),
-        );
+        let db = want[2].then(|| {
+            let mut db = vec![T::zero(); out];
+            for row in g.chunks_exact(out.max(1)).take(rows) {
+                db.iter_mut().zip(row).for_each(|(d, &v)| *d += v);
+            }
+            db
+        });
+        return (zeros(rows * inp, want[0]), zeros(out * inp, want[1]), db);
     }
     // Row parts as in the forward (see `row_parts`): part p owns its rows
     // of dX and returns its share of dW and db, which are then summed.
@@ -257,7 +264,8 @@ impl Tensor {
                 ));
             }
         }
-        let rows = self.numel() / inp.max(1);
+        // Leading dims' product (not numel / in: `in` may be 0).
+        let rows: usize = shape[..shape.len() - 1].iter().product();
         let mut out_shape = shape.to_vec();
         *out_shape.last_mut().expect("rank >= 1") = out;
         let y = {
@@ -267,8 +275,7 @@ impl Tensor {
                 xv,
                 T::slice(&sw).expect("dtype"),
                 sb.as_ref().map(|s| T::slice(s).expect("dtype")),
-                rows,
-                inp,
+                (rows, inp, out),
             )))
         };
         let mut inputs = vec![self.clone(), weight.clone()];
@@ -291,8 +298,7 @@ impl Tensor {
                         gv,
                         T::slice(&sx).expect("dtype"),
                         T::slice(&sw).expect("dtype"),
-                        rows,
-                        inp,
+                        (rows, inp, out),
                         want,
                     );
                     [dx, dw, db].map(|d| d.map(T::into_storage))
@@ -377,26 +383,21 @@ mod tests {
         );
         let (y, dx, dw, db) = by_loops(&x, &w, &b, &g, sizes);
         pool.install(|| {
-            assert_close(&forward(&x, &w, Some(&b), rows, inp), &y, 1e-12, "y f64");
+            assert_close(&forward(&x, &w, Some(&b), sizes), &y, 1e-12, "y f64");
             let unbiased: Vec<f64> = y.iter().zip(b.iter().cycle()).map(|(y, b)| y - b).collect();
-            assert_close(
-                &forward(&x, &w, None, rows, inp),
-                &unbiased,
-                1e-12,
-                "y no bias",
-            );
-            let (gx, gw, gb) = backward(&g, &x, &w, rows, inp, [true, true, true]);
+            assert_close(&forward(&x, &w, None, sizes), &unbiased, 1e-12, "y no bias");
+            let (gx, gw, gb) = backward(&g, &x, &w, sizes, [true, true, true]);
             assert_close(&gx.expect("dx"), &dx, 1e-12, "dx f64");
             assert_close(&gw.expect("dW"), &dw, 1e-12, "dW f64");
             assert_close(&gb.expect("db"), &db, 1e-12, "db f64");
-            let (gx, gw, gb) = backward(&g, &x, &w, rows, inp, [false, true, false]);
+            let (gx, gw, gb) = backward(&g, &x, &w, sizes, [false, true, false]);
             assert!(gx.is_none() && gb.is_none());
             assert_close(&gw.expect("dW"), &dw, 1e-12, "dW alone");
 
             let f32s = |v: &[f64]| v.iter().map(|&v| v as f32).collect::<Vec<_>>();
             let (x, w, b, g) = (f32s(&x), f32s(&w), f32s(&b), f32s(&g));
-            assert_close(&forward(&x, &w, Some(&b), rows, inp), &y, 1e-5, "y f32");
-            let (gx, gw, gb) = backward(&g, &x, &w, rows, inp, [true, true, true]);
+            assert_close(&forward(&x, &w, Some(&b), sizes), &y, 1e-5, "y f32");
+            let (gx, gw, gb) = backward(&g, &x, &w, sizes, [true, true, true]);
             assert_close(&gx.expect("dx"), &dx, 1e-5, "dx f32");
             assert_close(&gw.expect("dW"), &dw, 1e-5, "dW f32");
             assert_close(&gb.expect("db"), &db, 1e-5, "db f32");

@@ -141,15 +141,22 @@ impl Tensor {
     /// let t = Tensor::new([1.0f32, 2.0, 3.0]).unwrap();
     /// let y = t.masked_fill(&t.gt_scalar(1.5), -1.0).unwrap();
     /// assert_eq!(y.to_vec::<f32>(), vec![1.0, -1.0, -1.0]);
+    /// let err = t.masked_fill(&Tensor::zeros(&[2, 3]), 0.0).unwrap_err();
+    /// assert_eq!(err.to_string(), "masked_fill: mask of shape [2, 3] does not broadcast to the input's shape [3]");
     /// ```
     pub fn masked_fill(&self, mask: &Tensor, value: f64) -> Result<Tensor> {
-        let target = broadcast_shapes("masked_fill", mask.shape(), self.shape())?;
-        if target != self.shape() {
-            return Err(Error::Broadcast {
-                op: "masked_fill",
-                lhs: mask.shape().to_vec(),
-                rhs: self.shape().to_vec(),
-            });
+        // The mask must broadcast *to the input's shape* (the result has it).
+        let fits = broadcast_shapes("masked_fill", mask.shape(), self.shape())
+            .is_ok_and(|target| target == self.shape());
+        if !fits {
+            return Err(Error::shape(
+                "masked_fill",
+                format!(
+                    "mask of shape {:?} does not broadcast to the input's shape {:?}",
+                    mask.shape(),
+                    self.shape()
+                ),
+            ));
         }
         Tensor::where_(mask, &Tensor::full_dtype(&[], value, self.dtype()), self)
     }
