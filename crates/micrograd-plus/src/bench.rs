@@ -101,8 +101,9 @@ pub fn time_runs(
 /// assert!(r.gflops.unwrap() > 0.0);
 /// ```
 pub fn matmul(size: usize, dtype: DType, runs: usize) -> Result<BenchResult> {
-    let a = Tensor::randn(&[size, size], 1).to_dtype(dtype);
-    let b = Tensor::randn(&[size, size], 2).to_dtype(dtype);
+    // Sizes come from the command line: refuse what cannot be allocated.
+    let a = Tensor::try_randn(&[size, size], 1)?.to_dtype(dtype);
+    let b = Tensor::try_randn(&[size, size], 2)?.to_dtype(dtype);
     let warmup = runs.clamp(1, 3);
     let samples = time_runs(warmup, runs, || a.matmul(&b).map(drop))?;
     let mut r = BenchResult::from_samples("matmul", samples);
@@ -186,15 +187,16 @@ impl Default for ConvShape {
 /// assert_eq!(conv(shape, 2).unwrap().runs, 2);
 /// ```
 pub fn conv(c: ConvShape, runs: usize) -> Result<BenchResult> {
-    let x =
-        Tensor::randn(&[c.batch, c.in_channels, c.image, c.image], 1).requires_grad(c.input_grad);
-    let w = Tensor::randn(&[c.out_channels, c.in_channels, c.kernel, c.kernel], 2)
+    // Shapes come from the command line: refuse what cannot be allocated.
+    let x = Tensor::try_randn(&[c.batch, c.in_channels, c.image, c.image], 1)?
+        .requires_grad(c.input_grad);
+    let w = Tensor::try_randn(&[c.out_channels, c.in_channels, c.kernel, c.kernel], 2)?
         .mul_scalar(0.1)
         .detach()
         .requires_grad(true);
     let b = Tensor::randn(&[c.out_channels], 3).requires_grad(true);
     let out = c.image + 2 * c.padding + 1 - c.kernel.min(c.image + 2 * c.padding);
-    let g = Tensor::randn(&[c.batch, c.out_channels, out, out], 4);
+    let g = Tensor::try_randn(&[c.batch, c.out_channels, out, out], 4)?;
     let p = (c.padding, c.padding);
     let step = || -> Result<()> {
         x.conv2d(&w, Some(&b), (1, 1), p, (1, 1), 1)?

@@ -140,13 +140,35 @@ impl Tensor {
 
     /// A tensor of `shape` filled with `value`, of the given dtype.
     ///
+    /// # Panics
+    /// When no tensor of `shape` can exist (its element count overflows, or
+    /// the memory cannot be reserved), with a message naming the shape,
+    /// instead of the process abort of a failed allocation. Use
+    /// [`Tensor::try_full_dtype`] for a shape that comes from a user.
+    ///
     /// ```
     /// use micrograd_plus::{DType, Tensor};
     /// let t = Tensor::full_dtype(&[2], 7.0, DType::F64);
     /// assert_eq!(t.to_vec::<f64>(), vec![7.0, 7.0]);
     /// ```
     pub fn full_dtype(shape: &[usize], value: f64, dtype: DType) -> Tensor {
-        Tensor::from_storage(Storage::filled(dtype, numel(shape), value), shape.to_vec())
+        Tensor::try_full_dtype(shape, value, dtype).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// [`Tensor::full_dtype`], or an error when the tensor cannot be
+    /// allocated.
+    ///
+    /// ```
+    /// use micrograd_plus::{DType, Tensor};
+    /// let err = Tensor::try_full_dtype(&[1 << 40, 1 << 20], 0.0, DType::F32).unwrap_err();
+    /// assert!(err.to_string().contains("too large to allocate"), "{err}");
+    /// ```
+    pub fn try_full_dtype(shape: &[usize], value: f64, dtype: DType) -> Result<Tensor> {
+        shape::ensure_allocatable("full", shape)?;
+        Ok(Tensor::from_storage(
+            Storage::filled(dtype, numel(shape), value),
+            shape.to_vec(),
+        ))
     }
 
     /// An f32 tensor of `shape` filled with `value`.
@@ -217,6 +239,7 @@ impl Tensor {
         } else {
             ((end - start) / step).ceil().max(0.0) as usize
         };
+        creatable("arange", &[n]);
         let v: Vec<f32> = (0..n).map(|i| (start + i as f64 * step) as f32).collect();
         Tensor::from_storage(Storage::F32(v), vec![n])
     }
@@ -228,6 +251,7 @@ impl Tensor {
     /// assert_eq!(t.to_vec::<f32>(), vec![0.0, 0.25, 0.5, 0.75, 1.0]);
     /// ```
     pub fn linspace(start: f64, end: f64, steps: usize) -> Tensor {
+        creatable("linspace", &[steps]);
         let step = if steps > 1 {
             (end - start) / (steps - 1) as f64
         } else {
@@ -246,6 +270,7 @@ impl Tensor {
     /// assert_eq!(t.to_vec::<f32>(), vec![1.0, 0.0, 0.0, 1.0]);
     /// ```
     pub fn eye(n: usize) -> Tensor {
+        creatable("eye", &[n, n]);
         let mut v = vec![0.0f32; n * n];
         for i in 0..n {
             v[i * n + i] = 1.0;
@@ -261,6 +286,7 @@ impl Tensor {
     /// assert_eq!(a.to_vec::<f32>(), b.to_vec::<f32>()); // same seed, same numbers
     /// ```
     pub fn rand(shape: &[usize], seed: u64) -> Tensor {
+        creatable("rand", shape);
         let mut rng = StdRng::seed_from_u64(seed);
         let v: Vec<f32> = (0..numel(shape)).map(|_| rng.gen::<f32>()).collect();
         Tensor::from_storage(Storage::F32(v), shape.to_vec())
@@ -268,17 +294,30 @@ impl Tensor {
 
     /// Standard normal samples from a seeded generator (f32).
     ///
+    /// # Panics
+    /// As [`Tensor::full_dtype`]; [`Tensor::try_randn`] returns the error.
+    ///
     /// ```
     /// let t = micrograd_plus::Tensor::randn(&[1000], 0);
     /// let mean = t.mean().item().unwrap();
     /// assert!(mean.abs() < 0.1);
     /// ```
     pub fn randn(shape: &[usize], seed: u64) -> Tensor {
+        Tensor::try_randn(shape, seed).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// [`Tensor::randn`], or an error when the tensor cannot be allocated.
+    ///
+    /// ```
+    /// assert!(micrograd_plus::Tensor::try_randn(&[usize::MAX, 2], 0).is_err());
+    /// ```
+    pub fn try_randn(shape: &[usize], seed: u64) -> Result<Tensor> {
+        shape::ensure_allocatable("randn", shape)?;
         let mut rng = StdRng::seed_from_u64(seed);
         let v: Vec<f32> = (0..numel(shape))
             .map(|_| rng.sample(StandardNormal))
             .collect();
-        Tensor::from_storage(Storage::F32(v), shape.to_vec())
+        Ok(Tensor::from_storage(Storage::F32(v), shape.to_vec()))
     }
 
     /// Uniform samples with this tensor's shape and dtype.
@@ -297,5 +336,14 @@ impl Tensor {
     /// ```
     pub fn randn_like(&self, seed: u64) -> Tensor {
         Tensor::randn(self.shape(), seed).to_dtype(self.dtype())
+    }
+}
+
+/// Panics, naming `op` and the shape, when no tensor of `shape` can be
+/// allocated: the infallible constructors' check, so that they never reach
+/// the process abort of a failed allocation.
+fn creatable(op: &'static str, shape: &[usize]) {
+    if let Err(e) = shape::ensure_allocatable(op, shape) {
+        panic!("{e}");
     }
 }

@@ -3,7 +3,8 @@
 //! undo the rearrangement on the gradient (expand's sums the copies).
 
 use crate::tensor::shape::{
-    broadcast_copy, contiguous_strides, for_each_offset, normalize_dim, numel, sum_to_shape,
+    broadcast_copy, contiguous_strides, ensure_allocatable, for_each_offset, normalize_dim, numel,
+    sum_to_shape,
 };
 use crate::tensor::{with_slice, Storage, Tensor};
 use crate::{Error, Result};
@@ -271,6 +272,7 @@ impl Tensor {
             };
             target.push(size);
         }
+        ensure_allocatable("expand", &target)?;
         Ok(self.expand_unchecked(target))
     }
 

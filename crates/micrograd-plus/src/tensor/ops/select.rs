@@ -7,7 +7,7 @@ use super::binary::binary;
 use super::index::read_indices;
 use super::BinaryFn;
 use crate::tensor::shape::{
-    broadcast_shapes, broadcast_strides, for_each_offset, numel, sum_to_shape,
+    broadcast_shapes, broadcast_strides, ensure_allocatable, for_each_offset, numel, sum_to_shape,
 };
 use crate::tensor::{no_grad, with_slice, DType, Element, Storage, Tensor};
 use crate::{Error, Result};
@@ -171,6 +171,7 @@ impl Tensor {
     /// ```
     pub fn one_hot(indices: &Tensor, num_classes: usize) -> Result<Tensor> {
         let idx = read_indices("one_hot", indices, num_classes, "one_hot with num_classes")?;
+        ensure_allocatable("one_hot", &[idx.len(), num_classes])?;
         let mut out = vec![0.0f32; idx.len() * num_classes];
         for (row, &c) in idx.iter().enumerate() {
             out[row * num_classes + c] = 1.0;
