@@ -14,7 +14,7 @@ use crate::convert::{self, numpy_view, tensor_from_py, writable_numpy_view};
 use crate::custom_op::{self, BackwardCell};
 use crate::{default_dtype, to_py_err};
 use micrograd_plus::tensor::Storage;
-use micrograd_plus::Tensor;
+use micrograd_plus::{DType, Tensor};
 use pyo3::exceptions::{PyIndexError, PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PySet, PyTuple};
@@ -145,8 +145,21 @@ impl PyTensor {
         let (operand, other_py) = me.operand(other)?;
         let result = match operand {
             Operand::Scalar(s) => on_scalar(&me.inner, s),
-            Operand::Tensor(t) if reflected => on_tensors(&t, &me.inner),
-            Operand::Tensor(t) => on_tensors(&me.inner, &t),
+            Operand::Tensor(t) => {
+                // float32 with float64 is float64 here, 0-d or not (the
+                // course's NumPy arrays; numerical_gradient relies on it),
+                // where the engine keeps PyTorch's rule for 0-d operands.
+                let (mine, theirs) = if t.dtype() != me.inner.dtype() {
+                    (me.inner.to_dtype(DType::F64), t.to_dtype(DType::F64))
+                } else {
+                    (me.inner.clone(), t)
+                };
+                if reflected {
+                    on_tensors(&theirs, &mine)
+                } else {
+                    on_tensors(&mine, &theirs)
+                }
+            }
         };
         drop(me);
         match &other_py {

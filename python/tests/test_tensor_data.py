@@ -257,6 +257,17 @@ def test_mixed_float32_float64_promotes_to_float64():
     assert np.array_equal(a64.grad, np.array([1.0, 2.0, 3.0]))
 
 
+@pytest.mark.parametrize("op", [lambda a, b: a * b, lambda a, b: b - a, lambda a, b: a / b])
+def test_a_0d_float64_tensor_also_promotes_a_float32_one(op):
+    # NumPy 2's rule for arrays (numerical_gradient evaluates a 0-d float64
+    # input against float32 weights); the Rust library keeps PyTorch's.
+    w = Tensor([1.0, 2.0, 3.0])
+    x = Tensor(np.array(0.1), dtype=np.float64)
+    out = op(w, x)
+    assert out.dtype == np.float64
+    assert np.allclose(out.data, op(np.array([1.0, 2.0, 3.0]), np.array(0.1)), rtol=1e-15, atol=0)
+
+
 def test_mixed_matmul_promotes_to_float64():
     a = Tensor(np.arange(6.0).reshape(2, 3))
     b = Tensor(np.full((3, 2), 0.1), dtype=np.float64)
