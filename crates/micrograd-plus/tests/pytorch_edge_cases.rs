@@ -95,3 +95,26 @@ fn an_empty_dim_list_reduces_every_dim_with_gradients_checked_by_finite_differen
         assert!(report.passed, "{name}: {report:?}");
     }
 }
+
+#[test]
+fn attention_with_head_size_0_attends_uniformly_and_v_still_learns() {
+    // PyTorch: every score is 0, so each query averages the values; v's
+    // gradient is 1/keys per element.
+    let q = Tensor::zeros(&[1, 2, 0])
+        .to_dtype(DType::F64)
+        .requires_grad(true);
+    let k = Tensor::zeros(&[1, 3, 0])
+        .to_dtype(DType::F64)
+        .requires_grad(true);
+    let v = Tensor::arange(0.0, 6.0, 1.0)
+        .reshape(&[1, 3, 2])
+        .unwrap()
+        .to_dtype(DType::F64)
+        .requires_grad(true);
+    let out = Tensor::scaled_dot_product_attention(&q, &k, &v, None, false).unwrap();
+    assert_eq!(out.to_vec::<f64>(), vec![2.0, 3.0, 2.0, 3.0]);
+    out.sum().backward().unwrap();
+    let third = 2.0 / 3.0;
+    assert_eq!(v.grad().unwrap().to_vec::<f64>(), vec![third; 6]);
+    assert_eq!(q.grad().unwrap().shape(), &[1, 2, 0]);
+}

@@ -129,16 +129,23 @@ fn backward<T: Element>(
     dims: Dims,
     scale: T,
 ) -> (Vec<T>, Vec<T>, Vec<T>) {
-    let Dims { tq, tk, d, dv, .. } = dims;
+    let Dims {
+        batch,
+        tq,
+        tk,
+        d,
+        dv,
+    } = dims;
     let mut dq = vec![T::zero(); q.len()];
     let mut dk = vec![T::zero(); k.len()];
     let mut dvv = vec![T::zero(); v.len()];
     if tq == 0 || tk == 0 {
         return (dq, dk, dvv);
     }
-    dq.par_chunks_mut(tq * d.max(1))
-        .zip(dk.par_chunks_mut(tk * d.max(1)))
-        .zip(dvv.par_chunks_mut(tk * dv.max(1)))
+    per_batch(&mut dq, batch, tq * d)
+        .into_par_iter()
+        .zip(per_batch(&mut dk, batch, tk * d))
+        .zip(per_batch(&mut dvv, batch, tk * dv))
         .enumerate()
         .for_each(|(b, ((dqb, dkb), dvb))| {
             let (qb, kb, vb) = (
@@ -171,6 +178,16 @@ fn backward<T: Element>(
             }
         });
     (dq, dk, dvv)
+}
+
+/// `buf` cut into `batch` pieces of `len`, also when `len` is 0 (a head size
+/// of 0): then every batch still gets its (empty) piece, where chunking
+/// would give none and skip the batch's other gradients.
+fn per_batch<T>(buf: &mut [T], batch: usize, len: usize) -> Vec<&mut [T]> {
+    if len == 0 {
+        return (0..batch).map(|_| &mut [][..]).collect();
+    }
+    buf.chunks_mut(len).collect()
 }
 
 impl Tensor {
