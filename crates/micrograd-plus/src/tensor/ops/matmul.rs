@@ -35,7 +35,13 @@ impl Plan {
             ));
         }
         let (ba, bb) = (&a[..ra - 2], &b[..rb - 2]);
-        let batch = broadcast_shapes("matmul", ba, bb)?;
+        // The batch dims' error names the whole shapes, not just those dims.
+        let batch = broadcast_shapes("matmul", ba, bb).map_err(|_| {
+            Error::shape(
+                "matmul",
+                format!("shapes {a:?} and {b:?} have batch dims {ba:?} and {bb:?}, which do not broadcast"),
+            )
+        })?;
         Ok(Plan {
             m,
             k,
@@ -173,6 +179,9 @@ impl Tensor {
     /// assert_eq!(batch.shape(), &[5, 2, 4]);
     /// let err = a.matmul(&Tensor::zeros(&[3, 1])).unwrap_err().to_string();
     /// assert!(err.starts_with("matmul: shapes [2, 2] and [3, 1] cannot be multiplied"));
+    /// let err = Tensor::zeros(&[2, 3, 4]).matmul(&Tensor::zeros(&[3, 4, 6])).unwrap_err();
+    /// assert_eq!(err.to_string(), "matmul: shapes [2, 3, 4] and [3, 4, 6] have batch dims [2] \
+    ///     and [3], which do not broadcast");
     /// ```
     pub fn matmul(&self, other: &Tensor) -> Result<Tensor> {
         if self.dtype() != other.dtype() {
