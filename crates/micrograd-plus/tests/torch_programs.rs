@@ -42,6 +42,14 @@ fn usizes(v: &Value) -> Vec<usize> {
         .collect()
 }
 
+fn ints(v: &Value) -> Vec<isize> {
+    v.as_array()
+        .expect("array")
+        .iter()
+        .map(|d| d.as_i64().expect("int") as isize)
+        .collect()
+}
+
 /// The dims of a reduction; `null` (PyTorch's `dim=None`) is every dim,
 /// which is what our empty list means.
 fn dims(op: &Value) -> Vec<isize> {
@@ -78,6 +86,11 @@ fn apply(op: &Value, vals: &[Tensor]) -> Result<Tensor> {
     let keep = || op["keepdim"].as_bool().expect("keepdim");
     let int = |key: &str| op[key].as_i64().expect("int") as isize;
     let correction = || op["correction"].as_u64().expect("correction") as usize;
+    let size = |key: &str| op[key].as_u64().expect("size") as usize;
+    let pair = |key: &str| {
+        let v = usizes(&op[key]);
+        (v[0], v[1])
+    };
     Ok(match op["op"].as_str().expect("op name") {
         "neg" => x.neg(),
         "exp" => x.exp(),
@@ -126,6 +139,36 @@ fn apply(op: &Value, vals: &[Tensor]) -> Result<Tensor> {
         "unsqueeze" => x.unsqueeze(int("dim"))?,
         "flatten" => x.reshape(&[-1])?,
         "where" => Tensor::where_(&x.gt_scalar(0.0), arg(1), arg(2))?,
+        "permute" => x.permute(&ints(&op["perm"]))?,
+        "expand" => x.expand(&ints(&op["shape"]))?,
+        "squeeze" => x.squeeze(Some(int("dim")))?,
+        "cat" => Tensor::cat(&[x.clone(), arg(1).clone()], int("dim"))?,
+        "stack" => Tensor::stack(&[x.clone(), arg(1).clone()], int("dim"))?,
+        "index_select" => x.index_select(int("dim"), &usizes(&op["index"]))?,
+        "narrow" => x.narrow(int("dim"), size("start"), size("length"))?,
+        "masked_fill" => x.masked_fill(&arg(1).gt_scalar(0.0), number(&op["value"]))?,
+        "linear" => x.linear(arg(1), op["args"].get(2).map(|_| arg(2)))?,
+        "layer_norm" => x.layer_norm(
+            &usizes(&op["normalized_shape"]),
+            Some(arg(1)),
+            Some(arg(2)),
+            1e-5,
+        )?,
+        "conv2d" => x.conv2d(
+            arg(1),
+            op["args"].get(2).map(|_| arg(2)),
+            pair("stride"),
+            pair("padding"),
+            (1, 1),
+            1,
+        )?,
+        "max_pool2d" => x.max_pool2d(pair("kernel"), pair("stride"), pair("padding"))?,
+        "avg_pool2d" => x.avg_pool2d(
+            pair("kernel"),
+            pair("stride"),
+            pair("padding"),
+            op["count_include_pad"].as_bool().expect("flag"),
+        )?,
         "cross_entropy" => {
             let reduction = match op["reduction"].as_str() {
                 Some("mean") => Reduction::Mean,
