@@ -369,9 +369,9 @@ def layer_program(g, add_input):
     padding = [r.randint(0, k // 2) for k in kernel]
     if kind == "conv2d":
         out = r.choice([1, 3])
-        # Parameters stay finite here: with a NaN weight PyTorch skips the
-        # padding (no 0·NaN) where our im2col multiplies it (a known
-        # difference, see the closing notes of issue 12).
+        # Parameters stay finite here: with a NaN weight, PyTorch's f32
+        # (oneDNN) convolution skips the padding while its f64 one multiplies
+        # it (0·NaN = NaN, as our im2col does), so it has no one answer.
         wt = add_input([out, c] + kernel, finite=True)
         args = [x, wt] + ([add_input([out], finite=True)] if r.random() < 0.7 else [])
         return [{"op": "conv2d", "args": args, "stride": stride, "padding": padding}]
