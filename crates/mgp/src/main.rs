@@ -65,6 +65,8 @@ fn main() -> std::process::ExitCode {
 }
 
 fn run(command: Command) -> anyhow::Result<()> {
+    // A misspelt MGP_ISA is the user's error, not something to run past.
+    micrograd_plus::kernels::isa::Isa::cap_from_env().map_err(anyhow::Error::msg)?;
     match command {
         Command::Train(Train::Moons(args)) => cmd::train_moons::run(args),
         Command::Bench(args) => cmd::bench::run(&args),

@@ -60,7 +60,11 @@ impl BenchResult {
             runs: n,
             gflops: None,
             per_op_us: None,
-            params: serde_json::Map::new(),
+            // Every figure says which kernels produced it.
+            params: serde_json::Map::from_iter([(
+                "isa".to_string(),
+                crate::kernels::isa::isa().name().into(),
+            )]),
         }
     }
 

@@ -329,3 +329,15 @@ fn sgemm_sweeps_microkernel_edges() {
         }
     }
 }
+
+#[test]
+fn the_instruction_set_in_use_is_the_cpus_capped_by_mgp_isa() {
+    use micrograd_plus::kernels::isa::{isa, Isa};
+    // scripts/test-all runs this file under MGP_ISA=avx2 and =portable too.
+    let cap = Isa::cap_from_env().expect("MGP_ISA, if set, names a level");
+    let want = cap.map_or(Isa::detected(), |c| c.min(Isa::detected()));
+    assert_eq!(isa(), want);
+    if std::env::var("MGP_ISA").as_deref() == Ok("portable") {
+        assert_eq!(isa(), Isa::Portable);
+    }
+}

@@ -53,7 +53,7 @@
 //!    costs more than it saves. [`sgemm_serial`] never uses threads, for
 //!    callers that parallelise over a batch themselves.
 //!
-//! The AVX-512 path is chosen at run time (`is_x86_feature_detected!`, no
+//! The AVX-512 path is chosen at run time ([`super::isa`], no
 //! `-C target-cpu` needed); other CPUs use the `matrixmultiply` crate, which
 //! is also what [`dgemm`] uses everywhere.
 //!
@@ -134,12 +134,12 @@ fn check_operands(
     }
 }
 
-/// Whether the AVX-512 kernel can run on this CPU. `is_x86_feature_detected!`
-/// runs CPUID once and caches the answer in an atomic, so this is a load and a
-/// bit test per call.
+/// Whether the AVX-512 kernel runs: the CPU has AVX-512F and FMA and
+/// `MGP_ISA` does not cap it (see [`super::isa`]; decided once, so this is a
+/// load per call).
 #[cfg(target_arch = "x86_64")]
 fn has_avx512() -> bool {
-    is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("fma")
+    super::isa::isa() == super::isa::Isa::Avx512
 }
 
 /// Converts a stride for `matrixmultiply`, which takes `isize`.

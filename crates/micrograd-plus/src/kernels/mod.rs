@@ -9,12 +9,15 @@
 //! - [`im2col`]: im2col and col2im, which turn a 2-D convolution into a
 //!   matrix product and back.
 //! - [`simd`]: plain loops compiled for AVX-512 where the CPU has it.
+//! - [`isa`]: which instruction set those paths use (the CPU's, capped by
+//!   the `MGP_ISA` environment variable).
 //! - [`math`]: `exp` and `erfc` for f32 without branches, so that loops
 //!   over them vectorise.
 //! - [`set_num_threads`]: the size of the thread pool they share.
 
 pub mod allocator;
 pub mod im2col;
+pub mod isa;
 pub mod math;
 pub mod matmul;
 pub mod simd;

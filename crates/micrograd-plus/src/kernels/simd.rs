@@ -20,8 +20,8 @@
 pub fn wide<R>(f: impl FnOnce() -> R) -> R {
     #[cfg(target_arch = "x86_64")]
     {
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU supports AVX-512F, checked just above.
+        if super::isa::isa() == super::isa::Isa::Avx512 {
+            // SAFETY: the CPU supports AVX-512F: `isa` never exceeds what it detects.
             return unsafe { avx512(f) };
         }
     }
