@@ -108,6 +108,24 @@ pub fn save_tensors(
     write_atomic(path, &bytes)
 }
 
+/// The tensors whose names start with `prefix.`, with that prefix removed:
+/// one part (the model, the optimizer, ...) of a checkpoint that stores
+/// several under dotted names.
+///
+/// ```
+/// use micrograd_plus::{io::under_prefix, Tensor};
+/// let all = vec![("model.w".to_string(), Tensor::zeros(&[1])), ("optimizer.m".to_string(), Tensor::zeros(&[1]))];
+/// let model = under_prefix(&all, "model");
+/// assert_eq!(model.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(), ["w"]);
+/// ```
+pub fn under_prefix(tensors: &[(String, Tensor)], prefix: &str) -> Vec<(String, Tensor)> {
+    let prefix = format!("{prefix}.");
+    tensors
+        .iter()
+        .filter_map(|(n, t)| n.strip_prefix(&prefix).map(|n| (n.to_string(), t.clone())))
+        .collect()
+}
+
 /// Loads every tensor (in the file's order of names) and the metadata of a
 /// safetensors file. A missing, truncated or corrupt file, or a dtype other
 /// than f32/f64, is an error naming the file.

@@ -53,14 +53,11 @@ fn ints(v: &Value) -> Vec<isize> {
 /// The dims of a reduction; `null` (PyTorch's `dim=None`) is every dim,
 /// which is what our empty list means.
 fn dims(op: &Value) -> Vec<isize> {
-    op["dims"]
-        .as_array()
-        .map(|dims| {
-            dims.iter()
-                .map(|d| d.as_i64().expect("dim") as isize)
-                .collect()
-        })
-        .unwrap_or_default()
+    if op["dims"].is_null() {
+        Vec::new()
+    } else {
+        ints(&op["dims"])
+    }
 }
 
 fn dtype(name: &Value) -> DType {

@@ -349,13 +349,7 @@ fn load_training(path: &Path, model: &mut GPT, opt: &mut AdamW) -> Result<Progre
     let dropout: Vec<GeneratorState> =
         serde_json::from_str(field("dropout")?).map_err(|e| parse("dropout", e))?;
     let in_file = |e: Error| file_err(e.to_string());
-    let part = |prefix: &str| -> Vec<(String, Tensor)> {
-        let prefix = format!("{prefix}.");
-        tensors
-            .iter()
-            .filter_map(|(n, t)| n.strip_prefix(&prefix).map(|n| (n.to_string(), t.clone())))
-            .collect()
-    };
+    let part = |prefix: &str| io::under_prefix(&tensors, prefix);
     let gens = generators(model);
     if gens.len() != dropout.len() {
         return Err(file_err(format!(

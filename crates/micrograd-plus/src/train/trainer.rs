@@ -312,13 +312,7 @@ impl Trainer {
             path: path.display().to_string(),
             msg,
         };
-        let part = |prefix: &str| -> Vec<(String, Tensor)> {
-            let prefix = format!("{prefix}.");
-            tensors
-                .iter()
-                .filter_map(|(n, t)| n.strip_prefix(&prefix).map(|n| (n.to_string(), t.clone())))
-                .collect()
-        };
+        let part = |prefix: &str| crate::io::under_prefix(&tensors, prefix);
         let history = meta
             .get("history")
             .ok_or_else(|| file_err("not a training checkpoint (no history)".into()))?;

@@ -269,8 +269,7 @@ impl Tensor {
     /// assert_eq!(t.var(0).item().unwrap(), 1.25);
     /// ```
     pub fn var(&self, correction: usize) -> Tensor {
-        let all: Vec<isize> = (0..self.ndim() as isize).collect();
-        self.var_dims(&all, correction, false)
+        self.var_dims(&[], correction, false)
             .unwrap_or_else(|e| panic!("{e}"))
     }
 
@@ -376,8 +375,7 @@ impl Tensor {
     /// assert!((t.logsumexp().item().unwrap() - (1e4 + 2f64.ln())).abs() < 1e-9);
     /// ```
     pub fn logsumexp(&self) -> Tensor {
-        let all: Vec<isize> = (0..self.ndim() as isize).collect();
-        self.logsumexp_dims(&all, false)
+        self.logsumexp_dims(&[], false)
             .unwrap_or_else(|e| panic!("{e}"))
     }
 
