@@ -30,6 +30,9 @@
 //! ```
 #![warn(missing_docs)]
 
+// `#[derive(Module)]` names the crate `::micrograd_plus`; inside the crate too.
+extern crate self as micrograd_plus;
+
 pub mod bench;
 pub mod data;
 pub mod error;

@@ -5,6 +5,7 @@
 //! | file | contents |
 //! |---|---|
 //! | [`module`] | the `Module` trait: forward, named parameters, train/eval, state dict |
+//! | [`field`] | `#[derive(Module)]`: which fields register as layers, parameters and buffers |
 //! | [`linear`] | `Linear` |
 //! | [`conv`] | `Conv2d` (stride, padding, dilation, groups) |
 //! | [`pool`] | `MaxPool2d`, `AvgPool2d`, `AdaptiveAvgPool2d` |
@@ -34,6 +35,7 @@ pub mod batch_norm;
 pub mod conv;
 pub mod dropout;
 pub mod embedding;
+pub mod field;
 pub mod init;
 pub mod layer_norm;
 pub mod linear;
@@ -53,6 +55,8 @@ pub use dropout::{Dropout, Dropout2d};
 pub use embedding::{Embedding, PositionalEmbedding, PositionalEncoding};
 pub use layer_norm::LayerNorm;
 pub use linear::Linear;
+/// `#[derive(Module)]`: the rules are in [`field`].
+pub use micrograd_plus_derive::Module;
 pub use module::{Module, Visitor};
 pub use pool::{AdaptiveAvgPool2d, AvgPool2d, MaxPool2d};
 pub use sequential::Sequential;

@@ -110,6 +110,33 @@ pub trait Module: Send + Sync {
         self.visit_parameters(&mut |_, t| t.set_grad(None));
     }
 
+    /// The tensors `output` was computed from that want a gradient but are
+    /// not this module's parameters: with a hand-written `visit_parameters`
+    /// that forgot a layer, they would get gradients that no optimizer
+    /// applies and no checkpoint saves. Empty when everything is registered.
+    ///
+    /// ```
+    /// use micrograd_plus::nn::{Linear, Module};
+    /// use micrograd_plus::Tensor;
+    /// let layer = Linear::new(3, 2, true);
+    /// let stray = Tensor::ones(&[2]).requires_grad(true);
+    /// let out = layer.forward(&Tensor::ones(&[1, 3])).unwrap();
+    /// assert!(layer.unregistered_parameters(&out).is_empty());
+    /// let out = out.add(&stray).unwrap().sum();
+    /// assert_eq!(layer.unregistered_parameters(&out)[0].id(), stray.id());
+    /// ```
+    fn unregistered_parameters(&self, output: &Tensor) -> Vec<Tensor> {
+        let mut registered = std::collections::HashSet::new();
+        self.visit_parameters(&mut |_, t| {
+            registered.insert(t.id());
+        });
+        output
+            .graph_leaves()
+            .into_iter()
+            .filter(|t| !registered.contains(&t.id()))
+            .collect()
+    }
+
     /// Parameters and buffers by name: everything needed to rebuild the
     /// model's state. The tensors are the live ones, not copies.
     fn state_dict(&self) -> Vec<(String, Tensor)> {
@@ -134,6 +161,34 @@ pub trait Module: Send + Sync {
     /// ```
     fn load_state_dict(&mut self, state: &[(String, Tensor)]) -> Result<()> {
         load_into(&self.state_dict(), state)
+    }
+}
+
+/// A boxed module is a module: `Box<dyn Module>` fields and containers
+/// (and `Sequential`'s layers) forward everything to the module inside.
+impl<M: Module + ?Sized> Module for Box<M> {
+    fn forward(&self, input: &Tensor) -> Result<Tensor> {
+        self.as_ref().forward(input)
+    }
+
+    fn visit_parameters(&self, f: &mut Visitor<'_>) {
+        self.as_ref().visit_parameters(f);
+    }
+
+    fn visit_buffers(&self, f: &mut Visitor<'_>) {
+        self.as_ref().visit_buffers(f);
+    }
+
+    fn set_training(&mut self, training: bool) {
+        self.as_mut().set_training(training);
+    }
+
+    fn is_training(&self) -> bool {
+        self.as_ref().is_training()
+    }
+
+    fn describe(&self) -> String {
+        self.as_ref().describe()
     }
 }
 

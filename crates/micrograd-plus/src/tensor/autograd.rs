@@ -295,6 +295,42 @@ impl Tensor {
         self.run_backward(Some(grad), false)
     }
 
+    /// The leaf tensors that require a gradient and that a backward pass
+    /// from this tensor would reach: the parameters this result depends on,
+    /// in creation order. A model can compare them with the parameters it
+    /// registered ([`crate::nn::Module::unregistered_parameters`]).
+    ///
+    /// ```
+    /// use micrograd_plus::Tensor;
+    /// let w = Tensor::ones(&[2]).requires_grad(true);
+    /// let b = Tensor::ones(&[2]).requires_grad(true);
+    /// let x = Tensor::ones(&[2]); // data: no gradient wanted
+    /// let y = (&(&x * &w) + &b).sum();
+    /// let ids: Vec<u64> = y.graph_leaves().iter().map(Tensor::id).collect();
+    /// assert_eq!(ids, [w.id(), b.id()]);
+    /// ```
+    pub fn graph_leaves(&self) -> Vec<Tensor> {
+        let mut leaves = Vec::new();
+        let mut seen = IdSet::default();
+        let mut stack = vec![self.clone()];
+        seen.insert(self.id());
+        while let Some(t) = stack.pop() {
+            match &t.0.node {
+                Some(node) => {
+                    for input in &node.inputs {
+                        if input.is_requires_grad() && seen.insert(input.id()) {
+                            stack.push(input.clone());
+                        }
+                    }
+                }
+                None if t.is_requires_grad() => leaves.push(t),
+                None => {}
+            }
+        }
+        leaves.sort_unstable_by_key(Tensor::id);
+        leaves
+    }
+
     fn backward_from(&self, grad: &Tensor, retain_graph: bool) -> Result<()> {
         if grad.shape() != self.shape() {
             return Err(Error::shape(
