@@ -25,6 +25,7 @@
 //! # Ok::<(), micrograd_plus::Error>(())
 //! ```
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -62,7 +63,6 @@ const TRANSFORM_STREAM: u64 = 2;
 ///
 /// Built with [`DataLoader::new`] and configured builder-style; see the
 /// [module docs](self).
-#[derive(Clone)]
 pub struct DataLoader {
     dataset: SharedDataset,
     batch_size: usize,
@@ -71,6 +71,54 @@ pub struct DataLoader {
     seed: u64,
     prefetch: usize,
     transform: Option<BatchTransform>,
+    /// The epoch the next `for batch in &loader` runs: each loop over the
+    /// loader is the next epoch, reshuffled, as in PyTorch.
+    next_epoch: AtomicU64,
+}
+
+/// A copy with the same settings, continuing from the same epoch.
+impl Clone for DataLoader {
+    fn clone(&self) -> DataLoader {
+        DataLoader {
+            dataset: self.dataset.clone(),
+            batch_size: self.batch_size,
+            shuffle: self.shuffle,
+            drop_last: self.drop_last,
+            seed: self.seed,
+            prefetch: self.prefetch,
+            transform: self.transform.clone(),
+            next_epoch: AtomicU64::new(self.next_epoch.load(Ordering::Relaxed)),
+        }
+    }
+}
+
+/// `for batch in &loader`: the next epoch's batches (epoch 0 first, then 1,
+/// ...), each a `Result<Batch>`; [`DataLoader::epoch`] picks one explicitly.
+///
+/// ```
+/// use std::sync::Arc;
+/// use micrograd_plus::data::{DataLoader, TensorDataset};
+/// use micrograd_plus::Tensor;
+/// let ds = Arc::new(TensorDataset::new(Tensor::arange(0.0, 6.0, 1.0), Tensor::zeros(&[6]))?);
+/// let loader = DataLoader::new(ds, 4)?.shuffle(true).seed(2);
+/// let mut sizes = Vec::new();
+/// for batch in &loader {
+///     sizes.push(batch?.len());
+/// }
+/// assert_eq!(sizes, [4, 2]);
+/// // The second loop is epoch 1: a fresh order.
+/// let second: Vec<f32> = (&loader).into_iter().flat_map(|b| b.unwrap().inputs.to_vec::<f32>()).collect();
+/// let epoch1: Vec<f32> = loader.epoch(1).flat_map(|b| b.unwrap().inputs.to_vec::<f32>()).collect();
+/// assert_eq!(second, epoch1);
+/// # Ok::<(), micrograd_plus::Error>(())
+/// ```
+impl IntoIterator for &DataLoader {
+    type Item = Result<Batch>;
+    type IntoIter = EpochIter;
+
+    fn into_iter(self) -> EpochIter {
+        self.epoch(self.next_epoch.fetch_add(1, Ordering::Relaxed))
+    }
 }
 
 impl std::fmt::Debug for DataLoader {
@@ -118,6 +166,7 @@ impl DataLoader {
             seed: 0,
             prefetch: 2,
             transform: None,
+            next_epoch: AtomicU64::new(0),
         })
     }
 

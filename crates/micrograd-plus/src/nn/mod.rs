@@ -57,7 +57,7 @@ pub use layer_norm::LayerNorm;
 pub use linear::Linear;
 /// `#[derive(Module)]`: the rules are in [`field`].
 pub use micrograd_plus_derive::Module;
-pub use module::{Module, Visitor};
+pub use module::{LoadReport, Module, Visitor};
 pub use pool::{AdaptiveAvgPool2d, AvgPool2d, MaxPool2d};
 pub use sequential::Sequential;
 pub use transformer::TransformerBlock;

@@ -11,6 +11,8 @@
 
 use crate::tensor::Tensor;
 use crate::{Error, Result};
+use std::collections::HashMap;
+use std::path::Path;
 
 /// A callback receiving `(dotted name, tensor)` pairs.
 pub type Visitor<'a> = dyn FnMut(&str, &Tensor) + 'a;
@@ -148,7 +150,7 @@ pub trait Module: Send + Sync {
     /// Copies the values in `state` into this module's parameters and
     /// buffers. Every entry must be present with the same shape; unknown
     /// entries are errors too, so a checkpoint of another model is refused
-    /// rather than half loaded.
+    /// rather than half loaded. The error lists every problem at once.
     ///
     /// ```
     /// use micrograd_plus::nn::{Linear, Module};
@@ -160,7 +162,162 @@ pub trait Module: Send + Sync {
     /// assert_eq!(err.to_string(), "load_state_dict: weight: shape [2, 4] in the state, [2, 3] in the model");
     /// ```
     fn load_state_dict(&mut self, state: &[(String, Tensor)]) -> Result<()> {
-        load_into(&self.state_dict(), state)
+        let own = self.state_dict();
+        let report = LoadReport::compare(&own, state);
+        if !report.is_exact() {
+            return Err(Error::argument("load_state_dict", report.to_string()));
+        }
+        report.copy(&own, state);
+        Ok(())
+    }
+
+    /// PyTorch's `load_state_dict(state, strict=False)`: copies the entries
+    /// whose names match, and reports the ones missing from `state` and the
+    /// ones it has that this module does not. A matching name with another
+    /// shape is still an error (and nothing is loaded), as in PyTorch.
+    ///
+    /// ```
+    /// use micrograd_plus::nn::{Linear, Module};
+    /// let with_bias = Linear::new(3, 2, true);
+    /// let mut without = Linear::new(3, 2, false);
+    /// let report = without.load_state_dict_non_strict(&with_bias.state_dict()).unwrap();
+    /// assert_eq!(report.loaded, ["weight"]);
+    /// assert_eq!(report.unexpected, ["bias"]);
+    /// assert!(report.missing.is_empty());
+    /// assert_eq!(without.weight().to_vec::<f32>(), with_bias.weight().to_vec::<f32>());
+    /// ```
+    fn load_state_dict_non_strict(&mut self, state: &[(String, Tensor)]) -> Result<LoadReport> {
+        let own = self.state_dict();
+        let report = LoadReport::compare(&own, state);
+        if !report.mismatched.is_empty() {
+            return Err(Error::argument("load_state_dict", report.to_string()));
+        }
+        report.copy(&own, state);
+        Ok(report)
+    }
+
+    /// Saves the state dict (parameters and buffers, with their dotted
+    /// names) to a safetensors file, atomically; PyTorch reads it with
+    /// `safetensors.torch.load_file`. [`Module::load`] reads it back.
+    ///
+    /// ```
+    /// use micrograd_plus::nn::{Linear, Module};
+    /// let path = std::env::temp_dir().join(format!("mgp-module-save-{}.safetensors", std::process::id()));
+    /// let trained = Linear::new(3, 2, true);
+    /// trained.save(&path).unwrap();
+    /// let mut fresh = Linear::new(3, 2, true);
+    /// fresh.load(&path).unwrap();
+    /// assert_eq!(fresh.weight().to_vec::<f32>(), trained.weight().to_vec::<f32>());
+    /// let err = Linear::new(4, 2, true).load(&path).unwrap_err().to_string();
+    /// assert!(err.ends_with("weight: shape [2, 3] in the state, [2, 4] in the model"), "{err}");
+    /// # std::fs::remove_file(&path).unwrap();
+    /// ```
+    fn save(&self, path: &Path) -> Result<()> {
+        let metadata = HashMap::from([("module".to_string(), self.describe())]);
+        crate::io::save_tensors(path, &self.state_dict(), &metadata)
+    }
+
+    /// Loads the weights in a file written by [`Module::save`], or the
+    /// model part of a training checkpoint (`mgp train`'s
+    /// `checkpoint.safetensors`, whose entries are named `model.*`),
+    /// strictly as [`Module::load_state_dict`]; errors name the file.
+    fn load(&mut self, path: &Path) -> Result<()> {
+        let (tensors, _) = crate::io::load_tensors(path)?;
+        let own = self.state_dict();
+        let is_checkpoint = !own
+            .iter()
+            .any(|(name, _)| tensors.iter().any(|(n, _)| n == name))
+            && tensors.iter().any(|(n, _)| n.starts_with("model."));
+        let state = if is_checkpoint {
+            crate::io::under_prefix(&tensors, "model")
+        } else {
+            tensors
+        };
+        self.load_state_dict(&state).map_err(|e| Error::File {
+            path: path.display().to_string(),
+            msg: e.to_string(),
+        })
+    }
+}
+
+/// What comparing a state dict with a module found: the entries that load,
+/// and every one that does not (PyTorch's missing and unexpected keys, and
+/// its size mismatches).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LoadReport {
+    /// Names present in both, with the same shape.
+    pub loaded: Vec<String>,
+    /// The module's names the state lacks.
+    pub missing: Vec<String>,
+    /// The state's names the module lacks.
+    pub unexpected: Vec<String>,
+    /// Names in both with different shapes: (name, the state's shape, the module's).
+    pub mismatched: Vec<(String, Vec<usize>, Vec<usize>)>,
+}
+
+impl LoadReport {
+    fn compare(own: &[(String, Tensor)], state: &[(String, Tensor)]) -> LoadReport {
+        let mut report = LoadReport::default();
+        for (name, target) in own {
+            match state.iter().find(|(n, _)| n == name) {
+                None => report.missing.push(name.clone()),
+                Some((_, source)) if source.shape() != target.shape() => report.mismatched.push((
+                    name.clone(),
+                    source.shape().to_vec(),
+                    target.shape().to_vec(),
+                )),
+                Some(_) => report.loaded.push(name.clone()),
+            }
+        }
+        report.unexpected = state
+            .iter()
+            .filter(|(n, _)| !own.iter().any(|(name, _)| name == n))
+            .map(|(n, _)| n.clone())
+            .collect();
+        report
+    }
+
+    /// True when every entry matched: nothing missing, unexpected or mismatched.
+    ///
+    /// ```
+    /// use micrograd_plus::nn::{Linear, Module};
+    /// let mut layer = Linear::new(2, 2, true);
+    /// let report = layer.load_state_dict_non_strict(&Linear::new(2, 2, true).state_dict()).unwrap();
+    /// assert!(report.is_exact());
+    /// ```
+    pub fn is_exact(&self) -> bool {
+        self.missing.is_empty() && self.unexpected.is_empty() && self.mismatched.is_empty()
+    }
+
+    /// Copies the `loaded` entries of `state` into `own`'s tensors, converting the dtype.
+    fn copy(&self, own: &[(String, Tensor)], state: &[(String, Tensor)]) {
+        for name in &self.loaded {
+            let target = own.iter().find(|(n, _)| n == name).map(|(_, t)| t);
+            let source = state.iter().find(|(n, _)| n == name).map(|(_, t)| t);
+            if let (Some(target), Some(source)) = (target, source) {
+                let converted = source.storage().to_dtype(target.dtype());
+                *target.storage_mut() = converted;
+            }
+        }
+    }
+}
+
+/// Every problem, `; `-separated: `unexpected entry "x" in the state`,
+/// `missing entry "y" in the state`, `z: shape [..] in the state, [..] in the model`.
+impl std::fmt::Display for LoadReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let unexpected =
+            (self.unexpected.iter()).map(|n| format!("unexpected entry {n:?} in the state"));
+        let missing = (self.missing.iter()).map(|n| format!("missing entry {n:?} in the state"));
+        let mismatched = (self.mismatched.iter()).map(|(n, state, model)| {
+            format!("{n}: shape {state:?} in the state, {model:?} in the model")
+        });
+        let problems: Vec<String> = unexpected.chain(missing).chain(mismatched).collect();
+        if problems.is_empty() {
+            write!(f, "all {} entries match", self.loaded.len())
+        } else {
+            write!(f, "{}", problems.join("; "))
+        }
     }
 }
 
@@ -190,37 +347,6 @@ impl<M: Module + ?Sized> Module for Box<M> {
     fn describe(&self) -> String {
         self.as_ref().describe()
     }
-}
-
-/// Copies `state` into the tensors of `own` (both lists of named tensors),
-/// checking that the names and shapes agree exactly.
-pub(crate) fn load_into(own: &[(String, Tensor)], state: &[(String, Tensor)]) -> Result<()> {
-    let err = |msg: String| Error::argument("load_state_dict", msg);
-    for (name, _) in state {
-        if !own.iter().any(|(n, _)| n == name) {
-            return Err(err(format!("unexpected entry {name:?} in the state")));
-        }
-    }
-    for (name, target) in own {
-        let (_, source) = state
-            .iter()
-            .find(|(n, _)| n == name)
-            .ok_or_else(|| err(format!("missing entry {name:?} in the state")))?;
-        if source.shape() != target.shape() {
-            return Err(err(format!(
-                "{name}: shape {:?} in the state, {:?} in the model",
-                source.shape(),
-                target.shape()
-            )));
-        }
-    }
-    // Checked everything first: nothing is half loaded on error.
-    for (name, target) in own {
-        let (_, source) = state.iter().find(|(n, _)| n == name).expect("checked");
-        let converted = source.storage().to_dtype(target.dtype());
-        *target.storage_mut() = converted;
-    }
-    Ok(())
 }
 
 /// Visits `child`'s tensors with `prefix.` in front of their names: how a

@@ -5,6 +5,72 @@
 
 use super::{constant, Reduction};
 use crate::{Error, Result, Tensor};
+use std::borrow::Cow;
+
+/// What CrossEntropyLoss and NLLLoss take as a target: a tensor (class
+/// indices as whole numbers, or class probabilities), or integer class
+/// labels directly (`&[usize]`, `&Vec<i64>`, `&[3u8, 1, 4]`), so labels need
+/// no conversion to floats by hand.
+///
+/// ```
+/// use micrograd_plus::nn::loss::CrossEntropyLoss;
+/// use micrograd_plus::Tensor;
+/// let logits = Tensor::new([[2.0f32, 0.0, -1.0], [0.0, 1.0, 0.0]]).unwrap();
+/// let labels: Vec<usize> = vec![0, 1];
+/// let from_labels = CrossEntropyLoss::new().forward(&logits, &labels).unwrap();
+/// let from_tensor = CrossEntropyLoss::new().forward(&logits, &Tensor::new([0.0f32, 1.0]).unwrap()).unwrap();
+/// assert_eq!(from_labels.to_vec::<f32>(), from_tensor.to_vec::<f32>());
+/// // Signed labels may hold ignore_index (-100 by default).
+/// let some_ignored = CrossEntropyLoss::new().forward(&logits, &[-100i64, 1]).unwrap();
+/// assert!(some_ignored.item().unwrap() > 0.0);
+/// ```
+pub trait ClassTarget {
+    /// The target as a tensor (borrowed when it already is one).
+    fn target_tensor(&self) -> Result<Cow<'_, Tensor>>;
+}
+
+impl ClassTarget for Tensor {
+    fn target_tensor(&self) -> Result<Cow<'_, Tensor>> {
+        Ok(Cow::Borrowed(self))
+    }
+}
+
+/// Integer types that hold class labels.
+pub trait Label: Copy {
+    /// The label as a float (exact for any label below 2^53).
+    fn to_f64(self) -> f64;
+}
+
+macro_rules! labels {
+    ($($ty:ty),*) => {$(
+        impl Label for $ty {
+            fn to_f64(self) -> f64 {
+                self as f64
+            }
+        }
+    )*};
+}
+labels!(u8, u16, u32, u64, usize, i8, i16, i32, i64, isize);
+
+impl<L: Label> ClassTarget for [L] {
+    fn target_tensor(&self) -> Result<Cow<'_, Tensor>> {
+        let values: Vec<f64> = self.iter().map(|&l| l.to_f64()).collect();
+        let n = values.len();
+        Ok(Cow::Owned(Tensor::from_vec(values, &[n])?))
+    }
+}
+
+impl<L: Label> ClassTarget for Vec<L> {
+    fn target_tensor(&self) -> Result<Cow<'_, Tensor>> {
+        self.as_slice().target_tensor()
+    }
+}
+
+impl<L: Label, const N: usize> ClassTarget for [L; N] {
+    fn target_tensor(&self) -> Result<Cow<'_, Tensor>> {
+        self.as_slice().target_tensor()
+    }
+}
 
 /// The input's layout around its class dim: `(C)` is one unbatched sample,
 /// `(N, C, d1, …)` has its classes in dim 1. Element `(o, c, i)` sits at

@@ -1,6 +1,6 @@
 //! Cross-entropy of logits against class indices or class probabilities.
 
-use super::class_target::ClassLayout;
+use super::class_target::{ClassLayout, ClassTarget};
 use super::{batchmean_unsupported, constant, Reduction};
 use crate::{Error, Result, Tensor};
 
@@ -142,8 +142,9 @@ impl CrossEntropyLoss {
     /// assert_eq!(err.to_string(), "CrossEntropyLoss: input shape [2, 3, 4] needs a target of shape \
     ///     [2, 4] (class indices) or [2, 3, 4] (class probabilities), got target shape [2]");
     /// ```
-    pub fn forward(&self, input: &Tensor, target: &Tensor) -> Result<Tensor> {
+    pub fn forward(&self, input: &Tensor, target: &(impl ClassTarget + ?Sized)) -> Result<Tensor> {
         let op = Self::NAME;
+        let target = &*target.target_tensor()?;
         if self.reduction == Reduction::BatchMean {
             return Err(batchmean_unsupported(op));
         }

@@ -16,7 +16,8 @@
 //! | [`BCEWithLogitsLoss`] | logits | same shape | `(1−y)·x + (1 + (p−1)·y)·log(1 + e^−x)`, stably |
 //! | [`KLDivLoss`] | log-probabilities | probabilities (or their logs) | `y·(log y − x)` |
 //!
-//! Class indices are float tensors holding whole numbers (the engine has no
+//! Class indices are integer labels (`&[usize]`, `&Vec<i64>`, see
+//! [`ClassTarget`]) or float tensors holding whole numbers (the engine has no
 //! integer dtype); a value that is not a valid class is an error naming the
 //! loss and the value.
 //!
@@ -45,6 +46,7 @@ mod smooth_l1;
 
 pub use bce::BCELoss;
 pub use bce_with_logits::BCEWithLogitsLoss;
+pub use class_target::{ClassTarget, Label};
 pub use cross_entropy::CrossEntropyLoss;
 pub use huber::HuberLoss;
 pub use kl_div::KLDivLoss;

@@ -1,6 +1,6 @@
 //! Negative log-likelihood of log-probabilities against class indices.
 
-use super::class_target::ClassLayout;
+use super::class_target::{ClassLayout, ClassTarget};
 use super::{batchmean_unsupported, Reduction};
 use crate::{Error, Result, Tensor};
 
@@ -105,8 +105,9 @@ impl NLLLoss {
     /// assert_eq!(err.to_string(), "NLLLoss: target 1.5 is not a class index (class-index targets hold whole numbers)");
     /// assert!(NLLLoss::new().forward(&logp, &Tensor::zeros(&[2, 3])).is_err()); // no probability targets
     /// ```
-    pub fn forward(&self, input: &Tensor, target: &Tensor) -> Result<Tensor> {
+    pub fn forward(&self, input: &Tensor, target: &(impl ClassTarget + ?Sized)) -> Result<Tensor> {
         let op = Self::NAME;
+        let target = &*target.target_tensor()?;
         if self.reduction == Reduction::BatchMean {
             return Err(batchmean_unsupported(op));
         }
