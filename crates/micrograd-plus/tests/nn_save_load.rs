@@ -27,7 +27,8 @@ impl Classifier {
     }
 
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        self.head.forward(&self.norm.forward(&self.body.forward(x)?)?)
+        self.head
+            .forward(&self.norm.forward(&self.body.forward(x)?)?)
     }
 }
 
@@ -47,7 +48,10 @@ fn a_saved_model_loads_back_into_a_fresh_one_and_computes_the_same() {
     let before = Module::forward(&fresh, &x).unwrap().to_vec::<f32>();
     fresh.load(&path).unwrap();
     let after = Module::forward(&fresh, &x).unwrap().to_vec::<f32>();
-    assert_eq!(after, Module::forward(&trained, &x).unwrap().to_vec::<f32>());
+    assert_eq!(
+        after,
+        Module::forward(&trained, &x).unwrap().to_vec::<f32>()
+    );
     assert_ne!(before, after);
     for ((n, a), (_, b)) in trained.state_dict().into_iter().zip(fresh.state_dict()) {
         assert_eq!(a.to_vec::<f64>(), b.to_vec::<f64>(), "{n}");
@@ -73,7 +77,10 @@ fn the_model_part_of_a_training_checkpoint_loads_too() {
     micrograd_plus::io::save_tensors(&path, &parts, &Default::default()).unwrap();
     let mut loaded = Linear::new(2, 2, true);
     loaded.load(&path).unwrap();
-    assert_eq!(loaded.weight().to_vec::<f32>(), model.weight().to_vec::<f32>());
+    assert_eq!(
+        loaded.weight().to_vec::<f32>(),
+        model.weight().to_vec::<f32>()
+    );
     std::fs::remove_file(&path).unwrap();
 }
 
@@ -100,7 +107,10 @@ fn strict_loading_lists_every_problem_and_loads_nothing() {
 
     // Non-strict: names that match load, the rest is reported; a shape
     // mismatch still refuses (PyTorch raises for it even with strict=False).
-    let err = model.load_state_dict_non_strict(&state).unwrap_err().to_string();
+    let err = model
+        .load_state_dict_non_strict(&state)
+        .unwrap_err()
+        .to_string();
     assert!(err.ends_with("body.0.bias: shape [5] in the state, [6] in the model"));
     assert_eq!(model.head.weight().to_vec::<f32>(), original);
     state.retain(|(n, _)| n != "body.0.bias");
@@ -137,7 +147,9 @@ fn integer_labels_give_the_same_loss_and_gradient_as_float_indices() {
         .unwrap()
         .requires_grad(true);
     let as_floats = Tensor::new([2.0f64, 0.0, 1.0]).unwrap();
-    let reference = CrossEntropyLoss::new().forward(&logits, &as_floats).unwrap();
+    let reference = CrossEntropyLoss::new()
+        .forward(&logits, &as_floats)
+        .unwrap();
     reference.backward().unwrap();
     let reference_grad = logits.grad().unwrap().to_vec::<f64>();
     logits.set_grad(None);
@@ -149,11 +161,19 @@ fn integer_labels_give_the_same_loss_and_gradient_as_float_indices() {
 
     let logp = logits.log_softmax(1).unwrap();
     assert_eq!(
-        NLLLoss::new().forward(&logp, &[2usize, 0, 1]).unwrap().to_vec::<f64>(),
+        NLLLoss::new()
+            .forward(&logp, &[2usize, 0, 1])
+            .unwrap()
+            .to_vec::<f64>(),
         reference.to_vec::<f64>()
     );
     let err = NLLLoss::new().forward(&logp, &[2usize, 0, 3]).unwrap_err();
-    assert_eq!(err.to_string(), "NLLLoss: target 3 is out of bounds for 3 classes");
-    let err = CrossEntropyLoss::new().forward(&logp, &[0i32, 1]).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "NLLLoss: target 3 is out of bounds for 3 classes"
+    );
+    let err = CrossEntropyLoss::new()
+        .forward(&logp, &[0i32, 1])
+        .unwrap_err();
     assert!(err.to_string().contains("got target shape [2]"), "{err}");
 }
