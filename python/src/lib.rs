@@ -2,13 +2,13 @@
 //!
 //! A thin layer: every computation is a library call. What lives here is the
 //! mapping between Python's view of a tensor and the engine's:
-//! - [`tensor`]: the `Tensor` class (NumPy views of the engine's buffers,
+//! - `tensor`: the `Tensor` class (NumPy views of the engine's buffers,
 //!   gradients on every tensor a user holds, operators, indexing);
-//! - [`custom_op`]: ops written in Python (`_prev`, `_op`, `_backward`) as
+//! - `custom_op`: ops written in Python (`_prev`, `_op`, `_backward`) as
 //!   nodes of the engine's graph;
-//! - [`convert`]: NumPy arrays and Python values to engine storage and back;
-//! - [`optim`], [`loss`]: the library's optimizers and losses, by name;
-//! - [`value`]: micrograd's scalar `Value`.
+//! - `convert`: NumPy arrays and Python values to engine storage and back;
+//! - `optim`, `loss`: the library's optimizers and losses, by name;
+//! - `value`: micrograd's scalar `Value`.
 //!
 //! Errors: the library's typed errors become Python exceptions (shape and
 //! argument errors `ValueError`, index errors `IndexError`, autograd errors

@@ -19,7 +19,7 @@
 //! - [`data`]: datasets, the background data loader, MNIST/CIFAR-10 readers,
 //!   transforms, synthetic sets.
 //! - [`train`]: the training loop, metrics, charts, checkpoints, recipes.
-//! - [`bench`]: the named workloads behind `mgp bench`.
+//! - [`bench`](mod@bench): the named workloads behind `mgp bench`.
 //!
 //! ```
 //! use micrograd_plus::Tensor;

@@ -7,7 +7,7 @@
 //!   classic: a linear model fails, a small MLP succeeds).
 //! - [`xor`] / [`make_xor`]: the four XOR points, or noisy clusters around them.
 //! - [`make_regression`]: `y = X w + b + noise`, returning the true `w`, `b`.
-//! - [`make_moons_dataset`]: [`make_moons`](super::moons::make_moons) as a dataset.
+//! - [`make_moons_dataset`]: [`make_moons`] as a dataset.
 //!
 //! ```
 //! use micrograd_plus::data::synthetic::make_spirals;

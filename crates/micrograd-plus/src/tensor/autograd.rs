@@ -2,7 +2,7 @@
 //! backward pass that walks those nodes, and the no-grad scope.
 //!
 //! An op computes its output and, when gradients are wanted, attaches a
-//! [`Node`]: its name, its inputs, and its backward rule, a closure mapping the
+//! `Node`: its name, its inputs, and its backward rule, a closure mapping the
 //! gradient of the output to the gradients of the inputs (local derivative
 //! times upstream gradient). `backward` visits nodes in reverse creation order
 //! (a topological order, since an output is always created after its inputs),
