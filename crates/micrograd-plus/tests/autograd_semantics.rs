@@ -1051,3 +1051,24 @@ fn custom_ops_join_the_graph_in_the_middle_of_a_chain() {
         "custom_op: cube: 1 values do not fill shape [2] (2 elements)"
     );
 }
+
+#[test]
+fn a_grad_set_by_hand_is_added_to_in_its_dtype_or_refused_if_misshapen() {
+    // Gradients from two paths (x used twice) sum, into the f64 .grad that
+    // was set by hand on an f32 tensor: d/dx (x·x + 3x) = 2x + 3.
+    let x = Tensor::new([1.0f32, 2.0]).unwrap().requires_grad(true);
+    x.set_grad(Some(t64([10.0, 20.0])));
+    let y = (&(&x * &x) + &(&x * 3.0)).sum();
+    y.backward().unwrap();
+    let grad = x.grad().unwrap();
+    assert_eq!(grad.dtype(), micrograd_plus::DType::F64);
+    assert_eq!(grad.to_vec::<f64>(), [15.0, 27.0]);
+
+    x.set_grad(Some(t64([1.0, 2.0, 3.0])));
+    let err = (&x * 2.0).sum().backward().unwrap_err().to_string();
+    assert!(
+        err.starts_with("the .grad of a tensor of shape [2] has shape [3]"),
+        "{err}"
+    );
+    assert_eq!(x.grad().unwrap().to_vec::<f64>(), [1.0, 2.0, 3.0]);
+}

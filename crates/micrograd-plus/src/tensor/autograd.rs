@@ -383,11 +383,11 @@ impl Tensor {
                 continue;
             };
             let Some(node) = &t.0.node else {
-                t.accumulate_grad(g);
+                t.accumulate_grad(g)?;
                 continue;
             };
             if t.0.retains_grad.load(Ordering::Relaxed) {
-                t.accumulate_grad(g.clone());
+                t.accumulate_grad(g.clone())?;
             }
             node.inputs.iter().for_each(Tensor::sync_external_writes);
             t.sync_external_writes();
@@ -425,7 +425,7 @@ impl Tensor {
                     )));
                 }
                 match grads.remove(&input.id()) {
-                    Some(prev) => grads.insert(input.id(), prev.add_same_shape(&ig)),
+                    Some(prev) => grads.insert(input.id(), sum_of_paths(prev, &ig)),
                     None => grads.insert(input.id(), ig),
                 };
             }
@@ -433,39 +433,54 @@ impl Tensor {
         Ok(())
     }
 
-    /// Adds `g` into this tensor's `.grad`: in place when a gradient of the
-    /// same shape and dtype is there (so every handle to it sees the sum, as
-    /// in PyTorch), otherwise as a new, owned tensor.
-    fn accumulate_grad(&self, g: Tensor) {
+    /// Adds `g` into this tensor's `.grad`: in place when a gradient is
+    /// there (so every handle to it sees the sum, as in PyTorch; in its
+    /// dtype), otherwise `g` becomes the gradient. A `.grad` of another shape
+    /// (set by hand) is an error rather than a silently truncated sum.
+    fn accumulate_grad(&self, g: Tensor) -> Result<()> {
         let mut slot = self.0.grad.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(prev) = &*slot {
-            if prev.shape() == g.shape() && prev.dtype() == g.dtype() && prev.id() != g.id() {
-                use super::Storage::{F32, F64};
-                match (&mut *prev.storage_mut(), &*g.storage()) {
-                    (F32(acc), F32(add)) => acc.iter_mut().zip(add).for_each(|(a, b)| *a += b),
-                    (F64(acc), F64(add)) => acc.iter_mut().zip(add).for_each(|(a, b)| *a += b),
-                    _ => unreachable!("dtypes compared above"),
-                }
-                return;
+        match &*slot {
+            Some(prev) if prev.shape() != g.shape() => Err(Error::Autograd(format!(
+                "the .grad of a tensor of shape {:?} has shape {:?}, so the gradient of shape {:?} \
+                 cannot be added to it; set .grad to None or to a tensor of the tensor's shape",
+                self.shape(),
+                prev.shape(),
+                g.shape()
+            ))),
+            Some(prev) if prev.id() == g.id() => {
+                *slot = Some(sum_of_paths(prev.clone(), &g));
+                Ok(())
             }
-        }
-        *slot = Some(match slot.take() {
-            Some(prev) => prev.add_same_shape(&g),
+            Some(prev) => {
+                prev.0.data.write().unwrap_or_else(|e| e.into_inner()).add_assign(&g.storage());
+                Ok(())
+            }
             // A gradient may be shared with other tensors (add passes its
             // upstream gradient through); own it before optimizers edit it in place.
-            None if Arc::strong_count(&g.0) > 1 => g.detach(),
-            None => g,
-        });
+            None if Arc::strong_count(&g.0) > 1 => {
+                *slot = Some(g.detach());
+                Ok(())
+            }
+            None => {
+                *slot = Some(g);
+                Ok(())
+            }
+        }
     }
+}
 
-    /// Elementwise sum of two tensors of one shape, never recorded.
-    fn add_same_shape(&self, other: &Tensor) -> Tensor {
-        let out = {
-            let (a, b) = (self.storage(), other.storage());
-            super::ops::zip_map(&a, &b, &super::ops::binary::Add)
-        };
-        Tensor::from_storage(out, self.shape().to_vec())
+/// `a + b` for two gradients of one tensor that arrived by different paths,
+/// never recorded. Sums into `a`'s buffer when nothing else holds `a` (the
+/// usual case: a gradient only the backward pass has seen), otherwise into
+/// a new tensor, since an op may hand one gradient to several inputs.
+fn sum_of_paths(a: Tensor, b: &Tensor) -> Tensor {
+    if Arc::strong_count(&a.0) == 1 {
+        a.0.data.write().unwrap_or_else(|e| e.into_inner()).add_assign(&b.storage());
+        return a;
     }
+    let mut sum = a.storage().clone();
+    sum.add_assign(&b.storage());
+    Tensor::from_storage(sum, a.shape().to_vec())
 }
 
 /// Frees a graph iteratively: dropping the last handle to a million-node chain

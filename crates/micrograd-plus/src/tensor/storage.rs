@@ -114,4 +114,34 @@ impl Storage {
             DType::F64 => Storage::F64(vec![value; n]),
         }
     }
+
+    /// Adds `other` into this buffer elementwise, converted to this dtype
+    /// first if it differs: how gradients that reach one tensor by several
+    /// paths are summed. The lengths must match.
+    ///
+    /// ```
+    /// use micrograd_plus::tensor::Storage;
+    /// let mut acc = Storage::F32(vec![1.0, 2.0]);
+    /// acc.add_assign(&Storage::F64(vec![0.5, 0.25]));
+    /// assert_eq!(acc, Storage::F32(vec![1.5, 2.25]));
+    /// ```
+    pub fn add_assign(&mut self, other: &Storage) {
+        assert_eq!(self.len(), other.len(), "Storage::add_assign: lengths differ");
+        let converted;
+        let other = if other.dtype() == self.dtype() {
+            other
+        } else {
+            converted = other.to_dtype(self.dtype());
+            &converted
+        };
+        match (self, other) {
+            (Storage::F32(acc), Storage::F32(add)) => {
+                acc.iter_mut().zip(add).for_each(|(a, b)| *a += b)
+            }
+            (Storage::F64(acc), Storage::F64(add)) => {
+                acc.iter_mut().zip(add).for_each(|(a, b)| *a += b)
+            }
+            _ => unreachable!("converted to one dtype above"),
+        }
+    }
 }
