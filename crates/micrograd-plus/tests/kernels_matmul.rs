@@ -275,30 +275,35 @@ fn sgemm_inside_rayon_workers() {
     let mut rng = Rng(99);
     let a = rng.vec(m * k);
     let b = rng.vec(k * n);
-    let want = naive(m, k, n, &a, &b);
     let a32: Vec<f32> = a.iter().map(|&x| x as f32).collect();
     let b32: Vec<f32> = b.iter().map(|&x| x as f32).collect();
-    let results: Vec<Vec<f32>> = (0..6)
-        .into_par_iter()
-        .map(|i| {
-            let mut c = vec![0.0f32; m * n];
-            // Alternate plain and transposed B, threaded and serial calls.
-            if i % 2 == 0 {
-                sgemm(m, k, n, &a32, k, 1, &b32, n, 1, &mut c, false);
-            } else {
-                let bt: Vec<f32> = (0..k * n).map(|idx| b32[(idx % k) * n + idx / k]).collect();
-                sgemm_serial(m, k, n, &a32, k, 1, &bt, 1, k, &mut c, false);
-            }
-            c
-        })
-        .collect();
-    for c in results {
+    let bt: Vec<f32> = (0..k * n).map(|idx| b32[(idx % k) * n + idx / k]).collect();
+    // Alternate plain and transposed B, threaded and serial calls.
+    let product = |i: usize| {
+        let mut c = vec![0.0f32; m * n];
+        if i.is_multiple_of(2) {
+            sgemm(m, k, n, &a32, k, 1, &b32, n, 1, &mut c, false);
+        } else {
+            sgemm_serial(m, k, n, &a32, k, 1, &bt, 1, k, &mut c, false);
+        }
+        c
+    };
+    // Outside rayon first: the reference each call inside must reproduce
+    // exactly (threads split rows and columns, never a sum over k).
+    let outside = [product(0), product(1)];
+    let want = naive(m, k, n, &a, &b);
+    for c in &outside {
         for (got, want) in c.iter().zip(&want) {
+            // f32 rounding over k = 1100 terms of size <= 1: a few ulps of the partial sums.
             assert!(
-                (*got as f64 - want).abs() <= 1e-3 * (1.0 + want.abs()),
+                (*got as f64 - want).abs() <= 1e-4 * (1.0 + want.abs()),
                 "{got} vs {want}"
             );
         }
+    }
+    let inside: Vec<Vec<f32>> = (0..6).into_par_iter().map(product).collect();
+    for (i, c) in inside.iter().enumerate() {
+        assert_eq!(c, &outside[i % 2], "call {i} inside a rayon worker");
     }
 }
 

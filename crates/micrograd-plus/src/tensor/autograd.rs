@@ -452,7 +452,11 @@ impl Tensor {
                 Ok(())
             }
             Some(prev) => {
-                prev.0.data.write().unwrap_or_else(|e| e.into_inner()).add_assign(&g.storage());
+                prev.0
+                    .data
+                    .write()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .add_assign(&g.storage());
                 Ok(())
             }
             // A gradient may be shared with other tensors (add passes its
@@ -475,7 +479,10 @@ impl Tensor {
 /// a new tensor, since an op may hand one gradient to several inputs.
 fn sum_of_paths(a: Tensor, b: &Tensor) -> Tensor {
     if Arc::strong_count(&a.0) == 1 {
-        a.0.data.write().unwrap_or_else(|e| e.into_inner()).add_assign(&b.storage());
+        a.0.data
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .add_assign(&b.storage());
         return a;
     }
     let mut sum = a.storage().clone();

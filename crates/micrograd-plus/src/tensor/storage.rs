@@ -126,7 +126,11 @@ impl Storage {
     /// assert_eq!(acc, Storage::F32(vec![1.5, 2.25]));
     /// ```
     pub fn add_assign(&mut self, other: &Storage) {
-        assert_eq!(self.len(), other.len(), "Storage::add_assign: lengths differ");
+        assert_eq!(
+            self.len(),
+            other.len(),
+            "Storage::add_assign: lengths differ"
+        );
         let converted;
         let other = if other.dtype() == self.dtype() {
             other
