@@ -143,3 +143,91 @@ fn random_graphs_in_recycled_slots() {
             .expect("random graph run panicked");
     }
 }
+
+/// `op(a, b)` on the fast engine, through its public methods and operators.
+fn fast_apply(op: micrograd_plus::value::Op, a: &Value, b: &Value) -> Value {
+    use micrograd_plus::value::Op;
+    match op {
+        Op::Add => a + b,
+        Op::Sub => a - b,
+        Op::Mul => a * b,
+        Op::Div => a / b,
+        Op::Neg => -a,
+        Op::AddConst(c) => a + c,
+        Op::MulConst(c) => a * c,
+        Op::Pow(k) => a.pow(k),
+        Op::Exp => a.exp(),
+        Op::Ln => a.ln(),
+        Op::Tanh => a.tanh(),
+        Op::Relu => a.relu(),
+        Op::Sigmoid => a.sigmoid(),
+        Op::Leaf => unreachable!("leaves are made with new"),
+    }
+}
+
+/// Equal, or both NaN, or within 1e-12 relative: the two engines sum a
+/// node's gradient contributions in different orders.
+fn same_number(x: f64, y: f64) -> bool {
+    x == y || (x.is_nan() && y.is_nan()) || (x - y).abs() <= 1e-12 * x.abs().max(y.abs())
+}
+
+#[test]
+fn the_fast_engine_matches_the_plain_engine_on_random_graphs() {
+    use micrograd_plus::value::{Op, PlainValue};
+    let ops = [
+        Op::Add,
+        Op::Sub,
+        Op::Mul,
+        Op::Div,
+        Op::Neg,
+        Op::AddConst(0.5),
+        Op::MulConst(-1.5),
+        Op::Pow(2.0),
+        Op::Pow(-1.0),
+        Op::Exp,
+        Op::Ln,
+        Op::Tanh,
+        Op::Relu,
+        Op::Sigmoid,
+    ];
+    let mut rng = StdRng::seed_from_u64(17);
+    for graph in 0..200 {
+        let leaves = rng.gen_range(1..5);
+        let mut fast: Vec<Value> = Vec::new();
+        let mut plain: Vec<PlainValue> = Vec::new();
+        for _ in 0..leaves {
+            let x = rng.gen_range(-2.0..2.0);
+            fast.push(Value::new(x));
+            plain.push(PlainValue::new(x));
+        }
+        for _ in 0..rng.gen_range(1..60) {
+            let op = ops[rng.gen_range(0..ops.len())];
+            // Inputs from anywhere below, so nodes are shared by many parents.
+            let (i, j) = (rng.gen_range(0..fast.len()), rng.gen_range(0..fast.len()));
+            // Keep values in a range where exp and powers stay finite.
+            let op = match op {
+                Op::Exp | Op::Pow(_) if fast[i].data().abs() > 5.0 => Op::Tanh,
+                other => other,
+            };
+            fast.push(fast_apply(op, &fast[i], &fast[j]));
+            plain.push(PlainValue::apply(op, &plain[i], Some(&plain[j])));
+        }
+        fast.last().unwrap().backward();
+        plain.last().unwrap().backward();
+        for (k, (f, p)) in fast.iter().zip(&plain).enumerate() {
+            assert_eq!(f.op(), p.op(), "graph {graph}, node {k}");
+            assert!(
+                same_number(f.data(), p.data()),
+                "graph {graph}, node {k}: data {} vs {}",
+                f.data(),
+                p.data()
+            );
+            assert!(
+                same_number(f.grad(), p.grad()),
+                "graph {graph}, node {k}: grad {} vs {}",
+                f.grad(),
+                p.grad()
+            );
+        }
+    }
+}
