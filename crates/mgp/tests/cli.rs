@@ -1195,3 +1195,64 @@ fn the_doctor_in_strict_mode_stops_the_run_and_mgp_doctor_reports_a_broken_one()
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::remove_dir_all(&broken).unwrap();
 }
+
+#[test]
+fn the_cnn_and_cifar_breaks_are_named_by_the_doctor_first() {
+    // lr-low needs 100 steps of a flat loss; the others show within 50.
+    let cnn = [
+        ("lr-high", "learning-rate-too-high"),
+        ("no-zero-grad", "forgotten-zero-grad"),
+        ("dead-relu", "dying-relu"),
+        ("bad-init", "bad-initialisation"),
+        ("unstable-softmax", "numerical-instability"),
+        ("unnormalised", "unnormalised-inputs"),
+    ];
+    let cwd = empty_dir("doctor-cnn-breaks");
+    for (breakage, cause) in cnn {
+        let out = mgp_in(
+            &cwd,
+            &[
+                "train",
+                "cnn-mnist",
+                "--epochs",
+                "1",
+                "--limit",
+                "3200",
+                "--json",
+                "--break",
+                breakage,
+            ],
+        );
+        let warnings = doctor_warnings(&out.stdout);
+        assert_eq!(
+            warnings.first().map(|w| w.0.as_str()),
+            Some(cause),
+            "cnn-mnist --break {breakage}: {}",
+            stderr_of(&out)
+        );
+    }
+    for (breakage, cause) in [
+        ("bad-init", "bad-initialisation"),
+        ("unstable-softmax", "numerical-instability"),
+    ] {
+        let out = cifar_run(
+            &cwd,
+            &[
+                "--epochs",
+                "1",
+                "--schedule",
+                "constant",
+                "--break",
+                breakage,
+            ],
+        );
+        let warnings = doctor_warnings(&out.stdout);
+        assert_eq!(
+            warnings.first(),
+            Some(&(cause.to_string(), 1)),
+            "{}",
+            stderr_of(&out)
+        );
+    }
+    std::fs::remove_dir_all(&cwd).unwrap();
+}
