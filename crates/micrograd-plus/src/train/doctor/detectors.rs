@@ -16,8 +16,11 @@ const INITIAL_STEPS: usize = 5;
 const RECENT_STEPS: usize = 20;
 /// Steps before a loss that has not moved counts as stuck.
 const STUCK_AFTER_STEPS: usize = 100;
-/// A loss within this fraction of its initial value has not moved.
+/// A loss within this fraction of its initial value has not moved...
 const STUCK_TOLERANCE: f64 = 0.01;
+/// ...if it never went below this fraction of it either (a loss that fell
+/// and came back up is not stuck).
+const STUCK_LOWEST: f64 = 0.9;
 /// One step changing a weight tensor by more than this fraction of its norm
 /// overwrites it (healthy training: about 1e-3; Adam's very first step at
 /// its usual 1e-3 reaches 0.05 on MNIST's first layer).
@@ -90,6 +93,7 @@ pub struct Detectors {
     steps: usize,
     first_losses: Vec<f64>,
     recent_losses: VecDeque<f64>,
+    lowest_loss: f64,
     first_grad_norms: Vec<f64>,
     last_update_ratio: Option<(String, f64)>,
     low_fresh_probes: usize,
@@ -170,6 +174,11 @@ impl Detectors {
                 self.recent_losses.pop_front();
             }
             self.recent_losses.push_back(o.loss);
+            self.lowest_loss = if self.steps == 1 {
+                o.loss
+            } else {
+                self.lowest_loss.min(o.loss)
+            };
             if self.steps == 1 {
                 self.check_first_loss(o, &mut found);
             }
@@ -454,7 +463,9 @@ impl Detectors {
             self.initial_loss(),
             mean(self.recent_losses.iter().copied()),
         );
-        if (recent - initial).abs() > STUCK_TOLERANCE * initial.abs().max(1e-12) {
+        if (recent - initial).abs() > STUCK_TOLERANCE * initial.abs().max(1e-12)
+            || self.lowest_loss < STUCK_LOWEST * initial
+        {
             return;
         }
         let chance = match (self.chance_level(), self.classes) {
@@ -578,6 +589,16 @@ mod tests {
             low[0].message
         );
         assert_eq!(causes(&run(flat(1e-3))), [(Cause::LossStuck, 100)]);
+        // A loss that fell to 1.0 and came back is not stuck.
+        let returned = flat(1e-3).map(|o| Observation {
+            loss: if (40..60).contains(&o.step) {
+                1.0
+            } else {
+                o.loss
+            },
+            ..o
+        });
+        assert_eq!(causes(&run(returned)), []);
     }
 
     #[test]
