@@ -42,8 +42,11 @@ const DEAD_OR_SATURATED: f64 = 0.5;
 /// Below this fraction of a gradient being new since the step before, the
 /// gradient is accumulating...
 const FRESH_GRAD_LOW: f64 = 0.25;
-/// ...when it is seen at this many probes in a row.
+/// ...when it is seen at this many probes in a row...
 const FRESH_GRAD_PROBES: usize = 3;
+/// ...while the norm grew this much (full-batch steps with a small learning
+/// rate give nearly equal consecutive gradients too, at a steady norm).
+const ACCUMULATED_GROWTH: f64 = 1.5;
 
 /// A watched activation layer over a window of batches.
 #[derive(Debug, Clone, PartialEq)]
@@ -432,7 +435,9 @@ impl Detectors {
         }
         self.low_fresh_probes += 1;
         let (start_step, start_norm) = *self.fresh_start.get_or_insert((o.step, o.grad_norm));
-        if self.low_fresh_probes >= FRESH_GRAD_PROBES {
+        if self.low_fresh_probes >= FRESH_GRAD_PROBES
+            && o.grad_norm >= ACCUMULATED_GROWTH * start_norm
+        {
             found.push(diagnosis(
                 Cause::ForgottenZeroGrad,
                 o.step,
@@ -711,6 +716,12 @@ mod tests {
         // Probes at 10 (0.10), 20, 30: the third low one in a row reports.
         assert_eq!(causes(&found), [(Cause::ForgottenZeroGrad, 30)]);
         assert_eq!(found[0].numbers["grad_norm_before"], 10.0);
+        // Equal gradients at a steady norm: full-batch steps, not a sum.
+        let full_batch = (1..=60usize).map(|s| Observation {
+            fresh_grad_ratio: s.is_multiple_of(10).then_some(0.01),
+            ..step(s, 2.3 - s as f64 / 100.0, 3.0)
+        });
+        assert_eq!(causes(&run(full_batch)), []);
         // A low ratio now and then (two consecutive gradients alike) is not enough.
         let noisy = (1..=100usize).map(|s| Observation {
             fresh_grad_ratio: s

@@ -426,3 +426,60 @@ impl Doctor {
         crate::io::write_atomic(&dir.join(report::WARNINGS_FILE), lines.as_bytes())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nn::loss::CrossEntropyLoss;
+    use crate::nn::{Linear, Sequential, Sigmoid};
+    use crate::optim::{Optimizer, SGDConfig, SGD};
+
+    #[test]
+    fn a_sigmoid_fed_huge_inputs_is_reported_saturated_from_its_real_outputs() {
+        crate::manual_seed(0);
+        let model = Sequential::new()
+            .layer(Linear::new(4, 8, true))
+            .layer(Sigmoid)
+            .layer(Linear::new(8, 3, true));
+        let mut opt = SGD::new(
+            model.parameters(),
+            SGDConfig {
+                lr: 1e-3,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let mut doctor = Doctor::new(DoctorConfig::new(DoctorMode::Warn, Some(3)));
+        // Inputs of size ~100 put every pre-activation deep in a tail.
+        let x = &Tensor::randn(&[16, 4], 1) * 100.0;
+        let y = Tensor::from_vec((0..16).map(|i| (i % 3) as f32).collect(), &[16]).unwrap();
+        for _ in 0..40 {
+            opt.zero_grad();
+            let logits = doctor.forward(&model, &x).unwrap();
+            let loss = CrossEntropyLoss::new().forward(&logits, &y).unwrap();
+            loss.backward().unwrap();
+            doctor.after_backward(&model);
+            opt.step().unwrap();
+            doctor.after_update(&model, loss.item().unwrap()).unwrap();
+        }
+        let causes: Vec<(Cause, usize, Option<&str>)> = doctor
+            .diagnoses()
+            .iter()
+            .map(|d| (d.cause, d.step, d.layer.as_deref()))
+            .collect();
+        // Inputs this large are the cause, told first; the window of 5
+        // probes (steps 1, 10, 20, 30, 40) ends at step 40.
+        assert_eq!(
+            causes,
+            [
+                (Cause::UnnormalisedInputs, 1, None),
+                (Cause::SaturatedActivation, 40, Some("1"))
+            ]
+        );
+        let saturated = doctor.diagnoses()[1].numbers["saturated_fraction"];
+        assert!(saturated > 0.9, "{saturated}");
+        // Signals: a loss and a global gradient norm every step.
+        let losses = doctor.signals().iter().filter(|s| s.name == signals::LOSS);
+        assert_eq!(losses.count(), 40);
+    }
+}
