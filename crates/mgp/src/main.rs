@@ -28,6 +28,8 @@ enum Command {
     Milestone(cmd::milestone::Args),
     /// Continue a text with a trained GPT checkpoint (streams the output).
     Generate(cmd::gpt::GenerateArgs),
+    /// The training doctor's report on a run folder: text, and doctor.png.
+    Doctor(cmd::doctor::Args),
 }
 
 #[derive(Subcommand)]
@@ -83,5 +85,6 @@ fn run(command: Command) -> anyhow::Result<()> {
             cmd::gpt::train(cmd::gpt::Corpus::TinyTalks, &args).map(|_| ())
         }
         Command::Generate(args) => cmd::gpt::generate(&args),
+        Command::Doctor(args) => cmd::doctor::run(&args),
     }
 }

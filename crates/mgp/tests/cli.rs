@@ -971,3 +971,288 @@ fn classifier_recipes_killed_mid_run_resume_to_the_uninterrupted_numbers() {
         &["train", "mlp-mnist", "--epochs", "4", "--seed", "1"],
     );
 }
+
+/// The doctor's JSON warnings among a run's stdout lines: `(cause, step)`.
+fn doctor_warnings(stdout: &[u8]) -> Vec<(String, u64)> {
+    String::from_utf8_lossy(stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v.get("cause").is_some())
+        .map(|v| {
+            (
+                v["cause"].as_str().expect("cause").to_string(),
+                v["step"].as_u64().expect("step"),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn every_break_of_mlp_mnist_is_named_by_the_doctor_first() {
+    let expected = [
+        ("lr-high", "learning-rate-too-high", 1),
+        ("lr-low", "learning-rate-too-low", 100),
+        ("no-zero-grad", "forgotten-zero-grad", 40),
+        ("dead-relu", "dying-relu", 40),
+        ("bad-init", "bad-initialisation", 1),
+        ("unstable-softmax", "numerical-instability", 1),
+        ("unnormalised", "unnormalised-inputs", 1),
+    ];
+    for (breakage, cause, step) in expected {
+        let dir = temp_dir(&format!("break-{breakage}"));
+        let out = mgp(&[
+            "train",
+            "mlp-mnist",
+            "--epochs",
+            "1",
+            "--json",
+            "--break",
+            breakage,
+            "--out",
+            dir.to_str().unwrap(),
+        ]);
+        let stderr = stderr_of(&out);
+        let warnings = doctor_warnings(&out.stdout);
+        assert_eq!(
+            warnings.first(),
+            Some(&(cause.to_string(), step)),
+            "--break {breakage}: {warnings:?}\n{stderr}"
+        );
+        // Once each, on stderr as text too.
+        assert_eq!(
+            stderr.matches(&format!("doctor: {cause} at step")).count(),
+            1,
+            "{stderr}"
+        );
+        if breakage == "unstable-softmax" {
+            // A NaN loss still stops the run, now explained.
+            assert_eq!(out.status.code(), Some(1), "{stderr}");
+            assert!(stderr.contains("error: training diverged"), "{stderr}");
+        } else {
+            assert!(out.status.success(), "{stderr}");
+            let logged = std::fs::read_to_string(dir.join("warnings.jsonl")).unwrap();
+            assert!(
+                logged.starts_with(&format!("{{\"cause\":\"{cause}\",\"step\":{step},")),
+                "{logged}"
+            );
+            std::fs::remove_dir_all(&dir).unwrap();
+        }
+    }
+}
+
+#[test]
+fn healthy_runs_get_no_warning_and_the_same_numbers_with_the_doctor_on_or_off() {
+    let run = |doctor: &str, dir: &std::path::Path| {
+        mgp(&[
+            "train",
+            "mlp-mnist",
+            "--epochs",
+            "1",
+            "--json",
+            "--doctor",
+            doctor,
+            "--out",
+            dir.to_str().unwrap(),
+        ])
+    };
+    let (on, off) = (temp_dir("doctor-on"), temp_dir("doctor-off"));
+    let watched = run("warn", &on);
+    assert!(watched.status.success(), "{}", stderr_of(&watched));
+    assert_eq!(doctor_warnings(&watched.stdout), []);
+    assert!(
+        !stderr_of(&watched).contains("doctor:"),
+        "{}",
+        stderr_of(&watched)
+    );
+    let unwatched = run("off", &off);
+    assert_eq!(
+        epochs_without_timing(&watched.stdout),
+        epochs_without_timing(&unwatched.stdout)
+    );
+    assert!(!off.join("doctor.csv").exists());
+    assert_eq!(
+        std::fs::read_to_string(on.join("warnings.jsonl")).unwrap(),
+        ""
+    );
+    let csv = std::fs::read_to_string(on.join("doctor.csv")).unwrap();
+    assert!(
+        csv.starts_with("step,signal,layer,value\n0,chance_level,,2.302585"),
+        "{csv}"
+    );
+    // 10,000 images in batches of 64: 157 steps, each with its loss.
+    assert_eq!(csv.lines().filter(|l| l.contains(",loss,,")).count(), 157);
+
+    // mgp doctor reads the folder back: text and a picture.
+    let report = mgp(&["doctor", on.to_str().unwrap()]);
+    assert!(report.status.success(), "{}", stderr_of(&report));
+    let text = String::from_utf8_lossy(&report.stdout);
+    assert!(text.starts_with("157 steps; loss 2."), "{text}");
+    assert!(text.contains("no warnings"), "{text}");
+    assert!(std::fs::metadata(on.join("doctor.png")).unwrap().len() > 10_000);
+
+    // The CNN and the GPT stay silent too.
+    let cnn = temp_dir("doctor-cnn");
+    let out = mgp(&[
+        "train",
+        "cnn-mnist",
+        "--epochs",
+        "1",
+        "--limit",
+        "2000",
+        "--json",
+        "--out",
+        cnn.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(doctor_warnings(&out.stdout), []);
+    let cwd = empty_dir("doctor-gpt");
+    let text = small_text(&cwd);
+    let gpt = cwd.join("run");
+    let out = mgp_in(
+        &cwd,
+        &gpt_args(
+            &text,
+            &[
+                "--steps",
+                "120",
+                "--eval-interval",
+                "60",
+                "--out",
+                gpt.to_str().unwrap(),
+            ],
+        ),
+    );
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(doctor_warnings(&out.stdout), []);
+    assert!(gpt.join("doctor.csv").is_file());
+    for dir in [on, off, cnn, cwd] {
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}
+
+#[test]
+fn the_doctor_in_strict_mode_stops_the_run_and_mgp_doctor_reports_a_broken_one() {
+    let dir = temp_dir("doctor-strict");
+    let out = mgp(&[
+        "train",
+        "mlp-mnist",
+        "--epochs",
+        "1",
+        "--break",
+        "bad-init",
+        "--doctor",
+        "strict",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = stderr_of(&out);
+    assert!(
+        stderr.contains(
+            "error: stopped by the doctor (strict mode): doctor: bad-initialisation at step 1"
+        ),
+        "{stderr}"
+    );
+
+    let broken = temp_dir("doctor-broken");
+    let out = mgp(&[
+        "train",
+        "mlp-mnist",
+        "--epochs",
+        "1",
+        "--break",
+        "lr-high",
+        "--out",
+        broken.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let report = mgp(&["doctor", broken.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&report.stdout);
+    assert!(
+        text.contains("doctor: learning-rate-too-high at step 1 in layer 0"),
+        "{text}"
+    );
+    let json = mgp(&["doctor", "--json", broken.to_str().unwrap()]);
+    assert_eq!(
+        doctor_warnings(&json.stdout)[0],
+        ("learning-rate-too-high".to_string(), 1)
+    );
+    // Breaking what a recipe cannot break, or a GPT, is refused up front.
+    let refused = cifar_run(&broken, &["--break", "dead-relu"]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        stderr_of(&refused).contains("cnn-cifar10 takes no-zero-grad"),
+        "{}",
+        stderr_of(&refused)
+    );
+    let missing = mgp(&["doctor", dir.to_str().unwrap()]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(
+        stderr_of(&missing).contains("doctor.csv"),
+        "{}",
+        stderr_of(&missing)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::remove_dir_all(&broken).unwrap();
+}
+
+#[test]
+fn the_cnn_and_cifar_breaks_are_named_by_the_doctor_first() {
+    // lr-low needs 100 steps of a flat loss; the others show within 50.
+    let cnn = [
+        ("lr-high", "learning-rate-too-high"),
+        ("no-zero-grad", "forgotten-zero-grad"),
+        ("dead-relu", "dying-relu"),
+        ("bad-init", "bad-initialisation"),
+        ("unstable-softmax", "numerical-instability"),
+        ("unnormalised", "unnormalised-inputs"),
+    ];
+    let cwd = empty_dir("doctor-cnn-breaks");
+    for (breakage, cause) in cnn {
+        let out = mgp_in(
+            &cwd,
+            &[
+                "train",
+                "cnn-mnist",
+                "--epochs",
+                "1",
+                "--limit",
+                "3200",
+                "--json",
+                "--break",
+                breakage,
+            ],
+        );
+        let warnings = doctor_warnings(&out.stdout);
+        assert_eq!(
+            warnings.first().map(|w| w.0.as_str()),
+            Some(cause),
+            "cnn-mnist --break {breakage}: {}",
+            stderr_of(&out)
+        );
+    }
+    for (breakage, cause) in [
+        ("bad-init", "bad-initialisation"),
+        ("unstable-softmax", "numerical-instability"),
+    ] {
+        let out = cifar_run(
+            &cwd,
+            &[
+                "--epochs",
+                "1",
+                "--schedule",
+                "constant",
+                "--break",
+                breakage,
+            ],
+        );
+        let warnings = doctor_warnings(&out.stdout);
+        assert_eq!(
+            warnings.first(),
+            Some(&(cause.to_string(), 1)),
+            "{}",
+            stderr_of(&out)
+        );
+    }
+    std::fs::remove_dir_all(&cwd).unwrap();
+}

@@ -5,7 +5,7 @@
 
 use super::args::{non_negative_f64, positive_f64, positive_usize};
 use super::run_dir::RunDir;
-use super::train_common::RunArgs;
+use super::train_common::{start_doctor, RunArgs};
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use micrograd_plus::bench::BenchResult;
@@ -138,6 +138,10 @@ fn load_text(path: &Path) -> anyhow::Result<(String, TextData)> {
 /// Runs `mgp train gpt-*`: a new run, or `--resume` of one from its
 /// checkpoint (saved after every evaluation).
 pub fn train(corpus: Corpus, args: &TrainArgs) -> anyhow::Result<Trained> {
+    anyhow::ensure!(
+        args.run.breakage.is_none(),
+        "--break is for the classifier recipes (mlp-mnist, cnn-mnist, cnn-cifar10)"
+    );
     if let Some(n) = args.run.threads {
         micrograd_plus::kernels::set_num_threads(n)?;
     }
@@ -222,6 +226,7 @@ pub fn train(corpus: Corpus, args: &TrainArgs) -> anyhow::Result<Trained> {
         .expect("valid template")
         .progress_chars("=> "),
     );
+    let mut doctor = start_doctor(&dir, &args.run, data.tokenizer.vocab_size(), &bar)?;
     let mut running = None::<f64>;
     let mut seen = Vec::new();
     let training_checkpoint = dir.checkpoint();
@@ -232,6 +237,7 @@ pub fn train(corpus: Corpus, args: &TrainArgs) -> anyhow::Result<Trained> {
             path: &training_checkpoint,
             resume: resumed,
         }),
+        doctor.as_mut(),
         |step, loss| {
             let r = running.map_or(loss, |r| 0.98 * r + 0.02 * loss);
             running = Some(r);
@@ -257,10 +263,16 @@ pub fn train(corpus: Corpus, args: &TrainArgs) -> anyhow::Result<Trained> {
             if !resumed && seen.iter().all(|r| r.step == 0) {
                 // Failed before any training worth keeping: leave nothing.
                 dir.discard();
-            } else if !seen.is_empty() {
+            } else {
                 // The checkpoint of the last good evaluation stays (resumable);
-                // record this session's evaluations beside it.
-                let _ = write_metrics(&dir, &seen);
+                // record this session's evaluations and the doctor's findings
+                // beside it. Best effort: the run's own error is the one to report.
+                if !seen.is_empty() {
+                    let _ = write_metrics(&dir, &seen);
+                }
+                if let Some(d) = &doctor {
+                    let _ = d.write_files(dir.path());
+                }
             }
             return Err(e.into());
         }
@@ -268,6 +280,9 @@ pub fn train(corpus: Corpus, args: &TrainArgs) -> anyhow::Result<Trained> {
     let checkpoint = dir.path().join("model.safetensors");
     recipe::save_checkpoint(&checkpoint, &model, &data.tokenizer)?;
     write_metrics(&dir, &records)?;
+    if let Some(d) = &doctor {
+        d.write_files(dir.path())?;
+    }
     recipe::plot_losses(
         &dir.path().join("loss.png"),
         &records,

@@ -2,6 +2,7 @@
 
 pub mod args;
 pub mod bench;
+pub mod doctor;
 pub mod eval;
 pub mod gpt;
 pub mod gradcheck;

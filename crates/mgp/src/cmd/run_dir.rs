@@ -44,6 +44,9 @@ const RUN_FILES: &[&str] = &[
     "confusion.png",
     "model.safetensors",
     "loss.png",
+    "doctor.csv",
+    "warnings.jsonl",
+    "doctor.png",
 ];
 
 /// Whether `name` is a temporary file of [`micrograd_plus::io::write_atomic`]

@@ -6,6 +6,7 @@
 use super::args::{non_negative_f64, positive_f64, positive_usize};
 use super::train_common::{start_run, train_and_report, Labels, RunArgs};
 use micrograd_plus::train::cifar10::{self, Cifar10Config, Schedule};
+use micrograd_plus::train::doctor::Breakage;
 use micrograd_plus::train::trainer::Evaluation;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -71,6 +72,19 @@ impl Args {
 /// Trains and writes the run folder; returns the final evaluation and the
 /// run's history.
 pub fn run(args: &Args) -> anyhow::Result<(Evaluation, micrograd_plus::train::metrics::History)> {
+    if let Some(b) = args.run.breakage {
+        // BatchNorm renormalises what dead-relu and unnormalised break, the
+        // loader's augmentation owns the transform, and the schedule resets
+        // the learning rate every step.
+        anyhow::ensure!(
+            matches!(
+                b,
+                Breakage::NoZeroGrad | Breakage::BadInit | Breakage::UnstableSoftmax
+            ),
+            "--break {b}: cnn-cifar10 takes no-zero-grad, bad-init or unstable-softmax \
+             (mlp-mnist and cnn-mnist take every failure)"
+        );
+    }
     let started = Instant::now();
     let (dir, config, mut run) = start_run(
         &args.run,

@@ -6,6 +6,8 @@ use super::run_dir::RunDir;
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use micrograd_plus::train::charts::{plot_confusion, plot_curves};
+use micrograd_plus::train::doctor::report::{DoctorReport, SIGNALS_FILE};
+use micrograd_plus::train::doctor::{Breakage, Diagnosis, Doctor, DoctorConfig, DoctorMode};
 use micrograd_plus::train::metrics::{EpochMetrics, History};
 use micrograd_plus::train::trainer::{BatchReport, Evaluation, FitOptions, TrainingRun};
 use std::path::PathBuf;
@@ -27,9 +29,20 @@ pub struct RunArgs {
     /// config.json is used; --epochs may extend it).
     #[arg(long)]
     pub resume: Option<PathBuf>,
-    /// Print one JSON object per epoch on stdout and nothing else.
+    /// Print one JSON object per epoch on stdout and nothing else (and
+    /// one per doctor's warning).
     #[arg(long)]
     pub json: bool,
+    /// The training doctor: off, warn (print each problem it recognises
+    /// once, on stderr) or strict (stop the run at the first, exit 1).
+    #[arg(long, default_value = "warn")]
+    pub doctor: DoctorMode,
+    /// Reproduce a failure on purpose, for the doctor to catch: lr-high,
+    /// lr-low, no-zero-grad, dead-relu, bad-init, unstable-softmax,
+    /// unnormalised (mlp-mnist and cnn-mnist take all; cnn-cifar10
+    /// no-zero-grad, bad-init and unstable-softmax; the GPTs none).
+    #[arg(long = "break", value_name = "FAILURE", conflicts_with = "resume")]
+    pub breakage: Option<Breakage>,
 }
 
 /// The progress bar and epoch lines of one run (silent apart from one JSON
@@ -94,6 +107,34 @@ impl Progress {
     }
 }
 
+/// The doctor of a run (none with `--doctor off`), printing each warning
+/// the moment it is made: a line on stderr (above the progress `bar`), and
+/// with `--json` an object on stdout too. A resumed run continues the
+/// folder's doctor files.
+pub fn start_doctor(
+    dir: &RunDir,
+    args: &RunArgs,
+    classes: usize,
+    bar: &ProgressBar,
+) -> anyhow::Result<Option<Doctor>> {
+    if args.doctor == DoctorMode::Off {
+        return Ok(None);
+    }
+    let (bar, json) = (bar.clone(), args.json);
+    let mut doctor = Doctor::new(DoctorConfig::new(args.doctor, Some(classes))).on_diagnosis(
+        move |d: &Diagnosis| {
+            bar.suspend(|| eprintln!("{d}"));
+            if json {
+                println!("{}", d.to_json());
+            }
+        },
+    );
+    if args.resume.is_some() && dir.path().join(SIGNALS_FILE).is_file() {
+        doctor.continue_from(DoctorReport::load(dir.path())?);
+    }
+    Ok(Some(doctor))
+}
+
 /// Writes `metrics.csv`, `curves.png` and `confusion.png` into the run
 /// folder and says so (unless printing JSON).
 fn write_results(
@@ -102,11 +143,15 @@ fn write_results(
     eval: &Evaluation,
     curves_title: &str,
     confusion_title: &str,
+    doctor: Option<&Doctor>,
     json: bool,
 ) -> anyhow::Result<()> {
     // Atomic, like every file of a run: a full disk or a kill leaves the
     // previous metrics.csv, never a truncated one.
     micrograd_plus::io::write_atomic(&dir.path().join("metrics.csv"), history.to_csv().as_bytes())?;
+    if let Some(doctor) = doctor {
+        doctor.write_files(dir.path())?;
+    }
     plot_curves(&dir.path().join("curves.png"), history, curves_title)?;
     plot_confusion(
         &dir.path().join("confusion.png"),
@@ -194,6 +239,15 @@ pub fn train_and_report(
         run.trainer.model.num_parameters(),
         dir.path().display()
     ));
+    if let Some(b) = args.breakage {
+        if let Err(e) = b.apply(run) {
+            // --break never comes with --resume: this is a new run's folder.
+            dir.discard();
+            return Err(e.into());
+        }
+        progress.note(&format!("--break {b}: {}", b.describe()));
+    }
+    run.trainer.doctor = start_doctor(dir, args, run.trainer.classes, &progress.bar)?;
     let options = FitOptions {
         early_stopping_patience: None,
         checkpoint: Some(checkpoint),
@@ -213,10 +267,18 @@ pub fn train_and_report(
                 }
             } else {
                 // The checkpoint of the last good epoch stays; record what
-                // those epochs measured beside it.
+                // those epochs measured beside it, and what the doctor saw.
+                // Best effort: the run's own error is the one to report.
                 let csv = dir.path().join("metrics.csv");
                 let _ =
                     micrograd_plus::io::write_atomic(&csv, run.trainer.history.to_csv().as_bytes());
+                if let Some(doctor) = &run.trainer.doctor {
+                    let _ = doctor.write_files(dir.path());
+                    progress.note(&format!(
+                        "the doctor's findings: mgp doctor {}",
+                        dir.path().display()
+                    ));
+                }
             }
             return Err(e.into());
         }
@@ -232,6 +294,7 @@ pub fn train_and_report(
         &eval,
         labels.curves,
         labels.confusion,
+        run.trainer.doctor.as_ref(),
         json,
     )?;
     Ok(eval)

@@ -13,7 +13,9 @@ macro_rules! activation {
         pub struct $Name;
         impl Module for $Name {
             fn forward(&self, $x: &Tensor) -> Result<Tensor> {
-                Ok($body)
+                let y = $body;
+                super::observe::activation(stringify!($Name), &y);
+                Ok(y)
             }
             fn describe(&self) -> String {
                 concat!(stringify!($Name), "()").to_string()

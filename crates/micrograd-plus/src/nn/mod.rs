@@ -14,6 +14,7 @@
 //! | [`dropout`] | `Dropout`, `Dropout2d` |
 //! | [`layer_norm`] | `LayerNorm` |
 //! | [`sequential`] | `Sequential` |
+//! | [`observe`] | opt-in summaries of activation outputs (dead units, saturation) for the training doctor |
 //! | [`loss`] | MSE, L1, Huber, SmoothL1, CrossEntropy, NLL, BCE, BCEWithLogits, KLDiv |
 //! | [`embedding`] | `Embedding`, `PositionalEmbedding` (learned), `PositionalEncoding` (sinusoidal) |
 //! | [`attention`] | `MultiHeadAttention` (fused, causal/padding masks), `KvCache` |
@@ -41,6 +42,7 @@ pub mod layer_norm;
 pub mod linear;
 pub mod loss;
 pub mod module;
+pub mod observe;
 pub mod pool;
 pub mod sequential;
 pub mod transformer;

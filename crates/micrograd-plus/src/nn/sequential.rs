@@ -115,8 +115,9 @@ impl std::ops::Index<usize> for Sequential {
 impl Module for Sequential {
     fn forward(&self, input: &Tensor) -> Result<Tensor> {
         let mut x = input.clone();
-        for layer in &self.layers {
-            x = layer.forward(&x)?;
+        for (i, layer) in self.layers.iter().enumerate() {
+            // The child's position names the activations it records.
+            x = super::observe::within(i, || layer.forward(&x))?;
         }
         Ok(x)
     }

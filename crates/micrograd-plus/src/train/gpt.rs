@@ -19,6 +19,7 @@
 //!   before anything is saved.
 
 use super::charts::{draw_lines, Axes, TEST_COLOUR, TRAIN_COLOUR};
+use super::doctor::Doctor;
 use super::plot::{register_font, render_png};
 use crate::bench::BenchResult;
 use crate::data::text::CharTokenizer;
@@ -252,12 +253,34 @@ pub fn train_step(
     batch: usize,
     time: usize,
 ) -> Result<f64> {
+    watched_step(model, opt, x, y, batch, time, None)
+}
+
+/// [`train_step`], watched by `doctor` when one is given.
+fn watched_step(
+    model: &GPT,
+    opt: &mut dyn Optimizer,
+    x: &[usize],
+    y: &[usize],
+    batch: usize,
+    time: usize,
+    mut doctor: Option<&mut Doctor>,
+) -> Result<f64> {
     opt.zero_grad();
-    let loss = model.loss(x, y, batch, time)?;
+    let loss = match doctor.as_deref_mut() {
+        Some(d) => d.watch(|| model.loss(x, y, batch, time))?,
+        None => model.loss(x, y, batch, time)?,
+    };
     let value = loss.item()?;
     loss.backward()?;
     drop(loss); // free the graph before the update
+    if let Some(d) = doctor.as_deref_mut() {
+        d.after_backward(model);
+    }
     opt.step()?;
+    if let Some(d) = doctor {
+        d.after_update(model, value)?;
+    }
     Ok(value)
 }
 
@@ -269,7 +292,7 @@ pub fn train(
     on_step: impl FnMut(usize, f64),
     on_eval: impl FnMut(&EvalRecord),
 ) -> Result<(GPT, Vec<EvalRecord>)> {
-    train_resumable(config, data, None, on_step, on_eval)
+    train_resumable(config, data, None, None, on_step, on_eval)
 }
 
 /// A training checkpoint of [`train_resumable`].
@@ -426,11 +449,13 @@ impl TrainConfig {
 /// same batches, dropout masks and optimizer state, so its losses equal
 /// the uninterrupted run's. The time limit counts the time of earlier
 /// sessions too. A non-finite loss is an error, and no checkpoint of a
-/// diverged model is written.
+/// diverged model is written. A `doctor`, when given, watches every step
+/// (see [`super::doctor`]); it only reads, so the numbers are the same.
 pub fn train_resumable(
     config: &TrainConfig,
     data: &TextData,
     checkpoint: Option<Checkpointing<'_>>,
+    mut doctor: Option<&mut Doctor>,
     mut on_step: impl FnMut(usize, f64),
     mut on_eval: impl FnMut(&EvalRecord),
 ) -> Result<(GPT, Vec<EvalRecord>)> {
@@ -494,6 +519,9 @@ pub fn train_resumable(
     if progress.records.is_empty() {
         evaluate(&mut model, &opt, &mut progress, 0, 0.0)?;
     }
+    if let Some(d) = doctor.as_deref_mut() {
+        d.rewind_to(progress.step);
+    }
     while progress.step < config.max_steps {
         if config.max_seconds.is_some_and(|s| elapsed() >= s) {
             break;
@@ -502,7 +530,7 @@ pub fn train_resumable(
             window_start = Instant::now();
         }
         let (x, y) = random_windows(&data.train, b, t, &mut progress.rng)?;
-        let loss = train_step(&model, &mut opt, &x, &y, b, t)?;
+        let loss = watched_step(&model, &mut opt, &x, &y, b, t, doctor.as_deref_mut())?;
         if !loss.is_finite() {
             return Err(diverged(loss, progress.step + 1));
         }

@@ -5,6 +5,7 @@
 //! |---|---|
 //! | [`trainer`] | `Trainer`: train an epoch, evaluate, fit with early stopping and checkpoints |
 //! | [`metrics`] | confusion matrix, per-epoch metrics, history as CSV |
+//! | [`doctor`] | the training doctor: watches a run's signals and names what goes wrong |
 //! | [`charts`] | loss/accuracy curves and confusion-matrix PNGs |
 //! | [`mlp_mnist`] | milestone 1: the MLP on MNIST |
 //! | [`cnn_mnist`] | milestone 2: the small CNN on MNIST |
@@ -16,6 +17,7 @@
 pub mod charts;
 pub mod cifar10;
 pub mod cnn_mnist;
+pub mod doctor;
 pub mod gpt;
 pub mod metrics;
 pub mod mlp_mnist;

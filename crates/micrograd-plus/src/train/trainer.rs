@@ -29,6 +29,7 @@
 //! # Ok::<(), micrograd_plus::Error>(())
 //! ```
 
+use super::doctor::Doctor;
 use super::metrics::{ConfusionMatrix, EpochMetrics, History};
 use crate::data::DataLoader;
 use crate::io::{load_tensors, save_tensors};
@@ -98,6 +99,12 @@ pub struct Trainer {
     pub classes: usize,
     /// Every completed epoch.
     pub history: History,
+    /// Watches every training step when set (see [`Doctor`]); it only
+    /// reads, so the numbers are the same with or without it.
+    pub doctor: Option<Doctor>,
+    /// Clear the gradients before each step (true). False only reproduces
+    /// the forgotten-`zero_grad` failure ([`super::doctor::Breakage`]).
+    pub zero_grad: bool,
 }
 
 /// How many rows' largest-logit class equals the target.
@@ -126,6 +133,8 @@ impl Trainer {
             loss,
             classes,
             history: History::default(),
+            doctor: None,
+            zero_grad: true,
         }
     }
 
@@ -145,10 +154,18 @@ impl Trainer {
         let (mut loss_sum, mut correct, mut seen) = (0.0, 0usize, 0usize);
         for (i, batch) in loader.epoch(epoch as u64).enumerate() {
             let batch = batch?;
-            self.optimizer.zero_grad();
-            let output = self.model.forward(&batch.inputs)?;
+            if self.zero_grad {
+                self.optimizer.zero_grad();
+            }
+            let output = match self.doctor.as_mut() {
+                Some(doctor) => doctor.forward(self.model.as_ref(), &batch.inputs)?,
+                None => self.model.forward(&batch.inputs)?,
+            };
             let loss = (self.loss)(&output, &batch.targets)?;
             loss.backward()?;
+            if let Some(doctor) = self.doctor.as_mut() {
+                doctor.after_backward(self.model.as_ref());
+            }
             self.optimizer.step()?;
             if self.scheduler_per_batch {
                 if let Some(s) = self.scheduler.as_mut() {
@@ -156,6 +173,10 @@ impl Trainer {
                 }
             }
             let value = loss.item()?;
+            if let Some(doctor) = self.doctor.as_mut() {
+                // Before the divergence check: the doctor explains it.
+                doctor.after_update(self.model.as_ref(), value)?;
+            }
             if !value.is_finite() {
                 return Err(Error::Autograd(format!(
                     "training diverged: loss is {value} at epoch {epoch}, batch {i} \
@@ -226,6 +247,10 @@ impl Trainer {
             if m.test_loss < best.0 {
                 best = (m.test_loss, m.epoch);
             }
+        }
+        if let Some(doctor) = self.doctor.as_mut() {
+            // A resumed run's doctor continues at the checkpoint's step.
+            doctor.rewind_to(self.history.epochs.len() * train.num_batches());
         }
         for epoch in self.history.epochs.len() + 1..=epochs {
             let (train_loss, train_acc, seconds) = self.train_epoch(train, epoch, on_batch)?;

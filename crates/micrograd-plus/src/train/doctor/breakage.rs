@@ -1,0 +1,202 @@
+//! Each failure the doctor knows, reproduced on purpose (`mgp train ...
+//! --break NAME`), so a learner can see it happen and see it caught.
+
+use super::diagnosis::Cause;
+use crate::data::Batch;
+use crate::nn::loss::NLLLoss;
+use crate::tensor::Storage;
+use crate::train::trainer::TrainingRun;
+use crate::{Error, Result};
+use std::sync::Arc;
+
+/// A way to break a classifier recipe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Breakage {
+    /// The learning rate times 10,000 (Adam's 1e-3 becomes 10).
+    LrHigh,
+    /// The learning rate divided by 10,000 (Adam's 1e-3 becomes 1e-7).
+    LrLow,
+    /// The loop never clears the gradients.
+    NoZeroGrad,
+    /// The first layer's biases start so negative that its ReLUs never fire.
+    DeadRelu,
+    /// Every weight matrix starts 10x too large.
+    BadInit,
+    /// The loss is `log(softmax(z / 0.001))` written by hand, without
+    /// subtracting the largest logit.
+    UnstableSoftmax,
+    /// Pixels in [0, 255] instead of [0, 1].
+    Unnormalised,
+}
+
+impl Breakage {
+    /// Every breakage, in a fixed order.
+    pub const ALL: [Breakage; 7] = [
+        Breakage::LrHigh,
+        Breakage::LrLow,
+        Breakage::NoZeroGrad,
+        Breakage::DeadRelu,
+        Breakage::BadInit,
+        Breakage::UnstableSoftmax,
+        Breakage::Unnormalised,
+    ];
+
+    /// The flag's name (`"lr-high"`).
+    ///
+    /// ```
+    /// use micrograd_plus::train::doctor::Breakage;
+    /// assert_eq!(Breakage::NoZeroGrad.name(), "no-zero-grad");
+    /// assert_eq!("no-zero-grad".parse::<Breakage>().unwrap(), Breakage::NoZeroGrad);
+    /// ```
+    pub fn name(self) -> &'static str {
+        match self {
+            Breakage::LrHigh => "lr-high",
+            Breakage::LrLow => "lr-low",
+            Breakage::NoZeroGrad => "no-zero-grad",
+            Breakage::DeadRelu => "dead-relu",
+            Breakage::BadInit => "bad-init",
+            Breakage::UnstableSoftmax => "unstable-softmax",
+            Breakage::Unnormalised => "unnormalised",
+        }
+    }
+
+    /// What the doctor should name.
+    ///
+    /// ```
+    /// use micrograd_plus::train::doctor::{Breakage, Cause};
+    /// assert_eq!(Breakage::UnstableSoftmax.expected_cause(), Cause::NumericalInstability);
+    /// ```
+    pub fn expected_cause(self) -> Cause {
+        match self {
+            Breakage::LrHigh => Cause::LearningRateTooHigh,
+            Breakage::LrLow => Cause::LearningRateTooLow,
+            Breakage::NoZeroGrad => Cause::ForgottenZeroGrad,
+            Breakage::DeadRelu => Cause::DyingRelu,
+            Breakage::BadInit => Cause::BadInitialisation,
+            Breakage::UnstableSoftmax => Cause::NumericalInstability,
+            Breakage::Unnormalised => Cause::UnnormalisedInputs,
+        }
+    }
+
+    /// One line saying what was broken.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Breakage::LrHigh => "learning rate x 10,000",
+            Breakage::LrLow => "learning rate / 10,000",
+            Breakage::NoZeroGrad => "gradients never cleared between steps",
+            Breakage::DeadRelu => {
+                "first layer's biases below minus the sum of its |weights|: its ReLUs never fire on inputs in [0, 1]"
+            }
+            Breakage::BadInit => "every weight matrix initialised 10x too large",
+            Breakage::UnstableSoftmax => {
+                "loss = log(softmax(logits / 0.001)) by hand, without subtracting the largest logit"
+            }
+            Breakage::Unnormalised => "pixels in [0, 255] instead of [0, 1]",
+        }
+    }
+
+    /// Breaks a freshly built classifier recipe. `DeadRelu` needs a first
+    /// layer (weight then bias) feeding a ReLU and inputs in [0, 1];
+    /// `Unnormalised` replaces the loaders' transforms, so it is for recipes
+    /// without augmentation. (MLP and CNN on MNIST meet both.)
+    pub fn apply(self, run: &mut TrainingRun) -> Result<()> {
+        let trainer = &mut run.trainer;
+        match self {
+            Breakage::LrHigh => {
+                let lr = trainer.optimizer.lr();
+                trainer.optimizer.set_lr(lr * 1e4);
+            }
+            Breakage::LrLow => {
+                let lr = trainer.optimizer.lr();
+                trainer.optimizer.set_lr(lr * 1e-4);
+            }
+            Breakage::NoZeroGrad => trainer.zero_grad = false,
+            Breakage::DeadRelu => kill_first_layer(trainer.model.as_ref())?,
+            Breakage::BadInit => {
+                for p in trainer.model.parameters().iter().filter(|p| p.ndim() >= 2) {
+                    match &mut *p.storage_mut() {
+                        Storage::F32(v) => v.iter_mut().for_each(|x| *x *= 10.0),
+                        Storage::F64(v) => v.iter_mut().for_each(|x| *x *= 10.0),
+                    }
+                }
+            }
+            Breakage::UnstableSoftmax => {
+                trainer.loss = Box::new(|logits, targets| {
+                    let e = (logits * 1000.0).exp();
+                    let p = e.div(&e.sum_dims(&[-1], true)?)?;
+                    NLLLoss::new().forward(&p.log(), targets)
+                })
+            }
+            Breakage::Unnormalised => {
+                let scale = Arc::new(|b: Batch, _: &mut rand::rngs::StdRng| {
+                    Ok(Batch {
+                        inputs: &b.inputs * 255.0,
+                        targets: b.targets,
+                    })
+                });
+                run.train = run.train.clone().transform(scale.clone());
+                run.test = run.test.clone().transform(scale);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Sets each first-layer bias to `-(Σ|w| + 1)` over that unit's weights:
+/// with inputs in [0, 1] its output is at most -1, so the ReLU after it is
+/// 0 for every input and no gradient ever reaches it.
+fn kill_first_layer(model: &dyn crate::nn::Module) -> Result<()> {
+    let params = model.named_parameters();
+    let refuse = || {
+        Error::argument(
+            "--break dead-relu",
+            "needs a model whose first layer has a weight and a bias",
+        )
+    };
+    let [(w_name, w), (b_name, b), ..] = &params[..] else {
+        return Err(refuse());
+    };
+    if !(w_name.ends_with("weight") && b_name.ends_with("bias") && b.numel() == w.shape()[0]) {
+        return Err(refuse());
+    }
+    let per_unit = w.numel() / b.numel().max(1);
+    let weights = w.to_vec_f64();
+    let mut storage = b.storage_mut();
+    let Storage::F32(bias) = &mut *storage else {
+        return Err(refuse());
+    };
+    for (unit, bias) in bias.iter_mut().enumerate() {
+        let sum: f64 = weights[unit * per_unit..(unit + 1) * per_unit]
+            .iter()
+            .map(|x| x.abs())
+            .sum();
+        *bias = -(sum as f32 + 1.0);
+    }
+    Ok(())
+}
+
+impl std::str::FromStr for Breakage {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        Breakage::ALL
+            .into_iter()
+            .find(|b| b.name() == s)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Breakage::ALL.iter().map(|b| b.name()).collect();
+                Error::argument(
+                    "--break",
+                    format!(
+                        "unknown breakage {s:?}: expected one of {}",
+                        names.join(", ")
+                    ),
+                )
+            })
+    }
+}
+
+impl std::fmt::Display for Breakage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
