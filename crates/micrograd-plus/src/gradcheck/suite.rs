@@ -1440,6 +1440,112 @@ fn batch_norm_checks(g: &mut Gen, out: &mut Vec<OpCheck>) {
     }
 }
 
+/// The activations and math functions of issue 14, and clamp with tensor
+/// bounds and lerp. Inputs sit away from every kink: `spread` values scaled
+/// so that none is within 0.05 of 0, ±1, ±3 or 6.
+fn activation_checks(g: &mut Gen, out: &mut Vec<OpCheck>) {
+    let s = &[3, 4];
+    let scaled = |g: &mut Gen, k: f64| g.spread(&[s]).remove(0).mul_scalar(k);
+    // Spread values are 0.1 + 0.2k (± 0.01): ×7 puts them on both sides of
+    // 0 and 6, ×5 on both sides of ±3, ×1.5 on both sides of ±1.
+    out.push(OpCheck::new("relu6", "", vec![scaled(g, 7.0)], |t| {
+        Ok(t[0].relu6())
+    }));
+    out.push(OpCheck::new(
+        "hardtanh",
+        "[-1, 1]",
+        vec![scaled(g, 1.5)],
+        |t| t[0].hardtanh(-1.0, 1.0),
+    ));
+    out.push(OpCheck::new("hardswish", "", vec![scaled(g, 5.0)], |t| {
+        Ok(t[0].hardswish())
+    }));
+    out.push(OpCheck::new("hardsigmoid", "", vec![scaled(g, 5.0)], |t| {
+        Ok(t[0].hardsigmoid())
+    }));
+    out.push(OpCheck::new("softsign", "", vec![scaled(g, 3.0)], |t| {
+        Ok(t[0].softsign())
+    }));
+    let smooth: [(&'static str, UnaryOp); 6] = [
+        ("selu", Tensor::selu),
+        ("mish", Tensor::mish),
+        ("logsigmoid", Tensor::logsigmoid),
+        ("erf", Tensor::erf),
+        ("expm1", Tensor::expm1),
+        ("square", Tensor::square),
+    ];
+    for (name, op) in smooth {
+        let x = g.randn(s).mul_scalar(2.0);
+        out.push(OpCheck::new(name, "", vec![x], move |t| Ok(op(&t[0]))));
+    }
+    let positive: [(&'static str, UnaryOp); 3] = [
+        ("log1p", Tensor::log1p),
+        ("log2", Tensor::log2),
+        ("rsqrt", Tensor::rsqrt),
+    ];
+    for (name, op) in positive {
+        let x = g.positive(s);
+        out.push(OpCheck::new(name, "", vec![x], move |t| Ok(op(&t[0]))));
+    }
+    // tan stays well inside (−π/2, π/2).
+    out.push(OpCheck::new(
+        "tan",
+        "",
+        vec![g.randn(s).mul_scalar(0.4)],
+        |t| Ok(t[0].tan()),
+    ));
+    for alpha in [1.0, 0.5, 2.0] {
+        out.push(OpCheck::new(
+            "celu",
+            format!("alpha={alpha}"),
+            vec![g.randn(s).mul_scalar(2.0)],
+            move |t| t[0].celu(alpha),
+        ));
+    }
+    // Both branches of softplus: βx on both sides of the threshold.
+    for (beta, threshold) in [(2.0, 5.0), (0.5, 1.0)] {
+        out.push(OpCheck::new(
+            "softplus",
+            format!("beta={beta}, threshold={threshold}"),
+            vec![g.randn(s).mul_scalar(3.0)],
+            move |t| Ok(t[0].softplus_with(beta, threshold)),
+        ));
+    }
+    for dim in [0, 1, -1] {
+        out.push(OpCheck::new(
+            "softmin",
+            format!("dim={dim}"),
+            vec![g.randn(&[2, 3, 4])],
+            move |t| t[0].softmin(dim),
+        ));
+    }
+    // x below, inside and above its bounds, and bounds that cross (there
+    // max wins); every value at least 0.05 from every other.
+    let inputs = vec![
+        f64_tensor(vec![-1.0, 0.3, 2.1, 0.55, -0.4, 1.4], &[2, 3]),
+        f64_tensor(vec![-0.5, 0.1, 0.8], &[3]),
+        f64_tensor(vec![1.0, 0.2], &[2, 1]),
+    ];
+    out.push(OpCheck::new(
+        "clamp",
+        "tensor bounds, broadcast",
+        inputs,
+        |t| t[0].clamp_tensor(Some(&t[1]), Some(&t[2])),
+    ));
+    out.push(OpCheck::new(
+        "lerp",
+        "broadcast weight",
+        vec![g.randn(&[2, 3]), g.randn(&[3]), g.randn(&[2, 1])],
+        |t| t[0].lerp(&t[1], &t[2]),
+    ));
+    out.push(OpCheck::new(
+        "lerp",
+        "scalar weight 0.7",
+        vec![g.randn(&[2, 3]), g.randn(&[2, 3])],
+        |t| t[0].lerp_scalar(&t[1], 0.7),
+    ));
+}
+
 /// Every gradient check of the catalogue, in a fixed order with fixed seeds.
 ///
 /// Covers each differentiable op of the engine: binary ops with every kind of
@@ -1461,6 +1567,7 @@ pub fn op_checks() -> Vec<OpCheck> {
     binary_checks(&mut g, &mut out);
     scalar_checks(&mut g, &mut out);
     unary_checks(&mut g, &mut out);
+    activation_checks(&mut g, &mut out);
     reduction_checks(&mut g, &mut out);
     softmax_checks(&mut g, &mut out);
     matmul_checks(&mut g, &mut out);
@@ -1577,6 +1684,56 @@ pub fn tie_checks() -> Vec<TieCheck> {
             vec![t(vec![0.0, 1.0], &[2])],
             |x| Ok(x[0].elu(0.5)),
             vec![vec![0.5, 1.0]],
+        ),
+        TieCheck::new(
+            "relu6",
+            "gradient 0 at 0 and at 6",
+            vec![t(vec![-1.0, 0.0, 3.0, 6.0, 7.0], &[5])],
+            |x| Ok(x[0].relu6()),
+            vec![vec![0.0, 0.0, 1.0, 0.0, 0.0]],
+        ),
+        TieCheck::new(
+            "hardtanh",
+            "gradient 0 at the bounds",
+            vec![t(vec![-2.0, -1.0, 0.0, 1.0, 2.0], &[5])],
+            |x| x[0].hardtanh(-1.0, 1.0),
+            vec![vec![0.0, 0.0, 1.0, 0.0, 0.0]],
+        ),
+        TieCheck::new(
+            "hardswish",
+            "0 at -3, 1 at 3 (PyTorch 2.15)",
+            vec![t(vec![-3.0, 0.0, 3.0], &[3])],
+            |x| Ok(x[0].hardswish()),
+            vec![vec![0.0, 0.5, 1.0]],
+        ),
+        TieCheck::new(
+            "hardsigmoid",
+            "0 at ±3",
+            vec![t(vec![-3.0, 0.0, 3.0], &[3])],
+            |x| Ok(x[0].hardsigmoid()),
+            vec![vec![0.0, 1.0 / 6.0, 0.0]],
+        ),
+        TieCheck::new(
+            "sign",
+            "gradient 0 everywhere",
+            vec![t(vec![-2.0, 0.0, 3.0], &[3])],
+            |x| Ok(x[0].sign()),
+            vec![vec![0.0, 0.0, 0.0]],
+        ),
+        TieCheck::new(
+            "clamp",
+            "tensor bounds: a tie with a bound splits, equal bounds give x all",
+            vec![
+                t(vec![0.0, 1.0, 0.5, 2.0], &[4]),
+                t(vec![0.0, 0.0, 0.5, 1.0], &[4]),
+                t(vec![1.0, 1.0, 0.5, 0.0], &[4]),
+            ],
+            |x| x[0].clamp_tensor(Some(&x[1]), Some(&x[2])),
+            vec![
+                vec![0.5, 0.5, 1.0, 0.0],
+                vec![0.5, 0.0, 0.0, 0.0],
+                vec![0.0, 0.5, 0.0, 1.0],
+            ],
         ),
     ]
 }

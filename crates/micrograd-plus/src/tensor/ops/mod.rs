@@ -4,7 +4,8 @@
 //! | file | ops |
 //! |---|---|
 //! | [`binary`] | add, sub, mul, div, pow, maximum, minimum (broadcasting) |
-//! | [`unary`] | neg, exp, log, sqrt, abs, sin, cos, clamp, activations, scalar arithmetic |
+//! | [`unary`] | neg, exp, log, log1p, expm1, log2, sqrt, rsqrt, square, sign, abs, sin, cos, tan, erf, clamp, activations (relu, relu6, hardtanh, hardswish, hardsigmoid, selu, celu, elu, mish, logsigmoid, softsign, softplus, ...), scalar arithmetic |
+//! | [`ternary`] | clamp with tensor bounds, lerp (three broadcasting operands) |
 //! | [`reduce`] | sum, mean, max, min, var, std, logsumexp, argmax, argmin |
 //! | [`softmax`] | softmax, log_softmax |
 //! | [`matmul`] | matmul (1-D, 2-D, batched with broadcast batch dims) |
@@ -35,6 +36,7 @@ pub mod pool;
 pub mod reduce;
 pub mod select;
 pub mod softmax;
+pub mod ternary;
 pub mod unary;
 
 use super::{with_slice, Element, Storage};
