@@ -213,9 +213,148 @@ def ternary_cases():
              lambda a, b, weight: torch.lerp(a, b, weight))
 
 
+# --------------------------------------------------------------------------
+# reductions and scans
+# --------------------------------------------------------------------------
+
+ZEROS = [[2.0, 0.0, 3.0, 4.0], [0.0, 2.0, 0.0, 5.0], [1.0, 2.0, 3.0, 4.0], [0.0, 0.0, 0.0, 1.0]]
+NONFINITE = [[INF, 2.0, 3.0], [NAN, 1.0, 2.0], [INF, 0.0, 3.0], [-INF, INF, 1.0]]
+
+
+def reduction_cases():
+    prod_dim = lambda x, dim, keepdim: x.prod(dim, keepdim)
+    both("random", "prod", {}, [randn((2, 3))], torch.prod)
+    for name, data in [("one zero", [2.0, 0.0, 3.0, 4.0]), ("two zeros", [0.0, 2.0, 0.0]),
+                       ("zeros per row", ZEROS), ("inf, NaN", [[INF, 2.0], [NAN, 1.0]]),
+                       ("inf and zero", [INF, 0.0, 3.0])]:
+        both(name, "prod", {}, [const(data)], torch.prod)
+    for dim in [0, 1, -1]:
+        for keepdim in [False, True]:
+            both(f"random dim {dim} keepdim {keepdim}", "prod_dim", {"dim": dim, "keepdim": keepdim},
+                 [randn((2, 3))], prod_dim)
+    for dim in [0, 1]:
+        both(f"zeros dim {dim}", "prod_dim", {"dim": dim, "keepdim": False}, [const(ZEROS)], prod_dim)
+        both(f"non-finite dim {dim}", "prod_dim", {"dim": dim, "keepdim": False}, [const(NONFINITE)],
+             prod_dim)
+    both("size-1 dim with inf", "prod_dim", {"dim": 1, "keepdim": False},
+         [const([[INF], [0.0], [2.0]])], prod_dim)
+    both("empty", "prod", {}, [randn((0, 3))], torch.prod)
+    for dim in [0, 1]:
+        both(f"empty dim {dim}", "prod_dim", {"dim": dim, "keepdim": True}, [randn((0, 3))], prod_dim)
+    for data in [1.5, 0.0, INF]:
+        both(f"0-d {data}", "prod", {}, [const(data)], torch.prod)
+        both(f"0-d {data}", "prod_dim", {"dim": -1, "keepdim": False}, [const(data)], prod_dim)
+    case("dim out of range", "prod_dim", {"dim": 2, "keepdim": False}, [randn((2, 3))], prod_dim)
+
+    for op, fn in [("cumsum", torch.cumsum), ("cumprod", torch.cumprod)]:
+        scan = lambda x, dim, fn=fn: fn(x, dim)
+        for dim in [0, 1, -1, -2]:
+            both(f"random dim {dim}", op, {"dim": dim}, [randn((3, 4))], scan)
+        both("3-d dim 1", op, {"dim": 1}, [randn((2, 3, 2))], scan)
+        for dim in [0, 1]:
+            both(f"zeros dim {dim}", op, {"dim": dim}, [const(ZEROS)], scan)
+            both(f"non-finite dim {dim}", op, {"dim": dim}, [const(NONFINITE)], scan)
+        both("size-1 dim with inf", op, {"dim": 1}, [const([[INF], [0.0], [NAN]])], scan)
+        both("one element", op, {"dim": 0}, [const([INF])], scan)
+        both("0-d", op, {"dim": 0}, [const(2.5)], scan)
+        both("empty", op, {"dim": 1}, [randn((0, 3))], scan)
+        both("empty dim", op, {"dim": 0}, [randn((0, 3))], scan)
+        case("dim out of range", op, {"dim": 2}, [randn((2, 3))], scan)
+        case("dim out of range, 0-d", op, {"dim": 1}, [randn(())], scan)
+
+    norm = lambda x, ord, dims, keepdim: torch.linalg.vector_norm(
+        x, float(ord), None if dims is None else dims, keepdim)
+    for ord in [2.0, 1.0, INF, -INF, 0.0, 3.0, 0.5, -1.0, 1.5]:
+        o = num(ord)
+        for dims, keepdim in [(None, False), ([0], False), ([1], True), ([-1], False), ([0, 1], True)]:
+            both(f"ord {ord} dims {dims} keepdim {keepdim}", "vector_norm",
+                 {"ord": o, "dims": dims, "keepdim": keepdim}, [randn((3, 4))], norm)
+        both(f"ord {ord} zero row", "vector_norm", {"ord": o, "dims": [1], "keepdim": False},
+             [const([[0.0, 0.0, 0.0], [3.0, -4.0, 0.0], [0.0, 2.0, 0.0]])], norm)
+        both(f"ord {ord} non-finite", "vector_norm", {"ord": o, "dims": [1], "keepdim": False},
+             [const(NONFINITE)], norm)
+        both(f"ord {ord} ties", "vector_norm", {"ord": o, "dims": None, "keepdim": False},
+             [const([3.0, -3.0, 1.0, 3.0])], norm)
+        both(f"ord {ord} 0-d", "vector_norm", {"ord": o, "dims": None, "keepdim": False},
+             [const(-2.0)], norm)
+        both(f"ord {ord} empty", "vector_norm", {"ord": o, "dims": None, "keepdim": False},
+             [randn((0, 3))], norm)
+        both(f"ord {ord} empty rows", "vector_norm", {"ord": o, "dims": [1], "keepdim": False},
+             [randn((0, 3))], norm)
+    case("dim out of range", "vector_norm", {"ord": 2.0, "dims": [2], "keepdim": False},
+         [randn((2, 3))], norm)
+    case("repeated dim", "vector_norm", {"ord": 2.0, "dims": [0, -2], "keepdim": False},
+         [randn((2, 3))], norm)
+    for p in [2.0, 1.0, INF, 3.0]:
+        both(f"p {p}", "norm", {"p": num(p), "dims": [1], "keepdim": False}, [randn((2, 3))],
+             lambda x, p, dims, keepdim: torch.norm(x, float(p), dims, keepdim))
+
+    ties = [[1.0, 3.0, 3.0, 2.0], [NAN, 1.0, NAN, 0.0], [2.0, 2.0, 2.0, 2.0], [-INF, -INF, 5.0, INF]]
+    for op, fn in [("max_dim", torch.max), ("min_dim", torch.min)]:
+        ext = lambda x, dim, keepdim, fn=fn: tuple(fn(x, dim, keepdim))
+        for dim in [0, 1, -1]:
+            for keepdim in [False, True]:
+                both(f"ties dim {dim} keepdim {keepdim}", op, {"dim": dim, "keepdim": keepdim},
+                     [const(ties)], ext)
+        both("random 3-d", op, {"dim": 1, "keepdim": False}, [randn((2, 3, 4))], ext)
+        both("0-d", op, {"dim": 0, "keepdim": False}, [const(4.0)], ext)
+        both("empty rows", op, {"dim": 1, "keepdim": False}, [randn((0, 3))], ext)
+        case("empty dim", op, {"dim": 0, "keepdim": False}, [randn((0, 3))], ext)
+        case("dim out of range", op, {"dim": 2, "keepdim": False}, [randn((2, 3))], ext)
+        case("inf upstream", op, {"dim": 1, "keepdim": False}, [const(ties)], ext, upstream=INF)
+
+    sort = lambda x, dim, descending, stable: tuple(
+        torch.sort(x, dim=dim, descending=descending, stable=stable))
+    for dim in [0, 1, -1]:
+        for descending in [False, True]:
+            both(f"ties dim {dim} descending {descending}", "sort",
+                 {"dim": dim, "descending": descending, "stable": False}, [const(ties)], sort)
+    # Rows longer than 16: std::sort's partitions reorder ties.
+    for n in [17, 40, 100]:
+        for descending in [False, True]:
+            for stable in [False, True]:
+                both(f"ties n {n} descending {descending} stable {stable}", "sort",
+                     {"dim": 1, "descending": descending, "stable": stable},
+                     [lambda g, n=n: torch.randint(0, 4, (3, n), generator=g).double()], sort)
+    both("random", "sort", {"dim": 0, "descending": False, "stable": False}, [randn((5, 2))], sort)
+    both("0-d", "sort", {"dim": 0, "descending": False, "stable": False}, [const(1.5)], sort)
+    both("empty", "sort", {"dim": 1, "descending": False, "stable": False}, [randn((0, 3))], sort)
+    case("dim out of range", "sort", {"dim": 2, "descending": False, "stable": False},
+         [randn((2, 3))], sort)
+
+    topk = lambda x, k, dim, largest, sorted: tuple(torch.topk(x, k, dim, largest, sorted))
+    tie_row = const([1.0, 3.0, 3.0, 2.0, 3.0, 1.0, 1.0])
+    for k in [1, 2, 3, 5, 7]:
+        for largest in [True, False]:
+            for sorted_ in [True, False]:
+                both(f"ties k {k} largest {largest} sorted {sorted_}", "topk",
+                     {"k": k, "dim": 0, "largest": largest, "sorted": sorted_}, [tie_row], topk)
+    # Long rows of few distinct values: nth_element's partitions, std::sort
+    # beyond 16 elements, and partial_sort where 64·k <= n.
+    for n, k in [(40, 3), (40, 20), (50, 30), (130, 2), (200, 3), (64, 1)]:
+        for largest in [True, False]:
+            for sorted_ in [True, False]:
+                both(f"ties n {n} k {k} largest {largest} sorted {sorted_}", "topk",
+                     {"k": k, "dim": -1, "largest": largest, "sorted": sorted_},
+                     [lambda g, n=n: torch.randint(0, 3, (2, n), generator=g).double()], topk)
+    both("NaN", "topk", {"k": 2, "dim": 0, "largest": True, "sorted": True},
+         [const([1.0, NAN, 3.0, NAN, 2.0])], topk)
+    both("NaN smallest", "topk", {"k": 2, "dim": 0, "largest": False, "sorted": True},
+         [const([1.0, NAN, 3.0, NAN, 2.0])], topk)
+    both("dim 0 of 2-d", "topk", {"k": 2, "dim": 0, "largest": True, "sorted": True},
+         [const(ties)], topk)
+    both("k 0", "topk", {"k": 0, "dim": 1, "largest": True, "sorted": True}, [randn((2, 3))], topk)
+    both("0-d", "topk", {"k": 1, "dim": 0, "largest": True, "sorted": True}, [const(2.0)], topk)
+    both("empty rows", "topk", {"k": 2, "dim": 1, "largest": True, "sorted": True}, [randn((0, 3))], topk)
+    case("k too large", "topk", {"k": 4, "dim": 1, "largest": True, "sorted": True}, [randn((2, 3))], topk)
+    case("dim out of range", "topk", {"k": 1, "dim": 2, "largest": True, "sorted": True},
+         [randn((2, 3))], topk)
+
+
 def main():
     unary_cases()
     ternary_cases()
+    reduction_cases()
     json.dump({"torch_version": torch.__version__, "cases": CASES}, sys.stdout,
               separators=(",", ":"), allow_nan=False)
     sys.stdout.write("\n")

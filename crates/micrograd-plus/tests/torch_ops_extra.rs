@@ -60,9 +60,24 @@ fn input(spec: &Value) -> Tensor {
 /// Runs one recorded op on our engine; the first output is the one the
 /// upstream gradient flows into.
 fn apply(op: &str, args: &Value, x: &[Tensor]) -> Result<Vec<Tensor>> {
-    let f = |k: &str| args[k].as_f64().expect("float argument");
+    let f = |k: &str| number(&args[k]);
     let i = |k: &str| args[k].as_i64().expect("int argument") as isize;
+    let b = |k: &str| args[k].as_bool().expect("bool argument");
+    // A dim list; null (PyTorch's `dim=None`) is every dim, our empty list.
+    let dims = || {
+        let d = &args["dims"];
+        if d.is_null() {
+            Vec::new()
+        } else {
+            d.as_array()
+                .expect("dims")
+                .iter()
+                .map(|v| v.as_i64().expect("dim") as isize)
+                .collect()
+        }
+    };
     let one = |t: Tensor| Ok(vec![t]);
+    let pair = |(v, ix): (Tensor, Tensor)| Ok(vec![v, ix]);
     // A bound recorded as null is absent (PyTorch's None).
     let bound = |k: &str, at: usize| (!args.get(k).is_some_and(Value::is_null)).then(|| &x[at]);
     match op {
@@ -95,6 +110,19 @@ fn apply(op: &str, args: &Value, x: &[Tensor]) -> Result<Vec<Tensor>> {
         }
         "lerp" => one(x[0].lerp(&x[1], &x[2])?),
         "lerp_scalar" => one(x[0].lerp_scalar(&x[1], f("weight"))?),
+        "prod" => one(x[0].prod()),
+        "prod_dim" => one(x[0].prod_dim(i("dim"), b("keepdim"))?),
+        "cumsum" => one(x[0].cumsum(i("dim"))?),
+        "cumprod" => one(x[0].cumprod(i("dim"))?),
+        "vector_norm" => one(x[0].vector_norm(f("ord"), &dims(), b("keepdim"))?),
+        "norm" => one(x[0].norm(f("p"), &dims(), b("keepdim"))?),
+        "max_dim" => pair(x[0].max_dim(i("dim"), b("keepdim"))?),
+        "min_dim" => pair(x[0].min_dim(i("dim"), b("keepdim"))?),
+        "sort" => pair(x[0].sort(i("dim"), b("descending"), b("stable"))?),
+        "topk" => {
+            let k = args["k"].as_u64().expect("k") as usize;
+            pair(x[0].topk(k, i("dim"), b("largest"), b("sorted"))?)
+        }
         other => panic!("op {other} is not in the replayer"),
     }
 }
@@ -256,8 +284,19 @@ const ACTIVATIONS_AND_MATH: &[&str] = &[
     "tan",
 ];
 const TERNARY: &[&str] = &["clamp_tensor", "lerp", "lerp_scalar"];
+const REDUCTIONS_AND_SCANS: &[&str] = &[
+    "prod",
+    "prod_dim",
+    "cumsum",
+    "cumprod",
+    "vector_norm",
+    "norm",
+    "max_dim",
+    "min_dim",
+];
+const SORTING: &[&str] = &["sort", "topk"];
 /// Every group of ops a test below replays.
-const GROUPS: &[&[&str]] = &[ACTIVATIONS_AND_MATH, TERNARY];
+const GROUPS: &[&[&str]] = &[ACTIVATIONS_AND_MATH, TERNARY, REDUCTIONS_AND_SCANS, SORTING];
 
 #[test]
 fn activations_and_math_agree_with_pytorch() {
@@ -267,6 +306,16 @@ fn activations_and_math_agree_with_pytorch() {
 #[test]
 fn clamp_with_tensor_bounds_and_lerp_agree_with_pytorch() {
     replay_ops(TERNARY);
+}
+
+#[test]
+fn reductions_and_scans_agree_with_pytorch() {
+    replay_ops(REDUCTIONS_AND_SCANS);
+}
+
+#[test]
+fn sort_and_topk_agree_with_pytorch_ties_included() {
+    replay_ops(SORTING);
 }
 
 #[test]

@@ -1546,6 +1546,108 @@ fn activation_checks(g: &mut Gen, out: &mut Vec<OpCheck>) {
     ));
 }
 
+/// prod, cumsum, cumprod, vector norms, max/min over a dim with indices,
+/// sort and topk. Products and norms get inputs away from 0 (their kinks
+/// and their zero branches are tie checks); max/min, sort and topk get
+/// distinct, separated values.
+fn scan_and_sort_checks(g: &mut Gen, out: &mut Vec<OpCheck>) {
+    let s = &[2, 3, 4];
+    out.push(OpCheck::new(
+        "prod",
+        "all elements",
+        vec![g.away(&[2, 3])],
+        |t| Ok(t[0].prod()),
+    ));
+    for (dim, keepdim) in [(0, false), (1, true), (-1, false)] {
+        out.push(OpCheck::new(
+            "prod",
+            format!("dim={dim}, keepdim={keepdim}"),
+            vec![g.away(s)],
+            move |t| t[0].prod_dim(dim, keepdim),
+        ));
+    }
+    for dim in [0, 1, -1] {
+        out.push(OpCheck::new(
+            "cumsum",
+            format!("dim={dim}"),
+            vec![g.randn(s)],
+            move |t| t[0].cumsum(dim),
+        ));
+        out.push(OpCheck::new(
+            "cumprod",
+            format!("dim={dim}"),
+            vec![g.away(s)],
+            move |t| t[0].cumprod(dim),
+        ));
+    }
+    for ord in [
+        2.0,
+        1.0,
+        3.0,
+        1.5,
+        0.5,
+        -1.0,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+    ] {
+        // ±∞ norms pick one element: distinct values keep that choice
+        // stable under the finite-difference step.
+        let x = if ord.is_infinite() || ord == 1.0 {
+            g.spread(&[&[3, 4]]).remove(0)
+        } else {
+            g.away(&[3, 4])
+        };
+        out.push(OpCheck::new(
+            "vector_norm",
+            format!("ord={ord}, dims=[1]"),
+            vec![x],
+            move |t| t[0].vector_norm(ord, &[1], false),
+        ));
+    }
+    out.push(OpCheck::new(
+        "vector_norm",
+        "ord=2, all elements, keepdim",
+        vec![g.randn(s)],
+        |t| t[0].vector_norm(2.0, &[], true),
+    ));
+    for (op, largest) in [("max_dim", true), ("min_dim", false)] {
+        for (dim, keepdim) in [(1, false), (-1, true)] {
+            let x = g.spread(&[s]).remove(0);
+            out.push(OpCheck::new(
+                op,
+                format!("dim={dim}, keepdim={keepdim}"),
+                vec![x],
+                move |t| {
+                    let (values, _) = if largest {
+                        t[0].max_dim(dim, keepdim)?
+                    } else {
+                        t[0].min_dim(dim, keepdim)?
+                    };
+                    Ok(values)
+                },
+            ));
+        }
+    }
+    for (dim, descending) in [(1, false), (-1, true)] {
+        let x = g.spread(&[s]).remove(0);
+        out.push(OpCheck::new(
+            "sort",
+            format!("dim={dim}, descending={descending}"),
+            vec![x],
+            move |t| Ok(t[0].sort(dim, descending, false)?.0),
+        ));
+    }
+    for (k, largest, sorted) in [(2, true, true), (3, false, true), (2, true, false)] {
+        let x = g.spread(&[s]).remove(0);
+        out.push(OpCheck::new(
+            "topk",
+            format!("k={k}, largest={largest}, sorted={sorted}"),
+            vec![x],
+            move |t| Ok(t[0].topk(k, -1, largest, sorted)?.0),
+        ));
+    }
+}
+
 /// Every gradient check of the catalogue, in a fixed order with fixed seeds.
 ///
 /// Covers each differentiable op of the engine: binary ops with every kind of
@@ -1569,6 +1671,7 @@ pub fn op_checks() -> Vec<OpCheck> {
     unary_checks(&mut g, &mut out);
     activation_checks(&mut g, &mut out);
     reduction_checks(&mut g, &mut out);
+    scan_and_sort_checks(&mut g, &mut out);
     softmax_checks(&mut g, &mut out);
     matmul_checks(&mut g, &mut out);
     layout_checks(&mut g, &mut out);
@@ -1734,6 +1837,56 @@ pub fn tie_checks() -> Vec<TieCheck> {
                 vec![0.5, 0.0, 0.0, 0.0],
                 vec![0.0, 0.5, 0.0, 1.0],
             ],
+        ),
+        TieCheck::new(
+            "prod",
+            "one zero: its gradient is the product of the others",
+            vec![t(vec![2.0, 0.0, 3.0, 4.0], &[4])],
+            |x| Ok(x[0].prod()),
+            vec![vec![0.0, 24.0, 0.0, 0.0]],
+        ),
+        TieCheck::new(
+            "prod",
+            "two zeros in a row: all 0; one zero in the other",
+            vec![t(vec![0.0, 2.0, 0.0, 5.0, 0.0, 3.0], &[2, 3])],
+            |x| x[0].prod_dim(1, false),
+            vec![vec![0.0, 0.0, 0.0, 0.0, 15.0, 0.0]],
+        ),
+        TieCheck::new(
+            "cumprod",
+            "a zero: the sum stops before it, 0 after it",
+            vec![t(vec![2.0, 0.0, 3.0, 4.0], &[4])],
+            |x| x[0].cumprod(0),
+            // y = [2, 0, 0, 0]: dx0 = 1; dx1 = 2·(1 + 3 + 3·4) = 32.
+            vec![vec![1.0, 32.0, 0.0, 0.0]],
+        ),
+        TieCheck::new(
+            "vector_norm",
+            "2-norm of zeros: gradient 0",
+            vec![t(vec![0.0, 0.0, 3.0, -4.0], &[2, 2])],
+            |x| x[0].vector_norm(2.0, &[1], false),
+            vec![vec![0.0, 0.0, 0.6, -0.8]],
+        ),
+        TieCheck::new(
+            "vector_norm",
+            "∞-norm tie: split between the largest |x|",
+            vec![t(vec![3.0, -3.0, 1.0], &[3])],
+            |x| x[0].vector_norm(f64::INFINITY, &[], false),
+            vec![vec![0.5, -0.5, 0.0]],
+        ),
+        TieCheck::new(
+            "max_dim",
+            "tie: the first index gets it all",
+            vec![t(vec![1.0, 3.0, 3.0, 2.0, 2.0, 0.0], &[2, 3])],
+            |x| Ok(x[0].max_dim(1, false)?.0),
+            vec![vec![0.0, 1.0, 0.0, 1.0, 0.0, 0.0]],
+        ),
+        TieCheck::new(
+            "topk",
+            "ties: PyTorch's choice (indices 2 and 4)",
+            vec![t(vec![1.0, 3.0, 3.0, 2.0, 3.0, 1.0, 1.0], &[7])],
+            |x| Ok(x[0].topk(2, 0, true, true)?.0),
+            vec![vec![0.0, 0.0, 1.0, 0.0, 1.0, 0.0, 0.0]],
         ),
     ]
 }

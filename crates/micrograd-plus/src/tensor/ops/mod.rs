@@ -6,8 +6,11 @@
 //! | [`binary`] | add, sub, mul, div, pow, maximum, minimum (broadcasting) |
 //! | [`unary`] | neg, exp, log, log1p, expm1, log2, sqrt, rsqrt, square, sign, abs, sin, cos, tan, erf, clamp, activations (relu, relu6, hardtanh, hardswish, hardsigmoid, selu, celu, elu, mish, logsigmoid, softsign, softplus, ...), scalar arithmetic |
 //! | [`ternary`] | clamp with tensor bounds, lerp (three broadcasting operands) |
-//! | [`reduce`] | sum, mean, max, min, var, std, logsumexp, argmax, argmin |
+//! | [`reduce`] | sum, mean, max, min (also over a dim with indices), var, std, logsumexp, argmax, argmin |
+//! | [`norm`] | vector_norm / norm (any order, ±∞, 0) |
+//! | [`scan`] | cumsum, cumprod, prod |
 //! | [`softmax`] | softmax, log_softmax |
+//! | [`sort`] | sort, topk (values and indices) |
 //! | [`matmul`] | matmul (1-D, 2-D, batched with broadcast batch dims) |
 //! | [`linear`] | linear (`x·Wᵀ + b`, the fully connected layer) |
 //! | [`layout`] | reshape, permute, transpose, squeeze, unsqueeze, flatten, expand |
@@ -31,11 +34,14 @@ pub mod layer_norm;
 pub mod layout;
 pub mod linear;
 pub mod matmul;
+pub mod norm;
 pub mod operators;
 pub mod pool;
 pub mod reduce;
+pub mod scan;
 pub mod select;
 pub mod softmax;
+pub mod sort;
 pub mod ternary;
 pub mod unary;
 
