@@ -9,6 +9,7 @@
 //! hold the same whole numbers in the input's dtype (the engine has no
 //! integer tensors, as for `argmax`), so only their values are compared.
 
+use micrograd_plus::tensor::ops::padding::PadMode;
 use micrograd_plus::{DType, Result, Tensor};
 use serde_json::Value;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -64,18 +65,19 @@ fn apply(op: &str, args: &Value, x: &[Tensor]) -> Result<Vec<Tensor>> {
     let i = |k: &str| args[k].as_i64().expect("int argument") as isize;
     let b = |k: &str| args[k].as_bool().expect("bool argument");
     // A dim list; null (PyTorch's `dim=None`) is every dim, our empty list.
-    let dims = || {
-        let d = &args["dims"];
+    let list = |k: &str| -> Vec<isize> {
+        let d = &args[k];
         if d.is_null() {
             Vec::new()
         } else {
             d.as_array()
-                .expect("dims")
+                .expect("list argument")
                 .iter()
-                .map(|v| v.as_i64().expect("dim") as isize)
+                .map(|v| v.as_i64().expect("int") as isize)
                 .collect()
         }
     };
+    let dims = || list("dims");
     let one = |t: Tensor| Ok(vec![t]);
     let pair = |(v, ix): (Tensor, Tensor)| Ok(vec![v, ix]);
     // A bound recorded as null is absent (PyTorch's None).
@@ -122,6 +124,26 @@ fn apply(op: &str, args: &Value, x: &[Tensor]) -> Result<Vec<Tensor>> {
         "topk" => {
             let k = args["k"].as_u64().expect("k") as usize;
             pair(x[0].topk(k, i("dim"), b("largest"), b("sorted"))?)
+        }
+        "flip" => one(x[0].flip(&dims())?),
+        "roll" => one(x[0].roll(&list("shifts"), &dims())?),
+        "repeat" => {
+            let sizes: Vec<usize> = list("sizes").iter().map(|&s| s as usize).collect();
+            one(x[0].repeat(&sizes)?)
+        }
+        "tril" => one(x[0].tril(i("diagonal"))?),
+        "triu" => one(x[0].triu(i("diagonal"))?),
+        "outer" => one(x[0].outer(&x[1])?),
+        "bmm" => one(x[0].bmm(&x[1])?),
+        "pixel_shuffle" => one(x[0].pixel_shuffle(i("upscale_factor") as usize)?),
+        "pad" => {
+            let mode = match args["mode"].as_str() {
+                Some("constant") => PadMode::Constant(f("value")),
+                Some("reflect") => PadMode::Reflect,
+                Some("replicate") => PadMode::Replicate,
+                other => panic!("pad mode {other:?}"),
+            };
+            one(x[0].pad_with(&list("pad"), mode)?)
         }
         other => panic!("op {other} is not in the replayer"),
     }
@@ -295,8 +317,25 @@ const REDUCTIONS_AND_SCANS: &[&str] = &[
     "min_dim",
 ];
 const SORTING: &[&str] = &["sort", "topk"];
+const LAYOUT: &[&str] = &[
+    "flip",
+    "roll",
+    "repeat",
+    "tril",
+    "triu",
+    "outer",
+    "bmm",
+    "pixel_shuffle",
+    "pad",
+];
 /// Every group of ops a test below replays.
-const GROUPS: &[&[&str]] = &[ACTIVATIONS_AND_MATH, TERNARY, REDUCTIONS_AND_SCANS, SORTING];
+const GROUPS: &[&[&str]] = &[
+    ACTIVATIONS_AND_MATH,
+    TERNARY,
+    REDUCTIONS_AND_SCANS,
+    SORTING,
+    LAYOUT,
+];
 
 #[test]
 fn activations_and_math_agree_with_pytorch() {
@@ -316,6 +355,11 @@ fn reductions_and_scans_agree_with_pytorch() {
 #[test]
 fn sort_and_topk_agree_with_pytorch_ties_included() {
     replay_ops(SORTING);
+}
+
+#[test]
+fn layout_ops_and_padding_agree_with_pytorch() {
+    replay_ops(LAYOUT);
 }
 
 #[test]

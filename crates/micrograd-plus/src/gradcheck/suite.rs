@@ -22,6 +22,7 @@
 //! ```
 
 use super::{gradcheck, worse, GradcheckOptions, GradcheckReport};
+use crate::tensor::ops::padding::PadMode;
 use crate::tensor::{DType, Tensor};
 use crate::Result;
 use rand::{rngs::StdRng, seq::SliceRandom, Rng, SeedableRng};
@@ -1648,6 +1649,78 @@ fn scan_and_sort_checks(g: &mut Gen, out: &mut Vec<OpCheck>) {
     }
 }
 
+/// flip, roll, repeat, tril/triu, outer, bmm, pixel_shuffle and the padding
+/// modes: each output element is an input element (or a product, for outer
+/// and bmm), so any values do.
+fn rearrange_checks(g: &mut Gen, out: &mut Vec<OpCheck>) {
+    let s = &[2, 3, 4];
+    out.push(OpCheck::new("flip", "dims=[0, 2]", vec![g.randn(s)], |t| {
+        t[0].flip(&[0, 2])
+    }));
+    out.push(OpCheck::new(
+        "roll",
+        "shifts=[1, -2], dims=[0, 2]",
+        vec![g.randn(s)],
+        |t| t[0].roll(&[1, -2], &[0, 2]),
+    ));
+    out.push(OpCheck::new(
+        "roll",
+        "flattened, shift 5",
+        vec![g.randn(s)],
+        |t| t[0].roll(&[5], &[]),
+    ));
+    out.push(OpCheck::new(
+        "repeat",
+        "[2, 1, 3, 1]",
+        vec![g.randn(s)],
+        |t| t[0].repeat(&[2, 1, 3, 1]),
+    ));
+    for k in [0, -1, 2] {
+        out.push(OpCheck::new(
+            "tril",
+            format!("diagonal={k}"),
+            vec![g.randn(s)],
+            move |t| t[0].tril(k),
+        ));
+        out.push(OpCheck::new(
+            "triu",
+            format!("diagonal={k}"),
+            vec![g.randn(s)],
+            move |t| t[0].triu(k),
+        ));
+    }
+    out.push(OpCheck::new(
+        "outer",
+        "",
+        vec![g.randn(&[3]), g.randn(&[4])],
+        |t| t[0].outer(&t[1]),
+    ));
+    out.push(OpCheck::new(
+        "bmm",
+        "",
+        vec![g.randn(s), g.randn(&[2, 4, 3])],
+        |t| t[0].bmm(&t[1]),
+    ));
+    out.push(OpCheck::new(
+        "pixel_shuffle",
+        "r=2",
+        vec![g.randn(&[2, 8, 2, 3])],
+        |t| t[0].pixel_shuffle(2),
+    ));
+    for (mode, name) in [
+        (PadMode::Constant(0.5), "constant"),
+        (PadMode::Reflect, "reflect"),
+        (PadMode::Replicate, "replicate"),
+    ] {
+        out.push(OpCheck::new(
+            "pad",
+            format!("{name}, [2, 1, -1, 2]"),
+            vec![g.randn(&[1, 2, 3, 4])],
+            move |t| t[0].pad_with(&[2, 1, -1, 2], mode),
+        ));
+    }
+}
+
 /// Every gradient check of the catalogue, in a fixed order with fixed seeds.
 ///
 /// Covers each differentiable op of the engine: binary ops with every kind of
@@ -1675,6 +1748,7 @@ pub fn op_checks() -> Vec<OpCheck> {
     softmax_checks(&mut g, &mut out);
     matmul_checks(&mut g, &mut out);
     layout_checks(&mut g, &mut out);
+    rearrange_checks(&mut g, &mut out);
     index_checks(&mut g, &mut out);
     select_checks(&mut g, &mut out);
     dtype_checks(&mut g, &mut out);
@@ -1887,6 +1961,14 @@ pub fn tie_checks() -> Vec<TieCheck> {
             vec![t(vec![1.0, 3.0, 3.0, 2.0, 3.0, 1.0, 1.0], &[7])],
             |x| Ok(x[0].topk(2, 0, true, true)?.0),
             vec![vec![0.0, 0.0, 1.0, 0.0, 1.0, 0.0, 0.0]],
+        ),
+        TieCheck::new(
+            "pad",
+            "reflect: a mirrored element collects its copies' gradients",
+            vec![t(vec![1.0, 2.0, 3.0], &[1, 3])],
+            |x| x[0].pad_with(&[2, 1], PadMode::Reflect),
+            // [3, 2, 1, 2, 3, 2]: element 1 appears 3 times, 2 once, 3 twice.
+            vec![vec![1.0, 3.0, 2.0]],
         ),
     ]
 }

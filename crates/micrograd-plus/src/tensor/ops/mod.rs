@@ -11,9 +11,11 @@
 //! | [`scan`] | cumsum, cumprod, prod |
 //! | [`softmax`] | softmax, log_softmax |
 //! | [`sort`] | sort, topk (values and indices) |
-//! | [`matmul`] | matmul (1-D, 2-D, batched with broadcast batch dims) |
+//! | [`matmul`] | matmul (1-D, 2-D, batched with broadcast batch dims), bmm, outer |
 //! | [`linear`] | linear (`x·Wᵀ + b`, the fully connected layer) |
 //! | [`layout`] | reshape, permute, transpose, squeeze, unsqueeze, flatten, expand |
+//! | [`rearrange`] | flip, roll, repeat, tril, triu, pixel_shuffle |
+//! | [`padding`] | pad_with: constant, reflect and replicate padding, negative pads |
 //! | [`index`] | cat, stack, split, chunk, narrow, slice, index_select, gather, pad |
 //! | [`select`] | comparisons, where, masked_fill, one_hot |
 //! | [`conv`] | conv2d (im2col + matrix product, stride, padding, dilation, groups) |
@@ -36,7 +38,9 @@ pub mod linear;
 pub mod matmul;
 pub mod norm;
 pub mod operators;
+pub mod padding;
 pub mod pool;
+pub mod rearrange;
 pub mod reduce;
 pub mod scan;
 pub mod select;
