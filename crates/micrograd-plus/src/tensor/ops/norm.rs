@@ -12,20 +12,10 @@
 //! - otherwise: `sign(x)·|x|^(p−1) · g / n^(p−1)`, 0 where `n = 0`.
 
 use super::reduce::{output_shape, reduction_dims};
+use super::unary::sign as sgn;
 use crate::tensor::shape::{broadcast_copy, reduce, reduced_shape};
 use crate::tensor::{with_slice, Element, Tensor};
 use crate::{Error, Result};
-
-/// `1`, `−1` or `0` (0 for NaN, like PyTorch's `sgn` of a real number).
-fn sgn<T: Element>(x: T) -> T {
-    if x > T::zero() {
-        T::one()
-    } else if x < T::zero() {
-        -T::one()
-    } else {
-        T::zero()
-    }
-}
 
 /// The larger (or smaller) of two values, NaN winning.
 fn extreme<T: Element>(largest: bool) -> impl Fn(T, T) -> T {

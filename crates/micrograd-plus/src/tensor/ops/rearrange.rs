@@ -54,13 +54,7 @@ impl Tensor {
                 ),
             ));
         }
-        // A 0-d tensor is a line of one: nothing moves.
-        let x = if self.ndim() == 0 {
-            self.reshape_unchecked(vec![1])
-        } else {
-            self.clone()
-        };
-        let mut y = x;
+        let mut y = self.at_least_1d();
         for (&s, &d) in shifts.iter().zip(dims) {
             let d = normalize_dim("roll", d, self.ndim())?;
             let n = y.shape()[d] as isize;

@@ -479,12 +479,7 @@ impl Tensor {
     ) -> Result<(Tensor, Tensor)> {
         let d = normalize_dim(op, dim, self.ndim())?;
         let out_shape = output_shape(self.shape(), &[d], keepdim);
-        // A 0-d tensor is a line of one.
-        let x = if self.ndim() == 0 {
-            self.reshape_unchecked(vec![1])
-        } else {
-            self.clone()
-        };
+        let x = self.at_least_1d();
         let indices = x.arg_extreme(op, Some(d as isize), true, is_max)?;
         let values = x.gather(d as isize, &indices)?;
         Ok((

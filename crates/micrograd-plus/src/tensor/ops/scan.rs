@@ -14,21 +14,10 @@
 //!   `dx_m = g · Π_{i≠m} x_i` (exclusive prefix times suffix products), which
 //!   is the product of the others at a lone zero and 0 everywhere else.
 
+use super::softmax::split_at_dim as lines;
 use crate::tensor::shape::normalize_dim;
 use crate::tensor::{with_slice, Element, Tensor};
 use crate::Result;
-
-/// `(outer, len, inner)` around `dim` (a 0-d tensor is one line of one).
-fn lines(shape: &[usize], dim: usize) -> (usize, usize, usize) {
-    if shape.is_empty() {
-        return (1, 1, 1);
-    }
-    (
-        shape[..dim].iter().product(),
-        shape[dim],
-        shape[dim + 1..].iter().product(),
-    )
-}
 
 /// Calls `f(offsets)` with the offsets of every line's elements, in order.
 fn for_each_line((outer, len, inner): (usize, usize, usize), mut f: impl FnMut(&[usize])) {

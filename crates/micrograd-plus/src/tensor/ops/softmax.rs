@@ -12,8 +12,9 @@ use crate::tensor::{with_slice, Element, Tensor};
 use crate::Result;
 
 /// Splits `shape` around `dim` into (outer, len, inner) so that element
-/// `(o, j, i)` sits at `(o * len + j) * inner + i`.
-fn split_at_dim(shape: &[usize], dim: usize) -> (usize, usize, usize) {
+/// `(o, j, i)` sits at `(o * len + j) * inner + i` (a 0-d tensor is one
+/// line of one element).
+pub(crate) fn split_at_dim(shape: &[usize], dim: usize) -> (usize, usize, usize) {
     if shape.is_empty() {
         return (1, 1, 1);
     }

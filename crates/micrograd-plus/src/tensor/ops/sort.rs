@@ -11,6 +11,7 @@
 //! `partial_sort` when `64·k <= n`). Those are reproduced step for step in
 //! [`stl`] (a stable sort's order is unique: Rust's serves).
 
+use super::softmax::split_at_dim;
 use crate::tensor::shape::normalize_dim;
 use crate::tensor::{Element, Tensor};
 use crate::{Error, Result};
@@ -25,32 +26,23 @@ fn below<T: Element>(a: T, b: T) -> bool {
     (!a.is_nan() && b.is_nan()) || a < b
 }
 
-/// `(outer, len, inner)` around `dim` of a tensor with at least one dim.
-fn around(shape: &[usize], dim: usize) -> (usize, usize, usize) {
-    (
-        shape[..dim].iter().product(),
-        shape[dim],
-        shape[dim + 1..].iter().product(),
-    )
-}
-
 /// For every line along `dim`, `pick(line)` returns the positions (within
 /// the line) to output; they are written as index values, line by line, in
-/// a tensor of `out_len` per line and this tensor's dtype.
-fn line_indices<T: Element>(
-    v: &[T],
+/// a buffer of `out_len` per line.
+fn line_indices(
+    v: &[f64],
     (outer, len, inner): (usize, usize, usize),
     out_len: usize,
-    pick: impl Fn(Vec<(T, usize)>) -> Vec<usize>,
-) -> Vec<T> {
-    let mut out = vec![T::zero(); outer * out_len * inner];
+    pick: impl Fn(Vec<(f64, usize)>) -> Vec<usize>,
+) -> Vec<f64> {
+    let mut out = vec![0.0; outer * out_len * inner];
     for o in 0..outer {
         for i in 0..inner {
             let line = (0..len)
                 .map(|j| (v[(o * len + j) * inner + i], j))
                 .collect();
             for (k, j) in pick(line).into_iter().enumerate() {
-                out[(o * out_len + k) * inner + i] = T::of(j as f64);
+                out[(o * out_len + k) * inner + i] = j as f64;
             }
         }
     }
@@ -140,12 +132,8 @@ impl Tensor {
     where
         F: Fn(Vec<(f64, usize)>) -> Vec<usize>,
     {
-        let x = if self.ndim() == 0 {
-            self.reshape_unchecked(vec![1])
-        } else {
-            self.clone()
-        };
-        let lines = around(x.shape(), dim);
+        let x = self.at_least_1d();
+        let lines = split_at_dim(x.shape(), dim);
         let mut out_shape = x.shape().to_vec();
         out_shape[dim] = out_len;
         // The choice is made on f64 copies (exact for f32 too), so one

@@ -745,7 +745,8 @@ fn relu6<T: Element>(x: T) -> T {
     }
 }
 
-fn sign<T: Element>(x: T) -> T {
+/// `1`, `−1` or `0` by the sign of `x` (0 for ±0 and NaN, like PyTorch).
+pub(crate) fn sign<T: Element>(x: T) -> T {
     if x > T::zero() {
         T::one()
     } else if x < T::zero() {
