@@ -1,5 +1,5 @@
 """Records PyTorch's values for the ops issue 14 added (activations and math,
-reductions and scans, layout) into the fixture that
+reductions and scans, layout, normalize and glu) into the fixture that
 crates/micrograd-plus/tests/torch_ops_extra.rs replays on our engine.
 
 Every case runs one op in PyTorch on inputs that lean on the edge cases:
@@ -431,11 +431,40 @@ def layout_cases():
                  [randn(shape)], pad)
 
 
+# --------------------------------------------------------------------------
+# layers (functional)
+# --------------------------------------------------------------------------
+
+def layer_cases():
+    normalize = lambda x, p, dim, eps: F.normalize(x, float(p), dim, eps)
+    for p in [2.0, 1.0, INF, 3.0]:
+        for dim in [1, 0, -1]:
+            both(f"p {p} dim {dim}", "normalize", {"p": num(p), "dim": dim, "eps": 1e-12},
+                 [randn((3, 4))], normalize)
+        both(f"p {p} zero row", "normalize", {"p": num(p), "dim": 1, "eps": 1e-12},
+             [const([[0.0, 0.0, 0.0], [3.0, -4.0, 0.0]])], normalize)
+    both("large eps", "normalize", {"p": 2.0, "dim": 1, "eps": 2.0},
+         [const([[0.3, 0.4], [3.0, 4.0]])], normalize)
+    both("non-finite", "normalize", {"p": 2.0, "dim": 1, "eps": 1e-12}, [const(NONFINITE)], normalize)
+    both("empty", "normalize", {"p": 2.0, "dim": 1, "eps": 1e-12}, [randn((0, 3))], normalize)
+    case("dim out of range", "normalize", {"p": 2.0, "dim": 2, "eps": 1e-12}, [randn((2, 3))], normalize)
+
+    glu = lambda x, dim: F.glu(x, dim)
+    for dim in [0, 1, -1]:
+        both(f"dim {dim}", "glu", {"dim": dim}, [randn((4, 6))], glu)
+    both("NaN, inf", "glu", {"dim": 0}, [const([NAN, 1.0, INF, -INF, 2.0, NAN])], glu)
+    both("empty", "glu", {"dim": 1}, [randn((0, 4))], glu)
+    case("odd", "glu", {"dim": 1}, [randn((2, 3))], glu)
+    case("0-d", "glu", {"dim": 0}, [randn(())], glu)
+    case("dim out of range", "glu", {"dim": 2}, [randn((2, 4))], glu)
+
+
 def main():
     unary_cases()
     ternary_cases()
     reduction_cases()
     layout_cases()
+    layer_cases()
     json.dump({"torch_version": torch.__version__, "cases": CASES}, sys.stdout,
               separators=(",", ":"), allow_nan=False)
     sys.stdout.write("\n")

@@ -152,6 +152,8 @@ fn catalogue_covers_every_differentiable_op() {
         "outer",
         "bmm",
         "pixel_shuffle",
+        "normalize",
+        "glu",
         "sum",
         "mean",
         "max",

@@ -145,6 +145,8 @@ fn apply(op: &str, args: &Value, x: &[Tensor]) -> Result<Vec<Tensor>> {
             };
             one(x[0].pad_with(&list("pad"), mode)?)
         }
+        "normalize" => one(x[0].normalize(f("p"), i("dim"), f("eps"))?),
+        "glu" => one(x[0].glu(i("dim"))?),
         other => panic!("op {other} is not in the replayer"),
     }
 }
@@ -328,6 +330,7 @@ const LAYOUT: &[&str] = &[
     "pixel_shuffle",
     "pad",
 ];
+const LAYERS: &[&str] = &["normalize", "glu"];
 /// Every group of ops a test below replays.
 const GROUPS: &[&[&str]] = &[
     ACTIVATIONS_AND_MATH,
@@ -335,6 +338,7 @@ const GROUPS: &[&[&str]] = &[
     REDUCTIONS_AND_SCANS,
     SORTING,
     LAYOUT,
+    LAYERS,
 ];
 
 #[test]
@@ -360,6 +364,11 @@ fn sort_and_topk_agree_with_pytorch_ties_included() {
 #[test]
 fn layout_ops_and_padding_agree_with_pytorch() {
     replay_ops(LAYOUT);
+}
+
+#[test]
+fn normalize_and_glu_agree_with_pytorch() {
+    replay_ops(LAYERS);
 }
 
 #[test]

@@ -1651,7 +1651,8 @@ fn scan_and_sort_checks(g: &mut Gen, out: &mut Vec<OpCheck>) {
 
 /// flip, roll, repeat, tril/triu, outer, bmm, pixel_shuffle and the padding
 /// modes: each output element is an input element (or a product, for outer
-/// and bmm), so any values do.
+/// and bmm), so any values do; and normalize and glu (the norm's inputs
+/// away from 0).
 fn rearrange_checks(g: &mut Gen, out: &mut Vec<OpCheck>) {
     let s = &[2, 3, 4];
     out.push(OpCheck::new("flip", "dims=[0, 2]", vec![g.randn(s)], |t| {
@@ -1707,6 +1708,17 @@ fn rearrange_checks(g: &mut Gen, out: &mut Vec<OpCheck>) {
         vec![g.randn(&[2, 8, 2, 3])],
         |t| t[0].pixel_shuffle(2),
     ));
+    for p in [2.0, 1.0, 3.0] {
+        out.push(OpCheck::new(
+            "normalize",
+            format!("p={p}, dim=1"),
+            vec![g.away(&[3, 4])],
+            move |t| t[0].normalize(p, 1, 1e-12),
+        ));
+    }
+    out.push(OpCheck::new("glu", "dim=-1", vec![g.randn(&[3, 4])], |t| {
+        t[0].glu(-1)
+    }));
     for (mode, name) in [
         (PadMode::Constant(0.5), "constant"),
         (PadMode::Reflect, "reflect"),

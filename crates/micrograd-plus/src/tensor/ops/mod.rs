@@ -7,9 +7,9 @@
 //! | [`unary`] | neg, exp, log, log1p, expm1, log2, sqrt, rsqrt, square, sign, abs, sin, cos, tan, erf, clamp, activations (relu, relu6, hardtanh, hardswish, hardsigmoid, selu, celu, elu, mish, logsigmoid, softsign, softplus, ...), scalar arithmetic |
 //! | [`ternary`] | clamp with tensor bounds, lerp (three broadcasting operands) |
 //! | [`reduce`] | sum, mean, max, min (also over a dim with indices), var, std, logsumexp, argmax, argmin |
-//! | [`norm`] | vector_norm / norm (any order, ±∞, 0) |
+//! | [`norm`] | vector_norm / norm (any order, ±∞, 0), normalize |
 //! | [`scan`] | cumsum, cumprod, prod |
-//! | [`softmax`] | softmax, log_softmax |
+//! | [`softmax`] | softmax, log_softmax, glu |
 //! | [`sort`] | sort, topk (values and indices) |
 //! | [`matmul`] | matmul (1-D, 2-D, batched with broadcast batch dims), bmm, outer |
 //! | [`linear`] | linear (`x·Wᵀ + b`, the fully connected layer) |

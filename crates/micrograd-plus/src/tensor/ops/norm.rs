@@ -1,6 +1,7 @@
 //! Vector norms over chosen dims: `‖x‖_p = (Σ|x|^p)^(1/p)`, with `p = ∞`
 //! the largest `|x|`, `p = −∞` the smallest and `p = 0` the count of
-//! non-zeros (PyTorch's `linalg.vector_norm`).
+//! non-zeros (PyTorch's `linalg.vector_norm`), and `normalize`, which
+//! divides by the norm.
 //!
 //! Backward (PyTorch's `norm_backward`, with `n` the norm and `g` the
 //! upstream gradient, broadcast back over the reduced dims):
@@ -186,5 +187,18 @@ impl Tensor {
     /// ```
     pub fn norm(&self, p: f64, dims: &[isize], keepdim: bool) -> Result<Tensor> {
         self.vector_norm(p, dims, keepdim)
+    }
+
+    /// `x / max(‖x‖_p, eps)` along `dim` (PyTorch's `F.normalize`), built
+    /// from [`Tensor::vector_norm`], `clamp` and `div`.
+    ///
+    /// ```
+    /// let x = micrograd_plus::Tensor::new([[3.0f64, 4.0], [0.0, 0.0]]).unwrap();
+    /// let y = x.normalize(2.0, 1, 1e-12).unwrap();
+    /// assert_eq!(y.to_vec::<f64>(), vec![0.6, 0.8, 0.0, 0.0]);
+    /// ```
+    pub fn normalize(&self, p: f64, dim: isize, eps: f64) -> Result<Tensor> {
+        let norm = self.vector_norm(p, &[dim], true)?.clamp(Some(eps), None);
+        self.div(&norm)
     }
 }
