@@ -22,6 +22,7 @@
 //! ```
 
 use super::{gradcheck, worse, GradcheckOptions, GradcheckReport};
+use crate::tensor::ops::padding::PadMode;
 use crate::tensor::{DType, Tensor};
 use crate::Result;
 use rand::{rngs::StdRng, seq::SliceRandom, Rng, SeedableRng};
@@ -1440,6 +1441,298 @@ fn batch_norm_checks(g: &mut Gen, out: &mut Vec<OpCheck>) {
     }
 }
 
+/// The activations and math functions of issue 14, and clamp with tensor
+/// bounds and lerp. Inputs sit away from every kink: `spread` values scaled
+/// so that none is within 0.05 of 0, ±1, ±3 or 6.
+fn activation_checks(g: &mut Gen, out: &mut Vec<OpCheck>) {
+    let s = &[3, 4];
+    let scaled = |g: &mut Gen, k: f64| g.spread(&[s]).remove(0).mul_scalar(k);
+    // Spread values are 0.1 + 0.2k (± 0.01): ×7 puts them on both sides of
+    // 0 and 6, ×5 on both sides of ±3, ×1.5 on both sides of ±1.
+    out.push(OpCheck::new("relu6", "", vec![scaled(g, 7.0)], |t| {
+        Ok(t[0].relu6())
+    }));
+    out.push(OpCheck::new(
+        "hardtanh",
+        "[-1, 1]",
+        vec![scaled(g, 1.5)],
+        |t| t[0].hardtanh(-1.0, 1.0),
+    ));
+    out.push(OpCheck::new("hardswish", "", vec![scaled(g, 5.0)], |t| {
+        Ok(t[0].hardswish())
+    }));
+    out.push(OpCheck::new("hardsigmoid", "", vec![scaled(g, 5.0)], |t| {
+        Ok(t[0].hardsigmoid())
+    }));
+    out.push(OpCheck::new("softsign", "", vec![scaled(g, 3.0)], |t| {
+        Ok(t[0].softsign())
+    }));
+    let smooth: [(&'static str, UnaryOp); 6] = [
+        ("selu", Tensor::selu),
+        ("mish", Tensor::mish),
+        ("logsigmoid", Tensor::logsigmoid),
+        ("erf", Tensor::erf),
+        ("expm1", Tensor::expm1),
+        ("square", Tensor::square),
+    ];
+    for (name, op) in smooth {
+        let x = g.randn(s).mul_scalar(2.0);
+        out.push(OpCheck::new(name, "", vec![x], move |t| Ok(op(&t[0]))));
+    }
+    let positive: [(&'static str, UnaryOp); 3] = [
+        ("log1p", Tensor::log1p),
+        ("log2", Tensor::log2),
+        ("rsqrt", Tensor::rsqrt),
+    ];
+    for (name, op) in positive {
+        let x = g.positive(s);
+        out.push(OpCheck::new(name, "", vec![x], move |t| Ok(op(&t[0]))));
+    }
+    // tan stays well inside (−π/2, π/2).
+    out.push(OpCheck::new(
+        "tan",
+        "",
+        vec![g.randn(s).mul_scalar(0.4)],
+        |t| Ok(t[0].tan()),
+    ));
+    for alpha in [1.0, 0.5, 2.0] {
+        out.push(OpCheck::new(
+            "celu",
+            format!("alpha={alpha}"),
+            vec![g.randn(s).mul_scalar(2.0)],
+            move |t| t[0].celu(alpha),
+        ));
+    }
+    // Both branches of softplus: βx on both sides of the threshold.
+    for (beta, threshold) in [(2.0, 5.0), (0.5, 1.0)] {
+        out.push(OpCheck::new(
+            "softplus",
+            format!("beta={beta}, threshold={threshold}"),
+            vec![g.randn(s).mul_scalar(3.0)],
+            move |t| Ok(t[0].softplus_with(beta, threshold)),
+        ));
+    }
+    for dim in [0, 1, -1] {
+        out.push(OpCheck::new(
+            "softmin",
+            format!("dim={dim}"),
+            vec![g.randn(&[2, 3, 4])],
+            move |t| t[0].softmin(dim),
+        ));
+    }
+    // x below, inside and above its bounds, and bounds that cross (there
+    // max wins); every value at least 0.05 from every other.
+    let inputs = vec![
+        f64_tensor(vec![-1.0, 0.3, 2.1, 0.55, -0.4, 1.4], &[2, 3]),
+        f64_tensor(vec![-0.5, 0.1, 0.8], &[3]),
+        f64_tensor(vec![1.0, 0.2], &[2, 1]),
+    ];
+    out.push(OpCheck::new(
+        "clamp",
+        "tensor bounds, broadcast",
+        inputs,
+        |t| t[0].clamp_tensor(Some(&t[1]), Some(&t[2])),
+    ));
+    out.push(OpCheck::new(
+        "lerp",
+        "broadcast weight",
+        vec![g.randn(&[2, 3]), g.randn(&[3]), g.randn(&[2, 1])],
+        |t| t[0].lerp(&t[1], &t[2]),
+    ));
+    out.push(OpCheck::new(
+        "lerp",
+        "scalar weight 0.7",
+        vec![g.randn(&[2, 3]), g.randn(&[2, 3])],
+        |t| t[0].lerp_scalar(&t[1], 0.7),
+    ));
+}
+
+/// prod, cumsum, cumprod, vector norms, max/min over a dim with indices,
+/// sort and topk. Products and norms get inputs away from 0 (their kinks
+/// and their zero branches are tie checks); max/min, sort and topk get
+/// distinct, separated values.
+fn scan_and_sort_checks(g: &mut Gen, out: &mut Vec<OpCheck>) {
+    let s = &[2, 3, 4];
+    out.push(OpCheck::new(
+        "prod",
+        "all elements",
+        vec![g.away(&[2, 3])],
+        |t| Ok(t[0].prod()),
+    ));
+    for (dim, keepdim) in [(0, false), (1, true), (-1, false)] {
+        out.push(OpCheck::new(
+            "prod",
+            format!("dim={dim}, keepdim={keepdim}"),
+            vec![g.away(s)],
+            move |t| t[0].prod_dim(dim, keepdim),
+        ));
+    }
+    for dim in [0, 1, -1] {
+        out.push(OpCheck::new(
+            "cumsum",
+            format!("dim={dim}"),
+            vec![g.randn(s)],
+            move |t| t[0].cumsum(dim),
+        ));
+        out.push(OpCheck::new(
+            "cumprod",
+            format!("dim={dim}"),
+            vec![g.away(s)],
+            move |t| t[0].cumprod(dim),
+        ));
+    }
+    for ord in [
+        2.0,
+        1.0,
+        3.0,
+        1.5,
+        0.5,
+        -1.0,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+    ] {
+        // ±∞ norms pick one element: distinct values keep that choice
+        // stable under the finite-difference step.
+        let x = if ord.is_infinite() || ord == 1.0 {
+            g.spread(&[&[3, 4]]).remove(0)
+        } else {
+            g.away(&[3, 4])
+        };
+        out.push(OpCheck::new(
+            "vector_norm",
+            format!("ord={ord}, dims=[1]"),
+            vec![x],
+            move |t| t[0].vector_norm(ord, &[1], false),
+        ));
+    }
+    out.push(OpCheck::new(
+        "vector_norm",
+        "ord=2, all elements, keepdim",
+        vec![g.randn(s)],
+        |t| t[0].vector_norm(2.0, &[], true),
+    ));
+    for (op, largest) in [("max_dim", true), ("min_dim", false)] {
+        for (dim, keepdim) in [(1, false), (-1, true)] {
+            let x = g.spread(&[s]).remove(0);
+            out.push(OpCheck::new(
+                op,
+                format!("dim={dim}, keepdim={keepdim}"),
+                vec![x],
+                move |t| {
+                    let (values, _) = if largest {
+                        t[0].max_dim(dim, keepdim)?
+                    } else {
+                        t[0].min_dim(dim, keepdim)?
+                    };
+                    Ok(values)
+                },
+            ));
+        }
+    }
+    for (dim, descending) in [(1, false), (-1, true)] {
+        let x = g.spread(&[s]).remove(0);
+        out.push(OpCheck::new(
+            "sort",
+            format!("dim={dim}, descending={descending}"),
+            vec![x],
+            move |t| Ok(t[0].sort(dim, descending, false)?.0),
+        ));
+    }
+    for (k, largest, sorted) in [(2, true, true), (3, false, true), (2, true, false)] {
+        let x = g.spread(&[s]).remove(0);
+        out.push(OpCheck::new(
+            "topk",
+            format!("k={k}, largest={largest}, sorted={sorted}"),
+            vec![x],
+            move |t| Ok(t[0].topk(k, -1, largest, sorted)?.0),
+        ));
+    }
+}
+
+/// flip, roll, repeat, tril/triu, outer, bmm, pixel_shuffle and the padding
+/// modes: each output element is an input element (or a product, for outer
+/// and bmm), so any values do; and normalize and glu (the norm's inputs
+/// away from 0).
+fn rearrange_checks(g: &mut Gen, out: &mut Vec<OpCheck>) {
+    let s = &[2, 3, 4];
+    out.push(OpCheck::new("flip", "dims=[0, 2]", vec![g.randn(s)], |t| {
+        t[0].flip(&[0, 2])
+    }));
+    out.push(OpCheck::new(
+        "roll",
+        "shifts=[1, -2], dims=[0, 2]",
+        vec![g.randn(s)],
+        |t| t[0].roll(&[1, -2], &[0, 2]),
+    ));
+    out.push(OpCheck::new(
+        "roll",
+        "flattened, shift 5",
+        vec![g.randn(s)],
+        |t| t[0].roll(&[5], &[]),
+    ));
+    out.push(OpCheck::new(
+        "repeat",
+        "[2, 1, 3, 1]",
+        vec![g.randn(s)],
+        |t| t[0].repeat(&[2, 1, 3, 1]),
+    ));
+    for k in [0, -1, 2] {
+        out.push(OpCheck::new(
+            "tril",
+            format!("diagonal={k}"),
+            vec![g.randn(s)],
+            move |t| t[0].tril(k),
+        ));
+        out.push(OpCheck::new(
+            "triu",
+            format!("diagonal={k}"),
+            vec![g.randn(s)],
+            move |t| t[0].triu(k),
+        ));
+    }
+    out.push(OpCheck::new(
+        "outer",
+        "",
+        vec![g.randn(&[3]), g.randn(&[4])],
+        |t| t[0].outer(&t[1]),
+    ));
+    out.push(OpCheck::new(
+        "bmm",
+        "",
+        vec![g.randn(s), g.randn(&[2, 4, 3])],
+        |t| t[0].bmm(&t[1]),
+    ));
+    out.push(OpCheck::new(
+        "pixel_shuffle",
+        "r=2",
+        vec![g.randn(&[2, 8, 2, 3])],
+        |t| t[0].pixel_shuffle(2),
+    ));
+    for p in [2.0, 1.0, 3.0] {
+        out.push(OpCheck::new(
+            "normalize",
+            format!("p={p}, dim=1"),
+            vec![g.away(&[3, 4])],
+            move |t| t[0].normalize(p, 1, 1e-12),
+        ));
+    }
+    out.push(OpCheck::new("glu", "dim=-1", vec![g.randn(&[3, 4])], |t| {
+        t[0].glu(-1)
+    }));
+    for (mode, name) in [
+        (PadMode::Constant(0.5), "constant"),
+        (PadMode::Reflect, "reflect"),
+        (PadMode::Replicate, "replicate"),
+    ] {
+        out.push(OpCheck::new(
+            "pad",
+            format!("{name}, [2, 1, -1, 2]"),
+            vec![g.randn(&[1, 2, 3, 4])],
+            move |t| t[0].pad_with(&[2, 1, -1, 2], mode),
+        ));
+    }
+}
+
 /// Every gradient check of the catalogue, in a fixed order with fixed seeds.
 ///
 /// Covers each differentiable op of the engine: binary ops with every kind of
@@ -1461,10 +1754,13 @@ pub fn op_checks() -> Vec<OpCheck> {
     binary_checks(&mut g, &mut out);
     scalar_checks(&mut g, &mut out);
     unary_checks(&mut g, &mut out);
+    activation_checks(&mut g, &mut out);
     reduction_checks(&mut g, &mut out);
+    scan_and_sort_checks(&mut g, &mut out);
     softmax_checks(&mut g, &mut out);
     matmul_checks(&mut g, &mut out);
     layout_checks(&mut g, &mut out);
+    rearrange_checks(&mut g, &mut out);
     index_checks(&mut g, &mut out);
     select_checks(&mut g, &mut out);
     dtype_checks(&mut g, &mut out);
@@ -1577,6 +1873,114 @@ pub fn tie_checks() -> Vec<TieCheck> {
             vec![t(vec![0.0, 1.0], &[2])],
             |x| Ok(x[0].elu(0.5)),
             vec![vec![0.5, 1.0]],
+        ),
+        TieCheck::new(
+            "relu6",
+            "gradient 0 at 0 and at 6",
+            vec![t(vec![-1.0, 0.0, 3.0, 6.0, 7.0], &[5])],
+            |x| Ok(x[0].relu6()),
+            vec![vec![0.0, 0.0, 1.0, 0.0, 0.0]],
+        ),
+        TieCheck::new(
+            "hardtanh",
+            "gradient 0 at the bounds",
+            vec![t(vec![-2.0, -1.0, 0.0, 1.0, 2.0], &[5])],
+            |x| x[0].hardtanh(-1.0, 1.0),
+            vec![vec![0.0, 0.0, 1.0, 0.0, 0.0]],
+        ),
+        TieCheck::new(
+            "hardswish",
+            "0 at -3, 1 at 3 (PyTorch 2.15)",
+            vec![t(vec![-3.0, 0.0, 3.0], &[3])],
+            |x| Ok(x[0].hardswish()),
+            vec![vec![0.0, 0.5, 1.0]],
+        ),
+        TieCheck::new(
+            "hardsigmoid",
+            "0 at ±3",
+            vec![t(vec![-3.0, 0.0, 3.0], &[3])],
+            |x| Ok(x[0].hardsigmoid()),
+            vec![vec![0.0, 1.0 / 6.0, 0.0]],
+        ),
+        TieCheck::new(
+            "sign",
+            "gradient 0 everywhere",
+            vec![t(vec![-2.0, 0.0, 3.0], &[3])],
+            |x| Ok(x[0].sign()),
+            vec![vec![0.0, 0.0, 0.0]],
+        ),
+        TieCheck::new(
+            "clamp",
+            "tensor bounds: a tie with a bound splits, equal bounds give x all",
+            vec![
+                t(vec![0.0, 1.0, 0.5, 2.0], &[4]),
+                t(vec![0.0, 0.0, 0.5, 1.0], &[4]),
+                t(vec![1.0, 1.0, 0.5, 0.0], &[4]),
+            ],
+            |x| x[0].clamp_tensor(Some(&x[1]), Some(&x[2])),
+            vec![
+                vec![0.5, 0.5, 1.0, 0.0],
+                vec![0.5, 0.0, 0.0, 0.0],
+                vec![0.0, 0.5, 0.0, 1.0],
+            ],
+        ),
+        TieCheck::new(
+            "prod",
+            "one zero: its gradient is the product of the others",
+            vec![t(vec![2.0, 0.0, 3.0, 4.0], &[4])],
+            |x| Ok(x[0].prod()),
+            vec![vec![0.0, 24.0, 0.0, 0.0]],
+        ),
+        TieCheck::new(
+            "prod",
+            "two zeros in a row: all 0; one zero in the other",
+            vec![t(vec![0.0, 2.0, 0.0, 5.0, 0.0, 3.0], &[2, 3])],
+            |x| x[0].prod_dim(1, false),
+            vec![vec![0.0, 0.0, 0.0, 0.0, 15.0, 0.0]],
+        ),
+        TieCheck::new(
+            "cumprod",
+            "a zero: the sum stops before it, 0 after it",
+            vec![t(vec![2.0, 0.0, 3.0, 4.0], &[4])],
+            |x| x[0].cumprod(0),
+            // y = [2, 0, 0, 0]: dx0 = 1; dx1 = 2·(1 + 3 + 3·4) = 32.
+            vec![vec![1.0, 32.0, 0.0, 0.0]],
+        ),
+        TieCheck::new(
+            "vector_norm",
+            "2-norm of zeros: gradient 0",
+            vec![t(vec![0.0, 0.0, 3.0, -4.0], &[2, 2])],
+            |x| x[0].vector_norm(2.0, &[1], false),
+            vec![vec![0.0, 0.0, 0.6, -0.8]],
+        ),
+        TieCheck::new(
+            "vector_norm",
+            "∞-norm tie: split between the largest |x|",
+            vec![t(vec![3.0, -3.0, 1.0], &[3])],
+            |x| x[0].vector_norm(f64::INFINITY, &[], false),
+            vec![vec![0.5, -0.5, 0.0]],
+        ),
+        TieCheck::new(
+            "max_dim",
+            "tie: the first index gets it all",
+            vec![t(vec![1.0, 3.0, 3.0, 2.0, 2.0, 0.0], &[2, 3])],
+            |x| Ok(x[0].max_dim(1, false)?.0),
+            vec![vec![0.0, 1.0, 0.0, 1.0, 0.0, 0.0]],
+        ),
+        TieCheck::new(
+            "topk",
+            "ties: PyTorch's choice (indices 2 and 4)",
+            vec![t(vec![1.0, 3.0, 3.0, 2.0, 3.0, 1.0, 1.0], &[7])],
+            |x| Ok(x[0].topk(2, 0, true, true)?.0),
+            vec![vec![0.0, 0.0, 1.0, 0.0, 1.0, 0.0, 0.0]],
+        ),
+        TieCheck::new(
+            "pad",
+            "reflect: a mirrored element collects its copies' gradients",
+            vec![t(vec![1.0, 2.0, 3.0], &[1, 3])],
+            |x| x[0].pad_with(&[2, 1], PadMode::Reflect),
+            // [3, 2, 1, 2, 3, 2]: element 1 appears 3 times, 2 once, 3 twice.
+            vec![vec![1.0, 3.0, 2.0]],
         ),
     ]
 }

@@ -71,6 +71,198 @@ activation!(
     Identity, |x| x.clone()
 );
 
+activation!(
+    /// `min(max(0, x), 6)`.
+    ///
+    /// ```
+    /// use micrograd_plus::{nn::{Module, ReLU6}, Tensor};
+    /// let y = ReLU6.forward(&Tensor::new([-1.0f32, 8.0]).unwrap()).unwrap();
+    /// assert_eq!(y.to_vec::<f32>(), vec![0.0, 6.0]);
+    /// ```
+    ReLU6, |x| x.relu6()
+);
+activation!(
+    /// `x · relu6(x + 3) / 6`.
+    ///
+    /// ```
+    /// use micrograd_plus::{nn::{Hardswish, Module}, Tensor};
+    /// let y = Hardswish.forward(&Tensor::new([-4.0f32, 4.0]).unwrap()).unwrap();
+    /// assert_eq!(y.to_vec::<f32>(), vec![0.0, 4.0]);
+    /// ```
+    Hardswish, |x| x.hardswish()
+);
+activation!(
+    /// `relu6(x + 3) / 6`.
+    ///
+    /// ```
+    /// use micrograd_plus::{nn::{Hardsigmoid, Module}, Tensor};
+    /// assert_eq!(Hardsigmoid.forward(&Tensor::zeros(&[1])).unwrap().item().unwrap(), 0.5);
+    /// ```
+    Hardsigmoid, |x| x.hardsigmoid()
+);
+activation!(
+    /// Scaled ELU with PyTorch's fixed alpha and scale.
+    ///
+    /// ```
+    /// use micrograd_plus::{nn::{Module, SELU}, Tensor};
+    /// assert_eq!(SELU.forward(&Tensor::zeros(&[1])).unwrap().item().unwrap(), 0.0);
+    /// ```
+    SELU, |x| x.selu()
+);
+activation!(
+    /// `x · tanh(softplus(x))`.
+    ///
+    /// ```
+    /// use micrograd_plus::{nn::{Mish, Module}, Tensor};
+    /// assert_eq!(Mish.forward(&Tensor::zeros(&[1])).unwrap().item().unwrap(), 0.0);
+    /// ```
+    Mish, |x| x.mish()
+);
+activation!(
+    /// `ln(sigmoid(x))`, computed without overflow.
+    ///
+    /// ```
+    /// use micrograd_plus::{nn::{LogSigmoid, Module}, Tensor};
+    /// let y = LogSigmoid.forward(&Tensor::zeros(&[1]).to_dtype(micrograd_plus::DType::F64)).unwrap();
+    /// assert_eq!(y.item().unwrap(), -(2f64.ln()));
+    /// ```
+    LogSigmoid, |x| x.logsigmoid()
+);
+activation!(
+    /// `x / (1 + |x|)`.
+    ///
+    /// ```
+    /// use micrograd_plus::{nn::{Module, Softsign}, Tensor};
+    /// assert_eq!(Softsign.forward(&Tensor::ones(&[1])).unwrap().item().unwrap(), 0.5);
+    /// ```
+    Softsign, |x| x.softsign()
+);
+
+/// Clamps into `[min_val, max_val]` (default `[-1, 1]`).
+///
+/// ```
+/// use micrograd_plus::{nn::{Hardtanh, Module}, Tensor};
+/// let y = Hardtanh::default().forward(&Tensor::new([-2.0f32, 0.5]).unwrap()).unwrap();
+/// assert_eq!(y.to_vec::<f32>(), vec![-1.0, 0.5]);
+/// assert!(Hardtanh::new(1.0, -1.0).forward(&Tensor::ones(&[1])).is_err());
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct Hardtanh {
+    /// Lower bound.
+    pub min_val: f64,
+    /// Upper bound.
+    pub max_val: f64,
+}
+
+impl Hardtanh {
+    /// A hardtanh with the given bounds.
+    ///
+    /// ```
+    /// assert_eq!(micrograd_plus::nn::Hardtanh::new(0.0, 6.0).max_val, 6.0);
+    /// ```
+    pub fn new(min_val: f64, max_val: f64) -> Self {
+        Hardtanh { min_val, max_val }
+    }
+}
+
+impl Default for Hardtanh {
+    fn default() -> Self {
+        Hardtanh::new(-1.0, 1.0)
+    }
+}
+
+impl Module for Hardtanh {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        x.hardtanh(self.min_val, self.max_val)
+    }
+    fn describe(&self) -> String {
+        format!(
+            "Hardtanh(min_val={}, max_val={})",
+            self.min_val, self.max_val
+        )
+    }
+}
+
+/// `max(0, x) + min(0, alpha·(e^(x/alpha) − 1))`.
+///
+/// ```
+/// use micrograd_plus::{nn::{CELU, Module}, Tensor};
+/// let y = CELU::default().forward(&Tensor::new([0.0f32, 2.0]).unwrap()).unwrap();
+/// assert_eq!(y.to_vec::<f32>(), vec![0.0, 2.0]);
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct CELU {
+    /// The negative side's saturation value (PyTorch's default 1.0; not 0).
+    pub alpha: f64,
+}
+
+impl CELU {
+    /// A CELU with the given alpha.
+    ///
+    /// ```
+    /// assert_eq!(micrograd_plus::nn::CELU::new(0.5).alpha, 0.5);
+    /// ```
+    pub fn new(alpha: f64) -> Self {
+        CELU { alpha }
+    }
+}
+
+impl Default for CELU {
+    fn default() -> Self {
+        CELU::new(1.0)
+    }
+}
+
+impl Module for CELU {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        x.celu(self.alpha)
+    }
+    fn describe(&self) -> String {
+        format!("CELU(alpha={})", self.alpha)
+    }
+}
+
+/// `ln(1 + e^(beta·x)) / beta`, the identity where `beta·x > threshold`.
+///
+/// ```
+/// use micrograd_plus::{nn::{Module, Softplus}, Tensor};
+/// let y = Softplus::default().forward(&Tensor::new([30.0f32]).unwrap()).unwrap();
+/// assert_eq!(y.to_vec::<f32>(), vec![30.0]);
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct Softplus {
+    /// Sharpness (PyTorch's default 1.0).
+    pub beta: f64,
+    /// Linear above `beta·x > threshold` (PyTorch's default 20.0).
+    pub threshold: f64,
+}
+
+impl Softplus {
+    /// A softplus with the given beta and threshold.
+    ///
+    /// ```
+    /// assert_eq!(micrograd_plus::nn::Softplus::new(2.0, 10.0).beta, 2.0);
+    /// ```
+    pub fn new(beta: f64, threshold: f64) -> Self {
+        Softplus { beta, threshold }
+    }
+}
+
+impl Default for Softplus {
+    fn default() -> Self {
+        Softplus::new(1.0, 20.0)
+    }
+}
+
+impl Module for Softplus {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        Ok(x.softplus_with(self.beta, self.threshold))
+    }
+    fn describe(&self) -> String {
+        format!("Softplus(beta={}, threshold={})", self.beta, self.threshold)
+    }
+}
+
 /// `max(0, x) + slope·min(0, x)`.
 ///
 /// ```
@@ -227,6 +419,39 @@ impl Module for Softmax {
     }
     fn describe(&self) -> String {
         format!("Softmax(dim={})", self.dim)
+    }
+}
+
+/// Softmin over one dimension: `softmax(−x)`.
+///
+/// ```
+/// use micrograd_plus::{nn::{Module, Softmin}, Tensor};
+/// let y = Softmin::new(-1).forward(&Tensor::zeros(&[1, 4])).unwrap();
+/// assert_eq!(y.to_vec::<f32>(), vec![0.25; 4]);
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct Softmin {
+    /// The dimension whose entries sum to one (negative counts from the end).
+    pub dim: isize,
+}
+
+impl Softmin {
+    /// Softmin over `dim`.
+    ///
+    /// ```
+    /// assert_eq!(micrograd_plus::nn::Softmin::new(1).dim, 1);
+    /// ```
+    pub fn new(dim: isize) -> Self {
+        Softmin { dim }
+    }
+}
+
+impl Module for Softmin {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        x.softmin(self.dim)
+    }
+    fn describe(&self) -> String {
+        format!("Softmin(dim={})", self.dim)
     }
 }
 

@@ -10,7 +10,7 @@
 //! | [`conv`] | `Conv2d` (stride, padding, dilation, groups) |
 //! | [`pool`] | `MaxPool2d`, `AvgPool2d`, `AdaptiveAvgPool2d` |
 //! | [`batch_norm`] | `BatchNorm1d`, `BatchNorm2d` with running statistics |
-//! | [`activation`] | `ReLU`, `LeakyReLU`, `Sigmoid`, `Tanh`, `GELU`, `ELU`, `SiLU`, `Softmax`, `LogSoftmax`, `Identity`, `Flatten` |
+//! | [`activation`] | `ReLU`, `ReLU6`, `LeakyReLU`, `Hardtanh`, `Hardswish`, `Hardsigmoid`, `Sigmoid`, `LogSigmoid`, `Tanh`, `GELU`, `ELU`, `SELU`, `CELU`, `SiLU`, `Mish`, `Softplus`, `Softsign`, `Softmax`, `Softmin`, `LogSoftmax`, `Identity`, `Flatten` |
 //! | [`dropout`] | `Dropout`, `Dropout2d` |
 //! | [`layer_norm`] | `LayerNorm` |
 //! | [`sequential`] | `Sequential` |
@@ -48,7 +48,8 @@ pub mod sequential;
 pub mod transformer;
 
 pub use activation::{
-    Flatten, Identity, LeakyReLU, LogSoftmax, ReLU, SiLU, Sigmoid, Softmax, Tanh, ELU, GELU,
+    Flatten, Hardsigmoid, Hardswish, Hardtanh, Identity, LeakyReLU, LogSigmoid, LogSoftmax, Mish,
+    ReLU, ReLU6, SiLU, Sigmoid, Softmax, Softmin, Softplus, Softsign, Tanh, CELU, ELU, GELU, SELU,
 };
 pub use attention::{KvCache, MultiHeadAttention};
 pub use batch_norm::{BatchNorm1d, BatchNorm2d, BatchNormConfig};

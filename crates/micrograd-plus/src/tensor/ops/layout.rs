@@ -75,6 +75,16 @@ impl Tensor {
         )
     }
 
+    /// This tensor with at least one dim: a 0-d tensor as a vector of one
+    /// element (ops along a dim treat it as one line of one); others as is.
+    pub(crate) fn at_least_1d(&self) -> Tensor {
+        if self.ndim() == 0 {
+            self.reshape_unchecked(vec![1])
+        } else {
+            self.clone()
+        }
+    }
+
     /// Reorders the dims: output dim `i` is input dim `dims[i]`.
     ///
     /// ```

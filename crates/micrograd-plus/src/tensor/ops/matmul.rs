@@ -229,6 +229,65 @@ impl Tensor {
         }
         Ok(c.reshape_unchecked(shape))
     }
+
+    /// Batched matrix product of two 3-D tensors `(b, n, m) · (b, m, p)`:
+    /// [`Tensor::matmul`] without broadcasting, and, as in PyTorch, both
+    /// must have the same dtype.
+    ///
+    /// ```
+    /// use micrograd_plus::Tensor;
+    /// let a = Tensor::ones(&[2, 3, 4]);
+    /// assert_eq!(a.bmm(&Tensor::ones(&[2, 4, 5])).unwrap().shape(), &[2, 3, 5]);
+    /// assert!(a.bmm(&Tensor::ones(&[1, 4, 5])).is_err()); // no broadcasting
+    /// ```
+    pub fn bmm(&self, other: &Tensor) -> Result<Tensor> {
+        let (a, b) = (self.shape(), other.shape());
+        let problem = if a.len() != 3 || b.len() != 3 {
+            Some("batch1 and batch2 must be 3D tensors")
+        } else if a[0] != b[0] {
+            Some("batch1 and batch2 must have the same number of batches")
+        } else if a[2] != b[1] {
+            Some("the inner dims do not match")
+        } else if self.dtype() != other.dtype() {
+            Some("expected batch1 and batch2 to have the same dtype")
+        } else {
+            None
+        };
+        match problem {
+            Some(msg) => Err(Error::shape(
+                "bmm",
+                format!(
+                    "{msg}: got shapes {a:?} ({}) and {b:?} ({})",
+                    self.dtype().name(),
+                    other.dtype().name()
+                ),
+            )),
+            None => self.matmul(other),
+        }
+    }
+
+    /// Outer product of two vectors: `out[i][j] = self[i] · other[j]`.
+    ///
+    /// ```
+    /// use micrograd_plus::Tensor;
+    /// let y = Tensor::new([1.0f32, 2.0]).unwrap().outer(&Tensor::new([3.0f32, 4.0, 5.0]).unwrap()).unwrap();
+    /// assert_eq!(y.to_vec::<f32>(), vec![3.0, 4.0, 5.0, 6.0, 8.0, 10.0]);
+    /// assert!(Tensor::ones(&[2, 2]).outer(&Tensor::ones(&[2])).is_err());
+    /// ```
+    pub fn outer(&self, other: &Tensor) -> Result<Tensor> {
+        for (what, t) in [("self", self), ("vec2", other)] {
+            if t.ndim() != 1 {
+                return Err(Error::shape(
+                    "outer",
+                    format!(
+                        "Expected 1-D argument {what}, but got shape {:?}",
+                        t.shape()
+                    ),
+                ));
+            }
+        }
+        self.unsqueeze(1)?.mul(&other.unsqueeze(0)?)
+    }
 }
 
 /// The product of two tensors with at least 2 dims each.

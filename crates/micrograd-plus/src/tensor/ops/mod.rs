@@ -4,12 +4,18 @@
 //! | file | ops |
 //! |---|---|
 //! | [`binary`] | add, sub, mul, div, pow, maximum, minimum (broadcasting) |
-//! | [`unary`] | neg, exp, log, sqrt, abs, sin, cos, clamp, activations, scalar arithmetic |
-//! | [`reduce`] | sum, mean, max, min, var, std, logsumexp, argmax, argmin |
-//! | [`softmax`] | softmax, log_softmax |
-//! | [`matmul`] | matmul (1-D, 2-D, batched with broadcast batch dims) |
+//! | [`unary`] | neg, exp, log, log1p, expm1, log2, sqrt, rsqrt, square, sign, abs, sin, cos, tan, erf, clamp, activations (relu, relu6, hardtanh, hardswish, hardsigmoid, selu, celu, elu, mish, logsigmoid, softsign, softplus, ...), scalar arithmetic |
+//! | [`ternary`] | clamp with tensor bounds, lerp (three broadcasting operands) |
+//! | [`reduce`] | sum, mean, max, min (also over a dim with indices), var, std, logsumexp, argmax, argmin |
+//! | [`norm`] | vector_norm / norm (any order, ±∞, 0), normalize |
+//! | [`scan`] | cumsum, cumprod, prod |
+//! | [`softmax`] | softmax, log_softmax, glu |
+//! | [`sort`] | sort, topk (values and indices) |
+//! | [`matmul`] | matmul (1-D, 2-D, batched with broadcast batch dims), bmm, outer |
 //! | [`linear`] | linear (`x·Wᵀ + b`, the fully connected layer) |
 //! | [`layout`] | reshape, permute, transpose, squeeze, unsqueeze, flatten, expand |
+//! | [`rearrange`] | flip, roll, repeat, tril, triu, pixel_shuffle |
+//! | [`padding`] | pad_with: constant, reflect and replicate padding, negative pads |
 //! | [`index`] | cat, stack, split, chunk, narrow, slice, index_select, gather, pad |
 //! | [`select`] | comparisons, where, masked_fill, one_hot |
 //! | [`conv`] | conv2d (im2col + matrix product, stride, padding, dilation, groups) |
@@ -30,11 +36,17 @@ pub mod layer_norm;
 pub mod layout;
 pub mod linear;
 pub mod matmul;
+pub mod norm;
 pub mod operators;
+pub mod padding;
 pub mod pool;
+pub mod rearrange;
 pub mod reduce;
+pub mod scan;
 pub mod select;
 pub mod softmax;
+pub mod sort;
+pub mod ternary;
 pub mod unary;
 
 use super::{with_slice, Element, Storage};

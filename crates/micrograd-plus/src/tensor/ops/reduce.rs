@@ -9,7 +9,7 @@ use crate::tensor::{no_grad, with_slice, Tensor};
 use crate::{Error, Result};
 
 /// The shape after reduction, without the reduced dims unless `keepdim`.
-fn output_shape(shape: &[usize], dims: &[usize], keepdim: bool) -> Vec<usize> {
+pub(crate) fn output_shape(shape: &[usize], dims: &[usize], keepdim: bool) -> Vec<usize> {
     if keepdim {
         return reduced_shape(shape, dims);
     }
@@ -23,7 +23,7 @@ fn output_shape(shape: &[usize], dims: &[usize], keepdim: bool) -> Vec<usize> {
 
 /// The dims a reduction folds: `dims` normalised, and every dim when the list
 /// is empty (PyTorch's `dim=[]`, which is not "reduce nothing").
-fn reduction_dims(op: &'static str, dims: &[isize], ndim: usize) -> Result<Vec<usize>> {
+pub(crate) fn reduction_dims(op: &'static str, dims: &[isize], ndim: usize) -> Result<Vec<usize>> {
     normalize_dims(op, (!dims.is_empty()).then_some(dims), ndim)
 }
 
@@ -438,6 +438,56 @@ impl Tensor {
         self.arg_extreme("argmin", dim, keepdim, false)
     }
 
+    /// Largest value along `dim` and its index (PyTorch's `max(dim)`): the
+    /// first index wins ties and a NaN (the first) wins over numbers. The
+    /// gradient goes to that one element. The indices are whole numbers in
+    /// this tensor's dtype, as for [`Tensor::argmax`].
+    ///
+    /// ```
+    /// use micrograd_plus::Tensor;
+    /// let x = Tensor::new([[1.0f32, 3.0, 3.0], [2.0, 0.0, 1.0]]).unwrap();
+    /// let (values, indices) = x.max_dim(1, false).unwrap();
+    /// assert_eq!(values.to_vec::<f32>(), vec![3.0, 2.0]);
+    /// assert_eq!(indices.to_vec::<f32>(), vec![1.0, 0.0]);
+    /// assert!(Tensor::zeros(&[2, 0]).max_dim(1, false).is_err());
+    /// ```
+    pub fn max_dim(&self, dim: isize, keepdim: bool) -> Result<(Tensor, Tensor)> {
+        self.extreme_dim("max", dim, keepdim, true)
+    }
+
+    /// Smallest value along `dim` and its index (PyTorch's `min(dim)`); see
+    /// [`Tensor::max_dim`].
+    ///
+    /// ```
+    /// use micrograd_plus::Tensor;
+    /// let x = Tensor::new([[1.0f32, 3.0, 1.0]]).unwrap();
+    /// let (values, indices) = x.min_dim(-1, true).unwrap();
+    /// assert_eq!((values.to_vec::<f32>(), indices.to_vec::<f32>()), (vec![1.0], vec![0.0]));
+    /// ```
+    pub fn min_dim(&self, dim: isize, keepdim: bool) -> Result<(Tensor, Tensor)> {
+        self.extreme_dim("min", dim, keepdim, false)
+    }
+
+    /// The values at [`Tensor::arg_extreme`]'s indices, picked by `gather`
+    /// (whose backward puts the gradient at the picked element only).
+    fn extreme_dim(
+        &self,
+        op: &'static str,
+        dim: isize,
+        keepdim: bool,
+        is_max: bool,
+    ) -> Result<(Tensor, Tensor)> {
+        let d = normalize_dim(op, dim, self.ndim())?;
+        let out_shape = output_shape(self.shape(), &[d], keepdim);
+        let x = self.at_least_1d();
+        let indices = x.arg_extreme(op, Some(d as isize), true, is_max)?;
+        let values = x.gather(d as isize, &indices)?;
+        Ok((
+            values.reshape_unchecked(out_shape.clone()),
+            indices.reshape_unchecked(out_shape),
+        ))
+    }
+
     fn arg_extreme(
         &self,
         op: &'static str,
@@ -445,10 +495,19 @@ impl Tensor {
         keepdim: bool,
         is_max: bool,
     ) -> Result<Tensor> {
-        if self.numel() == 0 {
+        // Nothing to pick from: the whole (flattened) tensor, or the dim, is
+        // empty. Other zero-size dims just give an empty result.
+        let empty = match dim {
+            None => self.numel() == 0,
+            Some(d) => self.ndim() > 0 && self.shape()[normalize_dim(op, d, self.ndim())?] == 0,
+        };
+        if empty {
             return Err(Error::shape(
                 op,
-                "cannot take the index of an extreme of an empty tensor",
+                format!(
+                    "cannot take the index of an extreme over zero elements (shape {:?}, dim {dim:?})",
+                    self.shape()
+                ),
             ));
         }
         let (outer, len, inner, out_shape) = match dim {

@@ -1,5 +1,6 @@
 //! softmax and log_softmax over one dim, stable for inputs of any magnitude
-//! (the row maximum is subtracted before exponentiating).
+//! (the row maximum is subtracted before exponentiating), and the gated
+//! linear unit `glu`, another function of a whole dim.
 //!
 //! Backward rules, with `y` the output and `g` the upstream gradient, summing
 //! along the softmax dim:
@@ -9,11 +10,12 @@
 use crate::kernels::simd;
 use crate::tensor::shape::{fold_slice, normalize_dim, sum_slice};
 use crate::tensor::{with_slice, Element, Tensor};
-use crate::Result;
+use crate::{Error, Result};
 
 /// Splits `shape` around `dim` into (outer, len, inner) so that element
-/// `(o, j, i)` sits at `(o * len + j) * inner + i`.
-fn split_at_dim(shape: &[usize], dim: usize) -> (usize, usize, usize) {
+/// `(o, j, i)` sits at `(o * len + j) * inner + i` (a 0-d tensor is one
+/// line of one element).
+pub(crate) fn split_at_dim(shape: &[usize], dim: usize) -> (usize, usize, usize) {
     if shape.is_empty() {
         return (1, 1, 1);
     }
@@ -176,5 +178,42 @@ impl Tensor {
                 Ok(vec![Some(Tensor::from_storage(dx, g.shape().to_vec()))])
             },
         ))
+    }
+}
+
+impl Tensor {
+    /// The gated linear unit along `dim`: the first half times the sigmoid
+    /// of the second half (PyTorch's `F.glu`); the dim must have even size.
+    ///
+    /// ```
+    /// use micrograd_plus::Tensor;
+    /// let y = Tensor::new([[2.0f32, 4.0, 0.0, 0.0]]).unwrap().glu(-1).unwrap();
+    /// assert_eq!(y.to_vec::<f32>(), vec![1.0, 2.0]);
+    /// assert!(Tensor::ones(&[3]).glu(0).is_err());
+    /// ```
+    pub fn glu(&self, dim: isize) -> Result<Tensor> {
+        if self.ndim() == 0 {
+            return Err(Error::shape(
+                "glu",
+                "glu does not support scalars because halving size must be even",
+            ));
+        }
+        let d = normalize_dim("glu", dim, self.ndim())?;
+        let n = self.shape()[d];
+        if !n.is_multiple_of(2) {
+            return Err(Error::shape(
+                "glu",
+                format!(
+                    "Halving dimension must be even, but dimension {d} is size {n} (shape {:?})",
+                    self.shape()
+                ),
+            ));
+        }
+        let half = n / 2;
+        let (a, b) = (
+            self.narrow(d as isize, 0, half)?,
+            self.narrow(d as isize, half, half)?,
+        );
+        a.mul(&b.sigmoid())
     }
 }

@@ -4,6 +4,7 @@
 
 use super::{chain_unary, map, UnaryFn};
 use crate::tensor::{Element, Tensor};
+use crate::{Error, Result};
 
 /// Applies a [`UnaryFn`] and records its backward rule.
 pub(crate) fn unary<F: UnaryFn>(x: &Tensor, op: F) -> Tensor {
@@ -177,21 +178,6 @@ unary_op!(
     silu, Silu, "silu", |x| x * sigmoid(x), |x, y| {
         let s = sigmoid(x);
         s * (T::one() + x * (T::one() - s))
-    }
-);
-unary_op!(
-    /// Softplus `ln(1 + e^x)` (PyTorch's beta = 1, linear above 20).
-    ///
-    /// ```
-    /// let y = micrograd_plus::Tensor::new([0.0f64]).unwrap().softplus();
-    /// assert!((y.item().unwrap() - 2f64.ln()).abs() < 1e-15);
-    /// ```
-    softplus, Softplus, "softplus", |x| if x > T::of(20.0) { x } else { x.exp().ln_1p() }, |x, y| {
-        if x > T::of(20.0) {
-            T::one()
-        } else {
-            sigmoid(x)
-        }
     }
 );
 unary_op!(
@@ -389,7 +375,378 @@ impl Tensor {
     }
 }
 
-fn sign<T: Element>(x: T) -> T {
+unary_op!(
+    /// `ln(1 + x)`, accurate for small x; its derivative is `1 / (1 + x)`.
+    ///
+    /// ```
+    /// let y = micrograd_plus::Tensor::new([1e-10f64]).unwrap().log1p();
+    /// assert!((y.item().unwrap() - 1e-10).abs() < 1e-20);
+    /// ```
+    log1p, Log1p, "log1p", |x| x.ln_1p(), |x, y| (x + T::one()).recip()
+);
+unary_op!(
+    /// `e^x − 1`, accurate for small x; its derivative is `y + 1`.
+    ///
+    /// ```
+    /// let y = micrograd_plus::Tensor::new([1e-10f64]).unwrap().expm1();
+    /// assert!((y.item().unwrap() - 1e-10).abs() < 1e-20);
+    /// ```
+    expm1, Expm1, "expm1", |x| x.exp_m1(), |x, y| y + T::one()
+);
+unary_op!(
+    /// Base-2 logarithm; its derivative is `1 / (x · ln 2)`.
+    ///
+    /// ```
+    /// assert_eq!(micrograd_plus::Tensor::new([8.0f32]).unwrap().log2().to_vec::<f32>(), vec![3.0]);
+    /// ```
+    log2, Log2, "log2", |x| x.log2(), |x, y| (x * T::of(std::f64::consts::LN_2)).recip()
+);
+unary_op!(
+    /// `1 / √x`; its derivative is `−y³ / 2` (PyTorch's form: −∞ at 0).
+    ///
+    /// ```
+    /// assert_eq!(micrograd_plus::Tensor::new([4.0f32]).unwrap().rsqrt().to_vec::<f32>(), vec![0.5]);
+    /// ```
+    rsqrt, Rsqrt, "rsqrt", |x| x.sqrt().recip(), |x, y| T::of(-0.5) * y * y * y
+);
+unary_op!(
+    /// `x²`; its derivative is `2x`.
+    ///
+    /// ```
+    /// assert_eq!(micrograd_plus::Tensor::new([-3.0f32]).unwrap().square().to_vec::<f32>(), vec![9.0]);
+    /// ```
+    square, Square, "square", |x| x * x, |x, y| x + x
+);
+unary_op!(
+    /// `1`, `−1` or `0` by the sign of x (0 for ±0 and NaN, like PyTorch).
+    /// Its gradient is exactly 0 everywhere, even for an infinite upstream
+    /// gradient (PyTorch's `zeros_like(grad)`).
+    ///
+    /// ```
+    /// let y = micrograd_plus::Tensor::new([-2.0f32, 0.0, 5.0]).unwrap().sign();
+    /// assert_eq!(y.to_vec::<f32>(), vec![-1.0, 0.0, 1.0]);
+    /// ```
+    sign, Sign, "sign", |x| sign(x), |x, y| T::zero(),
+    gate = true
+);
+unary_op!(
+    /// Tangent; its derivative is `1 + y²`.
+    ///
+    /// ```
+    /// assert_eq!(micrograd_plus::Tensor::new([0.0f32]).unwrap().tan().to_vec::<f32>(), vec![0.0]);
+    /// ```
+    tan, Tan, "tan", |x| x.tan(), |x, y| T::one() + y * y
+);
+unary_op!(
+    /// The error function; its derivative is `2/√π · e^(−x²)`. Computed in
+    /// f64 (libm) for both dtypes, so f32 results are correctly rounded.
+    ///
+    /// ```
+    /// let y = micrograd_plus::Tensor::new([0.5f64]).unwrap().erf();
+    /// assert!((y.item().unwrap() - 0.5204998778130465).abs() < 1e-15);
+    /// ```
+    erf, Erf, "erf", |x| T::of(libm::erf(x.as_f64())), |x, y| {
+        T::of(std::f64::consts::FRAC_2_SQRT_PI) * (-(x * x)).exp()
+    }
+);
+unary_op!(
+    /// Hard swish `x · relu6(x + 3) / 6`. Derivative (PyTorch 2.15's): 0 up
+    /// to −3, `x/3 + 1/2` on (−3, 3), 1 from 3 on (and at NaN).
+    ///
+    /// ```
+    /// let y = micrograd_plus::Tensor::new([-4.0f32, 0.0, 4.0]).unwrap().hardswish();
+    /// assert_eq!(y.to_vec::<f32>(), vec![0.0, 0.0, 4.0]);
+    /// ```
+    hardswish, Hardswish, "hardswish", |x| x * relu6(x + T::of(3.0)) / T::of(6.0), |x, y| {
+        if x <= T::of(-3.0) {
+            T::zero()
+        } else if x < T::of(3.0) {
+            x / T::of(3.0) + T::of(0.5)
+        } else {
+            T::one()
+        }
+    },
+    gate = true
+);
+unary_op!(
+    /// Hard sigmoid `relu6(x + 3) / 6`. Derivative 1/6 strictly inside
+    /// (−3, 3), 0 elsewhere (and at NaN), as in PyTorch.
+    ///
+    /// ```
+    /// let y = micrograd_plus::Tensor::new([-4.0f32, 0.0, 4.0]).unwrap().hardsigmoid();
+    /// assert_eq!(y.to_vec::<f32>(), vec![0.0, 0.5, 1.0]);
+    /// ```
+    hardsigmoid, Hardsigmoid, "hardsigmoid", |x| relu6(x + T::of(3.0)) / T::of(6.0), |x, y| {
+        if x > T::of(-3.0) && x < T::of(3.0) {
+            T::of(1.0 / 6.0)
+        } else {
+            T::zero()
+        }
+    },
+    gate = true
+);
+unary_op!(
+    /// SELU: `scale · (x > 0 ? x : alpha · (e^x − 1))` with PyTorch's
+    /// constants (alpha ≈ 1.6733, scale ≈ 1.0507).
+    ///
+    /// ```
+    /// let y = micrograd_plus::Tensor::new([1.0f64, 0.0]).unwrap().selu();
+    /// assert_eq!(y.to_vec::<f64>(), vec![1.0507009873554805, 0.0]);
+    /// ```
+    // PyTorch tests `x <= 0` for the exponential branch, as for elu.
+    selu, Selu, "selu", |x| {
+        if x <= T::zero() {
+            T::of(SELU_ALPHA * SELU_SCALE) * x.exp_m1()
+        } else {
+            T::of(SELU_SCALE) * x
+        }
+    }, |x, y| {
+        if x <= T::zero() {
+            T::of(SELU_ALPHA * SELU_SCALE) * x.exp()
+        } else {
+            T::of(SELU_SCALE)
+        }
+    }
+);
+unary_op!(
+    /// Mish `x · tanh(softplus(x))`.
+    ///
+    /// ```
+    /// let y = micrograd_plus::Tensor::new([0.0f32]).unwrap().mish();
+    /// assert_eq!(y.to_vec::<f32>(), vec![0.0]);
+    /// ```
+    mish, Mish, "mish", |x| x * x.exp().ln_1p().tanh(), |x, y| {
+        // d/dx x·t(x) = t + x · sigmoid(x) · (1 − t²), t = tanh(softplus(x)).
+        let t = x.exp().ln_1p().tanh();
+        let s = (T::one() + (-x).exp()).recip();
+        t + x * s * (T::one() - t * t)
+    }
+);
+unary_op!(
+    /// `ln(sigmoid(x)) = min(x, 0) − ln(1 + e^(−|x|))`, without overflow.
+    ///
+    /// ```
+    /// let y = micrograd_plus::Tensor::new([0.0f64]).unwrap().logsigmoid();
+    /// assert_eq!(y.item().unwrap(), -(2f64.ln()));
+    /// ```
+    logsigmoid, LogSigmoid, "logsigmoid", |x| x.min(T::zero()) - (-x.abs()).exp().ln_1p(), |x, y| {
+        // PyTorch's form: (x < 0) − sign · z / (1 + z), z = e^(−|x|),
+        // sign = 1 below 0 and −1 otherwise.
+        let z = (-x.abs()).exp();
+        let (max_deriv, sign) = if x < T::zero() {
+            (T::one(), T::one())
+        } else {
+            (T::zero(), -T::one())
+        };
+        max_deriv - sign * z / (T::one() + z)
+    }
+);
+
+/// Clamps into `[min, max]` the way PyTorch's `hardtanh` (and `relu6`)
+/// does: NaN stays NaN, and the gradient is blocked only where
+/// `x <= min` or `x >= max`, so it passes at NaN (unlike `clamp`'s) but not
+/// at the bounds.
+#[derive(Clone, Copy)]
+pub struct Hardtanh {
+    /// Lower bound.
+    pub min: f64,
+    /// Upper bound.
+    pub max: f64,
+}
+impl UnaryFn for Hardtanh {
+    const NAME: &'static str = "hardtanh";
+    fn gate(&self) -> bool {
+        true
+    }
+    fn f<T: Element>(&self, x: T) -> T {
+        Clamp {
+            min: Some(self.min),
+            max: Some(self.max),
+        }
+        .f(x)
+    }
+    fn df<T: Element>(&self, x: T, _: T) -> T {
+        if x <= T::of(self.min) || x >= T::of(self.max) {
+            T::zero()
+        } else {
+            T::one()
+        }
+    }
+}
+
+/// Softplus `ln(1 + e^(βx)) / β`, linear (`x`) where `βx > threshold`:
+/// PyTorch's formula, forward and backward (`z / (z + 1)`, `z = e^(βx)`).
+#[derive(Clone, Copy)]
+pub struct Softplus {
+    /// β, the sharpness.
+    pub beta: f64,
+    /// Above `βx > threshold` the function is the identity.
+    pub threshold: f64,
+}
+impl UnaryFn for Softplus {
+    const NAME: &'static str = "softplus";
+    fn f<T: Element>(&self, x: T) -> T {
+        let (beta, xb) = (T::of(self.beta), x * T::of(self.beta));
+        if xb > T::of(self.threshold) {
+            x
+        } else {
+            xb.exp().ln_1p() / beta
+        }
+    }
+    fn df<T: Element>(&self, x: T, _: T) -> T {
+        let xb = x * T::of(self.beta);
+        if xb > T::of(self.threshold) {
+            T::one()
+        } else {
+            let z = xb.exp();
+            z / (z + T::one())
+        }
+    }
+}
+
+/// CELU `max(0, x) + min(0, α · (e^(x/α) − 1))`; its derivative below 0 is
+/// `e^(x/α)` (PyTorch tests `x <= 0`, so NaN takes the identity branch).
+#[derive(Clone, Copy)]
+pub struct Celu(pub f64);
+impl UnaryFn for Celu {
+    const NAME: &'static str = "celu";
+    fn f<T: Element>(&self, x: T) -> T {
+        let alpha = T::of(self.0);
+        if x <= T::zero() {
+            alpha * (x / alpha).exp_m1()
+        } else {
+            x
+        }
+    }
+    fn df<T: Element>(&self, x: T, _: T) -> T {
+        if x <= T::zero() {
+            (x / T::of(self.0)).exp()
+        } else {
+            T::one()
+        }
+    }
+}
+
+impl Tensor {
+    /// Clamps into `[min_val, max_val]` (PyTorch's `hardtanh`, default
+    /// `[-1, 1]`); the gradient is 0 at and beyond the bounds and passes at
+    /// NaN. `min_val > max_val` is an error, as in PyTorch.
+    ///
+    /// ```
+    /// let x = micrograd_plus::Tensor::new([-2.0f32, 0.5, 3.0]).unwrap();
+    /// assert_eq!(x.hardtanh(-1.0, 1.0).unwrap().to_vec::<f32>(), vec![-1.0, 0.5, 1.0]);
+    /// assert!(x.hardtanh(1.0, -1.0).is_err());
+    /// ```
+    pub fn hardtanh(&self, min_val: f64, max_val: f64) -> Result<Tensor> {
+        if min_val > max_val {
+            return Err(Error::argument(
+                "hardtanh",
+                format!("min_val cannot be greater than max_val (got {min_val} > {max_val})"),
+            ));
+        }
+        Ok(unary(
+            self,
+            Hardtanh {
+                min: min_val,
+                max: max_val,
+            },
+        ))
+    }
+
+    /// `min(max(x, 0), 6)`: [`Tensor::hardtanh`] on `[0, 6]`, so the
+    /// gradient is 0 at 0 and at 6, as in PyTorch.
+    ///
+    /// ```
+    /// let y = micrograd_plus::Tensor::new([-1.0f32, 3.0, 7.0]).unwrap().relu6();
+    /// assert_eq!(y.to_vec::<f32>(), vec![0.0, 3.0, 6.0]);
+    /// ```
+    pub fn relu6(&self) -> Tensor {
+        unary(self, Hardtanh { min: 0.0, max: 6.0 })
+    }
+
+    /// Softplus with PyTorch's defaults (β = 1, linear above 20).
+    ///
+    /// ```
+    /// let y = micrograd_plus::Tensor::new([0.0f64]).unwrap().softplus();
+    /// assert!((y.item().unwrap() - 2f64.ln()).abs() < 1e-15);
+    /// ```
+    pub fn softplus(&self) -> Tensor {
+        self.softplus_with(1.0, 20.0)
+    }
+
+    /// Softplus `ln(1 + e^(βx)) / β`, the identity where `βx > threshold`
+    /// (PyTorch's `softplus(x, beta, threshold)`).
+    ///
+    /// ```
+    /// let y = micrograd_plus::Tensor::new([0.0f64, 10.0]).unwrap().softplus_with(2.0, 5.0);
+    /// assert!((y.to_vec::<f64>()[0] - 2f64.ln() / 2.0).abs() < 1e-15);
+    /// assert_eq!(y.to_vec::<f64>()[1], 10.0);
+    /// ```
+    pub fn softplus_with(&self, beta: f64, threshold: f64) -> Tensor {
+        unary(self, Softplus { beta, threshold })
+    }
+
+    /// CELU with parameter `alpha`; `alpha = 0` is an error, as in PyTorch.
+    ///
+    /// ```
+    /// let y = micrograd_plus::Tensor::new([-1.0f64, 2.0]).unwrap().celu(1.0).unwrap();
+    /// assert_eq!(y.to_vec::<f64>(), vec![(-1f64).exp_m1(), 2.0]);
+    /// assert!(micrograd_plus::Tensor::ones(&[1]).celu(0.0).is_err());
+    /// ```
+    pub fn celu(&self, alpha: f64) -> Result<Tensor> {
+        if alpha == 0.0 {
+            return Err(Error::argument(
+                "celu",
+                format!(
+                    "ZeroDivisionError: alpha cannot be 0 for CELU (input shape {:?})",
+                    self.shape()
+                ),
+            ));
+        }
+        Ok(unary(self, Celu(alpha)))
+    }
+
+    /// Softsign `x / (1 + |x|)`, built from `abs`, `add` and `div` exactly
+    /// as PyTorch defines it, so values and gradients at ±∞ agree too.
+    ///
+    /// ```
+    /// let y = micrograd_plus::Tensor::new([1.0f32, -3.0]).unwrap().softsign();
+    /// assert_eq!(y.to_vec::<f32>(), vec![0.5, -0.75]);
+    /// ```
+    pub fn softsign(&self) -> Tensor {
+        self.div(&self.abs().add_scalar(1.0))
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Softmin along `dim`: `softmax(−x)`, as PyTorch computes it.
+    ///
+    /// ```
+    /// let y = micrograd_plus::Tensor::new([0.0f64, 0.0]).unwrap().softmin(-1).unwrap();
+    /// assert_eq!(y.to_vec::<f64>(), vec![0.5, 0.5]);
+    /// ```
+    pub fn softmin(&self, dim: isize) -> Result<Tensor> {
+        self.neg().softmax(dim)
+    }
+}
+
+/// SELU's α and scale (PyTorch's constants).
+const SELU_ALPHA: f64 = 1.673_263_242_354_377_3;
+const SELU_SCALE: f64 = 1.050_700_987_355_480_5;
+
+/// `min(max(x, 0), 6)`, NaN staying NaN.
+#[inline(always)]
+fn relu6<T: Element>(x: T) -> T {
+    if x < T::zero() {
+        T::zero()
+    } else if x > T::of(6.0) {
+        T::of(6.0)
+    } else {
+        x
+    }
+}
+
+/// `1`, `−1` or `0` by the sign of `x` (0 for ±0 and NaN, like PyTorch).
+pub(crate) fn sign<T: Element>(x: T) -> T {
     if x > T::zero() {
         T::one()
     } else if x < T::zero() {

@@ -1,0 +1,384 @@
+//! The ops issue 14 added, against PyTorch 2.15: replays the cases that
+//! `scripts/record_torch_ops_extra.py` ran in PyTorch
+//! (`tests/data/torch_ops_extra.json`) and checks every result: an error
+//! where PyTorch raised, otherwise each output's shape, dtype and elements
+//! (NaN where PyTorch has NaN, the same infinities) and every input's
+//! gradient for PyTorch's random upstream gradient.
+//!
+//! Index outputs (max/min over a dim, sort, topk) are PyTorch's int64; ours
+//! hold the same whole numbers in the input's dtype (the engine has no
+//! integer tensors, as for `argmax`), so only their values are compared.
+
+use micrograd_plus::tensor::ops::padding::PadMode;
+use micrograd_plus::{DType, Result, Tensor};
+use serde_json::Value;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+const CASES: &str = include_str!("data/torch_ops_extra.json");
+
+/// A recorded number: JSON numbers, or "nan", "inf", "-inf".
+fn number(v: &Value) -> f64 {
+    match v {
+        Value::Number(n) => n.as_f64().expect("finite JSON number"),
+        Value::String(s) => match s.as_str() {
+            "nan" => f64::NAN,
+            "inf" => f64::INFINITY,
+            "-inf" => f64::NEG_INFINITY,
+            other => panic!("bad number {other:?} in the fixture"),
+        },
+        other => panic!("bad number {other} in the fixture"),
+    }
+}
+
+fn numbers(v: &Value) -> Vec<f64> {
+    v.as_array().expect("array").iter().map(number).collect()
+}
+
+fn usizes(v: &Value) -> Vec<usize> {
+    v.as_array()
+        .expect("array")
+        .iter()
+        .map(|d| d.as_u64().expect("size") as usize)
+        .collect()
+}
+
+fn dtype(name: &Value) -> Option<DType> {
+    match name.as_str() {
+        Some("f32") => Some(DType::F32),
+        Some("f64") => Some(DType::F64),
+        Some("i64") => None,
+        other => panic!("bad dtype {other:?}"),
+    }
+}
+
+fn input(spec: &Value) -> Tensor {
+    let t = Tensor::from_vec(numbers(&spec["data"]), &usizes(&spec["shape"]))
+        .expect("recorded input fits its shape")
+        .to_dtype(dtype(&spec["dtype"]).expect("float input"));
+    t.requires_grad(spec["grad"].as_bool().expect("grad flag"))
+}
+
+/// Runs one recorded op on our engine; the first output is the one the
+/// upstream gradient flows into.
+fn apply(op: &str, args: &Value, x: &[Tensor]) -> Result<Vec<Tensor>> {
+    let f = |k: &str| number(&args[k]);
+    let i = |k: &str| args[k].as_i64().expect("int argument") as isize;
+    let b = |k: &str| args[k].as_bool().expect("bool argument");
+    // A dim list; null (PyTorch's `dim=None`) is every dim, our empty list.
+    let list = |k: &str| -> Vec<isize> {
+        let d = &args[k];
+        if d.is_null() {
+            Vec::new()
+        } else {
+            d.as_array()
+                .expect("list argument")
+                .iter()
+                .map(|v| v.as_i64().expect("int") as isize)
+                .collect()
+        }
+    };
+    let dims = || list("dims");
+    let one = |t: Tensor| Ok(vec![t]);
+    let pair = |(v, ix): (Tensor, Tensor)| Ok(vec![v, ix]);
+    // A bound recorded as null is absent (PyTorch's None).
+    let bound = |k: &str, at: usize| (!args.get(k).is_some_and(Value::is_null)).then(|| &x[at]);
+    match op {
+        "relu6" => one(x[0].relu6()),
+        "hardtanh" => one(x[0].hardtanh(-1.0, 1.0)?),
+        "hardtanh_with" => one(x[0].hardtanh(f("min_val"), f("max_val"))?),
+        "hardswish" => one(x[0].hardswish()),
+        "hardsigmoid" => one(x[0].hardsigmoid()),
+        "selu" => one(x[0].selu()),
+        "celu" => one(x[0].celu(f("alpha"))?),
+        "mish" => one(x[0].mish()),
+        "logsigmoid" => one(x[0].logsigmoid()),
+        "softsign" => one(x[0].softsign()),
+        "softplus" => one(x[0].softplus()),
+        "softplus_with" => one(x[0].softplus_with(f("beta"), f("threshold"))),
+        "softmin" => one(x[0].softmin(i("dim"))?),
+        "erf" => one(x[0].erf()),
+        "log1p" => one(x[0].log1p()),
+        "expm1" => one(x[0].expm1()),
+        "log2" => one(x[0].log2()),
+        "rsqrt" => one(x[0].rsqrt()),
+        "square" => one(x[0].square()),
+        "sign" => one(x[0].sign()),
+        "tan" => one(x[0].tan()),
+        "clamp_tensor" => {
+            // The bounds present, in order: min (if any), then max.
+            let lo = bound("min", 1);
+            let hi = bound("max", if lo.is_some() { 2 } else { 1 });
+            one(x[0].clamp_tensor(lo, hi)?)
+        }
+        "lerp" => one(x[0].lerp(&x[1], &x[2])?),
+        "lerp_scalar" => one(x[0].lerp_scalar(&x[1], f("weight"))?),
+        "prod" => one(x[0].prod()),
+        "prod_dim" => one(x[0].prod_dim(i("dim"), b("keepdim"))?),
+        "cumsum" => one(x[0].cumsum(i("dim"))?),
+        "cumprod" => one(x[0].cumprod(i("dim"))?),
+        "vector_norm" => one(x[0].vector_norm(f("ord"), &dims(), b("keepdim"))?),
+        "norm" => one(x[0].norm(f("p"), &dims(), b("keepdim"))?),
+        "max_dim" => pair(x[0].max_dim(i("dim"), b("keepdim"))?),
+        "min_dim" => pair(x[0].min_dim(i("dim"), b("keepdim"))?),
+        "sort" => pair(x[0].sort(i("dim"), b("descending"), b("stable"))?),
+        "topk" => {
+            let k = args["k"].as_u64().expect("k") as usize;
+            pair(x[0].topk(k, i("dim"), b("largest"), b("sorted"))?)
+        }
+        "flip" => one(x[0].flip(&dims())?),
+        "roll" => one(x[0].roll(&list("shifts"), &dims())?),
+        "repeat" => {
+            let sizes: Vec<usize> = list("sizes").iter().map(|&s| s as usize).collect();
+            one(x[0].repeat(&sizes)?)
+        }
+        "tril" => one(x[0].tril(i("diagonal"))?),
+        "triu" => one(x[0].triu(i("diagonal"))?),
+        "outer" => one(x[0].outer(&x[1])?),
+        "bmm" => one(x[0].bmm(&x[1])?),
+        "pixel_shuffle" => one(x[0].pixel_shuffle(i("upscale_factor") as usize)?),
+        "pad" => {
+            let mode = match args["mode"].as_str() {
+                Some("constant") => PadMode::Constant(f("value")),
+                Some("reflect") => PadMode::Reflect,
+                Some("replicate") => PadMode::Replicate,
+                other => panic!("pad mode {other:?}"),
+            };
+            one(x[0].pad_with(&list("pad"), mode)?)
+        }
+        "normalize" => one(x[0].normalize(f("p"), i("dim"), f("eps"))?),
+        "glu" => one(x[0].glu(i("dim"))?),
+        other => panic!("op {other} is not in the replayer"),
+    }
+}
+
+/// Whether `got` matches PyTorch's `want`: NaN where it has NaN, the same
+/// infinities, and finite values within `atol + rtol·|want|`.
+fn close(got: &[f64], want: &[f64], f32: bool) -> std::result::Result<(), String> {
+    // f64: the same formulas agree to rounding, up to summation order and
+    // libm; f32: exp/log/tan of f32 differ in the last bits, and a sum of a
+    // few values rounds in a different order.
+    let (atol, rtol) = if f32 { (1e-5, 1e-4) } else { (1e-9, 1e-7) };
+    if got.len() != want.len() {
+        return Err(format!("{} elements, PyTorch {}", got.len(), want.len()));
+    }
+    for (i, (&g, &w)) in got.iter().zip(want).enumerate() {
+        let ok = if w.is_nan() {
+            g.is_nan()
+        } else if w.is_infinite() {
+            g == w
+        } else {
+            (g - w).abs() <= atol + rtol * w.abs()
+        };
+        if !ok {
+            return Err(format!("element {i}: {g}, PyTorch {w}"));
+        }
+    }
+    Ok(())
+}
+
+/// Replays one case; `Err` describes the first disagreement.
+fn replay(case: &Value) -> std::result::Result<(), String> {
+    let leaves: Vec<Tensor> = case["inputs"]
+        .as_array()
+        .expect("inputs")
+        .iter()
+        .map(input)
+        .collect();
+    let torch = &case["torch"];
+    let op = case["op"].as_str().expect("op");
+    let outs = match (apply(op, &case["args"], &leaves), torch.get("error")) {
+        (Err(_), Some(_)) => return Ok(()),
+        (Ok(_), Some(e)) => return Err(format!("PyTorch raised ({e}), we did not")),
+        (Err(e), None) => return Err(format!("we raised ({e}), PyTorch did not")),
+        (Ok(outs), None) => outs,
+    };
+    let want = torch["outputs"].as_array().expect("outputs");
+    if outs.len() != want.len() {
+        return Err(format!("{} outputs, PyTorch {}", outs.len(), want.len()));
+    }
+    for (k, (out, w)) in outs.iter().zip(want).enumerate() {
+        if out.shape() != usizes(&w["shape"]) {
+            return Err(format!(
+                "output {k}: shape {:?}, PyTorch {}",
+                out.shape(),
+                w["shape"]
+            ));
+        }
+        let want_dtype = dtype(&w["dtype"]);
+        if want_dtype.is_some_and(|d| d != out.dtype()) {
+            return Err(format!(
+                "output {k}: dtype {:?}, PyTorch {}",
+                out.dtype(),
+                w["dtype"]
+            ));
+        }
+        // Indices are whole numbers: exact.
+        let f32 = out.dtype() == DType::F32 && want_dtype.is_some();
+        close(&out.to_vec::<f64>(), &numbers(&w["value"]), f32)
+            .map_err(|e| format!("output {k}: {e}"))?;
+    }
+    let Some(upstream) = torch.get("upstream") else {
+        return Ok(());
+    };
+    let out = &outs[0];
+    let upstream = Tensor::from_vec(numbers(upstream), out.shape())
+        .map_err(|e| e.to_string())?
+        .to_dtype(out.dtype());
+    out.backward_with(&upstream)
+        .map_err(|e| format!("backward: {e}"))?;
+    let f32 = leaves.iter().any(|l| l.dtype() == DType::F32);
+    for (i, (leaf, want)) in leaves
+        .iter()
+        .zip(torch["grads"].as_array().expect("grads"))
+        .enumerate()
+    {
+        if want.is_null() {
+            continue;
+        }
+        let got = leaf
+            .grad()
+            .map(|g| g.to_vec::<f64>())
+            .unwrap_or_else(|| vec![0.0; leaf.numel()]);
+        close(&got, &numbers(want), f32).map_err(|e| format!("grad of input {i}: {e}"))?;
+    }
+    Ok(())
+}
+
+fn panic_text(panic: &Box<dyn std::any::Any + Send>) -> String {
+    panic
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_default()
+}
+
+/// Replays every case whose op is in `ops` and lists all disagreements.
+fn replay_ops(ops: &[&str]) {
+    let fixture: Value = serde_json::from_str(CASES).expect("fixture is JSON");
+    let cases: Vec<&Value> = fixture["cases"]
+        .as_array()
+        .expect("cases")
+        .iter()
+        .filter(|c| ops.contains(&c["op"].as_str().expect("op")))
+        .collect();
+    let mut failures = Vec::new();
+    for op in ops {
+        if !cases.iter().any(|c| c["op"] == *op) {
+            failures.push(format!("{op}: no recorded case"));
+        }
+    }
+    for case in &cases {
+        let outcome = catch_unwind(AssertUnwindSafe(|| replay(case)))
+            .unwrap_or_else(|panic| Err(format!("panicked: {}", panic_text(&panic))));
+        if let Err(e) = outcome {
+            failures.push(format!("{} (args {}): {e}", case["name"], case["args"]));
+        }
+    }
+    println!("{} cases replayed", cases.len());
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases disagree with PyTorch:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
+}
+
+const ACTIVATIONS_AND_MATH: &[&str] = &[
+    "relu6",
+    "hardtanh",
+    "hardtanh_with",
+    "hardswish",
+    "hardsigmoid",
+    "selu",
+    "celu",
+    "mish",
+    "logsigmoid",
+    "softsign",
+    "softplus",
+    "softplus_with",
+    "softmin",
+    "erf",
+    "log1p",
+    "expm1",
+    "log2",
+    "rsqrt",
+    "square",
+    "sign",
+    "tan",
+];
+const TERNARY: &[&str] = &["clamp_tensor", "lerp", "lerp_scalar"];
+const REDUCTIONS_AND_SCANS: &[&str] = &[
+    "prod",
+    "prod_dim",
+    "cumsum",
+    "cumprod",
+    "vector_norm",
+    "norm",
+    "max_dim",
+    "min_dim",
+];
+const SORTING: &[&str] = &["sort", "topk"];
+const LAYOUT: &[&str] = &[
+    "flip",
+    "roll",
+    "repeat",
+    "tril",
+    "triu",
+    "outer",
+    "bmm",
+    "pixel_shuffle",
+    "pad",
+];
+const LAYERS: &[&str] = &["normalize", "glu"];
+/// Every group of ops a test below replays.
+const GROUPS: &[&[&str]] = &[
+    ACTIVATIONS_AND_MATH,
+    TERNARY,
+    REDUCTIONS_AND_SCANS,
+    SORTING,
+    LAYOUT,
+    LAYERS,
+];
+
+#[test]
+fn activations_and_math_agree_with_pytorch() {
+    replay_ops(ACTIVATIONS_AND_MATH);
+}
+
+#[test]
+fn clamp_with_tensor_bounds_and_lerp_agree_with_pytorch() {
+    replay_ops(TERNARY);
+}
+
+#[test]
+fn reductions_and_scans_agree_with_pytorch() {
+    replay_ops(REDUCTIONS_AND_SCANS);
+}
+
+#[test]
+fn sort_and_topk_agree_with_pytorch_ties_included() {
+    replay_ops(SORTING);
+}
+
+#[test]
+fn layout_ops_and_padding_agree_with_pytorch() {
+    replay_ops(LAYOUT);
+}
+
+#[test]
+fn normalize_and_glu_agree_with_pytorch() {
+    replay_ops(LAYERS);
+}
+
+#[test]
+fn every_recorded_op_is_replayed() {
+    let fixture: Value = serde_json::from_str(CASES).expect("fixture is JSON");
+    for case in fixture["cases"].as_array().expect("cases") {
+        let op = case["op"].as_str().expect("op");
+        assert!(
+            GROUPS.iter().any(|g| g.contains(&op)),
+            "{op} is recorded but no test replays it"
+        );
+    }
+}
