@@ -51,7 +51,7 @@ pub(crate) fn to_py_err(e: Error) -> PyErr {
             PyValueError::new_err(msg)
         }
         Error::Index { .. } => PyIndexError::new_err(msg),
-        Error::Autograd(_) => PyRuntimeError::new_err(msg),
+        Error::Autograd(_) | Error::Training(_) => PyRuntimeError::new_err(msg),
         Error::File { .. } => PyOSError::new_err(msg),
     }
 }

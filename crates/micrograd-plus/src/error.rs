@@ -49,6 +49,13 @@ pub enum Error {
         /// The full message.
         String,
     ),
+    /// A training run that cannot go on: its loss diverged, or the doctor
+    /// in strict mode stopped it.
+    #[error("{0}")]
+    Training(
+        /// The full message.
+        String,
+    ),
     /// A file that cannot be read or written, or whose contents are wrong.
     #[error("{path}: {msg}")]
     File {

@@ -24,7 +24,7 @@ fn t64<const N: usize>(v: [f64; N]) -> Tensor {
 }
 
 fn grad_of(t: &Tensor) -> Vec<f64> {
-    t.grad().expect("gradient should be set").to_vec_f64()
+    t.grad().expect("gradient should be set").to_vec::<f64>()
 }
 
 fn assert_close(got: &[f64], want: &[f64], tol: f64) {
@@ -196,9 +196,9 @@ fn a_broadcast_operand_gets_a_gradient_of_its_own_shape() {
     let bg = b.grad().unwrap();
     assert_eq!(bg.shape(), &[3]);
     // Column sums of the upstream gradient.
-    assert_eq!(bg.to_vec_f64(), vec![4.0, 2.0, -1.0]);
+    assert_eq!(bg.to_vec::<f64>(), vec![4.0, 2.0, -1.0]);
     assert_eq!(a.grad().unwrap().shape(), &[2, 3]);
-    assert_eq!(grad_of(&a), upstream.to_vec_f64());
+    assert_eq!(grad_of(&a), upstream.to_vec::<f64>());
 
     // Multiplication: b's gradient is Σ_rows upstream·a; a's is upstream·b.
     a.zero_grad();
@@ -308,7 +308,7 @@ fn detach_stops_gradients() {
     let x = t64([2.0, 3.0]).requires_grad(true);
     let d = x.detach();
     assert!(d.is_leaf() && !d.is_requires_grad());
-    assert_eq!(d.to_vec_f64(), vec![2.0, 3.0]);
+    assert_eq!(d.to_vec::<f64>(), vec![2.0, 3.0]);
     // y = Σ x·stop(x): only the first factor carries a gradient (x, not 2x).
     let y = (&x * &d).sum();
     y.backward().unwrap();
@@ -333,7 +333,7 @@ fn no_grad_records_nothing_and_restores_the_mode() {
     });
     assert!(is_grad_enabled(), "restored after a normal return");
     assert!(y.is_leaf() && !y.is_requires_grad() && y.op_name().is_none());
-    assert_close(&y.to_vec_f64(), &[2f64.exp(), 4f64.exp()], 1e-6);
+    assert_close(&y.to_vec::<f64>(), &[2f64.exp(), 4f64.exp()], 1e-6);
     assert!(
         y.sum().backward().is_err(),
         "nothing to backpropagate through"
@@ -755,13 +755,13 @@ fn mixed_dtype_ops_promote_to_f64_with_gradients_in_each_inputs_dtype() {
     let b = t64([0.5, -1.0, 0.25]).requires_grad(true);
     let y = a.mul(&b).unwrap();
     assert_eq!(y.dtype(), DType::F64);
-    assert_eq!(y.to_vec_f64(), vec![0.5, -2.0, 0.75, 2.0, -5.0, 1.5]);
+    assert_eq!(y.to_vec::<f64>(), vec![0.5, -2.0, 0.75, 2.0, -5.0, 1.5]);
     y.sum().backward().unwrap();
     let (ga, gb) = (a.grad().unwrap(), b.grad().unwrap());
     assert_eq!((ga.dtype(), ga.shape()), (DType::F32, &[2, 3][..]));
     assert_eq!((gb.dtype(), gb.shape()), (DType::F64, &[3][..]));
-    assert_eq!(ga.to_vec_f64(), vec![0.5, -1.0, 0.25, 0.5, -1.0, 0.25]);
-    assert_eq!(gb.to_vec_f64(), vec![5.0, 7.0, 9.0]);
+    assert_eq!(ga.to_vec::<f64>(), vec![0.5, -1.0, 0.25, 0.5, -1.0, 0.25]);
+    assert_eq!(gb.to_vec::<f64>(), vec![5.0, 7.0, 9.0]);
 
     // The other operand order, and other promoting ops.
     let (p, q) = (
@@ -781,9 +781,12 @@ fn mixed_dtype_ops_promote_to_f64_with_gradients_in_each_inputs_dtype() {
     );
 
     let m = a.matmul(&t64([1.0, 1.0, 1.0])).unwrap();
-    assert_eq!((m.dtype(), m.to_vec_f64()), (DType::F64, vec![6.0, 15.0]));
+    assert_eq!(
+        (m.dtype(), m.to_vec::<f64>()),
+        (DType::F64, vec![6.0, 15.0])
+    );
     let c = Tensor::cat(&[t32([1.0]), t64([2.0])], 0).unwrap();
-    assert_eq!((c.dtype(), c.to_vec_f64()), (DType::F64, vec![1.0, 2.0]));
+    assert_eq!((c.dtype(), c.to_vec::<f64>()), (DType::F64, vec![1.0, 2.0]));
 
     // A scalar does not promote: f32 stays f32.
     assert_eq!((&a * 2.0).dtype(), DType::F32);
@@ -894,9 +897,9 @@ fn like_constructors_keep_shape_and_dtype() {
             assert_eq!(t.shape(), &[2, 3], "{name}");
             assert!(!t.is_requires_grad(), "{name}");
         }
-        assert_eq!(base.zeros_like().to_vec_f64(), vec![0.0; 6]);
-        assert_eq!(base.ones_like().to_vec_f64(), vec![1.0; 6]);
-        assert_eq!(base.full_like(-2.0).to_vec_f64(), vec![-2.0; 6]);
+        assert_eq!(base.zeros_like().to_vec::<f64>(), vec![0.0; 6]);
+        assert_eq!(base.ones_like().to_vec::<f64>(), vec![1.0; 6]);
+        assert_eq!(base.full_like(-2.0).to_vec::<f64>(), vec![-2.0; 6]);
         // Same seed, same numbers as the plain constructors.
         assert_eq!(
             base.rand_like(3).to_vec::<f32>(),
@@ -991,7 +994,7 @@ fn gradients_accumulate_in_place_so_every_handle_sees_the_sum() {
     (&x * 3.0).sum().backward().unwrap();
     let held = x.grad().unwrap();
     (&x * 3.0).sum().backward().unwrap();
-    assert_close(&held.to_vec_f64(), &[6.0, 6.0], 0.0);
+    assert_close(&held.to_vec::<f64>(), &[6.0, 6.0], 0.0);
     assert_eq!(held.id(), x.grad().unwrap().id());
 }
 

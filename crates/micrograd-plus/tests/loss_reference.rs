@@ -211,7 +211,7 @@ impl Checker {
             DType::F64 => (1e-10, 1e-12, 1),
         };
         let mut first_bad = None;
-        for (i, (&a, &b)) in got.to_vec_f64().iter().zip(&want.data).enumerate() {
+        for (i, (&a, &b)) in got.to_vec::<f64>().iter().zip(&want.data).enumerate() {
             let used = (a - b).abs() / (atol + rtol * b.abs());
             if used.is_nan() || used > 1.0 {
                 first_bad.get_or_insert((i, a, b));

@@ -190,7 +190,7 @@ fn compare(what: &str, ours: &Tensor, torch: &Value, dtype: DType, errors: &mut 
         ));
         return;
     }
-    let (ours, theirs) = (ours.to_vec_f64(), floats(&torch["data"]));
+    let (ours, theirs) = (ours.to_vec::<f64>(), floats(&torch["data"]));
     if let Some(j) = (0..ours.len()).find(|&j| !close(ours[j], theirs[j], rtol, atol)) {
         errors.push(format!(
             "{what}[{j}]: ours {} vs torch {} (diff {:e})",
@@ -512,7 +512,7 @@ fn step_with(opt: &mut dyn Optimizer, params: &[Tensor], k: usize) {
 fn bits(params: &[Tensor]) -> Vec<Vec<u64>> {
     params
         .iter()
-        .map(|p| p.to_vec_f64().iter().map(|x| x.to_bits()).collect())
+        .map(|p| p.to_vec::<f64>().iter().map(|x| x.to_bits()).collect())
         .collect()
 }
 
@@ -754,7 +754,7 @@ fn bits_of_state(state: &[(String, Tensor)]) -> Vec<(String, Vec<u64>)> {
         .map(|(k, t)| {
             (
                 k.clone(),
-                t.to_vec_f64().iter().map(|x| x.to_bits()).collect(),
+                t.to_vec::<f64>().iter().map(|x| x.to_bits()).collect(),
             )
         })
         .collect()
@@ -1285,7 +1285,7 @@ fn optimizers_minimise_a_quadratic() {
                 (&d * &d).sum().backward().expect("backward");
                 opt.step().expect("step");
             }
-            let got = w.to_vec_f64();
+            let got = w.to_vec::<f64>();
             for (g, want) in got.iter().zip(target) {
                 assert!((g - want).abs() < 1e-2, "{name} {dtype:?}: {got:?}");
             }

@@ -418,7 +418,7 @@ impl Checker {
             return;
         }
         let (rtol, atol) = tolerance(dtype);
-        let g = got.to_vec_f64();
+        let g = got.to_vec::<f64>();
         let (mut max_err, mut max_used, mut bad, mut first_bad) = (0.0f64, 0.0f64, 0, None);
         let worst = match dtype {
             DType::F32 => &mut self.worst_f32,

@@ -171,3 +171,52 @@ fn divergence_is_reported_not_hidden() {
     let err = err.expect("training must diverge");
     assert!(err.starts_with("training diverged: loss is"), "{err}");
 }
+
+// The test profile keeps debug assertions on; release builds only warn.
+#[test]
+#[cfg_attr(not(debug_assertions), ignore = "release builds warn instead")]
+fn a_model_that_forgets_to_register_a_layer_is_refused_before_training() {
+    // visit_parameters leaves out `head`: its weights would get gradients
+    // that no optimizer applies and no checkpoint saves.
+    struct Forgetful {
+        body: Linear,
+        head: Linear,
+    }
+    impl Module for Forgetful {
+        fn forward(&self, x: &Tensor) -> micrograd_plus::Result<Tensor> {
+            self.head.forward(&self.body.forward(x)?.relu())
+        }
+        fn visit_parameters(&self, f: &mut micrograd_plus::nn::Visitor<'_>) {
+            micrograd_plus::nn::module::visit_child("body", &self.body, false, f);
+        }
+        fn describe(&self) -> String {
+            "Forgetful".into()
+        }
+    }
+    manual_seed(3);
+    let model = Forgetful {
+        body: Linear::new(2, 8, true),
+        head: Linear::new(8, 3, true),
+    };
+    let opt = SGD::new(model.parameters(), SGDConfig::default()).unwrap();
+    let ce = CrossEntropyLoss::new();
+    let mut t = Trainer::new(
+        Box::new(model),
+        Box::new(opt),
+        Box::new(move |y, t| ce.forward(y, t)),
+        3,
+    );
+    let (train, _) = spirals();
+    let err = t
+        .train_epoch(&train, 1, &mut |_| {})
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        "2 tensor(s) of shape [[3, 8], [3]] get gradients but are not parameters of the model, \
+         so the optimizer never updates them and checkpoints leave them out: register them \
+         in visit_parameters, or use #[derive(Module)]"
+    );
+    let state = t.model.state_dict();
+    assert_eq!(state.len(), 2, "only body's tensors are registered");
+}

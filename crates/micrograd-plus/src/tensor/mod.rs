@@ -259,15 +259,6 @@ impl Tensor {
         self.storage().to_vec()
     }
 
-    /// The elements as f64 (shorthand for `to_vec::<f64>()`).
-    ///
-    /// ```
-    /// assert_eq!(micrograd_plus::Tensor::ones(&[1]).to_vec_f64(), vec![1.0]);
-    /// ```
-    pub fn to_vec_f64(&self) -> Vec<f64> {
-        self.to_vec()
-    }
-
     /// The single element as f64.
     ///
     /// ```
@@ -530,7 +521,7 @@ impl std::fmt::Debug for Tensor {
         write!(
             f,
             "tensor({:?}, shape={:?}, dtype={}",
-            self.to_vec_f64(),
+            self.to_vec::<f64>(),
             self.shape(),
             self.dtype().name()
         )?;
@@ -570,7 +561,7 @@ impl std::fmt::Display for Tensor {
             write!(f, "]")
         }
         write!(f, "tensor(")?;
-        write_dim(f, &self.to_vec_f64(), self.shape(), 0)?;
+        write_dim(f, &self.to_vec::<f64>(), self.shape(), 0)?;
         write!(f, ")")
     }
 }

@@ -566,7 +566,7 @@ pub fn train_resumable(
 
 /// The error of a run whose loss stopped being finite.
 fn diverged(loss: f64, step: usize) -> Error {
-    Error::Autograd(format!(
+    Error::Training(format!(
         "training diverged: loss is {loss} at step {step} (try a lower learning rate)"
     ))
 }

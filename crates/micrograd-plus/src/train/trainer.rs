@@ -105,6 +105,33 @@ pub struct Trainer {
     /// Clear the gradients before each step (true). False only reproduces
     /// the forgotten-`zero_grad` failure ([`super::doctor::Breakage`]).
     pub zero_grad: bool,
+    /// Whether the first step's graph was checked for tensors the model
+    /// does not register ([`check_registered`]).
+    registration_checked: bool,
+}
+
+/// Tensors that the loss depends on and that want a gradient, but that the
+/// model does not register, are neither trained nor saved (a hand-written
+/// `visit_parameters` that forgot a layer): an error in debug builds, a
+/// warning on stderr in release builds, where the run may be deliberate.
+fn check_registered(model: &dyn Module, loss: &Tensor) -> Result<()> {
+    let stray = model.unregistered_parameters(loss);
+    if stray.is_empty() {
+        return Ok(());
+    }
+    let shapes: Vec<Vec<usize>> = stray.iter().map(|t| t.shape().to_vec()).collect();
+    let msg = format!(
+        "{} tensor(s) of shape {shapes:?} get gradients but are not parameters of the model, \
+         so the optimizer never updates them and checkpoints leave them out: register them \
+         in visit_parameters, or use #[derive(Module)]",
+        stray.len()
+    );
+    if cfg!(debug_assertions) {
+        Err(Error::Training(msg))
+    } else {
+        eprintln!("warning: {msg}");
+        Ok(())
+    }
 }
 
 /// How many rows' largest-logit class equals the target.
@@ -135,6 +162,7 @@ impl Trainer {
             history: History::default(),
             doctor: None,
             zero_grad: true,
+            registration_checked: false,
         }
     }
 
@@ -162,6 +190,10 @@ impl Trainer {
                 None => self.model.forward(&batch.inputs)?,
             };
             let loss = (self.loss)(&output, &batch.targets)?;
+            if !self.registration_checked {
+                check_registered(self.model.as_ref(), &loss)?;
+                self.registration_checked = true;
+            }
             loss.backward()?;
             if let Some(doctor) = self.doctor.as_mut() {
                 doctor.after_backward(self.model.as_ref());
@@ -178,7 +210,7 @@ impl Trainer {
                 doctor.after_update(self.model.as_ref(), value)?;
             }
             if !value.is_finite() {
-                return Err(Error::Autograd(format!(
+                return Err(Error::Training(format!(
                     "training diverged: loss is {value} at epoch {epoch}, batch {i} \
                      (try a lower learning rate or gradient clipping)"
                 )));
@@ -258,7 +290,7 @@ impl Trainer {
             // The last step can make the weights non-finite while its own
             // loss was finite: never checkpoint such a model.
             if !eval.loss.is_finite() {
-                return Err(Error::Autograd(format!(
+                return Err(Error::Training(format!(
                     "training diverged: test loss is {} after epoch {epoch} \
                      (try a lower learning rate or gradient clipping)",
                     eval.loss

@@ -161,7 +161,7 @@ fn kill_first_layer(model: &dyn crate::nn::Module) -> Result<()> {
         return Err(refuse());
     }
     let per_unit = w.numel() / b.numel().max(1);
-    let weights = w.to_vec_f64();
+    let weights = w.to_vec::<f64>();
     let mut storage = b.storage_mut();
     let Storage::F32(bias) = &mut *storage else {
         return Err(refuse());

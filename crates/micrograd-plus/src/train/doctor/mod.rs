@@ -337,7 +337,7 @@ impl Doctor {
         }
         self.diagnoses.extend(found.iter().cloned());
         match (self.config.mode, found.first()) {
-            (DoctorMode::Strict, Some(d)) => Err(Error::Autograd(format!(
+            (DoctorMode::Strict, Some(d)) => Err(Error::Training(format!(
                 "stopped by the doctor (strict mode): {d}"
             ))),
             _ => Ok(found),

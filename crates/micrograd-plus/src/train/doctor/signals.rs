@@ -157,7 +157,7 @@ pub fn weights(model: &dyn Module) -> Vec<(String, Vec<f64>)> {
     let mut out = Vec::new();
     model.visit_parameters(&mut |name, p| {
         if p.ndim() >= 2 {
-            out.push((layer_of(name).to_string(), p.to_vec_f64()));
+            out.push((layer_of(name).to_string(), p.to_vec::<f64>()));
         }
     });
     out
@@ -187,7 +187,7 @@ pub fn update_ratios(model: &dyn Module, before: &[(String, Vec<f64>)]) -> Vec<(
 pub fn gradients(model: &dyn Module) -> Vec<Vec<f64>> {
     let mut out = Vec::new();
     model.visit_parameters(&mut |_, p| {
-        out.push(p.grad().map(|g| g.to_vec_f64()).unwrap_or_default())
+        out.push(p.grad().map(|g| g.to_vec::<f64>()).unwrap_or_default())
     });
     out
 }
