@@ -15,6 +15,7 @@ mod storage;
 pub use autograd::{is_grad_enabled, no_grad, set_grad_enabled, NoGradGuard};
 pub use creation::NestedData;
 pub use dtype::{DType, Element};
+pub use ops::layout::ReshapeDims;
 pub(crate) use storage::with_slice;
 pub use storage::Storage;
 

@@ -21,17 +21,52 @@ fn permute_storage(src: &Storage, shape: &[usize], perm: &[usize]) -> Storage {
     })
 }
 
+/// A target shape for [`Tensor::reshape`]: sizes as `usize` (a tensor's
+/// `shape()`), or as signed integers where one may be `-1` (inferred), in a
+/// slice, an array or a `Vec`.
+pub trait ReshapeDims: std::fmt::Debug {
+    /// The dims as signed sizes; `None` if one does not fit in `isize`.
+    fn signed_dims(&self) -> Option<Vec<isize>>;
+}
+
+macro_rules! reshape_dims {
+    ($($int:ty),*) => {$(
+        impl ReshapeDims for [$int] {
+            fn signed_dims(&self) -> Option<Vec<isize>> {
+                self.iter().map(|&d| isize::try_from(d).ok()).collect()
+            }
+        }
+        impl<const N: usize> ReshapeDims for [$int; N] {
+            fn signed_dims(&self) -> Option<Vec<isize>> {
+                self.as_slice().signed_dims()
+            }
+        }
+        impl ReshapeDims for Vec<$int> {
+            fn signed_dims(&self) -> Option<Vec<isize>> {
+                self.as_slice().signed_dims()
+            }
+        }
+    )*};
+}
+reshape_dims!(isize, i32, i64, usize);
+
 impl Tensor {
     /// The same elements in a new shape; one dim may be `-1` (inferred).
+    /// The shape may be given as `usize` sizes too (another tensor's `shape()`).
     ///
     /// ```
     /// use micrograd_plus::Tensor;
     /// let t = Tensor::arange(0.0, 6.0, 1.0);
     /// assert_eq!(t.reshape(&[2, -1]).unwrap().shape(), &[2, 3]);
+    /// let sizes: Vec<usize> = vec![3, 2];
+    /// assert_eq!(t.reshape(&sizes).unwrap().shape(), &[3, 2]);
+    /// assert_eq!(t.reshape(Tensor::zeros(&[1, 6]).shape()).unwrap().shape(), &[1, 6]);
     /// let err = t.reshape(&[4, 2]).unwrap_err();
     /// assert_eq!(err.to_string(), "reshape: shape '[4, 2]' is invalid for input of size 6");
+    /// let err = t.reshape(&[usize::MAX, 0]).unwrap_err();
+    /// assert_eq!(err.to_string(), format!("reshape: shape '[{}, 0]' is invalid for input of size 6", usize::MAX));
     /// ```
-    pub fn reshape(&self, shape: &[isize]) -> Result<Tensor> {
+    pub fn reshape(&self, shape: &(impl ReshapeDims + ?Sized)) -> Result<Tensor> {
         let n = self.numel();
         let invalid = || {
             Error::shape(
@@ -39,6 +74,7 @@ impl Tensor {
                 format!("shape '{shape:?}' is invalid for input of size {n}"),
             )
         };
+        let shape = shape.signed_dims().ok_or_else(invalid)?;
         let mut inferred = None;
         let mut known = 1usize;
         for (i, &d) in shape.iter().enumerate() {
