@@ -211,10 +211,11 @@ impl DoctorReport {
             let (panels, footer) = root.split_vertically(800);
             let cells = panels.split_evenly((2, 2));
             let x_range = 0.0..last_step + 1.0;
+            // A value with no logarithm (a zero gradient) becomes a gap in
+            // its line (NaN, see `draw`), not a point that is left out and bridged.
             let log = |v: Vec<(f64, f64)>| -> Vec<(f64, f64)> {
                 v.into_iter()
-                    .filter(|p| p.1.is_finite() && p.1 > 0.0)
-                    .map(|(x, y)| (x, y.log10()))
+                    .map(|(x, y)| (x, if y > 0.0 { y.log10() } else { f64::NAN }))
                     .collect()
             };
 
@@ -408,11 +409,18 @@ impl Panel<'_> {
         }
         let any = !lines.is_empty();
         for (name, colour, data) in lines {
+            // NaN or infinite points break the line into segments.
+            let segments: Vec<Vec<(f64, f64)>> = data
+                .split(|p| !p.1.is_finite())
+                .filter(|s| !s.is_empty())
+                .map(<[_]>::to_vec)
+                .collect();
             chart
-                .draw_series(std::iter::once(PathElement::new(
-                    data,
-                    colour.stroke_width(2),
-                )))
+                .draw_series(
+                    segments
+                        .into_iter()
+                        .map(|s| PathElement::new(s, colour.stroke_width(2))),
+                )
                 .map_err(|e| file_err(path, e))?
                 .label(name)
                 .legend(move |(x, y)| {
