@@ -9,54 +9,16 @@
 //! hold the same whole numbers in the input's dtype (the engine has no
 //! integer tensors, as for `argmax`), so only their values are compared.
 
+mod torch_fixture;
+
 use micrograd_plus::tensor::ops::padding::PadMode;
 use micrograd_plus::{DType, Result, Tensor};
 use serde_json::Value;
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use torch_fixture::{
+    check_gradients, close, dim_list, disagreements, dtype, input, number, numbers, usizes,
+};
 
 const CASES: &str = include_str!("data/torch_ops_extra.json");
-
-/// A recorded number: JSON numbers, or "nan", "inf", "-inf".
-fn number(v: &Value) -> f64 {
-    match v {
-        Value::Number(n) => n.as_f64().expect("finite JSON number"),
-        Value::String(s) => match s.as_str() {
-            "nan" => f64::NAN,
-            "inf" => f64::INFINITY,
-            "-inf" => f64::NEG_INFINITY,
-            other => panic!("bad number {other:?} in the fixture"),
-        },
-        other => panic!("bad number {other} in the fixture"),
-    }
-}
-
-fn numbers(v: &Value) -> Vec<f64> {
-    v.as_array().expect("array").iter().map(number).collect()
-}
-
-fn usizes(v: &Value) -> Vec<usize> {
-    v.as_array()
-        .expect("array")
-        .iter()
-        .map(|d| d.as_u64().expect("size") as usize)
-        .collect()
-}
-
-fn dtype(name: &Value) -> Option<DType> {
-    match name.as_str() {
-        Some("f32") => Some(DType::F32),
-        Some("f64") => Some(DType::F64),
-        Some("i64") => None,
-        other => panic!("bad dtype {other:?}"),
-    }
-}
-
-fn input(spec: &Value) -> Tensor {
-    let t = Tensor::from_vec(numbers(&spec["data"]), &usizes(&spec["shape"]))
-        .expect("recorded input fits its shape")
-        .to_dtype(dtype(&spec["dtype"]).expect("float input"));
-    t.requires_grad(spec["grad"].as_bool().expect("grad flag"))
-}
 
 /// Runs one recorded op on our engine; the first output is the one the
 /// upstream gradient flows into.
@@ -64,19 +26,8 @@ fn apply(op: &str, args: &Value, x: &[Tensor]) -> Result<Vec<Tensor>> {
     let f = |k: &str| number(&args[k]);
     let i = |k: &str| args[k].as_i64().expect("int argument") as isize;
     let b = |k: &str| args[k].as_bool().expect("bool argument");
-    // A dim list; null (PyTorch's `dim=None`) is every dim, our empty list.
-    let list = |k: &str| -> Vec<isize> {
-        let d = &args[k];
-        if d.is_null() {
-            Vec::new()
-        } else {
-            d.as_array()
-                .expect("list argument")
-                .iter()
-                .map(|v| v.as_i64().expect("int") as isize)
-                .collect()
-        }
-    };
+    // A list of ints; null (PyTorch's `dim=None`) is every dim.
+    let list = |k: &str| dim_list(&args[k]);
     let dims = || list("dims");
     let one = |t: Tensor| Ok(vec![t]);
     let pair = |(v, ix): (Tensor, Tensor)| Ok(vec![v, ix]);
@@ -151,31 +102,6 @@ fn apply(op: &str, args: &Value, x: &[Tensor]) -> Result<Vec<Tensor>> {
     }
 }
 
-/// Whether `got` matches PyTorch's `want`: NaN where it has NaN, the same
-/// infinities, and finite values within `atol + rtol·|want|`.
-fn close(got: &[f64], want: &[f64], f32: bool) -> std::result::Result<(), String> {
-    // f64: the same formulas agree to rounding, up to summation order and
-    // libm; f32: exp/log/tan of f32 differ in the last bits, and a sum of a
-    // few values rounds in a different order.
-    let (atol, rtol) = if f32 { (1e-5, 1e-4) } else { (1e-9, 1e-7) };
-    if got.len() != want.len() {
-        return Err(format!("{} elements, PyTorch {}", got.len(), want.len()));
-    }
-    for (i, (&g, &w)) in got.iter().zip(want).enumerate() {
-        let ok = if w.is_nan() {
-            g.is_nan()
-        } else if w.is_infinite() {
-            g == w
-        } else {
-            (g - w).abs() <= atol + rtol * w.abs()
-        };
-        if !ok {
-            return Err(format!("element {i}: {g}, PyTorch {w}"));
-        }
-    }
-    Ok(())
-}
-
 /// Replays one case; `Err` describes the first disagreement.
 fn replay(case: &Value) -> std::result::Result<(), String> {
     let leaves: Vec<Tensor> = case["inputs"]
@@ -217,39 +143,7 @@ fn replay(case: &Value) -> std::result::Result<(), String> {
         close(&out.to_vec::<f64>(), &numbers(&w["value"]), f32)
             .map_err(|e| format!("output {k}: {e}"))?;
     }
-    let Some(upstream) = torch.get("upstream") else {
-        return Ok(());
-    };
-    let out = &outs[0];
-    let upstream = Tensor::from_vec(numbers(upstream), out.shape())
-        .map_err(|e| e.to_string())?
-        .to_dtype(out.dtype());
-    out.backward_with(&upstream)
-        .map_err(|e| format!("backward: {e}"))?;
-    let f32 = leaves.iter().any(|l| l.dtype() == DType::F32);
-    for (i, (leaf, want)) in leaves
-        .iter()
-        .zip(torch["grads"].as_array().expect("grads"))
-        .enumerate()
-    {
-        if want.is_null() {
-            continue;
-        }
-        let got = leaf
-            .grad()
-            .map(|g| g.to_vec::<f64>())
-            .unwrap_or_else(|| vec![0.0; leaf.numel()]);
-        close(&got, &numbers(want), f32).map_err(|e| format!("grad of input {i}: {e}"))?;
-    }
-    Ok(())
-}
-
-fn panic_text(panic: &Box<dyn std::any::Any + Send>) -> String {
-    panic
-        .downcast_ref::<String>()
-        .cloned()
-        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-        .unwrap_or_default()
+    check_gradients(&outs[0], &leaves, torch)
 }
 
 /// Replays every case whose op is in `ops` and lists all disagreements.
@@ -267,13 +161,9 @@ fn replay_ops(ops: &[&str]) {
             failures.push(format!("{op}: no recorded case"));
         }
     }
-    for case in &cases {
-        let outcome = catch_unwind(AssertUnwindSafe(|| replay(case)))
-            .unwrap_or_else(|panic| Err(format!("panicked: {}", panic_text(&panic))));
-        if let Err(e) = outcome {
-            failures.push(format!("{} (args {}): {e}", case["name"], case["args"]));
-        }
-    }
+    failures.extend(disagreements(cases.iter().copied(), replay, |case| {
+        format!("{} (args {})", case["name"], case["args"])
+    }));
     println!("{} cases replayed", cases.len());
     assert!(
         failures.is_empty(),

@@ -9,71 +9,16 @@
 //! than the count). A program that panics counts as a failure, and all
 //! failures are listed together.
 
+mod torch_fixture;
+
 use micrograd_plus::nn::loss::{CrossEntropyLoss, Reduction};
 use micrograd_plus::{DType, Result, Tensor};
 use serde_json::Value;
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use torch_fixture::{
+    check_gradients, close, dim_list, disagreements, dtype, input, ints, number, numbers, usizes,
+};
 
 const CORPUS: &str = include_str!("data/torch_programs.json");
-
-/// A recorded number: JSON numbers, or "nan", "inf", "-inf".
-fn number(v: &Value) -> f64 {
-    match v {
-        Value::Number(n) => n.as_f64().expect("finite JSON number"),
-        Value::String(s) => match s.as_str() {
-            "nan" => f64::NAN,
-            "inf" => f64::INFINITY,
-            "-inf" => f64::NEG_INFINITY,
-            other => panic!("bad number {other:?} in the corpus"),
-        },
-        other => panic!("bad number {other} in the corpus"),
-    }
-}
-
-fn numbers(v: &Value) -> Vec<f64> {
-    v.as_array().expect("array").iter().map(number).collect()
-}
-
-fn usizes(v: &Value) -> Vec<usize> {
-    v.as_array()
-        .expect("array")
-        .iter()
-        .map(|d| d.as_u64().expect("size") as usize)
-        .collect()
-}
-
-fn ints(v: &Value) -> Vec<isize> {
-    v.as_array()
-        .expect("array")
-        .iter()
-        .map(|d| d.as_i64().expect("int") as isize)
-        .collect()
-}
-
-/// The dims of a reduction; `null` (PyTorch's `dim=None`) is every dim,
-/// which is what our empty list means.
-fn dims(op: &Value) -> Vec<isize> {
-    if op["dims"].is_null() {
-        Vec::new()
-    } else {
-        ints(&op["dims"])
-    }
-}
-
-fn dtype(name: &Value) -> DType {
-    match name.as_str() {
-        Some("f32") => DType::F32,
-        Some("f64") => DType::F64,
-        other => panic!("bad dtype {other:?}"),
-    }
-}
-
-fn input(spec: &Value) -> Tensor {
-    let t = Tensor::from_vec(numbers(&spec["data"]), &usizes(&spec["shape"]))
-        .expect("recorded input fits its shape")
-        .to_dtype(dtype(&spec["dtype"]));
-    t.requires_grad(spec["grad"].as_bool().expect("grad flag"))
-}
 
 /// Runs one recorded op on our engine.
 fn apply(op: &Value, vals: &[Tensor]) -> Result<Tensor> {
@@ -120,13 +65,13 @@ fn apply(op: &Value, vals: &[Tensor]) -> Result<Tensor> {
         "leaky_relu" => x.leaky_relu(scalar()),
         "elu" => x.elu(scalar()),
         "clamp" => x.clamp(op["min"].as_f64(), op["max"].as_f64()),
-        "sum" => x.sum_dims(&dims(op), keep())?,
-        "mean" => x.mean_dims(&dims(op), keep())?,
-        "var" => x.var_dims(&dims(op), correction(), keep())?,
-        "std" => x.std_dims(&dims(op), correction(), keep())?,
-        "amax" => x.max_dims(&dims(op), keep())?,
-        "amin" => x.min_dims(&dims(op), keep())?,
-        "logsumexp" => x.logsumexp_dims(&dims(op), keep())?,
+        "sum" => x.sum_dims(&dim_list(&op["dims"]), keep())?,
+        "mean" => x.mean_dims(&dim_list(&op["dims"]), keep())?,
+        "var" => x.var_dims(&dim_list(&op["dims"]), correction(), keep())?,
+        "std" => x.std_dims(&dim_list(&op["dims"]), correction(), keep())?,
+        "amax" => x.max_dims(&dim_list(&op["dims"]), keep())?,
+        "amin" => x.min_dims(&dim_list(&op["dims"]), keep())?,
+        "logsumexp" => x.logsumexp_dims(&dim_list(&op["dims"]), keep())?,
         "max_all" => x.max()?,
         "min_all" => x.min()?,
         "softmax" => x.softmax(int("dim"))?,
@@ -182,31 +127,6 @@ fn apply(op: &Value, vals: &[Tensor]) -> Result<Tensor> {
     })
 }
 
-/// Whether `got` matches PyTorch's `want`: NaN where it has NaN, the same
-/// infinities, and finite values within `atol + rtol·|want|`.
-fn close(got: &[f64], want: &[f64], f32: bool) -> std::result::Result<(), String> {
-    // f64: the same formulas agree to rounding, up to summation order and
-    // libm; f32: a sum of a few values rounds in a different order (1e-7
-    // relative each) and exp/log/erf of f32 differ in the last bits.
-    let (atol, rtol) = if f32 { (1e-5, 1e-4) } else { (1e-9, 1e-7) };
-    if got.len() != want.len() {
-        return Err(format!("{} elements, PyTorch {}", got.len(), want.len()));
-    }
-    for (i, (&g, &w)) in got.iter().zip(want).enumerate() {
-        let ok = if w.is_nan() {
-            g.is_nan()
-        } else if w.is_infinite() {
-            g == w
-        } else {
-            (g - w).abs() <= atol + rtol * w.abs()
-        };
-        if !ok {
-            return Err(format!("element {i}: {g}, PyTorch {w}"));
-        }
-    }
-    Ok(())
-}
-
 /// Replays one program; `Err` describes the first disagreement.
 fn replay(program: &Value) -> std::result::Result<(), String> {
     let leaves: Vec<Tensor> = program["inputs"]
@@ -241,7 +161,7 @@ fn replay(program: &Value) -> std::result::Result<(), String> {
             torch["shape"]
         ));
     }
-    if out.dtype() != dtype(&torch["dtype"]) {
+    if Some(out.dtype()) != dtype(&torch["dtype"]) {
         return Err(format!(
             "dtype {:?}, PyTorch {}",
             out.dtype(),
@@ -250,31 +170,7 @@ fn replay(program: &Value) -> std::result::Result<(), String> {
     }
     close(&out.to_vec::<f64>(), &numbers(&torch["value"]), f32)
         .map_err(|e| format!("value: {e}"))?;
-    let Some(upstream) = torch.get("upstream") else {
-        return Ok(());
-    };
-    let upstream = Tensor::from_vec(numbers(upstream), out.shape())
-        .map_err(|e| e.to_string())?
-        .to_dtype(out.dtype());
-    out.backward_with(&upstream)
-        .map_err(|e| format!("backward: {e}"))?;
-    for (i, (leaf, want)) in leaves
-        .iter()
-        .zip(torch["grads"].as_array().expect("grads"))
-        .enumerate()
-    {
-        if want.is_null() {
-            continue;
-        }
-        let got = leaf
-            .grad()
-            .map(|g| g.to_vec::<f64>())
-            .unwrap_or_else(|| vec![0.0; leaf.numel()]);
-        // An f64 leaf mixed into f32 arithmetic gets an f32-precision gradient.
-        let f32 = leaves.iter().any(|l| l.dtype() == DType::F32);
-        close(&got, &numbers(want), f32).map_err(|e| format!("grad of input {i}: {e}"))?;
-    }
-    Ok(())
+    check_gradients(&out, &leaves, torch)
 }
 
 #[test]
@@ -286,19 +182,14 @@ fn random_programs_agree_with_pytorch_values_errors_and_gradients() {
         "the corpus shrank: {}",
         programs.len()
     );
-    let mut failures = Vec::new();
-    for program in programs {
-        let outcome = catch_unwind(AssertUnwindSafe(|| replay(program)))
-            .unwrap_or_else(|panic| Err(format!("panicked: {}", panic_text(&panic))));
-        if let Err(e) = outcome {
-            failures.push(format!(
-                "program {} (ops {}, inputs {}): {e}",
-                program["id"],
-                program["ops"],
-                shapes(program)
-            ));
-        }
-    }
+    let failures = disagreements(programs, replay, |program| {
+        format!(
+            "program {} (ops {}, inputs {})",
+            program["id"],
+            program["ops"],
+            shapes(program)
+        )
+    });
     assert!(
         failures.is_empty(),
         "{} of {} programs disagree with PyTorch:\n{}",
@@ -316,12 +207,4 @@ fn shapes(program: &Value) -> String {
         .map(|i| format!("{}{}", i["dtype"].as_str().unwrap_or("?"), i["shape"]))
         .collect();
     list.join(", ")
-}
-
-fn panic_text(panic: &Box<dyn std::any::Any + Send>) -> String {
-    panic
-        .downcast_ref::<String>()
-        .cloned()
-        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-        .unwrap_or_default()
 }
