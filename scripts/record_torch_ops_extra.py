@@ -29,27 +29,13 @@ import zlib
 import torch
 import torch.nn.functional as F
 
+from torch_json import dtype_name, num, values
+
 torch.set_num_threads(1)
 
 NAN, INF = math.nan, math.inf
 DTYPES = {"f32": torch.float32, "f64": torch.float64}
 CASES = []
-
-
-def num(v):
-    if math.isnan(v):
-        return "nan"
-    if math.isinf(v):
-        return "inf" if v > 0 else "-inf"
-    return v
-
-
-def values(t):
-    return [num(v) for v in t.detach().reshape(-1).double().tolist()]
-
-
-def dtype_name(t):
-    return {torch.float32: "f32", torch.float64: "f64", torch.int64: "i64"}[t.dtype]
 
 
 def gen(name):

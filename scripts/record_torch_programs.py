@@ -23,6 +23,8 @@ import sys
 import torch
 import torch.nn.functional as F
 
+from torch_json import dtype_name, num, values
+
 PROGRAMS = 2500
 SEED = 12
 
@@ -44,22 +46,6 @@ SCALAR = {
     "elu": lambda x, s: F.elu(x, s),
 }
 SCALARS = [0.5, -1.5, 2.0, 3.0, 0.0, 1e-3]
-
-
-def num(v):
-    if math.isnan(v):
-        return "nan"
-    if math.isinf(v):
-        return "inf" if v > 0 else "-inf"
-    return v
-
-
-def values(t):
-    return [num(v) for v in t.detach().reshape(-1).double().tolist()]
-
-
-def dtype_name(t):
-    return {torch.float32: "f32", torch.float64: "f64"}[t.dtype]
 
 
 class Gen:
