@@ -3,7 +3,7 @@
 //! [`super::plot`]), so they render on a bare machine.
 
 use super::metrics::{ConfusionMatrix, History};
-use super::plot::{file_err, register_font, render_png};
+use super::plot::{draw_legend, file_err, padded_span, register_font, render_png};
 use crate::error::{Error, Result};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -31,18 +31,13 @@ pub(crate) fn draw_lines(
     axes: Axes<'_>,
     series: Vec<Series<'_>>,
 ) -> Result<()> {
-    let (mut lo, mut hi) = (f64::MAX, f64::MIN);
-    for &(_, y) in series.iter().flat_map(|s| s.2.iter()) {
-        lo = lo.min(y);
-        hi = hi.max(y);
-    }
-    let pad = ((hi - lo) * 0.08).max(1e-3);
+    let y_range = padded_span(series.iter().flat_map(|s| s.2.iter().map(|p| p.1)));
     let mut chart = ChartBuilder::on(area)
         .caption(title, ("sans-serif", 20))
         .margin(10)
         .x_label_area_size(36)
         .y_label_area_size(52)
-        .build_cartesian_2d(axes.x_range, (lo - pad)..(hi + pad))
+        .build_cartesian_2d(axes.x_range, y_range)
         .map_err(|e| file_err(path, e))?;
     chart
         .configure_mesh()
@@ -65,14 +60,7 @@ pub(crate) fn draw_lines(
             .draw_series(data.into_iter().map(|p| Circle::new(p, 3, colour.filled())))
             .map_err(|e| file_err(path, e))?;
     }
-    chart
-        .configure_series_labels()
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .label_font(("sans-serif", 13))
-        .position(SeriesLabelPosition::UpperRight)
-        .draw()
-        .map_err(|e| file_err(path, e))
+    draw_legend(&mut chart, 13, path)
 }
 
 /// Writes loss (left) and accuracy (right) against the epoch, train and

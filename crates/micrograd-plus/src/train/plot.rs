@@ -66,6 +66,36 @@ pub(crate) fn file_err(path: &Path, e: impl std::fmt::Display) -> Error {
     }
 }
 
+/// A y axis that fits `values` with 8% to spare at each end (NaN and
+/// infinities left out); 0..1 when there is nothing to fit.
+pub(crate) fn padded_span(values: impl IntoIterator<Item = f64>) -> std::ops::Range<f64> {
+    let (mut lo, mut hi) = values
+        .into_iter()
+        .filter(|v| v.is_finite())
+        .fold((f64::MAX, f64::MIN), |(l, h), v| (l.min(v), h.max(v)));
+    if lo > hi {
+        (lo, hi) = (0.0, 1.0);
+    }
+    let pad = ((hi - lo) * 0.08).max(1e-3);
+    (lo - pad)..(hi + pad)
+}
+
+/// The legend every chart draws: top right, framed, on translucent white.
+pub(crate) fn draw_legend<'a, CT: plotters::coord::CoordTranslate>(
+    chart: &mut ChartContext<'a, BitMapBackend<'a>, CT>,
+    font_size: u32,
+    path: &Path,
+) -> Result<()> {
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .label_font(("sans-serif", font_size))
+        .position(SeriesLabelPosition::UpperRight)
+        .draw()
+        .map_err(|e| file_err(path, e))
+}
+
 /// The drawing surface [`render_png`] hands out.
 pub(crate) type Canvas<'a> = DrawingArea<BitMapBackend<'a>, plotters::coord::Shift>;
 
@@ -199,15 +229,7 @@ pub fn plot_decision_boundary(
                 .draw_series(points.map(|p| Circle::new(p, 5, BLACK.stroke_width(1))))
                 .map_err(|e| file_err(path, e))?;
         }
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .label_font(("sans-serif", 14))
-            .position(SeriesLabelPosition::UpperRight)
-            .draw()
-            .map_err(|e| file_err(path, e))?;
-        Ok(())
+        draw_legend(&mut chart, 14, path)
     })
 }
 

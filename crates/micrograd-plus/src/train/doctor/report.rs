@@ -25,7 +25,7 @@
 
 use super::diagnosis::Diagnosis;
 use super::signals::{self, signals_from_csv, Signal};
-use crate::train::plot::{file_err, register_font, render_png, Canvas};
+use crate::train::plot::{draw_legend, file_err, padded_span, register_font, render_png, Canvas};
 use crate::{Error, Result};
 use plotters::prelude::*;
 use std::path::Path;
@@ -367,17 +367,13 @@ impl Panel<'_> {
             .iter()
             .flat_map(|l| l.2.iter().map(|p| p.1))
             .chain(reference);
-        let (mut lo, mut hi) = values.fold((f64::MAX, f64::MIN), |(l, h), v| (l.min(v), h.max(v)));
-        if lo > hi {
-            (lo, hi) = (0.0, 1.0);
-        }
-        let pad = ((hi - lo) * 0.08).max(1e-3);
+        let y_range = padded_span(values);
         let mut chart = ChartBuilder::on(area)
             .caption(title, ("sans-serif", 17))
             .margin(12)
             .x_label_area_size(34)
             .y_label_area_size(56)
-            .build_cartesian_2d(self.x_range.clone(), (lo - pad)..(hi + pad))
+            .build_cartesian_2d(self.x_range.clone(), y_range.clone())
             .map_err(|e| file_err(path, e))?;
         chart
             .configure_mesh()
@@ -390,7 +386,7 @@ impl Panel<'_> {
         for (step, _) in self.warnings {
             chart
                 .draw_series(std::iter::once(PathElement::new(
-                    [(*step, lo - pad), (*step, hi + pad)],
+                    [(*step, y_range.start), (*step, y_range.end)],
                     WARNING_COLOUR.mix(0.6).stroke_width(2),
                 )))
                 .map_err(|e| file_err(path, e))?;
@@ -428,14 +424,7 @@ impl Panel<'_> {
                 });
         }
         if any {
-            chart
-                .configure_series_labels()
-                .background_style(WHITE.mix(0.85))
-                .border_style(BLACK)
-                .label_font(("sans-serif", 13))
-                .position(SeriesLabelPosition::UpperRight)
-                .draw()
-                .map_err(|e| file_err(path, e))?;
+            draw_legend(&mut chart, 13, path)?;
         }
         Ok(())
     }
