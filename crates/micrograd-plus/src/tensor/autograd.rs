@@ -310,25 +310,34 @@ impl Tensor {
     /// assert_eq!(ids, [w.id(), b.id()]);
     /// ```
     pub fn graph_leaves(&self) -> Vec<Tensor> {
-        let mut leaves = Vec::new();
+        let mut leaves: Vec<Tensor> = self
+            .graph_tensors()
+            .into_iter()
+            .filter(|t| t.0.node.is_none() && t.is_requires_grad())
+            .collect();
+        leaves.sort_unstable_by_key(Tensor::id);
+        leaves
+    }
+
+    /// This tensor and every tensor reachable from it through recorded
+    /// nodes along inputs that require a gradient, depth first, without
+    /// recursion: the part of the graph a backward pass visits.
+    fn graph_tensors(&self) -> Vec<Tensor> {
+        let mut found = Vec::new();
         let mut seen = IdSet::default();
         let mut stack = vec![self.clone()];
         seen.insert(self.id());
         while let Some(t) = stack.pop() {
-            match &t.0.node {
-                Some(node) => {
-                    for input in &node.inputs {
-                        if input.is_requires_grad() && seen.insert(input.id()) {
-                            stack.push(input.clone());
-                        }
+            if let Some(node) = &t.0.node {
+                for input in &node.inputs {
+                    if input.is_requires_grad() && seen.insert(input.id()) {
+                        stack.push(input.clone());
                     }
                 }
-                None if t.is_requires_grad() => leaves.push(t),
-                None => {}
             }
+            found.push(t);
         }
-        leaves.sort_unstable_by_key(Tensor::id);
-        leaves
+        found
     }
 
     fn backward_from(&self, grad: &Tensor, retain_graph: bool) -> Result<()> {
@@ -349,28 +358,19 @@ impl Tensor {
         }
         let _no_grad = NoGradGuard::new();
 
-        // 1. Collect every tensor reachable through nodes, without recursion.
-        let mut order: Vec<Tensor> = Vec::new();
-        let mut seen = IdSet::default();
-        let mut stack = vec![self.clone()];
-        seen.insert(self.id());
-        while let Some(t) = stack.pop() {
-            if let Some(node) = &t.0.node {
-                if node.used.load(Ordering::Relaxed) {
-                    return Err(Error::Autograd(format!(
-                        "Trying to backward through the graph a second time (through {}): \
-                         its gradients were already added to the leaves; run the forward pass \
-                         again, or use backward_retain_graph for the first pass",
-                        node.op
-                    )));
-                }
-                for input in &node.inputs {
-                    if input.is_requires_grad() && seen.insert(input.id()) {
-                        stack.push(input.clone());
-                    }
-                }
-            }
-            order.push(t);
+        // 1. Collect every tensor reachable through nodes.
+        let mut order = self.graph_tensors();
+        if let Some(node) = order
+            .iter()
+            .filter_map(|t| t.0.node.as_ref())
+            .find(|node| node.used.load(Ordering::Relaxed))
+        {
+            return Err(Error::Autograd(format!(
+                "Trying to backward through the graph a second time (through {}): \
+                 its gradients were already added to the leaves; run the forward pass \
+                 again, or use backward_retain_graph for the first pass",
+                node.op
+            )));
         }
         // 2. Reverse creation order is a topological order.
         order.sort_unstable_by_key(|t| std::cmp::Reverse(t.id()));
