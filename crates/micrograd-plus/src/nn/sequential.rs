@@ -146,12 +146,12 @@ impl Module for Sequential {
     }
 
     fn describe(&self) -> String {
-        let body: Vec<String> = self
+        let lines: Vec<String> = self
             .layers
             .iter()
             .enumerate()
-            .map(|(i, l)| format!("  ({i}): {}", l.describe()))
+            .map(|(i, l)| format!("({i}): {}", l.describe()))
             .collect();
-        format!("Sequential(\n{}\n)", body.join("\n"))
+        super::field::describe_struct("Sequential", &lines)
     }
 }
