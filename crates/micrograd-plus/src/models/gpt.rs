@@ -483,9 +483,7 @@ impl GPT {
         }
         let logits = self.logits(ids, batch, time)?;
         let flat = logits.reshape_unchecked(vec![batch * time, self.config.vocab_size]);
-        let target =
-            Tensor::from_vec(targets.iter().map(|&t| t as f32).collect(), &[batch * time])?;
-        CrossEntropyLoss::new().forward(&flat, &target)
+        CrossEntropyLoss::new().forward(&flat, targets)
     }
 
     /// Logits for new positions `ids (batch × time)` after those in `cache`,

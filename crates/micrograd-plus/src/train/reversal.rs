@@ -228,8 +228,7 @@ pub fn train(
         opt.zero_grad();
         let logits = model.logits(&x, config.batch_size)?;
         let flat = logits.reshape(&[-1, config.vocab as isize])?;
-        let target = Tensor::from_vec(y.iter().map(|&t| t as f32).collect(), &[y.len()])?;
-        let loss = ce.forward(&flat, &target)?;
+        let loss = ce.forward(&flat, &y)?;
         let loss_value = loss.item()?;
         loss.backward()?;
         opt.step()?;
