@@ -118,3 +118,24 @@ fn attention_with_head_size_0_attends_uniformly_and_v_still_learns() {
     assert_eq!(v.grad().unwrap().to_vec::<f64>(), vec![third; 6]);
     assert_eq!(q.grad().unwrap().shape(), &[1, 2, 0]);
 }
+
+#[test]
+fn pow_keeps_a_nan_upstream_gradient_out_of_a_base_raised_to_0_only() {
+    let a = Tensor::new([0.0f64, 2.0, 0.0, 3.0])
+        .unwrap()
+        .requires_grad(true);
+    let b = Tensor::new([0.0f64, 0.0, 2.0, 1.0])
+        .unwrap()
+        .requires_grad(true);
+    let y = a.pow(&b).unwrap();
+    assert_eq!(y.to_vec::<f64>(), vec![1.0, 1.0, 0.0, 3.0]);
+    y.backward_with(&Tensor::new([f64::NAN; 4]).unwrap())
+        .unwrap();
+    // PyTorch: base gradient [0, 0, nan, nan] (selected where b = 0, even
+    // though 0·NaN would be NaN); exponent gradient all NaN (multiplied).
+    let ga = a.grad().unwrap().to_vec::<f64>();
+    assert_eq!(&ga[..2], &[0.0, 0.0]);
+    assert!(ga[2].is_nan() && ga[3].is_nan(), "{ga:?}");
+    let gb = b.grad().unwrap().to_vec::<f64>();
+    assert!(gb.iter().all(|g| g.is_nan()), "{gb:?}");
+}

@@ -103,6 +103,17 @@ impl BinaryFn for Pow {
             y * a.ln()
         }
     }
+    // PyTorch *selects* 0 for the base where b = 0, so a NaN or infinite
+    // upstream gradient stays out there; everywhere else, and for the
+    // exponent even where its partial is defined as 0, it multiplies (0^2's
+    // base gradient times NaN is NaN), which is why pow is no gate.
+    fn grad_a<T: Element>(&self, g: T, a: T, b: T, y: T) -> T {
+        if b == T::zero() {
+            T::zero()
+        } else {
+            g * self.da(a, b, y)
+        }
+    }
 }
 
 /// Elementwise `max(a, b)`; on ties the gradient is split evenly (PyTorch).
