@@ -39,3 +39,15 @@ b = torch.tensor([0.0, 0.0, 2.0, 1.0], dtype=torch.float64, requires_grad=True)
 y = a.pow(b)
 y.backward(torch.full_like(y, float("nan")))
 print("pow(a, b), NaN upstream", y.tolist(), "grad a", a.grad.tolist(), "grad b", b.grad.tolist())
+
+# PyTorch's GELU at +inf depends on the path: NaN from the vectorised f32
+# kernel (contiguous, two or more elements), inf from a lone element, a
+# strided view, or f64.
+inf = float("inf")
+for name, x in [
+    ("f32 contiguous", torch.tensor([inf, -inf, 1.0])),
+    ("f32 lone element", torch.tensor([inf])),
+    ("f32 strided view", torch.tensor([inf, 0.0, -inf, 0.0, 1.0])[::2]),
+    ("f64", torch.tensor([inf, -inf, 1.0], dtype=torch.float64)),
+]:
+    print("gelu,", name, torch.nn.functional.gelu(x).tolist())

@@ -139,3 +139,25 @@ fn pow_keeps_a_nan_upstream_gradient_out_of_a_base_raised_to_0_only() {
     let gb = b.grad().unwrap().to_vec::<f64>();
     assert!(gb.iter().all(|g| g.is_nan()), "{gb:?}");
 }
+
+/// PyTorch 2.15 is not consistent here, so we keep the limit: its f32 GELU
+/// gives NaN at +∞ on a contiguous tensor of two or more elements (its
+/// vectorised kernel) but ∞ on a lone element or a strided view, and its
+/// f64 GELU gives ∞ (`scripts/record_torch_edge_cases.py` prints all three).
+/// −∞ is NaN everywhere (−∞ · Φ(−∞) = −∞ · 0), in PyTorch and here.
+#[test]
+fn gelu_of_plus_infinity_is_infinity_as_pytorchs_f64_and_scalar_paths_give() {
+    let f32s = Tensor::new([f32::INFINITY, f32::NEG_INFINITY, 1.0])
+        .unwrap()
+        .gelu()
+        .to_vec::<f32>();
+    assert_eq!(f32s[0], f32::INFINITY);
+    assert!(f32s[1].is_nan(), "{f32s:?}");
+    assert!((f32s[2] - 0.841_344_7).abs() < 1e-6);
+    let f64s = Tensor::new([f64::INFINITY, f64::NEG_INFINITY, 1.0])
+        .unwrap()
+        .gelu()
+        .to_vec::<f64>();
+    assert_eq!(f64s[0], f64::INFINITY);
+    assert!(f64s[1].is_nan(), "{f64s:?}");
+}
