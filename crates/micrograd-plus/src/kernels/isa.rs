@@ -7,9 +7,12 @@
 //! `portable`), which caps the choice so that any machine can measure and
 //! test the narrower paths. A cap never enables what the CPU lacks.
 //!
-//! Today the levels differ in our own kernels only: below `avx512` the
-//! matrix products go to `matrixmultiply`, which picks its own AVX2/FMA or
-//! SSE kernel from the CPU, and elementwise loops run in the baseline build.
+//! What each level runs: `avx512` the 12×32 AVX-512 matrix microkernel and
+//! 16-lane elementwise loops; `avx2` the 6×16 AVX2 microkernel (the same
+//! blocking and threading, `matmul/blocked.rs`) and 8-lane loops with fused
+//! multiply-adds; `portable` the baseline build's loops and the
+//! `matrixmultiply` crate for products (which still picks its own SIMD
+//! kernel from the CPU).
 
 use std::sync::OnceLock;
 

@@ -53,8 +53,11 @@
 //!    costs more than it saves. [`sgemm_serial`] never uses threads, for
 //!    callers that parallelise over a batch themselves.
 //!
-//! The AVX-512 path is chosen at run time ([`super::isa`], no
-//! `-C target-cpu` needed); other CPUs use the `matrixmultiply` crate, which
+//! The microkernel is chosen at run time ([`super::isa`], no
+//! `-C target-cpu` needed): the AVX-512 one above, or on CPUs with AVX2 and
+//! FMA only a `6 × 16` tile in 12 of the 16 YMM registers; the blocking,
+//! packing and threading around either are the same code
+//! (`matmul/blocked.rs`). Other CPUs use the `matrixmultiply` crate, which
 //! is also what [`dgemm`] uses everywhere.
 //!
 //! # Why a hand-written kernel
@@ -90,7 +93,11 @@
 //! `bench/pytorch_matmul.py`.
 
 #[cfg(target_arch = "x86_64")]
+mod avx2;
+#[cfg(target_arch = "x86_64")]
 mod avx512;
+#[cfg(target_arch = "x86_64")]
+mod blocked;
 #[cfg(target_arch = "x86_64")]
 mod pack;
 
@@ -134,12 +141,24 @@ fn check_operands(
     }
 }
 
-/// Whether the AVX-512 kernel runs: the CPU has AVX-512F and FMA and
-/// `MGP_ISA` does not cap it (see [`super::isa`]; decided once, so this is a
-/// load per call).
+/// The blocked GEMM with microkernel `K`, threaded when allowed and worth it.
+///
+/// # Safety
+/// The CPU has `K`'s instruction set; the operands as [`blocked::sgemm`].
 #[cfg(target_arch = "x86_64")]
-fn has_avx512() -> bool {
-    super::isa::isa() == super::isa::Isa::Avx512
+unsafe fn blocked_sgemm<K: blocked::Microkernel>(
+    a: blocked::MatRef,
+    b: blocked::MatRef,
+    c: &mut [f32],
+    accumulate: bool,
+    allow_threads: bool,
+) {
+    let threads = if allow_threads {
+        blocked::threads_for::<K>(a.rows, a.cols, b.cols)
+    } else {
+        1
+    };
+    blocked::sgemm::<K>(a, b, c, accumulate, threads)
 }
 
 /// Converts a stride for `matrixmultiply`, which takes `isize`.
@@ -196,7 +215,7 @@ pub fn sgemm(
 ///
 /// For callers that already run many products in parallel (a batch split
 /// across rayon's workers), where threading inside each product would only
-/// add overhead. (On CPUs without AVX-512 both functions call
+/// add overhead. (On CPUs without AVX2 both functions call
 /// `matrixmultiply`, whose own threading is set process-wide by the
 /// `MATMUL_NUM_THREADS` environment variable.)
 ///
@@ -265,21 +284,36 @@ fn sgemm_impl(
         return;
     }
     #[cfg(target_arch = "x86_64")]
-    if has_avx512() {
-        let threads = if allow_threads {
-            avx512::threads_for(m, k, n)
-        } else {
-            1
+    {
+        use super::isa::{isa, Isa};
+        let a = blocked::MatRef {
+            data: a,
+            rows: m,
+            cols: k,
+            rs: a_rs,
+            cs: a_cs,
         };
-        // SAFETY: the CPU features were just detected, `check_operands`
-        // proved every strided index in bounds and `c.len() >= m*n`, and
-        // m, k, n are all at least 1.
-        unsafe {
-            avx512::sgemm(
-                m, k, n, a, a_rs, a_cs, b, b_rs, b_cs, c, accumulate, threads,
-            )
+        let b = blocked::MatRef {
+            data: b,
+            rows: k,
+            cols: n,
+            rs: b_rs,
+            cs: b_cs,
         };
-        return;
+        // SAFETY (both): `isa` never exceeds the CPU's detected features,
+        // `check_operands` proved every strided index in bounds and
+        // `c.len() >= m*n`, and m, k, n are all at least 1.
+        match isa() {
+            Isa::Avx512 => {
+                return unsafe {
+                    blocked_sgemm::<avx512::Avx512>(a, b, c, accumulate, allow_threads)
+                }
+            }
+            Isa::Avx2 => {
+                return unsafe { blocked_sgemm::<avx2::Avx2>(a, b, c, accumulate, allow_threads) }
+            }
+            Isa::Portable => {}
+        }
     }
     let _ = allow_threads;
     sgemm_fallback(m, k, n, a, a_rs, a_cs, b, b_rs, b_cs, c, accumulate);
@@ -403,7 +437,7 @@ mod tests {
     use super::*;
 
     /// The portable fallback must agree with the dispatching entry point
-    /// (which takes the AVX-512 path on CPUs that have it), including for
+    /// (which takes the AVX-512 or AVX2 kernel on CPUs that have them), including for
     /// transposed operands and accumulation.
     #[test]
     fn fallback_agrees_with_dispatch() {

@@ -3,11 +3,13 @@
 //! The crate is built for baseline x86-64 (SSE2, 4 f32 lanes) so the binary
 //! runs anywhere. A simple elementwise loop (an optimizer update, say) gets
 //! 16 lanes instead when it is inlined into a function compiled with
-//! AVX-512 enabled and that function is only called after checking the CPU
-//! at run time: [`wide`] does exactly that, falling back to the baseline
-//! build elsewhere.
+//! AVX-512 enabled, or 8 lanes and fused multiply-adds with AVX2 and FMA,
+//! and that function is only called after checking the CPU at run time:
+//! [`wide`] does exactly that, falling back to the baseline build
+//! elsewhere (aarch64's baseline already has 4-lane NEON).
 
-/// Runs `f`, compiled for AVX-512 when the CPU has it. `f` should be a
+/// Runs `f`, compiled for AVX-512 or else AVX2+FMA when the CPU has them
+/// (and `MGP_ISA` allows, see [`super::isa`]). `f` should be a
 /// small closure over `#[inline(always)]` loops so that it is compiled into
 /// the AVX-512 copy.
 ///
@@ -20,16 +22,25 @@
 pub fn wide<R>(f: impl FnOnce() -> R) -> R {
     #[cfg(target_arch = "x86_64")]
     {
-        if super::isa::isa() == super::isa::Isa::Avx512 {
-            // SAFETY: the CPU supports AVX-512F: `isa` never exceeds what it detects.
-            return unsafe { avx512(f) };
+        match super::isa::isa() {
+            // SAFETY: the CPU supports the set: `isa` never exceeds what it detects.
+            super::isa::Isa::Avx512 => return unsafe { avx512(f) },
+            // SAFETY: as above.
+            super::isa::Isa::Avx2 => return unsafe { avx2(f) },
+            super::isa::Isa::Portable => {}
         }
     }
     f()
 }
 
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
+#[target_feature(enable = "avx512f,fma")]
 unsafe fn avx512<R>(f: impl FnOnce() -> R) -> R {
+    f()
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn avx2<R>(f: impl FnOnce() -> R) -> R {
     f()
 }

@@ -1,400 +1,68 @@
-//! The AVX-512 single-precision GEMM: blocking loops, threading and the
-//! register-tile microkernel.
-//!
-//! Only [`sgemm`] is called from outside, and only after the caller has
-//! checked at run time that the CPU has AVX-512F and FMA, and that every
-//! index the strides can produce lies inside the slices.
+//! The AVX-512 microkernel: a `12 × 32` tile of C in 24 of the 32 ZMM
+//! registers. The blocking, packing and threading around it are in
+//! [`super::blocked`].
 
 use std::arch::x86_64::*;
-use std::cell::Cell;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, PoisonError};
-
+use super::blocked::{Microkernel, Tile, TileKernel};
 use super::pack::{pack_a, pack_b};
 
-/// Rows of C computed by one microkernel call: 12 rows × 2 vectors = 24
-/// accumulator registers, plus 2 for the B row and 1 for a broadcast A value,
-/// out of the 32 ZMM registers. (14 rows, 28 accumulators, needs fewer bytes
-/// per FMA but measured ~8% slower at 1024³ on one core.)
-pub(super) const MR: usize = 12;
-/// Columns of C computed by one microkernel call: two 16-lane vectors.
-pub(super) const NR: usize = 32;
-/// Depth of one packed block. Each tile of C is loaded and stored once per
-/// `KC` steps, and with threads every `KC` slice ends in a wait for the
-/// slowest thread, so deeper is better as long as the panels (A: `MR × KC`,
-/// 48 KiB; B: `KC × NR`, 128 KiB) still stream from L2 at full speed, which
-/// on Zen 5 they do. Measured at 1024³ on one core (GFLOP/s): KC = 256 →
-/// 175, 512 → 202, 1024 → 201; on two cores 512 → ~340, 1024 → ~355.
-pub(super) const KC: usize = 1024;
-/// Rows of one packed A block: `MC × KC` floats (≤ 528 KiB) stay in the
-/// 1 MiB L2 cache while the microkernel sweeps every B panel. (A multiple
-/// of MR; on one core 48, 132 and 264 measured the same.)
-pub(super) const MC: usize = 132;
-/// Columns of one packed B block: `KC × NC` floats (4 MiB at most, the size
-/// of the thread-local B buffer) stream from L3. A is packed again for
-/// every column block, which costs about 1/NC of the arithmetic.
-pub(super) const NC: usize = 1024;
-/// Largest `m`, `n` and `k` for which both operands are read in place
-/// instead of packed: below it packing is a visible share of the time;
-/// above it, a B read in place is slower (at 512³ on one core: 181 GFLOP/s
-/// with both in place, 201 packed).
-pub(super) const SMALL: usize = 256;
-/// Longest lines (in floats) of an A of any size that is still read in
-/// place: a row-major A's rows or a column-major A's columns. A panel read
-/// in place is `MR` such lines side by side (or, column-major, one short run
-/// per line), and lines at most 2 KiB apart spread over enough cache sets;
-/// further apart they collide (1024³ Aᵀ·B on one core: 180 GFLOP/s in
-/// place, 211 packed). Packing an A with short lines costs the most
-/// relative to the arithmetic (the product is narrow or shallow): on the
-/// GPT's layers (k and n of 128 and 512) reading A in place made a
-/// single-threaded training step ~6% faster.
-pub(super) const A_IN_PLACE_LINE: usize = 512;
+/// The AVX-512F + FMA kernel.
+pub(super) struct Avx512;
 
-thread_local! {
-    // Reusable packing buffers, one pair per thread. Allocating (and zeroing)
-    // fresh buffers on every call would cost more than the whole product at
-    // small sizes. They are taken out of the cell while in use, so a nested
-    // call (a rayon worker stealing another sgemm) simply allocates its own.
-    static A_BUF: Cell<Vec<f32>> = const { Cell::new(Vec::new()) };
-    static B_BUF: Cell<Vec<f32>> = const { Cell::new(Vec::new()) };
-}
+impl Microkernel for Avx512 {
+    /// 12 rows × 2 vectors = 24 accumulator registers, plus 2 for the B row
+    /// and 1 for a broadcast A value, out of the 32 ZMM registers. (14 rows,
+    /// 28 accumulators, needs fewer bytes per FMA but measured ~8% slower at
+    /// 1024³ on one core.)
+    const MR: usize = 12;
+    /// Two 16-lane vectors.
+    const NR: usize = 32;
 
-/// Runs `f` on a 64-byte-aligned scratch slice of `len` floats taken from
-/// the thread-local `key`, growing it when needed.
-fn with_buffer<R>(
-    key: &'static std::thread::LocalKey<Cell<Vec<f32>>>,
-    len: usize,
-    f: impl FnOnce(&mut [f32]) -> R,
-) -> R {
-    // 16 spare floats so the slice can start on a cache-line boundary.
-    let needed = len + 16;
-    let mut buf = key.with(Cell::take);
-    if buf.len() < needed {
-        buf = vec![0.0; needed];
+    fn tile_kernel(rows: usize) -> TileKernel {
+        // The row count is a compile-time constant inside the kernel so its
+        // accumulators become registers; the ragged last panel picks a
+        // smaller instance instead of computing padding rows.
+        match rows {
+            12 => microkernel::<12>,
+            11 => microkernel::<11>,
+            10 => microkernel::<10>,
+            9 => microkernel::<9>,
+            8 => microkernel::<8>,
+            7 => microkernel::<7>,
+            6 => microkernel::<6>,
+            5 => microkernel::<5>,
+            4 => microkernel::<4>,
+            3 => microkernel::<3>,
+            2 => microkernel::<2>,
+            _ => microkernel::<1>,
+        }
     }
-    let offset = buf.as_ptr().align_offset(64).min(16);
-    let result = f(&mut buf[offset..offset + len]);
-    key.with(|cell| cell.set(buf));
-    result
-}
 
-/// Problems below this many flops (2·m·n·k) run on one thread. Handing work
-/// to a sleeping rayon worker took ~13 µs on the 2-core AMD test machine and
-/// 35-45 µs on a 2-core Intel one (a worker falls asleep in the gaps of a
-/// Python training loop): there a 64×256×128 layer ran in 41 µs on one
-/// thread and 64 µs on two, while back-to-back in a benchmark two threads
-/// won (19 vs 27 µs). At 64×784×256 two threads win either way.
-pub(super) const PARALLEL_FLOPS: usize = 2 * 160 * 160 * 160;
-
-/// How many threads are worth using for an `m × k × n` product.
-pub(super) fn threads_for(m: usize, k: usize, n: usize) -> usize {
-    let flops = 2usize.saturating_mul(m).saturating_mul(n).saturating_mul(k);
-    // Threads split the rows of C, so each one needs a few row panels.
-    if flops < PARALLEL_FLOPS || m < 2 * MR {
-        1
-    } else {
-        rayon::current_num_threads().max(1)
+    unsafe fn pack_a(
+        dst: &mut [f32],
+        a: &[f32],
+        a_rs: usize,
+        a_cs: usize,
+        i0: usize,
+        mc: usize,
+        p0: usize,
+        kc: usize,
+    ) {
+        pack_a::<12>(dst, a, a_rs, a_cs, i0, mc, p0, kc)
     }
-}
 
-/// C = A·B (or C += A·B) with packing, cache blocking and, when `threads > 1`,
-/// the packing of B and the row blocks of C shared out among rayon's workers
-/// (and the calling thread).
-///
-/// # Safety
-/// The CPU must support AVX-512F and FMA; `m, k, n ≥ 1`; every element
-/// `a[i*a_rs + p*a_cs]`, `b[p*b_rs + j*b_cs]` for `i < m, p < k, j < n`
-/// must be in bounds; `c.len() ≥ m*n`.
-#[allow(clippy::too_many_arguments)]
-pub(super) unsafe fn sgemm(
-    m: usize,
-    k: usize,
-    n: usize,
-    a: &[f32],
-    a_rs: usize,
-    a_cs: usize,
-    b: &[f32],
-    b_rs: usize,
-    b_cs: usize,
-    c: &mut [f32],
-    accumulate: bool,
-    threads: usize,
-) {
-    let c = &mut c[..m * n];
-
-    // Small operands are read in place when the microkernel can: A with any
-    // strides (it broadcasts one value at a time), B when its rows are
-    // contiguous (it loads 16 columns at a time). At 64³ packing would cost
-    // a fifth of the time; large operands are packed, because rows far
-    // apart collide in the caches, except an A with short lines.
-    let small = m.max(n).max(k) <= SMALL;
-    let short_lines =
-        (a_cs == 1 && a_rs <= A_IN_PLACE_LINE) || (a_rs == 1 && a_cs <= A_IN_PLACE_LINE);
-    let direct_a = small || short_lines;
-    // A B with short rows (n <= SMALL) is also read in place at any depth
-    // when threads share the rows of C (each thread would otherwise wait for
-    // the shared packing of all of B, a large share of a small-batch layer:
-    // 64×784×256 on 2 threads took 184 µs packed, 112 µs in place) or when
-    // one thread has a single row block to sweep it with.
-    let short_b_rows = n <= SMALL && (threads > 1 || m <= MC);
-    let direct_b = (small || short_b_rows) && b_cs == 1;
-
-    let b_len = if direct_b {
-        0
-    } else {
-        KC.min(k) * NC.min(n).next_multiple_of(NR)
-    };
-    with_buffer(&B_BUF, b_len, |b_buf| {
-        // Loop 5: column blocks of C (and B).
-        for jc in (0..n).step_by(NC) {
-            let nc = NC.min(n - jc);
-            // Loop 4: the shared dimension, one KC-deep slice at a time.
-            for pc in (0..k).step_by(KC) {
-                let kc = KC.min(k - pc);
-                // The first slice overwrites C unless we accumulate; every
-                // later slice adds to what the previous ones left.
-                let load_c = accumulate || pc > 0;
-
-                let b_panels = if direct_b {
-                    Panels {
-                        data: b,
-                        offset: pc * b_rs + jc,
-                        tile_stride: NR,
-                        lane: 1,
-                        step: b_rs,
-                    }
-                } else {
-                    let b_pack = &mut b_buf[..kc * nc.next_multiple_of(NR)];
-                    // Runs of panels, several per thread (so that a late
-                    // helper delays nobody long).
-                    let panels_per_run = nc.div_ceil(NR).div_ceil(8 * threads);
-                    let run_len = panels_per_run * NR * kc;
-                    let total = b_pack.len();
-                    let runs = (0..total)
-                        .step_by(run_len)
-                        .map(|at| run_len.min(total - at));
-                    share_out(b_pack, runs, threads, |offset, dst| {
-                        let col0 = jc + offset / kc;
-                        let cols = (panels_per_run * NR).min(jc + nc - col0);
-                        // SAFETY: AVX-512F (hence AVX) checked by our caller.
-                        unsafe { pack_b::<NR>(dst, b, b_rs, b_cs, pc, kc, col0, cols) };
-                    });
-                    Panels {
-                        data: b_pack,
-                        offset: 0,
-                        tile_stride: NR * kc,
-                        lane: 1,
-                        step: NR,
-                    }
-                };
-
-                // Loop 3: row blocks of C (and A), the unit of parallel work.
-                let row_block = |offset: usize, c_rows: &mut [f32]| {
-                    let (ic, mc) = (offset / n, c_rows.len() / n);
-                    // SAFETY (both calls): AVX-512F/FMA checked by our
-                    // caller; `macro_kernel` asserts that the panels and
-                    // `c_rows` cover every index it will touch.
-                    if direct_a {
-                        let a_panels = Panels {
-                            data: a,
-                            offset: ic * a_rs + pc * a_cs,
-                            tile_stride: MR * a_rs,
-                            lane: a_rs,
-                            step: a_cs,
-                        };
-                        unsafe {
-                            macro_kernel(mc, nc, kc, a_panels, b_panels, c_rows, n, jc, load_c)
-                        };
-                        return;
-                    }
-                    with_buffer(&A_BUF, mc.next_multiple_of(MR) * kc, |a_pack| {
-                        unsafe { pack_a::<MR>(a_pack, a, a_rs, a_cs, ic, mc, pc, kc) };
-                        let a_panels = Panels {
-                            data: a_pack,
-                            offset: 0,
-                            tile_stride: MR * kc,
-                            lane: 1,
-                            step: MR,
-                        };
-                        unsafe {
-                            macro_kernel(mc, nc, kc, a_panels, b_panels, c_rows, n, jc, load_c)
-                        };
-                    });
-                };
-                let block_lens = row_blocks(m, threads).map(|rows| rows * n);
-                share_out(c, block_lens, threads, row_block);
-            }
-        }
-    });
-}
-
-/// Where the microkernel finds a block of A (or B), packed or in place.
-///
-/// Tile `t` (rows `t*MR ..` of the A block, or columns `t*NR ..` of the B
-/// block) starts at `data[offset + t * tile_stride]`; inside a tile, lane
-/// `l` (row or column) of k-step `p` is at `+ l * lane + p * step`.
-///
-/// | block                  | `tile_stride` | `lane` | `step` |
-/// |------------------------|---------------|--------|--------|
-/// | packed A               | `MR·kc`       | 1      | `MR`   |
-/// | packed B               | `NR·kc`       | 1      | `NR`   |
-/// | A in place, column-major | `MR`        | 1      | `a_cs` |
-/// | A in place, row-major  | `MR·a_rs`     | `a_rs` | 1      |
-/// | B in place, row-major  | `NR`          | 1      | `b_rs` |
-///
-/// B's lanes are always contiguous (`lane = 1`): they are loaded as vectors.
-#[derive(Clone, Copy)]
-struct Panels<'a> {
-    data: &'a [f32],
-    offset: usize,
-    tile_stride: usize,
-    lane: usize,
-    step: usize,
-}
-
-impl Panels<'_> {
-    /// Panics unless every element the microkernel will read (lanes
-    /// `0..extent` in tiles of `tile` lanes, over `kc` steps) is in `data`.
-    fn assert_covers(&self, extent: usize, tile: usize, kc: usize) {
-        let tiles = extent.div_ceil(tile);
-        let last_lanes = extent - (tiles - 1) * tile;
-        // Index of the last lane of the last step of tile `t` with `lanes` lanes.
-        let end = |t: usize, lanes: usize| {
-            self.offset
-                .saturating_add(t.saturating_mul(self.tile_stride))
-                .saturating_add((kc - 1).saturating_mul(self.step))
-                .saturating_add((lanes - 1).saturating_mul(self.lane))
-        };
-        let mut last = end(tiles - 1, last_lanes);
-        if tiles > 1 {
-            last = last.max(end(tiles - 2, tile));
-        }
-        assert!(last < self.data.len(), "matmul: panel out of bounds");
-    }
-}
-
-/// Cuts `data` into consecutive chunks of the given lengths and calls
-/// `f(offset, chunk)` for each, `offset` being where the chunk starts in
-/// `data`, on up to `threads` threads.
-///
-/// The calling thread starts on the chunks at once while rayon wakes the
-/// helpers, and every thread claims the next unclaimed chunk when it is
-/// done with one. So when a helper is slow to start (on a machine shared
-/// with other work the other core may be busy for a while) the caller
-/// simply does more of the chunks itself instead of waiting, as it would
-/// for a fixed split.
-fn share_out<F>(data: &mut [f32], lens: impl Iterator<Item = usize>, threads: usize, f: F)
-where
-    F: Fn(usize, &mut [f32]) + Sync,
-{
-    let (mut rest, mut offset) = (data, 0);
-    let chunks = lens.map(|len| {
-        let (chunk, tail) = std::mem::take(&mut rest).split_at_mut(len);
-        rest = tail;
-        offset += len;
-        (offset - len, chunk)
-    });
-    if threads <= 1 {
-        // No threads: no bookkeeping either (this path runs at 64³).
-        chunks.for_each(|(offset, chunk)| f(offset, chunk));
-        return;
-    }
-    // Each chunk sits in its own slot and is taken out exactly once, which
-    // hands out the `&mut` pieces safely; the counter says which is next.
-    let slots: Vec<_> = chunks.map(|chunk| Mutex::new(Some(chunk))).collect();
-    let next = AtomicUsize::new(0);
-    let work = || loop {
-        let i = next.fetch_add(1, Ordering::Relaxed);
-        let Some(slot) = slots.get(i) else { break };
-        let claimed = slot.lock().unwrap_or_else(PoisonError::into_inner).take();
-        if let Some((offset, chunk)) = claimed {
-            f(offset, chunk);
-        }
-    };
-    rayon::in_place_scope(|scope| {
-        for _ in 1..threads.min(slots.len()) {
-            scope.spawn(|_| work());
-        }
-        work();
-    });
-}
-
-/// Heights of the row blocks of C. One thread: `MC` rows each. Several:
-/// "guided" blocks, each a share of the rows still left, so the first
-/// blocks are big (B panels are reused across more A panels) and the last
-/// ones are single `MR`-row panels, which keeps the wait for the last
-/// thread to finish short.
-fn row_blocks(m: usize, threads: usize) -> impl Iterator<Item = usize> {
-    let mut left = m;
-    std::iter::from_fn(move || {
-        let rows = if threads <= 1 {
-            MC
-        } else {
-            left.div_ceil(2 * threads).next_multiple_of(MR).min(MC)
-        };
-        let rows = rows.min(left);
-        left -= rows;
-        (rows > 0).then_some(rows)
-    })
-}
-
-/// Loops 2 and 1: sweeps an `mc × kc` block of A against a `kc × nc` block
-/// of B, one `MR × NR` tile of C at a time. `c` holds rows `ic .. ic + mc`
-/// of C (row stride `ldc`) and the tile columns start at `jc`.
-///
-/// # Safety
-/// AVX-512F and FMA must be available. (Every index is asserted.)
-#[allow(clippy::too_many_arguments)]
-#[target_feature(enable = "avx512f,fma")]
-unsafe fn macro_kernel(
-    mc: usize,
-    nc: usize,
-    kc: usize,
-    a: Panels,
-    b: Panels,
-    c: &mut [f32],
-    ldc: usize,
-    jc: usize,
-    load_c: bool,
-) {
-    // These checks make every pointer below provably in bounds.
-    assert!(mc >= 1 && nc >= 1 && kc >= 1);
-    a.assert_covers(mc, MR, kc);
-    b.assert_covers(nc, NR, kc);
-    assert!(b.lane == 1);
-    assert!(c.len() >= (mc - 1) * ldc + jc + nc);
-
-    // B panel outside, A panels inside: one B panel is reused by every A
-    // panel of the block while it is hot in L1/L2.
-    for (jt, jr) in (0..nc).step_by(NR).enumerate() {
-        let cols = NR.min(nc - jr);
-        let b_panel = b.data.as_ptr().add(b.offset + jt * b.tile_stride);
-        for (it, ir) in (0..mc).step_by(MR).enumerate() {
-            let rows = MR.min(mc - ir);
-            let a_panel = a.data.as_ptr().add(a.offset + it * a.tile_stride);
-            let c_tile = c.as_mut_ptr().add(ir * ldc + jc + jr);
-            // The row count is a compile-time constant inside the kernel so
-            // its accumulators become registers; the ragged last panel picks
-            // a smaller instance instead of computing padding rows.
-            let f = match rows {
-                12 => microkernel::<12>,
-                11 => microkernel::<11>,
-                10 => microkernel::<10>,
-                9 => microkernel::<9>,
-                8 => microkernel::<8>,
-                7 => microkernel::<7>,
-                6 => microkernel::<6>,
-                5 => microkernel::<5>,
-                4 => microkernel::<4>,
-                3 => microkernel::<3>,
-                2 => microkernel::<2>,
-                _ => microkernel::<1>,
-            };
-            f(
-                kc, a_panel, a.lane, a.step, b_panel, b.step, c_tile, ldc, cols, load_c,
-            );
-        }
+    unsafe fn pack_b(
+        dst: &mut [f32],
+        b: &[f32],
+        b_rs: usize,
+        b_cs: usize,
+        p0: usize,
+        kc: usize,
+        j0: usize,
+        nc: usize,
+    ) {
+        pack_b::<32>(dst, b, b_rs, b_cs, p0, kc, j0, nc)
     }
 }
 
@@ -407,30 +75,28 @@ unsafe fn macro_kernel(
 /// two 512-bit FMA pipes busy through the 4-cycle FMA latency, while only
 /// 14 loads per step leave the load ports slack.
 ///
-/// A value (i, p) is read at `a + i*a_lane + p*a_step` and the B row of
-/// step p at `b + p*b_step`, which covers packed panels and operands read
-/// in place (see [`Panels`]). Only `cols ≤ 32` columns of B are read and of C
-/// written, through AVX-512 masks, so a ragged edge needs no padding.
+/// Only `cols ≤ 32` columns of B are read and of C written, through
+/// AVX-512 masks, so a ragged edge needs no padding.
 ///
 /// # Safety
-/// AVX-512F and FMA available; every A value (i < R, p < kc), the first
-/// `cols` floats of every B row (p < kc) and the first `cols` floats of `R`
-/// rows of C, `ldc` apart, in bounds (C writable).
+/// AVX-512F and FMA available, and the rest as [`Microkernel::tile_kernel`]
+/// says for `R` rows.
 #[inline]
-#[allow(clippy::too_many_arguments)]
 #[target_feature(enable = "avx512f,fma")]
-unsafe fn microkernel<const R: usize>(
-    kc: usize,
-    a: *const f32,
-    a_lane: usize,
-    a_step: usize,
-    b: *const f32,
-    b_step: usize,
-    c: *mut f32,
-    ldc: usize,
-    cols: usize,
-    load_c: bool,
-) {
+unsafe fn microkernel<const R: usize>(t: Tile) {
+    let Tile {
+        kc,
+        a,
+        a_lane,
+        a_step,
+        b,
+        b_step,
+        c,
+        ldc,
+        cols,
+        load_c,
+        ..
+    } = t;
     // Start fetching the C tile now: it is needed only after the k loop, and
     // its rows are a whole row of C apart (often in L3 or memory), so the
     // misses would otherwise stall the stores at the end.

@@ -1,0 +1,152 @@
+//! The AVX2 microkernel: a `6 × 16` tile of C in 12 of the 16 YMM
+//! registers, for the many CPUs without AVX-512 (Intel's consumer cores
+//! since the 12th generation, AMD before Zen 4). The blocking, packing and
+//! threading around it are in [`super::blocked`].
+
+use std::arch::x86_64::*;
+
+use super::blocked::{Microkernel, Tile, TileKernel};
+use super::pack::{pack_a, pack_b};
+
+/// The AVX2 + FMA kernel.
+pub(super) struct Avx2;
+
+impl Microkernel for Avx2 {
+    /// 6 rows × 2 vectors = 12 accumulator registers, plus 2 for the B row
+    /// and 1 for a broadcast A value: 15 of the 16 YMM registers. That is
+    /// 12 independent FMAs per k-step, enough to cover two FMA pipes' 4-5
+    /// cycle latency.
+    const MR: usize = 6;
+    /// Two 8-lane vectors.
+    const NR: usize = 16;
+
+    fn tile_kernel(rows: usize) -> TileKernel {
+        // A compile-time row count keeps the accumulators in registers.
+        match rows {
+            6 => microkernel::<6>,
+            5 => microkernel::<5>,
+            4 => microkernel::<4>,
+            3 => microkernel::<3>,
+            2 => microkernel::<2>,
+            _ => microkernel::<1>,
+        }
+    }
+
+    unsafe fn pack_a(
+        dst: &mut [f32],
+        a: &[f32],
+        a_rs: usize,
+        a_cs: usize,
+        i0: usize,
+        mc: usize,
+        p0: usize,
+        kc: usize,
+    ) {
+        pack_a::<6>(dst, a, a_rs, a_cs, i0, mc, p0, kc)
+    }
+
+    unsafe fn pack_b(
+        dst: &mut [f32],
+        b: &[f32],
+        b_rs: usize,
+        b_cs: usize,
+        p0: usize,
+        kc: usize,
+        j0: usize,
+        nc: usize,
+    ) {
+        pack_b::<16>(dst, b, b_rs, b_cs, p0, kc, j0, nc)
+    }
+}
+
+/// Lane masks selecting the first `cols` of 16 columns: low and high vector.
+/// (AVX2 has no mask registers; `maskload`/`maskstore` take the sign bit of
+/// each 32-bit lane, and never touch a masked-off lane's memory.)
+#[inline]
+#[target_feature(enable = "avx2")]
+fn column_masks(cols: usize) -> (__m256i, __m256i) {
+    let lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    // cols ≤ 16, so these fit in i32.
+    let lo = _mm256_cmpgt_epi32(_mm256_set1_epi32(cols as i32), lanes);
+    let hi = _mm256_cmpgt_epi32(_mm256_set1_epi32(cols as i32 - 8), lanes);
+    (lo, hi)
+}
+
+/// A `R × 16` tile of C held in `2R` YMM registers while `kc` rank-1
+/// updates stream through them: per k-step, one 16-float row of B (two
+/// vectors), `R` broadcast A values, `2R` fused multiply-adds.
+///
+/// A full-width tile uses plain loads and stores; a ragged one (the last
+/// columns of C) uses masked ones, which cost more (a masked store is slow
+/// on AMD's Zen 2 and 3) and are needed only there.
+///
+/// # Safety
+/// AVX2 and FMA available, and the rest as [`Microkernel::tile_kernel`]
+/// says for `R` rows.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn microkernel<const R: usize>(t: Tile) {
+    let Tile {
+        kc,
+        a,
+        a_lane,
+        a_step,
+        b,
+        b_step,
+        c,
+        ldc,
+        cols,
+        load_c,
+        ..
+    } = t;
+    // Start fetching the C tile now: it is needed only after the k loop and
+    // its rows are a whole row of C apart. (Prefetches never fault.)
+    for i in 0..R {
+        _mm_prefetch::<_MM_HINT_ET0>(c.add(i * ldc) as *const i8);
+        _mm_prefetch::<_MM_HINT_ET0>((c.add(i * ldc) as *const i8).wrapping_add(63));
+    }
+    let full = cols == 16;
+    let (mask_lo, mask_hi) = column_masks(cols);
+    let mut lo = [_mm256_setzero_ps(); R];
+    let mut hi = [_mm256_setzero_ps(); R];
+    let (mut a, mut b) = (a, b);
+    for _ in 0..kc {
+        let (b0, b1) = if full {
+            (_mm256_loadu_ps(b), _mm256_loadu_ps(b.add(8)))
+        } else {
+            // A ragged panel read in place must not touch columns past `cols`.
+            (
+                _mm256_maskload_ps(b, mask_lo),
+                _mm256_maskload_ps(b.wrapping_add(8), mask_hi),
+            )
+        };
+        for i in 0..R {
+            let ai = _mm256_broadcast_ss(&*a.add(i * a_lane));
+            lo[i] = _mm256_fmadd_ps(ai, b0, lo[i]);
+            hi[i] = _mm256_fmadd_ps(ai, b1, hi[i]);
+        }
+        a = a.wrapping_add(a_step);
+        b = b.wrapping_add(b_step);
+    }
+
+    for i in 0..R {
+        let row = c.add(i * ldc);
+        let row_hi = row.wrapping_add(8);
+        let (mut x, mut y) = (lo[i], hi[i]);
+        if full {
+            if load_c {
+                x = _mm256_add_ps(x, _mm256_loadu_ps(row));
+                y = _mm256_add_ps(y, _mm256_loadu_ps(row_hi));
+            }
+            _mm256_storeu_ps(row, x);
+            _mm256_storeu_ps(row_hi, y);
+        } else {
+            if load_c {
+                x = _mm256_add_ps(x, _mm256_maskload_ps(row, mask_lo));
+                y = _mm256_add_ps(y, _mm256_maskload_ps(row_hi, mask_hi));
+            }
+            _mm256_maskstore_ps(row, mask_lo, x);
+            _mm256_maskstore_ps(row_hi, mask_hi, y);
+        }
+    }
+}
