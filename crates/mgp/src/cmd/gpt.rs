@@ -236,6 +236,7 @@ pub fn train(corpus: Corpus, args: &TrainArgs) -> anyhow::Result<Trained> {
         Some(Checkpointing {
             path: &training_checkpoint,
             resume: resumed,
+            recipe: corpus.name(),
         }),
         doctor.as_mut(),
         |step, loss| {
@@ -278,7 +279,7 @@ pub fn train(corpus: Corpus, args: &TrainArgs) -> anyhow::Result<Trained> {
         }
     };
     let checkpoint = dir.path().join("model.safetensors");
-    recipe::save_checkpoint(&checkpoint, &model, &data.tokenizer)?;
+    recipe::save_checkpoint(&checkpoint, &model, &data.tokenizer, corpus.name())?;
     write_metrics(&dir, &records)?;
     if let Some(d) = &doctor {
         d.write_files(dir.path())?;
