@@ -148,6 +148,58 @@ pub fn estimate_loss(
     Ok(total / iters.max(1) as f64)
 }
 
+/// Mean cross-entropy per token over the whole of `ids` (no graph): the
+/// split cut into consecutive windows of the model's context, each
+/// predicting its next tokens (the last window may be shorter), `batch`
+/// windows per forward pass. Returns `(loss, tokens predicted)`; the
+/// perplexity is `exp(loss)`. Unlike [`estimate_loss`]'s random sample,
+/// every token of the split counts once.
+///
+/// ```
+/// use micrograd_plus::{models::{GPTConfig, GPT}, train::gpt::split_loss};
+/// let model = GPT::new(GPTConfig { block_size: 8, ..GPTConfig::shakespeare(10) }).unwrap();
+/// let ids: Vec<usize> = (0..30).map(|i| i % 10).collect();
+/// let (loss, tokens) = split_loss(&model, &ids, 2).unwrap();
+/// assert_eq!(tokens, 29);
+/// assert!((loss - 10f64.ln()).abs() < 0.1);
+/// assert!(split_loss(&model, &ids[..1], 2).is_err());
+/// ```
+pub fn split_loss(model: &GPT, ids: &[usize], batch: usize) -> Result<(f64, usize)> {
+    if ids.len() < 2 || batch == 0 {
+        return Err(Error::argument(
+            "split_loss",
+            format!(
+                "need at least 2 tokens and a batch of at least 1, got {} and {batch}",
+                ids.len()
+            ),
+        ));
+    }
+    let time = model.config().block_size;
+    let predicted = ids.len() - 1;
+    let windows: Vec<usize> = (0..predicted).step_by(time).collect();
+    let mut total = 0.0;
+    // Full windows go `batch` at a time; the short last one alone.
+    let full = windows.iter().filter(|&&s| s + time <= predicted).count();
+    let mut groups: Vec<(&[usize], usize)> =
+        windows[..full].chunks(batch).map(|c| (c, time)).collect();
+    if full < windows.len() {
+        groups.push((&windows[full..], predicted - windows[full]));
+    }
+    for (starts, len) in groups {
+        let x: Vec<usize> = starts
+            .iter()
+            .flat_map(|&s| ids[s..s + len].to_vec())
+            .collect();
+        let y: Vec<usize> = starts
+            .iter()
+            .flat_map(|&s| ids[s + 1..s + 1 + len].to_vec())
+            .collect();
+        let loss = no_grad(|| model.loss(&x, &y, starts.len(), len))?.item()?;
+        total += loss * x.len() as f64;
+    }
+    Ok((total / predicted as f64, predicted))
+}
+
 /// Settings of a training run.
 ///
 /// ```
