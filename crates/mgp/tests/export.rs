@@ -210,6 +210,14 @@ fn checkpoints(dir: &Path) -> Vec<(String, PathBuf)> {
     );
     io::save_tensors(&path, &cifar.state_dict(), &meta).unwrap();
     out.push(("cnn-cifar10".to_string(), path));
+    out.extend(checkpoints_gpt(dir));
+    out
+}
+
+/// GPT checkpoints as `mgp train gpt-*` writes them (weights, config,
+/// tokenizer, recipe): learned positions, a tied head, sinusoidal positions.
+fn checkpoints_gpt(dir: &Path) -> Vec<(String, PathBuf)> {
+    let mut out = Vec::new();
     for (name, tie_weights, positions) in [
         ("gpt", false, Positions::Learned),
         ("gpt-tied", true, Positions::Learned),
@@ -320,6 +328,95 @@ fn onnx_export_passes_the_checker_and_gives_our_logits_in_onnxruntime() {
         );
         assert!(diff <= TOLERANCE, "{name}: {diff}");
     }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Cross-entropy over the validation split, as `mgp eval` cuts it, in PyTorch.
+const TORCH_VAL_LOSS: &str = r#"
+import importlib.util, json, sys
+import torch
+spec = importlib.util.spec_from_file_location("exported", sys.argv[1])
+exported = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(exported)
+model = exported.load()
+text = open(sys.argv[2]).read()
+ids = exported.encode(text)
+val = ids[int(len(ids) * 0.9):]
+T = exported.CONFIG["block_size"]
+total, count = 0.0, 0
+with torch.no_grad():
+    for s in range(0, len(val) - 1, T):
+        n = min(T, len(val) - 1 - s)
+        logits = model(torch.tensor([val[s:s + n]]))[0]
+        total += torch.nn.functional.cross_entropy(logits.double(), torch.tensor(val[s + 1:s + 1 + n]), reduction="sum").item()
+        count += n
+print(json.dumps({"val_loss": total / count, "tokens": count}))
+"#;
+
+#[test]
+fn gpt_eval_gives_pytorchs_validation_loss() {
+    let python = match python_with(&["torch"]) {
+        Ok(p) => p,
+        Err(reason) => return println!("{reason}"),
+    };
+    let dir = temp_dir("gpt-eval");
+    let (_, checkpoint) = checkpoints_gpt(&dir).swap_remove(0);
+    // A text of the checkpoint's eleven characters, not periodic.
+    let text: String = (0..3000u64)
+        .map(|i| b"abcdefghij\n"[((i * i * 7 + i / 5) % 11) as usize] as char)
+        .collect();
+    let text_path = dir.join("text.txt");
+    std::fs::write(&text_path, &text).unwrap();
+    let out = mgp(&[
+        "eval",
+        "--json",
+        checkpoint.to_str().unwrap(),
+        "--data",
+        text_path.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ours: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let exported = dir.join("pytorch");
+    let export = mgp(&[
+        "export",
+        "--format",
+        "pytorch",
+        checkpoint.to_str().unwrap(),
+        "--out",
+        exported.to_str().unwrap(),
+    ]);
+    assert!(export.status.success());
+    let theirs = run_python(
+        &python,
+        TORCH_VAL_LOSS,
+        &[&exported.join("model.py"), &text_path],
+    );
+    assert_eq!(ours["tokens"], theirs["tokens"]);
+    let (a, b) = (
+        ours["val_loss"].as_f64().unwrap(),
+        theirs["val_loss"].as_f64().unwrap(),
+    );
+    println!("validation loss: mgp eval {a}, PyTorch {b}");
+    assert!((a - b).abs() < 1e-5, "{a} vs {b}");
+    assert!((ours["perplexity"].as_f64().unwrap() - a.exp()).abs() < 1e-9);
+    // Another text (other characters) is refused, naming it.
+    std::fs::write(&text_path, "xyz".repeat(100)).unwrap();
+    let out = mgp(&[
+        "eval",
+        checkpoint.to_str().unwrap(),
+        "--data",
+        text_path.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("not the text the model was trained on"),
+        "{stderr}"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
