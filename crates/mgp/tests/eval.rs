@@ -8,15 +8,9 @@ use micrograd_plus::io;
 use micrograd_plus::nn::Module;
 use micrograd_plus::train::{cnn_mnist, saved::Architecture};
 use std::collections::HashMap;
-use std::process::Command;
+use support::{mgp, temp_dir};
 
-fn mgp(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_mgp"))
-        .args(args)
-        .env("RUST_BACKTRACE", "1")
-        .output()
-        .expect("mgp runs")
-}
+mod support;
 
 /// Accuracy and confusion counts of `model` on the MNIST test images,
 /// computed here with one forward pass (not through the Trainer).
@@ -39,8 +33,7 @@ fn reference(model: &dyn Module) -> (f64, Vec<Vec<u64>>) {
 
 #[test]
 fn eval_reads_the_architecture_from_the_checkpoint_and_matches_a_plain_forward_pass() {
-    let dir = std::env::temp_dir().join(format!("mgp-eval-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = temp_dir("eval");
     micrograd_plus::manual_seed(5);
     let mut model = cnn_mnist::cnn();
     model.eval();

@@ -20,23 +20,11 @@ use micrograd_plus::tensor::{Storage, Tensor};
 use micrograd_plus::train::saved::{self, Architecture, SavedModel};
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use support::{mgp, temp_dir};
+
+mod support;
 
 const TOLERANCE: f64 = 1e-5;
-
-fn mgp(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_mgp"))
-        .args(args)
-        .env("RUST_BACKTRACE", "1")
-        .output()
-        .expect("mgp runs")
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("mgp-export-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 /// The first Python that imports every one of `modules`, or why none does.
 fn python_with(modules: &[&str]) -> Result<String, String> {
@@ -244,6 +232,37 @@ fn checkpoints_gpt(dir: &Path) -> Vec<(String, PathBuf)> {
     out
 }
 
+/// Exports `checkpoint` with `mgp export --format FORMAT --out out` and
+/// returns the difference between the logits `script` computes from the
+/// export (given `out` and the inputs) and ours, with the script's output.
+fn export_and_compare(
+    python: &str,
+    format: &str,
+    script: &str,
+    checkpoint: &Path,
+    out: &Path,
+    script_target: &Path,
+) -> (f64, serde_json::Value) {
+    let exported = mgp(&[
+        "export",
+        "--format",
+        format,
+        checkpoint.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(
+        exported.status.success(),
+        "{}",
+        String::from_utf8_lossy(&exported.stderr)
+    );
+    let (inputs, dtype, ours) = our_logits(checkpoint, 3);
+    let inputs_path = out.with_extension("inputs.json");
+    std::fs::write(&inputs_path, to_json(&inputs, dtype).to_string()).unwrap();
+    let theirs = run_python(python, script, &[script_target, &inputs_path]);
+    (largest_difference(&theirs, &ours), theirs)
+}
+
 #[test]
 fn pytorch_export_loads_strictly_in_pytorch_and_gives_our_logits() {
     let python = match python_with(&["torch"]) {
@@ -253,38 +272,16 @@ fn pytorch_export_loads_strictly_in_pytorch_and_gives_our_logits() {
     let dir = temp_dir("pytorch");
     for (name, checkpoint) in checkpoints(&dir) {
         let out = dir.join(format!("{name}-pytorch"));
-        let exported = mgp(&[
-            "export",
-            "--format",
-            "pytorch",
-            checkpoint.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-        ]);
-        assert!(
-            exported.status.success(),
-            "{}",
-            String::from_utf8_lossy(&exported.stderr)
-        );
-        let (inputs, dtype, ours) = our_logits(&checkpoint, 3);
-        let inputs_path = dir.join(format!("{name}-inputs.json"));
-        std::fs::write(&inputs_path, to_json(&inputs, dtype).to_string()).unwrap();
-        let theirs = run_python(
-            &python,
-            TORCH_SCRIPT,
-            &[&out.join("model.py"), &inputs_path],
-        );
-        let diff = largest_difference(&theirs, &ours);
+        let module = out.join("model.py");
+        let (diff, theirs) =
+            export_and_compare(&python, "pytorch", TORCH_SCRIPT, &checkpoint, &out, &module);
         println!(
             "{name}: PyTorch {} logits differ by at most {diff:.2e}",
             theirs["torch"]
         );
         assert!(diff <= TOLERANCE, "{name}: {diff}");
         // The module runs on its own too.
-        let run = Command::new(&python)
-            .arg(out.join("model.py"))
-            .output()
-            .unwrap();
+        let run = Command::new(&python).arg(&module).output().unwrap();
         assert!(
             run.status.success(),
             "{}",
@@ -304,24 +301,8 @@ fn onnx_export_passes_the_checker_and_gives_our_logits_in_onnxruntime() {
     let dir = temp_dir("onnx");
     for (name, checkpoint) in checkpoints(&dir) {
         let out = dir.join(format!("{name}.onnx"));
-        let exported = mgp(&[
-            "export",
-            "--format",
-            "onnx",
-            checkpoint.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-        ]);
-        assert!(
-            exported.status.success(),
-            "{}",
-            String::from_utf8_lossy(&exported.stderr)
-        );
-        let (inputs, dtype, ours) = our_logits(&checkpoint, 3);
-        let inputs_path = dir.join(format!("{name}-inputs.json"));
-        std::fs::write(&inputs_path, to_json(&inputs, dtype).to_string()).unwrap();
-        let theirs = run_python(&python, ONNX_SCRIPT, &[&out, &inputs_path]);
-        let diff = largest_difference(&theirs, &ours);
+        let (diff, theirs) =
+            export_and_compare(&python, "onnx", ONNX_SCRIPT, &checkpoint, &out, &out);
         println!(
             "{name}: onnx {} / onnxruntime {} logits differ by at most {diff:.2e}",
             theirs["onnx"], theirs["onnxruntime"]

@@ -97,17 +97,14 @@ fn print_classifier(info: &CheckpointInfo, eval: &Evaluation, json: bool) {
         .map(|t| (0..c.classes()).map(|p| c.count(t, p)).collect())
         .collect();
     if json {
-        println!(
-            "{}",
+        print_json(
+            info,
             serde_json::json!({
-                "checkpoint": info.path,
-                "recipe": info.recipe,
-                "architecture": info.architecture.name(),
                 "test_loss": eval.loss,
                 "test_acc": eval.accuracy,
                 "samples": c.total(),
                 "confusion": rows,
-            })
+            }),
         );
         return;
     }
@@ -124,6 +121,19 @@ fn print_classifier(info: &CheckpointInfo, eval: &Evaluation, json: bool) {
         let cells: Vec<String> = row.iter().map(|n| format!("{n:>5}")).collect();
         println!("{t:>3} {}", cells.join(""));
     }
+}
+
+/// Prints `result` as one JSON object, after what the checkpoint is.
+fn print_json(info: &CheckpointInfo, result: serde_json::Value) {
+    let mut object = serde_json::json!({
+        "checkpoint": info.path,
+        "recipe": info.recipe,
+        "architecture": info.architecture.name(),
+    });
+    if let (Some(all), serde_json::Value::Object(fields)) = (object.as_object_mut(), result) {
+        all.extend(fields);
+    }
+    println!("{object}");
 }
 
 /// Validation loss and perplexity over the whole validation split (the
@@ -153,17 +163,14 @@ fn language_model(
     }
     let (loss, tokens) = split_loss(model, &data.val, 32)?;
     if args.json {
-        println!(
-            "{}",
+        print_json(
+            info,
             serde_json::json!({
-                "checkpoint": info.path,
-                "recipe": info.recipe,
-                "architecture": info.architecture.name(),
                 "data": text_path,
                 "val_loss": loss,
                 "perplexity": loss.exp(),
                 "tokens": tokens,
-            })
+            }),
         );
     } else {
         println!(

@@ -183,7 +183,7 @@ pub enum SavedModel {
     Classifier(Sequential),
     /// A GPT and, where the file has it, its tokenizer (training
     /// checkpoints written before the tokenizer was stored have none).
-    Gpt(GPT, Option<CharTokenizer>),
+    Gpt(Box<GPT>, Option<CharTokenizer>),
 }
 
 /// A checkpoint read back: what it says and its model.
@@ -282,7 +282,7 @@ pub fn load(path: &Path) -> Result<Saved> {
             let mut model = GPT::from_state_dict(config, &state).map_err(in_file)?;
             model.eval();
             let tokenizer = CharTokenizer::from_metadata(&meta).ok();
-            SavedModel::Gpt(model, tokenizer)
+            SavedModel::Gpt(Box::new(model), tokenizer)
         }
     };
     Ok(Saved {
