@@ -22,8 +22,11 @@ enum Command {
     Bench(cmd::bench::Args),
     /// Check every differentiable op's gradient against finite differences.
     Gradcheck(cmd::gradcheck::Args),
-    /// Evaluate a saved model on the test set.
+    /// Evaluate a checkpoint (classifiers: test accuracy, loss, confusion;
+    /// GPT: validation loss, perplexity); the model is read from its metadata.
     Eval(cmd::eval::Args),
+    /// Export a checkpoint for PyTorch (state dict + model.py) or ONNX.
+    Export(cmd::export::Args),
     /// Run a course milestone and print PASS or FAIL.
     Milestone(cmd::milestone::Args),
     /// Continue a text with a trained GPT checkpoint (streams the output).
@@ -77,6 +80,7 @@ fn run(command: Command) -> anyhow::Result<()> {
         Command::Train(Train::CnnMnist(args)) => cmd::train_cnn_mnist::run(&args).map(|_| ()),
         Command::Train(Train::CnnCifar10(args)) => cmd::train_cifar10::run(&args).map(|_| ()),
         Command::Eval(args) => cmd::eval::run(&args),
+        Command::Export(args) => cmd::export::run(&args),
         Command::Milestone(args) => cmd::milestone::run(&args),
         Command::Train(Train::GptShakespeare(args)) => {
             cmd::gpt::train(cmd::gpt::Corpus::Shakespeare, &args).map(|_| ())

@@ -1,15 +1,19 @@
-//! Leaving MicroGrad+: save a model's weights so that PyTorch loads them
-//! into the same architecture with `strict=True`, and check that both
-//! compute the same logits. The names are PyTorch's (`0.weight`, `2.bias`)
-//! and the layouts too (`Linear.weight` is `(out, in)`), so nothing is
-//! renamed or transposed.
+//! Leaving MicroGrad+: export a model for PyTorch with
+//! `micrograd_plus::export::pytorch` (what `mgp export --format pytorch`
+//! does for a run): the weights under PyTorch's names (`0.weight`,
+//! `2.bias`, layouts unchanged: `Linear.weight` is `(out, in)`) and a
+//! `model.py` that defines the same `nn.Sequential` and loads them with
+//! `strict=True`. The script beside this file checks that PyTorch computes
+//! the same logits.
 //!
 //! ```text
 //! cargo run --release --example export_to_pytorch -- /tmp/export
 //! python3 crates/micrograd-plus/examples/export_to_pytorch.py /tmp/export
 //! ```
 
-use micrograd_plus::nn::{Linear, Module, ReLU, Sequential};
+use micrograd_plus::export::pytorch;
+use micrograd_plus::nn::Module;
+use micrograd_plus::train::{mlp_mnist, saved};
 use micrograd_plus::{io, Result, Tensor};
 use std::path::PathBuf;
 
@@ -20,12 +24,13 @@ fn main() -> Result<()> {
         msg: format!("cannot create the folder: {e}"),
     })?;
     micrograd_plus::manual_seed(0);
-    // torch.nn.Sequential(nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 10))
-    let model = Sequential::new()
-        .layer(Linear::new(784, 128, true))
-        .layer(ReLU)
-        .layer(Linear::new(128, 10, true));
-    model.save(&dir.join("mlp.safetensors"))?;
+    // Milestone 1's MLP, saved as `mgp train mlp-mnist` saves it: the
+    // metadata says which architecture the tensors belong to.
+    let model = mlp_mnist::mlp();
+    let checkpoint = dir.join("mlp.safetensors");
+    let metadata = saved::Architecture::Mlp.metadata("mlp-mnist");
+    io::save_tensors(&checkpoint, &model.state_dict(), &metadata)?;
+    let [weights, module] = pytorch::export(&saved::load(&checkpoint)?, &dir.join("pytorch"))?;
 
     // A batch and our logits for it, for the script to compare against.
     let inputs = Tensor::rand(&[16, 784], 1);
@@ -34,14 +39,10 @@ fn main() -> Result<()> {
         ("inputs".to_string(), inputs),
         ("logits".to_string(), logits),
     ];
-    io::save_tensors(
-        &dir.join("mlp_check.safetensors"),
-        &check,
-        &Default::default(),
-    )?;
-    println!(
-        "wrote {0}/mlp.safetensors and {0}/mlp_check.safetensors",
-        dir.display()
-    );
+    let check_path = dir.join("mlp_check.safetensors");
+    io::save_tensors(&check_path, &check, &Default::default())?;
+    for path in [weights, module, check_path] {
+        println!("wrote {}", path.display());
+    }
     Ok(())
 }

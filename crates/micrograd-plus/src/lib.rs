@@ -19,6 +19,7 @@
 //! - [`data`]: datasets, the background data loader, MNIST/CIFAR-10 readers,
 //!   transforms, synthetic sets.
 //! - [`train`]: the training loop, metrics, charts, checkpoints, recipes.
+//! - [`export`]: a checkpoint's model for PyTorch (state dict and `model.py`) and ONNX.
 //! - [`bench`](mod@bench): the named workloads behind `mgp bench`.
 //!
 //! ```
@@ -36,6 +37,7 @@ extern crate self as micrograd_plus;
 pub mod bench;
 pub mod data;
 pub mod error;
+pub mod export;
 pub mod gradcheck;
 pub mod io;
 pub mod kernels;

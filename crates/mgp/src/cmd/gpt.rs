@@ -75,6 +75,15 @@ pub enum Corpus {
 }
 
 impl Corpus {
+    /// The corpus of a GPT recipe (tiny Shakespeare unless it is
+    /// `gpt-tinytalks`, also when the recipe is unknown).
+    pub fn of_recipe(recipe: Option<&str>) -> Corpus {
+        match recipe {
+            Some(r) if r == Corpus::TinyTalks.name() => Corpus::TinyTalks,
+            _ => Corpus::Shakespeare,
+        }
+    }
+
     fn name(self) -> &'static str {
         match self {
             Corpus::Shakespeare => "gpt-shakespeare",
@@ -82,7 +91,8 @@ impl Corpus {
         }
     }
 
-    fn default_path(self) -> PathBuf {
+    /// The corpus shipped in the repository's `data/`.
+    pub fn default_path(self) -> PathBuf {
         let file = match self {
             Corpus::Shakespeare => "tinyshakespeare/input.txt",
             Corpus::TinyTalks => "tinytalks/tinytalks_v1.txt",
@@ -236,6 +246,7 @@ pub fn train(corpus: Corpus, args: &TrainArgs) -> anyhow::Result<Trained> {
         Some(Checkpointing {
             path: &training_checkpoint,
             resume: resumed,
+            recipe: corpus.name(),
         }),
         doctor.as_mut(),
         |step, loss| {
@@ -278,7 +289,7 @@ pub fn train(corpus: Corpus, args: &TrainArgs) -> anyhow::Result<Trained> {
         }
     };
     let checkpoint = dir.path().join("model.safetensors");
-    recipe::save_checkpoint(&checkpoint, &model, &data.tokenizer)?;
+    recipe::save_checkpoint(&checkpoint, &model, &data.tokenizer, corpus.name())?;
     write_metrics(&dir, &records)?;
     if let Some(d) = &doctor {
         d.write_files(dir.path())?;

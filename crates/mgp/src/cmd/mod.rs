@@ -4,6 +4,7 @@ pub mod args;
 pub mod bench;
 pub mod doctor;
 pub mod eval;
+pub mod export;
 pub mod gpt;
 pub mod gradcheck;
 pub mod milestone;

@@ -14,6 +14,7 @@
 //! | [`dropout`] | `Dropout`, `Dropout2d` |
 //! | [`layer_norm`] | `LayerNorm` |
 //! | [`sequential`] | `Sequential` |
+//! | [`spec`] | a `Sequential` written down as data (`LayerSpec`), for building and exporting |
 //! | [`observe`] | opt-in summaries of activation outputs (dead units, saturation) for the training doctor |
 //! | [`loss`] | MSE, L1, Huber, SmoothL1, CrossEntropy, NLL, BCE, BCEWithLogits, KLDiv |
 //! | [`embedding`] | `Embedding`, `PositionalEmbedding` (learned), `PositionalEncoding` (sinusoidal) |
@@ -45,6 +46,7 @@ pub mod module;
 pub mod observe;
 pub mod pool;
 pub mod sequential;
+pub mod spec;
 pub mod transformer;
 
 pub use activation::{

@@ -23,14 +23,14 @@
 //! ```
 
 use super::cnn_mnist::limited;
+use super::saved::{normalize_metadata, Architecture};
 use super::trainer::{Trainer, TrainingRun};
 use crate::data::cifar10::Cifar10;
 use crate::data::transforms::{Compose, Normalize, RandomCrop, RandomHorizontalFlip, Transform};
 use crate::data::DataLoader;
 use crate::nn::loss::CrossEntropyLoss;
-use crate::nn::{
-    BatchNorm2d, Conv2d, Dropout, Flatten, Linear, MaxPool2d, Module, ReLU, Sequential,
-};
+use crate::nn::spec::{sequential, LayerSpec};
+use crate::nn::{Module, Sequential};
 use crate::optim::scheduler::{CosineAnnealingLR, LrScheduler, OneCycleConfig, OneCycleLR};
 use crate::optim::{Optimizer, SGDConfig, SGD};
 use crate::{manual_seed, Error, Result};
@@ -143,14 +143,47 @@ impl Cifar10Config {
     }
 }
 
-/// A 3×3 convolution with padding 1, batch norm and ReLU.
-fn conv_bn_relu(net: Sequential, inc: usize, out: usize) -> Sequential {
-    net.layer(Conv2d::new(inc, out, 3).padding(1))
-        .layer(BatchNorm2d::new(out))
-        .layer(ReLU)
+/// A 3×3 convolution with padding 1 from `inputs` to `outputs` channels.
+const fn conv3(inputs: usize, outputs: usize) -> LayerSpec {
+    LayerSpec::Conv2d {
+        inputs,
+        outputs,
+        kernel: 3,
+        padding: 1,
+    }
 }
 
-/// The milestone-4 network, for `(N, 3, 32, 32)` input.
+/// The milestone-4 network as data, for `(N, 3, 32, 32)` input: four
+/// conv-batch-norm-ReLU blocks, two max-pools, then the classifier.
+pub const LAYERS: [LayerSpec; 19] = [
+    conv3(3, 32),
+    LayerSpec::BatchNorm2d { channels: 32 },
+    LayerSpec::ReLU,
+    conv3(32, 32),
+    LayerSpec::BatchNorm2d { channels: 32 },
+    LayerSpec::ReLU,
+    LayerSpec::MaxPool2d { kernel: 2 },
+    conv3(32, 64),
+    LayerSpec::BatchNorm2d { channels: 64 },
+    LayerSpec::ReLU,
+    conv3(64, 64),
+    LayerSpec::BatchNorm2d { channels: 64 },
+    LayerSpec::ReLU,
+    LayerSpec::MaxPool2d { kernel: 2 },
+    LayerSpec::Flatten,
+    LayerSpec::Linear {
+        inputs: 4096,
+        outputs: 256,
+    },
+    LayerSpec::ReLU,
+    LayerSpec::Dropout { p: 0.5 },
+    LayerSpec::Linear {
+        inputs: 256,
+        outputs: 10,
+    },
+];
+
+/// The milestone-4 network, built from [`LAYERS`].
 ///
 /// ```
 /// use micrograd_plus::nn::Module;
@@ -160,18 +193,7 @@ fn conv_bn_relu(net: Sequential, inc: usize, out: usize) -> Sequential {
 /// assert_eq!(y.shape(), &[2, 10]);
 /// ```
 pub fn cifar_net() -> Sequential {
-    let mut net = Sequential::new();
-    net = conv_bn_relu(net, 3, 32);
-    net = conv_bn_relu(net, 32, 32);
-    net = net.layer(MaxPool2d::new(2));
-    net = conv_bn_relu(net, 32, 64);
-    net = conv_bn_relu(net, 64, 64);
-    net.layer(MaxPool2d::new(2))
-        .layer(Flatten::default())
-        .layer(Linear::new(4096, 256, true))
-        .layer(ReLU)
-        .layer(Dropout::new(0.5).expect("valid p"))
-        .layer(Linear::new(256, 10, true))
+    sequential(&LAYERS)
 }
 
 /// The recipe's SGD (momentum, Nesterov, weight decay) and its per-batch
@@ -265,6 +287,8 @@ pub fn run(config: &Cifar10Config) -> Result<TrainingRun> {
     // Statistics of the images trained on (before any limit: the same
     // normalisation whatever part of the set a short run uses).
     let normalize = train.channel_stats()?;
+    // Checkpoints record it: the model expects inputs normalised this way.
+    let input_normalisation = normalize_metadata(&normalize);
     let train = limited(Arc::new(train), config.train_limit)?;
     let test = limited(Arc::new(test), config.test_limit)?;
     manual_seed(config.seed);
@@ -284,6 +308,8 @@ pub fn run(config: &Cifar10Config) -> Result<TrainingRun> {
         10,
     );
     trainer.scheduler = scheduler;
+    trainer.metadata = Architecture::CifarCnn.metadata("cnn-cifar10");
+    trainer.metadata.extend([input_normalisation]);
     trainer.scheduler_per_batch = true;
     Ok(TrainingRun {
         trainer,

@@ -15,11 +15,13 @@
 //! # Ok::<(), micrograd_plus::Error>(())
 //! ```
 
+use super::saved::Architecture;
 use super::trainer::{Trainer, TrainingRun};
 use crate::data::mnist::Mnist;
 use crate::data::{DataLoader, SharedDataset, Subset, TensorDataset};
 use crate::nn::loss::CrossEntropyLoss;
-use crate::nn::{Conv2d, Flatten, Linear, MaxPool2d, Module, ReLU, Sequential};
+use crate::nn::spec::{sequential, LayerSpec};
+use crate::nn::{Module, Sequential};
 use crate::optim::{Adam, AdamConfig};
 use crate::{manual_seed, Error, Result};
 use rand::rngs::StdRng;
@@ -61,7 +63,37 @@ impl Default for CnnMnistConfig {
     }
 }
 
-/// The milestone-2 network, for `(N, 1, 28, 28)` input.
+/// The milestone-2 network as data, for `(N, 1, 28, 28)` input.
+pub const LAYERS: [LayerSpec; 10] = [
+    LayerSpec::Conv2d {
+        inputs: 1,
+        outputs: 16,
+        kernel: 3,
+        padding: 0,
+    },
+    LayerSpec::ReLU,
+    LayerSpec::MaxPool2d { kernel: 2 },
+    LayerSpec::Conv2d {
+        inputs: 16,
+        outputs: 32,
+        kernel: 3,
+        padding: 0,
+    },
+    LayerSpec::ReLU,
+    LayerSpec::MaxPool2d { kernel: 2 },
+    LayerSpec::Flatten,
+    LayerSpec::Linear {
+        inputs: 800,
+        outputs: 128,
+    },
+    LayerSpec::ReLU,
+    LayerSpec::Linear {
+        inputs: 128,
+        outputs: 10,
+    },
+];
+
+/// The milestone-2 network, built from [`LAYERS`].
 ///
 /// ```
 /// use micrograd_plus::nn::Module;
@@ -71,17 +103,7 @@ impl Default for CnnMnistConfig {
 /// assert_eq!(y.shape(), &[2, 10]);
 /// ```
 pub fn cnn() -> Sequential {
-    Sequential::new()
-        .layer(Conv2d::new(1, 16, 3))
-        .layer(ReLU)
-        .layer(MaxPool2d::new(2))
-        .layer(Conv2d::new(16, 32, 3))
-        .layer(ReLU)
-        .layer(MaxPool2d::new(2))
-        .layer(Flatten::default())
-        .layer(Linear::new(800, 128, true))
-        .layer(ReLU)
-        .layer(Linear::new(128, 10, true))
+    sequential(&LAYERS)
 }
 
 /// `limit` samples of `ds` drawn at random with a fixed seed (the same
@@ -133,12 +155,13 @@ pub fn run(config: &CnnMnistConfig) -> Result<TrainingRun> {
         },
     )?;
     let ce = CrossEntropyLoss::new();
-    let trainer = Trainer::new(
+    let mut trainer = Trainer::new(
         Box::new(model),
         Box::new(optimizer),
         Box::new(move |y, t| ce.forward(y, t)),
         10,
     );
+    trainer.metadata = Architecture::CnnMnist.metadata("cnn-mnist");
     Ok(TrainingRun {
         trainer,
         train: DataLoader::new(images(train)?, config.batch_size)?

@@ -21,6 +21,7 @@
 use super::charts::{draw_lines, Axes, TEST_COLOUR, TRAIN_COLOUR};
 use super::doctor::Doctor;
 use super::plot::{register_font, render_png};
+use super::saved::Architecture;
 use crate::bench::BenchResult;
 use crate::data::text::CharTokenizer;
 use crate::io;
@@ -145,6 +146,58 @@ pub fn estimate_loss(
         total += no_grad(|| model.loss(&x, &y, batch, time))?.item()?;
     }
     Ok(total / iters.max(1) as f64)
+}
+
+/// Mean cross-entropy per token over the whole of `ids` (no graph): the
+/// split cut into consecutive windows of the model's context, each
+/// predicting its next tokens (the last window may be shorter), `batch`
+/// windows per forward pass. Returns `(loss, tokens predicted)`; the
+/// perplexity is `exp(loss)`. Unlike [`estimate_loss`]'s random sample,
+/// every token of the split counts once.
+///
+/// ```
+/// use micrograd_plus::{models::{GPTConfig, GPT}, train::gpt::split_loss};
+/// let model = GPT::new(GPTConfig { block_size: 8, ..GPTConfig::shakespeare(10) }).unwrap();
+/// let ids: Vec<usize> = (0..30).map(|i| i % 10).collect();
+/// let (loss, tokens) = split_loss(&model, &ids, 2).unwrap();
+/// assert_eq!(tokens, 29);
+/// assert!((loss - 10f64.ln()).abs() < 0.1);
+/// assert!(split_loss(&model, &ids[..1], 2).is_err());
+/// ```
+pub fn split_loss(model: &GPT, ids: &[usize], batch: usize) -> Result<(f64, usize)> {
+    if ids.len() < 2 || batch == 0 {
+        return Err(Error::argument(
+            "split_loss",
+            format!(
+                "need at least 2 tokens and a batch of at least 1, got {} and {batch}",
+                ids.len()
+            ),
+        ));
+    }
+    let time = model.config().block_size;
+    let predicted = ids.len() - 1;
+    let windows: Vec<usize> = (0..predicted).step_by(time).collect();
+    let mut total = 0.0;
+    // Full windows go `batch` at a time; the short last one alone.
+    let full = windows.iter().filter(|&&s| s + time <= predicted).count();
+    let mut groups: Vec<(&[usize], usize)> =
+        windows[..full].chunks(batch).map(|c| (c, time)).collect();
+    if full < windows.len() {
+        groups.push((&windows[full..], predicted - windows[full]));
+    }
+    for (starts, len) in groups {
+        let x: Vec<usize> = starts
+            .iter()
+            .flat_map(|&s| ids[s..s + len].to_vec())
+            .collect();
+        let y: Vec<usize> = starts
+            .iter()
+            .flat_map(|&s| ids[s + 1..s + 1 + len].to_vec())
+            .collect();
+        let loss = no_grad(|| model.loss(&x, &y, starts.len(), len))?.item()?;
+        total += loss * x.len() as f64;
+    }
+    Ok((total / predicted as f64, predicted))
 }
 
 /// Settings of a training run.
@@ -302,6 +355,8 @@ pub struct Checkpointing<'a> {
     pub path: &'a Path,
     /// Start from the checkpoint already at `path` instead of a fresh model.
     pub resume: bool,
+    /// The recipe, recorded in the checkpoint (see [`super::saved`]).
+    pub recipe: &'a str,
 }
 
 /// Metadata `format` of a training checkpoint.
@@ -314,9 +369,26 @@ struct Progress {
     rng: ChaCha12Rng,
 }
 
+/// The metadata that describes a GPT checkpoint's model: its configuration,
+/// its tokenizer, and recipe, architecture and crate version.
+fn model_metadata(model: &GPT, tokenizer: &CharTokenizer, recipe: &str) -> HashMap<String, String> {
+    let mut meta = tokenizer.to_metadata();
+    meta.insert(CONFIG_KEY.to_string(), model.config().to_json());
+    meta.extend(Architecture::Gpt.metadata(recipe));
+    meta
+}
+
 /// Writes the training checkpoint: model and AdamW tensors, and in the
-/// metadata the step, the evaluations, and the generators' positions.
-fn save_training(path: &Path, model: &mut GPT, opt: &AdamW, progress: &Progress) -> Result<()> {
+/// metadata what the model is, the step, the evaluations, and the
+/// generators' positions.
+fn save_training(
+    checkpoint: Checkpointing<'_>,
+    tokenizer: &CharTokenizer,
+    model: &mut GPT,
+    opt: &AdamW,
+    progress: &Progress,
+) -> Result<()> {
+    let path = checkpoint.path;
     let mut tensors: Vec<(String, Tensor)> = Vec::new();
     for (prefix, state) in [
         ("model", model.state_dict()),
@@ -325,9 +397,9 @@ fn save_training(path: &Path, model: &mut GPT, opt: &AdamW, progress: &Progress)
         tensors.extend(state.into_iter().map(|(n, t)| (format!("{prefix}.{n}"), t)));
     }
     let dropout: Vec<GeneratorState> = generators(model).iter().map(|g| g.state()).collect();
-    let meta = HashMap::from([
+    let mut meta = model_metadata(model, tokenizer, checkpoint.recipe);
+    meta.extend([
         ("format".to_string(), TRAINING_FORMAT.to_string()),
-        (CONFIG_KEY.to_string(), model.config().to_json()),
         ("step".to_string(), progress.step.to_string()),
         ("records".to_string(), to_json(path, &progress.records)?),
         (
@@ -512,7 +584,7 @@ pub fn train_resumable(
         on_eval(&record);
         progress.records.push(record);
         if let Some(c) = checkpoint {
-            save_training(c.path, model, opt, progress)?;
+            save_training(c, &data.tokenizer, model, opt, progress)?;
         }
         Ok(())
     };
@@ -571,20 +643,26 @@ fn diverged(loss: f64, step: usize) -> Error {
     ))
 }
 
-/// Saves the model, its configuration and `tokenizer` to one safetensors file.
+/// Saves the model, its configuration, `tokenizer` and the `recipe` that
+/// trained it (see [`super::saved`]) to one safetensors file.
 ///
 /// ```
 /// use micrograd_plus::{data::text::CharTokenizer, models::{GPTConfig, GPT}, train::gpt::{load_checkpoint, save_checkpoint}};
 /// let tok = CharTokenizer::from_text("abc");
 /// let model = GPT::new(GPTConfig { block_size: 4, d_model: 8, heads: 2, layers: 1, ..GPTConfig::shakespeare(3) }).unwrap();
 /// let path = std::env::temp_dir().join(format!("mgp-gpt-doc-{}.safetensors", std::process::id()));
-/// save_checkpoint(&path, &model, &tok).unwrap();
+/// save_checkpoint(&path, &model, &tok, "gpt-shakespeare").unwrap();
 /// let (loaded, tok2) = load_checkpoint(&path).unwrap();
 /// assert_eq!(tok2, tok);
 /// assert_eq!(loaded.logits(&[0, 1], 1, 2).unwrap().to_vec::<f32>(), model.logits(&[0, 1], 1, 2).unwrap().to_vec::<f32>());
 /// # std::fs::remove_file(&path).unwrap();
 /// ```
-pub fn save_checkpoint(path: &Path, model: &GPT, tokenizer: &CharTokenizer) -> Result<()> {
+pub fn save_checkpoint(
+    path: &Path,
+    model: &GPT,
+    tokenizer: &CharTokenizer,
+    recipe: &str,
+) -> Result<()> {
     if tokenizer.vocab_size() != model.config().vocab_size {
         return Err(Error::argument(
             "save_checkpoint",
@@ -595,9 +673,11 @@ pub fn save_checkpoint(path: &Path, model: &GPT, tokenizer: &CharTokenizer) -> R
             ),
         ));
     }
-    let mut meta: HashMap<String, String> = tokenizer.to_metadata();
-    meta.insert(CONFIG_KEY.to_string(), model.config().to_json());
-    io::save_tensors(path, &model.state_dict(), &meta)
+    io::save_tensors(
+        path,
+        &model.state_dict(),
+        &model_metadata(model, tokenizer, recipe),
+    )
 }
 
 /// Loads a checkpoint written by [`save_checkpoint`].

@@ -13,11 +13,13 @@
 //! # Ok::<(), micrograd_plus::Error>(())
 //! ```
 
+use super::saved::Architecture;
 use super::trainer::{Trainer, TrainingRun};
 use crate::data::mnist::Mnist;
 use crate::data::DataLoader;
 use crate::nn::loss::CrossEntropyLoss;
-use crate::nn::{Linear, Module, ReLU, Sequential};
+use crate::nn::spec::{sequential, LayerSpec};
+use crate::nn::{Module, Sequential};
 use crate::optim::{Adam, AdamConfig, AdamW, AdamWConfig, Optimizer, SGDConfig, SGD};
 use crate::{manual_seed, Error, Result};
 use serde::{Deserialize, Serialize};
@@ -81,7 +83,25 @@ impl Default for MnistConfig {
     }
 }
 
-/// The milestone-1 network: 784-128-64-10 with ReLU.
+/// The milestone-1 network as data: 784-128-64-10 with ReLU.
+pub const LAYERS: [LayerSpec; 5] = [
+    LayerSpec::Linear {
+        inputs: 784,
+        outputs: 128,
+    },
+    LayerSpec::ReLU,
+    LayerSpec::Linear {
+        inputs: 128,
+        outputs: 64,
+    },
+    LayerSpec::ReLU,
+    LayerSpec::Linear {
+        inputs: 64,
+        outputs: 10,
+    },
+];
+
+/// The milestone-1 network, built from [`LAYERS`].
 ///
 /// ```
 /// use micrograd_plus::nn::Module;
@@ -89,12 +109,7 @@ impl Default for MnistConfig {
 /// assert_eq!(model.num_parameters(), 784 * 128 + 128 + 128 * 64 + 64 + 64 * 10 + 10);
 /// ```
 pub fn mlp() -> Sequential {
-    Sequential::new()
-        .layer(Linear::new(784, 128, true))
-        .layer(ReLU)
-        .layer(Linear::new(128, 64, true))
-        .layer(ReLU)
-        .layer(Linear::new(64, 10, true))
+    sequential(&LAYERS)
 }
 
 /// Builds the recipe's optimizer over `params`.
@@ -143,12 +158,13 @@ pub fn run(config: &MnistConfig) -> Result<TrainingRun> {
     let model = mlp();
     let optimizer = optimizer(config.optimizer, model.parameters(), config.lr)?;
     let ce = CrossEntropyLoss::new();
-    let trainer = Trainer::new(
+    let mut trainer = Trainer::new(
         Box::new(model),
         optimizer,
         Box::new(move |y, t| ce.forward(y, t)),
         10,
     );
+    trainer.metadata = Architecture::Mlp.metadata("mlp-mnist");
     Ok(TrainingRun {
         trainer,
         train: DataLoader::new(Arc::new(train), config.batch_size)?

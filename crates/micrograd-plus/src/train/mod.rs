@@ -4,6 +4,7 @@
 //! | file | contents |
 //! |---|---|
 //! | [`trainer`] | `Trainer`: train an epoch, evaluate, fit with early stopping and checkpoints |
+//! | [`saved`] | what a checkpoint holds, from its own metadata: recipe, architecture, the model |
 //! | [`metrics`] | confusion matrix, per-epoch metrics, history as CSV |
 //! | [`doctor`] | the training doctor: watches a run's signals and names what goes wrong |
 //! | [`charts`] | loss/accuracy curves and confusion-matrix PNGs |
@@ -24,5 +25,6 @@ pub mod mlp_mnist;
 pub mod moons;
 pub mod plot;
 pub mod reversal;
+pub mod saved;
 pub mod trainer;
 pub mod xor;

@@ -105,6 +105,9 @@ pub struct Trainer {
     /// Clear the gradients before each step (true). False only reproduces
     /// the forgotten-`zero_grad` failure ([`super::doctor::Breakage`]).
     pub zero_grad: bool,
+    /// Written into every checkpoint's metadata besides the training
+    /// state: what the model is (see [`super::saved`]), set by the recipes.
+    pub metadata: HashMap<String, String>,
     /// Whether the first step's graph was checked for tensors the model
     /// does not register ([`check_registered`]).
     registration_checked: bool,
@@ -162,6 +165,7 @@ impl Trainer {
             history: History::default(),
             doctor: None,
             zero_grad: true,
+            metadata: HashMap::new(),
             registration_checked: false,
         }
     }
@@ -350,7 +354,8 @@ impl Trainer {
             .collect();
         let dropout = serde_json::to_string(&dropout)
             .map_err(|e| Error::argument("save_checkpoint", e.to_string()))?;
-        let meta = HashMap::from([
+        let mut meta = self.metadata.clone();
+        meta.extend([
             (
                 "format".to_string(),
                 "micrograd-plus checkpoint 1".to_string(),

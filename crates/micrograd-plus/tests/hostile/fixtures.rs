@@ -205,7 +205,7 @@ pub fn gpt_checkpoint(dir: &Path) -> Vec<u8> {
     micrograd_plus::manual_seed(3);
     let model = GPT::new(config).unwrap();
     let path = dir.join("fixture-gpt.safetensors");
-    micrograd_plus::train::gpt::save_checkpoint(&path, &model, &tok).unwrap();
+    micrograd_plus::train::gpt::save_checkpoint(&path, &model, &tok, "gpt-shakespeare").unwrap();
     let bytes = std::fs::read(&path).unwrap();
     std::fs::remove_file(&path).unwrap();
     bytes
