@@ -1256,3 +1256,48 @@ fn the_cnn_and_cifar_breaks_are_named_by_the_doctor_first() {
     }
     std::fs::remove_dir_all(&cwd).unwrap();
 }
+
+/// With no --data, a GPT run trains on the corpus built into mgp, says so in
+/// its config.json, and resumes from it.
+#[test]
+fn gpt_default_corpus_is_built_in_and_recorded_as_such() {
+    let cwd = empty_dir("gpt_builtin");
+    let run = cwd.join("run");
+    let out = mgp_in(
+        &cwd,
+        &[
+            "train",
+            "gpt-tinytalks",
+            "--steps",
+            "2",
+            "--eval-interval",
+            "1",
+            "--batch-size",
+            "2",
+            "--json",
+            "--out",
+            run.to_str().unwrap(),
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("config.json")).unwrap()).unwrap();
+    assert_eq!(
+        config["data"],
+        serde_json::json!({"embedded": "tinytalks/tinytalks_v1.txt"})
+    );
+    let resumed = mgp_in(
+        &cwd,
+        &[
+            "train",
+            "gpt-tinytalks",
+            "--steps",
+            "3",
+            "--json",
+            "--resume",
+            run.to_str().unwrap(),
+        ],
+    );
+    assert!(resumed.status.success(), "{}", stderr_of(&resumed));
+    std::fs::remove_dir_all(&cwd).unwrap();
+}

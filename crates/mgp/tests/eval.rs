@@ -15,7 +15,7 @@ mod support;
 /// Accuracy and confusion counts of `model` on the MNIST test images,
 /// computed here with one forward pass (not through the Trainer).
 fn reference(model: &dyn Module) -> (f64, Vec<Vec<u64>>) {
-    let (_, test) = Mnist::load(Mnist::embedded_dir()).unwrap();
+    let (_, test) = Mnist::load(Mnist::repository_dir()).unwrap();
     let x = test.inputs().reshape(&[-1, 1, 28, 28]).unwrap();
     let predicted = model.forward(&x).unwrap().argmax(Some(-1), false).unwrap();
     let mut confusion = vec![vec![0u64; 10]; 10];

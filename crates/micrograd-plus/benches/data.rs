@@ -76,7 +76,7 @@ fn cifar_augment(c: &mut Criterion) {
 }
 
 fn mnist_fetch(c: &mut Criterion) {
-    let (train, _) = Mnist::load(Mnist::embedded_dir()).expect("embedded MNIST");
+    let (train, _) = Mnist::load(Mnist::repository_dir()).expect("embedded MNIST");
     let mut rng = StdRng::seed_from_u64(2);
     let mut g = c.benchmark_group("mnist_batch_128");
     g.throughput(Throughput::Elements(BATCH as u64));

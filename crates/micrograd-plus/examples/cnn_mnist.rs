@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 fn main() -> Result<()> {
     micrograd_plus::manual_seed(0);
-    let (train, test) = Mnist::load(Mnist::embedded_dir())?;
+    let (train, test) = Mnist::load_embedded()?;
     // Images as (N, 1, 28, 28) instead of flat rows of 784.
     let train = train.with_sample_shape(&Mnist::IMAGE_SHAPE)?;
     let test = test.with_sample_shape(&Mnist::IMAGE_SHAPE)?;

@@ -15,7 +15,7 @@ use std::sync::Arc;
 fn main() -> Result<()> {
     micrograd_plus::manual_seed(0);
     // 10,000 training and 10,000 test images, pixels scaled to [0, 1].
-    let (train, test) = Mnist::load(Mnist::embedded_dir())?;
+    let (train, test) = Mnist::load_embedded()?;
     let train = DataLoader::new(Arc::new(train), 64)?.shuffle(true).seed(0);
     let test = DataLoader::new(Arc::new(test), 1000)?;
 

@@ -53,7 +53,7 @@ fn expect_file_error(err: Error, path: &Path, msg_part: &str) {
 
 #[test]
 fn embedded_subset_counts_pixels_and_labels() {
-    let dir = Mnist::embedded_dir();
+    let dir = Mnist::repository_dir();
     let (train, test) = Mnist::load(&dir).unwrap();
     assert_eq!(train.len(), 10_000);
     assert_eq!(test.len(), 10_000);
@@ -109,7 +109,7 @@ fn embedded_subset_counts_pixels_and_labels() {
 fn official_names_and_raw_files_are_found() {
     // Official names, uncompressed: the reader must detect gzip by content.
     let dir = temp_dir("official");
-    let src = Mnist::embedded_dir();
+    let src = Mnist::repository_dir();
     for (from, to) in [
         ("train-10k-images-idx3-ubyte.gz", "train-images-idx3-ubyte"),
         ("train-10k-labels-idx1-ubyte.gz", "train-labels-idx1-ubyte"),
@@ -138,7 +138,7 @@ fn official_names_and_raw_files_are_found() {
 
 #[test]
 fn cnn_shape() {
-    let (_, test) = Mnist::load(Mnist::embedded_dir()).unwrap();
+    let (_, test) = Mnist::load(Mnist::repository_dir()).unwrap();
     let cnn = test.with_sample_shape(&Mnist::IMAGE_SHAPE).unwrap();
     assert_eq!(cnn.inputs().shape(), &[10_000, 1, 28, 28]);
     let b = cnn.get_batch(&[3]).unwrap();
@@ -173,7 +173,7 @@ fn truncated_image_file_names_file_and_sizes() {
 fn truncated_gzip_stream_is_an_error() {
     let dir = temp_dir("cut-gzip");
     let path = dir.join("t10k-images-idx3-ubyte.gz");
-    let full = std::fs::read(Mnist::embedded_dir().join("t10k-images-idx3-ubyte.gz")).unwrap();
+    let full = std::fs::read(Mnist::repository_dir().join("t10k-images-idx3-ubyte.gz")).unwrap();
     std::fs::write(&path, &full[..full.len() / 2]).unwrap();
     expect_file_error(read_images(&path).unwrap_err(), &path, "corrupt gzip data");
     std::fs::remove_dir_all(&dir).unwrap();
@@ -257,4 +257,20 @@ fn missing_files_are_named() {
     let missing = dir.join("nope");
     expect_file_error(read_images(&missing).unwrap_err(), &missing, "cannot read");
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn the_copy_compiled_into_the_library_is_the_repositorys_files() {
+    let (train, test) = Mnist::load_embedded().unwrap();
+    let (train_files, test_files) = Mnist::load(Mnist::repository_dir()).unwrap();
+    for (embedded, files) in [(&train, &train_files), (&test, &test_files)] {
+        assert_eq!(
+            embedded.inputs().to_vec::<f32>(),
+            files.inputs().to_vec::<f32>()
+        );
+        assert_eq!(
+            embedded.targets().to_vec::<f32>(),
+            files.targets().to_vec::<f32>()
+        );
+    }
 }

@@ -3,9 +3,8 @@
 //! (`micrograd_plus::train::saved`): test accuracy, loss and confusion
 //! matrix for the classifiers, validation loss and perplexity for a GPT.
 
-use super::gpt::Corpus;
+use super::gpt::{Corpus, TextSource};
 use anyhow::Context;
-use micrograd_plus::data::text::read_text;
 use micrograd_plus::data::text::CharTokenizer;
 use micrograd_plus::models::GPT;
 use micrograd_plus::nn::Sequential;
@@ -13,7 +12,7 @@ use micrograd_plus::train::gpt::{split_loss, TextData};
 use micrograd_plus::train::saved::{self, Architecture, CheckpointInfo, SavedModel};
 use micrograd_plus::train::trainer::Evaluation;
 use micrograd_plus::train::{cifar10, cnn_mnist, mlp_mnist};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// Options of `mgp eval`.
 #[derive(clap::Args, Debug)]
@@ -144,19 +143,19 @@ fn language_model(
     tokenizer: Option<CharTokenizer>,
     args: &Args,
 ) -> anyhow::Result<()> {
-    let text_path = match &args.data {
-        Some(p) => p.clone(),
-        None => Corpus::of_recipe(info.recipe.as_deref()).default_path(),
-    };
-    let text = read_text(&text_path)?;
-    let data = TextData::new(&text, 0.9).with_context(|| text_path.display().to_string())?;
+    let source = TextSource::new(
+        args.data.as_deref(),
+        Corpus::of_recipe(info.recipe.as_deref()),
+    )?;
+    let text = source.read()?;
+    let data = TextData::new(&text, 0.9).with_context(|| source.to_string())?;
     if let Some(own) = &tokenizer {
-        check_same_vocabulary(own, &data.tokenizer, &text_path)?;
+        check_same_vocabulary(own, &data.tokenizer, &source)?;
     } else {
         anyhow::ensure!(
             data.tokenizer.vocab_size() == model.config().vocab_size,
             "{}: {} distinct characters, the model's vocabulary has {}: not the text it was trained on (--data)",
-            text_path.display(),
+            source,
             data.tokenizer.vocab_size(),
             model.config().vocab_size
         );
@@ -166,7 +165,7 @@ fn language_model(
         print_json(
             info,
             serde_json::json!({
-                "data": text_path,
+                "data": source,
                 "val_loss": loss,
                 "perplexity": loss.exp(),
                 "tokens": tokens,
@@ -177,7 +176,7 @@ fn language_model(
             "{} (gpt): validation loss {loss:.4}, perplexity {:.3} ({tokens} tokens of {})",
             info.path.display(),
             loss.exp(),
-            text_path.display()
+            source
         );
     }
     Ok(())
@@ -187,12 +186,12 @@ fn language_model(
 fn check_same_vocabulary(
     own: &CharTokenizer,
     text: &CharTokenizer,
-    text_path: &Path,
+    source: &TextSource,
 ) -> anyhow::Result<()> {
     anyhow::ensure!(
         own == text,
         "{}: its characters ({}) are not the checkpoint's vocabulary ({}): not the text the model was trained on (--data)",
-        text_path.display(),
+        source,
         text.vocab_size(),
         own.vocab_size()
     );

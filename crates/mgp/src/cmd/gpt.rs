@@ -9,6 +9,7 @@ use super::train_common::{start_doctor, RunArgs};
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use micrograd_plus::bench::BenchResult;
+use micrograd_plus::data::embedded;
 use micrograd_plus::data::text::read_text;
 use micrograd_plus::models::{GPTConfig, Sampling};
 use micrograd_plus::nn::Module;
@@ -26,7 +27,7 @@ const SHAKESPEARE_BAR: f64 = 1.70;
 /// Options of `mgp train gpt-shakespeare` and `gpt-tinytalks`.
 #[derive(clap::Args, Debug)]
 pub struct TrainArgs {
-    /// Text file to train on (default: the corpus shipped in `data/`).
+    /// Text file to train on (default: the recipe's corpus, built into mgp).
     #[arg(long, conflicts_with = "resume")]
     pub data: Option<PathBuf>,
     /// Stop after this many steps (on --resume: the run's new total).
@@ -54,10 +55,58 @@ pub struct TrainArgs {
     pub run: RunArgs,
 }
 
+/// Where a GPT run's text comes from: a file (`--data`, kept as an absolute
+/// path so `--resume` works from any directory), or a corpus compiled into
+/// mgp, so the default runs need no file (`"data": {"embedded": "..."}` in
+/// `config.json`).
+#[derive(Serialize, Deserialize, Clone, Debug)]
+#[serde(untagged)]
+pub enum TextSource {
+    File(PathBuf),
+    Embedded { embedded: String },
+}
+
+impl TextSource {
+    /// `data` if given, else `corpus`'s embedded text.
+    pub fn new(data: Option<&Path>, corpus: Corpus) -> anyhow::Result<TextSource> {
+        Ok(match data {
+            Some(path) => TextSource::File(
+                std::path::absolute(path)
+                    .with_context(|| format!("cannot resolve {}", path.display()))?,
+            ),
+            None => TextSource::Embedded {
+                embedded: corpus.embedded().0.to_string(),
+            },
+        })
+    }
+
+    /// The text.
+    pub fn read(&self) -> anyhow::Result<String> {
+        match self {
+            TextSource::File(path) => Ok(read_text(path)?),
+            TextSource::Embedded { embedded: name } => [Corpus::Shakespeare, Corpus::TinyTalks]
+                .into_iter()
+                .map(Corpus::embedded)
+                .find(|(known, _)| known == name)
+                .map(|(_, text)| text.to_string())
+                .with_context(|| format!("no corpus {name:?} is built into mgp")),
+        }
+    }
+}
+
+impl std::fmt::Display for TextSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TextSource::File(path) => write!(f, "{}", path.display()),
+            TextSource::Embedded { embedded } => write!(f, "{embedded} (built into mgp)"),
+        }
+    }
+}
+
 /// A GPT run's `config.json`: the text it trains on and the recipe.
 #[derive(Serialize, Deserialize)]
 struct RunConfig {
-    data: PathBuf,
+    data: TextSource,
     #[serde(flatten)]
     train: TrainConfig,
 }
@@ -91,19 +140,12 @@ impl Corpus {
         }
     }
 
-    /// The corpus shipped in the repository's `data/`.
-    pub fn default_path(self) -> PathBuf {
-        let file = match self {
-            Corpus::Shakespeare => "tinyshakespeare/input.txt",
-            Corpus::TinyTalks => "tinytalks/tinytalks_v1.txt",
-        };
-        // The repository's data/ folder, wherever mgp is run from inside it.
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data");
-        let local = Path::new("data").join(file);
-        if local.exists() {
-            local
-        } else {
-            root.join(file)
+    /// The corpus compiled into mgp: its file in the repository's `data/`
+    /// (its name in messages and `config.json`) and its text.
+    fn embedded(self) -> (&'static str, &'static str) {
+        match self {
+            Corpus::Shakespeare => ("tinyshakespeare/input.txt", embedded::TINY_SHAKESPEARE),
+            Corpus::TinyTalks => ("tinytalks/tinytalks_v1.txt", embedded::TINY_TALKS),
         }
     }
 
@@ -139,9 +181,9 @@ pub struct Trained {
 }
 
 /// Reads and tokenizes the text of a run.
-fn load_text(path: &Path) -> anyhow::Result<(String, TextData)> {
-    let text = read_text(path)?;
-    let data = TextData::new(&text, 0.9).with_context(|| format!("{}", path.display()))?;
+fn load_text(source: &TextSource) -> anyhow::Result<(String, TextData)> {
+    let text = source.read()?;
+    let data = TextData::new(&text, 0.9).with_context(|| source.to_string())?;
     Ok((text, data))
 }
 
@@ -171,12 +213,12 @@ pub fn train(corpus: Corpus, args: &TrainArgs) -> anyhow::Result<Trained> {
             config
                 .train
                 .check(&data)
-                .with_context(|| format!("{} does not fit this run", config.data.display()))?;
+                .with_context(|| format!("{} does not fit this run", config.data))?;
             (dir, config, text, data)
         }
         None => {
-            let path = args.data.clone().unwrap_or_else(|| corpus.default_path());
-            let (text, data) = load_text(&path)?;
+            let source = TextSource::new(args.data.as_deref(), corpus)?;
+            let (text, data) = load_text(&source)?;
             let mut train = corpus.config(data.tokenizer.vocab_size());
             train.seed = args.seed.unwrap_or(DEFAULT_SEED);
             if let Some(s) = args.steps {
@@ -195,11 +237,8 @@ pub fn train(corpus: Corpus, args: &TrainArgs) -> anyhow::Result<Trained> {
                 train.eval_interval = e;
             }
             train.check(&data)?;
-            // Absolute, so --resume works from any working directory.
-            let data_path = std::path::absolute(&path)
-                .with_context(|| format!("cannot resolve {}", path.display()))?;
             let config = RunConfig {
-                data: data_path,
+                data: source,
                 train,
             };
             let dir = RunDir::create(args.run.out.clone(), corpus.name(), args.run.force)?;

@@ -22,7 +22,7 @@
 use std::path::Path;
 
 use super::images::{decode_all, is_image_name, Encoded, ImageDataset, ImageFolder};
-use super::mnist::open_maybe_gzip;
+use super::mnist::{open_maybe_gzip, Input};
 use super::tar;
 use crate::error::{Error, Result};
 
@@ -218,7 +218,7 @@ impl Cifar10 {
     /// does not depend on the order of the archive.
     pub fn load_archive(path: impl AsRef<Path>) -> Result<(ImageDataset, ImageDataset)> {
         let path = path.as_ref();
-        let (reader, _, max_bytes) = open_maybe_gzip(path)?;
+        let (reader, _, max_bytes) = open_maybe_gzip(Input::File(path))?;
         // (split, class, file name, bytes)
         let mut found: Vec<(usize, String, String, Vec<u8>)> = Vec::new();
         let mut total: u64 = 0;

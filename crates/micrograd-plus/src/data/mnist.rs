@@ -6,13 +6,14 @@
 //! detected from the first two bytes (`1f 8b`), not from the name.
 //!
 //! The repository carries a subset (`data/mnist/`): the first 10,000
-//! training images and the official 10,000-image test set.
+//! training images and the official 10,000-image test set, also compiled
+//! into the library ([`Mnist::load_embedded`]).
 //!
 //! ```
 //! use micrograd_plus::data::mnist::Mnist;
 //! use micrograd_plus::data::Dataset;
 //!
-//! let (train, test) = Mnist::load(Mnist::embedded_dir())?;
+//! let (train, test) = Mnist::load_embedded()?;
 //! assert_eq!((train.len(), test.len()), (10_000, 10_000));
 //! assert_eq!(train.inputs().shape(), &[10_000, 784]);
 //! let cnn = test.with_sample_shape(&Mnist::IMAGE_SHAPE)?; // (N, 1, 28, 28)
@@ -21,7 +22,7 @@
 //! ```
 
 use std::fs::File;
-use std::io::{BufReader, Read, Seek};
+use std::io::{BufReader, Cursor, Read, Seek};
 use std::path::{Path, PathBuf};
 
 use flate2::read::MultiGzDecoder;
@@ -52,30 +53,57 @@ fn file_error(path: &Path, msg: impl Into<String>) -> Error {
     }
 }
 
-/// Opens `path` for reading, un-gzipping it if it starts with the gzip magic
+/// The bytes of a data file: on disk, or compiled into the binary (the
+/// repository's MNIST subset, see [`super::embedded`]). Either way errors
+/// name it by its path.
+#[derive(Clone, Copy)]
+pub(crate) enum Input<'a> {
+    File(&'a Path),
+    Embedded(&'a Path, &'static [u8]),
+}
+
+impl Input<'_> {
+    fn path(&self) -> &Path {
+        match self {
+            Input::File(path) | Input::Embedded(path, _) => path,
+        }
+    }
+}
+
+/// Opens `input` for reading, un-gzipping it if it starts with the gzip magic
 /// `1f 8b`. Also returns the most bytes the stream can produce: the file's
 /// length, or [`MAX_DEFLATE_RATIO`] times it when compressed.
-pub(crate) fn open_maybe_gzip(path: &Path) -> Result<(Box<dyn Read>, bool, u64)> {
+pub(crate) fn open_maybe_gzip(input: Input) -> Result<(Box<dyn Read>, bool, u64)> {
+    let path = input.path();
     let cannot_read = |e: std::io::Error| file_error(path, format!("cannot read: {e}"));
-    let mut file = File::open(path).map_err(cannot_read)?;
-    let len = file.metadata().map_err(cannot_read)?.len();
+    let (mut source, len): (Box<dyn ReadSeek>, u64) = match input {
+        Input::File(path) => {
+            let file = File::open(path).map_err(cannot_read)?;
+            let len = file.metadata().map_err(cannot_read)?.len();
+            (Box::new(BufReader::new(file)), len)
+        }
+        Input::Embedded(_, bytes) => (Box::new(Cursor::new(bytes)), bytes.len() as u64),
+    };
     let mut magic = [0u8; 2];
-    let got = read_up_to(&mut file, &mut magic).map_err(cannot_read)?;
-    file.rewind().map_err(cannot_read)?;
+    let got = read_up_to(&mut source, &mut magic).map_err(cannot_read)?;
+    source.rewind().map_err(cannot_read)?;
     if got == 2 && magic == [0x1f, 0x8b] {
         // MultiGzDecoder: concatenated gzip members are one stream (as gzip
         // itself reads them), and junk after the last member is an error
         // instead of being ignored.
-        let reader = MultiGzDecoder::new(BufReader::new(file));
         Ok((
-            Box::new(reader),
+            Box::new(MultiGzDecoder::new(source)),
             true,
             len.saturating_mul(MAX_DEFLATE_RATIO),
         ))
     } else {
-        Ok((Box::new(BufReader::new(file)), false, len))
+        Ok((source, false, len))
     }
 }
+
+/// A byte source that can go back to its start (after the magic is read).
+trait ReadSeek: Read + Seek {}
+impl<T: Read + Seek> ReadSeek for T {}
 
 /// Reads until `buf` is full or the stream ends; the number of bytes read.
 pub(crate) fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
@@ -107,8 +135,9 @@ struct IdxFile {
 /// the dims, and that the declared data fits what the file can hold (its
 /// exact size when raw, at most [`MAX_DEFLATE_RATIO`] times its size when
 /// gzipped). Nothing beyond the header is read.
-fn open_idx(path: &Path, magic: u32, what: &'static str) -> Result<IdxFile> {
-    let (mut reader, gzip, max_bytes) = open_maybe_gzip(path)?;
+fn open_idx(input: Input, magic: u32, what: &'static str) -> Result<IdxFile> {
+    let path = input.path();
+    let (mut reader, gzip, max_bytes) = open_maybe_gzip(input)?;
     let corrupt = |e: std::io::Error| {
         if gzip {
             file_error(path, format!("corrupt gzip data: {e}"))
@@ -259,13 +288,13 @@ impl IdxFile {
 ///
 /// ```
 /// use micrograd_plus::data::mnist::{read_images, Mnist};
-/// let (dims, pixels) = read_images(Mnist::embedded_dir().join("t10k-images-idx3-ubyte.gz"))?;
+/// let (dims, pixels) = read_images(Mnist::repository_dir().join("t10k-images-idx3-ubyte.gz"))?;
 /// assert_eq!(dims, [10_000, 28, 28]);
 /// assert_eq!(pixels.len(), 10_000 * 784);
 /// # Ok::<(), micrograd_plus::Error>(())
 /// ```
 pub fn read_images(path: impl AsRef<Path>) -> Result<([usize; 3], Vec<u8>)> {
-    let idx = open_idx(path.as_ref(), IMAGES_MAGIC, "image")?;
+    let idx = open_idx(Input::File(path.as_ref()), IMAGES_MAGIC, "image")?;
     let dims = [idx.dims[0], idx.dims[1], idx.dims[2]];
     Ok((dims, idx.read_data()?))
 }
@@ -274,14 +303,17 @@ pub fn read_images(path: impl AsRef<Path>) -> Result<([usize; 3], Vec<u8>)> {
 ///
 /// ```
 /// use micrograd_plus::data::mnist::{read_labels, Mnist};
-/// let labels = read_labels(Mnist::embedded_dir().join("t10k-labels-idx1-ubyte.gz"))?;
+/// let labels = read_labels(Mnist::repository_dir().join("t10k-labels-idx1-ubyte.gz"))?;
 /// assert_eq!(labels.len(), 10_000);
 /// assert_eq!(labels[0], 7); // the test set opens with a 7
 /// # Ok::<(), micrograd_plus::Error>(())
 /// ```
 pub fn read_labels(path: impl AsRef<Path>) -> Result<Vec<u8>> {
     let path = path.as_ref();
-    check_labels(path, open_idx(path, LABELS_MAGIC, "label")?.read_data()?)
+    check_labels(
+        path,
+        open_idx(Input::File(path), LABELS_MAGIC, "label")?.read_data()?,
+    )
 }
 
 /// `labels` if every one is a digit 0-9; else an error naming the first
@@ -335,12 +367,14 @@ impl Mnist {
     /// The per-sample shape a CNN wants: `[1, 28, 28]`.
     pub const IMAGE_SHAPE: [usize; 3] = [1, 28, 28];
 
-    /// The repository's `data/mnist` folder (the 10k-image subset).
+    /// The repository's `data/mnist` folder (the 10k-image subset) as files,
+    /// where the source tree is at hand (tests, benches); a program should
+    /// use [`Mnist::load_embedded`], which needs no file.
     ///
     /// ```
-    /// assert!(micrograd_plus::data::mnist::Mnist::embedded_dir().ends_with("data/mnist"));
+    /// assert!(micrograd_plus::data::mnist::Mnist::repository_dir().ends_with("data/mnist"));
     /// ```
-    pub fn embedded_dir() -> PathBuf {
+    pub fn repository_dir() -> PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("..")
             .join("..")
@@ -379,7 +413,7 @@ impl Mnist {
     /// ```
     /// use micrograd_plus::data::mnist::Mnist;
     /// use micrograd_plus::data::Dataset;
-    /// let dir = Mnist::embedded_dir();
+    /// let dir = Mnist::repository_dir();
     /// let test = Mnist::load_pair(
     ///     dir.join("t10k-images-idx3-ubyte.gz"),
     ///     dir.join("t10k-labels-idx1-ubyte.gz"),
@@ -388,10 +422,34 @@ impl Mnist {
     /// # Ok::<(), micrograd_plus::Error>(())
     /// ```
     pub fn load_pair(images: impl AsRef<Path>, labels: impl AsRef<Path>) -> Result<TensorDataset> {
-        let (images, labels) = (images.as_ref(), labels.as_ref());
+        Mnist::load_inputs(Input::File(images.as_ref()), Input::File(labels.as_ref()))
+    }
+
+    /// The repository's subset (10k training images, the official 10k test
+    /// set) from the copy compiled into the binary: no file is read, so it
+    /// works from any directory, and from a `cargo install`ed `mgp`.
+    ///
+    /// ```
+    /// use micrograd_plus::data::{mnist::Mnist, Dataset};
+    /// let (train, test) = Mnist::load_embedded()?;
+    /// assert_eq!((train.len(), test.len()), (10_000, 10_000));
+    /// # Ok::<(), micrograd_plus::Error>(())
+    /// ```
+    pub fn load_embedded() -> Result<(TensorDataset, TensorDataset)> {
+        use super::embedded::mnist as files;
+        let input =
+            |(name, bytes): (&'static str, &'static [u8])| Input::Embedded(Path::new(name), bytes);
+        let train = Mnist::load_inputs(input(files::TRAIN_IMAGES), input(files::TRAIN_LABELS))?;
+        let test = Mnist::load_inputs(input(files::TEST_IMAGES), input(files::TEST_LABELS))?;
+        Ok((train, test))
+    }
+
+    /// One split from an image file and a label file, on disk or embedded.
+    fn load_inputs(image_input: Input, label_input: Input) -> Result<TensorDataset> {
+        let (images, labels) = (image_input.path(), label_input.path());
         // Both headers first: a wrong image size or a count mismatch is
         // refused before a byte of data is read or decompressed.
-        let image_file = open_idx(images, IMAGES_MAGIC, "image")?;
+        let image_file = open_idx(image_input, IMAGES_MAGIC, "image")?;
         let [n, rows, cols] = [image_file.dims[0], image_file.dims[1], image_file.dims[2]];
         if (rows, cols) != (28, 28) {
             return Err(file_error(
@@ -399,7 +457,7 @@ impl Mnist {
                 format!("header says {n} images of {rows}x{cols}, expected 28x28"),
             ));
         }
-        let label_file = open_idx(labels, LABELS_MAGIC, "label")?;
+        let label_file = open_idx(label_input, LABELS_MAGIC, "label")?;
         if label_file.dims[0] != n {
             return Err(file_error(
                 labels,

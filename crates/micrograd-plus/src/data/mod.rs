@@ -13,6 +13,7 @@
 //! | [`moons`] | scikit-learn's two moons |
 pub mod cifar10;
 pub mod dataset;
+pub mod embedded;
 pub mod images;
 pub mod loader;
 pub mod mnist;

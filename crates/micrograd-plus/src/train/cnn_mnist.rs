@@ -137,8 +137,10 @@ pub fn run(config: &CnnMnistConfig) -> Result<TrainingRun> {
             "epochs, batch size and limit must be at least 1",
         ));
     }
-    let dir = config.data.clone().unwrap_or_else(Mnist::embedded_dir);
-    let (train, test) = Mnist::load(&dir)?;
+    let (train, test) = match &config.data {
+        Some(dir) => Mnist::load(dir)?,
+        None => Mnist::load_embedded()?,
+    };
     let images = |ds: TensorDataset| -> Result<SharedDataset> {
         limited(
             Arc::new(ds.with_sample_shape(&Mnist::IMAGE_SHAPE)?),

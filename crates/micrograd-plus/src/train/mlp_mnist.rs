@@ -152,8 +152,10 @@ pub fn run(config: &MnistConfig) -> Result<TrainingRun> {
             "epochs and batch size must be at least 1",
         ));
     }
-    let dir = config.data.clone().unwrap_or_else(Mnist::embedded_dir);
-    let (train, test) = Mnist::load(&dir)?;
+    let (train, test) = match &config.data {
+        Some(dir) => Mnist::load(dir)?,
+        None => Mnist::load_embedded()?,
+    };
     manual_seed(config.seed);
     let model = mlp();
     let optimizer = optimizer(config.optimizer, model.parameters(), config.lr)?;
