@@ -135,13 +135,30 @@ fn assert_resume_continues(
     );
 }
 
-/// The epoch records without their timings, which differ run to run.
-fn epochs_without_timing(stdout: &[u8]) -> Vec<serde_json::Value> {
+/// The JSON objects of a `--json` run but its last, the summary naming the
+/// run folder (see `json_summary`).
+fn json_records(stdout: &[u8]) -> Vec<serde_json::Value> {
     String::from_utf8_lossy(stdout)
         .lines()
-        .map(|l| {
-            let mut v: serde_json::Value =
-                serde_json::from_str(l).expect("one JSON object per line");
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("one JSON object per line"))
+        .filter(|v| v.get("summary").is_none())
+        .collect()
+}
+
+/// The summary object a `--json` run ends with.
+fn json_summary(stdout: &[u8]) -> serde_json::Value {
+    let text = String::from_utf8_lossy(stdout);
+    let last = text.lines().last().expect("some output");
+    let v: serde_json::Value = serde_json::from_str(last).expect("JSON");
+    assert_eq!(v["summary"], "done", "{last}");
+    v
+}
+
+/// The per-epoch objects of a `--json` run, without their timings.
+fn epochs_without_timing(stdout: &[u8]) -> Vec<serde_json::Value> {
+    json_records(stdout)
+        .into_iter()
+        .map(|mut v| {
             let o = v.as_object_mut().expect("object");
             for key in ["epoch_seconds", "samples_per_second"] {
                 assert!(o.remove(key).expect(key).as_f64().expect("number") > 0.0);
@@ -186,6 +203,24 @@ fn mlp_mnist_json_run_writes_its_folder_and_resumes_exactly() {
     ] {
         assert!(full.join(file).is_file(), "missing {file}");
     }
+    // The last line names the run folder and its checkpoint; config.json
+    // says what the run is as well as its settings.
+    let summary = json_summary(&out.stdout);
+    assert_eq!(summary["run"], full.to_str().unwrap());
+    assert_eq!(
+        summary["checkpoint"],
+        full.join("checkpoint.safetensors").to_str().unwrap()
+    );
+    assert_eq!(summary["test_acc"], uninterrupted[1]["test_acc"]);
+    let config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(full.join("config.json")).unwrap()).unwrap();
+    assert_eq!(config["recipe"], "mlp-mnist");
+    assert_eq!(config["architecture"], "mlp-784-128-64-10");
+    assert_eq!(config["crate_version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(
+        (config["epochs"].as_u64(), config["seed"].as_u64()),
+        (Some(2), Some(3))
+    );
 
     // One epoch, then resume to two: the same numbers as the uninterrupted run.
     let split = temp_dir("split");
@@ -751,10 +786,9 @@ fn gpt_args<'a>(text: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
 
 /// The evaluation records without their timings.
 fn records_without_timing(stdout: &[u8]) -> Vec<serde_json::Value> {
-    String::from_utf8_lossy(stdout)
-        .lines()
-        .map(|l| {
-            let mut v: serde_json::Value = serde_json::from_str(l).expect("JSON line");
+    json_records(stdout)
+        .into_iter()
+        .map(|mut v| {
             let o = v.as_object_mut().expect("object");
             for key in ["step_ms", "tokens_per_second", "elapsed_s"] {
                 o.remove(key).expect(key);

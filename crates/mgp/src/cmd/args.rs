@@ -3,6 +3,8 @@
 //! with `--runs 0` used to print NaN timings and exit 0; `--threads 100000`
 //! looked hung).
 
+use std::path::PathBuf;
+
 /// A count that must be at least 1 (`--runs`, `--batch-size`, `--epochs`).
 pub fn positive_usize(s: &str) -> Result<usize, String> {
     let n: usize = s
@@ -50,6 +52,14 @@ pub fn threads(s: &str) -> Result<usize, String> {
         ));
     }
     Ok(n)
+}
+
+/// `--data` as an absolute path, so that `config.json` records where the
+/// data was and `--resume` finds it from any directory. A path that cannot
+/// be resolved (an empty one) is kept as given: loading it says why.
+pub fn absolute_data(data: &Option<PathBuf>) -> Option<PathBuf> {
+    data.as_ref()
+        .map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone()))
 }
 
 #[cfg(test)]

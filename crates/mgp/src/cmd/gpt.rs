@@ -17,6 +17,7 @@ use micrograd_plus::train::gpt::{
     self as recipe, Checkpointing, EvalRecord, TextData, TrainConfig,
 };
 use micrograd_plus::train::reversal::{self, ReversalConfig};
+use micrograd_plus::train::saved::Architecture;
 use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -214,6 +215,8 @@ pub fn train(corpus: Corpus, args: &TrainArgs) -> anyhow::Result<Trained> {
                 .train
                 .check(&data)
                 .with_context(|| format!("{} does not fit this run", config.data))?;
+            // The folder describes the run as it now continues (more steps).
+            dir.write_config(&Architecture::Gpt.metadata(corpus.name()), &config)?;
             (dir, config, text, data)
         }
         None => {
@@ -242,7 +245,7 @@ pub fn train(corpus: Corpus, args: &TrainArgs) -> anyhow::Result<Trained> {
                 train,
             };
             let dir = RunDir::create(args.run.out.clone(), corpus.name(), args.run.force)?;
-            if let Err(e) = dir.write_config(&config) {
+            if let Err(e) = dir.write_config(&Architecture::Gpt.metadata(corpus.name()), &config) {
                 dir.discard();
                 return Err(e);
             }
@@ -349,6 +352,18 @@ pub fn train(corpus: Corpus, args: &TrainArgs) -> anyhow::Result<Trained> {
             "checkpoint {}\n--- sample ---\n{}",
             checkpoint.display(),
             data.tokenizer.decode(&sample)?
+        );
+    } else {
+        // The last line: where the run is, for scripts.
+        println!(
+            "{}",
+            serde_json::json!({
+                "summary": "done",
+                "run": dir.path(),
+                "checkpoint": dir.checkpoint(),
+                "model": &checkpoint,
+                "val_loss": records.last().map(|r| r.val_loss),
+            })
         );
     }
     Ok(Trained {

@@ -39,7 +39,7 @@ fn cifar(args: &Args, epochs: usize) -> anyhow::Result<(f64, Vec<f64>)> {
         weight_decay: 5e-4,
         schedule: micrograd_plus::train::cifar10::Schedule::OneCycle,
         seed: args.seed,
-        data: args.data.clone(),
+        data: super::args::absolute_data(&args.data),
         train_limit: None,
         test_limit: None,
         run: RunArgs::default(),

@@ -2,7 +2,9 @@
 //! its `config.json` and checkpoint.
 
 use anyhow::Context;
+use micrograd_plus::train::saved::{ARCHITECTURE_KEY, RECIPE_KEY, VERSION_KEY};
 use serde::{de::DeserializeOwned, Serialize};
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 /// The folder of one run.
@@ -183,9 +185,32 @@ impl RunDir {
         self.0.join("checkpoint.safetensors")
     }
 
-    /// Writes `config.json`.
-    pub fn write_config(&self, config: &impl Serialize) -> anyhow::Result<()> {
-        let json = serde_json::to_string_pretty(config)?;
+    /// Writes `config.json`: what the run is (`recipe`, `architecture`, the
+    /// `crate_version` that wrote it: the metadata its checkpoint carries
+    /// too, see `train::saved`), then every setting of `config`. Reading it
+    /// back ([`RunDir::read_config`]) takes the settings and skips the rest.
+    pub fn write_config(
+        &self,
+        about: &HashMap<String, String>,
+        config: &impl Serialize,
+    ) -> anyhow::Result<()> {
+        #[derive(Serialize)]
+        struct ConfigFile<'a, C> {
+            #[serde(flatten)]
+            about: BTreeMap<&'a str, &'a str>,
+            #[serde(flatten)]
+            settings: &'a C,
+        }
+        // The three keys that say what the run is; the checkpoint's other
+        // metadata (a tokenizer, a normalisation) is the model's, not a setting.
+        let about = [RECIPE_KEY, ARCHITECTURE_KEY, VERSION_KEY]
+            .into_iter()
+            .filter_map(|k| about.get(k).map(|v| (k, v.as_str())))
+            .collect();
+        let json = serde_json::to_string_pretty(&ConfigFile {
+            about,
+            settings: config,
+        })?;
         micrograd_plus::io::write_atomic(&self.0.join("config.json"), json.as_bytes())?;
         Ok(())
     }

@@ -62,7 +62,7 @@ impl Args {
             weight_decay: self.weight_decay,
             schedule: self.schedule,
             seed: self.seed,
-            data: self.data.clone(),
+            data: super::args::absolute_data(&self.data),
             train_limit: self.train_limit,
             test_limit: self.test_limit,
         }

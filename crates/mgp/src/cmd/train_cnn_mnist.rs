@@ -46,7 +46,7 @@ pub fn run(args: &Args) -> anyhow::Result<Evaluation> {
             batch_size: args.batch_size,
             lr: args.lr,
             seed: args.seed,
-            data: args.data.clone(),
+            data: super::args::absolute_data(&args.data),
             limit: args.limit,
         },
         |c| {

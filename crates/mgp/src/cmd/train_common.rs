@@ -136,7 +136,8 @@ pub fn start_doctor(
 }
 
 /// Writes `metrics.csv`, `curves.png` and `confusion.png` into the run
-/// folder and says so (unless printing JSON).
+/// folder and says so (with `--json`, as a last summary object naming the
+/// run folder and its checkpoint).
 fn write_results(
     dir: &RunDir,
     history: &History,
@@ -158,7 +159,19 @@ fn write_results(
         &eval.confusion,
         confusion_title,
     )?;
-    if !json {
+    if json {
+        // The last line: where the run is, for scripts.
+        println!(
+            "{}",
+            serde_json::json!({
+                "summary": "done",
+                "run": dir.path(),
+                "checkpoint": dir.checkpoint(),
+                "test_loss": eval.loss,
+                "test_acc": eval.accuracy,
+            })
+        );
+    } else {
         eprintln!(
             "test accuracy {:.2}%; wrote {}",
             100.0 * eval.accuracy,
@@ -195,14 +208,14 @@ pub fn start_run<C: serde::Serialize + serde::de::DeserializeOwned>(
                 .load_checkpoint(&dir.checkpoint())
                 .context("cannot resume")?;
             // The folder describes the run as it now continues (e.g. more epochs).
-            dir.write_config(&config)?;
+            dir.write_config(&run.trainer.metadata, &config)?;
             Ok((dir, config, run))
         }
         None => {
             let config = fresh();
             let run = build(&config)?;
             let dir = RunDir::create(args.out.clone(), recipe, args.force)?;
-            if let Err(e) = dir.write_config(&config) {
+            if let Err(e) = dir.write_config(&run.trainer.metadata, &config) {
                 dir.discard();
                 return Err(e);
             }

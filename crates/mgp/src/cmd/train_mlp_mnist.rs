@@ -47,7 +47,7 @@ pub fn run(args: &Args) -> anyhow::Result<Evaluation> {
             lr: args.lr,
             optimizer: args.optimizer,
             seed: args.seed,
-            data: args.data.clone(),
+            data: super::args::absolute_data(&args.data),
         },
         |c| {
             c.epochs = args.epochs.unwrap_or(0).max(c.epochs);
