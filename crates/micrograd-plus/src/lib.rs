@@ -13,6 +13,7 @@
 //! - [`models`]: complete models (a GPT) built from `nn` layers.
 //! - [`io`]: safetensors files for models and checkpoints, written atomically.
 //! - [`random`]: the default generator ([`manual_seed`]).
+//! - [`profiler`]: where the time goes, op by op: a table and a Chrome trace.
 //! - [`gradcheck`]: finite-difference gradient checking and the op catalogue.
 //! - [`optim`]: optimizers (SGD, Adam, AdamW, RMSprop, Adagrad), learning-rate
 //!   schedules and gradient clipping, with PyTorch's update rules.
@@ -42,6 +43,7 @@ pub mod kernels;
 pub mod models;
 pub mod nn;
 pub mod optim;
+pub mod profiler;
 pub mod random;
 pub mod tensor;
 pub mod train;

@@ -162,6 +162,11 @@ impl Tensor {
             shape::numel(&shape),
             "{op}: output storage does not fill {shape:?}"
         );
+        if crate::profiler::is_on() {
+            let shapes: Vec<&[usize]> = inputs.iter().map(Tensor::shape).collect();
+            let bytes = data.len() * data.dtype().itemsize();
+            crate::profiler::record_forward(op, &shapes, &shape, bytes);
+        }
         let track = is_grad_enabled() && inputs.iter().any(Tensor::is_requires_grad);
         if track {
             inputs.iter().for_each(Tensor::sync_external_writes);
@@ -357,6 +362,8 @@ impl Tensor {
             ));
         }
         let _no_grad = NoGradGuard::new();
+        let profiling = crate::profiler::is_on();
+        let _scope = profiling.then(|| crate::profiler::scope("backward"));
 
         // 1. Collect every tensor reachable through nodes.
         let mut order = self.graph_tensors();
@@ -407,7 +414,11 @@ impl Tensor {
                     node.input_versions
                 )));
             }
+            let span = profiling.then(|| crate::profiler::begin_backward(node.op));
             let input_grads = (node.backward)(&g, &node.inputs, &t)?;
+            if let Some(span) = span {
+                end_backward_span(span, node, &t, &input_grads);
+            }
             if !retain_graph {
                 node.used.store(true, Ordering::Relaxed);
             }
@@ -471,6 +482,24 @@ impl Tensor {
             }
         }
     }
+}
+
+/// Hands the profiler what the backward rule of `node` (output `out`)
+/// did: the shapes it saw, which inputs got a gradient, and their bytes.
+fn end_backward_span(
+    span: crate::profiler::BackwardSpan,
+    node: &Node,
+    out: &Tensor,
+    grads: &[Option<Tensor>],
+) {
+    let shapes: Vec<&[usize]> = node.inputs.iter().map(Tensor::shape).collect();
+    let wants: Vec<bool> = grads.iter().map(Option::is_some).collect();
+    let bytes = grads
+        .iter()
+        .flatten()
+        .map(|g| g.numel() * g.dtype().itemsize())
+        .sum();
+    span.end(&shapes, out.shape(), &wants, bytes);
 }
 
 /// `a + b` for two gradients of one tensor that arrived by different paths,
