@@ -10,6 +10,7 @@
 //! | [`mlp_mnist`] | milestone 1: the MLP on MNIST |
 //! | [`cnn_mnist`] | milestone 2: the small CNN on MNIST |
 //! | [`cifar10`] | milestones 3 and 4: the BatchNorm CNN on CIFAR-10 with augmentation |
+//! | [`profile`] | a few training steps of a recipe under the profiler (`mgp profile`) |
 //! | [`xor`] | the XOR milestone |
 //! | [`gpt`] | milestone 5: the character-level GPT recipe, checkpoints, loss curves |
 //! | [`reversal`] | the attention milestone: reversing digit sequences |
@@ -23,6 +24,7 @@ pub mod metrics;
 pub mod mlp_mnist;
 pub mod moons;
 pub mod plot;
+pub mod profile;
 pub mod reversal;
 pub mod trainer;
 pub mod xor;
