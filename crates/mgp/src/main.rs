@@ -30,6 +30,8 @@ enum Command {
     Generate(cmd::gpt::GenerateArgs),
     /// The training doctor's report on a run folder: text, and doctor.png.
     Doctor(cmd::doctor::Args),
+    /// Where the time of a training step goes: a table by op and a Chrome trace.
+    Profile(cmd::profile::Args),
 }
 
 #[derive(Subcommand)]
@@ -86,5 +88,6 @@ fn run(command: Command) -> anyhow::Result<()> {
         }
         Command::Generate(args) => cmd::gpt::generate(&args),
         Command::Doctor(args) => cmd::doctor::run(&args),
+        Command::Profile(args) => cmd::profile::run(&args),
     }
 }

@@ -82,7 +82,7 @@ impl Corpus {
         }
     }
 
-    fn default_path(self) -> PathBuf {
+    pub(crate) fn default_path(self) -> PathBuf {
         let file = match self {
             Corpus::Shakespeare => "tinyshakespeare/input.txt",
             Corpus::TinyTalks => "tinytalks/tinytalks_v1.txt",
@@ -97,7 +97,7 @@ impl Corpus {
         }
     }
 
-    fn config(self, vocab: usize) -> TrainConfig {
+    pub(crate) fn config(self, vocab: usize) -> TrainConfig {
         match self {
             Corpus::Shakespeare => TrainConfig::shakespeare(vocab),
             Corpus::TinyTalks => TrainConfig {
@@ -129,7 +129,7 @@ pub struct Trained {
 }
 
 /// Reads and tokenizes the text of a run.
-fn load_text(path: &Path) -> anyhow::Result<(String, TextData)> {
+pub(crate) fn load_text(path: &Path) -> anyhow::Result<(String, TextData)> {
     let text = read_text(path)?;
     let data = TextData::new(&text, 0.9).with_context(|| format!("{}", path.display()))?;
     Ok((text, data))

@@ -7,6 +7,7 @@ pub mod eval;
 pub mod gpt;
 pub mod gradcheck;
 pub mod milestone;
+pub mod profile;
 pub mod run_dir;
 pub mod train_cifar10;
 pub mod train_cnn_mnist;
