@@ -20,6 +20,7 @@
 //! - [`data`]: datasets, the background data loader, MNIST/CIFAR-10 readers,
 //!   transforms, synthetic sets.
 //! - [`train`]: the training loop, metrics, charts, checkpoints, recipes.
+//! - [`viz`]: pictures of computation graphs (DOT, and SVG without Graphviz).
 //! - [`bench`](mod@bench): the named workloads behind `mgp bench`.
 //!
 //! ```
@@ -48,6 +49,7 @@ pub mod random;
 pub mod tensor;
 pub mod train;
 pub mod value;
+pub mod viz;
 
 pub use error::{Error, Result};
 pub use random::manual_seed;

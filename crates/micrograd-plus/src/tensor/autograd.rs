@@ -316,7 +316,7 @@ impl Tensor {
     /// ```
     pub fn graph_leaves(&self) -> Vec<Tensor> {
         let mut leaves: Vec<Tensor> = self
-            .graph_tensors()
+            .graph_tensors(Tensor::is_requires_grad)
             .into_iter()
             .filter(|t| t.0.node.is_none() && t.is_requires_grad())
             .collect();
@@ -325,9 +325,11 @@ impl Tensor {
     }
 
     /// This tensor and every tensor reachable from it through recorded
-    /// nodes along inputs that require a gradient, depth first, without
-    /// recursion: the part of the graph a backward pass visits.
-    fn graph_tensors(&self) -> Vec<Tensor> {
+    /// nodes along the inputs `follow` accepts, depth first, without
+    /// recursion. Following the inputs that require a gradient gives the
+    /// part of the graph a backward pass visits; following all of them,
+    /// the whole computation (for pictures).
+    pub(crate) fn graph_tensors(&self, follow: impl Fn(&Tensor) -> bool) -> Vec<Tensor> {
         let mut found = Vec::new();
         let mut seen = IdSet::default();
         let mut stack = vec![self.clone()];
@@ -335,7 +337,7 @@ impl Tensor {
         while let Some(t) = stack.pop() {
             if let Some(node) = &t.0.node {
                 for input in &node.inputs {
-                    if input.is_requires_grad() && seen.insert(input.id()) {
+                    if follow(input) && seen.insert(input.id()) {
                         stack.push(input.clone());
                     }
                 }
@@ -366,7 +368,7 @@ impl Tensor {
         let _scope = profiling.then(|| crate::profiler::scope("backward"));
 
         // 1. Collect every tensor reachable through nodes.
-        let mut order = self.graph_tensors();
+        let mut order = self.graph_tensors(Tensor::is_requires_grad);
         if let Some(node) = order
             .iter()
             .filter_map(|t| t.0.node.as_ref())
