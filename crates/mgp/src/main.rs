@@ -32,6 +32,8 @@ enum Command {
     Doctor(cmd::doctor::Args),
     /// Where the time of a training step goes: a table by op and a Chrome trace.
     Profile(cmd::profile::Args),
+    /// Draw a computation graph (a Value neuron, an MLP step) as DOT and SVG.
+    Graph(cmd::graph::Args),
 }
 
 #[derive(Subcommand)]
@@ -89,5 +91,6 @@ fn run(command: Command) -> anyhow::Result<()> {
         Command::Generate(args) => cmd::gpt::generate(&args),
         Command::Doctor(args) => cmd::doctor::run(&args),
         Command::Profile(args) => cmd::profile::run(&args),
+        Command::Graph(args) => cmd::graph::run(&args),
     }
 }

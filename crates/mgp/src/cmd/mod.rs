@@ -6,6 +6,7 @@ pub mod doctor;
 pub mod eval;
 pub mod gpt;
 pub mod gradcheck;
+pub mod graph;
 pub mod milestone;
 pub mod profile;
 pub mod run_dir;

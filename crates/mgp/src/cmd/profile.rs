@@ -43,6 +43,10 @@ pub struct Args {
     /// Where to write the Chrome trace [default: profile-RECIPE.json].
     #[arg(long)]
     pub trace: Option<PathBuf>,
+    /// Run the same steps without the profiler and print only their time
+    /// (what profiling costs is the ratio to a profiled run).
+    #[arg(long)]
+    pub off: bool,
     /// Rows of the table.
     #[arg(long, default_value_t = 25)]
     pub rows: usize,
@@ -69,7 +73,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
                 data: args.data.clone(),
                 ..Default::default()
             };
-            profile::classifier_steps(&mut mlp_mnist::run(&config)?, w, s)?
+            profile::classifier_steps(&mut mlp_mnist::run(&config)?, w, s, !args.off)?
         }
         Recipe::CnnMnist => {
             let config = cnn_mnist::CnnMnistConfig {
@@ -77,7 +81,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
                 data: args.data.clone(),
                 ..Default::default()
             };
-            profile::classifier_steps(&mut cnn_mnist::run(&config)?, w, s)?
+            profile::classifier_steps(&mut cnn_mnist::run(&config)?, w, s, !args.off)?
         }
         Recipe::CnnCifar10 => {
             let defaults = cifar10::Cifar10Config::default();
@@ -90,7 +94,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
                 test_limit: Some(1),
                 ..defaults
             };
-            profile::classifier_steps(&mut cifar10::run(&config)?, w, s)?
+            profile::classifier_steps(&mut cifar10::run(&config)?, w, s, !args.off)?
         }
         Recipe::GptShakespeare => {
             let path = args
@@ -99,16 +103,20 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
                 .unwrap_or_else(|| Corpus::Shakespeare.default_path());
             let (_, data) = load_text(&path)?;
             let config = Corpus::Shakespeare.config(data.tokenizer.vocab_size());
-            profile::gpt_steps(&config, &data, w, s)?
+            profile::gpt_steps(&config, &data, w, s, !args.off)?
         }
     };
     println!(
-        "{}: {} training steps after {} warm-up steps ({:.1} ms per step)\n",
+        "{}: {} training steps after {} warm-up steps, {} ({:.2} ms per step)\n",
         args.recipe.name(),
         s,
         w,
+        if args.off { "profiler off" } else { "profiled" },
         report.wall_ns() as f64 * 1e-6 / s as f64
     );
+    if args.off {
+        return Ok(());
+    }
     print!("{}", report.table(args.rows));
     let trace = args
         .trace

@@ -19,7 +19,7 @@
 //!     test: DataLoader::new(data, 16)?,
 //!     epochs: 1,
 //! };
-//! let report = profile::classifier_steps(&mut run, 1, 6)?; // more steps than one epoch has
+//! let report = profile::classifier_steps(&mut run, 1, 6, true)?; // more steps than one epoch has
 //! let rows = report.key_averages();
 //! let linear = rows.iter().find(|r| r.name == "linear" && r.pass == Pass::Forward).unwrap();
 //! assert_eq!(linear.calls, 6);
@@ -33,10 +33,15 @@ use crate::profiler::{self, Report};
 use crate::{Error, Result};
 use rand::{rngs::StdRng, SeedableRng};
 
-/// `warmup` unrecorded steps, then `steps` recorded ones, of `run`'s
-/// training loop ([`super::trainer::Trainer::train_step`]), starting a new
+/// `warmup` unrecorded steps, then `steps` recorded ones (see
+/// [`recorded`] for `record`), of `run`'s training loop ([`super::trainer::Trainer::train_step`]), starting a new
 /// epoch of the loader whenever one ends.
-pub fn classifier_steps(run: &mut TrainingRun, warmup: usize, steps: usize) -> Result<Report> {
+pub fn classifier_steps(
+    run: &mut TrainingRun,
+    warmup: usize,
+    steps: usize,
+    record: bool,
+) -> Result<Report> {
     if run.train.num_batches() == 0 {
         return Err(Error::argument("profile", "the training set has no batches"));
     }
@@ -54,10 +59,11 @@ pub fn classifier_steps(run: &mut TrainingRun, warmup: usize, steps: usize) -> R
         };
         run.trainer.train_step(&batch).map(drop)
     };
-    recorded(warmup, steps, &mut step)
+    recorded(warmup, steps, record, &mut step)
 }
 
-/// `warmup` unrecorded steps, then `steps` recorded ones, of the GPT recipe
+/// `warmup` unrecorded steps, then `steps` recorded ones (see
+/// [`recorded`] for `record`), of the GPT recipe
 /// `config` on random windows of `data`'s training split, from a fresh
 /// model.
 ///
@@ -66,13 +72,19 @@ pub fn classifier_steps(run: &mut TrainingRun, warmup: usize, steps: usize) -> R
 /// let data = TextData::new(&"to be or not to be ".repeat(20), 0.9)?;
 /// let v = data.tokenizer.vocab_size();
 /// let config = TrainConfig { model: GPTConfig { block_size: 8, d_model: 16, heads: 2, layers: 1, ..GPTConfig::shakespeare(v) }, batch_size: 2, ..TrainConfig::shakespeare(v) };
-/// let report = micrograd_plus::train::profile::gpt_steps(&config, &data, 1, 2)?;
+/// let report = micrograd_plus::train::profile::gpt_steps(&config, &data, 1, 2, true)?;
 /// let attention = report.key_averages().into_iter()
 ///     .find(|r| r.name == "scaled_dot_product_attention" && r.pass.name() == "forward").unwrap();
 /// assert_eq!(attention.calls, 2); // one layer, two steps
 /// # Ok::<(), micrograd_plus::Error>(())
 /// ```
-pub fn gpt_steps(config: &TrainConfig, data: &TextData, warmup: usize, steps: usize) -> Result<Report> {
+pub fn gpt_steps(
+    config: &TrainConfig,
+    data: &TextData,
+    warmup: usize,
+    steps: usize,
+    record: bool,
+) -> Result<Report> {
     crate::manual_seed(config.seed);
     let model = GPT::new(config.model.clone())?;
     let mut opt = optimizer(&model, config)?;
@@ -85,16 +97,30 @@ pub fn gpt_steps(config: &TrainConfig, data: &TextData, warmup: usize, steps: us
         };
         train_step(&model, &mut opt, &x, &y, b, t).map(drop)
     };
-    recorded(warmup, steps, &mut step)
+    recorded(warmup, steps, record, &mut step)
 }
 
-/// Runs `step` `warmup` times, then `steps` times under a profiler.
-fn recorded(warmup: usize, steps: usize, step: &mut dyn FnMut() -> Result<()>) -> Result<Report> {
+/// Runs `step` `warmup` times, then `steps` times under a profiler, or
+/// with `record` false without one: that report holds only the steps' wall
+/// time, and the ratio of the two is what profiling costs.
+fn recorded(
+    warmup: usize,
+    steps: usize,
+    record: bool,
+    step: &mut dyn FnMut() -> Result<()>,
+) -> Result<Report> {
     if steps == 0 {
         return Err(Error::argument("profile", "steps must be at least 1"));
     }
     for _ in 0..warmup {
         step()?;
+    }
+    if !record {
+        let start = std::time::Instant::now();
+        for _ in 0..steps {
+            step()?;
+        }
+        return Ok(Report::new(Vec::new(), start.elapsed().as_nanos() as u64, 0));
     }
     let recording = profiler::enable()?;
     for _ in 0..steps {
