@@ -87,8 +87,10 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
             let defaults = cifar10::Cifar10Config::default();
             // Only the images the steps use are kept (the statistics are
             // still the whole training set's); a short test set is unused.
+            // The one-cycle schedule spans as many epochs as steps, so even
+            // a set smaller than one batch gives it enough steps.
             let config = cifar10::Cifar10Config {
-                epochs: 1,
+                epochs: w + s,
                 data: args.data.clone(),
                 train_limit: Some(defaults.batch_size * (w + s)),
                 test_limit: Some(1),

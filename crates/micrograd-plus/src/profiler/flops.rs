@@ -25,7 +25,12 @@ pub(crate) fn forward(op: &str, inputs: &[&[usize]], out: &[usize]) -> Option<u6
 }
 
 /// The backward FLOPs of `op`, given which inputs want a gradient.
-pub(crate) fn backward(op: &str, inputs: &[&[usize]], out: &[usize], wants: &[bool]) -> Option<u64> {
+pub(crate) fn backward(
+    op: &str,
+    inputs: &[&[usize]],
+    out: &[usize],
+    wants: &[bool],
+) -> Option<u64> {
     let want = |i: usize| wants.get(i).copied().unwrap_or(false);
     let wanted = |i: usize| u64::from(want(i));
     let out_n = numel(out) as u64;
@@ -70,7 +75,10 @@ fn attention_products(inputs: &[&[usize]]) -> Option<(u64, u64)> {
     let (t, d) = (q[q.len().checked_sub(2)?], *q.last()?);
     let (s, dv) = (v[v.len().checked_sub(2)?], *v.last()?);
     let heads = numel(&q[..q.len() - 2]) as u64;
-    Some((2 * heads * (t * s * d) as u64, 2 * heads * (t * s * dv) as u64))
+    Some((
+        2 * heads * (t * s * d) as u64,
+        2 * heads * (t * s * dv) as u64,
+    ))
 }
 
 #[cfg(test)]
@@ -80,7 +88,10 @@ mod tests {
     #[test]
     fn matmul_and_linear_follow_the_closed_form() {
         // (5, 3)·(3, 4): 5·4 dot products of length 3.
-        assert_eq!(forward("matmul", &[&[5, 3], &[3, 4]], &[5, 4]), Some(2 * 5 * 4 * 3));
+        assert_eq!(
+            forward("matmul", &[&[5, 3], &[3, 4]], &[5, 4]),
+            Some(2 * 5 * 4 * 3)
+        );
         assert_eq!(
             backward("matmul", &[&[5, 3], &[3, 4]], &[5, 4], &[true, false]),
             Some(2 * 5 * 4 * 3)
@@ -88,7 +99,12 @@ mod tests {
         // linear 784 -> 128 on 64 rows, with bias.
         let f = forward("linear", &[&[64, 784], &[128, 784], &[128]], &[64, 128]);
         assert_eq!(f, Some(2 * 64 * 128 * 784 + 64 * 128));
-        let b = backward("linear", &[&[64, 784], &[128, 784], &[128]], &[64, 128], &[false, true, true]);
+        let b = backward(
+            "linear",
+            &[&[64, 784], &[128, 784], &[128]],
+            &[64, 128],
+            &[false, true, true],
+        );
         assert_eq!(b, Some(2 * 64 * 128 * 784 + 64 * 128));
         assert_eq!(forward("relu", &[&[4]], &[4]), None);
     }
@@ -96,7 +112,11 @@ mod tests {
     #[test]
     fn conv2d_counts_one_dot_product_per_output_element() {
         // Conv2d(3, 64, 3, padding 1) on (32, 3, 32, 32), no bias.
-        let f = forward("conv2d", &[&[32, 3, 32, 32], &[64, 3, 3, 3]], &[32, 64, 32, 32]);
+        let f = forward(
+            "conv2d",
+            &[&[32, 3, 32, 32], &[64, 3, 3, 3]],
+            &[32, 64, 32, 32],
+        );
         assert_eq!(f, Some(2 * 32 * 64 * 32 * 32 * 27));
         // Groups shrink the weight's second dim and so the count.
         let g = forward("conv2d", &[&[1, 4, 5, 5], &[4, 1, 3, 3]], &[1, 4, 3, 3]);
@@ -107,13 +127,26 @@ mod tests {
     fn attention_backward_counts_the_four_products() {
         let shapes: [&[usize]; 3] = [&[2, 4, 8, 16], &[2, 4, 8, 16], &[2, 4, 8, 16]];
         let one = 2 * 8 * (8 * 8 * 16); // one (T×d)·(d×S) product over 8 heads
-        assert_eq!(forward("scaled_dot_product_attention", &shapes, &[2, 4, 8, 16]), Some(2 * one));
         assert_eq!(
-            backward("scaled_dot_product_attention", &shapes, &[2, 4, 8, 16], &[true; 3]),
+            forward("scaled_dot_product_attention", &shapes, &[2, 4, 8, 16]),
+            Some(2 * one)
+        );
+        assert_eq!(
+            backward(
+                "scaled_dot_product_attention",
+                &shapes,
+                &[2, 4, 8, 16],
+                &[true; 3]
+            ),
             Some(4 * one)
         );
         assert_eq!(
-            backward("scaled_dot_product_attention", &shapes, &[2, 4, 8, 16], &[false, false, true]),
+            backward(
+                "scaled_dot_product_attention",
+                &shapes,
+                &[2, 4, 8, 16],
+                &[false, false, true]
+            ),
             Some(one)
         );
     }

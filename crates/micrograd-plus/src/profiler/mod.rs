@@ -208,7 +208,9 @@ pub fn enable() -> Result<Profiler> {
         })
     });
     ON.with(|on| on.set(true));
-    Ok(Profiler { _not_send: std::marker::PhantomData })
+    Ok(Profiler {
+        _not_send: std::marker::PhantomData,
+    })
 }
 
 /// A running profiler (see [`enable`]). Dropping it without

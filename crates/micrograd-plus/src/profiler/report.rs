@@ -144,11 +144,24 @@ impl Report {
         let _ = writeln!(
             out,
             "{:<width$}  {:<8}  {:>7}  {:>10}  {:>6}  {:>10}  {:>9}  {:>9}  {:>8}  {:>9}",
-            "name", "pass", "calls", "self ms", "self %", "total ms", "avg µs", "GFLOP", "GFLOP/s", "MB alloc"
+            "name",
+            "pass",
+            "calls",
+            "self ms",
+            "self %",
+            "total ms",
+            "avg µs",
+            "GFLOP",
+            "GFLOP/s",
+            "MB alloc"
         );
         for r in rows.iter().take(limit) {
-            let gflop = r.flops.map_or(String::from("-"), |f| format!("{:.3}", f as f64 * 1e-9));
-            let rate = r.gflops_per_s().map_or(String::from("-"), |g| format!("{g:.1}"));
+            let gflop = r
+                .flops
+                .map_or(String::from("-"), |f| format!("{:.3}", f as f64 * 1e-9));
+            let rate = r
+                .gflops_per_s()
+                .map_or(String::from("-"), |g| format!("{g:.1}"));
             let _ = writeln!(
                 out,
                 "{:<width$}  {:<8}  {:>7}  {:>10.3}  {:>5.1}%  {:>10.3}  {:>9.1}  {:>9}  {:>8}  {:>9.2}",

@@ -43,7 +43,10 @@ pub fn classifier_steps(
     record: bool,
 ) -> Result<Report> {
     if run.train.num_batches() == 0 {
-        return Err(Error::argument("profile", "the training set has no batches"));
+        return Err(Error::argument(
+            "profile",
+            "the training set has no batches",
+        ));
     }
     run.trainer.model.train();
     let mut epoch = 1;
@@ -120,7 +123,11 @@ fn recorded(
         for _ in 0..steps {
             step()?;
         }
-        return Ok(Report::new(Vec::new(), start.elapsed().as_nanos() as u64, 0));
+        return Ok(Report::new(
+            Vec::new(),
+            start.elapsed().as_nanos() as u64,
+            0,
+        ));
     }
     let recording = profiler::enable()?;
     for _ in 0..steps {

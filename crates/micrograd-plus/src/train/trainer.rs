@@ -32,11 +32,11 @@
 use super::doctor::Doctor;
 use super::metrics::{ConfusionMatrix, EpochMetrics, History};
 use crate::data::{Batch, DataLoader};
-use crate::profiler;
 use crate::io::{load_tensors, save_tensors};
 use crate::nn::dropout::{generators, GeneratorState};
 use crate::nn::Module;
 use crate::optim::{LrScheduler, Optimizer};
+use crate::profiler;
 use crate::tensor::{no_grad, Tensor};
 use crate::{Error, Result};
 use std::collections::HashMap;

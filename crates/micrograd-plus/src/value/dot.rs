@@ -41,11 +41,14 @@ pub fn graph(root: &Value, labels: &[(&Value, &str)]) -> Graph {
     let mut index = std::collections::HashMap::new();
     for v in root.topological_order() {
         let id = v.id();
-        let label = labels.iter().find(|(l, _)| l.same_node(&v)).map(|(_, s)| *s);
-        let fields = label
-            .map(str::to_string)
-            .into_iter()
-            .chain([format!("data {:.4}", v.data()), format!("grad {:.4}", v.grad())]);
+        let label = labels
+            .iter()
+            .find(|(l, _)| l.same_node(&v))
+            .map(|(_, s)| *s);
+        let fields = label.map(str::to_string).into_iter().chain([
+            format!("data {:.4}", v.data()),
+            format!("grad {:.4}", v.grad()),
+        ]);
         let node = g.add_node(format!("n{id}"), Shape::Record, fields);
         index.insert(id, node);
         let op = v.op();

@@ -63,7 +63,11 @@ fn size(shape: Shape, fields: &[String], measure: &dyn Fn(&str) -> f64) -> (f64,
     match shape {
         // Fields side by side, each padded, one line high.
         Shape::Record => (
-            fields.iter().map(|f| measure(f) + 2.0 * FIELD_PAD).sum::<f64>().max(2.0 * FIELD_PAD),
+            fields
+                .iter()
+                .map(|f| measure(f) + 2.0 * FIELD_PAD)
+                .sum::<f64>()
+                .max(2.0 * FIELD_PAD),
             LINE_H + 8.0,
         ),
         // Lines stacked in an oval a little wider than the longest.
@@ -95,7 +99,11 @@ pub fn layout(graph: &Graph, measure: &dyn Fn(&str) -> f64) -> Layout {
     }
     order_columns(&mut columns, &preds, &succs);
 
-    let sizes: Vec<(f64, f64)> = graph.nodes.iter().map(|nd| size(nd.shape, &nd.fields, measure)).collect();
+    let sizes: Vec<(f64, f64)> = graph
+        .nodes
+        .iter()
+        .map(|nd| size(nd.shape, &nd.fields, measure))
+        .collect();
     let col_w: Vec<f64> = columns
         .iter()
         .map(|c| c.iter().map(|&v| sizes[v].0).fold(0.0, f64::max))
@@ -105,20 +113,38 @@ pub fn layout(graph: &Graph, measure: &dyn Fn(&str) -> f64) -> Layout {
         .map(|c| c.iter().map(|&v| sizes[v].1 + GAP_Y).sum::<f64>() - GAP_Y)
         .collect();
     let height = col_h.iter().copied().fold(0.0, f64::max) + 2.0 * MARGIN;
-    let mut boxes = vec![Rect { x: 0.0, y: 0.0, w: 0.0, h: 0.0 }; n];
+    let mut boxes = vec![
+        Rect {
+            x: 0.0,
+            y: 0.0,
+            w: 0.0,
+            h: 0.0
+        };
+        n
+    ];
     let mut x = MARGIN;
     for (c, column) in columns.iter().enumerate() {
         // Each column centred vertically, each box centred in its column.
         let mut y = (height - col_h[c]) / 2.0;
         for &v in column {
             let (w, h) = sizes[v];
-            boxes[v] = Rect { x: x + (col_w[c] - w) / 2.0, y, w, h };
+            boxes[v] = Rect {
+                x: x + (col_w[c] - w) / 2.0,
+                y,
+                w,
+                h,
+            };
             y += h + GAP_Y;
         }
         x += col_w[c] + GAP_X;
     }
     let width = (x - GAP_X + MARGIN).max(2.0 * MARGIN);
-    Layout { layer, boxes, width, height }
+    Layout {
+        layer,
+        boxes,
+        width,
+        height,
+    }
 }
 
 /// Longest-path layers: a node sits one column after its latest input;
@@ -236,7 +262,11 @@ mod tests {
     fn boxes_fit_their_text_and_do_not_overlap() {
         let mut g = Graph::new();
         for i in 0..5 {
-            g.add_node(format!("n{i}"), Shape::Record, [format!("v{i}"), "data 1.0000".into()]);
+            g.add_node(
+                format!("n{i}"),
+                Shape::Record,
+                [format!("v{i}"), "data 1.0000".into()],
+            );
         }
         let l = layout(&g, &chars);
         let want = (2.0 + 11.0) * 7.0 + 4.0 * FIELD_PAD;
@@ -247,6 +277,9 @@ mod tests {
                 assert!(p.y + p.h <= q.y || q.y + q.h <= p.y, "{p:?} {q:?}");
             }
         }
-        assert!(l.boxes.iter().all(|b| b.x + b.w <= l.width && b.y + b.h <= l.height));
+        assert!(l
+            .boxes
+            .iter()
+            .all(|b| b.x + b.w <= l.width && b.y + b.h <= l.height));
     }
 }

@@ -39,7 +39,10 @@ pub(super) fn write(graph: &Graph, path: &Path) -> Result<()> {
     })
 }
 
-type DrawResult = std::result::Result<(), DrawingAreaErrorKind<<BitMapBackend<'static> as DrawingBackend>::ErrorType>>;
+type DrawResult = std::result::Result<
+    (),
+    DrawingAreaErrorKind<<BitMapBackend<'static> as DrawingBackend>::ErrorType>,
+>;
 
 fn draw(area: &Canvas<'_>, graph: &Graph, l: &Layout) -> DrawResult {
     let px = |x: f64, y: f64| (x.round() as i32, y.round() as i32);
@@ -53,8 +56,12 @@ fn draw(area: &Canvas<'_>, graph: &Graph, l: &Layout) -> DrawResult {
             .map(|i| {
                 let t = i as f64 / SEGMENTS as f64;
                 let u = 1.0 - t;
-                let x = u * u * u * x1 + 3.0 * u * u * t * (x1 + bend) + 3.0 * u * t * t * (x2 - bend) + t * t * t * x2;
-                let y = u * u * u * y1 + 3.0 * u * u * t * y1 + 3.0 * u * t * t * y2 + t * t * t * y2;
+                let x = u * u * u * x1
+                    + 3.0 * u * u * t * (x1 + bend)
+                    + 3.0 * u * t * t * (x2 - bend)
+                    + t * t * t * x2;
+                let y =
+                    u * u * u * y1 + 3.0 * u * u * t * y1 + 3.0 * u * t * t * y2 + t * t * t * y2;
                 px(x, y)
             })
             .collect();
@@ -77,9 +84,16 @@ fn draw(area: &Canvas<'_>, graph: &Graph, l: &Layout) -> DrawResult {
                 for (i, field) in node.fields.iter().enumerate() {
                     let w = text_width(field) + 2.0 * FIELD_PAD;
                     if i > 0 {
-                        area.draw(&PathElement::new(vec![px(x, r.y), px(x, r.y + r.h)], RECORD_LINE.stroke_width(1)))?;
+                        area.draw(&PathElement::new(
+                            vec![px(x, r.y), px(x, r.y + r.h)],
+                            RECORD_LINE.stroke_width(1),
+                        ))?;
                     }
-                    area.draw(&Text::new(field.clone(), px(x + w / 2.0, cy), text_style.clone()))?;
+                    area.draw(&Text::new(
+                        field.clone(),
+                        px(x + w / 2.0, cy),
+                        text_style.clone(),
+                    ))?;
                     x += w;
                 }
             }
