@@ -87,10 +87,11 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
             let defaults = cifar10::Cifar10Config::default();
             // Only the images the steps use are kept (the statistics are
             // still the whole training set's); a short test set is unused.
-            // The one-cycle schedule spans as many epochs as steps, so even
-            // a set smaller than one batch gives it enough steps.
+            // The one-cycle schedule spans at least as many epochs as
+            // steps, and at least 10 (its warm-up phase is 30% of them and
+            // must hold a step), so even a set of one batch is enough.
             let config = cifar10::Cifar10Config {
-                epochs: w + s,
+                epochs: (w + s).max(10),
                 data: args.data.clone(),
                 train_limit: Some(defaults.batch_size * (w + s)),
                 test_limit: Some(1),
