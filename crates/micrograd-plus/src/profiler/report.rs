@@ -85,7 +85,7 @@ impl Report {
     /// (&x * 2.0).sum().backward().unwrap();
     /// let rows = p.finish().key_averages();
     /// let names: Vec<_> = rows.iter().map(|r| (r.name.as_str(), r.pass.name())).collect();
-    /// for want in [("mul", "forward"), ("sum", "forward"), ("sum", "backward"), ("backward", "scope")] {
+    /// for want in [("mul_scalar", "forward"), ("sum", "forward"), ("sum", "backward"), ("backward", "scope")] {
     ///     assert!(names.contains(&want), "{want:?} not in {names:?}");
     /// }
     /// ```

@@ -33,9 +33,11 @@ use crate::profiler::{self, Report};
 use crate::{Error, Result};
 use rand::{rngs::StdRng, SeedableRng};
 
-/// `warmup` unrecorded steps, then `steps` recorded ones (see
-/// [`recorded`] for `record`), of `run`'s training loop ([`super::trainer::Trainer::train_step`]), starting a new
-/// epoch of the loader whenever one ends.
+/// `warmup` unrecorded steps, then `steps` recorded ones, of `run`'s
+/// training loop ([`super::trainer::Trainer::train_step`]), starting a new
+/// epoch of the loader whenever one ends. With `record` false the steps
+/// run without the profiler and the report holds only their wall time:
+/// what profiling costs is the ratio of the two.
 pub fn classifier_steps(
     run: &mut TrainingRun,
     warmup: usize,
@@ -65,10 +67,9 @@ pub fn classifier_steps(
     recorded(warmup, steps, record, &mut step)
 }
 
-/// `warmup` unrecorded steps, then `steps` recorded ones (see
-/// [`recorded`] for `record`), of the GPT recipe
-/// `config` on random windows of `data`'s training split, from a fresh
-/// model.
+/// `warmup` unrecorded steps, then `steps` recorded ones (or, with
+/// `record` false, timed only), of the GPT recipe `config` on random
+/// windows of `data`'s training split, from a fresh model.
 ///
 /// ```
 /// use micrograd_plus::{models::GPTConfig, train::gpt::{TextData, TrainConfig}};
@@ -104,8 +105,7 @@ pub fn gpt_steps(
 }
 
 /// Runs `step` `warmup` times, then `steps` times under a profiler, or
-/// with `record` false without one: that report holds only the steps' wall
-/// time, and the ratio of the two is what profiling costs.
+/// with `record` false without one (a report of the wall time only).
 fn recorded(
     warmup: usize,
     steps: usize,
