@@ -34,6 +34,8 @@ enum Command {
     Profile(cmd::profile::Args),
     /// Draw a computation graph (a Value neuron, an MLP step) as DOT and SVG.
     Graph(cmd::graph::Args),
+    /// SGD, momentum, Adam and RMSprop on Rosenbrock, Beale and a saddle (PNG).
+    Trajectories(cmd::trajectories::Args),
 }
 
 #[derive(Subcommand)]
@@ -92,5 +94,6 @@ fn run(command: Command) -> anyhow::Result<()> {
         Command::Doctor(args) => cmd::doctor::run(&args),
         Command::Profile(args) => cmd::profile::run(&args),
         Command::Graph(args) => cmd::graph::run(&args),
+        Command::Trajectories(args) => cmd::trajectories::run(&args),
     }
 }

@@ -15,3 +15,4 @@ pub mod train_cnn_mnist;
 pub mod train_common;
 pub mod train_mlp_mnist;
 pub mod train_moons;
+pub mod trajectories;

@@ -11,6 +11,7 @@
 //! | [`cnn_mnist`] | milestone 2: the small CNN on MNIST |
 //! | [`cifar10`] | milestones 3 and 4: the BatchNorm CNN on CIFAR-10 with augmentation |
 //! | [`profile`] | a few training steps of a recipe under the profiler (`mgp profile`) |
+//! | [`trajectories`] | SGD, momentum, Adam and RMSprop on Rosenbrock, Beale and a saddle, as a PNG |
 //! | [`xor`] | the XOR milestone |
 //! | [`gpt`] | milestone 5: the character-level GPT recipe, checkpoints, loss curves |
 //! | [`reversal`] | the attention milestone: reversing digit sequences |
@@ -27,4 +28,5 @@ pub mod plot;
 pub mod profile;
 pub mod reversal;
 pub mod trainer;
+pub mod trajectories;
 pub mod xor;
