@@ -36,6 +36,8 @@ enum Command {
     Graph(cmd::graph::Args),
     /// SGD, momentum, Adam and RMSprop on Rosenbrock, Beale and a saddle (PNG).
     Trajectories(cmd::trajectories::Args),
+    /// The loss around an mlp-mnist run's weights along two filter-normalised directions (PNG).
+    Landscape(cmd::landscape::Args),
 }
 
 #[derive(Subcommand)]
@@ -95,5 +97,6 @@ fn run(command: Command) -> anyhow::Result<()> {
         Command::Profile(args) => cmd::profile::run(&args),
         Command::Graph(args) => cmd::graph::run(&args),
         Command::Trajectories(args) => cmd::trajectories::run(&args),
+        Command::Landscape(args) => cmd::landscape::run(&args),
     }
 }

@@ -7,6 +7,7 @@ pub mod eval;
 pub mod gpt;
 pub mod gradcheck;
 pub mod graph;
+pub mod landscape;
 pub mod milestone;
 pub mod profile;
 pub mod run_dir;

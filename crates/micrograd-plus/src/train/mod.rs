@@ -7,6 +7,7 @@
 //! | [`metrics`] | confusion matrix, per-epoch metrics, history as CSV |
 //! | [`doctor`] | the training doctor: watches a run's signals and names what goes wrong |
 //! | [`charts`] | loss/accuracy curves and confusion-matrix PNGs |
+//! | [`landscape`] | the loss along two filter-normalised directions around trained weights, as a PNG |
 //! | [`mlp_mnist`] | milestone 1: the MLP on MNIST |
 //! | [`cnn_mnist`] | milestone 2: the small CNN on MNIST |
 //! | [`cifar10`] | milestones 3 and 4: the BatchNorm CNN on CIFAR-10 with augmentation |
@@ -21,6 +22,7 @@ pub mod cifar10;
 pub mod cnn_mnist;
 pub mod doctor;
 pub mod gpt;
+pub mod landscape;
 pub mod metrics;
 pub mod mlp_mnist;
 pub mod moons;
