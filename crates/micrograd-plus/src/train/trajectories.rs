@@ -190,6 +190,12 @@ pub fn trajectory(surface: Surface, method: Method, steps: usize) -> Result<Vec<
     Ok(path)
 }
 
+/// A path: the points an optimizer visited.
+type Points = Vec<(f64, f64)>;
+
+/// One landscape cell: left, bottom, width, height and shade (1 = lowest).
+type Cell = (f64, f64, f64, f64, f64);
+
 /// Grid cells per axis of the landscape behind the paths.
 const GRID: usize = 120;
 
@@ -205,7 +211,7 @@ const GRID: usize = 120;
 /// ```
 pub fn plot(path: &Path, steps: usize) -> Result<()> {
     register_font()?;
-    let panels: Vec<(Surface, Vec<(Method, Vec<(f64, f64)>)>)> = Surface::ALL
+    let panels: Vec<(Surface, Vec<(Method, Points)>)> = Surface::ALL
         .iter()
         .map(|&s| {
             let paths = Method::ALL
@@ -275,11 +281,7 @@ pub fn plot(path: &Path, steps: usize) -> Result<()> {
 
 /// The grid cells of a panel, `(x, y, width, height, shade)` with shade in
 /// [0, 1]: `log(1 + f - min f)` scaled to the panel, 1 for the lowest.
-fn landscape(
-    surface: Surface,
-    [x0, x1]: [f64; 2],
-    [y0, y1]: [f64; 2],
-) -> Result<Vec<(f64, f64, f64, f64, f64)>> {
+fn landscape(surface: Surface, [x0, x1]: [f64; 2], [y0, y1]: [f64; 2]) -> Result<Vec<Cell>> {
     let (w, h) = ((x1 - x0) / GRID as f64, (y1 - y0) / GRID as f64);
     let centres = |lo: f64, step: f64| (0..GRID).map(move |i| lo + (i as f64 + 0.5) * step);
     let xs: Vec<f64> = centres(x0, w)
