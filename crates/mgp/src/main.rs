@@ -33,6 +33,14 @@ enum Command {
     Generate(cmd::gpt::GenerateArgs),
     /// The training doctor's report on a run folder: text, and doctor.png.
     Doctor(cmd::doctor::Args),
+    /// Where the time of a training step goes: a table by op and a Chrome trace.
+    Profile(cmd::profile::Args),
+    /// Draw a computation graph (a Value neuron, an MLP step) as DOT and SVG.
+    Graph(cmd::graph::Args),
+    /// SGD, momentum, Adam and RMSprop on Rosenbrock, Beale and a saddle (PNG).
+    Trajectories(cmd::trajectories::Args),
+    /// The loss around an mlp-mnist run's weights along two filter-normalised directions (PNG).
+    Landscape(cmd::landscape::Args),
 }
 
 #[derive(Subcommand)]
@@ -59,6 +67,7 @@ enum Train {
 /// with `{:#}` instead (`outer: cause: cause`); a real bug still panics and
 /// gets its backtrace from the panic hook.
 fn main() -> std::process::ExitCode {
+    restore_default_sigpipe();
     micrograd_plus::kernels::allocator::keep_freed_buffers();
     match run(Cli::parse().command) {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -90,5 +99,22 @@ fn run(command: Command) -> anyhow::Result<()> {
         }
         Command::Generate(args) => cmd::gpt::generate(&args),
         Command::Doctor(args) => cmd::doctor::run(&args),
+        Command::Profile(args) => cmd::profile::run(&args),
+        Command::Graph(args) => cmd::graph::run(&args),
+        Command::Trajectories(args) => cmd::trajectories::run(&args),
+        Command::Landscape(args) => cmd::landscape::run(&args),
+    }
+}
+
+/// `mgp ... | head` ends quietly when `head` closes the pipe, as other
+/// command-line tools do. Rust ignores SIGPIPE, so every later `println!`
+/// would panic ("failed printing to stdout"); the default action instead
+/// ends the process without a word.
+fn restore_default_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: setting a signal's disposition to its default, before any
+    // thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }

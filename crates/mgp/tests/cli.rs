@@ -1335,3 +1335,61 @@ fn gpt_default_corpus_is_built_in_and_recorded_as_such() {
     assert!(resumed.status.success(), "{}", stderr_of(&resumed));
     std::fs::remove_dir_all(&cwd).unwrap();
 }
+
+#[test]
+fn profile_prints_the_op_table_and_writes_a_trace() {
+    let dir = temp_dir("profile");
+    std::fs::create_dir_all(&dir).unwrap();
+    let trace = dir.join("t.json");
+    let out = mgp(&[
+        "profile",
+        "cnn-cifar10",
+        "--data",
+        &cifar_fixture(),
+        "--steps",
+        "2",
+        "--warmup",
+        "0",
+        "--trace",
+        trace.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    // The fixture's 5 images are one batch: 2 steps, 4 convolutions each.
+    let conv = stdout
+        .lines()
+        .find(|l| l.starts_with("conv2d") && l.contains("forward"))
+        .unwrap_or_else(|| panic!("no conv2d row in\n{stdout}"));
+    assert_eq!(conv.split_whitespace().nth(2), Some("8"), "{conv}");
+    let events: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&trace).unwrap()).unwrap();
+    let convs = events["traceEvents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["name"] == "conv2d" && e["cat"] == "forward")
+        .count();
+    assert_eq!(convs, 8);
+    let bad = mgp(&["profile", "gpt-shakespeare", "--data", "/nonexistent.txt"]);
+    assert!(!bad.status.success());
+    let err = stderr_of(&bad);
+    assert!(
+        err.contains("/nonexistent.txt") && err.lines().count() == 1,
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn graph_writes_the_dot_and_the_png_of_micrograds_neuron() {
+    let dir = temp_dir("graph");
+    let out = mgp(&["graph", "neuron", "--out", dir.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let dot = std::fs::read_to_string(dir.join("neuron.dot")).unwrap();
+    assert_eq!(dot.matches("shape=record").count(), 10); // 5 inputs, 5 results
+    assert_eq!(dot.matches(" -> ").count(), 14);
+    assert!(dot.contains("{ n | data 0.8814 | grad 0.5000 }"), "{dot}");
+    let png = std::fs::read(dir.join("neuron.png")).unwrap();
+    assert!(png.starts_with(b"\x89PNG"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

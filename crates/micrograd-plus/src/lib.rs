@@ -13,6 +13,7 @@
 //! - [`models`]: complete models (a GPT) built from `nn` layers.
 //! - [`io`]: safetensors files for models and checkpoints, written atomically.
 //! - [`random`]: the default generator ([`manual_seed`]).
+//! - [`profiler`]: where the time goes, op by op: a table and a Chrome trace.
 //! - [`gradcheck`]: finite-difference gradient checking and the op catalogue.
 //! - [`optim`]: optimizers (SGD, Adam, AdamW, RMSprop, Adagrad), learning-rate
 //!   schedules and gradient clipping, with PyTorch's update rules.
@@ -20,6 +21,7 @@
 //!   transforms, synthetic sets.
 //! - [`train`]: the training loop, metrics, charts, checkpoints, recipes.
 //! - [`export`]: a checkpoint's model for PyTorch (state dict and `model.py`) and ONNX.
+//! - [`viz`]: pictures of computation graphs (DOT, and SVG without Graphviz).
 //! - [`bench`](mod@bench): the named workloads behind `mgp bench`.
 //!
 //! ```
@@ -35,6 +37,7 @@
 extern crate self as micrograd_plus;
 
 pub mod bench;
+mod canvas;
 pub mod data;
 pub mod error;
 pub mod export;
@@ -44,10 +47,12 @@ pub mod kernels;
 pub mod models;
 pub mod nn;
 pub mod optim;
+pub mod profiler;
 pub mod random;
 pub mod tensor;
 pub mod train;
 pub mod value;
+pub mod viz;
 
 pub use error::{Error, Result};
 pub use random::manual_seed;

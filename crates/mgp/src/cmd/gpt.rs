@@ -150,7 +150,7 @@ impl Corpus {
         }
     }
 
-    fn config(self, vocab: usize) -> TrainConfig {
+    pub(crate) fn config(self, vocab: usize) -> TrainConfig {
         match self {
             Corpus::Shakespeare => TrainConfig::shakespeare(vocab),
             Corpus::TinyTalks => TrainConfig {
@@ -182,7 +182,7 @@ pub struct Trained {
 }
 
 /// Reads and tokenizes the text of a run.
-fn load_text(source: &TextSource) -> anyhow::Result<(String, TextData)> {
+pub(crate) fn load_text(source: &TextSource) -> anyhow::Result<(String, TextData)> {
     let text = source.read()?;
     let data = TextData::new(&text, 0.9).with_context(|| source.to_string())?;
     Ok((text, data))

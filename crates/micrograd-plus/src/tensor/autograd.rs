@@ -162,6 +162,11 @@ impl Tensor {
             shape::numel(&shape),
             "{op}: output storage does not fill {shape:?}"
         );
+        if crate::profiler::is_on() {
+            let shapes: Vec<&[usize]> = inputs.iter().map(Tensor::shape).collect();
+            let bytes = data.len() * data.dtype().itemsize();
+            crate::profiler::record_forward(op, &shapes, &shape, bytes);
+        }
         let track = is_grad_enabled() && inputs.iter().any(Tensor::is_requires_grad);
         if track {
             inputs.iter().for_each(Tensor::sync_external_writes);
@@ -311,7 +316,7 @@ impl Tensor {
     /// ```
     pub fn graph_leaves(&self) -> Vec<Tensor> {
         let mut leaves: Vec<Tensor> = self
-            .graph_tensors()
+            .graph_tensors(Tensor::is_requires_grad)
             .into_iter()
             .filter(|t| t.0.node.is_none() && t.is_requires_grad())
             .collect();
@@ -320,9 +325,11 @@ impl Tensor {
     }
 
     /// This tensor and every tensor reachable from it through recorded
-    /// nodes along inputs that require a gradient, depth first, without
-    /// recursion: the part of the graph a backward pass visits.
-    fn graph_tensors(&self) -> Vec<Tensor> {
+    /// nodes along the inputs `follow` accepts, depth first, without
+    /// recursion. Following the inputs that require a gradient gives the
+    /// part of the graph a backward pass visits; following all of them,
+    /// the whole computation (for pictures).
+    pub(crate) fn graph_tensors(&self, follow: impl Fn(&Tensor) -> bool) -> Vec<Tensor> {
         let mut found = Vec::new();
         let mut seen = IdSet::default();
         let mut stack = vec![self.clone()];
@@ -330,7 +337,7 @@ impl Tensor {
         while let Some(t) = stack.pop() {
             if let Some(node) = &t.0.node {
                 for input in &node.inputs {
-                    if input.is_requires_grad() && seen.insert(input.id()) {
+                    if follow(input) && seen.insert(input.id()) {
                         stack.push(input.clone());
                     }
                 }
@@ -357,9 +364,11 @@ impl Tensor {
             ));
         }
         let _no_grad = NoGradGuard::new();
+        let profiling = crate::profiler::is_on();
+        let _scope = profiling.then(|| crate::profiler::scope("backward"));
 
         // 1. Collect every tensor reachable through nodes.
-        let mut order = self.graph_tensors();
+        let mut order = self.graph_tensors(Tensor::is_requires_grad);
         if let Some(node) = order
             .iter()
             .filter_map(|t| t.0.node.as_ref())
@@ -407,7 +416,11 @@ impl Tensor {
                     node.input_versions
                 )));
             }
+            let span = profiling.then(|| crate::profiler::begin_backward(node.op));
             let input_grads = (node.backward)(&g, &node.inputs, &t)?;
+            if let Some(span) = span {
+                end_backward_span(span, node, &t, &input_grads);
+            }
             if !retain_graph {
                 node.used.store(true, Ordering::Relaxed);
             }
@@ -471,6 +484,24 @@ impl Tensor {
             }
         }
     }
+}
+
+/// Hands the profiler what the backward rule of `node` (output `out`)
+/// did: the shapes it saw, which inputs got a gradient, and their bytes.
+fn end_backward_span(
+    span: crate::profiler::BackwardSpan,
+    node: &Node,
+    out: &Tensor,
+    grads: &[Option<Tensor>],
+) {
+    let shapes: Vec<&[usize]> = node.inputs.iter().map(Tensor::shape).collect();
+    let wants: Vec<bool> = grads.iter().map(Option::is_some).collect();
+    let bytes = grads
+        .iter()
+        .flatten()
+        .map(|g| g.numel() * g.dtype().itemsize())
+        .sum();
+    span.end(&shapes, out.shape(), &wants, bytes);
 }
 
 /// `a + b` for two gradients of one tensor that arrived by different paths,

@@ -34,6 +34,18 @@ impl DType {
         }
     }
 
+    /// Bytes per element (PyTorch's `dtype.itemsize`).
+    ///
+    /// ```
+    /// assert_eq!(micrograd_plus::DType::F32.itemsize(), 4);
+    /// ```
+    pub fn itemsize(self) -> usize {
+        match self {
+            DType::F32 => 4,
+            DType::F64 => 8,
+        }
+    }
+
     /// The dtype of an op's result over mixed `operands`, by PyTorch's rule
     /// (`torch.result_type`): the widest dtype among the operands that have
     /// dims; 0-d tensors count only when no operand has any. So a 0-d f64

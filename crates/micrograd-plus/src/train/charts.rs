@@ -3,7 +3,8 @@
 //! [`super::plot`]), so they render on a bare machine.
 
 use super::metrics::{ConfusionMatrix, History};
-use super::plot::{draw_legend, file_err, padded_span, register_font, render_png};
+use super::plot::{draw_legend, padded_span};
+use crate::canvas::{file_err, register_font, render_png};
 use crate::error::{Error, Result};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};

@@ -20,15 +20,16 @@
 
 use super::charts::{draw_lines, Axes, TEST_COLOUR, TRAIN_COLOUR};
 use super::doctor::Doctor;
-use super::plot::{register_font, render_png};
 use super::saved::Architecture;
 use crate::bench::BenchResult;
+use crate::canvas::{register_font, render_png};
 use crate::data::text::CharTokenizer;
 use crate::io;
 use crate::models::{GPTConfig, GPT};
 use crate::nn::dropout::{generators, GeneratorState};
 use crate::nn::Module;
 use crate::optim::{AdamW, AdamWConfig, Optimizer};
+use crate::profiler;
 use crate::tensor::{no_grad, Tensor};
 use crate::{Error, Result};
 use rand::{rngs::StdRng, Rng, SeedableRng};
@@ -319,10 +320,17 @@ fn watched_step(
     time: usize,
     mut doctor: Option<&mut Doctor>,
 ) -> Result<f64> {
-    opt.zero_grad();
-    let loss = match doctor.as_deref_mut() {
-        Some(d) => d.watch(|| model.loss(x, y, batch, time))?,
-        None => model.loss(x, y, batch, time)?,
+    {
+        let _zero = profiler::scope("zero_grad");
+        opt.zero_grad();
+    }
+    let loss = {
+        // The model's loss method runs the network and the cross-entropy.
+        let _forward = profiler::scope("forward");
+        match doctor.as_deref_mut() {
+            Some(d) => d.watch(|| model.loss(x, y, batch, time))?,
+            None => model.loss(x, y, batch, time)?,
+        }
     };
     let value = loss.item()?;
     loss.backward()?;
@@ -330,7 +338,10 @@ fn watched_step(
     if let Some(d) = doctor.as_deref_mut() {
         d.after_backward(model);
     }
-    opt.step()?;
+    {
+        let _step = profiler::scope("optimizer.step");
+        opt.step()?;
+    }
     if let Some(d) = doctor {
         d.after_update(model, value)?;
     }

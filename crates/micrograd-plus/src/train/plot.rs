@@ -21,17 +21,13 @@
 //! ```
 
 use std::path::Path;
-use std::sync::Once;
 
 use plotters::prelude::*;
-use plotters::style::FontStyle;
 
+use crate::canvas::{file_err, register_font, render_png};
 use crate::data::moons::Moons;
 use crate::error::{Error, Result};
 use crate::value::nn::MLP;
-
-/// DejaVu Sans (Bitstream Vera licence, see `assets/DejaVuSans-LICENSE.txt`).
-static FONT: &[u8] = include_bytes!("../../assets/DejaVuSans.ttf");
 
 /// Picture size in pixels.
 const WIDTH: u32 = 720;
@@ -42,28 +38,10 @@ const GRID: usize = 240;
 // Class colours (ColorBrewer RdYlBu ends): class 0 red, class 1 blue.
 const CLASS_RGB: [(u8, u8, u8); 2] = [(215, 48, 39), (69, 117, 180)];
 
-/// plotters looks fonts up by family name in a global table; fill it once.
-pub(crate) fn register_font() -> Result<()> {
-    static ONCE: Once = Once::new();
-    let mut result = Ok(());
-    ONCE.call_once(|| {
-        result = plotters::style::register_font("sans-serif", FontStyle::Normal, FONT)
-            .map_err(|_| Error::argument("plot", "embedded font could not be parsed"));
-    });
-    result
-}
-
 /// `c` mixed with white: `t = 0` gives white, `t = 1` the colour.
 fn tint((r, g, b): (u8, u8, u8), t: f64) -> RGBColor {
     let mix = |c: u8| (255.0 - (255.0 - f64::from(c)) * t).round() as u8;
     RGBColor(mix(r), mix(g), mix(b))
-}
-
-pub(crate) fn file_err(path: &Path, e: impl std::fmt::Display) -> Error {
-    Error::File {
-        path: path.display().to_string(),
-        msg: e.to_string(),
-    }
 }
 
 /// A y axis that fits `values` with 8% to spare at each end (NaN and
@@ -94,37 +72,6 @@ pub(crate) fn draw_legend<'a, CT: plotters::coord::CoordTranslate>(
         .position(SeriesLabelPosition::UpperRight)
         .draw()
         .map_err(|e| file_err(path, e))
-}
-
-/// The drawing surface [`render_png`] hands out.
-pub(crate) type Canvas<'a> = DrawingArea<BitMapBackend<'a>, plotters::coord::Shift>;
-
-/// Draws a `width × height` picture in memory with `draw`, encodes it as PNG
-/// and writes it to `path` atomically ([`crate::io::write_atomic`]): a full
-/// disk or a kill leaves the previous picture (or none), never a truncated
-/// file, which plotters' own file backend would.
-pub(crate) fn render_png(
-    path: &Path,
-    (width, height): (u32, u32),
-    draw: impl FnOnce(&Canvas<'_>) -> Result<()>,
-) -> Result<()> {
-    let mut pixels = vec![0u8; width as usize * height as usize * 3];
-    {
-        let root = BitMapBackend::with_buffer(&mut pixels, (width, height)).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| file_err(path, e))?;
-        draw(&root)?;
-        root.present().map_err(|e| file_err(path, e))?;
-    }
-    let mut png = Vec::new();
-    image::ImageEncoder::write_image(
-        image::codecs::png::PngEncoder::new(&mut png),
-        &pixels,
-        width,
-        height,
-        image::ExtendedColorType::Rgb8,
-    )
-    .map_err(|e| file_err(path, format!("cannot encode PNG: {e}")))?;
-    crate::io::write_atomic(path, &png)
 }
 
 /// Draws `data` over the regions where `score(x, y)` is negative (class 0)

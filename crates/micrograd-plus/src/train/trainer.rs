@@ -31,11 +31,12 @@
 
 use super::doctor::Doctor;
 use super::metrics::{ConfusionMatrix, EpochMetrics, History};
-use crate::data::DataLoader;
+use crate::data::{Batch, DataLoader};
 use crate::io::{load_tensors, save_tensors};
 use crate::nn::dropout::{generators, GeneratorState};
 use crate::nn::Module;
 use crate::optim::{LrScheduler, Optimizer};
+use crate::profiler;
 use crate::tensor::{no_grad, Tensor};
 use crate::{Error, Result};
 use std::collections::HashMap;
@@ -186,33 +187,7 @@ impl Trainer {
         let (mut loss_sum, mut correct, mut seen) = (0.0, 0usize, 0usize);
         for (i, batch) in loader.epoch(epoch as u64).enumerate() {
             let batch = batch?;
-            if self.zero_grad {
-                self.optimizer.zero_grad();
-            }
-            let output = match self.doctor.as_mut() {
-                Some(doctor) => doctor.forward(self.model.as_ref(), &batch.inputs)?,
-                None => self.model.forward(&batch.inputs)?,
-            };
-            let loss = (self.loss)(&output, &batch.targets)?;
-            if !self.registration_checked {
-                check_registered(self.model.as_ref(), &loss)?;
-                self.registration_checked = true;
-            }
-            loss.backward()?;
-            if let Some(doctor) = self.doctor.as_mut() {
-                doctor.after_backward(self.model.as_ref());
-            }
-            self.optimizer.step()?;
-            if self.scheduler_per_batch {
-                if let Some(s) = self.scheduler.as_mut() {
-                    s.step(self.optimizer.as_mut());
-                }
-            }
-            let value = loss.item()?;
-            if let Some(doctor) = self.doctor.as_mut() {
-                // Before the divergence check: the doctor explains it.
-                doctor.after_update(self.model.as_ref(), value)?;
-            }
+            let (output, value) = self.train_step(&batch)?;
             if !value.is_finite() {
                 return Err(Error::Training(format!(
                     "training diverged: loss is {value} at epoch {epoch}, batch {i} \
@@ -237,6 +212,68 @@ impl Trainer {
             correct as f64 / seen,
             start.elapsed().as_secs_f64(),
         ))
+    }
+
+    /// One step on `batch`: zero the gradients, forward, loss, backward,
+    /// optimizer (and per-batch scheduler) step, each a [`profiler::scope`]
+    /// of its own. Returns the model's output and the loss; the caller
+    /// decides what a non-finite loss means.
+    ///
+    /// ```
+    /// use micrograd_plus::data::{synthetic, DataLoader};
+    /// use micrograd_plus::nn::{loss::CrossEntropyLoss, Linear, Module};
+    /// use micrograd_plus::optim::{SGD, SGDConfig};
+    /// use micrograd_plus::train::trainer::Trainer;
+    /// let data = std::sync::Arc::new(synthetic::make_moons_dataset(8, 0.1, 0)?);
+    /// let batch = DataLoader::new(data, 8)?.epoch(1).next().unwrap()?;
+    /// let model = Linear::new(2, 2, true);
+    /// let opt = SGD::new(model.parameters(), SGDConfig { lr: 0.1, ..Default::default() })?;
+    /// let ce = CrossEntropyLoss::new();
+    /// let mut trainer = Trainer::new(Box::new(model), Box::new(opt), Box::new(move |y, t| ce.forward(y, t)), 2);
+    /// let (output, first) = trainer.train_step(&batch)?;
+    /// assert_eq!(output.shape(), &[8, 2]);
+    /// assert!(trainer.train_step(&batch)?.1 < first);
+    /// # Ok::<(), micrograd_plus::Error>(())
+    /// ```
+    pub fn train_step(&mut self, batch: &Batch) -> Result<(Tensor, f64)> {
+        if self.zero_grad {
+            let _zero = profiler::scope("zero_grad");
+            self.optimizer.zero_grad();
+        }
+        let output = {
+            let _forward = profiler::scope("forward");
+            match self.doctor.as_mut() {
+                Some(doctor) => doctor.forward(self.model.as_ref(), &batch.inputs)?,
+                None => self.model.forward(&batch.inputs)?,
+            }
+        };
+        let loss = {
+            let _loss = profiler::scope("loss");
+            (self.loss)(&output, &batch.targets)?
+        };
+        if !self.registration_checked {
+            check_registered(self.model.as_ref(), &loss)?;
+            self.registration_checked = true;
+        }
+        loss.backward()?;
+        if let Some(doctor) = self.doctor.as_mut() {
+            doctor.after_backward(self.model.as_ref());
+        }
+        {
+            let _step = profiler::scope("optimizer.step");
+            self.optimizer.step()?;
+            if self.scheduler_per_batch {
+                if let Some(s) = self.scheduler.as_mut() {
+                    s.step(self.optimizer.as_mut());
+                }
+            }
+        }
+        let value = loss.item()?;
+        if let Some(doctor) = self.doctor.as_mut() {
+            // Before the caller's divergence check: the doctor explains it.
+            doctor.after_update(self.model.as_ref(), value)?;
+        }
+        Ok((output, value))
     }
 
     /// Loss, accuracy and confusion matrix over `loader` in evaluation mode

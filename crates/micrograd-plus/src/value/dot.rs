@@ -1,9 +1,11 @@
 //! Graphviz export of a [`Value`] graph, like micrograd's `draw_dot`.
 //!
-//! Every value becomes a record node `{ data … | grad … }`; every computed
-//! value also gets a small oval node with its operation, so the picture
-//! reads "inputs → op → result" from left to right. Render the text with
-//! `dot -Tsvg graph.dot -o graph.svg`.
+//! Every value becomes a record node `{ label | data … | grad … }` (the
+//! label only when one is given, like micrograd's `x1`, `w1`); every
+//! computed value also gets a small oval node with its operation, so the
+//! picture reads "inputs → op → result" from left to right. Render the DOT
+//! text with `dot -Tsvg graph.dot -o graph.svg`, or draw it without
+//! Graphviz with [`crate::viz::Graph::write_png`].
 //!
 //! ```
 //! use micrograd_plus::value::{dot::to_dot, Value};
@@ -16,11 +18,50 @@
 //! assert!(dot.contains("tanh") && dot.contains("*3"));
 //! ```
 
-use std::fmt::Write as _;
 use std::path::Path;
 
 use super::{Op, Value};
-use crate::error::{Error, Result};
+use crate::error::Result;
+use crate::viz::{Graph, Shape};
+
+/// The graph of `root` as a [`Graph`], with `labels` naming some of its
+/// values (micrograd's `Value(2.0, label='x1')`).
+///
+/// ```
+/// use micrograd_plus::value::{dot::graph, Value};
+/// let x1 = Value::new(2.0);
+/// let w1 = Value::new(-3.0);
+/// let y = &x1 * &w1;
+/// let g = graph(&y, &[(&x1, "x1"), (&w1, "w1"), (&y, "x1*w1")]);
+/// assert_eq!(g.nodes.len(), 4); // three values and the op
+/// assert!(g.to_dot().contains(r#"label="{ x1 | data 2.0000 | grad 0.0000 }""#));
+/// ```
+pub fn graph(root: &Value, labels: &[(&Value, &str)]) -> Graph {
+    let mut g = Graph::new();
+    let mut index = std::collections::HashMap::new();
+    for v in root.topological_order() {
+        let id = v.id();
+        let label = labels
+            .iter()
+            .find(|(l, _)| l.same_node(&v))
+            .map(|(_, s)| *s);
+        let fields = label.map(str::to_string).into_iter().chain([
+            format!("data {:.4}", v.data()),
+            format!("grad {:.4}", v.grad()),
+        ]);
+        let node = g.add_node(format!("n{id}"), Shape::Record, fields);
+        index.insert(id, node);
+        let op = v.op();
+        if op != Op::Leaf {
+            let op_node = g.add_node(format!("n{id}op"), Shape::Oval, [op.label()]);
+            g.add_edge(op_node, node);
+            for c in v.children() {
+                g.add_edge(index[&c.id()], op_node);
+            }
+        }
+    }
+    g
+}
 
 /// The DOT text for `root`'s graph, left to right.
 ///
@@ -33,34 +74,10 @@ use crate::error::{Error, Result};
 /// assert!(dot.contains("label=\"+\""));
 /// ```
 pub fn to_dot(root: &Value) -> String {
-    let mut out = String::from("digraph G {\n  rankdir=LR;\n");
-    let order = root.topological_order();
-    for v in &order {
-        let id = v.id();
-        // `writeln!` into a String cannot fail.
-        let _ = writeln!(
-            out,
-            "  n{id} [shape=record, label=\"{{ data {:.4} | grad {:.4} }}\"];",
-            v.data(),
-            v.grad()
-        );
-        let op = v.op();
-        if op != Op::Leaf {
-            let _ = writeln!(
-                out,
-                "  n{id}op [label=\"{}\"];\n  n{id}op -> n{id};",
-                op.label().replace('"', "\\\"")
-            );
-            for c in v.children() {
-                let _ = writeln!(out, "  n{} -> n{id}op;", c.id());
-            }
-        }
-    }
-    out.push_str("}\n");
-    out
+    graph(root, &[]).to_dot()
 }
 
-/// Writes [`to_dot`]'s text to `path`.
+/// Writes [`to_dot`]'s text to `path` (atomically).
 ///
 /// ```
 /// use micrograd_plus::value::{dot::write_dot, Value};
@@ -70,11 +87,7 @@ pub fn to_dot(root: &Value) -> String {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn write_dot(root: &Value, path: impl AsRef<Path>) -> Result<()> {
-    let path = path.as_ref();
-    std::fs::write(path, to_dot(root)).map_err(|e| Error::File {
-        path: path.display().to_string(),
-        msg: e.to_string(),
-    })
+    graph(root, &[]).write_dot(path)
 }
 
 impl Value {

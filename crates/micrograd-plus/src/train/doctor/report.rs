@@ -25,7 +25,8 @@
 
 use super::diagnosis::Diagnosis;
 use super::signals::{self, signals_from_csv, Signal};
-use crate::train::plot::{draw_legend, file_err, padded_span, register_font, render_png, Canvas};
+use crate::canvas::{file_err, register_font, render_png, Canvas};
+use crate::train::plot::{draw_legend, padded_span};
 use crate::{Error, Result};
 use plotters::prelude::*;
 use std::path::Path;
