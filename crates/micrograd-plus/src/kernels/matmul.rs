@@ -146,7 +146,7 @@ fn check_operands(
 /// # Safety
 /// The CPU has `K`'s instruction set; the operands as [`blocked::sgemm`].
 #[cfg(target_arch = "x86_64")]
-unsafe fn blocked_sgemm<K: blocked::Microkernel>(
+unsafe fn blocked_sgemm<K: blocked::Microkernel<MR, NR>, const MR: usize, const NR: usize>(
     a: blocked::MatRef,
     b: blocked::MatRef,
     c: &mut [f32],
@@ -154,11 +154,11 @@ unsafe fn blocked_sgemm<K: blocked::Microkernel>(
     allow_threads: bool,
 ) {
     let threads = if allow_threads {
-        blocked::threads_for::<K>(a.rows, a.cols, b.cols)
+        blocked::threads_for::<K, MR, NR>(a.rows, a.cols, b.cols)
     } else {
         1
     };
-    blocked::sgemm::<K>(a, b, c, accumulate, threads)
+    blocked::sgemm::<K, MR, NR>(a, b, c, accumulate, threads)
 }
 
 /// Converts a stride for `matrixmultiply`, which takes `isize`.
@@ -306,11 +306,25 @@ fn sgemm_impl(
         match isa() {
             Isa::Avx512 => {
                 return unsafe {
-                    blocked_sgemm::<avx512::Avx512>(a, b, c, accumulate, allow_threads)
+                    blocked_sgemm::<avx512::Avx512, { avx512::MR }, { avx512::NR }>(
+                        a,
+                        b,
+                        c,
+                        accumulate,
+                        allow_threads,
+                    )
                 }
             }
             Isa::Avx2 => {
-                return unsafe { blocked_sgemm::<avx2::Avx2>(a, b, c, accumulate, allow_threads) }
+                return unsafe {
+                    blocked_sgemm::<avx2::Avx2, { avx2::MR }, { avx2::NR }>(
+                        a,
+                        b,
+                        c,
+                        accumulate,
+                        allow_threads,
+                    )
+                }
             }
             Isa::Portable => {}
         }

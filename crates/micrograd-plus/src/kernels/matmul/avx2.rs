@@ -6,20 +6,19 @@
 use std::arch::x86_64::*;
 
 use super::blocked::{Microkernel, Tile, TileKernel};
-use super::pack::{pack_a, pack_b};
+
+/// 6 rows × 2 vectors = 12 accumulator registers, plus 2 for the B row
+/// and 1 for a broadcast A value: 15 of the 16 YMM registers. That is
+/// 12 independent FMAs per k-step, enough to cover two FMA pipes' 4-5
+/// cycle latency.
+pub(super) const MR: usize = 6;
+/// Two 8-lane vectors.
+pub(super) const NR: usize = 16;
 
 /// The AVX2 + FMA kernel.
 pub(super) struct Avx2;
 
-impl Microkernel for Avx2 {
-    /// 6 rows × 2 vectors = 12 accumulator registers, plus 2 for the B row
-    /// and 1 for a broadcast A value: 15 of the 16 YMM registers. That is
-    /// 12 independent FMAs per k-step, enough to cover two FMA pipes' 4-5
-    /// cycle latency.
-    const MR: usize = 6;
-    /// Two 8-lane vectors.
-    const NR: usize = 16;
-
+impl Microkernel<MR, NR> for Avx2 {
     fn tile_kernel(rows: usize) -> TileKernel {
         // A compile-time row count keeps the accumulators in registers.
         match rows {
@@ -30,32 +29,6 @@ impl Microkernel for Avx2 {
             2 => microkernel::<2>,
             _ => microkernel::<1>,
         }
-    }
-
-    unsafe fn pack_a(
-        dst: &mut [f32],
-        a: &[f32],
-        a_rs: usize,
-        a_cs: usize,
-        i0: usize,
-        mc: usize,
-        p0: usize,
-        kc: usize,
-    ) {
-        pack_a::<6>(dst, a, a_rs, a_cs, i0, mc, p0, kc)
-    }
-
-    unsafe fn pack_b(
-        dst: &mut [f32],
-        b: &[f32],
-        b_rs: usize,
-        b_cs: usize,
-        p0: usize,
-        kc: usize,
-        j0: usize,
-        nc: usize,
-    ) {
-        pack_b::<16>(dst, b, b_rs, b_cs, p0, kc, j0, nc)
     }
 }
 

@@ -5,20 +5,19 @@
 use std::arch::x86_64::*;
 
 use super::blocked::{Microkernel, Tile, TileKernel};
-use super::pack::{pack_a, pack_b};
+
+/// 12 rows × 2 vectors = 24 accumulator registers, plus 2 for the B row
+/// and 1 for a broadcast A value, out of the 32 ZMM registers. (14 rows,
+/// 28 accumulators, needs fewer bytes per FMA but measured ~8% slower at
+/// 1024³ on one core.)
+pub(super) const MR: usize = 12;
+/// Two 16-lane vectors.
+pub(super) const NR: usize = 32;
 
 /// The AVX-512F + FMA kernel.
 pub(super) struct Avx512;
 
-impl Microkernel for Avx512 {
-    /// 12 rows × 2 vectors = 24 accumulator registers, plus 2 for the B row
-    /// and 1 for a broadcast A value, out of the 32 ZMM registers. (14 rows,
-    /// 28 accumulators, needs fewer bytes per FMA but measured ~8% slower at
-    /// 1024³ on one core.)
-    const MR: usize = 12;
-    /// Two 16-lane vectors.
-    const NR: usize = 32;
-
+impl Microkernel<MR, NR> for Avx512 {
     fn tile_kernel(rows: usize) -> TileKernel {
         // The row count is a compile-time constant inside the kernel so its
         // accumulators become registers; the ragged last panel picks a
@@ -37,32 +36,6 @@ impl Microkernel for Avx512 {
             2 => microkernel::<2>,
             _ => microkernel::<1>,
         }
-    }
-
-    unsafe fn pack_a(
-        dst: &mut [f32],
-        a: &[f32],
-        a_rs: usize,
-        a_cs: usize,
-        i0: usize,
-        mc: usize,
-        p0: usize,
-        kc: usize,
-    ) {
-        pack_a::<12>(dst, a, a_rs, a_cs, i0, mc, p0, kc)
-    }
-
-    unsafe fn pack_b(
-        dst: &mut [f32],
-        b: &[f32],
-        b_rs: usize,
-        b_cs: usize,
-        p0: usize,
-        kc: usize,
-        j0: usize,
-        nc: usize,
-    ) {
-        pack_b::<32>(dst, b, b_rs, b_cs, p0, kc, j0, nc)
     }
 }
 

@@ -8,6 +8,8 @@
 //! that every index the strides can produce lies inside the slices.
 
 use std::cell::Cell;
+
+use super::pack::{pack_a, pack_b};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
 
@@ -49,13 +51,11 @@ pub(super) struct Tile {
 /// [`Microkernel::tile_kernel`] for what makes a call safe).
 pub(super) type TileKernel = unsafe fn(Tile);
 
-/// What an instruction set contributes to the blocked GEMM: its register
-/// tile, its microkernel, and the packing routines for that tile.
-pub(super) trait Microkernel {
-    /// Rows of C per tile (A values broadcast per k-step).
-    const MR: usize;
-    /// Columns of C per tile (B values loaded per k-step, whole vectors).
-    const NR: usize;
+/// What an instruction set contributes to the blocked GEMM: its tile kernels
+/// for an `MR × NR` register tile (`MR` rows of C, whose A values are
+/// broadcast per k-step; `NR` columns, whole vectors of B per k-step). The
+/// packing for that tile is shared (`pack::pack_a::<MR>`, `pack_b::<NR>`).
+pub(super) trait Microkernel<const MR: usize, const NR: usize> {
     /// The microkernel for tiles of `rows` rows (`1 ≤ rows ≤ MR`): an
     /// instance compiled for that row count, so its accumulators are
     /// registers. [`macro_kernel`] picks it once per block, not per tile.
@@ -66,36 +66,6 @@ pub(super) trait Microkernel {
     /// and the first `cols` floats of `rows` rows of C, `ldc` apart, in
     /// bounds (C writable).
     fn tile_kernel(rows: usize) -> TileKernel;
-    /// `pack::pack_a::<MR>` (a const generic cannot be an associated const).
-    ///
-    /// # Safety
-    /// As `pack::pack_a`.
-    #[allow(clippy::too_many_arguments)]
-    unsafe fn pack_a(
-        dst: &mut [f32],
-        a: &[f32],
-        a_rs: usize,
-        a_cs: usize,
-        i0: usize,
-        mc: usize,
-        p0: usize,
-        kc: usize,
-    );
-    /// `pack::pack_b::<NR>`.
-    ///
-    /// # Safety
-    /// As `pack::pack_b`.
-    #[allow(clippy::too_many_arguments)]
-    unsafe fn pack_b(
-        dst: &mut [f32],
-        b: &[f32],
-        b_rs: usize,
-        b_cs: usize,
-        p0: usize,
-        kc: usize,
-        j0: usize,
-        nc: usize,
-    );
 }
 
 /// Depth of one packed block. Each tile of C is loaded and stored once per
@@ -167,10 +137,14 @@ fn with_buffer<R>(
 pub(super) const PARALLEL_FLOPS: usize = 2 * 160 * 160 * 160;
 
 /// How many threads are worth using for an `m × k × n` product.
-pub(super) fn threads_for<K: Microkernel>(m: usize, k: usize, n: usize) -> usize {
+pub(super) fn threads_for<K: Microkernel<MR, NR>, const MR: usize, const NR: usize>(
+    m: usize,
+    k: usize,
+    n: usize,
+) -> usize {
     let flops = 2usize.saturating_mul(m).saturating_mul(n).saturating_mul(k);
     // Threads split the rows of C, so each one needs a few row panels.
-    if flops < PARALLEL_FLOPS || m < 2 * K::MR {
+    if flops < PARALLEL_FLOPS || m < 2 * MR {
         1
     } else {
         rayon::current_num_threads().max(1)
@@ -185,7 +159,7 @@ pub(super) fn threads_for<K: Microkernel>(m: usize, k: usize, n: usize) -> usize
 /// The CPU must support `K`'s instruction set; A (`m × k`) and B (`k × n`)
 /// have no empty dim and every element their strides address is in bounds
 /// (checked by the caller); `c.len() ≥ m*n`.
-pub(super) unsafe fn sgemm<K: Microkernel>(
+pub(super) unsafe fn sgemm<K: Microkernel<MR, NR>, const MR: usize, const NR: usize>(
     a: MatRef,
     b: MatRef,
     c: &mut [f32],
@@ -217,7 +191,7 @@ pub(super) unsafe fn sgemm<K: Microkernel>(
     let b_len = if direct_b {
         0
     } else {
-        KC.min(k) * NC.min(n).next_multiple_of(K::NR)
+        KC.min(k) * NC.min(n).next_multiple_of(NR)
     };
     with_buffer(&B_BUF, b_len, |b_buf| {
         // Loop 5: column blocks of C (and B).
@@ -234,32 +208,32 @@ pub(super) unsafe fn sgemm<K: Microkernel>(
                     Panels {
                         data: b,
                         offset: pc * b_rs + jc,
-                        tile_stride: K::NR,
+                        tile_stride: NR,
                         lane: 1,
                         step: b_rs,
                     }
                 } else {
-                    let b_pack = &mut b_buf[..kc * nc.next_multiple_of(K::NR)];
+                    let b_pack = &mut b_buf[..kc * nc.next_multiple_of(NR)];
                     // Runs of panels, several per thread (so that a late
                     // helper delays nobody long).
-                    let panels_per_run = nc.div_ceil(K::NR).div_ceil(8 * threads);
-                    let run_len = panels_per_run * K::NR * kc;
+                    let panels_per_run = nc.div_ceil(NR).div_ceil(8 * threads);
+                    let run_len = panels_per_run * NR * kc;
                     let total = b_pack.len();
                     let runs = (0..total)
                         .step_by(run_len)
                         .map(|at| run_len.min(total - at));
                     share_out(b_pack, runs, threads, |offset, dst| {
                         let col0 = jc + offset / kc;
-                        let cols = (panels_per_run * K::NR).min(jc + nc - col0);
+                        let cols = (panels_per_run * NR).min(jc + nc - col0);
                         // SAFETY: `K`'s instruction set (AVX at least) checked by our caller.
-                        unsafe { K::pack_b(dst, b, b_rs, b_cs, pc, kc, col0, cols) };
+                        unsafe { pack_b::<NR>(dst, b, b_rs, b_cs, pc, kc, col0, cols) };
                     });
                     Panels {
                         data: b_pack,
                         offset: 0,
-                        tile_stride: K::NR * kc,
+                        tile_stride: NR * kc,
                         lane: 1,
-                        step: K::NR,
+                        step: NR,
                     }
                 };
 
@@ -273,30 +247,34 @@ pub(super) unsafe fn sgemm<K: Microkernel>(
                         let a_panels = Panels {
                             data: a,
                             offset: ic * a_rs + pc * a_cs,
-                            tile_stride: K::MR * a_rs,
+                            tile_stride: MR * a_rs,
                             lane: a_rs,
                             step: a_cs,
                         };
                         unsafe {
-                            macro_kernel::<K>(mc, nc, kc, a_panels, b_panels, c_rows, n, jc, load_c)
+                            macro_kernel::<K, MR, NR>(
+                                mc, nc, kc, a_panels, b_panels, c_rows, n, jc, load_c,
+                            )
                         };
                         return;
                     }
-                    with_buffer(&A_BUF, mc.next_multiple_of(K::MR) * kc, |a_pack| {
-                        unsafe { K::pack_a(a_pack, a, a_rs, a_cs, ic, mc, pc, kc) };
+                    with_buffer(&A_BUF, mc.next_multiple_of(MR) * kc, |a_pack| {
+                        unsafe { pack_a::<MR>(a_pack, a, a_rs, a_cs, ic, mc, pc, kc) };
                         let a_panels = Panels {
                             data: a_pack,
                             offset: 0,
-                            tile_stride: K::MR * kc,
+                            tile_stride: MR * kc,
                             lane: 1,
-                            step: K::MR,
+                            step: MR,
                         };
                         unsafe {
-                            macro_kernel::<K>(mc, nc, kc, a_panels, b_panels, c_rows, n, jc, load_c)
+                            macro_kernel::<K, MR, NR>(
+                                mc, nc, kc, a_panels, b_panels, c_rows, n, jc, load_c,
+                            )
                         };
                     });
                 };
-                let block_lens = row_blocks::<K>(m, threads).map(|rows| rows * n);
+                let block_lens = row_blocks::<K, MR, NR>(m, threads).map(|rows| rows * n);
                 share_out(c, block_lens, threads, row_block);
             }
         }
@@ -399,13 +377,16 @@ where
 /// blocks are big (B panels are reused across more A panels) and the last
 /// ones are single `MR`-row panels, which keeps the wait for the last
 /// thread to finish short.
-fn row_blocks<K: Microkernel>(m: usize, threads: usize) -> impl Iterator<Item = usize> {
+fn row_blocks<K: Microkernel<MR, NR>, const MR: usize, const NR: usize>(
+    m: usize,
+    threads: usize,
+) -> impl Iterator<Item = usize> {
     let mut left = m;
     std::iter::from_fn(move || {
         let rows = if threads <= 1 {
             MC
         } else {
-            left.div_ceil(2 * threads).next_multiple_of(K::MR).min(MC)
+            left.div_ceil(2 * threads).next_multiple_of(MR).min(MC)
         };
         let rows = rows.min(left);
         left -= rows;
@@ -420,7 +401,7 @@ fn row_blocks<K: Microkernel>(m: usize, threads: usize) -> impl Iterator<Item = 
 /// # Safety
 /// The CPU has `K`'s instruction set. (Every index is asserted.)
 #[allow(clippy::too_many_arguments)]
-unsafe fn macro_kernel<K: Microkernel>(
+unsafe fn macro_kernel<K: Microkernel<MR, NR>, const MR: usize, const NR: usize>(
     mc: usize,
     nc: usize,
     kc: usize,
@@ -433,22 +414,22 @@ unsafe fn macro_kernel<K: Microkernel>(
 ) {
     // These checks make every pointer below provably in bounds.
     assert!(mc >= 1 && nc >= 1 && kc >= 1);
-    a.assert_covers(mc, K::MR, kc);
-    b.assert_covers(nc, K::NR, kc);
+    a.assert_covers(mc, MR, kc);
+    b.assert_covers(nc, NR, kc);
     assert!(b.lane == 1);
     assert!(c.len() >= (mc - 1) * ldc + jc + nc);
 
     // The row count of every tile but a ragged last one is MR: pick both
     // kernel instances once.
-    let full = K::tile_kernel(K::MR);
-    let last = K::tile_kernel(K::MR.min(mc - (mc - 1) / K::MR * K::MR));
+    let full = K::tile_kernel(MR);
+    let last = K::tile_kernel((mc - 1) % MR + 1);
     // B panel outside, A panels inside: one B panel is reused by every A
     // panel of the block while it is hot in L1/L2.
-    for (jt, jr) in (0..nc).step_by(K::NR).enumerate() {
+    for (jt, jr) in (0..nc).step_by(NR).enumerate() {
         let b_panel = b.data.as_ptr().add(b.offset + jt * b.tile_stride);
-        for (it, ir) in (0..mc).step_by(K::MR).enumerate() {
-            let rows = K::MR.min(mc - ir);
-            let kernel = if rows == K::MR { full } else { last };
+        for (it, ir) in (0..mc).step_by(MR).enumerate() {
+            let rows = MR.min(mc - ir);
+            let kernel = if rows == MR { full } else { last };
             kernel(Tile {
                 kc,
                 a: a.data.as_ptr().add(a.offset + it * a.tile_stride),
@@ -458,7 +439,7 @@ unsafe fn macro_kernel<K: Microkernel>(
                 b_step: b.step,
                 c: c.as_mut_ptr().add(ir * ldc + jc + jr),
                 ldc,
-                cols: K::NR.min(nc - jr),
+                cols: NR.min(nc - jr),
                 load_c,
             });
         }
