@@ -397,6 +397,7 @@ fn broadcast_backward<T: Element, F: BinaryFn>(
     want_a: bool,
     want_b: bool,
 ) -> (Option<Vec<T>>, Option<Vec<T>>) {
+    let op = *op;
     if a_shape == b_shape {
         // The common case (a residual add, say): one vectorised, threaded
         // loop per operand.
@@ -404,14 +405,14 @@ fn broadcast_backward<T: Element, F: BinaryFn>(
             zip_fill(
                 [g, a, b, y],
                 #[inline(always)]
-                |[g, a, b, y]| op.grad_a(g, a, b, y),
+                move |[g, a, b, y]| op.grad_a(g, a, b, y),
             )
         });
         let gb = want_b.then(|| {
             zip_fill(
                 [g, a, b, y],
                 #[inline(always)]
-                |[g, a, b, y]| op.grad_b(g, a, b, y),
+                move |[g, a, b, y]| op.grad_b(g, a, b, y),
             )
         });
         return (ga, gb);

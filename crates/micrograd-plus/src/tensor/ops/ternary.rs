@@ -42,7 +42,7 @@ fn ternary<F: TernaryFn>(v: [&Tensor; 3], op: F) -> Result<Tensor> {
                 full(b, v[1].shape()),
                 full(c, v[2].shape()),
             );
-            T::into_storage(zip_fill([&a, &b, &c], |x| op.f(x)))
+            T::into_storage(zip_fill([&a, &b, &c], move |x| op.f(x)))
         })
     };
     let out_shape = shape.clone();
