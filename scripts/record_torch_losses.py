@@ -21,18 +21,28 @@ File format
 case = {
   "name":   unique string ("<base>_<dtype>"),
   "loss":   "mse" | "l1" | "huber" | "smooth_l1" | "cross_entropy" | "nll"
-            | "bce" | "bce_with_logits" | "kl_div",
+            | "bce" | "bce_with_logits" | "kl_div" | "margin_ranking"
+            | "cosine_embedding" | "triplet_margin" | "soft_margin"
+            | "multilabel_soft_margin" | "poisson_nll" | "gaussian_nll",
   "args":   {"reduction": "mean" | "sum" | "none" | "batchmean", plus the
              loss's options: "delta", "beta", "label_smoothing",
-             "ignore_index", "log_target", and for cross_entropy/nll
-             "target": "indices" | "probabilities"},
+             "ignore_index", "log_target", "margin", "p", "eps", "swap",
+             "log_input", "full", "var" (gaussian_nll's variance given as
+             a float; "p" may be the string "inf"), and for cross_entropy/nll
+             "target": "indices" | "probabilities"; an option left out
+             takes PyTorch's default},
   "dtype":  "f32" | "f64",
-  "inputs": [{"role": "input" | "target" | "weight" | "pos_weight",
+  "inputs": [{"role": "input" | "target" | "weight" | "pos_weight" | "input1"
+              | "input2" | "anchor" | "positive" | "negative" | "var",
               "shape": [...], "data": [flat row-major], "requires_grad": bool}],
   "output":      {"shape": [...], "data": [...]},
   "grad_output": {"shape": [...], "data": [...]},   # null when nothing requires grad
   "grads":  [{"shape", "data"} or null (input without requires_grad)],
 }
+
+or, for an error case (inputs PyTorch rejects, so the engine must too),
+{"name", "loss", "args", "dtype", "inputs", "error": PyTorch's message},
+with no output or gradients.
 
 The gradients are those of sum(output * grad_output).  Class-index targets
 are stored as floats holding whole numbers (the engine has no integer dtype)
@@ -41,7 +51,9 @@ losses' constructor tensors, never differentiated.
 
 Self-checks run while recording:
   * every f64 case with a differentiable input passes
-    torch.autograd.gradcheck (finite differences);
+    torch.autograd.gradcheck (finite differences), except the few marked
+    where PyTorch's gradient is by design not the derivative (a variance
+    clamped in place under no_grad);
   * every f32 case, recomputed in f64 from the same f32 inputs, agrees with
     torch's f32 result to 1e-5 relative + 1e-7 absolute (well-conditioned);
   * the written file parses back to exactly the recorded values.
@@ -77,6 +89,8 @@ F32_DEV = []
 
 def torch_loss(loss, args, t):
     """The torch loss `loss` with `args`, on the role -> tensor dict `t`."""
+    if "input" not in t:
+        return torch_pair_loss(loss, args, t)
     x, y = t["input"], t["target"]
     kw = {"reduction": args["reduction"]}
     if loss == "mse":
@@ -110,6 +124,31 @@ def torch_loss(loss, args, t):
         return F.binary_cross_entropy_with_logits(x, y, **kw)
     if loss == "kl_div":
         return F.kl_div(x, y, log_target=args.get("log_target", False), **kw)
+    if loss == "soft_margin":
+        return F.soft_margin_loss(x, y, **kw)
+    if loss == "multilabel_soft_margin":
+        return F.multilabel_soft_margin_loss(x, y, weight=t.get("weight"), **kw)
+    if loss == "poisson_nll":
+        opts = {k: args[k] for k in ("log_input", "full", "eps") if k in args}
+        return F.poisson_nll_loss(x, y, **opts, **kw)
+    if loss == "gaussian_nll":
+        opts = {k: args[k] for k in ("full", "eps") if k in args}
+        return F.gaussian_nll_loss(x, y, t["var"] if "var" in t else args["var"], **opts, **kw)
+    raise ValueError(f"unknown loss {loss}")
+
+
+def torch_pair_loss(loss, args, t):
+    """The losses of two or three inputs other than (input, target)."""
+    kw = {"reduction": args["reduction"]}
+    kw.update({k: args[k] for k in ("margin", "eps", "swap") if k in args})
+    if "p" in args:
+        kw["p"] = float(args["p"])  # "inf" is written as a string (JSON has no infinity)
+    if loss == "margin_ranking":
+        return F.margin_ranking_loss(t["input1"], t["input2"], t["target"], **kw)
+    if loss == "cosine_embedding":
+        return F.cosine_embedding_loss(t["input1"], t["input2"], t["target"], **kw)
+    if loss == "triplet_margin":
+        return F.triplet_margin_loss(t["anchor"], t["positive"], t["negative"], **kw)
     raise ValueError(f"unknown loss {loss}")
 
 
@@ -171,12 +210,14 @@ def flat(t):
     return {"shape": list(t.shape), "data": data}
 
 
-def case(base, loss, args, inputs, dtypes=("f32", "f64")):
+def case(base, loss, args, inputs, dtypes=("f32", "f64"), check_grad=True):
     """Records `loss` with `args` for each dtype.
 
     inputs: list of (role, maker, requires_grad); makers run in order on the
     case's generator (a maker may also be a function of the tensors made so
     far: pass ("target", lambda g, made: ..., rg) and it receives them).
+    check_grad=False skips the finite-difference self-check (for the cases
+    where PyTorch's gradient is, by design, not the derivative).
     """
     for dt in dtypes:
         name = f"{base}_{dt}"
@@ -219,9 +260,29 @@ def case(base, loss, args, inputs, dtypes=("f32", "f64")):
         CASES.append(rec)
         if dt == "f32":
             check_f32_conditioning(name, fn, xs, out, gout, grads_rg)
-        if dt == "f64" and diff:
+        if dt == "f64" and diff and check_grad:
             ins = [x.detach().clone().requires_grad_(x.requires_grad) for x in xs]
             assert torch.autograd.gradcheck(fn, ins, eps=1e-6, atol=1e-5, rtol=1e-4), name
+
+
+def error_case(base, loss, args, inputs):
+    """Records inputs that PyTorch rejects (in f32): the engine must refuse them too."""
+    name = f"{base}_f32"
+    assert name not in NAMES, f"duplicate case name {name}"
+    NAMES.add(name)
+    g = torch.Generator().manual_seed(zlib.crc32(base.encode()))
+    ts = {role: mk(g).float() for role, mk in inputs}
+    try:
+        torch_loss(loss, args, ts)
+    except (RuntimeError, ValueError, IndexError) as e:
+        message = str(e).splitlines()[0][:200]
+    else:
+        raise AssertionError(f"{name}: PyTorch accepted the inputs")
+    CASES.append({
+        "name": name, "loss": loss, "args": args, "dtype": "f32",
+        "inputs": [dict(flat(ts[r]), role=r, requires_grad=False) for r, _ in inputs],
+        "error": message,
+    })
 
 
 def check_f32_conditioning(name, fn, xs, out, gout, grads_rg):
@@ -429,6 +490,214 @@ case("kl_zero_target_sum", "kl_div", {"reduction": "sum"},
       ("target", const([[0.0, 0.25, 0.75], [0.5, 0.5, 0.0]]), False)])
 case("kl_1d_batchmean", "kl_div", {"reduction": "batchmean"},
      [("input", softmax_of(5, dim=0, log=True), True), ("target", softmax_of(5, dim=0), True)])
+
+
+# --------------------------------------------------------------------------
+# ranking and embedding losses (issue 14)
+# --------------------------------------------------------------------------
+
+
+def signs(*shape):
+    """Labels of +1 and -1."""
+    return lambda g: torch.randint(0, 2, shape, generator=g).double() * 2 - 1
+
+
+def rank_second(margin, scale=1.0):
+    """input2 = input1 - d with d kept away from the hinge's kinks at +-margin."""
+    return lambda g, made: made["input1"] - away(
+        torch.randn(made["input1"].shape, generator=g, dtype=torch.float64) * scale,
+        (margin, -margin))
+
+
+for red in REDUCTIONS:
+    case(f"margin_ranking_{red}", "margin_ranking", {"reduction": red},
+         [("input1", randn(6), True), ("input2", rank_second(0.0), True),
+          ("target", signs(6), True)])
+    case(f"margin_ranking_margin0p5_2d_{red}", "margin_ranking", {"reduction": red, "margin": 0.5},
+         [("input1", randn(3, 4), True), ("input2", rank_second(0.5), True),
+          ("target", signs(3, 4), False)])
+    case(f"cosine_embedding_{red}", "cosine_embedding", {"reduction": red},
+         [("input1", randn(5, 4), True), ("input2", randn(5, 4), True),
+          ("target", const([1.0, -1.0, 1.0, -1.0, -1.0]), False)])
+    case(f"cosine_embedding_margin0p3_{red}", "cosine_embedding", {"reduction": red, "margin": 0.3},
+         [("input1", randn(6, 3), True), ("input2", randn(6, 3), True),
+          ("target", const([1.0, -1.0, -1.0, 0.0, -1.0, 2.0]), False)])
+    case(f"triplet_{red}", "triplet_margin", {"reduction": red},
+         [("anchor", randn(5, 4), True), ("positive", randn(5, 4, scale=0.7), True),
+          ("negative", randn(5, 4), True)])
+    case(f"triplet_p1_swap_margin0p5_{red}", "triplet_margin",
+         {"reduction": red, "p": 1.0, "swap": True, "margin": 0.5},
+         [("anchor", randn(5, 4), True), ("positive", randn(5, 4, scale=0.7), True),
+          ("negative", randn(5, 4), True)])
+margin_ranking_bcast = [("input1", randn(3, 1), True), ("input2", randn(1, 4), True),
+                        ("target", signs(3, 4), True)]
+case("margin_ranking_broadcast_margin0p2_none", "margin_ranking",
+     {"reduction": "none", "margin": 0.2}, margin_ranking_bcast)
+case("margin_ranking_0d_sum", "margin_ranking", {"reduction": "sum", "margin": 1.0},
+     [("input1", const(0.25), True), ("input2", const(0.5), True), ("target", const(1.0), True)])
+case("cosine_embedding_1d_similar_none", "cosine_embedding", {"reduction": "none"},
+     [("input1", randn(4), True), ("input2", randn(4), True), ("target", const(1.0), False)])
+case("cosine_embedding_1d_dissimilar_mean", "cosine_embedding", {"reduction": "mean", "margin": -0.5},
+     [("input1", randn(4), True), ("input2", randn(4), True), ("target", const(-1.0), False)])
+case("cosine_embedding_broadcast_sum", "cosine_embedding", {"reduction": "sum"},
+     [("input1", randn(4, 3), True), ("input2", randn(1, 3), True), ("target", signs(4), False)])
+case("cosine_embedding_target_1_broadcast_none", "cosine_embedding", {"reduction": "none"},
+     [("input1", randn(3, 5), True), ("input2", randn(3, 5), True), ("target", const([-1.0]), False)])
+case("triplet_p3_eps0p1_sum", "triplet_margin", {"reduction": "sum", "p": 3.0, "eps": 0.1},
+     [("anchor", randn(4, 3), True), ("positive", randn(4, 3, scale=0.5), True),
+      ("negative", randn(4, 3), True)])
+case("triplet_1d_mean", "triplet_margin", {"reduction": "mean", "margin": 2.0},
+     [("anchor", randn(6), True), ("positive", randn(6), True), ("negative", randn(6), True)])
+case("triplet_3d_swap_none", "triplet_margin", {"reduction": "none", "swap": True, "margin": 1.5},
+     [("anchor", randn(2, 3, 4), True), ("positive", randn(2, 3, 4), True),
+      ("negative", randn(2, 3, 4), True)])
+case("triplet_broadcast_positive_none", "triplet_margin", {"reduction": "none", "margin": 3.0},
+     [("anchor", randn(4, 3), True), ("positive", randn(1, 3), True), ("negative", randn(4, 3), True)])
+case("triplet_pinf_mean", "triplet_margin", {"reduction": "mean", "p": "inf", "margin": 2.0},
+     [("anchor", randn(4, 3), True), ("positive", randn(4, 3), True), ("negative", randn(4, 3), True)],
+     dtypes=("f64",))
+
+# --------------------------------------------------------------------------
+# soft margin and multi-label soft margin
+# --------------------------------------------------------------------------
+
+for red in REDUCTIONS:
+    case(f"soft_margin_{red}", "soft_margin", {"reduction": red},
+         [("input", randn(3, 4, scale=2.0), True), ("target", signs(3, 4), False)])
+    case(f"soft_margin_soft_target_{red}", "soft_margin", {"reduction": red},
+         [("input", randn(3, 4, scale=2.0), True), ("target", randn(3, 4), False)])
+    case(f"multilabel_{red}", "multilabel_soft_margin", {"reduction": red},
+         [("input", randn(4, 5, scale=2.0), True),
+          ("target", lambda g: torch.randint(0, 2, (4, 5), generator=g).double(), False)])
+    case(f"multilabel_weight_{red}", "multilabel_soft_margin", {"reduction": red},
+         [("input", randn(4, 5, scale=2.0), True), ("target", rand(4, 5), True),
+          ("weight", rand(5, lo=0.2, hi=2.0), False)])
+case("soft_margin_target_broadcast_sum", "soft_margin", {"reduction": "sum"},
+     [("input", randn(3, 4), True), ("target", signs(4), False)])
+case("soft_margin_large_30_none", "soft_margin", {"reduction": "none"},
+     [("input", randn(2, 4, scale=30.0), True), ("target", signs(2, 4), False)], dtypes=("f64",))
+case("soft_margin_0d_none", "soft_margin", {"reduction": "none"},
+     [("input", randn(), True), ("target", const(-1.0), False)])
+case("multilabel_1d_mean", "multilabel_soft_margin", {"reduction": "mean"},
+     [("input", randn(5), True), ("target", rand(5), True)])
+case("multilabel_3d_none", "multilabel_soft_margin", {"reduction": "none"},
+     [("input", randn(2, 3, 4), True), ("target", rand(2, 3, 4), False)])
+case("multilabel_weight_per_sample_sum", "multilabel_soft_margin", {"reduction": "sum"},
+     [("input", randn(3, 4), True), ("target", rand(3, 4), False),
+      ("weight", rand(3, 1, lo=0.2, hi=2.0), False)])
+
+# --------------------------------------------------------------------------
+# Poisson and Gaussian negative log-likelihood
+# --------------------------------------------------------------------------
+
+
+def counts(*shape, rate=3.0):
+    return lambda g: torch.poisson(torch.full(shape, rate, dtype=torch.float64), generator=g)
+
+
+def soft_counts(*shape):
+    """Non-integer counts in [0, 6] kept away from 1, where the Stirling term switches on."""
+    return lambda g: away(6 * torch.rand(shape, generator=g, dtype=torch.float64), (1.0,), 0.1)
+
+
+for red in REDUCTIONS:
+    case(f"poisson_{red}", "poisson_nll", {"reduction": red},
+         [("input", randn(3, 4), True), ("target", counts(3, 4), True)])
+    case(f"poisson_full_{red}", "poisson_nll", {"reduction": red, "full": True},
+         [("input", randn(3, 4), True), ("target", counts(3, 4), False)])
+    case(f"poisson_rate_{red}", "poisson_nll", {"reduction": red, "log_input": False},
+         [("input", rand(3, 4, lo=0.1, hi=4.0), True), ("target", counts(3, 4), True)])
+    case(f"gaussian_{red}", "gaussian_nll", {"reduction": red},
+         [("input", randn(3, 4), True), ("target", randn(3, 4), True),
+          ("var", rand(3, 4, lo=0.2, hi=2.0), True)])
+    case(f"gaussian_var_per_row_full_{red}", "gaussian_nll", {"reduction": red, "full": True},
+         [("input", randn(3, 4), True), ("target", randn(3, 4), False),
+          ("var", rand(3, lo=0.2, hi=2.0), True)])
+case("poisson_full_soft_target_rate_eps0p01_sum", "poisson_nll",
+     {"reduction": "sum", "full": True, "log_input": False, "eps": 0.01},
+     [("input", rand(2, 5, lo=0.1, hi=4.0), True), ("target", soft_counts(2, 5), True)])
+case("poisson_full_log_soft_target_none", "poisson_nll",
+     {"reduction": "none", "full": True, "log_input": True},
+     [("input", randn(2, 5), True), ("target", soft_counts(2, 5), True)])
+case("poisson_full_zero_one_counts_none", "poisson_nll", {"reduction": "none", "full": True},
+     [("input", randn(6), True), ("target", const([0.0, 1.0, 2.0, 0.0, 1.0, 7.0]), False)])
+case("poisson_target_broadcast_mean", "poisson_nll", {"reduction": "mean"},
+     [("input", randn(3, 4), True), ("target", counts(4), False)])
+case("poisson_input_broadcast_none", "poisson_nll", {"reduction": "none", "log_input": False},
+     [("input", rand(4, lo=0.5, hi=2.0), True), ("target", counts(2, 4), False)])
+case("gaussian_var_column_mean", "gaussian_nll", {"reduction": "mean"},
+     [("input", randn(3, 4), True), ("target", randn(3, 4), True),
+      ("var", rand(3, 1, lo=0.2, hi=2.0), True)])
+case("gaussian_var_shared_dim_sum", "gaussian_nll", {"reduction": "sum", "eps": 1e-3},
+     [("input", randn(2, 3, 4), True), ("target", randn(2, 3, 4), False),
+      ("var", rand(2, 1, 4, lo=0.2, hi=2.0), True)])
+case("gaussian_target_broadcast_none", "gaussian_nll", {"reduction": "none"},
+     [("input", randn(3, 4), True), ("target", randn(4), True),
+      ("var", rand(3, 4, lo=0.2, hi=2.0), True)])
+case("gaussian_scalar_var_full_mean", "gaussian_nll", {"reduction": "mean", "full": True, "var": 0.7},
+     [("input", randn(3, 4), True), ("target", randn(3, 4), True)])
+case("gaussian_1d_var_0d_none", "gaussian_nll", {"reduction": "none"},
+     [("input", randn(4), True), ("target", randn(4), True), ("var", const(0.5), True)])
+# variances below eps (and 0): clamped in value; the gradient is PyTorch's,
+# which flows as if unclamped (its clamp runs in place under no_grad), so
+# finite differences do not apply
+case("gaussian_var_below_eps_none", "gaussian_nll", {"reduction": "none"},
+     [("input", randn(5), True), ("target", randn(5), True),
+      ("var", const([1e-8, 0.0, 0.5, 1e-6, 2e-6]), True)], check_grad=False)
+
+# --------------------------------------------------------------------------
+# inputs PyTorch rejects
+# --------------------------------------------------------------------------
+
+z = lambda *shape: (lambda g: torch.zeros(shape, dtype=torch.float64))
+o = lambda *shape: (lambda g: torch.ones(shape, dtype=torch.float64))
+ERRORS = [
+    ("margin_ranking_dims", "margin_ranking", {},
+     [("input1", z(3)), ("input2", z(3)), ("target", o(1, 3))]),
+    ("margin_ranking_sizes", "margin_ranking", {},
+     [("input1", z(3)), ("input2", z(4)), ("target", o(3))]),
+    ("cosine_embedding_2d_target", "cosine_embedding", {},
+     [("input1", z(2, 3)), ("input2", z(2, 3)), ("target", o(2, 1))]),
+    ("cosine_embedding_3d_inputs", "cosine_embedding", {},
+     [("input1", z(2, 3, 4)), ("input2", z(2, 3, 4)), ("target", o(2))]),
+    ("cosine_embedding_1d_input2", "cosine_embedding", {},
+     [("input1", z(2, 3)), ("input2", z(3)), ("target", o(2))]),
+    ("cosine_embedding_features", "cosine_embedding", {},
+     [("input1", z(2, 3)), ("input2", z(2, 4)), ("target", o(2))]),
+    ("cosine_embedding_batch", "cosine_embedding", {},
+     [("input1", z(2, 3)), ("input2", z(2, 3)), ("target", o(3))]),
+    ("triplet_margin_zero", "triplet_margin", {"margin": 0.0},
+     [("anchor", z(2, 3)), ("positive", z(2, 3)), ("negative", z(2, 3))]),
+    ("triplet_dims", "triplet_margin", {},
+     [("anchor", z(2, 3)), ("positive", z(3)), ("negative", z(2, 3))]),
+    ("triplet_sizes", "triplet_margin", {},
+     [("anchor", z(2, 3)), ("positive", z(2, 4)), ("negative", z(2, 3))]),
+    ("soft_margin_target_larger", "soft_margin", {},
+     [("input", z(3)), ("target", o(2, 3))]),
+    ("soft_margin_sizes", "soft_margin", {}, [("input", z(2, 3)), ("target", o(3, 2))]),
+    ("multilabel_0d", "multilabel_soft_margin", {}, [("input", z()), ("target", o())]),
+    ("multilabel_sizes", "multilabel_soft_margin", {}, [("input", z(2, 3)), ("target", o(2, 4))]),
+    ("multilabel_weight", "multilabel_soft_margin", {},
+     [("input", z(2, 3)), ("target", o(2, 3)), ("weight", o(2))]),
+    ("poisson_sizes", "poisson_nll", {}, [("input", z(2, 3)), ("target", o(2))]),
+    ("gaussian_var_last_dim_only", "gaussian_nll", {},
+     [("input", z(2, 3)), ("target", z(2, 3)), ("var", o(3))]),
+    ("gaussian_var_two_dims_shared", "gaussian_nll", {},
+     [("input", z(2, 3)), ("target", z(2, 3)), ("var", o(1, 1))]),
+    ("gaussian_var_0d", "gaussian_nll", {},
+     [("input", z(2, 3)), ("target", z(2, 3)), ("var", o())]),
+    ("gaussian_var_extra_dim", "gaussian_nll", {},
+     [("input", z(2, 3)), ("target", z(2, 3)), ("var", o(2, 3, 1))]),
+    ("gaussian_var_negative", "gaussian_nll", {},
+     [("input", z(2, 3)), ("target", z(2, 3)), ("var", lambda g: -torch.ones(2, 3))]),
+    ("gaussian_scalar_var_negative", "gaussian_nll", {"var": -1.0},
+     [("input", z(2, 3)), ("target", z(2, 3))]),
+    ("gaussian_target_sizes", "gaussian_nll", {},
+     [("input", z(2, 3)), ("target", z(2,)), ("var", o(2, 3))]),
+]
+for base, loss, args, inputs in ERRORS:
+    error_case(f"error_{base}", loss, dict(args, reduction="mean"), inputs)
+
 
 
 # --------------------------------------------------------------------------

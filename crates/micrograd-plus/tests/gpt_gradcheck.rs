@@ -23,7 +23,9 @@ fn attention_gradients() {
         Tensor::randn(&[2, 3, 4, 6], 3),
     );
     let sdpa = |causal| {
-        move |t: &[Tensor]| Tensor::scaled_dot_product_attention(&t[0], &t[1], &t[2], None, causal)
+        move |t: &[Tensor]| {
+            Tensor::scaled_dot_product_attention(&t[0], &t[1], &t[2], None, causal, None)
+        }
     };
     check("sdpa", sdpa(false), &[q.clone(), k.clone(), v.clone()]);
     check(
@@ -38,7 +40,9 @@ fn attention_gradients() {
         .unwrap();
     check(
         "sdpa masked",
-        |t: &[Tensor]| Tensor::scaled_dot_product_attention(&t[0], &t[1], &t[2], Some(&mask), true),
+        |t: &[Tensor]| {
+            Tensor::scaled_dot_product_attention(&t[0], &t[1], &t[2], Some(&mask), true, None)
+        },
         &[q.clone(), k.clone(), v.clone()],
     );
     // Two new queries against four keys (the key/value cache's case).
@@ -58,7 +62,7 @@ fn fused_attention_equals_composed_attention() {
         .reshape(&[1, 1, 1, 6])
         .unwrap();
     for causal in [false, true] {
-        let a = Tensor::scaled_dot_product_attention(&q, &k, &v, Some(&mask), causal)
+        let a = Tensor::scaled_dot_product_attention(&q, &k, &v, Some(&mask), causal, None)
             .unwrap()
             .to_vec::<f32>();
         let b = attention_composed(&q, &k, &v, Some(&mask), causal, None)

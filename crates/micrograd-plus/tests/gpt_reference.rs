@@ -73,8 +73,8 @@ fn scaled_dot_product_attention_matches_pytorch() {
             let [q, k, v] = ["q", "k", "v"].map(|n| tensor(&case[n], dtype).requires_grad(true));
             let mask = case.get("mask").map(|m| tensor(m, dtype));
             let causal = case["causal"].as_bool().unwrap();
-            let out =
-                Tensor::scaled_dot_product_attention(&q, &k, &v, mask.as_ref(), causal).unwrap();
+            let out = Tensor::scaled_dot_product_attention(&q, &k, &v, mask.as_ref(), causal, None)
+                .unwrap();
             assert_close(&format!("{what} output"), &out, &case["output"], rtol, atol);
             out.backward_with(&tensor(&case["grad_output"], dtype))
                 .unwrap();

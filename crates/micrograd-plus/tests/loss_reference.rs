@@ -11,13 +11,16 @@
 //!   every loss, reduction and option.
 //! - closed forms: cross-entropy on logits of magnitude 1e4, Huber's two
 //!   regions, BCE-with-logits at 0 and at ±1e4.
+//!   Error cases (inputs PyTorch rejects: mismatched shapes, a bad `var`,
+//!   a margin of 0) must be errors here too.
 //! - error cases: shape mismatches name both shapes, bad class indices name
 //!   the value, misplaced options are rejected.
 
 use micrograd_plus::gradcheck::{gradcheck, GradcheckOptions};
 use micrograd_plus::nn::loss::{
-    BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, L1Loss, MSELoss, NLLLoss,
-    Reduction, SmoothL1Loss,
+    BCELoss, BCEWithLogitsLoss, CosineEmbeddingLoss, CrossEntropyLoss, GaussianNLLLoss, HuberLoss,
+    KLDivLoss, L1Loss, MSELoss, MarginRankingLoss, MultiLabelSoftMarginLoss, NLLLoss,
+    PoissonNLLLoss, Reduction, SmoothL1Loss, SoftMarginLoss, TripletMarginLoss,
 };
 use micrograd_plus::{DType, Error, Result, Tensor};
 use serde::Deserialize;
@@ -39,9 +42,14 @@ struct Case {
     args: Value,
     dtype: String,
     inputs: Vec<Input>,
-    output: Data,
+    /// Absent for an error case.
+    output: Option<Data>,
+    #[serde(default)]
     grad_output: Option<Data>,
+    #[serde(default)]
     grads: Vec<Option<Data>>,
+    /// PyTorch's message, for inputs it rejects.
+    error: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -80,12 +88,18 @@ fn reduction(name: &str) -> std::result::Result<Reduction, String> {
 fn run_loss(case: &Case, xs: &[(String, Tensor)]) -> std::result::Result<Tensor, String> {
     let a = &case.args;
     let role = |r: &str| xs.iter().find(|(n, _)| n == r).map(|(_, t)| t.clone());
-    let (input, target) = (
-        role("input").ok_or("no input")?,
-        role("target").ok_or("no target")?,
-    );
+    let need = |r: &str| role(r).ok_or(format!("no {r}"));
     let red = reduction(a["reduction"].as_str().ok_or("reduction is not a string")?)?;
     let f64_arg = |k: &str| a[k].as_f64().ok_or(format!("argument {k} missing in {a}"));
+    // "inf" stands for infinity (JSON has no such number).
+    let number = |k: &str| match &a[k] {
+        Value::String(s) if s == "inf" => Ok(f64::INFINITY),
+        _ => f64_arg(k),
+    };
+    let flag = |k: &str| {
+        a[k].as_bool()
+            .ok_or(format!("argument {k} is not a bool in {a}"))
+    };
     // Every argument must be used: an option this file ignores would pass silently.
     let known: &[&str] = match case.loss.as_str() {
         "huber" => &["reduction", "delta"],
@@ -93,32 +107,54 @@ fn run_loss(case: &Case, xs: &[(String, Tensor)]) -> std::result::Result<Tensor,
         "cross_entropy" => &["reduction", "target", "label_smoothing", "ignore_index"],
         "nll" => &["reduction", "target", "ignore_index"],
         "kl_div" => &["reduction", "log_target"],
+        "margin_ranking" | "cosine_embedding" => &["reduction", "margin"],
+        "triplet_margin" => &["reduction", "margin", "p", "eps", "swap"],
+        "poisson_nll" => &["reduction", "log_input", "full", "eps"],
+        "gaussian_nll" => &["reduction", "full", "eps", "var"],
         _ => &["reduction"],
     };
     let args = a.as_object().ok_or("args is not an object")?;
     if let Some(k) = args.keys().find(|k| !known.contains(&k.as_str())) {
         return Err(format!("unknown argument {k:?} for {}", case.loss));
     }
+    const ROLES: [&str; 10] = [
+        "input",
+        "target",
+        "weight",
+        "pos_weight",
+        "input1",
+        "input2",
+        "anchor",
+        "positive",
+        "negative",
+        "var",
+    ];
     if let Some(r) = xs
         .iter()
         .map(|(r, _)| r.as_str())
-        .find(|r| !["input", "target", "weight", "pos_weight"].contains(r))
+        .find(|r| !ROLES.contains(r))
     {
         return Err(format!("unknown input role {r:?}"));
     }
     let weight = role("weight");
+    let has = |k: &str| args.contains_key(k);
     let out = match case.loss.as_str() {
-        "mse" => MSELoss::new().reduction(red).forward(&input, &target),
-        "l1" => L1Loss::new().reduction(red).forward(&input, &target),
+        "mse" => MSELoss::new()
+            .reduction(red)
+            .forward(&need("input")?, &need("target")?),
+        "l1" => L1Loss::new()
+            .reduction(red)
+            .forward(&need("input")?, &need("target")?),
         "huber" => HuberLoss::new()
             .reduction(red)
             .delta(f64_arg("delta")?)
-            .forward(&input, &target),
+            .forward(&need("input")?, &need("target")?),
         "smooth_l1" => SmoothL1Loss::new()
             .reduction(red)
             .beta(f64_arg("beta")?)
-            .forward(&input, &target),
+            .forward(&need("input")?, &need("target")?),
         "cross_entropy" => {
+            let (input, target) = (need("input")?, need("target")?);
             let mut ce = CrossEntropyLoss::new().reduction(red);
             if let Some(w) = weight {
                 ce = ce.weight(w);
@@ -140,14 +176,14 @@ fn run_loss(case: &Case, xs: &[(String, Tensor)]) -> std::result::Result<Tensor,
             if let Some(i) = a.get("ignore_index") {
                 nll = nll.ignore_index(i.as_i64().ok_or("bad ignore_index")?);
             }
-            nll.forward(&input, &target)
+            nll.forward(&need("input")?, &need("target")?)
         }
         "bce" => {
             let mut bce = BCELoss::new().reduction(red);
             if let Some(w) = weight {
                 bce = bce.weight(w);
             }
-            bce.forward(&input, &target)
+            bce.forward(&need("input")?, &need("target")?)
         }
         "bce_with_logits" => {
             let mut bce = BCEWithLogitsLoss::new().reduction(red);
@@ -157,7 +193,7 @@ fn run_loss(case: &Case, xs: &[(String, Tensor)]) -> std::result::Result<Tensor,
             if let Some(p) = role("pos_weight") {
                 bce = bce.pos_weight(p);
             }
-            bce.forward(&input, &target)
+            bce.forward(&need("input")?, &need("target")?)
         }
         "kl_div" => KLDivLoss::new()
             .reduction(red)
@@ -166,7 +202,75 @@ fn run_loss(case: &Case, xs: &[(String, Tensor)]) -> std::result::Result<Tensor,
                     .and_then(Value::as_bool)
                     .unwrap_or(false),
             )
-            .forward(&input, &target),
+            .forward(&need("input")?, &need("target")?),
+        "margin_ranking" => {
+            let mut loss = MarginRankingLoss::new().reduction(red);
+            if has("margin") {
+                loss = loss.margin(f64_arg("margin")?);
+            }
+            loss.forward(&need("input1")?, &need("input2")?, &need("target")?)
+        }
+        "cosine_embedding" => {
+            let mut loss = CosineEmbeddingLoss::new().reduction(red);
+            if has("margin") {
+                loss = loss.margin(f64_arg("margin")?);
+            }
+            loss.forward(&need("input1")?, &need("input2")?, &need("target")?)
+        }
+        "triplet_margin" => {
+            let mut loss = TripletMarginLoss::new().reduction(red);
+            if has("margin") {
+                loss = loss.margin(f64_arg("margin")?);
+            }
+            if has("p") {
+                loss = loss.p(number("p")?);
+            }
+            if has("eps") {
+                loss = loss.eps(f64_arg("eps")?);
+            }
+            if has("swap") {
+                loss = loss.swap(flag("swap")?);
+            }
+            loss.forward(&need("anchor")?, &need("positive")?, &need("negative")?)
+        }
+        "soft_margin" => SoftMarginLoss::new()
+            .reduction(red)
+            .forward(&need("input")?, &need("target")?),
+        "multilabel_soft_margin" => {
+            let mut loss = MultiLabelSoftMarginLoss::new().reduction(red);
+            if let Some(w) = weight {
+                loss = loss.weight(w);
+            }
+            loss.forward(&need("input")?, &need("target")?)
+        }
+        "poisson_nll" => {
+            let mut loss = PoissonNLLLoss::new().reduction(red);
+            if has("log_input") {
+                loss = loss.log_input(flag("log_input")?);
+            }
+            if has("full") {
+                loss = loss.full(flag("full")?);
+            }
+            if has("eps") {
+                loss = loss.eps(f64_arg("eps")?);
+            }
+            loss.forward(&need("input")?, &need("target")?)
+        }
+        "gaussian_nll" => {
+            let mut loss = GaussianNLLLoss::new().reduction(red);
+            if has("full") {
+                loss = loss.full(flag("full")?);
+            }
+            if has("eps") {
+                loss = loss.eps(f64_arg("eps")?);
+            }
+            let (input, target) = (need("input")?, need("target")?);
+            if has("var") {
+                loss.forward_scalar_var(&input, &target, f64_arg("var")?)
+            } else {
+                loss.forward(&input, &target, &need("var")?)
+            }
+        }
         other => return Err(format!("unknown loss {other:?}: add it to run_loss")),
     };
     out.map_err(|e| format!("engine error: {e}"))
@@ -192,6 +296,8 @@ fn check_target_kind(
 
 struct Checker {
     mismatches: Vec<String>,
+    /// Error cases the engine refused, as PyTorch did.
+    errors_seen: usize,
     /// Largest `|a − b| / (atol + rtol·|b|)` per dtype: 1.0 is the limit.
     worst: [(f64, String); 2],
 }
@@ -246,11 +352,32 @@ impl Checker {
                 (i.role.clone(), t)
             })
             .collect();
-        let out = match run_loss(case, &xs) {
+        let result = run_loss(case, &xs);
+        let expected = match (&case.output, &case.error) {
+            (Some(output), None) => output,
+            (None, Some(torch_error)) => {
+                // PyTorch refused these inputs: the engine must return an error.
+                if let Ok(out) = result {
+                    self.mismatches.push(format!(
+                        "{name}: PyTorch raised ({torch_error}), the engine gave shape {:?}",
+                        out.shape()
+                    ));
+                } else {
+                    self.errors_seen += 1;
+                }
+                return;
+            }
+            _ => {
+                return self
+                    .mismatches
+                    .push(format!("{name}: needs exactly one of output and error"))
+            }
+        };
+        let out = match result {
             Ok(out) => out,
             Err(msg) => return self.mismatches.push(format!("{name}: {msg}")),
         };
-        self.compare(name, "output", dtype, &out, &case.output);
+        self.compare(name, "output", dtype, &out, expected);
         let Some(gout) = &case.grad_output else {
             if case.grads.iter().any(Option::is_some) {
                 self.mismatches
@@ -258,7 +385,7 @@ impl Checker {
             }
             return;
         };
-        if out.shape() != case.output.shape.as_slice() {
+        if out.shape() != expected.shape.as_slice() {
             return;
         }
         if let Err(e) = out.backward_with(&tensor(&gout.shape, &gout.data, dtype)) {
@@ -309,20 +436,29 @@ fn losses_match_pytorch_reference() {
         "bce",
         "bce_with_logits",
         "kl_div",
+        "margin_ranking",
+        "cosine_embedding",
+        "triplet_margin",
+        "soft_margin",
+        "multilabel_soft_margin",
+        "poisson_nll",
+        "gaussian_nll",
     ] {
         assert!(losses.contains(l), "no reference case for {l}");
     }
     let mut checker = Checker {
         mismatches: Vec::new(),
+        errors_seen: 0,
         worst: [(0.0, String::new()), (0.0, String::new())],
     };
     for case in &reference.cases {
         checker.check_case(case);
     }
     println!(
-        "torch {}: {} loss cases; worst err/tolerance f32 {:.3} in {}, f64 {:.3} in {}",
+        "torch {}: {} loss cases ({} refused as PyTorch refuses them); worst err/tolerance f32 {:.3} in {}, f64 {:.3} in {}",
         reference.torch_version,
         reference.cases.len(),
+        checker.errors_seen,
         checker.worst[0].0,
         checker.worst[0].1,
         checker.worst[1].0,

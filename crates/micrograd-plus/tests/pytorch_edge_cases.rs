@@ -111,7 +111,7 @@ fn attention_with_head_size_0_attends_uniformly_and_v_still_learns() {
         .unwrap()
         .to_dtype(DType::F64)
         .requires_grad(true);
-    let out = Tensor::scaled_dot_product_attention(&q, &k, &v, None, false).unwrap();
+    let out = Tensor::scaled_dot_product_attention(&q, &k, &v, None, false, None).unwrap();
     assert_eq!(out.to_vec::<f64>(), vec![2.0, 3.0, 2.0, 3.0]);
     out.sum().backward().unwrap();
     let third = 2.0 / 3.0;

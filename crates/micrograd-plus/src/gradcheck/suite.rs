@@ -1733,6 +1733,141 @@ fn rearrange_checks(g: &mut Gen, out: &mut Vec<OpCheck>) {
     }
 }
 
+/// The losses of issue 14, each over its reductions and options, with
+/// every differentiable argument checked: inputs kept off the hinges'
+/// kinks (`spread` values for the ranking margins), variances and rates
+/// positive, and Poisson targets away from 1 where `full` switches its
+/// Stirling term on.
+fn loss_checks(g: &mut Gen, out: &mut Vec<OpCheck>) {
+    use crate::nn::loss::{
+        CosineEmbeddingLoss, GaussianNLLLoss, MarginRankingLoss, MultiLabelSoftMarginLoss,
+        PoissonNLLLoss, Reduction, SoftMarginLoss, TripletMarginLoss,
+    };
+    let signs = f64_tensor(vec![1.0, -1.0, -1.0, 1.0, 1.0, -1.0], &[6]);
+    for (reduction, margin) in [(Reduction::Mean, 0.0), (Reduction::None, 0.5)] {
+        let y = signs.clone();
+        let loss = MarginRankingLoss::new().reduction(reduction).margin(margin);
+        let mut v = g.spread(&[&[6], &[6]]);
+        let x2 = v.pop().expect("two tensors");
+        out.push(OpCheck::new(
+            "MarginRankingLoss",
+            format!("{reduction:?}, margin={margin}"),
+            vec![v.pop().expect("two tensors"), x2],
+            move |t| loss.forward(&t[0], &t[1], &y),
+        ));
+    }
+    let y = f64_tensor(vec![1.0, -1.0, 1.0, -1.0], &[4]);
+    for (reduction, margin) in [(Reduction::Sum, 0.0), (Reduction::None, -0.5)] {
+        let (y, loss) = (
+            y.clone(),
+            CosineEmbeddingLoss::new()
+                .reduction(reduction)
+                .margin(margin),
+        );
+        out.push(OpCheck::new(
+            "CosineEmbeddingLoss",
+            format!("{reduction:?}, margin={margin}"),
+            vec![g.randn(&[4, 3]), g.randn(&[4, 3])],
+            move |t| loss.forward(&t[0], &t[1], &y),
+        ));
+    }
+    for (p, swap) in [(2.0, false), (1.0, true), (3.0, false)] {
+        let loss = TripletMarginLoss::new().p(p).swap(swap).margin(2.0);
+        out.push(OpCheck::new(
+            "TripletMarginLoss",
+            format!("p={p}, swap={swap}"),
+            vec![g.randn(&[4, 3]), g.randn(&[4, 3]), g.randn(&[4, 3])],
+            move |t| loss.forward(&t[0], &t[1], &t[2]),
+        ));
+    }
+    out.push(OpCheck::new(
+        "SoftMarginLoss",
+        "target broadcast",
+        vec![g.randn(&[3, 4])],
+        |t| SoftMarginLoss::new().forward(&t[0], &f64_tensor(vec![1.0, -1.0, -1.0, 1.0], &[4])),
+    ));
+    let (target, weight) = (Tensor::rand(&[3, 4], 5), g.positive(&[4]));
+    out.push(OpCheck::new(
+        "MultiLabelSoftMarginLoss",
+        "weight",
+        vec![g.randn(&[3, 4])],
+        move |t| {
+            let loss = MultiLabelSoftMarginLoss::new().weight(weight.clone());
+            loss.forward(&t[0], &target)
+        },
+    ));
+    out.push(OpCheck::new(
+        "PoissonNLLLoss",
+        "log_input",
+        vec![g.randn(&[2, 3]), g.positive(&[2, 3])],
+        |t| PoissonNLLLoss::new().forward(&t[0], &t[1]),
+    ));
+    let counts = f64_tensor(vec![0.0, 2.5, 3.0, 0.5, 4.0, 1.5], &[2, 3]);
+    out.push(OpCheck::new(
+        "PoissonNLLLoss",
+        "rate, full, eps=0.1",
+        vec![g.positive(&[2, 3]), counts],
+        |t| {
+            let loss = PoissonNLLLoss::new().log_input(false).full(true).eps(0.1);
+            loss.forward(&t[0], &t[1])
+        },
+    ));
+    for (var_shape, full) in [(&[3, 4][..], false), (&[3][..], true), (&[1, 4][..], false)] {
+        let loss = GaussianNLLLoss::new().full(full).reduction(Reduction::Sum);
+        out.push(OpCheck::new(
+            "GaussianNLLLoss",
+            format!("full={full}"),
+            vec![g.randn(&[3, 4]), g.randn(&[3, 4]), g.positive(var_shape)],
+            move |t| loss.forward(&t[0], &t[1], &t[2]),
+        ));
+    }
+}
+
+/// cosine_similarity and pairwise_distance (norms kept away from 0 and
+/// from the clamp), functional dropout under a fixed seed (so every
+/// evaluation draws the same mask), and attention with a given scale.
+fn similarity_and_dropout_checks(g: &mut Gen, out: &mut Vec<OpCheck>) {
+    for (dim, b_shape) in [(1, &[3, 4][..]), (0, &[3, 4][..]), (-1, &[4][..])] {
+        out.push(OpCheck::new(
+            "cosine_similarity",
+            format!("dim={dim}"),
+            vec![g.away(&[3, 4]), g.away(b_shape)],
+            move |t| t[0].cosine_similarity(&t[1], dim, 1e-8),
+        ));
+    }
+    for p in [2.0, 1.0, 3.0] {
+        out.push(OpCheck::new(
+            "pairwise_distance",
+            format!("p={p}"),
+            vec![g.randn(&[3, 4]), g.randn(&[3, 4])],
+            move |t| t[0].pairwise_distance(&t[1], p, 1e-6, false),
+        ));
+    }
+    out.push(OpCheck::new(
+        "dropout",
+        "p=0.3, fixed seed",
+        vec![g.randn(&[3, 4])],
+        |t| {
+            crate::manual_seed(7);
+            t[0].dropout(0.3, true)
+        },
+    ));
+    for (scale, causal) in [(0.3, false), (-0.7, true)] {
+        out.push(OpCheck::new(
+            "scaled_dot_product_attention",
+            format!("scale={scale}, causal={causal}"),
+            vec![
+                g.randn(&[2, 3, 4]),
+                g.randn(&[2, 3, 4]),
+                g.randn(&[2, 3, 2]),
+            ],
+            move |t| {
+                Tensor::scaled_dot_product_attention(&t[0], &t[1], &t[2], None, causal, Some(scale))
+            },
+        ));
+    }
+}
+
 /// Every gradient check of the catalogue, in a fixed order with fixed seeds.
 ///
 /// Covers each differentiable op of the engine: binary ops with every kind of
@@ -1768,6 +1903,8 @@ pub fn op_checks() -> Vec<OpCheck> {
     conv_checks(&mut g, &mut out);
     pool_checks(&mut g, &mut out);
     batch_norm_checks(&mut g, &mut out);
+    loss_checks(&mut g, &mut out);
+    similarity_and_dropout_checks(&mut g, &mut out);
     out
 }
 
@@ -1981,6 +2118,25 @@ pub fn tie_checks() -> Vec<TieCheck> {
             |x| x[0].pad_with(&[2, 1], PadMode::Reflect),
             // [3, 2, 1, 2, 3, 2]: element 1 appears 3 times, 2 once, 3 twice.
             vec![vec![1.0, 3.0, 2.0]],
+        ),
+        TieCheck::new(
+            "embedding",
+            "padding_idx=-1: the padding row is read but gets no gradient",
+            vec![t(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[3, 2])],
+            |x| {
+                let ids = f64_tensor(vec![0.0, 2.0, 2.0, 1.0], &[4]);
+                crate::nn::embedding::embedding(&ids, &x[0], Some(-1))
+            },
+            vec![vec![1.0, 1.0, 1.0, 1.0, 0.0, 0.0]],
+        ),
+        TieCheck::new(
+            "cosine_similarity",
+            "‖a‖ below eps: PyTorch's gradient, as if the norm were not clamped",
+            vec![t(vec![0.25, 0.0], &[2]), t(vec![1.0, 0.0], &[2])],
+            |x| x[0].cosine_similarity(&x[1], 0, 0.5),
+            // â = a/0.5 = [0.5, 0]; d/da = b̂/0.5 − (a·b̂)/0.5² · a/‖a‖ = [2, 0] − [1, 0]
+            // (the derivative of the clamped value would be [2, 0]); d/db = 0 (parallel)
+            vec![vec![1.0, 0.0], vec![0.0, 0.0]],
         ),
     ]
 }

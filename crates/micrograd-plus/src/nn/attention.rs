@@ -33,7 +33,7 @@ use crate::{Error, Result};
 /// let q = Tensor::randn(&[2, 3, 4, 8], 0);
 /// let (k, v) = (Tensor::randn(&[2, 3, 4, 8], 1), Tensor::randn(&[2, 3, 4, 8], 2));
 /// let a = attention_composed(&q, &k, &v, None, true, None).unwrap().to_vec::<f32>();
-/// let b = Tensor::scaled_dot_product_attention(&q, &k, &v, None, true).unwrap().to_vec::<f32>();
+/// let b = Tensor::scaled_dot_product_attention(&q, &k, &v, None, true, None).unwrap().to_vec::<f32>();
 /// assert!(a.iter().zip(&b).all(|(x, y)| (x - y).abs() < 1e-5));
 /// ```
 pub fn attention_composed(
@@ -298,7 +298,7 @@ impl MultiHeadAttention {
                 Some(&self.dropout),
             )?
         } else {
-            Tensor::scaled_dot_product_attention(&q, &k, &v, allowed.as_ref(), self.causal)?
+            Tensor::scaled_dot_product_attention(&q, &k, &v, allowed.as_ref(), self.causal, None)?
         };
         self.out_proj.forward(&y.merge_heads()?)
     }
@@ -340,7 +340,7 @@ impl MultiHeadAttention {
                 ),
                 _ => (k, v),
             };
-            let y = Tensor::scaled_dot_product_attention(&q, &k, &v, None, self.causal)?;
+            let y = Tensor::scaled_dot_product_attention(&q, &k, &v, None, self.causal, None)?;
             cache.k = Some(k);
             cache.v = Some(v);
             self.out_proj.forward(&y.merge_heads()?)

@@ -13,6 +13,7 @@
 
 use super::Module;
 use crate::random::with_rng;
+use crate::tensor::ops::dropout::{check_probability, dropout_with};
 use crate::tensor::Tensor;
 use crate::{Error, Result};
 use rand::{Rng, SeedableRng};
@@ -43,12 +44,7 @@ struct Dropper {
 
 impl Dropper {
     fn new(op: &'static str, p: f64) -> Result<Dropper> {
-        if !(0.0..1.0).contains(&p) {
-            return Err(Error::argument(
-                op,
-                format!("dropout probability must be in [0, 1), got {p}"),
-            ));
-        }
+        check_probability(op, p)?;
         Ok(Dropper {
             p,
             training: true,
@@ -70,26 +66,14 @@ impl Dropper {
         });
     }
 
-    /// `x · mask` with a mask of `mask_shape` (broadcast over `x`) holding 0
-    /// with probability p and `1/(1-p)` otherwise.
+    /// [`dropout_with`] this layer's generator while training; the
+    /// identity in evaluation.
     fn apply(&self, x: &Tensor, mask_shape: &[usize]) -> Result<Tensor> {
-        if !self.training || self.p == 0.0 {
+        if !self.training {
             return Ok(x.clone());
         }
-        let scale = 1.0 / (1.0 - self.p);
-        let n: usize = mask_shape.iter().product();
         let mut rng = self.rng.lock().unwrap_or_else(|e| e.into_inner());
-        let mask: Vec<f64> = (0..n)
-            .map(|_| {
-                if rng.gen::<f64>() < self.p {
-                    0.0
-                } else {
-                    scale
-                }
-            })
-            .collect();
-        let mask = Tensor::from_vec(mask, mask_shape)?.to_dtype(x.dtype());
-        x.mul(&mask)
+        dropout_with(x, self.p, mask_shape, &mut *rng)
     }
 }
 
@@ -102,16 +86,18 @@ impl Dropper {
 /// assert!(y.iter().all(|&v| v == 0.0 || v == 2.0));
 /// drop.eval();
 /// assert_eq!(drop.forward(&Tensor::ones(&[3])).unwrap().to_vec::<f32>(), vec![1.0; 3]);
-/// assert!(Dropout::new(1.0).is_err());
+/// assert!(Dropout::new(1.5).is_err());
 /// ```
 pub struct Dropout(Dropper);
 
 impl Dropout {
-    /// Dropout with probability `p` in [0, 1).
+    /// Dropout with probability `p` in [0, 1] (PyTorch's range: `p = 1`
+    /// zeroes everything while training). The work is
+    /// [`Tensor::dropout`]'s, with this layer's own generator.
     ///
     /// ```
     /// let err = micrograd_plus::nn::Dropout::new(-0.1).err().unwrap();
-    /// assert_eq!(err.to_string(), "Dropout: dropout probability must be in [0, 1), got -0.1");
+    /// assert_eq!(err.to_string(), "Dropout: dropout probability has to be between 0 and 1, got -0.1");
     /// ```
     pub fn new(p: f64) -> Result<Dropout> {
         Ok(Dropout(Dropper::new("Dropout", p)?))
@@ -147,7 +133,7 @@ impl Module for Dropout {
 pub struct Dropout2d(Dropper);
 
 impl Dropout2d {
-    /// Channel dropout with probability `p` in [0, 1).
+    /// Channel dropout with probability `p` in [0, 1].
     ///
     /// ```
     /// assert!(micrograd_plus::nn::Dropout2d::new(0.2).is_ok());

@@ -3,6 +3,9 @@
 //! - [`Embedding`]: row `i` of a `(num, dim)` table for token `i`. It is
 //!   `index_select` on the table, whose backward adds each output gradient
 //!   into the row it was read from, so only the rows used receive gradient.
+//!   With a `padding_idx` that row is read like any other but never
+//!   receives gradient (PyTorch's padding token); [`embedding`] is the same
+//!   lookup as a function of a table, `F.embedding`.
 //! - [`PositionalEmbedding`]: a learned `(max_len, dim)` table added to a
 //!   `(B, T, dim)` input, row `t` to position `t` (GPT-2's `wpe`).
 //! - [`PositionalEncoding`]: the fixed sinusoids of "Attention Is All You
@@ -35,6 +38,92 @@ use crate::{Error, Result};
 /// ```
 pub struct Embedding {
     weight: Tensor,
+    /// The row that gets no gradient, already made non-negative.
+    padding_idx: Option<usize>,
+}
+
+/// PyTorch's `padding_idx` as a row of a table of `num` rows: `-num..num`,
+/// a negative index counting from the end.
+fn padding_row(op: &'static str, padding_idx: isize, num: usize) -> Result<usize> {
+    let row = if padding_idx < 0 {
+        num.checked_add_signed(padding_idx)
+    } else {
+        Some(padding_idx as usize).filter(|&r| r < num)
+    };
+    row.ok_or_else(|| {
+        Error::argument(
+            op,
+            format!("padding_idx {padding_idx} must be within num_embeddings ({num})"),
+        )
+    })
+}
+
+/// The rows of `weight` for `ids` (checked integers), shaped `shape + [dim]`;
+/// where an id is `padding`, the row's values are read from a detached copy,
+/// so that row's gradient stays 0.
+fn lookup_rows(
+    op: &'static str,
+    weight: &Tensor,
+    ids: &[usize],
+    shape: &[usize],
+    padding: Option<usize>,
+) -> Result<Tensor> {
+    if shape.iter().product::<usize>() != ids.len() {
+        return Err(Error::shape(
+            op,
+            format!("{} ids do not fill shape {shape:?}", ids.len()),
+        ));
+    }
+    let num = weight.shape()[0];
+    if let Some(bad) = ids.iter().find(|&&i| i >= num) {
+        return Err(Error::index(
+            op,
+            format!("index {bad} is out of bounds for an embedding table with size {num}"),
+        ));
+    }
+    let mut rows = weight.index_select(0, ids)?;
+    if let Some(pad) = padding.filter(|p| ids.contains(p)) {
+        let is_pad: Vec<f64> = ids.iter().map(|&i| f64::from(u8::from(i == pad))).collect();
+        let mask = Tensor::from_vec(is_pad, &[ids.len(), 1])?;
+        rows = Tensor::where_(&mask, &rows.detach(), &rows)?;
+    }
+    let mut out_shape = shape.to_vec();
+    out_shape.push(weight.shape()[1]);
+    Ok(rows.reshape_unchecked(out_shape))
+}
+
+/// PyTorch's `F.embedding(ids, weight, padding_idx)`: the rows of the
+/// `(num, dim)` table `weight` for `ids` of any shape (whole numbers in
+/// `0..num`), shaped `ids.shape() + [dim]`. The gradient of each row is the
+/// sum of the output gradients read from it, except the `padding_idx` row
+/// (negative counts from the end), which is read as it is but gets none.
+///
+/// ```
+/// use micrograd_plus::{nn::embedding::embedding, Tensor};
+/// let weight = Tensor::new([[1.0f32, 1.0], [2.0, 2.0], [3.0, 3.0]]).unwrap().requires_grad(true);
+/// let ids = Tensor::new([2.0f32, 0.0, 2.0]).unwrap();
+/// let y = embedding(&ids, &weight, Some(-1)).unwrap(); // row 2 pads
+/// assert_eq!(y.to_vec::<f32>(), vec![3.0, 3.0, 1.0, 1.0, 3.0, 3.0]);
+/// y.sum().backward().unwrap();
+/// assert_eq!(weight.grad().unwrap().to_vec::<f32>(), vec![1.0, 1.0, 0.0, 0.0, 0.0, 0.0]);
+/// let err = embedding(&ids, &weight, Some(3)).unwrap_err();
+/// assert_eq!(err.to_string(), "embedding: padding_idx 3 must be within num_embeddings (3)");
+/// ```
+pub fn embedding(ids: &Tensor, weight: &Tensor, padding_idx: Option<isize>) -> Result<Tensor> {
+    const OP: &str = "embedding";
+    if weight.ndim() != 2 {
+        return Err(Error::shape(
+            OP,
+            format!(
+                "weight must be 2-D (num_embeddings, embedding_dim), got {:?}",
+                weight.shape()
+            ),
+        ));
+    }
+    let num = weight.shape()[0];
+    let padding = padding_idx.map(|p| padding_row(OP, p, num)).transpose()?;
+    let idx = read_indices(OP, ids, num, "an embedding table")?;
+    lookup_rows(OP, weight, &idx, ids.shape(), padding)
 }
 
 impl Embedding {
@@ -61,7 +150,64 @@ impl Embedding {
     pub fn from_weight(weight: Tensor) -> Embedding {
         Embedding {
             weight: weight.requires_grad(true),
+            padding_idx: None,
         }
+    }
+
+    /// PyTorch's `nn.Embedding(num_embeddings, embedding_dim, padding_idx)`:
+    /// a table initialised N(0, 1) whose `padding_idx` row (negative counts
+    /// from the end) starts at zero and never receives gradient.
+    ///
+    /// ```
+    /// use micrograd_plus::{nn::{Embedding, Module}, Tensor};
+    /// let emb = Embedding::with_padding_idx(5, 2, -1).unwrap();
+    /// assert_eq!(emb.padding_index(), Some(4));
+    /// assert_eq!(emb.weight().to_vec::<f32>()[8..], [0.0, 0.0]);
+    /// assert_eq!(emb.describe(), "Embedding(5, 2, padding_idx=4)");
+    /// let err = Embedding::with_padding_idx(5, 2, 5).err().unwrap();
+    /// assert_eq!(err.to_string(), "Embedding: padding_idx 5 must be within num_embeddings (5)");
+    /// ```
+    pub fn with_padding_idx(
+        num_embeddings: usize,
+        embedding_dim: usize,
+        padding_idx: isize,
+    ) -> Result<Embedding> {
+        let row = padding_row("Embedding", padding_idx, num_embeddings)?;
+        let weight = Tensor::zeros(&[num_embeddings, embedding_dim]);
+        init::normal_(&weight, 0.0, 1.0);
+        let keep: Vec<f32> = (0..num_embeddings)
+            .map(|r| if r == row { 0.0 } else { 1.0 })
+            .collect();
+        let weight = weight.mul(&Tensor::from_vec(keep, &[num_embeddings, 1])?)?;
+        Embedding::from_weight(weight).padding_idx(padding_idx)
+    }
+
+    /// Makes row `padding_idx` (negative counts from the end) the padding
+    /// row: read as it is, never given gradient. The values are kept, as
+    /// PyTorch's `Embedding.from_pretrained(weight, padding_idx=...)` does.
+    ///
+    /// ```
+    /// use micrograd_plus::{nn::{Embedding, Module}, Tensor};
+    /// let emb = Embedding::from_weight(Tensor::eye(3)).padding_idx(0).unwrap();
+    /// let y = emb.forward(&Tensor::new([0.0f32, 1.0]).unwrap()).unwrap();
+    /// assert_eq!(y.to_vec::<f32>()[..3], [1.0, 0.0, 0.0]); // the row is read as it is
+    /// y.sum().backward().unwrap();
+    /// assert_eq!(emb.weight().grad().unwrap().to_vec::<f32>()[..6], [0.0, 0.0, 0.0, 1.0, 1.0, 1.0]);
+    /// assert!(Embedding::from_weight(Tensor::eye(3)).padding_idx(-4).is_err());
+    /// ```
+    pub fn padding_idx(mut self, padding_idx: isize) -> Result<Embedding> {
+        let num = self.weight.shape()[0];
+        self.padding_idx = Some(padding_row("Embedding", padding_idx, num)?);
+        Ok(self)
+    }
+
+    /// The padding row, if any (non-negative, as PyTorch stores it).
+    ///
+    /// ```
+    /// assert_eq!(micrograd_plus::nn::Embedding::new(5, 2).padding_index(), None);
+    /// ```
+    pub fn padding_index(&self) -> Option<usize> {
+        self.padding_idx
     }
 
     /// The table, `(num_embeddings, embedding_dim)`.
@@ -81,23 +227,7 @@ impl Embedding {
     /// assert!(emb.lookup(&[0, 1], &[3]).is_err());
     /// ```
     pub fn lookup(&self, ids: &[usize], shape: &[usize]) -> Result<Tensor> {
-        if shape.iter().product::<usize>() != ids.len() {
-            return Err(Error::shape(
-                "Embedding",
-                format!("{} ids do not fill shape {shape:?}", ids.len()),
-            ));
-        }
-        let num = self.weight.shape()[0];
-        if let Some(bad) = ids.iter().find(|&&i| i >= num) {
-            return Err(Error::index(
-                "Embedding",
-                format!("index {bad} is out of bounds for an embedding table with size {num}"),
-            ));
-        }
-        let rows = self.weight.index_select(0, ids)?;
-        let mut out_shape = shape.to_vec();
-        out_shape.push(self.weight.shape()[1]);
-        Ok(rows.reshape_unchecked(out_shape))
+        lookup_rows("Embedding", &self.weight, ids, shape, self.padding_idx)
     }
 }
 
@@ -116,7 +246,10 @@ impl Module for Embedding {
 
     fn describe(&self) -> String {
         let s = self.weight.shape();
-        format!("Embedding({}, {})", s[0], s[1])
+        match self.padding_idx {
+            Some(p) => format!("Embedding({}, {}, padding_idx={p})", s[0], s[1]),
+            None => format!("Embedding({}, {})", s[0], s[1]),
+        }
     }
 }
 

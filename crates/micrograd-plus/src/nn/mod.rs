@@ -16,7 +16,7 @@
 //! | [`sequential`] | `Sequential` |
 //! | [`spec`] | a `Sequential` written down as data (`LayerSpec`), for building and exporting |
 //! | [`observe`] | opt-in summaries of activation outputs (dead units, saturation) for the training doctor |
-//! | [`loss`] | MSE, L1, Huber, SmoothL1, CrossEntropy, NLL, BCE, BCEWithLogits, KLDiv |
+//! | [`loss`] | MSE, L1, Huber, SmoothL1, CrossEntropy, NLL, BCE, BCEWithLogits, KLDiv, MarginRanking, CosineEmbedding, TripletMargin, SoftMargin, MultiLabelSoftMargin, PoissonNLL, GaussianNLL |
 //! | [`embedding`] | `Embedding`, `PositionalEmbedding` (learned), `PositionalEncoding` (sinusoidal) |
 //! | [`attention`] | `MultiHeadAttention` (fused, causal/padding masks), `KvCache` |
 //! | [`transformer`] | `TransformerBlock` (pre-norm), `Mlp` |

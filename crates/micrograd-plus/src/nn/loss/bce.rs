@@ -1,6 +1,6 @@
 //! Binary cross-entropy of probabilities.
 
-use super::{reduce, same_shape_target, Reduction};
+use super::{reduce, same_shape_target, times_within_shape, Reduction};
 use crate::{Error, Result, Tensor};
 
 /// PyTorch's `nn.BCELoss`: `−w · (y·log x + (1 − y)·log(1 − x))` for
@@ -126,16 +126,5 @@ fn clamped_log(x: &Tensor) -> Result<Tensor> {
 /// `loss · weight`, where the weight must broadcast to the loss's shape
 /// without changing it.
 pub(super) fn weighted(op: &'static str, loss: Tensor, weight: &Tensor) -> Result<Tensor> {
-    let out = loss.mul(&weight.to_dtype(loss.dtype())).ok();
-    match out {
-        Some(out) if out.shape() == loss.shape() => Ok(out),
-        _ => Err(Error::shape(
-            op,
-            format!(
-                "weight of shape {:?} must broadcast to the input's shape {:?}",
-                weight.shape(),
-                loss.shape()
-            ),
-        )),
-    }
+    times_within_shape(op, "weight", &loss, weight)
 }

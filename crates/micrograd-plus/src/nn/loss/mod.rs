@@ -15,6 +15,13 @@
 //! | [`BCELoss`] | probabilities in `[0, 1]` | same shape | `−(y·log x + (1−y)·log(1−x))`, logs clamped at −100 |
 //! | [`BCEWithLogitsLoss`] | logits | same shape | `(1−y)·x + (1 + (p−1)·y)·log(1 + e^−x)`, stably |
 //! | [`KLDivLoss`] | log-probabilities | probabilities (or their logs) | `y·(log y − x)` |
+//! | [`MarginRankingLoss`] | scores `x₁`, `x₂` | ±1, same dims | `max(0, −y·(x₁ − x₂) + margin)` |
+//! | [`CosineEmbeddingLoss`] | `x₁`, `x₂` `(N, D)` or `(D)` | ±1, `(N)` or `()` | `1 − cos` if `y = 1`, `max(0, cos − margin)` if `y = −1` |
+//! | [`TripletMarginLoss`] | anchor, positive, negative `(N, D)` | — | `max(0, ‖a − p‖ − ‖a − n‖ + margin)` |
+//! | [`SoftMarginLoss`] | scores | ±1, broadcast to the input | `log(1 + e^(−y·x))` |
+//! | [`MultiLabelSoftMarginLoss`] | logits `(N, C)` | 0/1, same shape | `−mean_c(y·logσ(x) + (1−y)·logσ(−x))` per sample |
+//! | [`PoissonNLLLoss`] | log-rates (or rates) | counts | `e^x − y·x` |
+//! | [`GaussianNLLLoss`] | means, and variances | same shape | `½(log v + (x − y)²/v)` |
 //!
 //! Class indices are integer labels (`&[usize]`, `&Vec<i64>`, see
 //! [`ClassTarget`]) or float tensors holding whole numbers (the engine has no
@@ -36,24 +43,38 @@
 mod bce;
 mod bce_with_logits;
 mod class_target;
+mod cosine_embedding;
 mod cross_entropy;
+mod gaussian_nll;
 mod huber;
 mod kl_div;
 mod l1;
+mod margin_ranking;
 mod mse;
+mod multilabel_soft_margin;
 mod nll;
+mod poisson_nll;
 mod smooth_l1;
+mod soft_margin;
+mod triplet_margin;
 
 pub use bce::BCELoss;
 pub use bce_with_logits::BCEWithLogitsLoss;
 pub use class_target::{ClassTarget, Label};
+pub use cosine_embedding::CosineEmbeddingLoss;
 pub use cross_entropy::CrossEntropyLoss;
+pub use gaussian_nll::GaussianNLLLoss;
 pub use huber::HuberLoss;
 pub use kl_div::KLDivLoss;
 pub use l1::L1Loss;
+pub use margin_ranking::MarginRankingLoss;
 pub use mse::MSELoss;
+pub use multilabel_soft_margin::MultiLabelSoftMarginLoss;
 pub use nll::NLLLoss;
+pub use poisson_nll::PoissonNLLLoss;
 pub use smooth_l1::SmoothL1Loss;
+pub use soft_margin::SoftMarginLoss;
+pub use triplet_margin::TripletMarginLoss;
 
 use crate::{Error, Result, Tensor};
 
@@ -129,6 +150,32 @@ fn same_shape_target(op: &'static str, input: &Tensor, target: &Tensor) -> Resul
         ));
     }
     Ok(target.to_dtype(input.dtype()))
+}
+
+/// `x · factor` (in `x`'s dtype), where the factor must broadcast to `x`'s
+/// shape without changing it; `what` names the factor in the error.
+fn times_within_shape(op: &'static str, what: &str, x: &Tensor, factor: &Tensor) -> Result<Tensor> {
+    match x.mul(&factor.to_dtype(x.dtype())).ok() {
+        Some(out) if out.shape() == x.shape() => Ok(out),
+        _ => Err(Error::shape(
+            op,
+            format!(
+                "{what} of shape {:?} must broadcast to the input's shape {:?}",
+                factor.shape(),
+                x.shape()
+            ),
+        )),
+    }
+}
+
+/// The shape `shapes` broadcast to together, or an error naming the loss
+/// and the first pair that does not broadcast.
+fn broadcast_all(op: &'static str, shapes: &[&[usize]]) -> Result<Vec<usize>> {
+    let mut out: Vec<usize> = Vec::new();
+    for shape in shapes {
+        out = crate::tensor::shape::broadcast_shapes(op, &out, shape)?;
+    }
+    Ok(out)
 }
 
 /// A constant tensor of `dtype` from f64 values.

@@ -2,7 +2,7 @@
 //! `F.scaled_dot_product_attention`, math backend):
 //!
 //! ```text
-//! S = Q·Kᵀ · scale        (Tq × Tk per batch entry, scale = 1/√d)
+//! S = Q·Kᵀ · scale        (Tq × Tk per batch entry, scale = 1/√d unless given)
 //! P = softmax(S)          (masked scores get probability 0)
 //! O = P·V
 //! ```
@@ -192,7 +192,7 @@ fn per_batch<T>(buf: &mut [T], batch: usize, len: usize) -> Vec<&mut [T]> {
 
 impl Tensor {
     /// PyTorch's `F.scaled_dot_product_attention(q, k, v, attn_mask,
-    /// is_causal=...)`: `softmax(q·kᵀ/√d) · v` for `q (..., Tq, d)`,
+    /// is_causal=..., scale=...)`: `softmax(q·kᵀ·scale) · v` for `q (..., Tq, d)`,
     /// `k (..., Tk, d)` and `v (..., Tk, dv)` with equal leading dims
     /// (typically `(batch, heads)`), giving `(..., Tq, dv)`.
     ///
@@ -202,15 +202,20 @@ impl Tensor {
     /// - `is_causal`: query `i` sees keys `j ≤ i + (Tk − Tq)`, i.e. the causal
     ///   mask aligned to the bottom right (identical to PyTorch's for `Tq = Tk`;
     ///   for `Tq < Tk` the queries are the last ones, as with a key/value cache).
+    /// - `scale`: the factor of the scores; `None` is PyTorch's default
+    ///   `1/√d`. Any value is taken, as in PyTorch (0 gives uniform
+    ///   attention, a negative one prefers the least similar keys).
     ///
     /// ```
     /// use micrograd_plus::Tensor;
     /// let q = Tensor::new([[[1.0f32, 0.0], [0.0, 1.0]]]).unwrap(); // (1, 2, 2)
     /// let v = Tensor::new([[[1.0f32, 2.0], [3.0, 4.0]]]).unwrap();
-    /// let causal = Tensor::scaled_dot_product_attention(&q, &q, &v, None, true).unwrap();
+    /// let causal = Tensor::scaled_dot_product_attention(&q, &q, &v, None, true, None).unwrap();
     /// let y = causal.to_vec::<f32>();
     /// assert_eq!(&y[..2], &[1.0, 2.0]); // the first query sees only the first key
-    /// let err = Tensor::scaled_dot_product_attention(&q, &q, &Tensor::zeros(&[1, 3, 2]), None, false).unwrap_err();
+    /// let uniform = Tensor::scaled_dot_product_attention(&q, &q, &v, None, false, Some(0.0)).unwrap();
+    /// assert_eq!(uniform.to_vec::<f32>(), vec![2.0, 3.0, 2.0, 3.0]); // every key weighs ½
+    /// let err = Tensor::scaled_dot_product_attention(&q, &q, &Tensor::zeros(&[1, 3, 2]), None, false, None).unwrap_err();
     /// assert_eq!(err.to_string(), "scaled_dot_product_attention: key [1, 2, 2] and value [1, 3, 2] must have the same \
     ///     leading dims and length");
     /// ```
@@ -220,6 +225,7 @@ impl Tensor {
         v: &Tensor,
         attn_mask: Option<&Tensor>,
         is_causal: bool,
+        scale: Option<f64>,
     ) -> Result<Tensor> {
         const OP: &str = "scaled_dot_product_attention";
         if q.dtype() != k.dtype() || q.dtype() != v.dtype() {
@@ -230,6 +236,7 @@ impl Tensor {
                 &up(v),
                 attn_mask,
                 is_causal,
+                scale,
             );
         }
         let (qs, ks, vs) = (q.shape(), k.shape(), v.shape());
@@ -293,7 +300,7 @@ impl Tensor {
             allowed,
             causal: is_causal,
         };
-        let scale = 1.0 / (dims.d.max(1) as f64).sqrt();
+        let scale = scale.unwrap_or(1.0 / (dims.d.max(1) as f64).sqrt());
         let (out, probs) = {
             let (sq, sk, sv) = (q.storage(), k.storage(), v.storage());
             with_slice!(&*sq, |qv: T| {

@@ -8,6 +8,8 @@
 //! | [`ternary`] | clamp with tensor bounds, lerp (three broadcasting operands) |
 //! | [`reduce`] | sum, mean, max, min (also over a dim with indices), var, std, logsumexp, argmax, argmin |
 //! | [`norm`] | vector_norm / norm (any order, ±∞, 0), normalize |
+//! | [`dropout`] | dropout (functional; `nn::Dropout` uses it) |
+//! | [`similarity`] | cosine_similarity, pairwise_distance |
 //! | [`scan`] | cumsum, cumprod, prod |
 //! | [`softmax`] | softmax, log_softmax, glu |
 //! | [`sort`] | sort, topk (values and indices) |
@@ -30,6 +32,7 @@ pub mod attention;
 pub mod batch_norm;
 pub mod binary;
 pub mod conv;
+pub mod dropout;
 pub mod heads;
 pub mod index;
 pub mod layer_norm;
@@ -44,6 +47,7 @@ pub mod rearrange;
 pub mod reduce;
 pub mod scan;
 pub mod select;
+pub mod similarity;
 pub mod softmax;
 pub mod sort;
 pub mod ternary;
