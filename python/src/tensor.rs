@@ -123,10 +123,10 @@ impl PyTensor {
         if let Ok(t) = other.cast::<PyTensor>() {
             return Ok((Operand::Tensor(t.borrow().inner.clone()), Some(t.clone())));
         }
-        if let Ok(x) = other.extract::<f64>() {
-            if !other.hasattr("shape")? || other.getattr("shape")?.len()? == 0 {
-                return Ok((Operand::Scalar(x), None));
-            }
+        if let Ok(x) = other.extract::<f64>()
+            && (!other.hasattr("shape")? || other.getattr("shape")?.len()? == 0)
+        {
+            return Ok((Operand::Scalar(x), None));
         }
         let t = tensor_from_py(other, self.inner.dtype(), "Tensor")?;
         Ok((Operand::Tensor(t), None))
@@ -182,10 +182,9 @@ impl PyTensor {
         match axis {
             None => Ok(None),
             Some(a) if a.is_none() => Ok(None),
-            Some(a) => {
-                if let Ok(single) = a.extract::<isize>() {
-                    Ok(Some(vec![single]))
-                } else {
+            Some(a) => match a.extract::<isize>() {
+                Ok(single) => Ok(Some(vec![single])),
+                _ => {
                     let dims: Vec<isize> = a.extract().map_err(|_| {
                         PyTypeError::new_err(format!(
                             "axis must be an int or a tuple of ints, got {a}"
@@ -193,7 +192,7 @@ impl PyTensor {
                     })?;
                     Ok(Some(dims))
                 }
-            }
+            },
         }
     }
 
@@ -426,10 +425,10 @@ impl PyTensor {
             self.inner.set_grad(None);
             return Ok(());
         };
-        if let Some(current) = self.inner.grad() {
-            if convert::data_address(value) == Some(convert::tensor_address(&current)) {
-                return Ok(()); // `x.grad += g`: already written in place
-            }
+        if let Some(current) = self.inner.grad()
+            && convert::data_address(value) == Some(convert::tensor_address(&current))
+        {
+            return Ok(()); // `x.grad += g`: already written in place
         }
         let np = convert::numpy(value.py())?;
         let broadcast = np
@@ -660,10 +659,10 @@ impl PyTensor {
         for p in &self.prev {
             visit.call(p)?;
         }
-        if let Ok(cell) = self.backward_fn.try_lock() {
-            if let Some(f) = &*cell {
-                visit.call(f)?;
-            }
+        if let Ok(cell) = self.backward_fn.try_lock()
+            && let Some(f) = &*cell
+        {
+            visit.call(f)?;
         }
         Ok(())
     }

@@ -21,7 +21,7 @@ const BATCH: usize = 128;
 fn fake_cifar() -> ImageDataset {
     let n = 1024;
     let mut rng = StdRng::seed_from_u64(0);
-    let pixels: Vec<u8> = (0..n * 3072).map(|_| rng.gen()).collect();
+    let pixels: Vec<u8> = (0..n * 3072).map(|_| rng.r#gen()).collect();
     let labels: Vec<u32> = (0..n).map(|i| (i % 10) as u32).collect();
     let classes = (0..10).map(|c| c.to_string()).collect();
     ImageDataset::new(pixels, labels, [3, 32, 32], classes).expect("consistent sizes")

@@ -302,7 +302,7 @@ pub fn cifar10(batch: usize, runs: usize) -> Result<BenchResult> {
     let steps = warmup + runs;
     let n = batch * steps;
     let mut rng = rand::rngs::StdRng::seed_from_u64(0);
-    let pixels: Vec<u8> = (0..n * 3 * 32 * 32).map(|_| rng.gen()).collect();
+    let pixels: Vec<u8> = (0..n * 3 * 32 * 32).map(|_| rng.r#gen()).collect();
     let labels: Vec<u32> = (0..n).map(|_| rng.gen_range(0..10)).collect();
     let classes = (0..10).map(|c| c.to_string()).collect();
     let images = ImageDataset::new(pixels, labels, [3, 32, 32], classes)?;

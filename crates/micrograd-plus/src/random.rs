@@ -35,7 +35,7 @@ pub fn manual_seed(seed: u64) {
 /// ```
 /// use rand::Rng;
 /// micrograd_plus::manual_seed(1);
-/// let x: f64 = micrograd_plus::random::with_rng(|rng| rng.gen());
+/// let x: f64 = micrograd_plus::random::with_rng(|rng| rng.r#gen());
 /// assert!((0.0..1.0).contains(&x));
 /// ```
 pub fn with_rng<R>(f: impl FnOnce(&mut StdRng) -> R) -> R {

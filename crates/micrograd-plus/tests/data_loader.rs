@@ -107,7 +107,7 @@ fn same_seed_same_batches_new_epoch_new_order() {
 fn resume_mid_epoch_matches_uninterrupted_run() {
     let noisy: BatchTransform = Arc::new(|b: Batch, rng: &mut StdRng| {
         let n = b.len();
-        let noise: Vec<f32> = (0..n).map(|_| rng.gen::<f32>()).collect();
+        let noise: Vec<f32> = (0..n).map(|_| rng.r#gen::<f32>()).collect();
         Ok(Batch {
             inputs: b.inputs.add(&Tensor::from_vec(noise, &[n, 1])?)?,
             targets: b.targets,

@@ -289,7 +289,7 @@ fn mutate(rng: &mut StdRng, bytes: &mut Vec<u8>, fields: Fields) -> String {
         2 => {
             let i = rng.gen_range(0..len.saturating_sub(4).max(1));
             let v = (huge as u32).to_be_bytes();
-            let v = if rng.gen() {
+            let v = if rng.r#gen() {
                 v
             } else {
                 (huge as u32).to_le_bytes()
@@ -300,7 +300,7 @@ fn mutate(rng: &mut StdRng, bytes: &mut Vec<u8>, fields: Fields) -> String {
         }
         3 => {
             let i = rng.gen_range(0..len.saturating_sub(8).max(1));
-            let v = if rng.gen() {
+            let v = if rng.r#gen() {
                 huge.to_be_bytes()
             } else {
                 huge.to_le_bytes()
@@ -312,13 +312,13 @@ fn mutate(rng: &mut StdRng, bytes: &mut Vec<u8>, fields: Fields) -> String {
         4 => {
             let n = rng.gen_range(1..4096);
             let zeros = rng.gen_bool(0.3);
-            bytes.extend((0..n).map(|_| if zeros { 0 } else { rng.gen() }));
+            bytes.extend((0..n).map(|_| if zeros { 0 } else { rng.r#gen() }));
             format!("append {n} {} bytes", if zeros { "zero" } else { "random" })
         }
         5 => {
             let i = rng.gen_range(0..=len);
             let n = rng.gen_range(1..64);
-            let junk: Vec<u8> = (0..n).map(|_| rng.gen()).collect();
+            let junk: Vec<u8> = (0..n).map(|_| rng.r#gen()).collect();
             bytes.splice(i..i, junk);
             format!("insert {n} bytes at {i}")
         }
@@ -337,7 +337,7 @@ fn mutate_field(rng: &mut StdRng, bytes: &mut [u8], fields: Fields, huge: u64) -
     match fields {
         Fields::Idx if bytes.len() >= 16 => {
             let i = 4 * rng.gen_range(1..4);
-            let v = if rng.gen() {
+            let v = if rng.r#gen() {
                 huge as u32
             } else {
                 rng.gen_range(0..100_000)
@@ -362,8 +362,8 @@ fn mutate_field(rng: &mut StdRng, bytes: &mut [u8], fields: Fields, huge: u64) -
         }
         Fields::Jpeg => {
             let sof = jpeg_sof(bytes);
-            let (hgt, wid): (u16, u16) = if rng.gen() {
-                (rng.gen(), rng.gen())
+            let (hgt, wid): (u16, u16) = if rng.r#gen() {
+                (rng.r#gen(), rng.r#gen())
             } else {
                 (huge as u16 | 0x8000, 4096)
             };
@@ -398,7 +398,7 @@ fn mutate_field(rng: &mut StdRng, bytes: &mut [u8], fields: Fields, huge: u64) -
             }
             let (at, n) = runs[rng.gen_range(0..runs.len())];
             let digits = huge.to_string();
-            let v: String = if rng.gen() {
+            let v: String = if rng.r#gen() {
                 "9".repeat(n)
             } else {
                 format!("{:>n$}", &digits[..n.min(digits.len())])
@@ -449,7 +449,7 @@ fn mutated_files_load_or_fail_cleanly() {
         let mut rng = StdRng::seed_from_u64(0x6d67_7031_2000 + c as u64);
         for i in 0..per_case {
             let (bytes, what) = match &case.plain {
-                Some(plain) if rng.gen() => {
+                Some(plain) if rng.r#gen() => {
                     let mut p = plain.clone();
                     let what = mutate(&mut rng, &mut p, case.fields);
                     (gzip(&p), format!("{what} (uncompressed, re-gzipped)"))

@@ -56,10 +56,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             ))
         };
         // Keep the first failure (e.g. a closed pipe) and stop writing.
-        if write_err.is_none() {
-            if let Err(e) = line.and_then(|l| writeln!(out, "{l}")) {
-                write_err = Some(e);
-            }
+        if write_err.is_none()
+            && let Err(e) = line.and_then(|l| writeln!(out, "{l}"))
+        {
+            write_err = Some(e);
         }
     })?;
     let seconds = start.elapsed().as_secs_f64();
@@ -90,10 +90,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if args.json {
         eprintln!("{summary}");
         eprintln!("wrote {}", png.display());
-    } else if let Err(e) = writeln!(out, "{summary}\nwrote {}", png.display()) {
-        if e.kind() != std::io::ErrorKind::BrokenPipe {
-            return Err(e).context("writing summary to stdout");
-        }
+    } else if let Err(e) = writeln!(out, "{summary}\nwrote {}", png.display())
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        return Err(e).context("writing summary to stdout");
     }
     Ok(())
 }

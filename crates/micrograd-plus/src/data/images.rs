@@ -68,7 +68,7 @@ impl ImageDataset {
         if let Some((i, l)) = labels
             .iter()
             .enumerate()
-            .find(|(_, &l)| l as usize >= classes.len())
+            .find(|&(_, &l)| l as usize >= classes.len())
         {
             return Err(Error::argument(
                 "ImageDataset",

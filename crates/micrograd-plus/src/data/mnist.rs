@@ -319,7 +319,7 @@ pub fn read_labels(path: impl AsRef<Path>) -> Result<Vec<u8>> {
 /// `labels` if every one is a digit 0-9; else an error naming the first
 /// that is not.
 fn check_labels(path: &Path, labels: Vec<u8>) -> Result<Vec<u8>> {
-    if let Some((i, l)) = labels.iter().enumerate().find(|(_, &l)| l > 9) {
+    if let Some((i, l)) = labels.iter().enumerate().find(|&(_, &l)| l > 9) {
         return Err(file_error(
             path,
             format!("label {l} at index {i} is not a digit 0-9"),

@@ -149,11 +149,12 @@ fn image_dims(op: &'static str, t: &Tensor) -> Result<[usize; 4]> {
 /// handle ever sees the change. In place saves a 1.5 MB allocation per
 /// CIFAR batch, and with it the page faults of fresh memory.
 fn modify(mut x: Tensor, f: impl FnOnce(&mut Storage)) -> Tensor {
-    if x.is_leaf() && !x.is_requires_grad() {
-        if let Some(inner) = Arc::get_mut(&mut x.0) {
-            f(inner.data.get_mut().unwrap_or_else(|e| e.into_inner()));
-            return x;
-        }
+    if x.is_leaf()
+        && !x.is_requires_grad()
+        && let Some(inner) = Arc::get_mut(&mut x.0)
+    {
+        f(inner.data.get_mut().unwrap_or_else(|e| e.into_inner()));
+        return x;
     }
     let mut storage = x.storage().clone();
     f(&mut storage);
@@ -570,7 +571,7 @@ impl RandomHorizontalFlip {
             return Ok(x);
         }
         fn run<T: Element>(v: &mut [T], flip: &[bool], image: usize, w: usize) {
-            for (img, _) in v.chunks_exact_mut(image).zip(flip).filter(|(_, &f)| f) {
+            for (img, _) in v.chunks_exact_mut(image).zip(flip).filter(|&(_, &f)| f) {
                 img.chunks_exact_mut(w).for_each(<[T]>::reverse);
             }
         }

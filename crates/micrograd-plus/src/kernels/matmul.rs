@@ -153,12 +153,14 @@ unsafe fn blocked_sgemm<K: blocked::Microkernel<MR, NR>, const MR: usize, const 
     accumulate: bool,
     allow_threads: bool,
 ) {
-    let threads = if allow_threads {
-        blocked::threads_for::<K, MR, NR>(a.rows, a.cols, b.cols)
-    } else {
-        1
-    };
-    blocked::sgemm::<K, MR, NR>(a, b, c, accumulate, threads)
+    unsafe {
+        let threads = if allow_threads {
+            blocked::threads_for::<K, MR, NR>(a.rows, a.cols, b.cols)
+        } else {
+            1
+        };
+        blocked::sgemm::<K, MR, NR>(a, b, c, accumulate, threads)
+    }
 }
 
 /// Converts a stride for `matrixmultiply`, which takes `isize`.

@@ -671,7 +671,7 @@ fn sample(logits: &[f64], s: &Sampling, rng: &mut StdRng) -> usize {
     if !total.is_finite() || total <= 0.0 {
         return argmax();
     }
-    let mut u = rng.gen::<f64>() * total;
+    let mut u = rng.r#gen::<f64>() * total;
     for (i, &w) in weights.iter().enumerate() {
         if u < w {
             return i;

@@ -83,13 +83,13 @@ impl Norm {
                 format!("eps must be non-negative, got {}", config.eps),
             ));
         }
-        if let Some(m) = config.momentum {
-            if !(0.0..=1.0).contains(&m) {
-                return Err(Error::argument(
-                    name,
-                    format!("momentum must be in [0, 1], got {m}"),
-                ));
-            }
+        if let Some(m) = config.momentum
+            && !(0.0..=1.0).contains(&m)
+        {
+            return Err(Error::argument(
+                name,
+                format!("momentum must be in [0, 1], got {m}"),
+            ));
         }
         let param = |v: f64| {
             config

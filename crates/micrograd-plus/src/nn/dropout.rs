@@ -49,7 +49,7 @@ impl Dropper {
             p,
             training: true,
             rng: Arc::new(Mutex::new(ChaCha12Rng::seed_from_u64(with_rng(|r| {
-                r.gen()
+                r.r#gen()
             })))),
         })
     }
@@ -188,9 +188,9 @@ impl GeneratorState {
     /// use micrograd_plus::nn::dropout::GeneratorState;
     /// use rand::{Rng, SeedableRng};
     /// let mut rng = rand_chacha::ChaCha12Rng::seed_from_u64(7);
-    /// let _: u64 = rng.gen();
+    /// let _: u64 = rng.r#gen();
     /// let mut copy = GeneratorState::of(&rng).to_rng().unwrap();
-    /// assert_eq!(copy.gen::<u64>(), rng.gen::<u64>());
+    /// assert_eq!(copy.r#gen::<u64>(), rng.r#gen::<u64>());
     /// ```
     pub fn of(rng: &ChaCha12Rng) -> GeneratorState {
         GeneratorState {

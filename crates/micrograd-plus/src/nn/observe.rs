@@ -125,11 +125,11 @@ pub(crate) fn within<R>(name: usize, f: impl FnOnce() -> R) -> R {
 /// recording is on and the kind is watched.
 pub(crate) fn activation(module: &str, output: &Tensor) {
     RECORDER.with(|r| {
-        if let Some(rec) = r.borrow_mut().as_mut() {
-            if let Some(kind) = ActivationKind::of_module(module) {
-                let layer = rec.path.join(".");
-                rec.records.push(summarise(layer, kind, output));
-            }
+        if let Some(rec) = r.borrow_mut().as_mut()
+            && let Some(kind) = ActivationKind::of_module(module)
+        {
+            let layer = rec.path.join(".");
+            rec.records.push(summarise(layer, kind, output));
         }
     });
 }

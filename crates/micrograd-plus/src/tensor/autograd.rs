@@ -528,10 +528,10 @@ impl Drop for super::TensorImpl {
         let Some(node) = self.node.take() else { return };
         let mut stack = node.inputs;
         while let Some(t) = stack.pop() {
-            if let Ok(mut inner) = Arc::try_unwrap(t.0) {
-                if let Some(n) = inner.node.take() {
-                    stack.extend(n.inputs);
-                }
+            if let Ok(mut inner) = Arc::try_unwrap(t.0)
+                && let Some(n) = inner.node.take()
+            {
+                stack.extend(n.inputs);
             }
         }
     }

@@ -288,7 +288,7 @@ impl Tensor {
     pub fn rand(shape: &[usize], seed: u64) -> Tensor {
         creatable("rand", shape);
         let mut rng = StdRng::seed_from_u64(seed);
-        let v: Vec<f32> = (0..numel(shape)).map(|_| rng.gen::<f32>()).collect();
+        let v: Vec<f32> = (0..numel(shape)).map(|_| rng.r#gen::<f32>()).collect();
         Tensor::from_storage(Storage::F32(v), shape.to_vec())
     }
 

@@ -500,12 +500,12 @@ impl TrainConfig {
         if !(self.lr.is_finite() && self.lr > 0.0) {
             return bad(format!("learning rate must be above 0, got {}", self.lr));
         }
-        if let Some(s) = self.max_seconds {
-            if !(s.is_finite() && s > 0.0) {
-                return bad(format!(
-                    "time limit must be a finite number of seconds above 0, got {s}"
-                ));
-            }
+        if let Some(s) = self.max_seconds
+            && !(s.is_finite() && s > 0.0)
+        {
+            return bad(format!(
+                "time limit must be a finite number of seconds above 0, got {s}"
+            ));
         }
         if data.tokenizer.vocab_size() != self.model.vocab_size {
             return bad(format!(

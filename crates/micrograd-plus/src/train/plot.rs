@@ -102,10 +102,10 @@ pub fn plot_decision_boundary(
             "no points to plot",
         ));
     }
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        if !dir.is_dir() {
-            return Err(file_err(path, "directory does not exist"));
-        }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+        && !dir.is_dir()
+    {
+        return Err(file_err(path, "directory does not exist"));
     }
     register_font()?;
 
@@ -161,7 +161,7 @@ pub fn plot_decision_boundary(
                 .points
                 .iter()
                 .zip(&data.labels)
-                .filter(|(_, &l)| l == class)
+                .filter(|&(_, &l)| l == class)
                 .map(|(p, _)| (p[0], p[1]));
             chart
                 .draw_series(

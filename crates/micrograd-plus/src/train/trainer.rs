@@ -262,10 +262,10 @@ impl Trainer {
         {
             let _step = profiler::scope("optimizer.step");
             self.optimizer.step()?;
-            if self.scheduler_per_batch {
-                if let Some(s) = self.scheduler.as_mut() {
-                    s.step(self.optimizer.as_mut());
-                }
+            if self.scheduler_per_batch
+                && let Some(s) = self.scheduler.as_mut()
+            {
+                s.step(self.optimizer.as_mut());
             }
         }
         let value = loss.item()?;
@@ -358,10 +358,10 @@ impl Trainer {
                 best = (eval.loss, epoch);
             }
             last = Some(eval);
-            if let Some(patience) = options.early_stopping_patience {
-                if epoch - best.1 >= patience {
-                    break;
-                }
+            if let Some(patience) = options.early_stopping_patience
+                && epoch - best.1 >= patience
+            {
+                break;
             }
         }
         Ok(last)
@@ -426,14 +426,14 @@ impl Trainer {
             .transpose()
             .map_err(|e| file_err(format!("corrupt dropout generator states: {e}")))?;
         let gens = generators(self.model.as_mut());
-        if let Some(states) = &dropout {
-            if states.len() != gens.len() {
-                return Err(file_err(format!(
-                    "the checkpoint has {} dropout generators, the model {} dropout layers",
-                    states.len(),
-                    gens.len()
-                )));
-            }
+        if let Some(states) = &dropout
+            && states.len() != gens.len()
+        {
+            return Err(file_err(format!(
+                "the checkpoint has {} dropout generators, the model {} dropout layers",
+                states.len(),
+                gens.len()
+            )));
         }
         let in_file = |e: Error| file_err(e.to_string());
         self.model

@@ -357,10 +357,10 @@ impl Tape {
     /// before children: reverse topological order, the order in which
     /// backward visits them.
     pub(super) fn topo_sort(&mut self, root: u32) {
-        let gen = self.next_generation();
-        if !self.topo_sweep(root, gen) {
-            let gen = self.next_generation();
-            self.topo_dfs(root, gen);
+        let r#gen = self.next_generation();
+        if !self.topo_sweep(root, r#gen) {
+            let r#gen = self.next_generation();
+            self.topo_dfs(root, r#gen);
         }
     }
 
@@ -369,12 +369,12 @@ impl Tape {
     /// once to open it and once more, flagged `POST`, to emit it after all
     /// its children. Visited nodes carry the current generation in `mark`,
     /// which replaces micrograd's `visited` set.
-    pub(super) fn topo_dfs(&mut self, root: u32, gen: u32) {
-        self.topo_dfs_from(&[root], gen);
+    pub(super) fn topo_dfs(&mut self, root: u32, r#gen: u32) {
+        self.topo_dfs_from(&[root], r#gen);
     }
 
     /// [`topo_dfs`](Tape::topo_dfs) from several roots at once.
-    pub(super) fn topo_dfs_from(&mut self, roots: &[u32], gen: u32) {
+    pub(super) fn topo_dfs_from(&mut self, roots: &[u32], r#gen: u32) {
         let mut stack = std::mem::take(&mut self.stack);
         let mut order = std::mem::take(&mut self.order);
         stack.clear();
@@ -386,14 +386,14 @@ impl Tape {
                 continue;
             }
             let l = &mut self.links[top as usize];
-            if l.mark == gen {
+            if l.mark == r#gen {
                 continue;
             }
-            l.mark = gen;
+            l.mark = r#gen;
             let children = l.children;
             stack.push(top | POST);
             for c in children {
-                if c != NONE && self.links[c as usize].mark != gen {
+                if c != NONE && self.links[c as usize].mark != r#gen {
                     stack.push(c);
                 }
             }
@@ -414,17 +414,17 @@ impl Tape {
     /// children, or if the sweep passes many more unrelated nodes than it
     /// collects (a small graph on top of a large live one), so the DFS
     /// takes over.
-    pub(super) fn topo_sweep(&mut self, root: u32, gen: u32) -> bool {
+    pub(super) fn topo_sweep(&mut self, root: u32, r#gen: u32) -> bool {
         let mut order = std::mem::take(&mut self.order);
         order.clear();
-        self.links[root as usize].mark = gen;
+        self.links[root as usize].mark = r#gen;
         // Marked nodes the sweep has not reached yet; all below `i`.
         let mut pending = 1usize;
         let mut i = root as usize;
         let mut skipped = 0usize;
         let ok = loop {
             let l = self.links[i];
-            if l.mark == gen {
+            if l.mark == r#gen {
                 order.push(i as u32);
                 pending -= 1;
                 let mut in_order = true;
@@ -432,8 +432,8 @@ impl Tape {
                     if c != NONE {
                         in_order &= (c as usize) < i;
                         let cl = &mut self.links[c as usize];
-                        if cl.mark != gen {
-                            cl.mark = gen;
+                        if cl.mark != r#gen {
+                            cl.mark = r#gen;
                             pending += 1;
                         }
                     }
@@ -497,8 +497,8 @@ impl Tape {
     /// it has not reached yet are all below it; they are finished by a
     /// depth-first sort started from them.
     pub(super) fn backward_sweep(&mut self, root: u32) {
-        let gen = self.next_generation();
-        self.links[root as usize].mark = gen;
+        let r#gen = self.next_generation();
+        self.links[root as usize].mark = r#gen;
         self.nums[root as usize].grad = 1.0;
         let top = root as usize;
         let mut pending = 1usize; // reached, not yet swept; all below `i`
@@ -507,14 +507,14 @@ impl Tape {
         let mut skipped = 0usize;
         loop {
             let l = self.links[i];
-            if l.mark == gen {
+            if l.mark == r#gen {
                 let n = self.nums[i];
                 for (c, local) in l.children.into_iter().zip(n.local) {
                     if c != NONE {
                         self.nums[c as usize].grad += local * n.grad;
                         let cl = &mut self.links[c as usize];
-                        if cl.mark != gen {
-                            cl.mark = gen;
+                        if cl.mark != r#gen {
+                            cl.mark = r#gen;
                             pending += 1;
                         }
                     }
@@ -537,9 +537,9 @@ impl Tape {
         let mut roots = Vec::with_capacity(pending);
         for j in i..=top {
             let l = self.links[j];
-            if l.mark == gen {
+            if l.mark == r#gen {
                 for c in l.children {
-                    if c != NONE && (c as usize) < i && self.links[c as usize].mark == gen {
+                    if c != NONE && (c as usize) < i && self.links[c as usize].mark == r#gen {
                         roots.push(c);
                     }
                 }

@@ -172,10 +172,10 @@ fn layers(preds: &[Vec<usize>], succs: &[Vec<usize>]) -> Vec<usize> {
         }
     }
     for v in 0..n {
-        if preds[v].is_empty() {
-            if let Some(first_use) = succs[v].iter().map(|&s| layer[s]).min() {
-                layer[v] = first_use.saturating_sub(1);
-            }
+        if preds[v].is_empty()
+            && let Some(first_use) = succs[v].iter().map(|&s| layer[s]).min()
+        {
+            layer[v] = first_use.saturating_sub(1);
         }
     }
     layer

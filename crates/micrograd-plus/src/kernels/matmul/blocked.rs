@@ -412,36 +412,38 @@ unsafe fn macro_kernel<K: Microkernel<MR, NR>, const MR: usize, const NR: usize>
     jc: usize,
     load_c: bool,
 ) {
-    // These checks make every pointer below provably in bounds.
-    assert!(mc >= 1 && nc >= 1 && kc >= 1);
-    a.assert_covers(mc, MR, kc);
-    b.assert_covers(nc, NR, kc);
-    assert!(b.lane == 1);
-    assert!(c.len() >= (mc - 1) * ldc + jc + nc);
+    unsafe {
+        // These checks make every pointer below provably in bounds.
+        assert!(mc >= 1 && nc >= 1 && kc >= 1);
+        a.assert_covers(mc, MR, kc);
+        b.assert_covers(nc, NR, kc);
+        assert!(b.lane == 1);
+        assert!(c.len() >= (mc - 1) * ldc + jc + nc);
 
-    // The row count of every tile but a ragged last one is MR: pick both
-    // kernel instances once.
-    let full = K::tile_kernel(MR);
-    let last = K::tile_kernel((mc - 1) % MR + 1);
-    // B panel outside, A panels inside: one B panel is reused by every A
-    // panel of the block while it is hot in L1/L2.
-    for (jt, jr) in (0..nc).step_by(NR).enumerate() {
-        let b_panel = b.data.as_ptr().add(b.offset + jt * b.tile_stride);
-        for (it, ir) in (0..mc).step_by(MR).enumerate() {
-            let rows = MR.min(mc - ir);
-            let kernel = if rows == MR { full } else { last };
-            kernel(Tile {
-                kc,
-                a: a.data.as_ptr().add(a.offset + it * a.tile_stride),
-                a_lane: a.lane,
-                a_step: a.step,
-                b: b_panel,
-                b_step: b.step,
-                c: c.as_mut_ptr().add(ir * ldc + jc + jr),
-                ldc,
-                cols: NR.min(nc - jr),
-                load_c,
-            });
+        // The row count of every tile but a ragged last one is MR: pick both
+        // kernel instances once.
+        let full = K::tile_kernel(MR);
+        let last = K::tile_kernel((mc - 1) % MR + 1);
+        // B panel outside, A panels inside: one B panel is reused by every A
+        // panel of the block while it is hot in L1/L2.
+        for (jt, jr) in (0..nc).step_by(NR).enumerate() {
+            let b_panel = b.data.as_ptr().add(b.offset + jt * b.tile_stride);
+            for (it, ir) in (0..mc).step_by(MR).enumerate() {
+                let rows = MR.min(mc - ir);
+                let kernel = if rows == MR { full } else { last };
+                kernel(Tile {
+                    kc,
+                    a: a.data.as_ptr().add(a.offset + it * a.tile_stride),
+                    a_lane: a.lane,
+                    a_step: a.step,
+                    b: b_panel,
+                    b_step: b.step,
+                    c: c.as_mut_ptr().add(ir * ldc + jc + jr),
+                    ldc,
+                    cols: NR.min(nc - jr),
+                    load_c,
+                });
+            }
         }
     }
 }

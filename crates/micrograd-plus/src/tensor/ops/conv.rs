@@ -98,13 +98,13 @@ impl Conv {
                 ),
             ));
         }
-        if let Some(b) = bias {
-            if b != [out_channels] {
-                return Err(Error::shape(
-                    op,
-                    format!("bias must have shape [{out_channels}] for weight {w:?}, got {b:?}"),
-                ));
-            }
+        if let Some(b) = bias
+            && b != [out_channels]
+        {
+            return Err(Error::shape(
+                op,
+                format!("bias must have shape [{out_channels}] for weight {w:?}, got {b:?}"),
+            ));
         }
         let (h, wd) = (x[2], x[3]);
         let (eh, ew) = (dilation.0 * (kh - 1) + 1, dilation.1 * (kw - 1) + 1);

@@ -46,7 +46,7 @@ pub(crate) fn dropout_with(
     let scale = 1.0 / (1.0 - p);
     let n: usize = mask_shape.iter().product();
     let mask: Vec<f64> = (0..n)
-        .map(|_| if rng.gen::<f64>() < p { 0.0 } else { scale })
+        .map(|_| if rng.r#gen::<f64>() < p { 0.0 } else { scale })
         .collect();
     let mask = Tensor::from_vec(mask, mask_shape)?.to_dtype(x.dtype());
     x.mul(&mask)

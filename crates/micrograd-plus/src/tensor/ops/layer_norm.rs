@@ -172,16 +172,16 @@ impl Tensor {
             ));
         }
         for (what, t) in [("weight", weight), ("bias", bias)] {
-            if let Some(t) = t {
-                if t.shape() != normalized_shape {
-                    return Err(Error::shape(
-                        "layer_norm",
-                        format!(
-                            "{what} {:?} must have normalized_shape {normalized_shape:?}",
-                            t.shape()
-                        ),
-                    ));
-                }
+            if let Some(t) = t
+                && t.shape() != normalized_shape
+            {
+                return Err(Error::shape(
+                    "layer_norm",
+                    format!(
+                        "{what} {:?} must have normalized_shape {normalized_shape:?}",
+                        t.shape()
+                    ),
+                ));
             }
         }
         let n: usize = normalized_shape.iter().product();

@@ -253,16 +253,16 @@ impl Tensor {
                 ),
             ));
         }
-        if let Some(b) = bias {
-            if b.shape() != [out] {
-                return Err(Error::shape(
-                    "linear",
-                    format!(
-                        "bias {:?} does not match weight {wshape:?}: expected [{out}]",
-                        b.shape()
-                    ),
-                ));
-            }
+        if let Some(b) = bias
+            && b.shape() != [out]
+        {
+            return Err(Error::shape(
+                "linear",
+                format!(
+                    "bias {:?} does not match weight {wshape:?}: expected [{out}]",
+                    b.shape()
+                ),
+            ));
         }
         // Leading dims' product (not numel / in: `in` may be 0).
         let rows: usize = shape[..shape.len() - 1].iter().product();
