@@ -12,11 +12,9 @@
 mod torch_fixture;
 
 use micrograd_plus::tensor::ops::padding::PadMode;
-use micrograd_plus::{DType, Result, Tensor};
+use micrograd_plus::{Result, Tensor};
 use serde_json::Value;
-use torch_fixture::{
-    check_gradients, close, dim_list, disagreements, dtype, input, number, numbers, usizes,
-};
+use torch_fixture::{dim_list, number};
 
 const CASES: &str = include_str!("data/torch_ops_extra.json");
 
@@ -102,76 +100,9 @@ fn apply(op: &str, args: &Value, x: &[Tensor]) -> Result<Vec<Tensor>> {
     }
 }
 
-/// Replays one case; `Err` describes the first disagreement.
-fn replay(case: &Value) -> std::result::Result<(), String> {
-    let leaves: Vec<Tensor> = case["inputs"]
-        .as_array()
-        .expect("inputs")
-        .iter()
-        .map(input)
-        .collect();
-    let torch = &case["torch"];
-    let op = case["op"].as_str().expect("op");
-    let outs = match (apply(op, &case["args"], &leaves), torch.get("error")) {
-        (Err(_), Some(_)) => return Ok(()),
-        (Ok(_), Some(e)) => return Err(format!("PyTorch raised ({e}), we did not")),
-        (Err(e), None) => return Err(format!("we raised ({e}), PyTorch did not")),
-        (Ok(outs), None) => outs,
-    };
-    let want = torch["outputs"].as_array().expect("outputs");
-    if outs.len() != want.len() {
-        return Err(format!("{} outputs, PyTorch {}", outs.len(), want.len()));
-    }
-    for (k, (out, w)) in outs.iter().zip(want).enumerate() {
-        if out.shape() != usizes(&w["shape"]) {
-            return Err(format!(
-                "output {k}: shape {:?}, PyTorch {}",
-                out.shape(),
-                w["shape"]
-            ));
-        }
-        let want_dtype = dtype(&w["dtype"]);
-        if want_dtype.is_some_and(|d| d != out.dtype()) {
-            return Err(format!(
-                "output {k}: dtype {:?}, PyTorch {}",
-                out.dtype(),
-                w["dtype"]
-            ));
-        }
-        // Indices are whole numbers: exact.
-        let f32 = out.dtype() == DType::F32 && want_dtype.is_some();
-        close(&out.to_vec::<f64>(), &numbers(&w["value"]), f32)
-            .map_err(|e| format!("output {k}: {e}"))?;
-    }
-    check_gradients(&outs[0], &leaves, torch)
-}
-
 /// Replays every case whose op is in `ops` and lists all disagreements.
 fn replay_ops(ops: &[&str]) {
-    let fixture: Value = serde_json::from_str(CASES).expect("fixture is JSON");
-    let cases: Vec<&Value> = fixture["cases"]
-        .as_array()
-        .expect("cases")
-        .iter()
-        .filter(|c| ops.contains(&c["op"].as_str().expect("op")))
-        .collect();
-    let mut failures = Vec::new();
-    for op in ops {
-        if !cases.iter().any(|c| c["op"] == *op) {
-            failures.push(format!("{op}: no recorded case"));
-        }
-    }
-    failures.extend(disagreements(cases.iter().copied(), replay, |case| {
-        format!("{} (args {})", case["name"], case["args"])
-    }));
-    println!("{} cases replayed", cases.len());
-    assert!(
-        failures.is_empty(),
-        "{} of {} cases disagree with PyTorch:\n{}",
-        failures.len(),
-        cases.len(),
-        failures.join("\n")
-    );
+    torch_fixture::replay_ops(CASES, ops, apply);
 }
 
 const ACTIVATIONS_AND_MATH: &[&str] = &[
@@ -263,12 +194,5 @@ fn normalize_and_glu_agree_with_pytorch() {
 
 #[test]
 fn every_recorded_op_is_replayed() {
-    let fixture: Value = serde_json::from_str(CASES).expect("fixture is JSON");
-    for case in fixture["cases"].as_array().expect("cases") {
-        let op = case["op"].as_str().expect("op");
-        assert!(
-            GROUPS.iter().any(|g| g.contains(&op)),
-            "{op} is recorded but no test replays it"
-        );
-    }
+    torch_fixture::assert_every_op_replayed(CASES, GROUPS);
 }

@@ -1,8 +1,13 @@
 //! Reading what the `scripts/record_torch_*.py` recorders wrote, and
 //! comparing our results with PyTorch's: shared by the differential tests
-//! (`torch_programs.rs`, `torch_ops_extra.rs`).
+//! (`torch_programs.rs`, `torch_ops_extra.rs`, `torch_layers.rs`).
 
 use micrograd_plus::{DType, Tensor};
+/// Runs one recorded op on our engine: `(op, args, inputs)` to its outputs.
+/// (This and the replayers below are unused by `torch_programs.rs`, which
+/// replays whole programs.)
+#[allow(dead_code)]
+pub type Apply = fn(&str, &Value, &[Tensor]) -> micrograd_plus::Result<Vec<Tensor>>;
 use serde_json::Value;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
@@ -149,4 +154,97 @@ fn panic_text(panic: &Box<dyn std::any::Any + Send>) -> String {
         .cloned()
         .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
         .unwrap_or_default()
+}
+
+/// Replays one case; `Err` describes the first disagreement.
+/// `apply(op, args, inputs)` runs the case's op on our engine, the first
+/// output being the one the upstream gradient flows into.
+#[allow(dead_code)]
+pub fn replay(case: &Value, apply: Apply) -> Result<(), String> {
+    let leaves: Vec<Tensor> = case["inputs"]
+        .as_array()
+        .expect("inputs")
+        .iter()
+        .map(input)
+        .collect();
+    let torch = &case["torch"];
+    let op = case["op"].as_str().expect("op");
+    let outs = match (apply(op, &case["args"], &leaves), torch.get("error")) {
+        (Err(_), Some(_)) => return Ok(()),
+        (Ok(_), Some(e)) => return Err(format!("PyTorch raised ({e}), we did not")),
+        (Err(e), None) => return Err(format!("we raised ({e}), PyTorch did not")),
+        (Ok(outs), None) => outs,
+    };
+    let want = torch["outputs"].as_array().expect("outputs");
+    if outs.len() != want.len() {
+        return Err(format!("{} outputs, PyTorch {}", outs.len(), want.len()));
+    }
+    for (k, (out, w)) in outs.iter().zip(want).enumerate() {
+        if out.shape() != usizes(&w["shape"]) {
+            return Err(format!(
+                "output {k}: shape {:?}, PyTorch {}",
+                out.shape(),
+                w["shape"]
+            ));
+        }
+        let want_dtype = dtype(&w["dtype"]);
+        if want_dtype.is_some_and(|d| d != out.dtype()) {
+            return Err(format!(
+                "output {k}: dtype {:?}, PyTorch {}",
+                out.dtype(),
+                w["dtype"]
+            ));
+        }
+        // Indices are whole numbers: exact.
+        let f32 = out.dtype() == DType::F32 && want_dtype.is_some();
+        close(&out.to_vec::<f64>(), &numbers(&w["value"]), f32)
+            .map_err(|e| format!("output {k}: {e}"))?;
+    }
+    check_gradients(&outs[0], &leaves, torch)
+}
+
+/// Replays every case whose op is in `ops` and lists all disagreements.
+/// (`fixture` is the recorded JSON, `apply` as in [`replay`].)
+#[allow(dead_code)]
+pub fn replay_ops(fixture: &str, ops: &[&str], apply: Apply) {
+    let fixture: Value = serde_json::from_str(fixture).expect("fixture is JSON");
+    let cases: Vec<&Value> = fixture["cases"]
+        .as_array()
+        .expect("cases")
+        .iter()
+        .filter(|c| ops.contains(&c["op"].as_str().expect("op")))
+        .collect();
+    let mut failures = Vec::new();
+    for op in ops {
+        if !cases.iter().any(|c| c["op"] == *op) {
+            failures.push(format!("{op}: no recorded case"));
+        }
+    }
+    failures.extend(disagreements(
+        cases.iter().copied(),
+        |c| replay(c, apply),
+        |case| format!("{} (args {})", case["name"], case["args"]),
+    ));
+    println!("{} cases replayed", cases.len());
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases disagree with PyTorch:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
+}
+
+/// Panics unless every op recorded in `fixture` is in one of `groups` (the
+/// ops some test replays).
+#[allow(dead_code)]
+pub fn assert_every_op_replayed(fixture: &str, groups: &[&[&str]]) {
+    let fixture: Value = serde_json::from_str(fixture).expect("fixture is JSON");
+    for case in fixture["cases"].as_array().expect("cases") {
+        let op = case["op"].as_str().expect("op");
+        assert!(
+            groups.iter().any(|g| g.contains(&op)),
+            "{op} is recorded but no test replays it"
+        );
+    }
 }
