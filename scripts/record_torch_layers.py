@@ -23,6 +23,7 @@ import torch.nn.functional as F
 
 import record_torch_ops_extra as rec
 from record_torch_ops_extra import both, case, const, randn
+from torch_json import values
 
 NAN = float("nan")
 # PyTorch warns that an even 'same' kernel copies the input padded: so do we.
@@ -283,13 +284,73 @@ def norm_cases():
          [randn((2, 3, 4))], inorm)
 
 
+# The layers as modules: (name, constructor, input shape, training). The
+# Rust test builds the same module, loads PyTorch's state dict strictly (so
+# the names and shapes must be PyTorch's) and compares the output and the
+# state afterwards (running statistics).
+MODULES = [
+    ("Conv1d(3, 4, 3, stride=2, padding=1)", lambda: torch.nn.Conv1d(3, 4, 3, stride=2, padding=1),
+     (2, 3, 9), True),
+    ("Conv1d(4, 6, 4, groups=2, padding='same', bias=False)",
+     lambda: torch.nn.Conv1d(4, 6, 4, groups=2, padding="same", bias=False), (2, 4, 7), True),
+    ("Conv2d(3, 4, 4, padding='same')", lambda: torch.nn.Conv2d(3, 4, 4, padding="same"), (1, 3, 5, 6), True),
+    ("ConvTranspose2d(4, 6, (3, 2), stride=2, padding=1, output_padding=1, groups=2)",
+     lambda: torch.nn.ConvTranspose2d(4, 6, (3, 2), stride=2, padding=1, output_padding=1, groups=2),
+     (2, 4, 3, 4), True),
+    ("ConvTranspose2d(3, 2, 3, bias=False, dilation=2)",
+     lambda: torch.nn.ConvTranspose2d(3, 2, 3, bias=False, dilation=2), (3, 4, 4), True),
+    ("MaxPool1d(3, stride=2, padding=1, dilation=2, ceil_mode=True)",
+     lambda: torch.nn.MaxPool1d(3, stride=2, padding=1, dilation=2, ceil_mode=True), (2, 3, 10), True),
+    ("AvgPool1d(3, stride=2, padding=1, ceil_mode=True, count_include_pad=False)",
+     lambda: torch.nn.AvgPool1d(3, stride=2, padding=1, ceil_mode=True, count_include_pad=False), (2, 3, 10), True),
+    ("MaxPool2d(3, stride=2, padding=1, dilation=2, ceil_mode=True)",
+     lambda: torch.nn.MaxPool2d(3, stride=2, padding=1, dilation=2, ceil_mode=True), (1, 2, 8, 9), True),
+    ("AvgPool2d(3, stride=2, padding=1, ceil_mode=True)",
+     lambda: torch.nn.AvgPool2d(3, stride=2, padding=1, ceil_mode=True), (1, 2, 8, 9), True),
+    ("AdaptiveMaxPool2d((2, 3))", lambda: torch.nn.AdaptiveMaxPool2d((2, 3)), (2, 2, 5, 7), True),
+    ("Upsample(scale_factor=2, mode='bilinear')",
+     lambda: torch.nn.Upsample(scale_factor=2, mode="bilinear"), (1, 2, 3, 4), True),
+    ("Upsample(size=(5, 3), mode='nearest')", lambda: torch.nn.Upsample(size=(5, 3)), (1, 2, 3, 4), True),
+    ("GroupNorm(2, 4)", lambda: torch.nn.GroupNorm(2, 4), (3, 4, 3, 2), True),
+    ("GroupNorm(3, 6, affine=False)", lambda: torch.nn.GroupNorm(3, 6, affine=False), (2, 6, 5), True),
+    ("InstanceNorm2d(3)", lambda: torch.nn.InstanceNorm2d(3), (2, 3, 4, 5), True),
+    ("InstanceNorm2d(3, affine=True, track_running_stats=True), training",
+     lambda: torch.nn.InstanceNorm2d(3, affine=True, track_running_stats=True), (2, 3, 4, 5), True),
+    ("InstanceNorm2d(3, affine=True, track_running_stats=True), eval",
+     lambda: torch.nn.InstanceNorm2d(3, affine=True, track_running_stats=True), (3, 4, 5), False),
+]
+
+
+def tensor_spec(t):
+    return {"shape": list(t.shape), "value": values(t)}
+
+
+def module_cases():
+    out = []
+    for i, (name, make, shape, training) in enumerate(MODULES):
+        torch.manual_seed(i)
+        m = make()
+        with torch.no_grad():
+            # Non-default state, so a buffer or parameter left unloaded shows.
+            for t in list(m.parameters()) + [b for b in m.buffers() if b.is_floating_point()]:
+                t.copy_(torch.rand(t.shape) + 0.5)
+        m.train(training)
+        state = {k: tensor_spec(v) for k, v in m.state_dict().items()}
+        x = torch.randn(shape)
+        y = m(x)
+        out.append({"name": name, "state": list(state.items()), "input": tensor_spec(x),
+                    "output": tensor_spec(y), "training": training,
+                    "state_after": [[k, tensor_spec(v)] for k, v in m.state_dict().items()]})
+    return out
+
+
 def main():
     conv_cases()
     pool_cases()
     interpolate_cases()
     norm_cases()
-    json.dump({"torch_version": torch.__version__, "cases": rec.CASES}, sys.stdout,
-              separators=(",", ":"), allow_nan=False)
+    json.dump({"torch_version": torch.__version__, "cases": rec.CASES, "modules": module_cases()},
+              sys.stdout, separators=(",", ":"), allow_nan=False)
     sys.stdout.write("\n")
 
 

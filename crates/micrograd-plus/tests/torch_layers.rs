@@ -14,12 +14,16 @@
 #[allow(dead_code)]
 mod torch_fixture;
 
+use micrograd_plus::nn::{
+    AdaptiveMaxPool2d, AvgPool1d, AvgPool2d, BatchNormConfig, Conv1d, Conv1dConfig, Conv2d,
+    ConvTranspose2d, GroupNorm, InstanceNorm2d, MaxPool1d, MaxPool2d, Module, Upsample,
+};
 use micrograd_plus::tensor::ops::conv_padding::ConvPadding;
 use micrograd_plus::tensor::ops::conv_transpose::ConvTranspose;
 use micrograd_plus::tensor::ops::interpolate::InterpolateMode;
-use micrograd_plus::{Result, Tensor};
+use micrograd_plus::{DType, Result, Tensor};
 use serde_json::Value;
-use torch_fixture::{number, numbers, usizes};
+use torch_fixture::{close, number, numbers, usizes};
 
 const CASES: &str = include_str!("data/torch_layers.json");
 
@@ -205,4 +209,147 @@ fn group_and_instance_norm_agree_with_pytorch() {
 #[test]
 fn every_recorded_op_is_replayed() {
     torch_fixture::assert_every_op_replayed(CASES, GROUPS);
+}
+
+/// Our module for each of the recorder's `MODULES`, built with the same
+/// settings.
+fn module(name: &str) -> Box<dyn Module> {
+    let conv1d =
+        |cin, cout, k, config| Box::new(Conv1d::with_config(cin, cout, k, config).unwrap());
+    let tracked = BatchNormConfig::default(); // affine, tracking running statistics
+    let up = ConvTranspose {
+        stride: (2, 2),
+        padding: (1, 1),
+        output_padding: (1, 1),
+        groups: 2,
+        ..Default::default()
+    };
+    let dilated = ConvTranspose {
+        dilation: (2, 2),
+        ..Default::default()
+    };
+    match name {
+        "Conv1d(3, 4, 3, stride=2, padding=1)" => conv1d(
+            3,
+            4,
+            3,
+            Conv1dConfig {
+                stride: 2,
+                padding: 1,
+                ..Default::default()
+            },
+        ),
+        "Conv1d(4, 6, 4, groups=2, padding='same', bias=False)" => conv1d(
+            4,
+            6,
+            4,
+            Conv1dConfig {
+                groups: 2,
+                padding_same: true,
+                bias: false,
+                ..Default::default()
+            },
+        ),
+        "Conv2d(3, 4, 4, padding='same')" => Box::new(Conv2d::new(3, 4, 4).padding_same()),
+        "ConvTranspose2d(4, 6, (3, 2), stride=2, padding=1, output_padding=1, groups=2)" => {
+            Box::new(ConvTranspose2d::with_config(4, 6, (3, 2), up, true).unwrap())
+        }
+        "ConvTranspose2d(3, 2, 3, bias=False, dilation=2)" => {
+            Box::new(ConvTranspose2d::with_config(3, 2, (3, 3), dilated, false).unwrap())
+        }
+        "MaxPool1d(3, stride=2, padding=1, dilation=2, ceil_mode=True)" => Box::new(
+            MaxPool1d::new(3)
+                .stride(2)
+                .padding(1)
+                .dilation(2)
+                .ceil_mode(true),
+        ),
+        "AvgPool1d(3, stride=2, padding=1, ceil_mode=True, count_include_pad=False)" => Box::new(
+            AvgPool1d::new(3)
+                .stride(2)
+                .padding(1)
+                .ceil_mode(true)
+                .count_include_pad(false),
+        ),
+        "MaxPool2d(3, stride=2, padding=1, dilation=2, ceil_mode=True)" => Box::new(
+            MaxPool2d::new(3)
+                .stride(2)
+                .padding(1)
+                .dilation(2)
+                .ceil_mode(true),
+        ),
+        "AvgPool2d(3, stride=2, padding=1, ceil_mode=True)" => {
+            Box::new(AvgPool2d::new(3).stride(2).padding(1).ceil_mode(true))
+        }
+        "AdaptiveMaxPool2d((2, 3))" => Box::new(AdaptiveMaxPool2d::new((2, 3))),
+        "Upsample(scale_factor=2, mode='bilinear')" => {
+            Box::new(Upsample::scale_factor(2.0, InterpolateMode::Bilinear))
+        }
+        "Upsample(size=(5, 3), mode='nearest')" => {
+            Box::new(Upsample::size(&[5, 3], InterpolateMode::Nearest))
+        }
+        "GroupNorm(2, 4)" => Box::new(GroupNorm::new(2, 4)),
+        "GroupNorm(3, 6, affine=False)" => {
+            Box::new(GroupNorm::with_config(3, 6, 1e-5, false).unwrap())
+        }
+        "InstanceNorm2d(3)" => Box::new(InstanceNorm2d::new(3)),
+        "InstanceNorm2d(3, affine=True, track_running_stats=True), training"
+        | "InstanceNorm2d(3, affine=True, track_running_stats=True), eval" => {
+            Box::new(InstanceNorm2d::with_config(3, tracked).unwrap())
+        }
+        other => panic!("module {other} is not in the replayer"),
+    }
+}
+
+/// A recorded `[name, {shape, value}]` list as a state dict.
+fn state(entries: &Value) -> Vec<(String, Tensor)> {
+    entries
+        .as_array()
+        .expect("state")
+        .iter()
+        .map(|e| {
+            let t = Tensor::from_vec(numbers(&e[1]["value"]), &usizes(&e[1]["shape"])).unwrap();
+            (e[0].as_str().expect("name").to_string(), t)
+        })
+        .collect()
+}
+
+/// One recorded module: PyTorch's state dict loads strictly, and the
+/// output and the state after the forward pass match.
+fn replay_module(m: &Value) -> std::result::Result<(), String> {
+    let mut ours = module(m["name"].as_str().expect("name"));
+    ours.set_training(m["training"].as_bool().expect("training"));
+    ours.load_state_dict(&state(&m["state"]))
+        .map_err(|e| format!("load_state_dict: {e}"))?;
+    // PyTorch's modules and input are float32, as ours.
+    let x = Tensor::from_vec(numbers(&m["input"]["value"]), &usizes(&m["input"]["shape"]))
+        .unwrap()
+        .to_dtype(DType::F32);
+    let y = ours.forward(&x).map_err(|e| format!("forward: {e}"))?;
+    if y.shape() != usizes(&m["output"]["shape"]) {
+        return Err(format!(
+            "output shape {:?}, PyTorch {}",
+            y.shape(),
+            m["output"]["shape"]
+        ));
+    }
+    close(&y.to_vec::<f64>(), &numbers(&m["output"]["value"]), true)
+        .map_err(|e| format!("output: {e}"))?;
+    for ((name, got), (want_name, want)) in ours.state_dict().iter().zip(state(&m["state_after"])) {
+        if *name != want_name {
+            return Err(format!("state entry {name}, PyTorch {want_name}"));
+        }
+        close(&got.to_vec::<f64>(), &want.to_vec::<f64>(), true)
+            .map_err(|e| format!("{name} after forward: {e}"))?;
+    }
+    Ok(())
+}
+
+#[test]
+fn modules_load_pytorch_state_dicts_and_agree() {
+    let fixture: Value = serde_json::from_str(CASES).expect("fixture is JSON");
+    let modules = fixture["modules"].as_array().expect("modules");
+    let failures = torch_fixture::disagreements(modules, replay_module, |m| m["name"].to_string());
+    println!("{} modules replayed", modules.len());
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

@@ -205,13 +205,16 @@ fn sliding(op: &'static str, shape: &[usize], set: Sliding) -> Result<Pool> {
         dilation,
         ..
     } = set;
-    if [kernel, stride, dilation]
-        .iter()
-        .any(|v| v.0 == 0 || v.1 == 0)
-    {
+    if [kernel, stride].iter().any(|v| v.0 == 0 || v.1 == 0) {
         return Err(Error::argument(
             op,
-            format!("kernel_size {kernel:?}, stride {stride:?} and dilation {dilation:?} must be positive"),
+            format!("kernel_size {kernel:?} and stride {stride:?} must be positive"),
+        ));
+    }
+    if dilation.0 == 0 || dilation.1 == 0 {
+        return Err(Error::argument(
+            op,
+            format!("dilation {dilation:?} must be positive"),
         ));
     }
     if 2 * padding.0 > kernel.0 || 2 * padding.1 > kernel.1 {
