@@ -119,16 +119,7 @@ impl Conv2d {
             ));
         }
         check_config(&config)?;
-        if !in_channels.is_multiple_of(config.groups) || !out_channels.is_multiple_of(config.groups)
-        {
-            return Err(Error::argument(
-                op,
-                format!(
-                    "in_channels ({in_channels}) and out_channels ({out_channels}) must both be divisible by groups ({})",
-                    config.groups
-                ),
-            ));
-        }
+        check_groups(op, in_channels, out_channels, config.groups)?;
         let weight = Tensor::zeros(&[
             out_channels,
             in_channels / config.groups,
@@ -232,6 +223,22 @@ impl Conv2d {
     pub fn bias(&self) -> Option<&Tensor> {
         self.bias.as_ref()
     }
+}
+
+/// Checks that `groups` divides both channel counts of layer `op`.
+pub(super) fn check_groups(
+    op: &'static str,
+    in_channels: usize,
+    out_channels: usize,
+    groups: usize,
+) -> Result<()> {
+    if !in_channels.is_multiple_of(groups) || !out_channels.is_multiple_of(groups) {
+        return Err(Error::argument(
+            op,
+            format!("in_channels ({in_channels}) and out_channels ({out_channels}) must both be divisible by groups ({groups})"),
+        ));
+    }
+    Ok(())
 }
 
 /// The end of a convolution layer's description: the groups and the

@@ -1,7 +1,7 @@
 //! `Conv1d(in, out, kernel)`: the 1-D convolution layer over `(N, C, L)`
 //! input, a thin owner of the weight and bias around [`Tensor::conv1d`].
 
-use super::conv::describe_tail;
+use super::conv::{check_groups, describe_tail};
 use super::init;
 use super::{Module, Visitor};
 use crate::tensor::ops::conv_padding::ConvPadding;
@@ -101,16 +101,7 @@ impl Conv1d {
                 format!("channels, kernel and groups must be positive, got in_channels={in_channels}, out_channels={out_channels}, kernel={kernel}, groups={}", config.groups),
             ));
         }
-        if !in_channels.is_multiple_of(config.groups) || !out_channels.is_multiple_of(config.groups)
-        {
-            return Err(Error::argument(
-                op,
-                format!(
-                    "in_channels ({in_channels}) and out_channels ({out_channels}) must both be divisible by groups ({})",
-                    config.groups
-                ),
-            ));
-        }
+        check_groups(op, in_channels, out_channels, config.groups)?;
         let weight = Tensor::zeros(&[out_channels, in_channels / config.groups, kernel]);
         init::layer_weight_(&weight)?;
         let bias = config.bias.then(|| init::layer_bias(&weight)).transpose()?;

@@ -2,7 +2,7 @@
 //! layer (learned upsampling), a thin owner of the weight and bias around
 //! [`Tensor::conv_transpose2d`].
 
-use super::conv::describe_tail;
+use super::conv::{check_groups, describe_tail};
 use super::init;
 use super::{Module, Visitor};
 use crate::tensor::ops::conv_transpose::ConvTranspose;
@@ -76,12 +76,7 @@ impl ConvTranspose2d {
                 format!("channels, kernel and groups must be positive, got in_channels={in_channels}, out_channels={out_channels}, kernel={kernel:?}, groups={g}"),
             ));
         }
-        if !in_channels.is_multiple_of(g) || !out_channels.is_multiple_of(g) {
-            return Err(Error::argument(
-                op,
-                format!("in_channels ({in_channels}) and out_channels ({out_channels}) must both be divisible by groups ({g})"),
-            ));
-        }
+        check_groups(op, in_channels, out_channels, g)?;
         let weight = Tensor::zeros(&[in_channels, out_channels / g, kernel.0, kernel.1]);
         init::layer_weight_(&weight)?;
         let bias = if bias {
