@@ -51,6 +51,7 @@ def conv_cases():
         ("groups not dividing", (1, 4, 6), (3, 2, 3), {"groups": 2}),
     ]:
         case(name, "conv1d", args, [randn(xs), randn(ws)], conv1d)
+    both("empty batch", "conv1d", {}, [randn((0, 2, 5)), randn((3, 2, 2)), randn((3,))], conv1d)
     case("bad bias", "conv1d", {}, [randn((1, 2, 5)), randn((3, 2, 2)), randn((2,))], conv1d)
 
     same1d = lambda x, w, b=None, padding="same", stride=1, dilation=1: F.conv1d(
@@ -113,6 +114,8 @@ def conv_cases():
         ("2-d input", (3, 3), (3, 2, 3, 3), {}),
     ]:
         case(name, "conv_transpose2d", args, [randn(xs), randn(ws)], convt)
+    both("empty batch", "conv_transpose2d", {"stride": [2, 1]},
+         [randn((0, 2, 3, 3)), randn((2, 3, 2, 2)), randn((3,))], convt)
     case("bad bias", "conv_transpose2d", {}, [randn((1, 2, 3, 3)), randn((2, 3, 2, 2)), randn((2,))],
          convt)
 
@@ -228,6 +231,10 @@ def interpolate_cases():
             both(f"{list(shape)} size {size} factor {factor} align {align}", "interpolate",
                  {"size": size, "scale_factor": factor, "mode": "linear", "align_corners": align},
                  [randn(shape)], interp)
+    for mode in ["nearest", "bilinear"]:
+        both(f"empty batch {mode}", "interpolate",
+             {"size": [4, 5], "scale_factor": None, "mode": mode, "align_corners": None},
+             [randn((0, 2, 3, 3))], interp)
     for name, shape, args in [
         ("size and scale_factor", (1, 1, 3, 3), {"size": [4, 4], "scale_factor": [2.0, 2.0], "mode": "nearest",
                                                  "align_corners": None}),
@@ -256,6 +263,8 @@ def norm_cases():
              {"num_groups": groups, "eps": 1e-5}, makers, gn)
     both("constant group, eps 0.1", "group_norm", {"num_groups": 2, "eps": 0.1},
          [const([1.0] * 8 + [2.0, 3.0] * 4, (1, 4, 4))], gn)
+    both("empty batch", "group_norm", {"num_groups": 2, "eps": 1e-5},
+         [randn((0, 4, 3)), randn((4,)), randn((4,))], gn)
     case("groups not dividing", "group_norm", {"num_groups": 4, "eps": 1e-5}, [randn((2, 6, 3))], gn)
     case("bad weight", "group_norm", {"num_groups": 2, "eps": 1e-5},
          [randn((2, 4, 3)), randn((2,)), randn((4,))], gn)
@@ -276,6 +285,9 @@ def norm_cases():
         both(f"{list(shape)} running {running} affine {affine} input stats {use}", "instance_norm",
              {"use_input_stats": use, "momentum": 0.3, "eps": 1e-5, "running": running, "affine": affine},
              makers, inorm)
+    both("empty batch", "instance_norm",
+         {"use_input_stats": True, "momentum": 0.1, "eps": 1e-5, "running": False, "affine": False},
+         [randn((0, 3, 4))], inorm)
     case("one spatial element", "instance_norm",
          {"use_input_stats": True, "momentum": 0.1, "eps": 1e-5, "running": False, "affine": False},
          [randn((2, 3, 1))], inorm)

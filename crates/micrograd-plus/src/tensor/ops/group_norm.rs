@@ -94,7 +94,8 @@ impl Tensor {
         }
         check_channels(op, "weight", weight, c)?;
         check_channels(op, "bias", bias, c)?;
-        let row = self.numel() / (n * num_groups).max(1);
+        // One row per sample and group: its channels and their positions.
+        let row = c / num_groups * shape[2..].iter().product::<usize>();
         let normalised = self
             .reshape(&[n, num_groups, row])?
             .layer_norm(&[row], None, None, eps)?

@@ -126,7 +126,9 @@ impl Taps {
 /// The geometry of one resize: planes of `h × w` to `oh × ow`.
 #[derive(Debug, Clone)]
 struct Resize {
+    /// Input planes (may be 0: an empty batch).
     planes: usize,
+    h: usize,
     w: usize,
     rows: Taps,
     cols: Taps,
@@ -134,11 +136,7 @@ struct Resize {
 
 impl Resize {
     fn forward<T: Element>(&self, x: &[T]) -> Vec<T> {
-        let (ih, oh, ow) = (
-            x.len() / self.planes / self.w,
-            self.rows.idx.len(),
-            self.cols.idx.len(),
-        );
+        let (ih, oh, ow) = (self.h, self.rows.idx.len(), self.cols.idx.len());
         let mut y = vec![T::zero(); self.planes * oh * ow];
         for (plane, out) in x.chunks_exact(ih * self.w).zip(y.chunks_exact_mut(oh * ow)) {
             for (oy, row) in out.chunks_exact_mut(ow).enumerate() {
@@ -164,7 +162,7 @@ impl Resize {
     fn backward<T: Element>(&self, g: &[T], in_len: usize) -> Vec<T> {
         let (oh, ow) = (self.rows.idx.len(), self.cols.idx.len());
         let mut dx = vec![T::zero(); in_len];
-        let ip = in_len / self.planes;
+        let ip = self.h * self.w;
         for (plane, gp) in dx.chunks_exact_mut(ip).zip(g.chunks_exact(oh * ow)) {
             for (oy, grow) in gp.chunks_exact(ow).enumerate() {
                 let (ry, ly) = (self.rows.idx[oy], self.rows.lambda[oy]);
@@ -272,7 +270,7 @@ impl Tensor {
                 ))
             }
         };
-        if spatial.contains(&0) || out.contains(&0) || shape[1] == 0 {
+        if spatial.contains(&0) || out.contains(&0) {
             return Err(Error::shape(
                 op,
                 format!("input and output sizes should be greater than 0, but got input of shape {shape:?} and output size {out:?}"),
@@ -296,6 +294,7 @@ impl Tensor {
         let cols = Taps::new(w, ow, factors[dims - 1], mode, align);
         let rs = Arc::new(Resize {
             planes: shape[..shape.len() - dims].iter().product(),
+            h,
             w,
             rows,
             cols,
