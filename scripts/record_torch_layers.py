@@ -170,6 +170,11 @@ def pool_cases():
          {"kernel": [2, 2], "stride": [0, 1], "padding": [0, 0], "dilation": [1, 1], "ceil_mode": False}),
     ]:
         case(name, "max_pool2d", args, [randn(shape)], maxp)
+    empty = {"kernel": [2, 2], "stride": [2, 1], "padding": [1, 0], "ceil_mode": True}
+    both("empty batch", "max_pool2d", dict(empty, dilation=[1, 2]), [randn((0, 2, 5, 5))], maxp)
+    both("empty batch", "avg_pool2d", dict(empty, count_include_pad=True), [randn((0, 2, 5, 5))], avgp)
+    case("empty channels", "max_pool2d", dict(empty, dilation=[1, 1]), [randn((2, 0, 5, 5))], maxp)
+    case("empty 3-d", "avg_pool2d", dict(empty, count_include_pad=True), [randn((0, 5, 5))], avgp)
     case("kernel too large, ceil", "avg_pool2d",
          {"kernel": [4, 2], "stride": [1, 1], "padding": [0, 0], "ceil_mode": True, "count_include_pad": True},
          [randn((1, 3, 3))], avgp)
@@ -189,6 +194,12 @@ def pool_cases():
                     both(f"{list(shape)} k {k} s {s} p {p} ceil {ceil} include {include}", "avg_pool1d",
                          {"kernel": k, "stride": s, "padding": p, "ceil_mode": ceil,
                           "count_include_pad": include}, [randn(shape)], avg1)
+    both("empty batch", "max_pool1d", {"kernel": 2, "stride": 2, "padding": 1, "dilation": 1,
+                                      "ceil_mode": True}, [randn((0, 2, 5))], max1)
+    both("empty batch", "avg_pool1d", {"kernel": 2, "stride": 2, "padding": 1, "ceil_mode": False,
+                                      "count_include_pad": False}, [randn((0, 2, 5))], avg1)
+    case("empty 2-d", "max_pool1d", {"kernel": 2, "stride": 2, "padding": 0, "dilation": 1,
+                                    "ceil_mode": False}, [randn((0, 5))], max1)
     case("kernel too large", "max_pool1d", {"kernel": 5, "stride": 1, "padding": 0, "dilation": 1,
                                            "ceil_mode": False}, [randn((1, 2, 4))], max1)
     case("4-d input", "max_pool1d", {"kernel": 2, "stride": 2, "padding": 0, "dilation": 1,
@@ -203,6 +214,7 @@ def pool_cases():
         both(f"{list(shape)} to {size}", "adaptive_max_pool2d", {"output_size": size}, [spread(shape)], amax)
     # (An output size of 0 is left out: PyTorch 2.15 returns an empty
     # tensor whose backward then fails; we refuse it, as adaptive_avg_pool2d.)
+    both("empty batch", "adaptive_max_pool2d", {"output_size": [2, 3]}, [randn((0, 2, 4, 5))], amax)
     case("2-d input", "adaptive_max_pool2d", {"output_size": [2, 2]}, [randn((3, 3))], amax)
 
 

@@ -135,11 +135,13 @@ impl Pool {
 
 /// The input's shape checked for pooling: `(lead dims, H, W)`.
 fn planes_of(op: &'static str, shape: &[usize]) -> Result<(Vec<usize>, usize, usize)> {
-    if !(shape.len() == 3 || shape.len() == 4) || shape.contains(&0) {
+    // Only a batch (the first of four dims) may be empty, as in PyTorch.
+    let planes = &shape[shape.len().saturating_sub(3)..];
+    if !(shape.len() == 3 || shape.len() == 4) || planes.contains(&0) {
         return Err(Error::shape(
             op,
             format!(
-                "expected a non-empty 3-D (C, H, W) or 4-D (N, C, H, W) input, got shape {shape:?}"
+                "expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, empty only in N, got shape {shape:?}"
             ),
         ));
     }
@@ -710,13 +712,11 @@ impl Tensor {
 /// A 1-d pool's `(N, C, L)` or `(C, L)` input as planes of height 1, and
 /// its windows.
 fn as_planes(op: &'static str, x: &Tensor, set: Sliding) -> Result<(Tensor, Pool)> {
-    if !(x.ndim() == 2 || x.ndim() == 3) || x.numel() == 0 {
+    let shape = x.shape();
+    if !(shape.len() == 2 || shape.len() == 3) || shape[shape.len() - 2..].contains(&0) {
         return Err(Error::shape(
             op,
-            format!(
-                "expected a non-empty 2-D (C, L) or 3-D (N, C, L) input, got shape {:?}",
-                x.shape()
-            ),
+            format!("expected a 2-D (C, L) or 3-D (N, C, L) input, empty only in N, got shape {shape:?}"),
         ));
     }
     let planes = x.unsqueeze(-2)?;
