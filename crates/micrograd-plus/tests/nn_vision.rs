@@ -77,6 +77,7 @@ fn build(case: &Case) -> Box<dyn Module> {
                     dilation: pair(&a["dilation"]),
                     groups: n("groups"),
                     bias: a["bias"].as_bool().unwrap(),
+                    padding_same: false,
                 },
             )
             .unwrap(),

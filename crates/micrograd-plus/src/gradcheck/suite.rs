@@ -1384,6 +1384,260 @@ fn pool_checks(g: &mut Gen, out: &mut Vec<OpCheck>) {
     }
 }
 
+/// The layers issue 14 added: conv1d (plain, strided and dilated, grouped,
+/// 'same'), conv2d padding='same' with odd totals, conv_transpose2d over
+/// stride, padding, output_padding, dilation and groups, max pooling with
+/// dilation and ceil mode (well-separated values), average pooling with
+/// ceil mode, 1-d pools, adaptive max pooling, interpolate in every mode,
+/// group norm and instance norm.
+fn layer_checks(g: &mut Gen, out: &mut Vec<OpCheck>) {
+    use crate::tensor::ops::conv_padding::ConvPadding;
+    use crate::tensor::ops::conv_transpose::ConvTranspose;
+    use crate::tensor::ops::interpolate::InterpolateMode;
+    // (detail, input, weight, stride, padding, dilation, groups)
+    type Conv1dCase = (
+        &'static str,
+        &'static [usize],
+        &'static [usize],
+        usize,
+        usize,
+        usize,
+        usize,
+    );
+    let cases: [Conv1dCase; 4] = [
+        ("k3", &[2, 3, 7], &[4, 3, 3], 1, 0, 1, 1),
+        ("stride 2, padding 1", &[2, 2, 8], &[3, 2, 2], 2, 1, 1, 1),
+        ("dilation 2, groups 2", &[1, 4, 9], &[2, 2, 3], 1, 2, 2, 2),
+        ("unbatched", &[3, 6], &[2, 3, 4], 1, 1, 1, 1),
+    ];
+    for (detail, xs, ws, stride, padding, dilation, groups) in cases {
+        let inputs = vec![g.randn(xs), g.randn(ws), g.randn(&[ws[0]])];
+        out.push(OpCheck::new("conv1d", detail, inputs, move |t| {
+            t[0].conv1d(&t[1], Some(&t[2]), stride, padding, dilation, groups)
+        }));
+    }
+    out.push(OpCheck::new(
+        "conv1d",
+        "padding='same', k4 (odd total)",
+        vec![g.randn(&[2, 2, 6]), g.randn(&[3, 2, 4])],
+        |t| t[0].conv1d_with_padding(&t[1], None, 1, ConvPadding::Same, 1, 1),
+    ));
+    for (detail, xs, ws, dilation) in [
+        (
+            "padding='same', 2x3 (odd total)",
+            &[1, 2, 5, 6][..],
+            &[3, 2, 2, 3][..],
+            (1, 1),
+        ),
+        (
+            "padding='same', 3x2, dilation (2, 3)",
+            &[2, 2, 6, 5],
+            &[2, 2, 3, 2],
+            (2, 3),
+        ),
+    ] {
+        let inputs = vec![g.randn(xs), g.randn(ws), g.randn(&[ws[0]])];
+        out.push(OpCheck::new("conv2d", detail, inputs, move |t| {
+            t[0].conv2d_with_padding(&t[1], Some(&t[2]), (1, 1), ConvPadding::Same, dilation, 1)
+        }));
+    }
+    type TransposeCase = (
+        &'static str,
+        &'static [usize],
+        &'static [usize],
+        bool,
+        ConvTranspose,
+    );
+    let d = ConvTranspose::default();
+    let cases: [TransposeCase; 5] = [
+        ("3x3, bias", &[2, 3, 4, 3], &[3, 2, 3, 3], true, d),
+        (
+            "stride (2, 3), padding (1, 0), output_padding (1, 2)",
+            &[1, 2, 3, 3],
+            &[2, 3, 3, 4],
+            true,
+            ConvTranspose {
+                stride: (2, 3),
+                padding: (1, 0),
+                output_padding: (1, 2),
+                ..d
+            },
+        ),
+        (
+            "dilation (2, 1), output_padding (1, 0)",
+            &[2, 2, 3, 4],
+            &[2, 2, 2, 3],
+            false,
+            ConvTranspose {
+                dilation: (2, 1),
+                output_padding: (1, 0),
+                ..d
+            },
+        ),
+        (
+            "groups 2, stride 2",
+            &[2, 4, 3, 2],
+            &[4, 3, 2, 2],
+            true,
+            ConvTranspose {
+                groups: 2,
+                stride: (2, 2),
+                ..d
+            },
+        ),
+        ("unbatched 1x1", &[3, 2, 3], &[3, 2, 1, 1], true, d),
+    ];
+    for (detail, xs, ws, bias, settings) in cases {
+        let mut inputs = vec![g.randn(xs), g.randn(ws)];
+        if bias {
+            inputs.push(g.randn(&[ws[1] * settings.groups]));
+        }
+        out.push(OpCheck::new("conv_transpose2d", detail, inputs, move |t| {
+            t[0].conv_transpose2d(&t[1], t.get(2), &settings)
+        }));
+    }
+    // (input, kernel, stride, padding, dilation, ceil_mode)
+    type PoolCase = (
+        &'static [usize],
+        (usize, usize),
+        (usize, usize),
+        (usize, usize),
+        (usize, usize),
+        bool,
+    );
+    let cases: [PoolCase; 3] = [
+        (&[2, 2, 7, 6], (3, 2), (2, 2), (1, 1), (2, 1), false),
+        (&[1, 3, 5, 7], (2, 3), (2, 2), (1, 0), (1, 2), true),
+        (&[3, 6, 5], (2, 2), (3, 2), (0, 1), (1, 1), true),
+    ];
+    for (shape, kernel, stride, padding, dilation, ceil) in cases {
+        let detail = format!("kernel={kernel:?} stride={stride:?} padding={padding:?} dilation={dilation:?} ceil_mode={ceil}");
+        let x = g.spread(&[shape]).remove(0);
+        out.push(OpCheck::new("max_pool2d", detail, vec![x], move |t| {
+            t[0].max_pool2d_with(kernel, stride, padding, dilation, ceil)
+        }));
+        if dilation == (1, 1) {
+            for include in [true, false] {
+                out.push(OpCheck::new(
+                    "avg_pool2d",
+                    format!("kernel={kernel:?} stride={stride:?} padding={padding:?} ceil_mode={ceil} count_include_pad={include}"),
+                    vec![g.randn(shape)],
+                    move |t| t[0].avg_pool2d_with(kernel, stride, padding, ceil, include),
+                ));
+            }
+        }
+    }
+    for (shape, k, s, p, dil, ceil) in [
+        (&[2, 3, 9][..], 3, 2, 1, 2, true),
+        (&[3, 8], 2, 2, 0, 1, false),
+    ] {
+        let detail = format!("kernel={k} stride={s} padding={p} dilation={dil} ceil_mode={ceil}");
+        let x = g.spread(&[shape]).remove(0);
+        out.push(OpCheck::new("max_pool1d", detail, vec![x], move |t| {
+            t[0].max_pool1d(k, s, p, dil, ceil)
+        }));
+        out.push(OpCheck::new(
+            "avg_pool1d",
+            format!("kernel={k} stride={s} padding={p} ceil_mode={ceil}"),
+            vec![g.randn(shape)],
+            move |t| t[0].avg_pool1d(k, s, p, ceil, false),
+        ));
+    }
+    for (shape, size) in [(&[2, 3, 5, 7][..], (3, 4)), (&[1, 2, 3, 3], (5, 4))] {
+        let x = g.spread(&[shape]).remove(0);
+        out.push(OpCheck::new(
+            "adaptive_max_pool2d",
+            format!("output_size={size:?}"),
+            vec![x],
+            move |t| t[0].adaptive_max_pool2d(size),
+        ));
+    }
+    type ResizeCase = (
+        &'static [usize],
+        Option<&'static [usize]>,
+        Option<&'static [f64]>,
+        InterpolateMode,
+        Option<bool>,
+    );
+    let cases: [ResizeCase; 6] = [
+        (
+            &[2, 2, 3, 4],
+            Some(&[5, 7]),
+            None,
+            InterpolateMode::Nearest,
+            None,
+        ),
+        (
+            &[1, 2, 4, 3],
+            None,
+            Some(&[1.5, 2.0]),
+            InterpolateMode::Bilinear,
+            Some(false),
+        ),
+        (
+            &[1, 1, 3, 5],
+            Some(&[4, 2]),
+            None,
+            InterpolateMode::Bilinear,
+            Some(true),
+        ),
+        (
+            &[2, 2, 5],
+            Some(&[8]),
+            None,
+            InterpolateMode::Linear,
+            Some(false),
+        ),
+        (
+            &[1, 3, 4],
+            None,
+            Some(&[2.5]),
+            InterpolateMode::Linear,
+            Some(true),
+        ),
+        (
+            &[1, 2, 5],
+            None,
+            Some(&[0.5]),
+            InterpolateMode::Nearest,
+            None,
+        ),
+    ];
+    for (shape, size, factor, mode, align) in cases {
+        out.push(OpCheck::new(
+            "interpolate",
+            format!(
+                "{} size={size:?} scale_factor={factor:?} align_corners={align:?}",
+                mode.name()
+            ),
+            vec![g.randn(shape)],
+            move |t| t[0].interpolate(size, factor, mode, align),
+        ));
+    }
+    for (shape, groups) in [(&[2, 6, 5][..], 3), (&[2, 4, 3, 3], 2), (&[3, 4], 1)] {
+        let c = shape[1];
+        out.push(OpCheck::new(
+            "group_norm",
+            format!("num_groups={groups}"),
+            vec![g.randn(shape), g.positive(&[c]), g.randn(&[c])],
+            move |t| t[0].group_norm(groups, Some(&t[1]), Some(&t[2]), 1e-5),
+        ));
+    }
+    out.push(OpCheck::new(
+        "instance_norm",
+        "input statistics, affine",
+        vec![g.randn(&[2, 3, 4, 3]), g.positive(&[3]), g.randn(&[3])],
+        |t| t[0].instance_norm(None, None, Some(&t[1]), Some(&t[2]), true, 0.1, 1e-5),
+    ));
+    let (rm, rv) = (g.randn(&[3]), g.positive(&[3]));
+    out.push(OpCheck::new(
+        "instance_norm",
+        "running statistics",
+        vec![g.randn(&[2, 3, 5])],
+        move |t| t[0].instance_norm(Some(&rm), Some(&rv), None, None, false, 0.1, 1e-5),
+    ));
+}
+
 /// batch_norm on 2-D, 3-D and 4-D input, training and evaluation, with and
 /// without the affine parameters.
 fn batch_norm_checks(g: &mut Gen, out: &mut Vec<OpCheck>) {
@@ -1905,6 +2159,7 @@ pub fn op_checks() -> Vec<OpCheck> {
     batch_norm_checks(&mut g, &mut out);
     loss_checks(&mut g, &mut out);
     similarity_and_dropout_checks(&mut g, &mut out);
+    layer_checks(&mut g, &mut out);
     out
 }
 

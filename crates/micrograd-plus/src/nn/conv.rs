@@ -6,6 +6,7 @@
 
 use super::init;
 use super::{Module, Visitor};
+use crate::tensor::ops::conv_padding::ConvPadding;
 use crate::tensor::Tensor;
 use crate::{Error, Result};
 
@@ -30,6 +31,9 @@ pub struct Conv2dConfig {
     pub groups: usize,
     /// Whether the layer adds a learnable bias per output channel.
     pub bias: bool,
+    /// PyTorch's `padding='same'`: pad so the output keeps the input's
+    /// size (stride 1 only; `padding` is then ignored).
+    pub padding_same: bool,
 }
 
 impl Default for Conv2dConfig {
@@ -40,6 +44,7 @@ impl Default for Conv2dConfig {
             dilation: (1, 1),
             groups: 1,
             bias: true,
+            padding_same: false,
         }
     }
 }
@@ -114,16 +119,7 @@ impl Conv2d {
             ));
         }
         check_config(&config)?;
-        if !in_channels.is_multiple_of(config.groups) || !out_channels.is_multiple_of(config.groups)
-        {
-            return Err(Error::argument(
-                op,
-                format!(
-                    "in_channels ({in_channels}) and out_channels ({out_channels}) must both be divisible by groups ({})",
-                    config.groups
-                ),
-            ));
-        }
+        check_groups(op, in_channels, out_channels, config.groups)?;
         let weight = Tensor::zeros(&[
             out_channels,
             in_channels / config.groups,
@@ -158,6 +154,20 @@ impl Conv2d {
     /// ```
     pub fn padding(mut self, p: usize) -> Conv2d {
         self.config.padding = (p, p);
+        self
+    }
+
+    /// The same layer with PyTorch's `padding='same'`: the output keeps the
+    /// input's size (stride must be 1).
+    ///
+    /// ```
+    /// use micrograd_plus::nn::{Conv2d, Module};
+    /// let conv = Conv2d::new(1, 2, 4).padding_same();
+    /// assert_eq!(conv.forward(&micrograd_plus::Tensor::zeros(&[1, 1, 5, 7])).unwrap().shape(), &[1, 2, 5, 7]);
+    /// assert!(conv.describe().contains("padding=same"));
+    /// ```
+    pub fn padding_same(mut self) -> Conv2d {
+        self.config.padding_same = true;
         self
     }
 
@@ -215,6 +225,35 @@ impl Conv2d {
     }
 }
 
+/// Checks that `groups` divides both channel counts of layer `op`.
+pub(super) fn check_groups(
+    op: &'static str,
+    in_channels: usize,
+    out_channels: usize,
+    groups: usize,
+) -> Result<()> {
+    if !in_channels.is_multiple_of(groups) || !out_channels.is_multiple_of(groups) {
+        return Err(Error::argument(
+            op,
+            format!("in_channels ({in_channels}) and out_channels ({out_channels}) must both be divisible by groups ({groups})"),
+        ));
+    }
+    Ok(())
+}
+
+/// The end of a convolution layer's description: the groups and the
+/// bias where they differ from the defaults, and the closing parenthesis.
+pub(super) fn describe_tail(groups: usize, bias: bool) -> String {
+    let mut out = String::new();
+    if groups != 1 {
+        out += &format!(", groups={groups}");
+    }
+    if !bias {
+        out += ", bias=false";
+    }
+    out + ")"
+}
+
 /// Stride and dilation positive, groups at least 1.
 fn check_config(c: &Conv2dConfig) -> Result<()> {
     for (name, v) in [("stride", c.stride), ("dilation", c.dilation)] {
@@ -236,6 +275,16 @@ impl Module for Conv2d {
         // The builder methods do not check; a zero stride is reported here.
         check_config(&self.config)?;
         let c = &self.config;
+        if c.padding_same {
+            return input.conv2d_with_padding(
+                &self.weight,
+                self.bias.as_ref(),
+                c.stride,
+                ConvPadding::Same,
+                c.dilation,
+                c.groups,
+            );
+        }
         input.conv2d(
             &self.weight,
             self.bias.as_ref(),
@@ -260,18 +309,14 @@ impl Module for Conv2d {
             "Conv2d({}, {}, kernel_size=({}, {}), stride={:?}",
             self.in_channels, s[0], s[2], s[3], c.stride
         );
-        if c.padding != (0, 0) {
+        if c.padding_same {
+            out += ", padding=same";
+        } else if c.padding != (0, 0) {
             out += &format!(", padding={:?}", c.padding);
         }
         if c.dilation != (1, 1) {
             out += &format!(", dilation={:?}", c.dilation);
         }
-        if c.groups != 1 {
-            out += &format!(", groups={}", c.groups);
-        }
-        if self.bias.is_none() {
-            out += ", bias=false";
-        }
-        out + ")"
+        out + &describe_tail(c.groups, self.bias.is_some())
     }
 }

@@ -35,9 +35,12 @@ pub mod activation;
 pub mod attention;
 pub mod batch_norm;
 pub mod conv;
+pub mod conv1d;
+pub mod conv_transpose;
 pub mod dropout;
 pub mod embedding;
 pub mod field;
+pub mod group_norm;
 pub mod init;
 pub mod layer_norm;
 pub mod linear;
@@ -48,6 +51,7 @@ pub mod pool;
 pub mod sequential;
 pub mod spec;
 pub mod transformer;
+pub mod upsample;
 
 pub use activation::{
     Flatten, Hardsigmoid, Hardswish, Hardtanh, Identity, LeakyReLU, LogSigmoid, LogSoftmax, Mish,
@@ -56,13 +60,17 @@ pub use activation::{
 pub use attention::{KvCache, MultiHeadAttention};
 pub use batch_norm::{BatchNorm1d, BatchNorm2d, BatchNormConfig};
 pub use conv::{Conv2d, Conv2dConfig};
+pub use conv1d::{Conv1d, Conv1dConfig};
+pub use conv_transpose::ConvTranspose2d;
 pub use dropout::{Dropout, Dropout2d};
 pub use embedding::{Embedding, PositionalEmbedding, PositionalEncoding};
+pub use group_norm::{GroupNorm, InstanceNorm2d};
 pub use layer_norm::LayerNorm;
 pub use linear::Linear;
 /// `#[derive(Module)]`: the rules are in [`field`].
 pub use micrograd_plus_derive::Module;
 pub use module::{LoadReport, Module, Visitor};
-pub use pool::{AdaptiveAvgPool2d, AvgPool2d, MaxPool2d};
+pub use pool::{AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d};
 pub use sequential::Sequential;
 pub use transformer::TransformerBlock;
+pub use upsample::{Upsample, UpsampleTo};

@@ -1,6 +1,7 @@
 //! Reading what the `scripts/record_torch_*.py` recorders wrote, and
 //! comparing our results with PyTorch's: shared by the differential tests
-//! (`torch_programs.rs`, `torch_ops_extra.rs`, `torch_functional.rs`).
+//! (`torch_programs.rs`, `torch_ops_extra.rs`, `torch_functional.rs`,
+//! `torch_layers.rs`).
 //! Each test uses the part it needs (only the single-op replayers use
 //! [`replay_ops`], not every one reads dim lists), hence `dead_code`.
 #![allow(dead_code)]

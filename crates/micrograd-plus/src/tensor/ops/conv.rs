@@ -28,19 +28,24 @@ use crate::{Error, Result};
 use rayon::prelude::*;
 use std::ops::AddAssign;
 
-/// The checked geometry of one convolution.
+/// The checked geometry of one convolution (also the one a transposed
+/// convolution runs backwards, see [`super::conv_transpose`]).
 #[derive(Debug, Clone, Copy)]
-struct Conv {
-    batch: usize,
-    groups: usize,
-    in_channels: usize,
-    out_channels: usize,
+pub(super) struct Conv {
+    pub(super) batch: usize,
+    pub(super) groups: usize,
+    pub(super) in_channels: usize,
+    pub(super) out_channels: usize,
     /// One group of one image: `in_channels / groups` channels.
-    win: Window,
+    pub(super) win: Window,
 }
 
 impl Conv {
-    fn new(
+    /// Checks the shapes and settings of `op` (`conv2d`, or `conv1d` run
+    /// as a conv2d over a height of 1) and works out the output size.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn new(
+        op: &'static str,
         x: &[usize],
         w: &[usize],
         bias: Option<&[usize]>,
@@ -49,7 +54,6 @@ impl Conv {
         dilation: (usize, usize),
         groups: usize,
     ) -> Result<Conv> {
-        let op = "conv2d";
         if x.len() != 4 {
             return Err(Error::shape(
                 op,
@@ -144,15 +148,15 @@ impl Conv {
         self.win.col_rows()
     }
     /// Output positions per image.
-    fn p(&self) -> usize {
+    pub(super) fn p(&self) -> usize {
         self.win.col_cols()
     }
     /// Elements of one input image.
-    fn in_len(&self) -> usize {
+    pub(super) fn in_len(&self) -> usize {
         self.in_channels * self.win.height * self.win.width
     }
     /// Elements of one output image.
-    fn out_len(&self) -> usize {
+    pub(super) fn out_len(&self) -> usize {
         self.out_channels * self.p()
     }
     /// Elements of one group of one input image.
@@ -238,7 +242,7 @@ fn forward_image<T: Element>(
     }
 }
 
-fn forward<T: Element>(cv: &Conv, x: &[T], w: &[T], b: Option<&[T]>) -> Vec<T> {
+pub(super) fn forward<T: Element>(cv: &Conv, x: &[T], w: &[T], b: Option<&[T]>) -> Vec<T> {
     let (in_len, out_len) = (cv.in_len(), cv.out_len());
     let mut out = vec![T::zero(); cv.batch * out_len];
     if out.is_empty() {
@@ -334,10 +338,11 @@ fn backward_image<T: Element + AddAssign>(
     }
 }
 
-type Grads<T> = (Option<Vec<T>>, Option<Vec<T>>, Option<Vec<T>>);
+pub(super) type Grads<T> = (Option<Vec<T>>, Option<Vec<T>>, Option<Vec<T>>);
 
-/// `(dx, dw, db)`, each only when wanted.
-fn backward<T: Element + AddAssign>(
+/// `(dx, dw, db)`, each only when wanted; `x` is read only for `dw` (and
+/// may be empty otherwise).
+pub(super) fn backward<T: Element + AddAssign>(
     cv: &Conv,
     g: &[T],
     x: &[T],
@@ -346,7 +351,15 @@ fn backward<T: Element + AddAssign>(
 ) -> Grads<T> {
     let (in_len, out_len) = (cv.in_len(), cv.out_len());
     let (want_x, want_w, want_b) = want;
-    let mut dx = want_x.then(|| vec![T::zero(); x.len()]);
+    let mut dx = want_x.then(|| vec![T::zero(); cv.batch * in_len]);
+    // Image n of the input, where the weight gradient needs it.
+    let image = |n: usize| {
+        if want_w {
+            &x[n * in_len..][..in_len]
+        } else {
+            &[][..]
+        }
+    };
     let fresh = || Partial::new(want_w, want_b, w.len(), cv.out_channels);
     if cv.batch == 0 || out_len == 0 {
         let p = fresh();
@@ -374,7 +387,7 @@ fn backward<T: Element + AddAssign>(
                         backward_image(
                             cv,
                             &g[n * out_len..][..out_len],
-                            &x[n * in_len..][..in_len],
+                            image(n),
                             w,
                             &mut col,
                             &mut acc,
@@ -394,7 +407,7 @@ fn backward<T: Element + AddAssign>(
                 backward_image(
                     cv,
                     &g[n * out_len..][..out_len],
-                    &x[n * in_len..][..in_len],
+                    image(n),
                     w,
                     &mut col,
                     &mut acc,
@@ -440,15 +453,32 @@ impl Tensor {
         dilation: (usize, usize),
         groups: usize,
     ) -> Result<Tensor> {
+        self.conv_nd("conv2d", weight, bias, stride, padding, dilation, groups)
+    }
+
+    /// [`Tensor::conv2d`] under the name `op` (conv1d runs as a conv2d over
+    /// a height of 1 and reports its errors and graph node as conv1d).
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn conv_nd(
+        &self,
+        op: &'static str,
+        weight: &Tensor,
+        bias: Option<&Tensor>,
+        stride: (usize, usize),
+        padding: (usize, usize),
+        dilation: (usize, usize),
+        groups: usize,
+    ) -> Result<Tensor> {
         if self.ndim() == 3 {
             // Unbatched: run as a batch of one and drop the batch dim again.
             let y = self
                 .unsqueeze(0)?
-                .conv2d(weight, bias, stride, padding, dilation, groups)?;
+                .conv_nd(op, weight, bias, stride, padding, dilation, groups)?;
             let shape = y.shape()[1..].to_vec();
             return Ok(y.reshape_unchecked(shape));
         }
         let cv = Conv::new(
+            op,
             self.shape(),
             weight.shape(),
             bias.map(Tensor::shape),
@@ -457,18 +487,7 @@ impl Tensor {
             dilation,
             groups,
         )?;
-        let dtype = self.dtype();
-        if weight.dtype() != dtype || bias.is_some_and(|b| b.dtype() != dtype) {
-            return Err(Error::argument(
-                "conv2d",
-                format!(
-                    "input ({}), weight ({}) and bias ({}) must have the same dtype",
-                    dtype.name(),
-                    weight.dtype().name(),
-                    bias.map_or("none", |b| b.dtype().name())
-                ),
-            ));
-        }
+        let inputs = graph_inputs(op, self, weight, bias)?;
         let out = {
             let (sx, sw) = (self.storage(), weight.storage());
             let sb = bias.map(|b| b.storage());
@@ -478,12 +497,10 @@ impl Tensor {
                 T::into_storage(forward(&cv, xv, wv, bv))
             })
         };
-        let mut inputs = vec![self.clone(), weight.clone()];
-        inputs.extend(bias.cloned());
         Ok(Tensor::record(
             out,
             cv.out_shape(),
-            "conv2d",
+            op,
             inputs,
             move |g, inputs, _| {
                 let want = (
@@ -507,15 +524,43 @@ impl Tensor {
                             db.map(T::into_storage),
                         )
                     });
-                let mut grads = vec![
-                    dx.map(|s| Tensor::from_storage(s, inputs[0].shape().to_vec())),
-                    dw.map(|s| Tensor::from_storage(s, inputs[1].shape().to_vec())),
-                ];
-                if inputs.len() == 3 {
-                    grads.push(db.map(|s| Tensor::from_storage(s, vec![cv.out_channels])));
-                }
-                Ok(grads)
+                Ok(shaped_like(inputs, [dx, dw, db]))
             },
         ))
     }
+}
+
+/// A convolution's graph inputs (input, weight and the bias if any), all of
+/// one dtype, else an error naming `op` and the dtypes.
+pub(super) fn graph_inputs(
+    op: &'static str,
+    x: &Tensor,
+    weight: &Tensor,
+    bias: Option<&Tensor>,
+) -> Result<Vec<Tensor>> {
+    let dtype = x.dtype();
+    if weight.dtype() != dtype || bias.is_some_and(|b| b.dtype() != dtype) {
+        return Err(Error::argument(
+            op,
+            format!(
+                "input ({}), weight ({}) and bias ({}) must have the same dtype",
+                dtype.name(),
+                weight.dtype().name(),
+                bias.map_or("none", |b| b.dtype().name())
+            ),
+        ));
+    }
+    let mut inputs = vec![x.clone(), weight.clone()];
+    inputs.extend(bias.cloned());
+    Ok(inputs)
+}
+
+/// The gradients `[dx, dw, db]` as tensors shaped like `inputs` (the bias's
+/// only when there is a bias; `None` where not computed).
+pub(super) fn shaped_like(inputs: &[Tensor], grads: [Option<Storage>; 3]) -> Vec<Option<Tensor>> {
+    inputs
+        .iter()
+        .zip(grads)
+        .map(|(t, g)| g.map(|s| Tensor::from_storage(s, t.shape().to_vec())))
+        .collect()
 }

@@ -1,11 +1,14 @@
 //! 2-D pooling over the last two dims of an `(N, C, H, W)` or `(C, H, W)`
-//! tensor, as in `torch.nn.functional`: `max_pool2d`, `avg_pool2d` and
-//! `adaptive_avg_pool2d`.
+//! tensor, as in `torch.nn.functional`: `max_pool2d` (with dilation, ceil
+//! mode and indices), `avg_pool2d` (with ceil mode), `adaptive_avg_pool2d`
+//! and `adaptive_max_pool2d`; and their 1-d forms `max_pool1d` and
+//! `avg_pool1d`, which pool `(N, C, L)` input as planes of height 1.
 //!
 //! Every output element reduces one window of its input plane. Windows are
 //! described per axis (a row range for each output row, a column range for
 //! each output column), already clipped to the input: padding takes no part
-//! in a maximum (PyTorch pads with −∞) and adds only zeros to a sum.
+//! in a maximum (PyTorch pads with −∞) and adds only zeros to a sum. A
+//! dilated window reads every `d`-th input of its range.
 //!
 //! Backward rules, with `g` the upstream gradient of one output:
 //! - max: all of `g` goes to the window's maximum (the first one in
@@ -25,35 +28,57 @@ use std::sync::Arc;
 /// handing work to rayon costs more than it saves.
 const PARALLEL_MIN: usize = 1 << 15;
 
-/// The windows along one axis: output `i` reads inputs `lo[i]..hi[i]` and
-/// contributes a factor `div[i]` to the averaging divisor.
+/// The windows along one axis: output `i` reads inputs `lo[i]..hi[i]`
+/// every `step` (the dilation) and contributes a factor `div[i]` to the
+/// averaging divisor.
 #[derive(Debug, Clone)]
 struct Axis {
     lo: Vec<usize>,
     hi: Vec<usize>,
+    step: usize,
     div: Vec<usize>,
 }
 
 impl Axis {
-    /// Sliding windows of `k` inputs every `s`, with `p` padding each side.
-    fn sliding(len: usize, k: usize, s: usize, p: usize, out: usize, include_pad: bool) -> Axis {
+    /// Sliding windows of `k` taps `d` apart every `s`, with `p` padding
+    /// each side; with `d = 1` the averaging divisor counts the padding
+    /// inside the window when `include_pad` (and never the part of a
+    /// ceil-mode window past the padding, as PyTorch).
+    fn sliding(
+        len: usize,
+        (k, s, p, d): (usize, usize, usize, usize),
+        out: usize,
+        include_pad: bool,
+    ) -> Axis {
         let mut a = Axis {
             lo: Vec::with_capacity(out),
             hi: Vec::with_capacity(out),
+            step: d,
             div: Vec::with_capacity(out),
         };
         for i in 0..out {
-            // Window [i·s − p, i·s − p + k) in input coordinates.
+            // Tap j (< k) sits at start + j·d in padded coordinates; the
+            // taps inside the input are those from `first` to `last`.
             let start = i * s;
-            let end_padded = (start + k).min(len + 2 * p);
-            let lo = start.saturating_sub(p).min(len);
-            let hi = (start + k).saturating_sub(p).min(len);
+            let first = p.saturating_sub(start).div_ceil(d);
+            let last = (len + p).checked_sub(start + 1).map(|r| (r / d).min(k - 1));
+            let count = match last {
+                Some(last) if last >= first && first < k => last - first + 1,
+                _ => 0,
+            };
+            let lo = (start + first * d).saturating_sub(p).min(len);
+            let hi = if count == 0 {
+                lo
+            } else {
+                lo + (count - 1) * d + 1
+            };
+            let end_padded = (start + (k - 1) * d + 1).min(len + 2 * p);
             a.lo.push(lo);
-            a.hi.push(hi.max(lo));
+            a.hi.push(hi);
             a.div.push(if include_pad {
                 end_padded - start
             } else {
-                hi.max(lo) - lo
+                count
             });
         }
         a
@@ -64,7 +89,12 @@ impl Axis {
         let lo: Vec<usize> = (0..out).map(|i| i * len / out).collect();
         let hi: Vec<usize> = (0..out).map(|i| ((i + 1) * len).div_ceil(out)).collect();
         let div = lo.iter().zip(&hi).map(|(l, h)| h - l).collect();
-        Axis { lo, hi, div }
+        Axis {
+            lo,
+            hi,
+            step: 1,
+            div,
+        }
     }
 
     fn len(&self) -> usize {
@@ -93,7 +123,9 @@ impl Pool {
     /// Whether every window is `[2i, 2i + 2)` along both axes: the usual
     /// `MaxPool2d(2)` with no padding, which has a branch-free fast path.
     fn is_2x2_stride_2(&self) -> bool {
-        let pairs = |a: &Axis| (0..a.len()).all(|i| a.lo[i] == 2 * i && a.hi[i] == 2 * i + 2);
+        let pairs = |a: &Axis| {
+            a.step == 1 && (0..a.len()).all(|i| a.lo[i] == 2 * i && a.hi[i] == 2 * i + 2)
+        };
         pairs(&self.rows) && pairs(&self.cols)
     }
     fn parallel(&self) -> bool {
@@ -103,11 +135,13 @@ impl Pool {
 
 /// The input's shape checked for pooling: `(lead dims, H, W)`.
 fn planes_of(op: &'static str, shape: &[usize]) -> Result<(Vec<usize>, usize, usize)> {
-    if !(shape.len() == 3 || shape.len() == 4) || shape.contains(&0) {
+    // Only a batch (the first of four dims) may be empty, as in PyTorch.
+    let planes = &shape[shape.len().saturating_sub(3)..];
+    if !(shape.len() == 3 || shape.len() == 4) || planes.contains(&0) {
         return Err(Error::shape(
             op,
             format!(
-                "expected a non-empty 3-D (C, H, W) or 4-D (N, C, H, W) input, got shape {shape:?}"
+                "expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, empty only in N, got shape {shape:?}"
             ),
         ));
     }
@@ -121,20 +155,68 @@ fn planes_of(op: &'static str, shape: &[usize]) -> Result<(Vec<usize>, usize, us
     Ok((shape[..r - 2].to_vec(), shape[r - 2], shape[r - 1]))
 }
 
-/// Checks kernel, stride and padding and builds the sliding windows.
-fn sliding(
-    op: &'static str,
-    shape: &[usize],
+/// A sliding pool's settings, `(along H, along W)` pairs.
+#[derive(Debug, Clone, Copy)]
+struct Sliding {
     kernel: (usize, usize),
     stride: (usize, usize),
     padding: (usize, usize),
+    dilation: (usize, usize),
+    /// Output sizes rounded up (a last window may start in the padding or
+    /// overhang the input), as long as each window starts inside the
+    /// input or the left padding.
+    ceil_mode: bool,
+    /// Padding zeros count towards an average's divisor.
     include_pad: bool,
-) -> Result<Pool> {
+}
+
+impl Sliding {
+    /// A 1-d pool's settings, for planes of height 1.
+    fn along_length(k: usize, s: usize, p: usize, d: usize, ceil: bool, pad: bool) -> Sliding {
+        Sliding {
+            kernel: (1, k),
+            stride: (1, s),
+            padding: (0, p),
+            dilation: (1, d),
+            ceil_mode: ceil,
+            include_pad: pad,
+        }
+    }
+}
+
+/// PyTorch's `pooling_output_shape`: `(len + 2p − d·(k − 1) − 1) / s + 1`
+/// rounded down, or up in ceil mode unless that window would start past the
+/// input and the left padding; `None` when the input is too small.
+fn pooled_len(len: usize, k: usize, s: usize, p: usize, d: usize, ceil: bool) -> Option<usize> {
+    let span = (len + 2 * p).checked_sub(d * (k - 1) + 1)?;
+    let mut out = if ceil { span.div_ceil(s) } else { span / s } + 1;
+    if ceil && (out - 1) * s >= len + p {
+        out -= 1;
+    }
+    Some(out)
+}
+
+/// Checks kernel, stride, padding and dilation and builds the sliding
+/// windows.
+fn sliding(op: &'static str, shape: &[usize], set: Sliding) -> Result<Pool> {
     let (lead, h, w) = planes_of(op, shape)?;
-    if kernel.0 == 0 || kernel.1 == 0 || stride.0 == 0 || stride.1 == 0 {
+    let Sliding {
+        kernel,
+        stride,
+        padding,
+        dilation,
+        ..
+    } = set;
+    if [kernel, stride].iter().any(|v| v.0 == 0 || v.1 == 0) {
         return Err(Error::argument(
             op,
             format!("kernel_size {kernel:?} and stride {stride:?} must be positive"),
+        ));
+    }
+    if dilation.0 == 0 || dilation.1 == 0 {
+        return Err(Error::argument(
+            op,
+            format!("dilation {dilation:?} must be positive"),
         ));
     }
     if 2 * padding.0 > kernel.0 || 2 * padding.1 > kernel.1 {
@@ -143,17 +225,18 @@ fn sliding(
             format!("pad should be at most half of kernel size, but got pad={padding:?} and kernel_size={kernel:?}"),
         ));
     }
-    let (hp, wp) = (h + 2 * padding.0, w + 2 * padding.1);
-    if kernel.0 > hp || kernel.1 > wp {
+    // (k, s, p, d) along H (i = 0) or W (i = 1).
+    let along = |i: usize| {
+        let pick = |v: (usize, usize)| if i == 0 { v.0 } else { v.1 };
+        (pick(kernel), pick(stride), pick(padding), pick(dilation))
+    };
+    let out = |len, (k, s, p, d)| pooled_len(len, k, s, p, d, set.ceil_mode);
+    let (Some(oh), Some(ow)) = (out(h, along(0)), out(w, along(1))) else {
         return Err(Error::shape(
             op,
-            format!("input of shape {shape:?} (padded to {hp}x{wp}) is smaller than kernel_size {kernel:?}: output size is too small"),
+            format!("input of shape {shape:?} (padded by {padding:?}) is smaller than kernel_size {kernel:?} with dilation {dilation:?}: output size is too small"),
         ));
-    }
-    let (oh, ow) = (
-        (hp - kernel.0) / stride.0 + 1,
-        (wp - kernel.1) / stride.1 + 1,
-    );
+    };
     let mut out_shape = lead.clone();
     out_shape.extend([oh, ow]);
     Ok(Pool {
@@ -161,8 +244,8 @@ fn sliding(
         planes: lead.iter().product(),
         h,
         w,
-        rows: Axis::sliding(h, kernel.0, stride.0, padding.0, oh, include_pad),
-        cols: Axis::sliding(w, kernel.1, stride.1, padding.1, ow, include_pad),
+        rows: Axis::sliding(h, along(0), oh, set.include_pad),
+        cols: Axis::sliding(w, along(1), ow, set.include_pad),
     })
 }
 
@@ -248,10 +331,11 @@ fn max_windows<T: Element>(plane: &[T], pl: &Pool, vals: &mut [T], args: &mut [u
         for (ox, (v_out, a_out)) in vrow.iter_mut().zip(arow.iter_mut()).enumerate() {
             let (xlo, xhi) = (pl.cols.lo[ox], pl.cols.hi[ox]);
             let mut best = (T::neg_infinity(), (ylo * pl.w + xlo) as u32);
-            for y in ylo..yhi {
+            for y in (ylo..yhi).step_by(pl.rows.step) {
                 let base = y * pl.w + xlo;
-                for (xi, &v) in plane[base..y * pl.w + xhi].iter().enumerate() {
-                    best = pick(best, (v, (base + xi) as u32));
+                let row = plane[base..y * pl.w + xhi].iter().step_by(pl.cols.step);
+                for (xi, &v) in row.enumerate() {
+                    best = pick(best, (v, (base + xi * pl.cols.step) as u32));
                 }
             }
             (*v_out, *a_out) = best;
@@ -348,9 +432,10 @@ fn avg_backward<T: Element>(g: &[T], pl: &Pool) -> Vec<T> {
 impl Tensor {
     /// Maximum over `kernel`-sized windows every `stride`, on an
     /// `(N, C, H, W)` or `(C, H, W)` tensor, like
-    /// `torch.nn.functional.max_pool2d` (no dilation, floor mode). `padding`
-    /// (at most half the kernel) pads with −∞. The gradient goes to each
-    /// window's maximum, the first one on ties.
+    /// `torch.nn.functional.max_pool2d` with no dilation, in floor mode
+    /// ([`Tensor::max_pool2d_with`] has both). `padding` (at most half the
+    /// kernel) pads with −∞. The gradient goes to each window's maximum,
+    /// the first one on ties.
     ///
     /// ```
     /// use micrograd_plus::Tensor;
@@ -368,28 +453,67 @@ impl Tensor {
         stride: (usize, usize),
         padding: (usize, usize),
     ) -> Result<Tensor> {
-        let pl = sliding("max_pool2d", self.shape(), kernel, stride, padding, false)?;
-        let (out, arg) = with_slice!(&*self.storage(), |xv: T| {
-            let (v, a) = max_forward(xv, &pl);
-            (T::into_storage(v), a)
-        });
-        let arg = Arc::new(arg);
-        let shape = pl.out_shape.clone();
-        Ok(Tensor::record(
-            out,
-            shape,
-            "max_pool2d",
-            vec![self.clone()],
-            move |g, inputs, _| {
-                let dx = with_slice!(&*g.storage(), |gv: T| T::into_storage(max_backward(
-                    gv, &arg, &pl
-                )));
-                Ok(vec![Some(Tensor::from_storage(
-                    dx,
-                    inputs[0].shape().to_vec(),
-                ))])
-            },
-        ))
+        self.max_pool2d_with(kernel, stride, padding, (1, 1), false)
+    }
+
+    /// `torch.nn.functional.max_pool2d` with every setting: windows of
+    /// `kernel` taps `dilation` apart, every `stride`, `padding` of −∞ on
+    /// each side, and output sizes rounded up in `ceil_mode` (a last window
+    /// may then overhang the input, but never starts in the right padding).
+    ///
+    /// ```
+    /// use micrograd_plus::Tensor;
+    /// let x = Tensor::arange(0.0, 5.0, 1.0).reshape(&[1, 1, 5]).unwrap();
+    /// // taps 2 apart: windows {0, 2}, {1, 3}, {2, 4}
+    /// let y = x.max_pool2d_with((1, 2), (1, 1), (0, 0), (1, 2), false).unwrap();
+    /// assert_eq!(y.to_vec::<f32>(), vec![2.0, 3.0, 4.0]);
+    /// // ceil mode keeps the last, partial window: {0, 1}, {2, 3}, {4}
+    /// let y = x.max_pool2d_with((1, 2), (1, 2), (0, 0), (1, 1), true).unwrap();
+    /// assert_eq!(y.to_vec::<f32>(), vec![1.0, 3.0, 4.0]);
+    /// ```
+    pub fn max_pool2d_with(
+        &self,
+        kernel: (usize, usize),
+        stride: (usize, usize),
+        padding: (usize, usize),
+        dilation: (usize, usize),
+        ceil_mode: bool,
+    ) -> Result<Tensor> {
+        Ok(self
+            .max_pool2d_with_indices(kernel, stride, padding, dilation, ceil_mode)?
+            .0)
+    }
+
+    /// [`Tensor::max_pool2d_with`] and, like PyTorch's
+    /// `return_indices=True`, where each maximum came from: its flat index
+    /// `y·W + x` in its input plane (whole numbers in the input's dtype;
+    /// the engine has no integer tensors).
+    ///
+    /// ```
+    /// use micrograd_plus::Tensor;
+    /// let x = Tensor::new([[[3.0f32, 1.0], [2.0, 5.0]]]).unwrap();
+    /// let (v, i) = x.max_pool2d_with_indices((2, 1), (2, 1), (0, 0), (1, 1), false).unwrap();
+    /// assert_eq!(v.to_vec::<f32>(), vec![3.0, 5.0]);
+    /// assert_eq!(i.to_vec::<f32>(), vec![0.0, 3.0]);
+    /// ```
+    pub fn max_pool2d_with_indices(
+        &self,
+        kernel: (usize, usize),
+        stride: (usize, usize),
+        padding: (usize, usize),
+        dilation: (usize, usize),
+        ceil_mode: bool,
+    ) -> Result<(Tensor, Tensor)> {
+        let set = Sliding {
+            kernel,
+            stride,
+            padding,
+            dilation,
+            ceil_mode,
+            include_pad: false,
+        };
+        let op = "max_pool2d";
+        Ok(self.record_max(op, sliding(op, self.shape(), set)?))
     }
 
     /// Mean over `kernel`-sized windows every `stride`, like
@@ -412,15 +536,39 @@ impl Tensor {
         padding: (usize, usize),
         count_include_pad: bool,
     ) -> Result<Tensor> {
-        let pl = sliding(
-            "avg_pool2d",
-            self.shape(),
+        self.avg_pool2d_with(kernel, stride, padding, false, count_include_pad)
+    }
+
+    /// `torch.nn.functional.avg_pool2d` with `ceil_mode` too: output sizes
+    /// rounded up, the last window possibly overhanging the input. The
+    /// divisor of such a window counts the padding inside it when
+    /// `count_include_pad`, but never the overhang past the padding (as
+    /// PyTorch).
+    ///
+    /// ```
+    /// use micrograd_plus::Tensor;
+    /// let x = Tensor::arange(0.0, 5.0, 1.0).reshape(&[1, 1, 5]).unwrap();
+    /// let y = x.avg_pool2d_with((1, 2), (1, 2), (0, 0), true, true).unwrap();
+    /// assert_eq!(y.to_vec::<f32>(), vec![0.5, 2.5, 4.0]); // the last window is {4} alone
+    /// ```
+    pub fn avg_pool2d_with(
+        &self,
+        kernel: (usize, usize),
+        stride: (usize, usize),
+        padding: (usize, usize),
+        ceil_mode: bool,
+        count_include_pad: bool,
+    ) -> Result<Tensor> {
+        let set = Sliding {
             kernel,
             stride,
             padding,
-            count_include_pad,
-        )?;
-        Ok(self.record_avg("avg_pool2d", pl))
+            dilation: (1, 1),
+            ceil_mode,
+            include_pad: count_include_pad,
+        };
+        let op = "avg_pool2d";
+        Ok(self.record_avg(op, sliding(op, self.shape(), set)?))
     }
 
     /// Mean over `output_size` bins that tile each plane, like
@@ -436,24 +584,112 @@ impl Tensor {
     /// ```
     pub fn adaptive_avg_pool2d(&self, output_size: (usize, usize)) -> Result<Tensor> {
         let op = "adaptive_avg_pool2d";
-        let (lead, h, w) = planes_of(op, self.shape())?;
-        if output_size.0 == 0 || output_size.1 == 0 {
-            return Err(Error::argument(
-                op,
-                format!("output_size must be positive, got {output_size:?}"),
-            ));
-        }
-        let mut out_shape = lead.clone();
-        out_shape.extend([output_size.0, output_size.1]);
-        let pl = Pool {
-            out_shape,
-            planes: lead.iter().product(),
-            h,
-            w,
-            rows: Axis::adaptive(h, output_size.0),
-            cols: Axis::adaptive(w, output_size.1),
-        };
-        Ok(self.record_avg(op, pl))
+        Ok(self.record_avg(op, adaptive(op, self.shape(), output_size)?))
+    }
+
+    /// Maximum over `output_size` bins that tile each plane, like
+    /// `torch.nn.functional.adaptive_max_pool2d` (the bins of
+    /// [`Tensor::adaptive_avg_pool2d`]).
+    ///
+    /// ```
+    /// use micrograd_plus::Tensor;
+    /// let x = Tensor::new([[[1.0f32, 5.0, 2.0, 0.0, 3.0]]]).unwrap();
+    /// let y = x.adaptive_max_pool2d((1, 2)).unwrap(); // bins 0..3, 2..5
+    /// assert_eq!(y.to_vec::<f32>(), vec![5.0, 3.0]);
+    /// ```
+    pub fn adaptive_max_pool2d(&self, output_size: (usize, usize)) -> Result<Tensor> {
+        Ok(self.adaptive_max_pool2d_with_indices(output_size)?.0)
+    }
+
+    /// [`Tensor::adaptive_max_pool2d`] and each maximum's flat index `y·W +
+    /// x` in its input plane, as PyTorch's `return_indices=True` (whole
+    /// numbers in the input's dtype).
+    ///
+    /// ```
+    /// use micrograd_plus::Tensor;
+    /// let x = Tensor::new([[[1.0f32, 5.0, 2.0, 0.0, 3.0]]]).unwrap();
+    /// let (_, i) = x.adaptive_max_pool2d_with_indices((1, 2)).unwrap();
+    /// assert_eq!(i.to_vec::<f32>(), vec![1.0, 4.0]);
+    /// ```
+    pub fn adaptive_max_pool2d_with_indices(
+        &self,
+        output_size: (usize, usize),
+    ) -> Result<(Tensor, Tensor)> {
+        let op = "adaptive_max_pool2d";
+        Ok(self.record_max(op, adaptive(op, self.shape(), output_size)?))
+    }
+
+    /// Max pooling over the last dim of an `(N, C, L)` or `(C, L)` tensor,
+    /// like `torch.nn.functional.max_pool1d`: [`Tensor::max_pool2d_with`]
+    /// over a height of 1.
+    ///
+    /// ```
+    /// use micrograd_plus::Tensor;
+    /// let x = Tensor::new([[1.0f32, 4.0, 2.0, 0.0, 3.0]]).unwrap();
+    /// assert_eq!(x.max_pool1d(2, 2, 0, 1, false).unwrap().to_vec::<f32>(), vec![4.0, 2.0]);
+    /// assert_eq!(x.max_pool1d(2, 2, 0, 1, true).unwrap().to_vec::<f32>(), vec![4.0, 2.0, 3.0]);
+    /// assert!(x.max_pool1d(2, 2, 0, 1, false).is_ok() && Tensor::ones(&[5]).max_pool1d(2, 2, 0, 1, false).is_err());
+    /// ```
+    pub fn max_pool1d(
+        &self,
+        kernel: usize,
+        stride: usize,
+        padding: usize,
+        dilation: usize,
+        ceil_mode: bool,
+    ) -> Result<Tensor> {
+        let op = "max_pool1d";
+        let set = Sliding::along_length(kernel, stride, padding, dilation, ceil_mode, false);
+        let (x, pl) = as_planes(op, self, set)?;
+        x.record_max(op, pl).0.squeeze(Some(-2))
+    }
+
+    /// Average pooling over the last dim of an `(N, C, L)` or `(C, L)`
+    /// tensor, like `torch.nn.functional.avg_pool1d`:
+    /// [`Tensor::avg_pool2d_with`] over a height of 1.
+    ///
+    /// ```
+    /// use micrograd_plus::Tensor;
+    /// let x = Tensor::new([[1.0f32, 4.0, 2.0, 0.0, 3.0]]).unwrap();
+    /// assert_eq!(x.avg_pool1d(2, 2, 1, false, true).unwrap().to_vec::<f32>(), vec![0.5, 3.0, 1.5]);
+    /// assert_eq!(x.avg_pool1d(2, 2, 1, false, false).unwrap().to_vec::<f32>(), vec![1.0, 3.0, 1.5]);
+    /// ```
+    pub fn avg_pool1d(
+        &self,
+        kernel: usize,
+        stride: usize,
+        padding: usize,
+        ceil_mode: bool,
+        count_include_pad: bool,
+    ) -> Result<Tensor> {
+        let op = "avg_pool1d";
+        let set = Sliding::along_length(kernel, stride, padding, 1, ceil_mode, count_include_pad);
+        let (x, pl) = as_planes(op, self, set)?;
+        x.record_avg(op, pl).squeeze(Some(-2))
+    }
+
+    /// Max pooling's forward (values and flat argmax per window) and its
+    /// backward (each gradient to its window's maximum).
+    fn record_max(&self, op: &'static str, pl: Pool) -> (Tensor, Tensor) {
+        let (out, arg) = with_slice!(&*self.storage(), |xv: T| {
+            let (v, a) = max_forward(xv, &pl);
+            (T::into_storage(v), a)
+        });
+        let indices = Tensor::from_vec(arg.iter().map(|&a| a as f64).collect(), &pl.out_shape)
+            .expect("one index per output")
+            .to_dtype(self.dtype());
+        let arg = Arc::new(arg);
+        let shape = pl.out_shape.clone();
+        let values = Tensor::record(out, shape, op, vec![self.clone()], move |g, inputs, _| {
+            let dx = with_slice!(&*g.storage(), |gv: T| T::into_storage(max_backward(
+                gv, &arg, &pl
+            )));
+            Ok(vec![Some(Tensor::from_storage(
+                dx,
+                inputs[0].shape().to_vec(),
+            ))])
+        });
+        (values, indices)
     }
 
     fn record_avg(&self, op: &'static str, pl: Pool) -> Tensor {
@@ -473,9 +709,57 @@ impl Tensor {
     }
 }
 
+/// A 1-d pool's `(N, C, L)` or `(C, L)` input as planes of height 1, and
+/// its windows.
+fn as_planes(op: &'static str, x: &Tensor, set: Sliding) -> Result<(Tensor, Pool)> {
+    let shape = x.shape();
+    if !(shape.len() == 2 || shape.len() == 3) || shape[shape.len() - 2..].contains(&0) {
+        return Err(Error::shape(
+            op,
+            format!("expected a 2-D (C, L) or 3-D (N, C, L) input, empty only in N, got shape {shape:?}"),
+        ));
+    }
+    let planes = x.unsqueeze(-2)?;
+    let pl = sliding(op, planes.shape(), set)?;
+    Ok((planes, pl))
+}
+
+/// The bins of an adaptive pool to `output_size`.
+fn adaptive(op: &'static str, shape: &[usize], output_size: (usize, usize)) -> Result<Pool> {
+    let (lead, h, w) = planes_of(op, shape)?;
+    if output_size.0 == 0 || output_size.1 == 0 {
+        return Err(Error::argument(
+            op,
+            format!("output_size must be positive, got {output_size:?}"),
+        ));
+    }
+    let mut out_shape = lead.clone();
+    out_shape.extend([output_size.0, output_size.1]);
+    Ok(Pool {
+        out_shape,
+        planes: lead.iter().product(),
+        h,
+        w,
+        rows: Axis::adaptive(h, output_size.0),
+        cols: Axis::adaptive(w, output_size.1),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A 2×2 max pool with this stride and padding.
+    fn max2(stride: (usize, usize), padding: (usize, usize)) -> Sliding {
+        Sliding {
+            kernel: (2, 2),
+            stride,
+            padding,
+            dilation: (1, 1),
+            ceil_mode: false,
+            include_pad: false,
+        }
+    }
 
     /// The 2×2 fast path picks the same values and positions as the general
     /// loop, with many ties (values from {0, 1, 2}), NaNs, −∞ and an odd
@@ -490,7 +774,7 @@ mod tests {
                 r => (r % 3) as f32,
             })
             .collect();
-        let pl = sliding("max_pool2d", &[1, h, w], (2, 2), (2, 2), (0, 0), false).unwrap();
+        let pl = sliding("max_pool2d", &[1, h, w], max2((2, 2), (0, 0))).unwrap();
         assert!(pl.is_2x2_stride_2());
         let n = pl.out_plane();
         let (mut v1, mut a1) = (vec![0.0; n], vec![0; n]);
@@ -505,8 +789,8 @@ mod tests {
         );
         assert!(v1.iter().any(|v| v.is_nan()));
         // Padding or a stride of 1 is not the fast path.
-        let padded = sliding("max_pool2d", &[1, h, w], (2, 2), (2, 2), (1, 1), false).unwrap();
-        let overlapping = sliding("max_pool2d", &[1, h, w], (2, 2), (1, 1), (0, 0), false).unwrap();
+        let padded = sliding("max_pool2d", &[1, h, w], max2((2, 2), (1, 1))).unwrap();
+        let overlapping = sliding("max_pool2d", &[1, h, w], max2((1, 1), (0, 0))).unwrap();
         assert!(!padded.is_2x2_stride_2() && !overlapping.is_2x2_stride_2());
     }
 }
