@@ -1451,9 +1451,23 @@ fn every_help_has_examples_and_shows_the_presets_defaults() {
             help.contains("\nExamples:\n  mgp "),
             "mgp {args:?} --help:\n{help}"
         );
-        // Each example is a command of this program.
+        // Each example parses: its flags and values are accepted (`--help`
+        // after them succeeds only if everything before it does).
         let examples = help.split("\nExamples:\n").nth(1).expect("examples");
-        assert!(examples.lines().all(|l| l.starts_with("  ")), "{examples}");
+        for line in examples.lines() {
+            assert!(line.starts_with("  "), "{examples}");
+            let words: Vec<&str> = line
+                .split_whitespace()
+                .take_while(|w| !["#", ">", "|"].contains(w))
+                .collect();
+            if words[0] != "mgp" {
+                continue; // e.g. python3 running an export
+            }
+            let mut example: Vec<&str> = words[1..].to_vec();
+            example.push("--help");
+            let out = mgp(&example);
+            assert!(out.status.success(), "{line}: {}", stderr_of(&out));
+        }
     }
 
     // The GPT's step and minute limits, from the recipe's preset.

@@ -378,6 +378,21 @@ fn hostile_binary_archives_are_named_errors() {
         "{msg}"
     );
     assert!(msg.contains("this looks like the Python version"), "{msg}");
+    // A file that is no archive at all, gzipped or not.
+    for (name, bytes) in [
+        ("junk.tar.gz", hostile_fixtures::gzip(b"not a tar")),
+        ("junk.bin", b"junk".to_vec()),
+    ] {
+        let path = dir.join(name);
+        std::fs::write(&path, bytes).unwrap();
+        let (at, msg) = file_error(Cifar10::load(&path).unwrap_err());
+        assert_eq!(at, path.display().to_string());
+        assert!(msg.starts_with("not a tar archive (truncated: "), "{msg}");
+        assert!(
+            msg.ends_with("or train/<class>/ and test/<class>/ image folders"),
+            "{msg}"
+        );
+    }
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

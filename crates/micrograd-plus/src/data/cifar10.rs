@@ -337,7 +337,19 @@ impl Cifar10 {
             found.push((split, class.to_string(), name.to_string(), bytes));
             Ok(())
         });
-        walked.map_err(|msg| file_error(path, msg))?;
+        walked.map_err(|msg| {
+            // Refused at its first header: not a tar archive at all, so
+            // say what the file could have been.
+            let first_header = msg.contains("at byte 0") && !msg.starts_with("entry ");
+            if first_header {
+                file_error(
+                    path,
+                    format!("not a tar archive ({msg}): {EXPECTED_LAYOUTS}"),
+                )
+            } else {
+                file_error(path, msg)
+            }
+        })?;
         if !batches.is_empty() {
             return batches.into_datasets().map_err(|msg| file_error(path, msg));
         }
