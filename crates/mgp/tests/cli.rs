@@ -1494,6 +1494,9 @@ fn every_help_has_examples_and_shows_the_presets_defaults() {
         );
     }
     assert_ne!(flag_line(&tiny, "steps"), flag_line(&help, "steps"));
+    // The shared run flags in a GPT's words.
+    assert!(flag_line(&help, "resume").contains("--steps or --minutes may extend it"));
+    assert!(flag_line(&help, "json").contains("one JSON object per evaluation"));
 
     // The classifiers' epochs (an Option: the run's own on --resume) and
     // sizes, from their presets.

@@ -82,10 +82,24 @@ pub fn with_defaults(command: clap::Command, corpus: Corpus) -> clap::Command {
          mgp generate --checkpoint runs/{name}-20260101-120000/model.safetensors --prompt \"{}\"",
         corpus.prompt().trim()
     ));
+    let help_of = |arg: &clap::Arg| arg.get_help().map(|h| h.to_string()).unwrap_or_default();
     for (id, default) in defaults {
         command = command.mut_arg(id, |arg| {
-            let help = arg.get_help().map(|h| h.to_string()).unwrap_or_default();
+            let help = help_of(&arg);
             arg.help(format!("{help} [default: {default}]"))
+        });
+    }
+    // The shared run flags speak of epochs; a GPT counts steps and
+    // evaluations.
+    for id in ["resume", "json"] {
+        command = command.mut_arg(id, |arg| {
+            let help = help_of(&arg)
+                .replace(
+                    "--epochs may extend it",
+                    "--steps or --minutes may extend it",
+                )
+                .replace("per epoch", "per evaluation");
+            arg.help(help)
         });
     }
     command

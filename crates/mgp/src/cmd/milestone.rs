@@ -17,7 +17,7 @@ use micrograd_plus::train::xor::train_xor;
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Examples:\n  \
     mgp milestone list                  # every milestone: what it trains, its bar, how long it takes\n  \
-    mgp milestone 1                     # MLP on MNIST: PASS at 85% test accuracy\n  \
+    mgp milestone 1                     # MLP on MNIST: PASS or FAIL against its bar\n  \
     mgp milestone tinytorch-03          # the same, by TinyTorch's number\n  \
     mgp milestone 4 --data cifar-10-binary.tar.gz --seed 1")]
 pub struct Args {
