@@ -273,6 +273,15 @@ fn official_binary_archive_and_folder_match_the_image_folder_form() {
         let loaded = Cifar10::load(&path).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(loaded, folders, "{}", path.display());
     }
+    // The folder the archive was downloaded to.
+    let downloads = root.join("downloads");
+    std::fs::create_dir_all(&downloads).unwrap();
+    std::fs::rename(
+        root.join("cifar-10-binary.tar.gz"),
+        downloads.join("cifar-10-binary.tar.gz"),
+    )
+    .unwrap();
+    assert_eq!(Cifar10::load(&downloads).unwrap(), folders);
     // The pixels are the records' CHW bytes, the labels their first byte.
     let (train, test) = &folders;
     assert_eq!(train.labels(), (0..10).collect::<Vec<u32>>());

@@ -46,6 +46,8 @@ const MAX_ARCHIVE_TOTAL_BYTES: u64 = 4 << 30;
 /// record of up to this size; anything beyond is not padding).
 const MAX_ARCHIVE_PADDING: u64 = 1 << 20;
 
+/// The official binary download's file name.
+const OFFICIAL_ARCHIVE: &str = "cifar-10-binary.tar.gz";
 /// What [`Cifar10::load`] reads, for the error that finds none of it.
 const EXPECTED_LAYOUTS: &str = "expected the official cifar-10-binary.tar.gz (or a .tar/.tar.gz of image folders), a folder with data_batch_1.bin ... data_batch_5.bin and test_batch.bin (directly or in cifar-10-batches-bin/), or train/<class>/ and test/<class>/ image folders";
 /// Added when the data found is CIFAR-10's Python (pickle) version.
@@ -174,8 +176,9 @@ impl Cifar10 {
 
     /// Training and test sets from `path`, whatever form it has: a
     /// `.tar.gz`/`.tar` archive file, a folder with the binary batches
-    /// (directly or in `cifar-10-batches-bin/`), or a folder with
-    /// `train/` and `test/` image folders.
+    /// (directly or in `cifar-10-batches-bin/`), a folder with `train/`
+    /// and `test/` image folders, or a folder holding the official
+    /// `cifar-10-binary.tar.gz`.
     ///
     /// ```
     /// use micrograd_plus::data::cifar10::Cifar10;
@@ -205,6 +208,11 @@ impl Cifar10 {
         }
         if path.join("train").is_dir() && path.join("test").is_dir() {
             return Cifar10::load_folders(path);
+        }
+        // The folder the archive was downloaded to.
+        let archive = path.join(OFFICIAL_ARCHIVE);
+        if archive.is_file() {
+            return Cifar10::load_archive(&archive);
         }
         // The Python version's batches are pickles, which are not read here.
         let pickles = path.join("cifar-10-batches-py").is_dir()

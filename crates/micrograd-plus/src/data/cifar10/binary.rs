@@ -163,8 +163,17 @@ impl Batches {
             .classes
             .unwrap_or_else(|| Cifar10::CLASSES.iter().map(|c| c.to_string()).collect());
         let [b1, b2, b3, b4, b5, test] = self.slots.map(Option::unwrap_or_default);
-        let mut train = Batch::default();
-        for b in [b1, b2, b3, b4, b5] {
+        let train_batches = [b1, b2, b3, b4, b5];
+        let records: usize = train_batches.iter().map(|b| b.labels.len()).sum();
+        let mut train = Batch {
+            labels: Vec::with_capacity(records),
+            pixels: Vec::new(),
+        };
+        train
+            .pixels
+            .try_reserve_exact(records * IMAGE_BYTES)
+            .map_err(|_| format!("cannot allocate {records} training images"))?;
+        for b in train_batches {
             train.labels.extend(b.labels);
             train.pixels.extend(b.pixels);
         }
