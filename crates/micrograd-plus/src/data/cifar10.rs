@@ -4,7 +4,7 @@
 //! - the official binary batches (`data_batch_1.bin` ... `data_batch_5.bin`,
 //!   `test_batch.bin`, and `batches.meta.txt` for the class names): records
 //!   of one label byte and 3072 pixel bytes, CHW (1024 red, 1024 green,
-//!   1024 blue) ([`binary`]); as the official `cifar-10-binary.tar.gz` or
+//!   1024 blue) (`cifar10/binary.rs`); as the official `cifar-10-binary.tar.gz` or
 //!   its extracted `cifar-10-batches-bin/` folder, unchanged;
 //! - image folders `train/<class>/*.jpg|png` and `test/<class>/...`;
 //! - a `.tar.gz` (or `.tar`) of those folders, streamed and decoded in
