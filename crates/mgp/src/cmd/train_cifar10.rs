@@ -44,7 +44,7 @@ pub struct Args {
     pub seed: u64,
     /// CIFAR-10: the official cifar-10-binary.tar.gz or its extracted
     /// cifar-10-batches-bin/ folder, as downloaded, or image folders
-    /// train/<class>/ and test/<class>/, or a .tar.gz of them.
+    /// `train/<class>/` and `test/<class>/`, or a .tar.gz of them.
     #[arg(long, help = with_default(
         "CIFAR-10: the official cifar-10-binary.tar.gz or its extracted cifar-10-batches-bin/ \
          folder, as downloaded, or image folders train/<class>/ and test/<class>/, or a .tar.gz of them",
