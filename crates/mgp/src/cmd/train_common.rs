@@ -20,7 +20,7 @@ pub struct RunArgs {
     #[arg(long, value_parser = super::args::threads)]
     pub threads: Option<usize>,
     /// Run folder, refused if it already holds files, unless --force
-    /// [default: `runs/<recipe>-<timestamp>`].
+    /// [default: runs/RECIPE-TIMESTAMP].
     #[arg(long, conflicts_with = "resume")]
     pub out: Option<PathBuf>,
     /// Replace the run already in the --out folder.
