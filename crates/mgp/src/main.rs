@@ -3,11 +3,21 @@
 
 mod cmd;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 /// MicroGrad+: a deep-learning engine you can read end to end.
 #[derive(Parser)]
-#[command(name = "mgp", version, about)]
+#[command(
+    name = "mgp",
+    version,
+    about,
+    after_help = "Examples:\n  \
+        mgp train mlp-mnist                     # milestone 1: an MLP on the embedded MNIST subset\n  \
+        mgp train gpt-shakespeare --minutes 5   # a character GPT on tiny Shakespeare\n  \
+        mgp milestone list                      # the milestones: what each trains, its bar, its duration\n  \
+        mgp eval runs/mlp-mnist-20260101-120000 # a run's test accuracy, loss and confusion matrix\n  \
+        mgp train mlp-mnist --help              # every command has its options, defaults and examples"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -16,7 +26,13 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Train a model.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  \
+            mgp train mlp-mnist --epochs 3\n  \
+            mgp train cnn-cifar10 --data cifar-10-binary.tar.gz\n  \
+            mgp train gpt-shakespeare --steps 2000 > train.log   # epoch and evaluation lines reach the file"
+    )]
     Train(Train),
     /// Run a named benchmark workload and print its timings.
     Bench(cmd::bench::Args),
@@ -69,7 +85,18 @@ enum Train {
 fn main() -> std::process::ExitCode {
     restore_default_sigpipe();
     micrograd_plus::kernels::allocator::keep_freed_buffers();
-    match run(Cli::parse().command) {
+    // The GPT recipes share their flags; each shows its own defaults.
+    let command = Cli::command().mut_subcommand("train", |train| {
+        train
+            .mut_subcommand("gpt-shakespeare", |c| {
+                cmd::gpt::with_defaults(c, cmd::gpt::Corpus::Shakespeare)
+            })
+            .mut_subcommand("gpt-tinytalks", |c| {
+                cmd::gpt::with_defaults(c, cmd::gpt::Corpus::TinyTalks)
+            })
+    });
+    let cli = Cli::from_arg_matches(&command.get_matches()).unwrap_or_else(|e| e.exit());
+    match run(cli.command) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");

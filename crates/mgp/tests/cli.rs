@@ -416,7 +416,9 @@ fn unknown_milestone_names_the_choices() {
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("expected 1, 2, 3, 4, xor, attention or 5"),
+        stderr.contains(
+            "expected 1, xor, 2, 3, 4, attention, 5, TinyTorch's tinytorch-02 ... tinytorch-05, or list"
+        ),
         "{stderr}"
     );
 }
@@ -1392,4 +1394,248 @@ fn graph_writes_the_dot_and_the_png_of_micrograds_neuron() {
     let png = std::fs::read(dir.join("neuron.png")).unwrap();
     assert!(png.starts_with(b"\x89PNG"));
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The command names listed under `Commands:` in a help text (without
+/// `help`).
+fn subcommands(help: &str) -> Vec<String> {
+    help.lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|c| *c != "help")
+        .map(String::from)
+        .collect()
+}
+
+/// `mgp ARGS --help`, which must succeed.
+fn help_of(args: &[&str]) -> String {
+    let mut all = args.to_vec();
+    all.push("--help");
+    let out = mgp(&all);
+    assert!(out.status.success(), "{args:?}: {}", stderr_of(&out));
+    String::from_utf8(out.stdout).expect("utf-8")
+}
+
+/// The help line of `--flag` (its first line).
+fn flag_line<'a>(help: &'a str, flag: &str) -> &'a str {
+    let start = format!("--{flag} ");
+    help.lines()
+        .find(|l| l.trim_start().starts_with(&start))
+        .unwrap_or_else(|| panic!("no --{flag} in\n{help}"))
+}
+
+#[test]
+fn every_help_has_examples_and_shows_the_presets_defaults() {
+    use micrograd_plus::train::cifar10::Cifar10Config;
+    use micrograd_plus::train::gpt::TrainConfig;
+    use micrograd_plus::train::mlp_mnist::MnistConfig;
+    // Every command and every training recipe, as `mgp --help` and
+    // `mgp train --help` list them (a new command without examples fails).
+    let top = help_of(&[]);
+    let mut paths: Vec<Vec<String>> = vec![vec![]];
+    for c in subcommands(&top) {
+        paths.push(vec![c.clone()]);
+        if c == "train" {
+            for r in subcommands(&help_of(&["train"])) {
+                paths.push(vec![c.clone(), r]);
+            }
+        }
+    }
+    assert!(paths.len() > 15, "{paths:?}");
+    for path in &paths {
+        let args: Vec<&str> = path.iter().map(String::as_str).collect();
+        let help = help_of(&args);
+        assert!(
+            help.contains("\nExamples:\n  mgp "),
+            "mgp {args:?} --help:\n{help}"
+        );
+        // Each example parses: its flags and values are accepted (`--help`
+        // after them succeeds only if everything before it does).
+        let examples = help.split("\nExamples:\n").nth(1).expect("examples");
+        for line in examples.lines() {
+            assert!(line.starts_with("  "), "{examples}");
+            let words: Vec<&str> = line
+                .split_whitespace()
+                .take_while(|w| !["#", ">", "|"].contains(w))
+                .collect();
+            if words[0] != "mgp" {
+                continue; // e.g. python3 running an export
+            }
+            let mut example: Vec<&str> = words[1..].to_vec();
+            example.push("--help");
+            let out = mgp(&example);
+            assert!(out.status.success(), "{line}: {}", stderr_of(&out));
+        }
+    }
+
+    // The GPT's step and minute limits, from the recipe's preset.
+    let gpt = TrainConfig::shakespeare(65);
+    let help = help_of(&["train", "gpt-shakespeare"]);
+    assert!(
+        flag_line(&help, "steps").ends_with(&format!("[default: {}]", gpt.max_steps)),
+        "{help}"
+    );
+    let minutes = gpt.max_seconds.expect("a time limit") / 60.0;
+    assert!(
+        flag_line(&help, "minutes").ends_with(&format!("[default: {minutes}]")),
+        "{help}"
+    );
+    assert!(flag_line(&help, "lr").ends_with(&format!("[default: {}]", gpt.lr)));
+    // TinyTalks has its own limits, shown the same way.
+    let tiny = help_of(&["train", "gpt-tinytalks"]);
+    for flag in ["steps", "minutes", "batch-size", "eval-interval", "seed"] {
+        let line = flag_line(&tiny, flag);
+        let default = line.rsplit("[default: ").next().expect("a default");
+        assert!(
+            default.trim_end_matches(']').parse::<f64>().is_ok(),
+            "{line}"
+        );
+    }
+    assert_ne!(flag_line(&tiny, "steps"), flag_line(&help, "steps"));
+    // The shared run flags in a GPT's words.
+    assert!(flag_line(&help, "resume").contains("--steps or --minutes may extend it"));
+    assert!(flag_line(&help, "json").contains("one JSON object per evaluation"));
+
+    // The classifiers' epochs (an Option: the run's own on --resume) and
+    // sizes, from their presets.
+    let mlp = help_of(&["train", "mlp-mnist"]);
+    let epochs = MnistConfig::default().epochs;
+    assert!(flag_line(&mlp, "epochs").contains(&format!("[default: {epochs}; on --resume")));
+    let cifar = help_of(&["train", "cnn-cifar10"]);
+    let preset = Cifar10Config::default();
+    assert!(flag_line(&cifar, "batch-size").ends_with(&format!("[default: {}]", preset.batch_size)));
+    assert!(flag_line(&cifar, "data").contains("cifar-10-binary.tar.gz"));
+    assert!(flag_line(&cifar, "data").contains("[default: "));
+    assert!(help_of(&["milestone"]).contains("mgp milestone list"));
+}
+
+#[test]
+fn milestone_list_shows_what_each_trains_its_bar_and_duration() {
+    let out = mgp(&["milestone", "list"]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let stdout = String::from_utf8(out.stdout).expect("utf-8");
+    let blocks: Vec<Vec<&str>> = stdout
+        .split('\n')
+        .collect::<Vec<_>>()
+        .chunk_by(|_, b| b.starts_with("  "))
+        .map(|b| b.to_vec())
+        .filter(|b| !b[0].is_empty())
+        .collect();
+    let names: Vec<&str> = blocks
+        .iter()
+        .map(|b| b[0].split_whitespace().next().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["1", "xor", "2", "3", "4", "attention", "5"],
+        "{stdout}"
+    );
+    for block in &blocks {
+        let keys: Vec<&str> = block[1..]
+            .iter()
+            .map(|l| l.split_whitespace().next().unwrap())
+            .collect();
+        assert_eq!(keys, ["trains", "bar", "typical"], "{block:?}");
+    }
+    // The presets' settings and the bars.
+    let epochs = micrograd_plus::train::mlp_mnist::MnistConfig::default().epochs;
+    assert!(
+        blocks[0][1].contains(&format!("{epochs} epochs")),
+        "{:?}",
+        blocks[0]
+    );
+    assert!(
+        blocks[0][2].contains("test accuracy >= 85%"),
+        "{:?}",
+        blocks[0]
+    );
+    assert!(
+        blocks[6][2].contains("validation loss <= 1.70"),
+        "{:?}",
+        blocks[6]
+    );
+    // TinyTorch's numbers are shown and accepted.
+    assert_eq!(blocks[0][0], "1 (TinyTorch: tinytorch-03)");
+    assert_eq!(blocks[5][0], "attention (TinyTorch: tinytorch-05)");
+    let out = mgp(&["milestone", "tinytorch-02"]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("milestone xor "));
+    let out = mgp(&["milestone", "tinytorch-01"]);
+    assert!(!out.status.success());
+    assert_eq!(
+        stderr_of(&out),
+        "error: TinyTorch's milestone 01 (the 1957 perceptron) has no counterpart in mgp\n"
+    );
+    let out = mgp(&["milestone", "03"]);
+    assert!(stderr_of(&out).contains("(TinyTorch's milestone 03 is tinytorch-03)"));
+}
+
+/// Whether `text` holds anything of a progress bar (its carriage returns,
+/// escape codes or bar).
+fn has_progress_bar(text: &str) -> bool {
+    text.contains('\r') || text.contains('\u{1b}') || text.contains("=>") || text.contains("ETA")
+}
+
+#[test]
+fn epoch_and_gpt_evaluation_lines_reach_a_pipe_without_a_progress_bar() {
+    // Output piped (as into a log file): the bar is hidden, every line
+    // that matters is still printed.
+    let cwd = empty_dir("piped");
+    let out = mgp_in(
+        &cwd,
+        &[
+            "train",
+            "cnn-mnist",
+            "--epochs",
+            "2",
+            "--limit",
+            "300",
+            "--out",
+            "cnn",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let stdout = String::from_utf8(out.stdout.clone()).expect("utf-8");
+    let epochs: Vec<&str> = stdout.lines().filter(|l| l.starts_with("epoch ")).collect();
+    assert_eq!(epochs.len(), 2, "{stdout}");
+    assert!(epochs[1].starts_with("epoch  2/2  train loss "), "{stdout}");
+    assert!(!has_progress_bar(&stdout) && !has_progress_bar(&stderr_of(&out)));
+
+    let text = small_text(&cwd);
+    let out = mgp_in(
+        &cwd,
+        &[
+            "train",
+            "gpt-tinytalks",
+            "--data",
+            &text,
+            "--batch-size",
+            "2",
+            "--steps",
+            "20",
+            "--eval-interval",
+            "10",
+            "--out",
+            "gpt",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let stdout = String::from_utf8(out.stdout.clone()).expect("utf-8");
+    let steps: Vec<u64> = stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("step "))
+        .map(|l| l.split_whitespace().next().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(steps, [0, 10, 20], "{stdout}");
+    let stderr = stderr_of(&out);
+    assert!(
+        !has_progress_bar(&stdout) && !has_progress_bar(&stderr),
+        "{stderr}"
+    );
+    // The sample after training starts from the text's own characters when
+    // the recipe's prompt ("Q: ") is not in them.
+    assert!(stderr.contains("--- sample ---"), "{stderr}");
+    std::fs::remove_dir_all(&cwd).unwrap();
 }

@@ -1,6 +1,10 @@
 //! CIFAR-10 readers on the fixtures of tests/data/fixtures/ (written by
-//! make_cifar_fixtures.py from a pixel formula, repeated here) and on broken
-//! files written by the tests.
+//! make_cifar_fixtures.py from a pixel formula, repeated here), on the
+//! official binary layout written by the tests (`hostile/fixtures.rs`), and
+//! on broken files written by the tests.
+
+#[path = "hostile/fixtures.rs"]
+mod hostile_fixtures;
 
 use std::path::{Path, PathBuf};
 
@@ -215,4 +219,226 @@ fn channel_stats_and_loader() {
         .shuffle(true);
     let n: usize = loader.epoch(0).map(|b| b.unwrap().len()).sum();
     assert_eq!(n, 5);
+}
+
+/// The official binary layout of `hostile_fixtures::cifar_binary_files`
+/// written as `root/cifar-10-batches-bin/`, as its archive
+/// `root/cifar-10-binary.tar.gz` (entries under `cifar-10-batches-bin/`, as
+/// published), and as the equivalent image folders `root/folders/` (PNG,
+/// so the pixels survive exactly: JPEG would change them).
+fn write_binary_layouts(root: &Path) {
+    let files = hostile_fixtures::cifar_binary_files();
+    let bin = root.join("cifar-10-batches-bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    for (name, bytes) in &files {
+        std::fs::write(bin.join(name), bytes).unwrap();
+    }
+    let entries: Vec<(String, Vec<u8>)> = files
+        .iter()
+        .map(|(n, b)| (format!("cifar-10-batches-bin/{n}"), b.clone()))
+        .collect();
+    let (tar, _) = hostile_fixtures::tar(&entries);
+    std::fs::write(
+        root.join("cifar-10-binary.tar.gz"),
+        hostile_fixtures::gzip(&tar),
+    )
+    .unwrap();
+    for (split, name) in ["train", "test"].iter().enumerate() {
+        for k in 0..10 {
+            let class = Cifar10::CLASSES[k % 10];
+            let img = image::RgbImage::from_fn(32, 32, |x, y| {
+                let at = |c: u32| (c * 1024 + y * 32 + x) as usize;
+                image::Rgb([0, 1, 2].map(|c| hostile_fixtures::cifar_binary_pixel(split, k, at(c))))
+            });
+            let dir = root.join("folders").join(name).join(class);
+            std::fs::create_dir_all(&dir).unwrap();
+            img.save(dir.join(format!("{k:02}.png"))).unwrap();
+        }
+    }
+}
+
+#[test]
+fn official_binary_archive_and_folder_match_the_image_folder_form() {
+    let root = temp_dir("official");
+    write_binary_layouts(&root);
+    let folders = Cifar10::load(root.join("folders")).unwrap();
+    assert_eq!(folders.0.len(), 10);
+    assert_eq!(folders.0.classes(), Cifar10::CLASSES);
+    // The extracted folder, given itself or its parent, and the archive.
+    for path in [
+        root.join("cifar-10-batches-bin"),
+        root.clone(),
+        root.join("cifar-10-binary.tar.gz"),
+    ] {
+        let loaded = Cifar10::load(&path).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(loaded, folders, "{}", path.display());
+    }
+    // The folder the archive was downloaded to.
+    let downloads = root.join("downloads");
+    std::fs::create_dir_all(&downloads).unwrap();
+    std::fs::rename(
+        root.join("cifar-10-binary.tar.gz"),
+        downloads.join("cifar-10-binary.tar.gz"),
+    )
+    .unwrap();
+    assert_eq!(Cifar10::load(&downloads).unwrap(), folders);
+    // The pixels are the records' CHW bytes, the labels their first byte.
+    let (train, test) = &folders;
+    assert_eq!(train.labels(), (0..10).collect::<Vec<u32>>());
+    assert_eq!(
+        test.image(3).unwrap()[1024 + 5 * 32 + 7],
+        hostile_fixtures::cifar_binary_pixel(1, 3, 1024 + 5 * 32 + 7)
+    );
+    std::fs::remove_dir_all(&root).unwrap();
+}
+
+#[test]
+fn class_names_come_from_batches_meta_txt() {
+    let root = temp_dir("meta");
+    write_binary_layouts(&root);
+    let bin = root.join("cifar-10-batches-bin");
+    let renamed: String = (0..10).map(|c| format!("class{c}\n")).collect();
+    std::fs::write(bin.join("batches.meta.txt"), &renamed).unwrap();
+    let (train, test) = Cifar10::load(&bin).unwrap();
+    assert_eq!(train.classes()[7], "class7");
+    assert_eq!(test.classes(), train.classes());
+
+    std::fs::write(bin.join("batches.meta.txt"), "cat\ndog\n").unwrap();
+    let (path, msg) = file_error(Cifar10::load(&bin).unwrap_err());
+    assert_eq!(path, bin.join("batches.meta.txt").display().to_string());
+    assert_eq!(
+        msg,
+        "not a CIFAR-10 batches.meta.txt: 2 class names, expected 10 (one a line)"
+    );
+    std::fs::write(bin.join("batches.meta.txt"), vec![b'a'; 5000]).unwrap();
+    let (_, msg) = file_error(Cifar10::load(&bin).unwrap_err());
+    assert_eq!(
+        msg,
+        "not a CIFAR-10 batches.meta.txt: 5000 bytes, more than the 4096-byte limit"
+    );
+    std::fs::remove_dir_all(&root).unwrap();
+}
+
+/// `entries` of the official layout with `edit` applied, as a .tar.gz in
+/// `dir`; the load's error message (the path must be the archive's).
+fn archive_error(dir: &Path, name: &str, edit: impl FnOnce(&mut Vec<(String, Vec<u8>)>)) -> String {
+    let mut entries: Vec<(String, Vec<u8>)> = hostile_fixtures::cifar_binary_files()
+        .into_iter()
+        .map(|(n, b)| (format!("cifar-10-batches-bin/{n}"), b))
+        .collect();
+    edit(&mut entries);
+    let path = dir.join(name);
+    std::fs::write(
+        &path,
+        hostile_fixtures::gzip(&hostile_fixtures::tar(&entries).0),
+    )
+    .unwrap();
+    let (at, msg) = file_error(Cifar10::load(&path).unwrap_err());
+    assert_eq!(at, path.display().to_string(), "{msg}");
+    msg
+}
+
+#[test]
+fn hostile_binary_archives_are_named_errors() {
+    let dir = temp_dir("binary-hostile");
+    // A batch cut short inside the archive (re-terminated, so the tar
+    // itself is whole): refused from its declared size, naming the entry.
+    let msg = archive_error(&dir, "cut.tar.gz", |e| e[1].1.truncate(2 * 3073 - 5));
+    assert_eq!(
+        msg,
+        "entry cifar-10-batches-bin/data_batch_2.bin: truncated or not a CIFAR-10 batch: 6141 bytes is not a whole number of 3073-byte records"
+    );
+    let msg = archive_error(&dir, "missing.tar.gz", |e| {
+        e.retain(|(n, _)| !n.ends_with("test_batch.bin") && !n.ends_with("data_batch_4.bin"))
+    });
+    assert_eq!(
+        msg,
+        "incomplete CIFAR-10 binary batches: data_batch_4.bin, test_batch.bin missing (expected data_batch_1.bin, data_batch_2.bin, data_batch_3.bin, data_batch_4.bin, data_batch_5.bin and test_batch.bin)"
+    );
+    let msg = archive_error(&dir, "twice.tar.gz", |e| {
+        let again = e[0].clone();
+        e.push(("copy/data_batch_1.bin".into(), again.1));
+    });
+    assert_eq!(msg, "data_batch_1.bin appears twice");
+    let msg = archive_error(&dir, "label.tar.gz", |e| e[5].1[3 * 3073] = 200);
+    assert_eq!(
+        msg,
+        "entry cifar-10-batches-bin/test_batch.bin: record 3 has label 200, expected 0-9"
+    );
+    let msg = archive_error(&dir, "meta.tar.gz", |e| e[6].1 = vec![b'x'; 5000]);
+    assert_eq!(
+        msg,
+        "entry cifar-10-batches-bin/batches.meta.txt: header says 5000 bytes, more than the 4096-byte limit for batches.meta.txt"
+    );
+    // Neither layout: the error says what was expected; the Python
+    // version's pickles are recognised as such.
+    let msg = archive_error(&dir, "python.tar.gz", |e| {
+        for (name, _) in e.iter_mut() {
+            *name = name
+                .replace("batches-bin", "batches-py")
+                .trim_end_matches(".bin")
+                .to_string();
+        }
+    });
+    assert!(
+        msg.starts_with(
+            "no CIFAR-10 data in the archive: expected the official cifar-10-binary.tar.gz"
+        ),
+        "{msg}"
+    );
+    assert!(msg.contains("this looks like the Python version"), "{msg}");
+    // A file that is no archive at all, gzipped or not.
+    for (name, bytes) in [
+        ("junk.tar.gz", hostile_fixtures::gzip(b"not a tar")),
+        ("junk.bin", b"junk".to_vec()),
+    ] {
+        let path = dir.join(name);
+        std::fs::write(&path, bytes).unwrap();
+        let (at, msg) = file_error(Cifar10::load(&path).unwrap_err());
+        assert_eq!(at, path.display().to_string());
+        assert!(msg.starts_with("not a tar archive (truncated: "), "{msg}");
+        assert!(
+            msg.ends_with("or train/<class>/ and test/<class>/ image folders"),
+            "{msg}"
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn hostile_binary_folders_are_named_errors() {
+    let root = temp_dir("binary-folder-hostile");
+    write_binary_layouts(&root);
+    let bin = root.join("cifar-10-batches-bin");
+    // An odd-length batch: the error names it, found from the parent too.
+    let batch = bin.join("data_batch_5.bin");
+    std::fs::write(&batch, vec![0u8; 3073 + 1]).unwrap();
+    let (path, msg) = file_error(Cifar10::load(&root).unwrap_err());
+    assert_eq!(path, batch.display().to_string());
+    assert_eq!(
+        msg,
+        "truncated or not a CIFAR-10 batch: 3074 bytes is not a whole number of 3073-byte records"
+    );
+    // A single batch file instead of its folder.
+    let (path, msg) = file_error(Cifar10::load(bin.join("test_batch.bin")).unwrap_err());
+    assert_eq!(path, bin.join("test_batch.bin").display().to_string());
+    assert!(
+        msg.starts_with("one CIFAR-10 batch file: pass the folder"),
+        "{msg}"
+    );
+    // A folder of neither layout lists the layouts it could have been.
+    let empty = root.join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let (_, msg) = file_error(Cifar10::load(&empty).unwrap_err());
+    assert_eq!(
+        msg,
+        "no CIFAR-10 data here: expected the official cifar-10-binary.tar.gz (or a .tar/.tar.gz of image folders), a folder with data_batch_1.bin ... data_batch_5.bin and test_batch.bin (directly or in cifar-10-batches-bin/), or train/<class>/ and test/<class>/ image folders"
+    );
+    std::fs::create_dir_all(empty.join("cifar-10-batches-py")).unwrap();
+    let (_, msg) = file_error(Cifar10::load(&empty).unwrap_err());
+    assert!(
+        msg.ends_with("download the binary version, cifar-10-binary.tar.gz)"),
+        "{msg}"
+    );
+    std::fs::remove_dir_all(&root).unwrap();
 }

@@ -26,7 +26,7 @@ use micrograd_plus::{io, Error, Result};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-/// Mutations per case (12 cases).
+/// Mutations per case (13 cases).
 const DEFAULT_MUTATIONS: usize = 800;
 /// Longest any single load may take (they take milliseconds).
 const MAX_LOAD: Duration = Duration::from_secs(5);
@@ -183,6 +183,26 @@ fn cases(root: &Path) -> Vec<Case> {
             load: Box::new(move || Cifar10::load_archive(&path).map(|_| ())),
         });
     }
+
+    // The official cifar-10-binary.tar.gz layout: batches and
+    // batches.meta.txt under cifar-10-batches-bin/.
+    let entries: Vec<(String, Vec<u8>)> = cifar_binary_files()
+        .into_iter()
+        .map(|(n, b)| (format!("cifar-10-batches-bin/{n}"), b))
+        .collect();
+    let (tar, _) = fixtures::tar(&entries);
+    let file = root.join("cifar-10-binary.tar.gz");
+    let bytes = gzip(&tar);
+    std::fs::write(&file, &bytes).unwrap();
+    let path = file.clone();
+    cases.push(Case {
+        name: "cifar-10-binary.tar.gz",
+        file,
+        bytes,
+        plain: Some(tar),
+        fields: Fields::Tar,
+        load: Box::new(move || Cifar10::load(&path).map(|_| ())),
+    });
 
     // Image folders: a JPEG in the CIFAR reader (32x32 expected), a JPEG and
     // a PNG as the first image of a generic folder (any size, limits).

@@ -54,6 +54,14 @@ pub fn threads(s: &str) -> Result<usize, String> {
     Ok(n)
 }
 
+/// A flag's help with its default, `what [default: default]`, for a flag
+/// whose absence means more than one value (on `--resume`, the run's own),
+/// so clap cannot show the default itself; `default` comes from the
+/// recipe's preset.
+pub fn with_default(what: &str, default: impl std::fmt::Display) -> String {
+    format!("{what} [default: {default}]")
+}
+
 /// `--data` as an absolute path, so that `config.json` records where the
 /// data was and `--resume` finds it from any directory. A path that cannot
 /// be resolved (an empty one) is kept as given: loading it says why.

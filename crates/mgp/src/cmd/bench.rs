@@ -26,6 +26,11 @@ pub enum Workload {
 
 /// Arguments of `mgp bench`.
 #[derive(clap::Args)]
+#[command(after_help = "Examples:\n  \
+    mgp bench matmul --size 512 --dtype f64\n  \
+    mgp bench op-overhead --json\n  \
+    mgp bench conv --batch 8 --image 64\n  \
+    mgp bench gpt --batch 16 --runs 5")]
 pub struct Args {
     /// Which workload to run.
     name: Workload,
@@ -38,8 +43,8 @@ pub struct Args {
     /// Chain length for `op-overhead`.
     #[arg(long, default_value_t = 10_000, value_parser = positive_usize)]
     chain: usize,
-    /// Batch size for `conv`, `max-pool`, `batch-norm` (default 32) and
-    /// `cifar10` (default 128).
+    /// Batch size for `conv`, `max-pool`, `batch-norm` and `cifar10`
+    /// [default: 32; cifar10: 128].
     #[arg(long, value_parser = positive_usize)]
     batch: Option<usize>,
     /// Input channels for `conv` (channels for `max-pool`, `batch-norm`).

@@ -7,6 +7,10 @@ use std::path::PathBuf;
 
 /// Options of `mgp doctor`.
 #[derive(clap::Args, Debug)]
+#[command(after_help = "Examples:\n  \
+    mgp train mlp-mnist --epochs 1 --break lr-high --out broken\n  \
+    mgp doctor broken          # the report, and broken/doctor.png\n  \
+    mgp doctor broken --json")]
 pub struct Args {
     /// The run folder (holding doctor.csv and warnings.jsonl).
     pub run_dir: PathBuf,

@@ -5,8 +5,12 @@ use micrograd_plus::gradcheck::{op_checks, tie_checks};
 
 /// Arguments of `mgp gradcheck`.
 #[derive(clap::Args)]
+#[command(after_help = "Examples:\n  \
+    mgp gradcheck\n  \
+    mgp gradcheck --filter conv --failures-only")]
 pub struct Args {
-    /// Only run checks whose op name contains this text.
+    /// Only run checks whose op name contains this text [default: every
+    /// check].
     #[arg(long)]
     filter: Option<String>,
     /// Print only failures and the summary.

@@ -18,6 +18,9 @@ pub enum Which {
 
 /// Options of `mgp graph`.
 #[derive(clap::Args, Debug)]
+#[command(after_help = "Examples:\n  \
+    mgp graph neuron --out pics   # pics/neuron.dot and pics/neuron.png\n  \
+    mgp graph mlp --batch 8")]
 pub struct Args {
     /// The graph to draw.
     #[arg(value_enum)]

@@ -10,6 +10,9 @@ use std::path::PathBuf;
 
 /// Options of `mgp landscape`.
 #[derive(clap::Args, Debug)]
+#[command(after_help = "Examples:\n  \
+    mgp train mlp-mnist --out run\n  \
+    mgp landscape run --grid 41 --span 0.5   # run/landscape.png")]
 pub struct Args {
     /// The folder of an `mgp train mlp-mnist` run (config.json, checkpoint.safetensors).
     pub run_dir: PathBuf,

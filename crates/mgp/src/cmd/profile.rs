@@ -26,6 +26,10 @@ pub enum Recipe {
 
 /// Options of `mgp profile`.
 #[derive(clap::Args, Debug)]
+#[command(after_help = "Examples:\n  \
+    mgp profile mlp-mnist\n  \
+    mgp profile gpt-shakespeare --steps 10 --trace gpt.json   # open in Perfetto or chrome://tracing\n  \
+    mgp profile cnn-cifar10 --data cifar-10-binary.tar.gz --off")]
 pub struct Args {
     /// The recipe whose training steps are profiled.
     #[arg(value_enum)]
@@ -37,7 +41,7 @@ pub struct Args {
     #[arg(long, default_value_t = 3)]
     pub warmup: usize,
     /// The data: an MNIST folder, a CIFAR-10 archive or folder, or a text
-    /// file for the GPT (default: the recipe's own).
+    /// file for the GPT [default: the recipe's own].
     #[arg(long)]
     pub data: Option<PathBuf>,
     /// Where to write the Chrome trace [default: profile-RECIPE.json].

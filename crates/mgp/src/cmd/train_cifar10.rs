@@ -3,7 +3,7 @@
 //! summaries (or JSON), and a run folder holding `metrics.csv`,
 //! `curves.png`, `confusion.png`, `config.json` and the checkpoint.
 
-use super::args::{non_negative_f64, positive_f64, positive_usize};
+use super::args::{non_negative_f64, positive_f64, positive_usize, with_default};
 use super::train_common::{start_run, train_and_report, Labels, RunArgs};
 use micrograd_plus::train::cifar10::{self, Cifar10Config, Schedule};
 use micrograd_plus::train::doctor::Breakage;
@@ -13,21 +13,28 @@ use std::time::Instant;
 
 /// Options of `mgp train cnn-cifar10`.
 #[derive(clap::Args, Debug, Clone)]
+#[command(after_help = "Examples:\n  \
+    mgp train cnn-cifar10 --data cifar-10-binary.tar.gz   # the official archive, as downloaded\n  \
+    mgp train cnn-cifar10 --data cifar-10-batches-bin --epochs 10 --schedule cosine\n  \
+    mgp train cnn-cifar10 --train-limit 5000 --test-limit 1000 --epochs 2")]
 pub struct Args {
-    /// Passes over the training set [default: 30; on --resume, the run's own].
-    #[arg(long, value_parser = positive_usize)]
+    /// Passes over the training set (on --resume, the run's own).
+    #[arg(long, value_parser = positive_usize, help = with_default(
+        "Passes over the training set",
+        format!("{}; on --resume, the run's own", Cifar10Config::default().epochs),
+    ))]
     pub epochs: Option<usize>,
     /// Samples per step.
-    #[arg(long, default_value_t = 128, value_parser = positive_usize)]
+    #[arg(long, default_value_t = Cifar10Config::default().batch_size, value_parser = positive_usize)]
     pub batch_size: usize,
     /// Peak (onecycle) or starting (cosine, constant) learning rate.
-    #[arg(long, default_value_t = 0.1, value_parser = positive_f64)]
+    #[arg(long, default_value_t = Cifar10Config::default().lr, value_parser = positive_f64)]
     pub lr: f64,
     /// SGD momentum (Nesterov).
-    #[arg(long, default_value_t = 0.9, value_parser = non_negative_f64)]
+    #[arg(long, default_value_t = Cifar10Config::default().momentum, value_parser = non_negative_f64)]
     pub momentum: f64,
     /// L2 weight decay.
-    #[arg(long, default_value_t = 5e-4, value_parser = non_negative_f64)]
+    #[arg(long, default_value_t = Cifar10Config::default().weight_decay, value_parser = non_negative_f64)]
     pub weight_decay: f64,
     /// onecycle, cosine or constant, stepped every batch.
     #[arg(long, default_value = "onecycle")]
@@ -35,10 +42,14 @@ pub struct Args {
     /// Seed for the initialisation, dropout, shuffle and augmentation.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// CIFAR-10 as a .tar.gz of class folders, binary batches or image
-    /// folders (default: ../shared/datasets/cifar10/cifar10-jpg.tar.gz
-    /// beside the repository).
-    #[arg(long)]
+    /// CIFAR-10: the official cifar-10-binary.tar.gz or its extracted
+    /// cifar-10-batches-bin/ folder, as downloaded, or image folders
+    /// `train/<class>/` and `test/<class>/`, or a .tar.gz of them.
+    #[arg(long, help = with_default(
+        "CIFAR-10: the official cifar-10-binary.tar.gz or its extracted cifar-10-batches-bin/ \
+         folder, as downloaded, or image folders train/<class>/ and test/<class>/, or a .tar.gz of them",
+        format!("{} beside the repository", cifar10::DEFAULT_DATA),
+    ))]
     pub data: Option<PathBuf>,
     /// Train on N training images only (drawn at random, fixed seed).
     #[arg(long, value_parser = positive_usize)]

@@ -4,22 +4,23 @@
 
 use super::run_dir::RunDir;
 use anyhow::Context;
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{HumanDuration, ProgressBar, ProgressState, ProgressStyle};
 use micrograd_plus::train::charts::{plot_confusion, plot_curves};
 use micrograd_plus::train::doctor::report::{DoctorReport, SIGNALS_FILE};
 use micrograd_plus::train::doctor::{Breakage, Diagnosis, Doctor, DoctorConfig, DoctorMode};
 use micrograd_plus::train::metrics::{EpochMetrics, History};
 use micrograd_plus::train::trainer::{BatchReport, Evaluation, FitOptions, TrainingRun};
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// The flags every `mgp train` recipe shares (flattened into its options).
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct RunArgs {
-    /// Worker threads for the kernels (default: all cores).
+    /// Worker threads for the kernels [default: all cores].
     #[arg(long, value_parser = super::args::threads)]
     pub threads: Option<usize>,
-    /// Run folder (default `runs/<recipe>-<timestamp>`); refused if it
-    /// already holds files, unless --force.
+    /// Run folder, refused if it already holds files, unless --force
+    /// [default: runs/RECIPE-TIMESTAMP].
     #[arg(long, conflicts_with = "resume")]
     pub out: Option<PathBuf>,
     /// Replace the run already in the --out folder.
@@ -45,8 +46,51 @@ pub struct RunArgs {
     pub breakage: Option<Breakage>,
 }
 
+/// A progress bar on stderr over `len` steps counted in `unit`s (batches,
+/// steps), showing the rate and an ETA in those units. Hidden with
+/// `--json`; indicatif also hides it when stderr is not a terminal, so
+/// anything that must reach a log file is printed beside it with
+/// [`ProgressBar::suspend`] (never [`ProgressBar::println`], which prints
+/// nothing while the bar is hidden). `lead` is the template's first field
+/// (`{prefix}`, `{elapsed_precise}`); `eta` estimates the time left
+/// (indicatif's from the rate, or one that also knows a time limit).
+pub fn progress_bar(
+    hidden: bool,
+    len: u64,
+    lead: &str,
+    unit: &'static str,
+    eta: impl Fn(&ProgressState) -> Duration + Send + Sync + Clone + 'static,
+) -> ProgressBar {
+    let bar = if hidden {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(len)
+    };
+    // Short enough for an 80-column terminal: a longer line wraps, and
+    // every redraw then leaves a copy behind.
+    let template = format!(
+        "{lead} [{{bar:24.cyan/blue}}] {{pos}}/{{len}} {unit} {{rate}} ETA {{eta}} loss {{msg}}"
+    );
+    bar.set_style(
+        ProgressStyle::with_template(&template)
+            .expect("valid template")
+            .with_key("rate", |s: &ProgressState, w: &mut dyn std::fmt::Write| {
+                let _ = write!(w, "{:.1}/s", s.per_sec());
+            })
+            .with_key(
+                "eta",
+                move |s: &ProgressState, w: &mut dyn std::fmt::Write| {
+                    let _ = write!(w, "{:#}", HumanDuration(eta(s)));
+                },
+            )
+            .progress_chars("=> "),
+    );
+    bar
+}
+
 /// The progress bar and epoch lines of one run (silent apart from one JSON
-/// object per epoch on stdout with `--json`).
+/// object per epoch on stdout with `--json`). Dropping it clears the bar,
+/// so no empty one is left on the screen after the last epoch.
 pub struct Progress {
     bar: ProgressBar,
     json: bool,
@@ -56,18 +100,7 @@ pub struct Progress {
 impl Progress {
     /// A bar over `batches` steps per epoch, for a run of `epochs` epochs.
     pub fn new(json: bool, batches: usize, epochs: usize) -> Progress {
-        let bar = if json {
-            ProgressBar::hidden()
-        } else {
-            ProgressBar::new(batches as u64)
-        };
-        bar.set_style(
-            ProgressStyle::with_template(
-                "{prefix:>10} [{bar:30.cyan/blue}] {pos}/{len} {per_sec:>12} loss {msg}",
-            )
-            .expect("valid template")
-            .progress_chars("=> "),
-        );
+        let bar = progress_bar(json, batches as u64, "{prefix}", "batches", |s| s.eta());
         Progress { bar, json, epochs }
     }
 
@@ -78,32 +111,46 @@ impl Progress {
         self.bar.set_message(format!("{:.4}", b.running_loss));
     }
 
-    /// Prints an epoch's summary line (or JSON object) and resets the bar.
+    /// Prints an epoch's summary line (or JSON object) on stdout, whether
+    /// or not anything is a terminal, in place of the bar, which restarts
+    /// at the next epoch's first batch (after the last epoch it is gone).
     pub fn epoch(&self, m: &EpochMetrics) {
         self.bar.finish_and_clear();
-        if self.json {
-            println!("{}", serde_json::to_string(m).expect("metrics serialise"));
-        } else {
-            println!(
-                "epoch {:>2}/{}  train loss {:.4} acc {:5.2}%  test loss {:.4} acc {:5.2}%  {:.3} s ({:.0} samples/s)",
-                m.epoch,
-                self.epochs,
-                m.train_loss,
-                100.0 * m.train_acc,
-                m.test_loss,
-                100.0 * m.test_acc,
-                m.epoch_seconds,
-                m.samples_per_second
-            );
+        {
+            if self.json {
+                println!("{}", serde_json::to_string(m).expect("metrics serialise"));
+            } else {
+                println!(
+                    "epoch {:>2}/{}  train loss {:.4} acc {:5.2}%  test loss {:.4} acc {:5.2}%  {:.3} s ({:.0} samples/s)",
+                    m.epoch,
+                    self.epochs,
+                    m.train_loss,
+                    100.0 * m.train_acc,
+                    m.test_loss,
+                    100.0 * m.test_acc,
+                    m.epoch_seconds,
+                    m.samples_per_second
+                );
+            }
         }
-        self.bar.reset();
+        if m.epoch < self.epochs {
+            self.bar.reset();
+        }
     }
 
     /// A line on stderr, unless printing JSON.
     pub fn note(&self, line: &str) {
         if !self.json {
-            eprintln!("{line}");
+            self.bar.suspend(|| eprintln!("{line}"));
         }
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        // An unfinished bar is drawn once more when dropped: after the last
+        // epoch's reset that would be an empty bar left on the screen.
+        self.bar.finish_and_clear();
     }
 }
 
@@ -301,6 +348,7 @@ pub fn train_and_report(
         // Resumed a finished run: evaluate what it left.
         None => run.trainer.evaluate(&run.test)?,
     };
+    drop(progress);
     write_results(
         dir,
         &run.trainer.history,

@@ -2,7 +2,7 @@
 //! per-epoch summaries (or JSON), and a run folder holding `metrics.csv`,
 //! `curves.png`, `confusion.png`, `config.json` and the checkpoint.
 
-use super::args::{positive_f64, positive_usize};
+use super::args::{positive_f64, positive_usize, with_default};
 use super::train_common::{start_run, train_and_report, Labels, RunArgs};
 use micrograd_plus::train::mlp_mnist::{self, MnistConfig, OptimizerKind};
 use micrograd_plus::train::trainer::Evaluation;
@@ -10,16 +10,25 @@ use std::path::PathBuf;
 
 /// Options of `mgp train mlp-mnist`.
 #[derive(clap::Args, Debug)]
+#[command(after_help = "Examples:\n  \
+    mgp train mlp-mnist --epochs 3\n  \
+    mgp train mlp-mnist --optimizer sgd --lr 0.05\n  \
+    mgp train mlp-mnist --data ~/mnist   # the official files, .gz or not\n  \
+    mgp train mlp-mnist --resume runs/mlp-mnist-20260101-120000 --epochs 20\n  \
+    mgp train mlp-mnist --json > epochs.jsonl")]
 pub struct Args {
-    /// Passes over the training set [default: 10; on --resume, the run's
-    /// own, which a larger value extends].
-    #[arg(long, value_parser = positive_usize)]
+    /// Passes over the training set (on --resume, the run's own, which a
+    /// larger value extends).
+    #[arg(long, value_parser = positive_usize, help = with_default(
+        "Passes over the training set",
+        format!("{}; on --resume, the run's own, which a larger value extends", MnistConfig::default().epochs),
+    ))]
     pub epochs: Option<usize>,
     /// Samples per step.
-    #[arg(long, default_value_t = 64, value_parser = positive_usize)]
+    #[arg(long, default_value_t = MnistConfig::default().batch_size, value_parser = positive_usize)]
     pub batch_size: usize,
     /// Learning rate.
-    #[arg(long, default_value_t = 1e-3, value_parser = positive_f64)]
+    #[arg(long, default_value_t = MnistConfig::default().lr, value_parser = positive_f64)]
     pub lr: f64,
     /// adam, adamw or sgd (momentum 0.9).
     #[arg(long, default_value = "adam")]
@@ -27,8 +36,8 @@ pub struct Args {
     /// Seed for the initialisation and the shuffle.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Folder with MNIST files (official names or the subset's); default:
-    /// the repository's embedded subset.
+    /// Folder with MNIST files (official names or the subset's, gzipped or
+    /// not) [default: the MNIST subset built into mgp].
     #[arg(long)]
     pub data: Option<PathBuf>,
     /// Threads, run folder, resume and JSON output.

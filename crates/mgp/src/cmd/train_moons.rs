@@ -15,6 +15,10 @@ use micrograd_plus::train::plot::plot_model;
 
 /// Options of `mgp train moons`.
 #[derive(clap::Args, Debug)]
+#[command(after_help = "Examples:\n  \
+    mgp train moons\n  \
+    mgp train moons --steps 200 --seed 1 --out runs/moons-200\n  \
+    mgp train moons --json | tail -1   # the last step as JSON")]
 pub struct Args {
     /// Seed for the data and the weight initialisation.
     #[arg(long, default_value_t = DEFAULT_SEED)]

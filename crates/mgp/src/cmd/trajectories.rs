@@ -6,6 +6,9 @@ use std::path::PathBuf;
 
 /// Options of `mgp trajectories`.
 #[derive(clap::Args, Debug)]
+#[command(after_help = "Examples:\n  \
+    mgp trajectories\n  \
+    mgp trajectories --out t.png --steps 1000")]
 pub struct Args {
     /// The PNG to write.
     #[arg(long, default_value = "trajectories.png")]

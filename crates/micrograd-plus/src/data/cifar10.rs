@@ -2,8 +2,10 @@
 //! any of the three forms it comes in:
 //!
 //! - the official binary batches (`data_batch_1.bin` ... `data_batch_5.bin`,
-//!   `test_batch.bin`): records of one label byte and 3072 pixel bytes,
-//!   CHW (1024 red, 1024 green, 1024 blue);
+//!   `test_batch.bin`, and `batches.meta.txt` for the class names): records
+//!   of one label byte and 3072 pixel bytes, CHW (1024 red, 1024 green,
+//!   1024 blue) (`cifar10/binary.rs`); as the official `cifar-10-binary.tar.gz` or
+//!   its extracted `cifar-10-batches-bin/` folder, unchanged;
 //! - image folders `train/<class>/*.jpg|png` and `test/<class>/...`;
 //! - a `.tar.gz` (or `.tar`) of those folders, streamed and decoded in
 //!   memory on all cores, so there is no extraction step.
@@ -26,12 +28,13 @@ use super::mnist::{open_maybe_gzip, Input};
 use super::tar;
 use crate::error::{Error, Result};
 
+pub(crate) mod binary;
+use binary::{Batch, Batches};
+
 /// Bytes per image: 3 channels of 32x32.
 const IMAGE_BYTES: usize = 3 * 32 * 32;
 /// Bytes per record of the binary format: the label, then the image.
 const RECORD_BYTES: usize = 1 + IMAGE_BYTES;
-/// Records in an official batch file; none holds more.
-const MAX_BATCH_RECORDS: usize = 10_000;
 /// Largest image entry read from an archive: a 32x32 JPEG or PNG is a few
 /// kilobytes, so this leaves room for metadata while an entry header that
 /// claims more is refused before anything is allocated.
@@ -42,6 +45,13 @@ const MAX_ARCHIVE_TOTAL_BYTES: u64 = 4 << 30;
 /// Most bytes after the end-of-archive blocks (tar pads its output to a
 /// record of up to this size; anything beyond is not padding).
 const MAX_ARCHIVE_PADDING: u64 = 1 << 20;
+
+/// The official binary download's file name.
+const OFFICIAL_ARCHIVE: &str = "cifar-10-binary.tar.gz";
+/// What [`Cifar10::load`] reads, for the error that finds none of it.
+const EXPECTED_LAYOUTS: &str = "expected the official cifar-10-binary.tar.gz (or a .tar/.tar.gz of image folders), a folder with data_batch_1.bin ... data_batch_5.bin and test_batch.bin (directly or in cifar-10-batches-bin/), or train/<class>/ and test/<class>/ image folders";
+/// Added when the data found is CIFAR-10's Python (pickle) version.
+const PICKLE_HINT: &str = " (this looks like the Python version, cifar-10-batches-py: its pickled batches are not read; download the binary version, cifar-10-binary.tar.gz)";
 
 fn file_error(path: &Path, msg: impl Into<String>) -> Error {
     Error::File {
@@ -60,28 +70,26 @@ fn file_error(path: &Path, msg: impl Into<String>) -> Error {
 /// assert!(err.to_string().starts_with("/nonexistent/data_batch_1.bin: cannot read"));
 /// ```
 pub fn read_batch_file(path: impl AsRef<Path>) -> Result<(Vec<u8>, Vec<u8>)> {
-    let path = path.as_ref();
+    let batch = read_batch(path.as_ref())?;
+    Ok((batch.labels, batch.pixels))
+}
+
+/// [`read_batch_file`]'s batch.
+fn read_batch(path: &Path) -> Result<Batch> {
+    let bytes = read_bounded(path, |len| binary::batch_records(len).map(|_| ()))?;
+    binary::parse_batch(&bytes).map_err(|msg| file_error(path, msg))
+}
+
+/// The bytes of `path`, its size first checked by `check` from the file
+/// system (so a file that cannot be what is expected is refused before it
+/// is read); errors name the file.
+fn read_bounded(
+    path: &Path,
+    check: impl FnOnce(u64) -> std::result::Result<(), String>,
+) -> Result<Vec<u8>> {
     let cannot_read = |e: std::io::Error| file_error(path, format!("cannot read: {e}"));
-    // The size first, from the file system: a file that cannot be a batch
-    // is refused before it is read.
     let len = std::fs::metadata(path).map_err(cannot_read)?.len();
-    if len == 0 || len % RECORD_BYTES as u64 != 0 {
-        return Err(file_error(
-            path,
-            format!(
-                "truncated or not a CIFAR-10 batch: {len} bytes is not a whole number of {RECORD_BYTES}-byte records"
-            ),
-        ));
-    }
-    if len / RECORD_BYTES as u64 > MAX_BATCH_RECORDS as u64 {
-        return Err(file_error(
-            path,
-            format!(
-                "not a CIFAR-10 batch: {} records, more than the {MAX_BATCH_RECORDS} of an official batch",
-                len / RECORD_BYTES as u64
-            ),
-        ));
-    }
+    check(len).map_err(|msg| file_error(path, msg))?;
     let bytes = std::fs::read(path).map_err(cannot_read)?;
     if bytes.len() as u64 != len {
         return Err(file_error(
@@ -92,23 +100,50 @@ pub fn read_batch_file(path: impl AsRef<Path>) -> Result<(Vec<u8>, Vec<u8>)> {
             ),
         ));
     }
-    let n = bytes.len() / RECORD_BYTES;
-    let mut labels = Vec::with_capacity(n);
-    let mut pixels = Vec::new();
-    pixels
-        .try_reserve_exact(n * IMAGE_BYTES)
-        .map_err(|_| file_error(path, format!("cannot allocate {n} images")))?;
-    for (i, rec) in bytes.chunks_exact(RECORD_BYTES).enumerate() {
-        if rec[0] as usize >= Cifar10::CLASSES.len() {
-            return Err(file_error(
-                path,
-                format!("record {i} has label {}, expected 0-9", rec[0]),
+    Ok(bytes)
+}
+
+/// The `batches.meta.txt` beside the binary batches in `dir`, if any.
+fn read_meta(dir: &Path) -> Result<Option<Vec<String>>> {
+    let path = dir.join(binary::META_FILE);
+    if !path.is_file() {
+        return Ok(None);
+    }
+    let bytes = read_bounded(&path, |len| {
+        if len > binary::MAX_META_BYTES {
+            return Err(format!(
+                "not a CIFAR-10 {}: {len} bytes, more than the {}-byte limit",
+                binary::META_FILE,
+                binary::MAX_META_BYTES
             ));
         }
-        labels.push(rec[0]);
-        pixels.extend_from_slice(&rec[1..]);
+        Ok(())
+    })?;
+    binary::parse_meta(&bytes)
+        .map(Some)
+        .map_err(|msg| file_error(&path, msg))
+}
+
+/// The `size` bytes of an archive entry (`size` already checked against
+/// the entry's format), read into memory.
+fn read_entry(
+    data: &mut dyn std::io::Read,
+    size: u64,
+    what: &str,
+) -> std::result::Result<Vec<u8>, String> {
+    let mut bytes = Vec::new();
+    bytes
+        .try_reserve_exact(size as usize)
+        .map_err(|_| format!("{what}: cannot allocate {size} bytes"))?;
+    data.read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read {what}: {e}"))?;
+    if bytes.len() as u64 != size {
+        return Err(format!(
+            "truncated in {what}: {} of its {size} bytes",
+            bytes.len()
+        ));
     }
-    Ok((labels, pixels))
+    Ok(bytes)
 }
 
 /// The CIFAR-10 data set: its classes and its readers.
@@ -141,8 +176,9 @@ impl Cifar10 {
 
     /// Training and test sets from `path`, whatever form it has: a
     /// `.tar.gz`/`.tar` archive file, a folder with the binary batches
-    /// (directly or in `cifar-10-batches-bin/`), or a folder with
-    /// `train/` and `test/` image folders.
+    /// (directly or in `cifar-10-batches-bin/`), a folder with `train/`
+    /// and `test/` image folders, or a folder holding the official
+    /// `cifar-10-binary.tar.gz`.
     ///
     /// ```
     /// use micrograd_plus::data::cifar10::Cifar10;
@@ -151,43 +187,67 @@ impl Cifar10 {
     /// ```
     pub fn load(path: impl AsRef<Path>) -> Result<(ImageDataset, ImageDataset)> {
         let path = path.as_ref();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
         if path.is_file() {
+            if Batches::slot(name).is_some() {
+                return Err(file_error(
+                    path,
+                    "one CIFAR-10 batch file: pass the folder that holds all six (data_batch_1.bin ... data_batch_5.bin, test_batch.bin) or the cifar-10-binary.tar.gz archive",
+                ));
+            }
             return Cifar10::load_archive(path);
         }
         for dir in [path.to_path_buf(), path.join("cifar-10-batches-bin")] {
-            if dir.join(Cifar10::TEST_BATCH).is_file() {
+            let any_batch = binary::TRAIN_BATCHES
+                .iter()
+                .chain([&Cifar10::TEST_BATCH, &binary::META_FILE])
+                .any(|f| dir.join(f).is_file());
+            if any_batch {
                 return Cifar10::load_binary(&dir);
             }
         }
         if path.join("train").is_dir() && path.join("test").is_dir() {
             return Cifar10::load_folders(path);
         }
+        // The folder the archive was downloaded to.
+        let archive = path.join(OFFICIAL_ARCHIVE);
+        if archive.is_file() {
+            return Cifar10::load_archive(&archive);
+        }
+        // The Python version's batches are pickles, which are not read here.
+        let pickles = path.join("cifar-10-batches-py").is_dir()
+            || path.join("data_batch_1").is_file()
+            || name == "cifar-10-batches-py";
         Err(file_error(
             path,
-            "no CIFAR-10 data here: expected an archive file, data_batch_1.bin ... test_batch.bin, or train/ and test/ image folders",
+            format!(
+                "no CIFAR-10 data here: {EXPECTED_LAYOUTS}{}",
+                if pickles { PICKLE_HINT } else { "" }
+            ),
         ))
     }
 
-    /// The official binary format: `data_batch_1.bin` ... `data_batch_5.bin`
-    /// (all five, in order) and `test_batch.bin` in `dir`.
+    /// The official binary format in `dir`: `data_batch_1.bin` ...
+    /// `data_batch_5.bin` (all five, in order), `test_batch.bin`, and the
+    /// class names from `batches.meta.txt` where it is present (else
+    /// [`Cifar10::CLASSES`]). Each file's size is checked before it is
+    /// read; errors name the file.
     pub fn load_binary(dir: impl AsRef<Path>) -> Result<(ImageDataset, ImageDataset)> {
         let dir = dir.as_ref();
-        let (mut labels, mut pixels) = (Vec::new(), Vec::new());
-        for i in 1..=5 {
-            let (l, p) = read_batch_file(dir.join(format!("data_batch_{i}.bin")))?;
-            labels.extend(l);
-            pixels.extend(p);
+        let mut batches = Batches::default();
+        for name in binary::TRAIN_BATCHES.iter().chain([&Cifar10::TEST_BATCH]) {
+            let slot = Batches::slot(name).unwrap_or_default();
+            let batch = read_batch(&dir.join(name))?;
+            batches
+                .insert(slot, batch)
+                .map_err(|msg| file_error(dir, msg))?;
         }
-        let to_u32 = |l: Vec<u8>| l.into_iter().map(u32::from).collect();
-        let train = ImageDataset::new(
-            pixels,
-            to_u32(labels),
-            Cifar10::IMAGE_SHAPE,
-            Cifar10::classes(),
-        )?;
-        let (l, p) = read_batch_file(dir.join(Cifar10::TEST_BATCH))?;
-        let test = ImageDataset::new(p, to_u32(l), Cifar10::IMAGE_SHAPE, Cifar10::classes())?;
-        Ok((train, test))
+        if let Some(classes) = read_meta(dir)? {
+            batches
+                .set_classes(classes)
+                .map_err(|msg| file_error(dir, msg))?;
+        }
+        batches.into_datasets().map_err(|msg| file_error(dir, msg))
     }
 
     /// Image folders `dir/train/<class>/*` and `dir/test/<class>/*` of
@@ -211,17 +271,23 @@ impl Cifar10 {
     }
 
     /// A tar archive (gzip-compressed or not, detected from its first
-    /// bytes) of `train/<class>/<image>` and `test/<class>/<image>` entries,
+    /// bytes) of either layout: the official binary batches (the
+    /// `cifar-10-binary.tar.gz` as published: `data_batch_1.bin` ...
+    /// `test_batch.bin` and `batches.meta.txt` in `cifar-10-batches-bin/`),
+    /// or `train/<class>/<image>` and `test/<class>/<image>` entries,
     /// possibly under a common top folder. Entries are streamed into memory
-    /// and decoded on all cores; other entries are ignored. Within a split,
-    /// classes are sorted by name and images by file name, so the result
-    /// does not depend on the order of the archive.
+    /// (each size checked against its format before anything is allocated)
+    /// and images decoded on all cores; other entries are ignored. Within a
+    /// split of image folders, classes are sorted by name and images by file
+    /// name, so the result does not depend on the order of the archive.
     pub fn load_archive(path: impl AsRef<Path>) -> Result<(ImageDataset, ImageDataset)> {
         let path = path.as_ref();
         let (reader, _, max_bytes) = open_maybe_gzip(Input::File(path))?;
+        let mut batches = Batches::default();
         // (split, class, file name, bytes)
         let mut found: Vec<(usize, String, String, Vec<u8>)> = Vec::new();
         let mut total: u64 = 0;
+        let mut pickles = false;
         let walked = tar::for_each_file(reader, max_bytes, MAX_ARCHIVE_PADDING, |entry| {
             // Path components as the file system would see them, without
             // empty, `.` and `..` parts.
@@ -230,6 +296,28 @@ impl Cifar10 {
                 .split('/')
                 .filter(|p| !p.is_empty() && *p != "." && *p != "..")
                 .collect();
+            let what = format!("entry {}", entry.path);
+            let file_name = parts.last().copied().unwrap_or("");
+            if let Some(slot) = Batches::slot(file_name) {
+                binary::batch_records(entry.size).map_err(|msg| format!("{what}: {msg}"))?;
+                let bytes = read_entry(entry.data, entry.size, &what)?;
+                let batch = binary::parse_batch(&bytes).map_err(|msg| format!("{what}: {msg}"))?;
+                return batches.insert(slot, batch);
+            }
+            if file_name == binary::META_FILE {
+                if entry.size > binary::MAX_META_BYTES {
+                    return Err(format!(
+                        "{what}: header says {} bytes, more than the {}-byte limit for {}",
+                        entry.size,
+                        binary::MAX_META_BYTES,
+                        binary::META_FILE
+                    ));
+                }
+                let bytes = read_entry(entry.data, entry.size, &what)?;
+                let classes = binary::parse_meta(&bytes).map_err(|msg| format!("{what}: {msg}"))?;
+                return batches.set_classes(classes);
+            }
+            pickles |= parts.contains(&"cifar-10-batches-py");
             let [.., split, class, name] = parts.as_slice() else {
                 return Ok(());
             };
@@ -241,7 +329,6 @@ impl Cifar10 {
             if !is_image_name(name) {
                 return Ok(());
             }
-            let what = format!("entry {}", entry.path);
             if entry.size > MAX_ARCHIVE_IMAGE_BYTES {
                 return Err(format!(
                     "{what}: header says {} bytes, more than the {MAX_ARCHIVE_IMAGE_BYTES}-byte limit for an image",
@@ -254,25 +341,35 @@ impl Cifar10 {
                     "more than {MAX_ARCHIVE_TOTAL_BYTES} bytes of images in the archive"
                 ));
             }
-            let mut bytes = Vec::new();
-            bytes
-                .try_reserve_exact(entry.size as usize)
-                .map_err(|_| format!("{what}: cannot allocate {} bytes", entry.size))?;
-            entry
-                .data
-                .read_to_end(&mut bytes)
-                .map_err(|e| format!("cannot read {what}: {e}"))?;
-            if bytes.len() as u64 != entry.size {
-                return Err(format!(
-                    "truncated in {what}: {} of its {} bytes",
-                    bytes.len(),
-                    entry.size
-                ));
-            }
+            let bytes = read_entry(entry.data, entry.size, &what)?;
             found.push((split, class.to_string(), name.to_string(), bytes));
             Ok(())
         });
-        walked.map_err(|msg| file_error(path, msg))?;
+        walked.map_err(|msg| {
+            // Refused at its first header: not a tar archive at all, so
+            // say what the file could have been.
+            let first_header = msg.contains("at byte 0") && !msg.starts_with("entry ");
+            if first_header {
+                file_error(
+                    path,
+                    format!("not a tar archive ({msg}): {EXPECTED_LAYOUTS}"),
+                )
+            } else {
+                file_error(path, msg)
+            }
+        })?;
+        if !batches.is_empty() {
+            return batches.into_datasets().map_err(|msg| file_error(path, msg));
+        }
+        if found.is_empty() {
+            return Err(file_error(
+                path,
+                format!(
+                    "no CIFAR-10 data in the archive: {EXPECTED_LAYOUTS}{}",
+                    if pickles { PICKLE_HINT } else { "" }
+                ),
+            ));
+        }
         found.sort_by(|a, b| (a.0, &a.1, &a.2).cmp(&(b.0, &b.1, &b.2)));
         const SPLITS: [&str; 2] = ["train", "test"];
         // Sorted by class within a split: a new class name is the next label.

@@ -1,6 +1,7 @@
 //! Small valid files of every format the readers take, written here (no
-//! shared datasets): MNIST IDX, CIFAR-10 binary batches, tar and tar.gz
-//! archives of image folders, JPEG/PNG class folders, GPT checkpoints.
+//! shared datasets): MNIST IDX, CIFAR-10 binary batches (and the official
+//! binary layout), tar and tar.gz archives of image folders, JPEG/PNG
+//! class folders, GPT checkpoints.
 #![allow(dead_code)]
 
 use std::io::Write;
@@ -65,6 +66,38 @@ pub fn cifar_batch(n: usize, seed: usize) -> Vec<u8> {
         v.extend((0..3072).map(|i| ((i * 7 + k * 11 + seed * 13) % 256) as u8));
     }
     v
+}
+
+/// Pixel `i` (CHW order) of record `k` of a [`cifar_binary_files`] split.
+pub fn cifar_binary_pixel(split: usize, k: usize, i: usize) -> u8 {
+    ((i * 7 + k * 29 + split * 101) % 256) as u8
+}
+
+/// A small CIFAR-10 in the official binary layout, as (file name, bytes):
+/// `data_batch_1.bin` ... `data_batch_5.bin` with two records each, then
+/// `test_batch.bin` with ten, then `batches.meta.txt`. Record `k` of a
+/// split has label `k % 10` and [`cifar_binary_pixel`]s: every class once
+/// per split, in label order, as class folders sorted by name would list
+/// them.
+pub fn cifar_binary_files() -> Vec<(String, Vec<u8>)> {
+    let record = |split: usize, k: usize| {
+        let mut v = vec![(k % 10) as u8];
+        v.extend((0..3072).map(|i| cifar_binary_pixel(split, k, i)));
+        v
+    };
+    let mut files: Vec<(String, Vec<u8>)> = (0..5)
+        .map(|b| {
+            let bytes = (2 * b..2 * b + 2).flat_map(|k| record(0, k)).collect();
+            (format!("data_batch_{}.bin", b + 1), bytes)
+        })
+        .collect();
+    files.push((
+        "test_batch.bin".into(),
+        (0..10).flat_map(|k| record(1, k)).collect(),
+    ));
+    let meta = "airplane\nautomobile\nbird\ncat\ndeer\ndog\nfrog\nhorse\nship\ntruck\n\n";
+    files.push(("batches.meta.txt".into(), meta.as_bytes().to_vec()));
+    files
 }
 
 /// A 32x32 RGB test image.
