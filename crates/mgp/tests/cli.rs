@@ -1291,6 +1291,38 @@ fn the_cnn_and_cifar_breaks_are_named_by_the_doctor_first() {
     std::fs::remove_dir_all(&cwd).unwrap();
 }
 
+/// The `lr` column of a run folder's `steps.csv`.
+fn step_lrs(dir: &std::path::Path) -> Vec<f64> {
+    let csv = std::fs::read_to_string(dir.join("steps.csv")).unwrap();
+    let mut lines = csv.lines();
+    assert_eq!(lines.next(), Some("step,epoch,loss,lr"));
+    lines
+        .map(|l| l.rsplit(',').next().unwrap().parse().unwrap())
+        .collect()
+}
+
+#[test]
+fn lr_breaks_scale_the_whole_one_cycle_schedule_as_steps_csv_records_it() {
+    let cwd = empty_dir("lr-break-schedule");
+    let (healthy, low) = (cwd.join("healthy"), cwd.join("low"));
+    for (dir, extra) in [(&healthy, vec![]), (&low, vec!["--break", "lr-low"])] {
+        let mut args = vec!["--epochs", "10", "--out", dir.to_str().unwrap()];
+        args.extend(extra);
+        let out = cifar_run(&cwd, &args);
+        assert!(out.status.success(), "{}", stderr_of(&out));
+    }
+    let (healthy, low) = (step_lrs(&healthy), step_lrs(&low));
+    // 3 steps per epoch; one-cycle peaks at --lr 0.1 at 30% of the run.
+    assert_eq!(healthy.len(), 30);
+    let peak = healthy.iter().copied().fold(0.0, f64::max);
+    assert!((peak - 0.1).abs() < 0.01, "{healthy:?}");
+    assert!(healthy[0] < peak / 10.0, "{healthy:?}");
+    for (h, l) in healthy.iter().zip(&low) {
+        assert!((l / h - 1e-4).abs() < 1e-9, "{h} {l}");
+    }
+    std::fs::remove_dir_all(&cwd).unwrap();
+}
+
 #[test]
 fn the_gpt_breaks_are_named_by_the_doctor_first() {
     let cwd = empty_dir("doctor-gpt-breaks");
