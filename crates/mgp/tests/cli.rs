@@ -1023,6 +1023,20 @@ fn doctor_warnings(stdout: &[u8]) -> Vec<(String, u64)> {
         .collect()
 }
 
+/// A GPT run long enough for the doctor's windows: 120 steps, 2 evaluations.
+const SHORT_GPT_RUN: [&str; 4] = ["--steps", "120", "--eval-interval", "60"];
+
+/// The doctor's first warning in a run's JSON output names `cause`.
+fn assert_first_cause(out: &std::process::Output, cause: &str, what: &str) {
+    let warnings = doctor_warnings(&out.stdout);
+    assert_eq!(
+        warnings.first().map(|w| w.0.as_str()),
+        Some(cause),
+        "{what}: {}",
+        stderr_of(out)
+    );
+}
+
 #[test]
 fn every_break_of_mlp_mnist_is_named_by_the_doctor_first() {
     let expected = [
@@ -1144,20 +1158,8 @@ fn healthy_runs_get_no_warning_and_the_same_numbers_with_the_doctor_on_or_off() 
     let cwd = empty_dir("doctor-gpt");
     let text = small_text(&cwd);
     let gpt = cwd.join("run");
-    let out = mgp_in(
-        &cwd,
-        &gpt_args(
-            &text,
-            &[
-                "--steps",
-                "120",
-                "--eval-interval",
-                "60",
-                "--out",
-                gpt.to_str().unwrap(),
-            ],
-        ),
-    );
+    let extra = [&SHORT_GPT_RUN[..], &["--out", gpt.to_str().unwrap()]].concat();
+    let out = mgp_in(&cwd, &gpt_args(&text, &extra));
     assert!(out.status.success(), "{}", stderr_of(&out));
     assert_eq!(doctor_warnings(&out.stdout), []);
     assert!(gpt.join("doctor.csv").is_file());
@@ -1217,7 +1219,7 @@ fn the_doctor_in_strict_mode_stops_the_run_and_mgp_doctor_reports_a_broken_one()
     let refused = cifar_run(&broken, &["--break", "dead-relu"]);
     assert_eq!(refused.status.code(), Some(1));
     assert!(
-        stderr_of(&refused).contains("cnn-cifar10 takes no-zero-grad"),
+        stderr_of(&refused).contains("cnn-cifar10 takes lr-high, lr-low, no-zero-grad"),
         "{}",
         stderr_of(&refused)
     );
@@ -1259,25 +1261,23 @@ fn the_cnn_and_cifar_breaks_are_named_by_the_doctor_first() {
                 breakage,
             ],
         );
-        let warnings = doctor_warnings(&out.stdout);
-        assert_eq!(
-            warnings.first().map(|w| w.0.as_str()),
-            Some(cause),
-            "cnn-mnist --break {breakage}: {}",
-            stderr_of(&out)
-        );
+        assert_first_cause(&out, cause, &format!("cnn-mnist --break {breakage}"));
     }
-    for (breakage, cause) in [
-        ("bad-init", "bad-initialisation"),
-        ("unstable-softmax", "numerical-instability"),
+    // lr-high under the one-cycle schedule, which sets the lr every step:
+    // the whole schedule is scaled (10 epochs of 3 steps fill its phases).
+    for (breakage, cause, schedule) in [
+        ("bad-init", "bad-initialisation", "constant"),
+        ("unstable-softmax", "numerical-instability", "constant"),
+        ("lr-high", "learning-rate-too-high", "one-cycle"),
     ] {
+        let epochs = if schedule == "one-cycle" { "10" } else { "1" };
         let out = cifar_run(
             &cwd,
             &[
                 "--epochs",
-                "1",
+                epochs,
                 "--schedule",
-                "constant",
+                schedule,
                 "--break",
                 breakage,
             ],
@@ -1290,6 +1290,123 @@ fn the_cnn_and_cifar_breaks_are_named_by_the_doctor_first() {
             stderr_of(&out)
         );
     }
+    std::fs::remove_dir_all(&cwd).unwrap();
+}
+
+/// The `lr` column of a run folder's `steps.csv`.
+fn step_lrs(dir: &std::path::Path) -> Vec<f64> {
+    let csv = std::fs::read_to_string(dir.join("steps.csv")).unwrap();
+    let mut lines = csv.lines();
+    assert_eq!(lines.next(), Some("step,epoch,loss,lr"));
+    lines
+        .map(|l| l.rsplit(',').next().unwrap().parse().unwrap())
+        .collect()
+}
+
+#[test]
+fn lr_breaks_scale_the_whole_one_cycle_schedule_as_steps_csv_records_it() {
+    let cwd = empty_dir("lr-break-schedule");
+    let (healthy, low) = (cwd.join("healthy"), cwd.join("low"));
+    for (dir, extra) in [(&healthy, vec![]), (&low, vec!["--break", "lr-low"])] {
+        let mut args = vec!["--epochs", "10", "--out", dir.to_str().unwrap()];
+        args.extend(extra);
+        let out = cifar_run(&cwd, &args);
+        assert!(out.status.success(), "{}", stderr_of(&out));
+    }
+    let (healthy, low) = (step_lrs(&healthy), step_lrs(&low));
+    // 3 steps per epoch; one-cycle peaks at --lr 0.1 at 30% of the run.
+    assert_eq!(healthy.len(), 30);
+    let peak = healthy.iter().copied().fold(0.0, f64::max);
+    assert!((peak - 0.1).abs() < 0.01, "{healthy:?}");
+    assert!(healthy[0] < peak / 10.0, "{healthy:?}");
+    for (h, l) in healthy.iter().zip(&low) {
+        assert!((l / h - 1e-4).abs() < 1e-9, "{h} {l}");
+    }
+    std::fs::remove_dir_all(&cwd).unwrap();
+}
+
+#[test]
+fn the_gpt_breaks_are_named_by_the_doctor_first() {
+    let cwd = empty_dir("doctor-gpt-breaks");
+    let text = small_text(&cwd);
+    for (breakage, cause) in [
+        ("lr-high", "learning-rate-too-high"),
+        ("no-zero-grad", "forgotten-zero-grad"),
+        ("unstable-softmax", "numerical-instability"),
+    ] {
+        let extra = [&SHORT_GPT_RUN[..], &["--break", breakage]].concat();
+        let out = mgp_in(&cwd, &gpt_args(&text, &extra));
+        assert_first_cause(&out, cause, &format!("gpt --break {breakage}"));
+    }
+    // What has no meaning for a transformer is refused before any work.
+    let out = mgp_in(&cwd, &gpt_args(&text, &["--break", "dead-relu"]));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr_of(&out).contains("--break dead-relu is for the classifier recipes"),
+        "{}",
+        stderr_of(&out)
+    );
+    std::fs::remove_dir_all(&cwd).unwrap();
+}
+
+#[test]
+fn anomaly_mode_names_the_op_that_made_the_first_nan_and_is_silent_on_healthy_runs() {
+    let cwd = empty_dir("anomaly");
+    let out = mgp_in(
+        &cwd,
+        &[
+            "train",
+            "mlp-mnist",
+            "--epochs",
+            "1",
+            "--json",
+            "--anomaly",
+            "--break",
+            "unstable-softmax",
+        ],
+    );
+    let stderr = stderr_of(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let first = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|v| v.get("cause").is_some())
+        .expect("a warning");
+    assert_eq!(
+        (first["cause"].as_str(), first["step"].as_u64()),
+        (Some("numerical-instability"), Some(1))
+    );
+    // exp(logits / 0.001) overflows first; the ops after it only pass it on.
+    let message = first["message"].as_str().unwrap();
+    assert!(
+        message.starts_with(
+            "anomaly mode: the forward of exp (inputs of shapes [[64, 10]], output [64, 10]) made inf"
+        ),
+        "{message}"
+    );
+    // The backward pass stops at the log whose gradient is NaN.
+    assert!(
+        stderr.contains("error: anomaly mode: the backward of log (inputs of shapes [[64, 10]]"),
+        "{stderr}"
+    );
+
+    // Strict mode turns anomaly mode on by itself; a healthy run stays silent.
+    let out = mgp_in(
+        &cwd,
+        &[
+            "train",
+            "cnn-mnist",
+            "--epochs",
+            "1",
+            "--limit",
+            "640",
+            "--json",
+            "--doctor",
+            "strict",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(doctor_warnings(&out.stdout), []);
     std::fs::remove_dir_all(&cwd).unwrap();
 }
 
@@ -1638,4 +1755,64 @@ fn epoch_and_gpt_evaluation_lines_reach_a_pipe_without_a_progress_bar() {
     // the recipe's prompt ("Q: ") is not in them.
     assert!(stderr.contains("--- sample ---"), "{stderr}");
     std::fs::remove_dir_all(&cwd).unwrap();
+}
+
+#[test]
+fn graph_renders_through_graphviz_when_dot_is_on_path_and_says_when_it_is_not() {
+    let dir = temp_dir("graph-dot");
+    let run = |path: &str, extra: &[&str]| {
+        let mut args = vec!["graph", "neuron", "--out", dir.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        Command::new(env!("CARGO_BIN_EXE_mgp"))
+            .args(&args)
+            .env("PATH", path)
+            .output()
+            .expect("mgp runs")
+    };
+    // A PATH with no dot: the built-in layout, and a line saying why.
+    let empty = dir.join("empty-bin");
+    std::fs::create_dir_all(&empty).unwrap();
+    let out = run(empty.to_str().unwrap(), &["--format", "svg"]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains("SVG needs Graphviz's dot (no Graphviz dot on PATH): a PNG instead"),
+        "{said}"
+    );
+    assert!(
+        said.contains("laid out without Graphviz: no Graphviz dot on PATH"),
+        "{said}"
+    );
+    assert!(std::fs::read(dir.join("neuron.png"))
+        .unwrap()
+        .starts_with(b"\x89PNG"));
+    assert!(!dir.join("neuron.svg").exists());
+    // A stand-in dot (a script) on PATH is run with -Tsvg and the DOT on
+    // its input; the test needs no Graphviz install.
+    let bin = dir.join("fake-bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let fake = bin.join("dot");
+    std::fs::write(
+        &fake,
+        "#!/bin/sh\necho \"<svg format=$1>\"; grep -c -- ' -> '\n",
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!("{}:/usr/bin:/bin", bin.display());
+    let out = run(&path, &["--format", "svg"]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("(rendered by Graphviz: "), "{said}");
+    // The 14 edges of the neuron went through dot's input.
+    assert_eq!(
+        std::fs::read_to_string(dir.join("neuron.svg")).unwrap(),
+        "<svg format=-Tsvg>\n14\n"
+    );
+    // --no-graphviz keeps the built-in layout.
+    let out = run(&path, &["--no-graphviz"]);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("laid out without Graphviz: --no-graphviz")
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -14,7 +14,7 @@ use micrograd_plus::data::text::read_text;
 use micrograd_plus::models::{GPTConfig, Sampling};
 use micrograd_plus::nn::Module;
 use micrograd_plus::train::gpt::{
-    self as recipe, Checkpointing, EvalRecord, TextData, TrainConfig,
+    self as recipe, Checkpointing, EvalRecord, TextData, TrainConfig, Watch,
 };
 use micrograd_plus::train::reversal::{self, ReversalConfig};
 use micrograd_plus::train::saved::Architecture;
@@ -248,10 +248,14 @@ pub(crate) fn load_text(source: &TextSource) -> anyhow::Result<(String, TextData
 /// Runs `mgp train gpt-*`: a new run, or `--resume` of one from its
 /// checkpoint (saved after every evaluation).
 pub fn train(corpus: Corpus, args: &TrainArgs) -> anyhow::Result<Trained> {
-    anyhow::ensure!(
-        args.run.breakage.is_none(),
-        "--break is for the classifier recipes (mlp-mnist, cnn-mnist, cnn-cifar10)"
-    );
+    if let Some(b) = args.run.breakage {
+        // Refused before a run folder is made.
+        anyhow::ensure!(
+            b.applies_to_gpt(),
+            "--break {b} is for the classifier recipes: a GPT has GELUs and token ids \
+             (the GPTs take lr-high, lr-low, no-zero-grad, bad-init and unstable-softmax)"
+        );
+    }
     if let Some(n) = args.run.threads {
         micrograd_plus::kernels::set_num_threads(n)?;
     }
@@ -345,6 +349,9 @@ pub fn train(corpus: Corpus, args: &TrainArgs) -> anyhow::Result<Trained> {
         },
     );
     let mut doctor = start_doctor(&dir, &args.run, data.tokenizer.vocab_size(), &bar)?;
+    if let (Some(b), false) = (args.run.breakage, json) {
+        eprintln!("--break {b}: {}", b.describe());
+    }
     let mut running = None::<f64>;
     let mut seen = Vec::new();
     let training_checkpoint = dir.checkpoint();
@@ -356,7 +363,11 @@ pub fn train(corpus: Corpus, args: &TrainArgs) -> anyhow::Result<Trained> {
             resume: resumed,
             recipe: corpus.name(),
         }),
-        doctor.as_mut(),
+        Watch {
+            doctor: doctor.as_mut(),
+            anomaly: args.run.anomaly,
+            breakage: args.run.breakage,
+        },
         |step, loss| {
             let r = running.map_or(loss, |r| 0.98 * r + 0.02 * loss);
             if running.is_none() {

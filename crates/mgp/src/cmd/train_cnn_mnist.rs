@@ -67,6 +67,7 @@ pub fn run(args: &Args) -> anyhow::Result<Evaluation> {
         header: format!("cnn-mnist: {train} training / {test} test images"),
         curves: "CNN (2 conv + 2 linear) on MNIST",
         confusion: "MNIST test set",
+        class_names: &[],
     };
     train_and_report(&dir, &mut run, &args.run, &labels)
 }

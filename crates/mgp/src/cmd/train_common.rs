@@ -5,7 +5,7 @@
 use super::run_dir::RunDir;
 use anyhow::Context;
 use indicatif::{HumanDuration, ProgressBar, ProgressState, ProgressStyle};
-use micrograd_plus::train::charts::{plot_confusion, plot_curves};
+use micrograd_plus::train::charts::{plot_confusion_named, plot_curves};
 use micrograd_plus::train::doctor::report::{DoctorReport, SIGNALS_FILE};
 use micrograd_plus::train::doctor::{Breakage, Diagnosis, Doctor, DoctorConfig, DoctorMode};
 use micrograd_plus::train::metrics::{EpochMetrics, History};
@@ -41,9 +41,14 @@ pub struct RunArgs {
     /// Reproduce a failure on purpose, for the doctor to catch: lr-high,
     /// lr-low, no-zero-grad, dead-relu, bad-init, unstable-softmax,
     /// unnormalised (mlp-mnist and cnn-mnist take all; cnn-cifar10
-    /// no-zero-grad, bad-init and unstable-softmax; the GPTs none).
+    /// lr-high, lr-low, no-zero-grad, bad-init and unstable-softmax; the
+    /// GPTs lr-high, lr-low, no-zero-grad, bad-init and unstable-softmax).
     #[arg(long = "break", value_name = "FAILURE", conflicts_with = "resume")]
     pub breakage: Option<Breakage>,
+    /// Anomaly mode: check every op's output and gradients for inf and
+    /// NaN and name the first op that makes one (on with --doctor strict).
+    #[arg(long)]
+    pub anomaly: bool,
 }
 
 /// A progress bar on stderr over `len` steps counted in `unit`s (batches,
@@ -182,15 +187,14 @@ pub fn start_doctor(
     Ok(Some(doctor))
 }
 
-/// Writes `metrics.csv`, `curves.png` and `confusion.png` into the run
+/// Writes `metrics.csv`, `steps.csv`, `curves.png` and `confusion.png` into the run
 /// folder and says so (with `--json`, as a last summary object naming the
 /// run folder and its checkpoint).
 fn write_results(
     dir: &RunDir,
     history: &History,
     eval: &Evaluation,
-    curves_title: &str,
-    confusion_title: &str,
+    labels: &Labels<'_>,
     doctor: Option<&Doctor>,
     json: bool,
 ) -> anyhow::Result<()> {
@@ -200,11 +204,16 @@ fn write_results(
     if let Some(doctor) = doctor {
         doctor.write_files(dir.path())?;
     }
-    plot_curves(&dir.path().join("curves.png"), history, curves_title)?;
-    plot_confusion(
+    plot_curves(&dir.path().join("curves.png"), history, labels.curves)?;
+    plot_confusion_named(
         &dir.path().join("confusion.png"),
         &eval.confusion,
-        confusion_title,
+        labels.confusion,
+        labels.class_names,
+    )?;
+    micrograd_plus::io::write_atomic(
+        &dir.path().join("steps.csv"),
+        history.steps_to_csv().as_bytes(),
     )?;
     if json {
         // The last line: where the run is, for scripts.
@@ -279,6 +288,8 @@ pub struct Labels<'a> {
     pub curves: &'a str,
     /// Title of `confusion.png`.
     pub confusion: &'a str,
+    /// The classes' names on `confusion.png` (empty: their numbers).
+    pub class_names: &'a [&'a str],
 }
 
 /// Everything after the run is started (see [`start_run`]), the same for
@@ -308,6 +319,7 @@ pub fn train_and_report(
         progress.note(&format!("--break {b}: {}", b.describe()));
     }
     run.trainer.doctor = start_doctor(dir, args, run.trainer.classes, &progress.bar)?;
+    run.trainer.anomaly = args.anomaly;
     let options = FitOptions {
         early_stopping_patience: None,
         checkpoint: Some(checkpoint),
@@ -353,8 +365,7 @@ pub fn train_and_report(
         dir,
         &run.trainer.history,
         &eval,
-        labels.curves,
-        labels.confusion,
+        labels,
         run.trainer.doctor.as_ref(),
         json,
     )?;

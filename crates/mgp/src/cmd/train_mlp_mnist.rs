@@ -69,6 +69,7 @@ pub fn run(args: &Args) -> anyhow::Result<Evaluation> {
         header: format!("mlp-mnist: {train} training / {test} test images"),
         curves: "MLP 784-128-64-10 on MNIST",
         confusion: "MNIST test set",
+        class_names: &[],
     };
     train_and_report(&dir, &mut run, &args.run, &labels)
 }

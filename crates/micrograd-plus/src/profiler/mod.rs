@@ -22,7 +22,8 @@
 //!   returns (backward); scratch buffers inside kernels are not counted.
 //!
 //! When no profiler runs, the only cost is one thread-local flag read per
-//! op and per backward pass.
+//! op and per backward pass, the same read that anomaly mode shares
+//! ([`crate::tensor::anomaly`]).
 //!
 //! ```
 //! use micrograd_plus::{profiler, Tensor};
@@ -48,7 +49,7 @@ pub use report::{OpStats, Report};
 
 use crate::{Error, Result};
 use std::borrow::Cow;
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::time::Instant;
 
 /// Which part of the work an event is.
@@ -173,14 +174,13 @@ impl State {
 }
 
 thread_local! {
-    static ON: Cell<bool> = const { Cell::new(false) };
     static STATE: RefCell<Option<State>> = const { RefCell::new(None) };
 }
 
 /// Whether a profiler records on this thread: the one check ops make.
 #[inline(always)]
 pub(crate) fn is_on() -> bool {
-    ON.with(Cell::get)
+    crate::tensor::hooks::active() & crate::tensor::hooks::PROFILER != 0
 }
 
 /// Starts recording this thread's ops; [`Profiler::finish`] stops and
@@ -207,7 +207,7 @@ pub fn enable() -> Result<Profiler> {
             dropped: 0,
         })
     });
-    ON.with(|on| on.set(true));
+    crate::tensor::hooks::set(crate::tensor::hooks::PROFILER, true);
     Ok(Profiler {
         _not_send: std::marker::PhantomData,
     })
@@ -245,7 +245,7 @@ impl Drop for Profiler {
 
 /// Turns recording off and takes the state, closing scopes still open.
 fn stop() -> Option<Report> {
-    ON.with(|on| on.set(false));
+    crate::tensor::hooks::set(crate::tensor::hooks::PROFILER, false);
     let mut state = STATE.with_borrow_mut(Option::take)?;
     while let Some(&(i, _)) = state.open.last() {
         state.close(i, None, 0);

@@ -162,10 +162,10 @@ impl Tensor {
             shape::numel(&shape),
             "{op}: output storage does not fill {shape:?}"
         );
-        if crate::profiler::is_on() {
-            let shapes: Vec<&[usize]> = inputs.iter().map(Tensor::shape).collect();
-            let bytes = data.len() * data.dtype().itemsize();
-            crate::profiler::record_forward(op, &shapes, &shape, bytes);
+        // The profiler and anomaly mode: one flag read when both are off.
+        let hooks = super::hooks::active();
+        if hooks != 0 {
+            forward_hooks(hooks, op, &inputs, &data, &shape);
         }
         let track = is_grad_enabled() && inputs.iter().any(Tensor::is_requires_grad);
         if track {
@@ -364,8 +364,13 @@ impl Tensor {
             ));
         }
         let _no_grad = NoGradGuard::new();
-        let profiling = crate::profiler::is_on();
+        let hooks = super::hooks::active();
+        let profiling = hooks & super::hooks::PROFILER != 0;
+        let anomaly = hooks & super::hooks::ANOMALY != 0;
         let _scope = profiling.then(|| crate::profiler::scope("backward"));
+        // Ops inside backward rules are not forward ops: anomaly mode
+        // checks the gradients the rules return instead.
+        let _paused = anomaly.then(super::anomaly::ForwardChecksPaused::new);
 
         // 1. Collect every tensor reachable through nodes.
         let mut order = self.graph_tensors(Tensor::is_requires_grad);
@@ -420,6 +425,9 @@ impl Tensor {
             let input_grads = (node.backward)(&g, &node.inputs, &t)?;
             if let Some(span) = span {
                 end_backward_span(span, node, &t, &input_grads);
+            }
+            if anomaly {
+                super::anomaly::check_backward(node.op, &node.inputs, &t, &g, &input_grads)?;
             }
             if !retain_graph {
                 node.used.store(true, Ordering::Relaxed);
@@ -483,6 +491,25 @@ impl Tensor {
                 Ok(())
             }
         }
+    }
+}
+
+/// What the instruments switched on in `hooks` do with an op's output as
+/// it is recorded: the profiler times it, anomaly mode checks it.
+fn forward_hooks(
+    hooks: u8,
+    op: &'static str,
+    inputs: &[Tensor],
+    data: &super::Storage,
+    shape: &[usize],
+) {
+    if hooks & super::hooks::PROFILER != 0 {
+        let shapes: Vec<&[usize]> = inputs.iter().map(Tensor::shape).collect();
+        let bytes = data.len() * data.dtype().itemsize();
+        crate::profiler::record_forward(op, &shapes, shape, bytes);
+    }
+    if hooks & super::hooks::ANOMALY != 0 {
+        super::anomaly::check_forward(op, inputs, data, shape);
     }
 }
 

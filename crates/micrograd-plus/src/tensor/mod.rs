@@ -5,9 +5,11 @@
 //! that knows how to send gradients back to the op's inputs. Every op lives in
 //! [`ops`], one family per file, with its backward rule beside its forward.
 
+pub mod anomaly;
 pub mod autograd;
 mod creation;
 mod dtype;
+pub(crate) mod hooks;
 pub mod ops;
 pub(crate) mod shape;
 mod storage;

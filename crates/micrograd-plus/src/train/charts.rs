@@ -16,38 +16,88 @@ pub(crate) const TEST_COLOUR: RGBColor = RGBColor(215, 48, 39);
 /// A named, coloured line of (x, y) points.
 pub(crate) type Series<'a> = (&'a str, RGBColor, Vec<(f64, f64)>);
 
-/// The axes of a line panel: what x and y are and the span of x.
+/// The axes of a line panel: what x and y are, the span of x, and of y
+/// when it is fixed (accuracy: 0 to 100%) rather than fitted to the data.
+#[derive(Default)]
 pub(crate) struct Axes<'a> {
     pub x_desc: &'a str,
     pub y_desc: &'a str,
     pub x_range: std::ops::Range<f64>,
+    pub y_range: Option<std::ops::Range<f64>>,
+    /// Ticks on whole numbers only (epochs).
+    pub integer_x: bool,
 }
 
-/// One panel of lines with points and a legend (the y span fits the data):
-/// the training curves per epoch and the GPT's losses per step.
+/// One panel of lines with points and a legend: the training curves per
+/// epoch and the GPT's losses per step. `faint` lines are drawn first,
+/// thin and without points (every step's loss under the epoch means).
 pub(crate) fn draw_lines(
     area: &DrawingArea<BitMapBackend<'_>, plotters::coord::Shift>,
     path: &Path,
     title: &str,
     axes: Axes<'_>,
     series: Vec<Series<'_>>,
+    faint: Vec<Series<'_>>,
 ) -> Result<()> {
-    let y_range = padded_span(series.iter().flat_map(|s| s.2.iter().map(|p| p.1)));
+    let y_range = axes.y_range.clone().unwrap_or_else(|| {
+        padded_span(
+            series
+                .iter()
+                .chain(&faint)
+                .flat_map(|s| s.2.iter().map(|p| p.1)),
+        )
+    });
     let mut chart = ChartBuilder::on(area)
         .caption(title, ("sans-serif", 20))
         .margin(10)
         .x_label_area_size(36)
-        .y_label_area_size(52)
-        .build_cartesian_2d(axes.x_range, y_range)
+        .y_label_area_size(62)
+        .build_cartesian_2d(axes.x_range.clone(), y_range)
         .map_err(|e| file_err(path, e))?;
-    chart
-        .configure_mesh()
-        .x_desc(axes.x_desc)
+    let whole = |v: &f64| {
+        let r = v.round();
+        if (v - r).abs() < 1e-6 {
+            format!("{r:.0}")
+        } else {
+            String::new()
+        }
+    };
+    let mut mesh = chart.configure_mesh();
+    mesh.x_desc(axes.x_desc)
         .y_desc(axes.y_desc)
         .label_style(("sans-serif", 13))
-        .axis_desc_style(("sans-serif", 15))
-        .draw()
-        .map_err(|e| file_err(path, e))?;
+        .axis_desc_style(("sans-serif", 15));
+    if axes.y_range.is_some() {
+        // A fixed axis (accuracy in %) reads best in whole numbers.
+        mesh.y_label_formatter(&|v| format!("{v:.0}"));
+    } else {
+        // A diverged loss of 3,617,664 or an lr of 4e-6 stay narrow.
+        mesh.y_label_formatter(&|v| {
+            if *v != 0.0 && !(1e-3..1e4).contains(&v.abs()) {
+                format!("{v:.1e}")
+            } else {
+                format!("{}", (v * 1e4).round() / 1e4)
+            }
+        });
+    }
+    if axes.integer_x {
+        // One tick per whole number (at most 20 of them), labelled as one.
+        let span = (axes.x_range.end - axes.x_range.start).ceil() as usize;
+        mesh.x_labels(span.clamp(2, 20) + 1)
+            .x_label_formatter(&whole);
+    }
+    mesh.draw().map_err(|e| file_err(path, e))?;
+    for (name, colour, data) in faint {
+        let light = colour.mix(0.35);
+        chart
+            .draw_series(std::iter::once(PathElement::new(
+                data,
+                light.stroke_width(1),
+            )))
+            .map_err(|e| file_err(path, e))?
+            .label(name)
+            .legend(move |(x, y)| PathElement::new([(x, y), (x + 18, y)], light.stroke_width(1)));
+    }
     for (name, colour, data) in series {
         chart
             .draw_series(std::iter::once(PathElement::new(
@@ -64,14 +114,25 @@ pub(crate) fn draw_lines(
     draw_legend(&mut chart, 13, path)
 }
 
-/// Writes loss (left) and accuracy (right) against the epoch, train and
-/// test, to a PNG at `path`.
+/// Colour of the learning-rate curve.
+const LR_COLOUR: RGBColor = RGBColor(26, 152, 80);
+
+/// Writes three panels against the epoch to a PNG at `path`: the loss
+/// (every training step, faint, under the epoch means of train and test),
+/// the accuracy in % on a 0 to 100 axis (so that chance level, 10% for ten
+/// classes, does not look like progress), and the learning rate of every
+/// step. A step at position i of n in epoch e sits at e - 1 + i/n, so an
+/// epoch's mean sits at the end of its steps.
 ///
 /// ```
-/// use micrograd_plus::train::{charts::plot_curves, metrics::{EpochMetrics, History}};
+/// use micrograd_plus::train::{charts::plot_curves, metrics::{EpochMetrics, History, StepRecord}};
 /// let mut h = History::default();
 /// for e in 1..=3 {
 ///     let f = e as f64;
+///     for i in 0..4 {
+///         let step = (e - 1) * 4 + i + 1;
+///         h.steps.push(StepRecord { step, epoch: e, loss: 1.2 / f, lr: 0.1 / step as f64 });
+///     }
 ///     h.push(EpochMetrics { epoch: e, train_loss: 1.0 / f, train_acc: 1.0 - 0.3 / f,
 ///         test_loss: 1.1 / f, test_acc: 1.0 - 0.35 / f, epoch_seconds: 0.1, samples_per_second: 1e5 });
 /// }
@@ -84,50 +145,78 @@ pub fn plot_curves(path: &Path, history: &History, title: &str) -> Result<()> {
         return Err(Error::argument("plot_curves", "no epochs to plot"));
     }
     register_font()?;
-    render_png(path, (1100, 460), |root| {
+    let pick = |f: fn(&super::metrics::EpochMetrics) -> f64| -> Vec<(f64, f64)> {
+        history
+            .epochs
+            .iter()
+            .map(|m| (m.epoch as f64, f(m)))
+            .collect()
+    };
+    let last_epoch = history
+        .epochs
+        .iter()
+        .map(|m| m.epoch as f64)
+        .fold(1.0, f64::max);
+    let steps = step_positions(history);
+    let per_step = |f: fn(&super::metrics::StepRecord) -> f64| -> Vec<(f64, f64)> {
+        steps.iter().map(|(x, s)| (*x, f(s))).collect()
+    };
+    let axes = |y_desc, y_range| Axes {
+        x_desc: "epoch",
+        y_desc,
+        x_range: 0.0..last_epoch + 0.25,
+        y_range,
+        integer_x: true,
+    };
+    render_png(path, (1500, 460), |root| {
         let root = root
             .titled(title, ("sans-serif", 24))
             .map_err(|e| file_err(path, e))?;
-        let (left, right) = root.split_horizontally(550);
-        let pick = |f: fn(&super::metrics::EpochMetrics) -> f64| -> Vec<(f64, f64)> {
-            history
-                .epochs
-                .iter()
-                .map(|m| (m.epoch as f64, f(m)))
-                .collect()
-        };
-        let last_epoch = history
-            .epochs
-            .iter()
-            .map(|m| m.epoch as f64)
-            .fold(1.0, f64::max);
-        // The panel titles say what y is.
-        let axes = || Axes {
-            x_desc: "epoch",
-            y_desc: "",
-            x_range: 0.5..last_epoch + 0.5,
-        };
+        let panels = root.split_evenly((1, 3));
         draw_lines(
-            &left,
+            &panels[0],
             path,
             "loss",
-            axes(),
+            axes("cross-entropy loss", None),
             vec![
-                ("train", TRAIN_COLOUR, pick(|m| m.train_loss)),
+                ("train (epoch mean)", TRAIN_COLOUR, pick(|m| m.train_loss)),
                 ("test", TEST_COLOUR, pick(|m| m.test_loss)),
             ],
+            vec![("train (each step)", TRAIN_COLOUR, per_step(|s| s.loss))],
         )?;
         draw_lines(
-            &right,
+            &panels[1],
             path,
             "accuracy",
-            axes(),
+            axes("accuracy (%)", Some(0.0..100.0)),
             vec![
-                ("train", TRAIN_COLOUR, pick(|m| m.train_acc)),
-                ("test", TEST_COLOUR, pick(|m| m.test_acc)),
+                ("train", TRAIN_COLOUR, pick(|m| 100.0 * m.train_acc)),
+                ("test", TEST_COLOUR, pick(|m| 100.0 * m.test_acc)),
             ],
+            vec![],
+        )?;
+        draw_lines(
+            &panels[2],
+            path,
+            "learning rate",
+            axes("learning rate", None),
+            vec![],
+            vec![("each step", LR_COLOUR, per_step(|s| s.lr))],
         )
     })
+}
+
+/// Each recorded step with its x position: `epoch - 1 + i / n` for the
+/// i-th (1-based) of the epoch's n steps.
+fn step_positions(history: &History) -> Vec<(f64, &super::metrics::StepRecord)> {
+    let mut out = Vec::with_capacity(history.steps.len());
+    for epoch_steps in history.steps.chunk_by(|a, b| a.epoch == b.epoch) {
+        let n = epoch_steps.len() as f64;
+        for (i, s) in epoch_steps.iter().enumerate() {
+            out.push((s.epoch as f64 - 1.0 + (i + 1) as f64 / n, s));
+        }
+    }
+    out
 }
 
 /// Writes the confusion matrix as a heat map (rows: true class, columns:
@@ -143,12 +232,37 @@ pub fn plot_curves(path: &Path, history: &History, title: &str) -> Result<()> {
 /// assert!(std::fs::metadata(&path).unwrap().len() > 1000);
 /// ```
 pub fn plot_confusion(path: &Path, cm: &ConfusionMatrix, title: &str) -> Result<()> {
+    plot_confusion_named(path, cm, title, &[])
+}
+
+/// [`plot_confusion`] with the classes named on both axes (`names[i]` for
+/// class i, e.g. CIFAR-10's `airplane` ... `truck`); classes without a name
+/// keep their number.
+///
+/// ```
+/// use micrograd_plus::{train::{charts::plot_confusion_named, metrics::ConfusionMatrix}, Tensor};
+/// let mut cm = ConfusionMatrix::new(2);
+/// cm.add(&Tensor::eye(2), &Tensor::new([0.0f32, 1.0]).unwrap()).unwrap();
+/// let path = std::env::temp_dir().join("mgp_doc_confusion_named.png");
+/// plot_confusion_named(&path, &cm, "test set", &["cat", "dog"]).unwrap();
+/// assert!(std::fs::metadata(&path).unwrap().len() > 1000);
+/// ```
+pub fn plot_confusion_named(
+    path: &Path,
+    cm: &ConfusionMatrix,
+    title: &str,
+    names: &[&str],
+) -> Result<()> {
     let n = cm.classes();
     if n == 0 {
         return Err(Error::argument("plot_confusion", "no classes"));
     }
     register_font()?;
-    render_png(path, (640, 640), |root| {
+    // Names need room to the left of the rows and under the columns.
+    let name_room = if names.is_empty() { 0 } else { 50 };
+    // and wider cells, so that "automobile" fits under its column.
+    let side = if names.is_empty() { 640 } else { 860 };
+    render_png(path, (side, side), |root| {
         // Cell (true t, predicted p) is centred on (p, n-1-t): integer ticks
         // fall on cell centres and row 0 is at the top, as a matrix is read.
         let span = -0.5..n as f64 - 0.5;
@@ -158,8 +272,8 @@ pub fn plot_confusion(path: &Path, cm: &ConfusionMatrix, title: &str) -> Result<
                 ("sans-serif", 20),
             )
             .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(44)
+            .x_label_area_size(40 + name_room)
+            .y_label_area_size(44 + name_room)
             .build_cartesian_2d(span.clone(), span)
             .map_err(|e| file_err(path, e))?;
         let class_at = |v: f64, flip: bool| {
@@ -167,8 +281,10 @@ pub fn plot_confusion(path: &Path, cm: &ConfusionMatrix, title: &str) -> Result<
             if (v - i).abs() > 1e-6 || i < 0.0 || i >= n as f64 {
                 return String::new();
             }
-            let i = i as usize;
-            (if flip { n - 1 - i } else { i }).to_string()
+            let class = if flip { n - 1 - i as usize } else { i as usize };
+            names
+                .get(class)
+                .map_or_else(|| class.to_string(), |name| name.to_string())
         };
         chart
             .configure_mesh()
@@ -179,7 +295,7 @@ pub fn plot_confusion(path: &Path, cm: &ConfusionMatrix, title: &str) -> Result<
             .y_desc("true")
             .x_label_formatter(&|v| class_at(*v, false))
             .y_label_formatter(&|v| class_at(*v, true))
-            .label_style(("sans-serif", 14))
+            .label_style(("sans-serif", if names.is_empty() { 14 } else { 13 }))
             .axis_desc_style(("sans-serif", 16))
             .draw()
             .map_err(|e| file_err(path, e))?;

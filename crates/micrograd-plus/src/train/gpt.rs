@@ -19,7 +19,8 @@
 //!   before anything is saved.
 
 use super::charts::{draw_lines, Axes, TEST_COLOUR, TRAIN_COLOUR};
-use super::doctor::Doctor;
+use super::doctor::breakage::{scale_weight_matrices, unstable_softmax_loss};
+use super::doctor::{anomaly_steps, Breakage, Doctor};
 use super::saved::Architecture;
 use crate::bench::BenchResult;
 use crate::canvas::{register_font, render_png};
@@ -30,6 +31,7 @@ use crate::nn::dropout::{generators, GeneratorState};
 use crate::nn::Module;
 use crate::optim::{AdamW, AdamWConfig, Optimizer};
 use crate::profiler;
+use crate::tensor::anomaly::detect_anomaly;
 use crate::tensor::{no_grad, Tensor};
 use crate::{Error, Result};
 use rand::{rngs::StdRng, Rng, SeedableRng};
@@ -307,10 +309,43 @@ pub fn train_step(
     batch: usize,
     time: usize,
 ) -> Result<f64> {
-    watched_step(model, opt, x, y, batch, time, None)
+    watched_step(model, opt, x, y, batch, time, &mut Watch::default())
 }
 
-/// [`train_step`], watched by `doctor` when one is given.
+/// What watches [`train_resumable`]'s steps, and what `mgp train --break`
+/// breaks in them. The default watches nothing and breaks nothing.
+#[derive(Default)]
+pub struct Watch<'a> {
+    /// Watches every step when given (see [`super::doctor`]); it only
+    /// reads, so the numbers are the same.
+    pub doctor: Option<&'a mut Doctor>,
+    /// Every step in anomaly mode (a strict doctor turns it on too): the
+    /// first op that makes an inf or a NaN is named.
+    pub anomaly: bool,
+    /// A failure reproduced on purpose, one that
+    /// [`Breakage::applies_to_gpt`].
+    pub breakage: Option<Breakage>,
+}
+
+/// The loss of one step: the model's cross-entropy, or with `--break
+/// unstable-softmax` a softmax and a log written by hand.
+fn step_loss(
+    model: &GPT,
+    x: &[usize],
+    y: &[usize],
+    batch: usize,
+    time: usize,
+    breakage: Option<Breakage>,
+) -> Result<Tensor> {
+    if breakage != Some(Breakage::UnstableSoftmax) {
+        return model.loss(x, y, batch, time);
+    }
+    let logits = model.logits(x, batch, time)?;
+    let flat = logits.reshape(&[(batch * time) as isize, -1])?;
+    unstable_softmax_loss(&flat, y)
+}
+
+/// [`train_step`], watched (and broken) as `watch` says.
 fn watched_step(
     model: &GPT,
     opt: &mut dyn Optimizer,
@@ -318,9 +353,13 @@ fn watched_step(
     y: &[usize],
     batch: usize,
     time: usize,
-    mut doctor: Option<&mut Doctor>,
+    watch: &mut Watch<'_>,
 ) -> Result<f64> {
-    {
+    let anomaly = anomaly_steps::wanted(watch.anomaly, watch.doctor.as_deref());
+    let _anomaly = anomaly.then(detect_anomaly);
+    let breakage = watch.breakage;
+    let mut doctor = watch.doctor.as_deref_mut();
+    if breakage != Some(Breakage::NoZeroGrad) {
         let _zero = profiler::scope("zero_grad");
         opt.zero_grad();
     }
@@ -328,12 +367,15 @@ fn watched_step(
         // The model's loss method runs the network and the cross-entropy.
         let _forward = profiler::scope("forward");
         match doctor.as_deref_mut() {
-            Some(d) => d.watch(|| model.loss(x, y, batch, time))?,
-            None => model.loss(x, y, batch, time)?,
+            Some(d) => d.watch(|| step_loss(model, x, y, batch, time, breakage))?,
+            None => step_loss(model, x, y, batch, time, breakage)?,
         }
     };
+    if anomaly {
+        anomaly_steps::after_forward(doctor.as_deref_mut())?;
+    }
     let value = loss.item()?;
-    loss.backward()?;
+    anomaly_steps::backward(&loss, doctor.as_deref_mut())?;
     drop(loss); // free the graph before the update
     if let Some(d) = doctor.as_deref_mut() {
         d.after_backward(model);
@@ -356,7 +398,7 @@ pub fn train(
     on_step: impl FnMut(usize, f64),
     on_eval: impl FnMut(&EvalRecord),
 ) -> Result<(GPT, Vec<EvalRecord>)> {
-    train_resumable(config, data, None, None, on_step, on_eval)
+    train_resumable(config, data, None, Watch::default(), on_step, on_eval)
 }
 
 /// A training checkpoint of [`train_resumable`].
@@ -532,13 +574,13 @@ impl TrainConfig {
 /// same batches, dropout masks and optimizer state, so its losses equal
 /// the uninterrupted run's. The time limit counts the time of earlier
 /// sessions too. A non-finite loss is an error, and no checkpoint of a
-/// diverged model is written. A `doctor`, when given, watches every step
-/// (see [`super::doctor`]); it only reads, so the numbers are the same.
+/// diverged model is written. `watch` says what watches the steps (a
+/// doctor, anomaly mode) and what `--break` breaks in them.
 pub fn train_resumable(
     config: &TrainConfig,
     data: &TextData,
     checkpoint: Option<Checkpointing<'_>>,
-    mut doctor: Option<&mut Doctor>,
+    mut watch: Watch<'_>,
     mut on_step: impl FnMut(usize, f64),
     mut on_eval: impl FnMut(&EvalRecord),
 ) -> Result<(GPT, Vec<EvalRecord>)> {
@@ -546,6 +588,20 @@ pub fn train_resumable(
     crate::manual_seed(config.seed);
     let mut model = GPT::new(config.model.clone())?;
     let mut opt = optimizer(&model, config)?;
+    if let Some(b) = watch.breakage {
+        if !b.applies_to_gpt() {
+            return Err(Error::argument(
+                "--break",
+                format!("{b} does not apply to a GPT (it has GELUs and token ids)"),
+            ));
+        }
+        if let Some(factor) = b.lr_factor() {
+            opt.set_lr(config.lr * factor);
+        }
+        if b == Breakage::BadInit {
+            scale_weight_matrices(&model);
+        }
+    }
     let (b, t) = (config.batch_size, config.model.block_size);
     let mut progress = match checkpoint {
         Some(c) if c.resume => load_training(c.path, &mut model, &mut opt)?,
@@ -602,7 +658,7 @@ pub fn train_resumable(
     if progress.records.is_empty() {
         evaluate(&mut model, &opt, &mut progress, 0, 0.0)?;
     }
-    if let Some(d) = doctor.as_deref_mut() {
+    if let Some(d) = watch.doctor.as_deref_mut() {
         d.rewind_to(progress.step);
     }
     while progress.step < config.max_steps {
@@ -613,7 +669,7 @@ pub fn train_resumable(
             window_start = Instant::now();
         }
         let (x, y) = random_windows(&data.train, b, t, &mut progress.rng)?;
-        let loss = watched_step(&model, &mut opt, &x, &y, b, t, doctor.as_deref_mut())?;
+        let loss = watched_step(&model, &mut opt, &x, &y, b, t, &mut watch)?;
         if !loss.is_finite() {
             return Err(diverged(loss, progress.step + 1));
         }
@@ -735,6 +791,7 @@ pub fn plot_losses(path: &Path, records: &[EvalRecord], title: &str) -> Result<(
         x_desc: "step",
         y_desc: "cross-entropy loss",
         x_range: 0.0..records.last().map_or(1, |r| r.step.max(1)) as f64,
+        ..Axes::default()
     };
     render_png(path, (900, 520), |root| {
         draw_lines(
@@ -746,6 +803,7 @@ pub fn plot_losses(path: &Path, records: &[EvalRecord], title: &str) -> Result<(
                 ("train", TRAIN_COLOUR, pick(|r| r.train_loss)),
                 ("validation", TEST_COLOUR, pick(|r| r.val_loss)),
             ],
+            vec![],
         )
     })
 }

@@ -127,20 +127,40 @@ pub struct EpochMetrics {
     pub samples_per_second: f64,
 }
 
-/// Every epoch of a run, in order.
+/// One training step: its loss and the learning rate it used.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct StepRecord {
+    /// 1-based step over the whole run.
+    pub step: usize,
+    /// 1-based epoch the step belongs to.
+    pub epoch: usize,
+    /// The step's batch loss.
+    pub loss: f64,
+    /// The learning rate of the step's update.
+    pub lr: f64,
+}
+
+/// Every epoch of a run, in order, and every training step.
 ///
 /// ```
-/// use micrograd_plus::train::metrics::{EpochMetrics, History};
+/// use micrograd_plus::train::metrics::{EpochMetrics, History, StepRecord};
 /// let mut h = History::default();
+/// h.steps.push(StepRecord { step: 1, epoch: 1, loss: 0.5, lr: 0.01 });
 /// h.push(EpochMetrics { epoch: 1, train_loss: 0.5, train_acc: 0.8, test_loss: 0.4,
 ///     test_acc: 0.85, epoch_seconds: 0.1, samples_per_second: 1e5 });
 /// assert!(h.to_csv().starts_with("epoch,train_loss,train_acc,test_loss,test_acc"));
+/// assert!(h.to_csv().lines().nth(1).unwrap().ends_with(",0.01"));
+/// assert_eq!(h.steps_to_csv(), "step,epoch,loss,lr\n1,1,0.5,0.01\n");
 /// assert_eq!(h.best_test_acc(), Some(0.85));
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct History {
     /// The epochs so far.
     pub epochs: Vec<EpochMetrics>,
+    /// Every training step so far (absent from checkpoints written before
+    /// steps were recorded).
+    #[serde(default)]
+    pub steps: Vec<StepRecord>,
 }
 
 impl History {
@@ -154,15 +174,28 @@ impl History {
         self.epochs.iter().map(|m| m.test_acc).reduce(f64::max)
     }
 
-    /// The history as CSV with a header line.
+    /// The learning rate of an epoch's last step, when steps were recorded.
+    pub fn last_lr_of(&self, epoch: usize) -> Option<f64> {
+        self.steps
+            .iter()
+            .rev()
+            .find(|s| s.epoch == epoch)
+            .map(|s| s.lr)
+    }
+
+    /// The history as CSV with a header line, one row per epoch; `lr` is
+    /// the learning rate of the epoch's last step (empty when unknown).
     pub fn to_csv(&self) -> String {
         let mut s = String::from(
-            "epoch,train_loss,train_acc,test_loss,test_acc,epoch_seconds,samples_per_second\n",
+            "epoch,train_loss,train_acc,test_loss,test_acc,epoch_seconds,samples_per_second,lr\n",
         );
         for m in &self.epochs {
+            let lr = self
+                .last_lr_of(m.epoch)
+                .map_or(String::new(), |lr| lr.to_string());
             let _ = writeln!(
                 s,
-                "{},{},{},{},{},{},{}",
+                "{},{},{},{},{},{},{},{lr}",
                 m.epoch,
                 m.train_loss,
                 m.train_acc,
@@ -171,6 +204,15 @@ impl History {
                 m.epoch_seconds,
                 m.samples_per_second
             );
+        }
+        s
+    }
+
+    /// Every step as CSV (`step,epoch,loss,lr`), the run's `steps.csv`.
+    pub fn steps_to_csv(&self) -> String {
+        let mut s = String::from("step,epoch,loss,lr\n");
+        for r in &self.steps {
+            let _ = writeln!(s, "{},{},{},{}", r.step, r.epoch, r.loss, r.lr);
         }
         s
     }

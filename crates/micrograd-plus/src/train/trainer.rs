@@ -29,14 +29,15 @@
 //! # Ok::<(), micrograd_plus::Error>(())
 //! ```
 
-use super::doctor::Doctor;
-use super::metrics::{ConfusionMatrix, EpochMetrics, History};
+use super::doctor::{anomaly_steps, Doctor};
+use super::metrics::{ConfusionMatrix, EpochMetrics, History, StepRecord};
 use crate::data::{Batch, DataLoader};
 use crate::io::{load_tensors, save_tensors};
 use crate::nn::dropout::{generators, GeneratorState};
 use crate::nn::Module;
 use crate::optim::{LrScheduler, Optimizer};
 use crate::profiler;
+use crate::tensor::anomaly::detect_anomaly;
 use crate::tensor::{no_grad, Tensor};
 use crate::{Error, Result};
 use std::collections::HashMap;
@@ -103,6 +104,10 @@ pub struct Trainer {
     /// Watches every training step when set (see [`Doctor`]); it only
     /// reads, so the numbers are the same with or without it.
     pub doctor: Option<Doctor>,
+    /// Run every step in anomaly mode ([`crate::tensor::anomaly`]): the
+    /// first op that makes an inf or a NaN is named (a doctor's warning,
+    /// or an error without a doctor). A strict doctor turns it on too.
+    pub anomaly: bool,
     /// Clear the gradients before each step (true). False only reproduces
     /// the forgotten-`zero_grad` failure ([`super::doctor::Breakage`]).
     pub zero_grad: bool,
@@ -165,6 +170,7 @@ impl Trainer {
             classes,
             history: History::default(),
             doctor: None,
+            anomaly: false,
             zero_grad: true,
             metadata: HashMap::new(),
             registration_checked: false,
@@ -187,7 +193,15 @@ impl Trainer {
         let (mut loss_sum, mut correct, mut seen) = (0.0, 0usize, 0usize);
         for (i, batch) in loader.epoch(epoch as u64).enumerate() {
             let batch = batch?;
+            // The lr this step's update uses (a per-batch scheduler moves it after).
+            let lr = self.optimizer.lr();
             let (output, value) = self.train_step(&batch)?;
+            self.history.steps.push(StepRecord {
+                step: self.history.steps.len() + 1,
+                epoch,
+                loss: value,
+                lr,
+            });
             if !value.is_finite() {
                 return Err(Error::Training(format!(
                     "training diverged: loss is {value} at epoch {epoch}, batch {i} \
@@ -236,6 +250,8 @@ impl Trainer {
     /// # Ok::<(), micrograd_plus::Error>(())
     /// ```
     pub fn train_step(&mut self, batch: &Batch) -> Result<(Tensor, f64)> {
+        let anomaly = anomaly_steps::wanted(self.anomaly, self.doctor.as_ref());
+        let _anomaly = anomaly.then(detect_anomaly);
         if self.zero_grad {
             let _zero = profiler::scope("zero_grad");
             self.optimizer.zero_grad();
@@ -251,11 +267,14 @@ impl Trainer {
             let _loss = profiler::scope("loss");
             (self.loss)(&output, &batch.targets)?
         };
+        if anomaly {
+            anomaly_steps::after_forward(self.doctor.as_mut())?;
+        }
         if !self.registration_checked {
             check_registered(self.model.as_ref(), &loss)?;
             self.registration_checked = true;
         }
-        loss.backward()?;
+        anomaly_steps::backward(&loss, self.doctor.as_mut())?;
         if let Some(doctor) = self.doctor.as_mut() {
             doctor.after_backward(self.model.as_ref());
         }

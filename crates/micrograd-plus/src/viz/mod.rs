@@ -2,6 +2,8 @@
 //! Graphviz DOT text and as a PNG drawn without Graphviz (a layered
 //! layout of its own, [`layout`]). [`crate::value::dot`] builds one from a
 //! `Value` (micrograd's `draw_dot`), [`tensor_graph`] from a `Tensor`.
+//! With a system Graphviz installed, [`graphviz::render`] draws it with
+//! `dot` instead (PNG or SVG).
 //!
 //! ```
 //! use micrograd_plus::viz::{Graph, Shape};
@@ -16,6 +18,7 @@
 //! # std::fs::remove_file(&path).unwrap();
 //! ```
 
+pub mod graphviz;
 pub mod layout;
 mod png;
 pub mod tensor_graph;

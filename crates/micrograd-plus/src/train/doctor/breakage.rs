@@ -3,8 +3,10 @@
 
 use super::diagnosis::Cause;
 use crate::data::Batch;
-use crate::nn::loss::NLLLoss;
-use crate::tensor::Storage;
+use crate::nn::loss::{ClassTarget, NLLLoss};
+use crate::nn::Module;
+use crate::optim::Optimizer;
+use crate::tensor::{Storage, Tensor};
 use crate::train::trainer::TrainingRun;
 use crate::{Error, Result};
 use std::sync::Arc;
@@ -96,6 +98,35 @@ impl Breakage {
         }
     }
 
+    /// The factor a learning-rate breakage multiplies every learning rate
+    /// by (a schedule's whole curve, its peak included).
+    ///
+    /// ```
+    /// use micrograd_plus::train::doctor::Breakage;
+    /// assert_eq!(Breakage::LrHigh.lr_factor(), Some(1e4));
+    /// assert_eq!(Breakage::BadInit.lr_factor(), None);
+    /// ```
+    pub fn lr_factor(self) -> Option<f64> {
+        match self {
+            Breakage::LrHigh => Some(1e4),
+            Breakage::LrLow => Some(1e-4),
+            _ => None,
+        }
+    }
+
+    /// Whether the breakage means something for the GPT recipes: a
+    /// transformer has GELUs, not ReLUs, and token ids, not pixels, so
+    /// `dead-relu` and `unnormalised` do not apply.
+    ///
+    /// ```
+    /// use micrograd_plus::train::doctor::Breakage;
+    /// assert!(Breakage::UnstableSoftmax.applies_to_gpt());
+    /// assert!(!Breakage::DeadRelu.applies_to_gpt());
+    /// ```
+    pub fn applies_to_gpt(self) -> bool {
+        !matches!(self, Breakage::DeadRelu | Breakage::Unnormalised)
+    }
+
     /// Breaks a freshly built classifier recipe. `DeadRelu` needs a first
     /// layer (weight then bias) feeding a ReLU and inputs in [0, 1];
     /// `Unnormalised` replaces the loaders' transforms, so it is for recipes
@@ -103,31 +134,18 @@ impl Breakage {
     pub fn apply(self, run: &mut TrainingRun) -> Result<()> {
         let trainer = &mut run.trainer;
         match self {
-            Breakage::LrHigh => {
-                let lr = trainer.optimizer.lr();
-                trainer.optimizer.set_lr(lr * 1e4);
-            }
-            Breakage::LrLow => {
-                let lr = trainer.optimizer.lr();
-                trainer.optimizer.set_lr(lr * 1e-4);
+            Breakage::LrHigh | Breakage::LrLow => {
+                let factor = self.lr_factor().unwrap_or(1.0);
+                // A scheduler sets the lr at every step: the factor must
+                // sit below it, on every lr it sets, not on the first one.
+                let placeholder = Box::new(crate::optim::SGD::new(vec![], Default::default())?);
+                let inner = std::mem::replace(&mut trainer.optimizer, placeholder);
+                trainer.optimizer = Box::new(ScaledLr::new(inner, factor));
             }
             Breakage::NoZeroGrad => trainer.zero_grad = false,
             Breakage::DeadRelu => kill_first_layer(trainer.model.as_ref())?,
-            Breakage::BadInit => {
-                for p in trainer.model.parameters().iter().filter(|p| p.ndim() >= 2) {
-                    match &mut *p.storage_mut() {
-                        Storage::F32(v) => v.iter_mut().for_each(|x| *x *= 10.0),
-                        Storage::F64(v) => v.iter_mut().for_each(|x| *x *= 10.0),
-                    }
-                }
-            }
-            Breakage::UnstableSoftmax => {
-                trainer.loss = Box::new(|logits, targets| {
-                    let e = (logits * 1000.0).exp();
-                    let p = e.div(&e.sum_dims(&[-1], true)?)?;
-                    NLLLoss::new().forward(&p.log(), targets)
-                })
-            }
+            Breakage::BadInit => scale_weight_matrices(trainer.model.as_ref()),
+            Breakage::UnstableSoftmax => trainer.loss = Box::new(unstable_softmax_loss),
             Breakage::Unnormalised => {
                 let scale = Arc::new(|b: Batch, _: &mut rand::rngs::StdRng| {
                     Ok(Batch {
@@ -143,10 +161,83 @@ impl Breakage {
     }
 }
 
+/// `--break bad-init`: every weight matrix (parameters of 2 or more
+/// dimensions) times 10.
+pub fn scale_weight_matrices(model: &dyn Module) {
+    for p in model.parameters().iter().filter(|p| p.ndim() >= 2) {
+        match &mut *p.storage_mut() {
+            Storage::F32(v) => v.iter_mut().for_each(|x| *x *= 10.0),
+            Storage::F64(v) => v.iter_mut().for_each(|x| *x *= 10.0),
+        }
+    }
+}
+
+/// `--break unstable-softmax`: the negative log-likelihood of
+/// `softmax(logits / 0.001)` written by hand, without subtracting the
+/// largest logit, so `exp` overflows to inf and the log of `inf / inf` is
+/// NaN (`logits` are `(N, C)`).
+///
+/// ```
+/// use micrograd_plus::train::doctor::breakage::unstable_softmax_loss;
+/// use micrograd_plus::Tensor;
+/// let logits = Tensor::new([[0.5f32, 0.1]]).unwrap();
+/// let loss = unstable_softmax_loss(&logits, &[0usize][..]).unwrap();
+/// assert!(loss.item().unwrap().is_nan());
+/// ```
+pub fn unstable_softmax_loss(
+    logits: &Tensor,
+    targets: &(impl ClassTarget + ?Sized),
+) -> Result<Tensor> {
+    let e = (logits * 1000.0).exp();
+    let p = e.div(&e.sum_dims(&[-1], true)?)?;
+    NLLLoss::new().forward(&p.log(), targets)
+}
+
+/// An optimizer whose learning rate is `factor` times what it is set to
+/// (`--break lr-high` and `lr-low`): under a scheduler, which sets the lr
+/// at every step, the whole schedule is scaled, its peak included.
+struct ScaledLr {
+    inner: Box<dyn Optimizer>,
+    factor: f64,
+}
+
+impl ScaledLr {
+    fn new(mut inner: Box<dyn Optimizer>, factor: f64) -> ScaledLr {
+        let lr = inner.lr();
+        inner.set_lr(lr * factor);
+        ScaledLr { inner, factor }
+    }
+}
+
+impl Optimizer for ScaledLr {
+    fn step(&mut self) -> Result<()> {
+        self.inner.step()
+    }
+    fn zero_grad(&self) {
+        self.inner.zero_grad()
+    }
+    /// The lr in use (scaled), as the run's lr column records it.
+    fn lr(&self) -> f64 {
+        self.inner.lr()
+    }
+    fn set_lr(&mut self, lr: f64) {
+        self.inner.set_lr(lr * self.factor)
+    }
+    fn params(&self) -> &[Tensor] {
+        self.inner.params()
+    }
+    fn state_dict(&self) -> Vec<(String, Tensor)> {
+        self.inner.state_dict()
+    }
+    fn load_state_dict(&mut self, state: &[(String, Tensor)]) -> Result<()> {
+        self.inner.load_state_dict(state)
+    }
+}
+
 /// Sets each first-layer bias to `-(Σ|w| + 1)` over that unit's weights:
 /// with inputs in [0, 1] its output is at most -1, so the ReLU after it is
 /// 0 for every input and no gradient ever reaches it.
-fn kill_first_layer(model: &dyn crate::nn::Module) -> Result<()> {
+fn kill_first_layer(model: &dyn Module) -> Result<()> {
     let params = model.named_parameters();
     let refuse = || {
         Error::argument(

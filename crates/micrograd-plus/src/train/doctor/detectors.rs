@@ -8,6 +8,7 @@
 
 use super::diagnosis::{Cause, Diagnosis};
 use crate::nn::observe::ActivationKind;
+use crate::tensor::anomaly::Anomaly;
 use std::collections::{BTreeSet, VecDeque};
 
 /// Steps whose losses make "the initial loss".
@@ -259,6 +260,34 @@ impl Detectors {
                 ),
             )),
         }
+    }
+
+    /// The first op that made an inf or a NaN, found by anomaly mode
+    /// during `step`: a numerical-instability diagnosis naming the op, or
+    /// `None` when that cause was already reported.
+    pub fn anomaly(&mut self, step: usize, a: &Anomaly) -> Option<Diagnosis> {
+        if !self.reported.insert(Cause::NumericalInstability) {
+            return None;
+        }
+        let why = match (a.likely_cause(), a.given_finite) {
+            (_, false) => "it was handed a value that was already inf or NaN: the inputs or \
+                           the weights are not finite (bad data, or an earlier diverging step)"
+                .to_string(),
+            (Some(cause), true) => format!("the likely cause: {cause}"),
+            (None, true) => "this op cannot take the values it was given".to_string(),
+        };
+        Some(diagnosis(
+            Cause::NumericalInstability,
+            step,
+            None,
+            &[],
+            format!(
+                "anomaly mode: {a}; {why}. Fix: use log_softmax or cross_entropy instead of a \
+                 softmax and a log written by hand (they subtract the largest logit first), clamp \
+                 what goes into a log, sqrt or division away from 0, or lower the learning rate \
+                 if the values grew over the steps before."
+            ),
+        ))
     }
 
     fn check_first_loss(&mut self, o: &Observation, found: &mut Vec<Diagnosis>) {

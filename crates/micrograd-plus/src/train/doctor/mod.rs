@@ -7,6 +7,7 @@
 //!
 //! | file | contents |
 //! |---|---|
+//! | [`anomaly_steps`] | anomaly mode in a training step: the first op that made an inf or NaN |
 //! | [`diagnosis`] | `Cause` and `Diagnosis`: the typed warnings, as text and JSON |
 //! | [`signals`] | what is measured (norms, update ratios, input statistics) and `doctor.csv` |
 //! | [`detectors`] | the rules from measurements to diagnoses |
@@ -50,6 +51,7 @@
 //! # Ok::<(), micrograd_plus::Error>(())
 //! ```
 
+pub mod anomaly_steps;
 pub mod breakage;
 pub mod detectors;
 pub mod diagnosis;
@@ -61,6 +63,7 @@ pub use diagnosis::{Cause, Diagnosis};
 
 use crate::nn::observe::{record_activations, ActivationKind, ActivationRecord};
 use crate::nn::Module;
+use crate::tensor::anomaly::Anomaly;
 use crate::tensor::Tensor;
 use crate::{Error, Result};
 use detectors::{ActivationSummary, Detectors, Observation};
@@ -342,6 +345,38 @@ impl Doctor {
             ))),
             _ => Ok(found),
         }
+    }
+
+    /// Reports the first op that made an inf or a NaN in this step, found
+    /// by anomaly mode ([`crate::tensor::anomaly`]), as a
+    /// numerical-instability diagnosis (once per run, given to the
+    /// listener); in strict mode it is an error that stops the run.
+    ///
+    /// ```
+    /// use micrograd_plus::tensor::anomaly::{detect_anomaly, take_anomaly};
+    /// use micrograd_plus::train::doctor::{Cause, Doctor, DoctorConfig, DoctorMode};
+    /// use micrograd_plus::Tensor;
+    /// let mut doctor = Doctor::new(DoctorConfig::new(DoctorMode::Warn, None));
+    /// let _anomaly = detect_anomaly();
+    /// let _loss = doctor.watch(|| (Tensor::new([1000.0f32]).unwrap().exp()).sum());
+    /// let d = doctor.report_anomaly(&take_anomaly().unwrap()).unwrap().unwrap();
+    /// assert_eq!((d.cause, d.step), (Cause::NumericalInstability, 1));
+    /// assert!(d.message.starts_with("anomaly mode: the forward of exp"), "{}", d.message);
+    /// ```
+    pub fn report_anomaly(&mut self, anomaly: &Anomaly) -> Result<Option<Diagnosis>> {
+        let Some(d) = self.detectors.anomaly(self.step.max(1), anomaly) else {
+            return Ok(None);
+        };
+        if let Some(listener) = self.listener.as_mut() {
+            listener(&d);
+        }
+        self.diagnoses.push(d.clone());
+        if self.config.mode == DoctorMode::Strict {
+            return Err(Error::Training(format!(
+                "stopped by the doctor (strict mode): {d}"
+            )));
+        }
+        Ok(Some(d))
     }
 
     /// Adds this probe's activation records to their windows; returns the
