@@ -19,7 +19,7 @@
 //!   the number of real inputs in it.
 
 use crate::kernels::simd;
-use crate::tensor::{with_slice, Element, Storage, Tensor};
+use crate::tensor::{with_slice, DType, Element, Storage, Tensor};
 use crate::{Error, Result};
 use rayon::prelude::*;
 use std::sync::Arc;
@@ -172,6 +172,24 @@ struct Sliding {
 
 impl Sliding {
     /// A 1-d pool's settings, for planes of height 1.
+    /// A max pool's 2-d windows (no padding counts: a max ignores it).
+    fn new(
+        kernel: (usize, usize),
+        stride: (usize, usize),
+        padding: (usize, usize),
+        dilation: (usize, usize),
+        ceil_mode: bool,
+    ) -> Sliding {
+        Sliding {
+            kernel,
+            stride,
+            padding,
+            dilation,
+            ceil_mode,
+            include_pad: false,
+        }
+    }
+
     fn along_length(k: usize, s: usize, p: usize, d: usize, ceil: bool, pad: bool) -> Sliding {
         Sliding {
             kernel: (1, k),
@@ -479,9 +497,8 @@ impl Tensor {
         dilation: (usize, usize),
         ceil_mode: bool,
     ) -> Result<Tensor> {
-        Ok(self
-            .max_pool2d_with_indices(kernel, stride, padding, dilation, ceil_mode)?
-            .0)
+        let set = Sliding::new(kernel, stride, padding, dilation, ceil_mode);
+        Ok(self.max_pool2d_sliding(set)?.0)
     }
 
     /// [`Tensor::max_pool2d_with`] and, like PyTorch's
@@ -504,14 +521,12 @@ impl Tensor {
         dilation: (usize, usize),
         ceil_mode: bool,
     ) -> Result<(Tensor, Tensor)> {
-        let set = Sliding {
-            kernel,
-            stride,
-            padding,
-            dilation,
-            ceil_mode,
-            include_pad: false,
-        };
+        let set = Sliding::new(kernel, stride, padding, dilation, ceil_mode);
+        let (values, argmax) = self.max_pool2d_sliding(set)?;
+        Ok((values, argmax.tensor()))
+    }
+
+    fn max_pool2d_sliding(&self, set: Sliding) -> Result<(Tensor, Argmax)> {
         let op = "max_pool2d";
         Ok(self.record_max(op, sliding(op, self.shape(), set)?))
     }
@@ -598,7 +613,7 @@ impl Tensor {
     /// assert_eq!(y.to_vec::<f32>(), vec![5.0, 3.0]);
     /// ```
     pub fn adaptive_max_pool2d(&self, output_size: (usize, usize)) -> Result<Tensor> {
-        Ok(self.adaptive_max_pool2d_with_indices(output_size)?.0)
+        Ok(self.adaptive_max_pool2d_argmax(output_size)?.0)
     }
 
     /// [`Tensor::adaptive_max_pool2d`] and each maximum's flat index `y·W +
@@ -615,6 +630,11 @@ impl Tensor {
         &self,
         output_size: (usize, usize),
     ) -> Result<(Tensor, Tensor)> {
+        let (values, argmax) = self.adaptive_max_pool2d_argmax(output_size)?;
+        Ok((values, argmax.tensor()))
+    }
+
+    fn adaptive_max_pool2d_argmax(&self, output_size: (usize, usize)) -> Result<(Tensor, Argmax)> {
         let op = "adaptive_max_pool2d";
         Ok(self.record_max(op, adaptive(op, self.shape(), output_size)?))
     }
@@ -669,16 +689,20 @@ impl Tensor {
     }
 
     /// Max pooling's forward (values and flat argmax per window) and its
-    /// backward (each gradient to its window's maximum).
-    fn record_max(&self, op: &'static str, pl: Pool) -> (Tensor, Tensor) {
+    /// backward (each gradient to its window's maximum). The argmax becomes
+    /// a tensor only for the `_with_indices` calls ([`Argmax::tensor`]): a
+    /// plain max pool does not pay for it.
+    fn record_max(&self, op: &'static str, pl: Pool) -> (Tensor, Argmax) {
         let (out, arg) = with_slice!(&*self.storage(), |xv: T| {
             let (v, a) = max_forward(xv, &pl);
             (T::into_storage(v), a)
         });
-        let indices = Tensor::from_vec(arg.iter().map(|&a| a as f64).collect(), &pl.out_shape)
-            .expect("one index per output")
-            .to_dtype(self.dtype());
         let arg = Arc::new(arg);
+        let argmax = Argmax {
+            flat: Arc::clone(&arg),
+            shape: pl.out_shape.clone(),
+            dtype: self.dtype(),
+        };
         let shape = pl.out_shape.clone();
         let values = Tensor::record(out, shape, op, vec![self.clone()], move |g, inputs, _| {
             let dx = with_slice!(&*g.storage(), |gv: T| T::into_storage(max_backward(
@@ -689,7 +713,7 @@ impl Tensor {
                 inputs[0].shape().to_vec(),
             ))])
         });
-        (values, indices)
+        (values, argmax)
     }
 
     fn record_avg(&self, op: &'static str, pl: Pool) -> Tensor {
@@ -706,6 +730,24 @@ impl Tensor {
                 inputs[0].shape().to_vec(),
             ))])
         })
+    }
+}
+
+/// Where each output of a max pool took its maximum from: flat indices in
+/// the input plane, kept as the backward keeps them until a caller asks
+/// for them as a tensor.
+struct Argmax {
+    flat: Arc<Vec<u32>>,
+    shape: Vec<usize>,
+    dtype: DType,
+}
+
+impl Argmax {
+    /// The indices as a tensor of whole numbers in the input's dtype.
+    fn tensor(self) -> Tensor {
+        Tensor::from_vec(self.flat.iter().map(|&a| a as f64).collect(), &self.shape)
+            .expect("one index per output")
+            .to_dtype(self.dtype)
     }
 }
 
