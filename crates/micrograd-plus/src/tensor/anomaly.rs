@@ -11,7 +11,7 @@
 //!   "Function 'LogBackward0' returned nan values in its 0th output" does.
 //!
 //! Off, it costs nothing more than the profiler's off state: both read the
-//! same thread-local flags once per op ([`super::hooks`]). On, every output
+//! same thread-local flags once per op (`tensor::hooks`). On, every output
 //! and gradient is scanned once, so switch it on to find a NaN, not for
 //! every run (`mgp train --anomaly`, and the doctor's strict mode).
 //!

@@ -1,7 +1,7 @@
 //! Pictures of computation graphs: a [`Graph`] of boxes and arrows, as
 //! Graphviz DOT text and as a PNG drawn without Graphviz (a layered
 //! layout of its own, [`layout`]). [`crate::value::dot`] builds one from a
-//! `Value` (micrograd's `draw_dot`), [`tensor_graph`] from a `Tensor`.
+//! `Value` (micrograd's `draw_dot`), [`tensor_graph()`] from a `Tensor`.
 //! With a system Graphviz installed, [`graphviz::render`] draws it with
 //! `dot` instead (PNG or SVG).
 //!

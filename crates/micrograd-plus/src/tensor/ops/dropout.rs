@@ -11,7 +11,7 @@
 //! above. `p = 1` drops everything (the mask is all zeros).
 //!
 //! [`Tensor::dropout`] draws from the default generator;
-//! `nn::Dropout`/`nn::Dropout2d` call [`dropout_with`] with their own
+//! `nn::Dropout`/`nn::Dropout2d` call `dropout_with` with their own
 //! generator (and, for `Dropout2d`, one draw per channel).
 
 use crate::random::with_rng;

@@ -10,7 +10,7 @@
 //! `sum`), so their backward is the chain rule through those. One piece is
 //! PyTorch's own: cosine similarity clamps each norm at ε *in place under
 //! `no_grad`*, so the clamped value is used but the gradient still flows as
-//! if the norm had not been clamped. [`clamp_min_keep_gradient`] is that
+//! if the norm had not been clamped. `clamp_min_keep_gradient` is that
 //! step as an op of its own: forward `max(x, min)`, backward the identity.
 //! It only matters for vectors shorter than ε, where PyTorch's gradient is
 //! not the derivative of its output; we follow PyTorch there.

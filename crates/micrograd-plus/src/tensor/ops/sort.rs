@@ -9,7 +9,7 @@
 //! runs `std::sort` (`std::stable_sort` when asked for a stable sort), and
 //! `topk` runs `nth_element` then `sort` on the first `k − 1` (or
 //! `partial_sort` when `64·k <= n`). Those are reproduced step for step in
-//! [`stl`] (a stable sort's order is unique: Rust's serves).
+//! the private `stl` module (a stable sort's order is unique: Rust's serves).
 
 use super::softmax::split_at_dim;
 use crate::tensor::shape::normalize_dim;
