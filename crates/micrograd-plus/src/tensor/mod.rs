@@ -8,7 +8,6 @@
 pub mod anomaly;
 pub mod autograd;
 mod creation;
-mod dtype;
 pub(crate) mod hooks;
 pub mod ops;
 pub(crate) mod shape;
@@ -16,10 +15,10 @@ mod storage;
 
 pub use autograd::{is_grad_enabled, no_grad, set_grad_enabled, NoGradGuard};
 pub use creation::NestedData;
-pub use dtype::{DType, Element};
 pub use ops::layout::ReshapeDims;
 pub(crate) use storage::with_slice;
 pub use storage::Storage;
+pub use storage::{DType, Element};
 
 use crate::{Error, Result};
 use autograd::Node;
