@@ -25,13 +25,11 @@ data comes from a generator seeded by the case's name):
 
   python scripts/record_torch_functional.py > crates/micrograd-plus/tests/data/torch_functional.json
 """
-import json
-import sys
 
 import torch
 import torch.nn.functional as F
 
-from record_torch_ops_extra import CASES, both, case, const, randn
+from record_torch_ops_extra import both, case, const, randn, write_fixture
 
 
 def cosine_similarity_cases():
@@ -110,9 +108,7 @@ def main():
     dropout_cases()
     embedding_cases()
     attention_cases()
-    json.dump({"torch_version": torch.__version__, "cases": CASES}, sys.stdout,
-              separators=(",", ":"), allow_nan=False)
-    sys.stdout.write("\n")
+    write_fixture()
 
 
 if __name__ == "__main__":

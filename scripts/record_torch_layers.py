@@ -14,8 +14,6 @@ PyTorch 2.15 (CPU); the output is deterministic:
 
   python scripts/record_torch_layers.py > crates/micrograd-plus/tests/data/torch_layers.json
 """
-import json
-import sys
 import warnings
 
 import torch
@@ -373,9 +371,7 @@ def main():
     pool_cases()
     interpolate_cases()
     norm_cases()
-    json.dump({"torch_version": torch.__version__, "cases": rec.CASES, "modules": module_cases()},
-              sys.stdout, separators=(",", ":"), allow_nan=False)
-    sys.stdout.write("\n")
+    rec.write_fixture(modules=module_cases())
 
 
 if __name__ == "__main__":

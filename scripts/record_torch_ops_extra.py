@@ -445,15 +445,22 @@ def layer_cases():
     case("dim out of range", "glu", {"dim": 2}, [randn((2, 4))], glu)
 
 
+def write_fixture(**extra):
+    """Writes the recorded CASES (and any `extra` top-level entries) to
+    stdout as the fixture's one line of JSON; the other single-op recorders
+    write theirs with it too."""
+    json.dump({"torch_version": torch.__version__, "cases": CASES, **extra}, sys.stdout,
+              separators=(",", ":"), allow_nan=False)
+    sys.stdout.write("\n")
+
+
 def main():
     unary_cases()
     ternary_cases()
     reduction_cases()
     layout_cases()
     layer_cases()
-    json.dump({"torch_version": torch.__version__, "cases": CASES}, sys.stdout,
-              separators=(",", ":"), allow_nan=False)
-    sys.stdout.write("\n")
+    write_fixture()
 
 
 if __name__ == "__main__":
