@@ -9,7 +9,7 @@
 //! result is known (evaluation, `p = 0`, `p = 1`); the tests below check
 //! the masks themselves: every element is 0 or `x/(1 − p)`, the gradient is
 //! the same mask, the dropped fraction is near `p`, a seed repeats them,
-//! and `nn::Dropout` drops exactly what the function does.
+//! and `nn::Dropout` (its own generator) keeps or drops by the same rule.
 
 mod torch_fixture;
 
@@ -123,7 +123,7 @@ fn dropout_keeps_or_zeroes_each_element_and_its_gradient_is_the_mask() {
 }
 
 #[test]
-fn dropout_repeats_under_a_seed_and_the_module_drops_what_the_function_does() {
+fn dropout_repeats_under_a_seed_and_the_module_keeps_or_drops_by_the_same_rule() {
     let x = Tensor::randn(&[4, 64], 5).add_scalar(5.0);
     manual_seed(21);
     let a = x.dropout(0.5, true).unwrap().to_vec::<f32>();
