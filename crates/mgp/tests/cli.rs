@@ -1236,9 +1236,11 @@ fn the_doctor_in_strict_mode_stops_the_run_and_mgp_doctor_reports_a_broken_one()
 
 #[test]
 fn the_cnn_and_cifar_breaks_are_named_by_the_doctor_first() {
-    // lr-low needs 100 steps of a flat loss; the others show within 50.
+    // lr-low needs 100 steps of tiny updates (3 epochs of 50 here); the
+    // others show within 50.
     let cnn = [
         ("lr-high", "learning-rate-too-high"),
+        ("lr-low", "learning-rate-too-low"),
         ("no-zero-grad", "forgotten-zero-grad"),
         ("dead-relu", "dying-relu"),
         ("bad-init", "bad-initialisation"),
@@ -1247,13 +1249,14 @@ fn the_cnn_and_cifar_breaks_are_named_by_the_doctor_first() {
     ];
     let cwd = empty_dir("doctor-cnn-breaks");
     for (breakage, cause) in cnn {
+        let epochs = if breakage == "lr-low" { "3" } else { "1" };
         let out = mgp_in(
             &cwd,
             &[
                 "train",
                 "cnn-mnist",
                 "--epochs",
-                "1",
+                epochs,
                 "--limit",
                 "3200",
                 "--json",
@@ -1331,7 +1334,9 @@ fn the_gpt_breaks_are_named_by_the_doctor_first() {
     let text = small_text(&cwd);
     for (breakage, cause) in [
         ("lr-high", "learning-rate-too-high"),
+        ("lr-low", "learning-rate-too-low"),
         ("no-zero-grad", "forgotten-zero-grad"),
+        ("bad-init", "bad-initialisation"),
         ("unstable-softmax", "numerical-instability"),
     ] {
         let extra = [&SHORT_GPT_RUN[..], &["--break", breakage]].concat();
