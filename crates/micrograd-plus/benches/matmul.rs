@@ -1,5 +1,5 @@
 //! f32 matrix product at 64, 256 and 1024: MicroGrad+'s `sgemm` (threaded
-//! above a size threshold) and `sgemm_serial` against `matrixmultiply`.
+//! above a size threshold, and `Threads::Serial`) against `matrixmultiply`.
 //!
 //! ```text
 //! cargo bench -p micrograd-plus --bench matmul
@@ -12,7 +12,7 @@
 //! the second command for its single-threaded numbers.
 
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use micrograd_plus::kernels::matmul::{sgemm, sgemm_serial};
+use micrograd_plus::kernels::matmul::{sgemm, MatMut, MatRef, Threads, Update};
 use std::time::Duration;
 
 /// Deterministic, varied operand values (the kernel's speed does not depend
@@ -36,44 +36,18 @@ fn bench_sgemm(crit: &mut Criterion) {
         if n >= 1024 {
             group.sample_size(20);
         }
-        group.bench_with_input(BenchmarkId::new("micrograd_plus", n), &n, |bench, &n| {
-            bench.iter(|| {
-                sgemm(
-                    n,
-                    n,
-                    n,
-                    black_box(&a),
-                    n,
-                    1,
-                    black_box(&b),
-                    n,
-                    1,
-                    &mut c,
-                    false,
-                )
-            })
-        });
-        group.bench_with_input(
-            BenchmarkId::new("micrograd_plus_serial", n),
-            &n,
-            |bench, &n| {
+        let (av, bv) = (MatRef::row_major(&a, n, n), MatRef::row_major(&b, n, n));
+        for (id, threads) in [
+            ("micrograd_plus", Threads::Shared),
+            ("micrograd_plus_serial", Threads::Serial),
+        ] {
+            group.bench_with_input(BenchmarkId::new(id, n), &n, |bench, &n| {
                 bench.iter(|| {
-                    sgemm_serial(
-                        n,
-                        n,
-                        n,
-                        black_box(&a),
-                        n,
-                        1,
-                        black_box(&b),
-                        n,
-                        1,
-                        &mut c,
-                        false,
-                    )
+                    let c = MatMut::row_major(&mut c, n, n);
+                    sgemm(c, black_box(av), black_box(bv), Update::Overwrite, threads)
                 })
-            },
-        );
+            });
+        }
         group.bench_with_input(BenchmarkId::new("matrixmultiply", n), &n, |bench, &n| {
             bench.iter(|| {
                 // SAFETY: a, b, c are n×n row-major buffers of the right size.

@@ -1,7 +1,7 @@
 //! `sgemm` / `dgemm` against a naive triple loop computed in f64, over odd
 //! shapes, every stride layout and both `accumulate` modes.
 
-use micrograd_plus::kernels::matmul::{dgemm, sgemm, sgemm_serial};
+use micrograd_plus::kernels::matmul::{dgemm, sgemm, MatMut, MatRef, Threads, Update};
 
 /// A small deterministic generator (xorshift) so the tests need no seed
 /// plumbing and values are varied, signed and not all representable exactly.
@@ -87,11 +87,9 @@ const SHAPES: &[(usize, usize, usize)] = &[
 
 const LAYOUTS: [Layout; 3] = [Layout::RowMajor, Layout::ColMajor, Layout::Padded];
 
-type Gemm32 = fn(usize, usize, usize, &[f32], usize, usize, &[f32], usize, usize, &mut [f32], bool);
-
-/// Runs `gemm` on `shape` with every pair of layouts and both accumulate
-/// modes, comparing with the f64 reference.
-fn check_f32(gemm: Gemm32, (m, k, n): (usize, usize, usize), rng: &mut Rng) {
+/// Runs `sgemm` with `threads` on `shape` with every pair of layouts and
+/// both accumulate modes, comparing with the f64 reference.
+fn check_f32(threads: Threads, (m, k, n): (usize, usize, usize), rng: &mut Rng) {
     let a = rng.vec(m * k);
     let b = rng.vec(k * n);
     let c0 = rng.vec(m * n);
@@ -115,8 +113,12 @@ fn check_f32(gemm: Gemm32, (m, k, n): (usize, usize, usize), rng: &mut Rng) {
                 } else {
                     vec![f32::NAN; m * n]
                 };
-                gemm(
-                    m, k, n, &a32, a_rs, a_cs, &b32, b_rs, b_cs, &mut c, accumulate,
+                sgemm(
+                    MatMut::row_major(&mut c, m, n),
+                    MatRef::strided(&a32, m, k, a_rs, a_cs),
+                    MatRef::strided(&b32, k, n, b_rs, b_cs),
+                    Update::accumulate_if(accumulate),
+                    threads,
                 );
                 for idx in 0..m * n {
                     let expect = want[idx] + if accumulate { c0[idx] } else { 0.0 };
@@ -143,7 +145,7 @@ fn check_f32(gemm: Gemm32, (m, k, n): (usize, usize, usize), rng: &mut Rng) {
 fn sgemm_matches_naive_on_odd_shapes_and_strides() {
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     for &shape in SHAPES {
-        check_f32(sgemm, shape, &mut rng);
+        check_f32(Threads::Shared, shape, &mut rng);
     }
 }
 
@@ -151,7 +153,7 @@ fn sgemm_matches_naive_on_odd_shapes_and_strides() {
 fn sgemm_serial_matches_naive() {
     let mut rng = Rng(12345);
     for &shape in SHAPES {
-        check_f32(sgemm_serial, shape, &mut rng);
+        check_f32(Threads::Serial, shape, &mut rng);
     }
 }
 
@@ -173,7 +175,7 @@ const BIG_SHAPES: &[(usize, usize, usize)] = &[
 fn sgemm_matches_naive_across_block_edges() {
     let mut rng = Rng(777);
     for &shape in BIG_SHAPES {
-        check_f32(sgemm, shape, &mut rng);
+        check_f32(Threads::Shared, shape, &mut rng);
     }
 }
 
@@ -181,19 +183,22 @@ fn sgemm_matches_naive_across_block_edges() {
 fn sgemm_serial_matches_naive_across_block_edges() {
     let mut rng = Rng(778);
     for &shape in BIG_SHAPES {
-        check_f32(sgemm_serial, shape, &mut rng);
+        check_f32(Threads::Serial, shape, &mut rng);
     }
 }
 
 #[test]
 fn k_zero_zeroes_or_keeps_c() {
+    let (a, b) = (MatRef::row_major(&[], 2, 0), MatRef::row_major(&[], 0, 3));
     let mut c = vec![3.0f32; 6];
-    sgemm(2, 0, 3, &[], 0, 1, &[], 3, 1, &mut c, true);
+    let (acc, over, threads) = (Update::Accumulate, Update::Overwrite, Threads::Shared);
+    sgemm(MatMut::row_major(&mut c, 2, 3), a, b, acc, threads);
     assert_eq!(c, vec![3.0; 6]);
-    sgemm(2, 0, 3, &[], 0, 1, &[], 3, 1, &mut c, false);
+    sgemm(MatMut::row_major(&mut c, 2, 3), a, b, over, threads);
     assert_eq!(c, vec![0.0; 6]);
+    let (a, b) = (MatRef::row_major(&[], 2, 0), MatRef::row_major(&[], 0, 3));
     let mut d = vec![3.0f64; 6];
-    dgemm(2, 0, 3, &[], 0, 1, &[], 3, 1, &mut d, false);
+    dgemm(MatMut::row_major(&mut d, 2, 3), a, b, over, threads);
     assert_eq!(d, vec![0.0; 6]);
 }
 
@@ -202,7 +207,13 @@ fn only_the_first_m_times_n_elements_of_c_are_written() {
     let a = [1.0f32; 4];
     let b = [1.0f32; 4];
     let mut c = [7.0f32; 6];
-    sgemm(2, 2, 2, &a, 2, 1, &b, 2, 1, &mut c, false);
+    sgemm(
+        MatMut::row_major(&mut c, 2, 2),
+        MatRef::row_major(&a, 2, 2),
+        MatRef::row_major(&b, 2, 2),
+        Update::Overwrite,
+        Threads::Shared,
+    );
     assert_eq!(c, [2.0, 2.0, 2.0, 2.0, 7.0, 7.0]);
 }
 
@@ -227,7 +238,11 @@ fn dgemm_matches_naive() {
                         vec![f64::NAN; m * n]
                     };
                     dgemm(
-                        m, k, n, &ap, a_rs, a_cs, &bp, b_rs, b_cs, &mut c, accumulate,
+                        MatMut::row_major(&mut c, m, n),
+                        MatRef::strided(&ap, m, k, a_rs, a_cs),
+                        MatRef::strided(&bp, k, n, b_rs, b_cs),
+                        Update::accumulate_if(accumulate),
+                        Threads::Shared,
                     );
                     for idx in 0..m * n {
                         let expect = want[idx] + if accumulate { c0[idx] } else { 0.0 };
@@ -242,27 +257,40 @@ fn dgemm_matches_naive() {
     }
 }
 
+// The views check their slices when made, so a too-short operand panics
+// there, naming the view's shape and strides, before any product runs.
+
 #[test]
-#[should_panic(expected = "sgemm: A")]
+#[should_panic(expected = "matrix view: 2x2 with strides (2, 1) does not fit in 3 elements")]
 fn too_short_a_panics_with_a_clear_message() {
-    let mut c = [0.0f32; 4];
-    sgemm(2, 2, 2, &[1.0; 3], 2, 1, &[1.0; 4], 2, 1, &mut c, false);
+    let _ = MatRef::row_major(&[1.0f32; 3], 2, 2);
 }
 
 #[test]
-#[should_panic(expected = "sgemm: C")]
+#[should_panic(expected = "matrix view: 2x2 does not fit in 3 elements")]
 fn too_short_c_panics_with_a_clear_message() {
-    let mut c = [0.0f32; 3];
-    sgemm(2, 2, 2, &[1.0; 4], 2, 1, &[1.0; 4], 2, 1, &mut c, false);
+    let _ = MatMut::row_major(&mut [0.0f32; 3], 2, 2);
 }
 
 #[test]
-#[should_panic(expected = "sgemm: B")]
+#[should_panic(expected = "matrix view: 3x2 with strides (1, 3) does not fit in 5 elements")]
 fn too_short_b_panics_with_a_clear_message() {
-    let mut c = [0.0f32; 4];
-    sgemm(2, 2, 2, &[1.0; 4], 2, 1, &[1.0; 4], 1, 2, &mut c[..], false);
     // B is 2x2 column-major and fits; now a transposed view that does not:
-    sgemm(2, 3, 2, &[1.0; 6], 3, 1, &[1.0; 5], 1, 3, &mut c, false);
+    let _ = MatRef::strided(&[1.0f32; 4], 2, 2, 1, 2);
+    let _ = MatRef::strided(&[1.0f32; 5], 3, 2, 1, 3);
+}
+
+#[test]
+#[should_panic(expected = "sgemm: C (2x2) = A (2x3) · B (2x2): dims do not agree")]
+fn disagreeing_dims_panic_with_a_clear_message() {
+    let mut c = [0.0f32; 4];
+    sgemm(
+        MatMut::row_major(&mut c, 2, 2),
+        MatRef::row_major(&[1.0; 6], 2, 3),
+        MatRef::row_major(&[1.0; 4], 2, 2),
+        Update::Overwrite,
+        Threads::Shared,
+    );
 }
 
 /// The engine may call `sgemm` from inside rayon's workers (a batch of
@@ -281,10 +309,16 @@ fn sgemm_inside_rayon_workers() {
     // Alternate plain and transposed B, threaded and serial calls.
     let product = |i: usize| {
         let mut c = vec![0.0f32; m * n];
+        let (cm, a) = (
+            MatMut::row_major(&mut c, m, n),
+            MatRef::row_major(&a32, m, k),
+        );
         if i.is_multiple_of(2) {
-            sgemm(m, k, n, &a32, k, 1, &b32, n, 1, &mut c, false);
+            let b = MatRef::row_major(&b32, k, n);
+            sgemm(cm, a, b, Update::Overwrite, Threads::Shared);
         } else {
-            sgemm_serial(m, k, n, &a32, k, 1, &bt, 1, k, &mut c, false);
+            let b = MatRef::row_major(&bt, n, k).t();
+            sgemm(cm, a, b, Update::Overwrite, Threads::Serial);
         }
         c
     };
@@ -322,7 +356,13 @@ fn sgemm_sweeps_microkernel_edges() {
                 let a32: Vec<f32> = a.iter().map(|&x| x as f32).collect();
                 let b32: Vec<f32> = b.iter().map(|&x| x as f32).collect();
                 let mut c = vec![f32::NAN; m * n];
-                sgemm(m, k, n, &a32, k, 1, &b32, n, 1, &mut c, false);
+                sgemm(
+                    MatMut::row_major(&mut c, m, n),
+                    MatRef::row_major(&a32, m, k),
+                    MatRef::row_major(&b32, k, n),
+                    Update::Overwrite,
+                    Threads::Shared,
+                );
                 for (idx, (&got, &want)) in c.iter().zip(&want).enumerate() {
                     let tol = 1e-5 * (k as f64).sqrt() * 4.0 + 1e-6;
                     assert!(

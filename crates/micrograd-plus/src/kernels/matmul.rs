@@ -1,8 +1,8 @@
 //! Dense matrix products: `C = A·B` and `C += A·B` for f32 and f64.
 //!
-//! [`sgemm`] and [`dgemm`] take any sizes and any strides for A and B (so a
-//! transposed operand is just swapped strides) and write a contiguous
-//! row-major C. Every tensor matmul, linear layer and convolution (through
+//! [`sgemm`] and [`dgemm`] take A and B as [`MatRef`] views with any sizes
+//! and any strides (so a transposed operand, [`MatRef::t`], is just swapped
+//! strides) and write a contiguous row-major C, a [`MatMut`]. Every tensor matmul, linear layer and convolution (through
 //! im2col) in the engine ends up here, so this is the one kernel where speed
 //! is worth real code.
 //!
@@ -50,8 +50,8 @@
 //!    to one `MR` panel), so the threads finish together, and a helper
 //!    whose core is busy with other work costs little: the caller takes
 //!    over its blocks. Below the threshold, waking a worker (~13 µs here)
-//!    costs more than it saves. [`sgemm_serial`] never uses threads, for
-//!    callers that parallelise over a batch themselves.
+//!    costs more than it saves. [`Threads::Serial`] never uses threads,
+//!    for callers that parallelise over a batch themselves.
 //!
 //! The microkernel is chosen at run time ([`super::isa`], no
 //! `-C target-cpu` needed): the AVX-512 one above, or on CPUs with AVX2 and
@@ -70,7 +70,7 @@
 //! loops): the table gives the median over rounds and, in parentheses,
 //! the best round.
 //!
-//! | n    | `sgemm`   | `sgemm_serial` | matrixmultiply, 2 threads | matrixmultiply, 1 thread | NumPy (OpenBLAS, Haswell kernel) | NumPy (OpenBLAS, SkylakeX kernel) | PyTorch 2.15 |
+//! | n    | `sgemm`   | `sgemm`, `Serial` | matrixmultiply, 2 threads | matrixmultiply, 1 thread | NumPy (OpenBLAS, Haswell kernel) | NumPy (OpenBLAS, SkylakeX kernel) | PyTorch 2.15 |
 //! |------|-----------|-----------|-----------|-----------|-----------|-----------|-----------|
 //! | 64   | 213 (219) | 216 (218) | 131 (132) | 130 (131) | 85 (87)   | 161 (164) | 85 (88)   |
 //! | 256  | 376 (413) | 224 (225) | 250 (296) | 178 (180) | 204 (209) | 364 (376) | 181 (185) |
@@ -100,45 +100,87 @@ mod avx512;
 mod blocked;
 #[cfg(target_arch = "x86_64")]
 mod pack;
+mod view;
 
-/// Checks, once per call and in O(1), that every index the strides can
-/// produce lies inside the slices, so the kernels below never read or write
-/// out of bounds.
-#[allow(clippy::too_many_arguments)]
-fn check_operands(
-    op: &str,
-    m: usize,
-    k: usize,
-    n: usize,
-    a_len: usize,
-    a_rs: usize,
-    a_cs: usize,
-    b_len: usize,
-    b_rs: usize,
-    b_cs: usize,
-    c_len: usize,
-) {
-    let mn = m.checked_mul(n);
-    assert!(
-        matches!(mn, Some(mn) if c_len >= mn),
-        "{op}: C has {c_len} elements, needs m*n = {m}*{n}"
-    );
-    // Largest index of a rows×cols matrix with these strides, if it fits.
-    let last = |rows: usize, cols: usize, rs: usize, cs: usize| {
-        (rows - 1)
-            .checked_mul(rs)
-            .and_then(|r| (cols - 1).checked_mul(cs).and_then(|c| r.checked_add(c)))
-    };
-    if m > 0 && n > 0 && k > 0 {
-        assert!(
-            matches!(last(m, k, a_rs, a_cs), Some(i) if i < a_len),
-            "{op}: A ({m}x{k}, strides {a_rs},{a_cs}) does not fit in {a_len} elements"
-        );
-        assert!(
-            matches!(last(k, n, b_rs, b_cs), Some(i) if i < b_len),
-            "{op}: B ({k}x{n}, strides {b_rs},{b_cs}) does not fit in {b_len} elements"
-        );
+pub use view::{MatMut, MatRef};
+
+/// Whether a product replaces C or adds to it.
+///
+/// ```
+/// use micrograd_plus::kernels::matmul::Update;
+/// assert_eq!(Update::accumulate_if(true), Update::Accumulate);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Update {
+    /// `C = A·B`: what C held is ignored.
+    Overwrite,
+    /// `C += A·B`: onto a bias already written into C, or a gradient summed
+    /// over a batch.
+    Accumulate,
+}
+
+impl Update {
+    /// [`Update::Accumulate`] when `accumulate`, else [`Update::Overwrite`].
+    ///
+    /// ```
+    /// use micrograd_plus::kernels::matmul::Update;
+    /// assert_eq!(Update::accumulate_if(false), Update::Overwrite);
+    /// ```
+    pub fn accumulate_if(accumulate: bool) -> Self {
+        if accumulate {
+            Update::Accumulate
+        } else {
+            Update::Overwrite
+        }
     }
+}
+
+/// Whether a product may be split across rayon's threads.
+///
+/// ```
+/// use micrograd_plus::kernels::matmul::Threads;
+/// assert_eq!(Threads::shared_if(false), Threads::Serial);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Threads {
+    /// Large products are shared out among rayon's workers (see the module
+    /// docs for the threshold); small ones stay on the calling thread.
+    Shared,
+    /// The calling thread only: for callers that already run many products
+    /// in parallel (a batch split across rayon's workers), where threading
+    /// inside each product would only add overhead.
+    Serial,
+}
+
+impl Threads {
+    /// [`Threads::Shared`] when `shared`, else [`Threads::Serial`].
+    ///
+    /// ```
+    /// use micrograd_plus::kernels::matmul::Threads;
+    /// assert_eq!(Threads::shared_if(true), Threads::Shared);
+    /// ```
+    pub fn shared_if(shared: bool) -> Self {
+        if shared {
+            Threads::Shared
+        } else {
+            Threads::Serial
+        }
+    }
+}
+
+/// Panics unless `C (m×n) = A (m×k) · B (k×n)` has agreeing dims. (Each
+/// view checked when it was made that its strides stay inside its slice.)
+fn check_dims<T>(op: &str, c: &MatMut<T>, a: &MatRef<T>, b: &MatRef<T>) {
+    assert!(
+        a.cols == b.rows && c.rows == a.rows && c.cols == b.cols,
+        "{op}: C ({}x{}) = A ({}x{}) · B ({}x{}): dims do not agree",
+        c.rows,
+        c.cols,
+        a.rows,
+        a.cols,
+        b.rows,
+        b.cols
+    );
 }
 
 /// The blocked GEMM with microkernel `K`, threaded when allowed and worth it.
@@ -147,8 +189,8 @@ fn check_operands(
 /// The CPU has `K`'s instruction set; the operands as [`blocked::sgemm`].
 #[cfg(target_arch = "x86_64")]
 unsafe fn blocked_sgemm<K: blocked::Microkernel<MR, NR>, const MR: usize, const NR: usize>(
-    a: blocked::MatRef,
-    b: blocked::MatRef,
+    a: MatRef<f32>,
+    b: MatRef<f32>,
     c: &mut [f32],
     accumulate: bool,
     allow_threads: bool,
@@ -168,150 +210,61 @@ fn istride(s: usize) -> isize {
     isize::try_from(s).expect("matmul: stride does not fit in isize")
 }
 
-/// C (m×n, row-major, contiguous) = A (m×k) · B (k×n), or C += A·B when
-/// `accumulate`.
+/// `C = A·B`, or `C += A·B` with [`Update::Accumulate`], in f32.
 ///
-/// A element (i,p) is `a[i*a_rs + p*a_cs]`; B element (p,j) is
-/// `b[p*b_rs + j*b_cs]` (strides let callers pass transposed operands
-/// without copying). Any sizes are allowed, including 0; with `k = 0` the
-/// product is zero, so C is zeroed (or left unchanged when accumulating).
-///
-/// Large products are split across rayon's threads; see the module docs for
-/// the threshold, and [`sgemm_serial`] for a version that never spawns work.
+/// A and B may have any strides (a transposed operand is [`MatRef::t`],
+/// no copy); C is row-major. Any sizes are allowed, including 0; with an
+/// inner dim of 0 the product is zero, so C is zeroed (or left unchanged
+/// when accumulating). With [`Threads::Shared`], large products are split
+/// across rayon's threads; see the module docs for the threshold. (On CPUs
+/// without AVX2 the product is `matrixmultiply`'s, whose own threading is
+/// set process-wide by the `MATMUL_NUM_THREADS` environment variable.)
 ///
 /// # Panics
-/// If C has fewer than `m*n` elements, or a stride reaches past the end of
-/// `a` or `b`.
+/// If the dims do not agree: A is `m×k`, B `k×n` and C `m×n`.
 ///
 /// # Example
 /// ```
-/// use micrograd_plus::kernels::matmul::sgemm;
+/// use micrograd_plus::kernels::matmul::{sgemm, MatMut, MatRef, Threads, Update};
 /// // A = [[1, 2], [3, 4]], B = [[5, 6], [7, 8]], both row-major.
 /// let a = [1.0, 2.0, 3.0, 4.0];
 /// let b = [5.0, 6.0, 7.0, 8.0];
+/// let (a, b) = (MatRef::row_major(&a, 2, 2), MatRef::row_major(&b, 2, 2));
 /// let mut c = [0.0f32; 4];
-/// sgemm(2, 2, 2, &a, 2, 1, &b, 2, 1, &mut c, false);
+/// sgemm(MatMut::row_major(&mut c, 2, 2), a, b, Update::Overwrite, Threads::Shared);
 /// assert_eq!(c, [19.0, 22.0, 43.0, 50.0]);
-/// // Aᵀ·B without copying: swap A's strides. Accumulate on top of C.
-/// sgemm(2, 2, 2, &a, 1, 2, &b, 2, 1, &mut c, true);
+/// // Aᵀ·B without copying, added to what C holds, on this thread only.
+/// sgemm(MatMut::row_major(&mut c, 2, 2), a.t(), b, Update::Accumulate, Threads::Serial);
 /// assert_eq!(c, [19.0 + 26.0, 22.0 + 30.0, 43.0 + 38.0, 50.0 + 44.0]);
 /// ```
-#[allow(clippy::too_many_arguments)]
-pub fn sgemm(
-    m: usize,
-    k: usize,
-    n: usize,
-    a: &[f32],
-    a_rs: usize,
-    a_cs: usize,
-    b: &[f32],
-    b_rs: usize,
-    b_cs: usize,
-    c: &mut [f32],
-    accumulate: bool,
-) {
-    sgemm_impl(m, k, n, a, a_rs, a_cs, b, b_rs, b_cs, c, accumulate, true);
-}
-
-/// [`sgemm`] on the calling thread only.
-///
-/// For callers that already run many products in parallel (a batch split
-/// across rayon's workers), where threading inside each product would only
-/// add overhead. (On CPUs without AVX2 both functions call
-/// `matrixmultiply`, whose own threading is set process-wide by the
-/// `MATMUL_NUM_THREADS` environment variable.)
-///
-/// # Example
-/// ```
-/// use micrograd_plus::kernels::matmul::sgemm_serial;
-/// let a = [1.0, 2.0, 3.0]; // 1×3
-/// let b = [4.0, 5.0, 6.0]; // 3×1
-/// let mut c = [0.0f32];
-/// sgemm_serial(1, 3, 1, &a, 3, 1, &b, 1, 1, &mut c, false);
-/// assert_eq!(c, [32.0]);
-/// ```
-#[allow(clippy::too_many_arguments)]
-pub fn sgemm_serial(
-    m: usize,
-    k: usize,
-    n: usize,
-    a: &[f32],
-    a_rs: usize,
-    a_cs: usize,
-    b: &[f32],
-    b_rs: usize,
-    b_cs: usize,
-    c: &mut [f32],
-    accumulate: bool,
-) {
-    sgemm_impl(m, k, n, a, a_rs, a_cs, b, b_rs, b_cs, c, accumulate, false);
-}
-
-#[allow(clippy::too_many_arguments)]
-fn sgemm_impl(
-    m: usize,
-    k: usize,
-    n: usize,
-    a: &[f32],
-    a_rs: usize,
-    a_cs: usize,
-    b: &[f32],
-    b_rs: usize,
-    b_cs: usize,
-    c: &mut [f32],
-    accumulate: bool,
-    allow_threads: bool,
-) {
-    check_operands(
-        "sgemm",
-        m,
-        k,
-        n,
-        a.len(),
-        a_rs,
-        a_cs,
-        b.len(),
-        b_rs,
-        b_cs,
-        c.len(),
-    );
+pub fn sgemm(c: MatMut<f32>, a: MatRef<f32>, b: MatRef<f32>, update: Update, threads: Threads) {
+    check_dims("sgemm", &c, &a, &b);
+    let accumulate = update == Update::Accumulate;
+    let (m, k, n) = (a.rows, a.cols, b.cols);
     if m == 0 || n == 0 {
         return;
     }
     if k == 0 {
         // An empty sum: A·B is the zero matrix.
         if !accumulate {
-            c[..m * n].fill(0.0);
+            c.data.fill(0.0);
         }
         return;
     }
+    let allow_threads = threads == Threads::Shared;
     #[cfg(target_arch = "x86_64")]
     {
         use super::isa::{isa, Isa};
-        let a = blocked::MatRef {
-            data: a,
-            rows: m,
-            cols: k,
-            rs: a_rs,
-            cs: a_cs,
-        };
-        let b = blocked::MatRef {
-            data: b,
-            rows: k,
-            cols: n,
-            rs: b_rs,
-            cs: b_cs,
-        };
         // SAFETY (both): `isa` never exceeds the CPU's detected features,
-        // `check_operands` proved every strided index in bounds and
-        // `c.len() >= m*n`, and m, k, n are all at least 1.
+        // the views' constructors proved every strided index in bounds and
+        // C's slice is exactly m*n long, and m, k, n are all at least 1.
         match isa() {
             Isa::Avx512 => {
                 return unsafe {
                     blocked_sgemm::<avx512::Avx512, { avx512::MR }, { avx512::NR }>(
                         a,
                         b,
-                        c,
+                        c.data,
                         accumulate,
                         allow_threads,
                     )
@@ -322,7 +275,7 @@ fn sgemm_impl(
                     blocked_sgemm::<avx2::Avx2, { avx2::MR }, { avx2::NR }>(
                         a,
                         b,
-                        c,
+                        c.data,
                         accumulate,
                         allow_threads,
                     )
@@ -332,101 +285,76 @@ fn sgemm_impl(
         }
     }
     let _ = allow_threads;
-    sgemm_fallback(m, k, n, a, a_rs, a_cs, b, b_rs, b_cs, c, accumulate);
+    sgemm_fallback(c, a, b, accumulate);
 }
 
 /// The portable path: `matrixmultiply`, itself a packed, blocked GEMM with
 /// AVX2/SSE kernels and its own threading.
-#[allow(clippy::too_many_arguments)]
-fn sgemm_fallback(
-    m: usize,
-    k: usize,
-    n: usize,
-    a: &[f32],
-    a_rs: usize,
-    a_cs: usize,
-    b: &[f32],
-    b_rs: usize,
-    b_cs: usize,
-    c: &mut [f32],
-    accumulate: bool,
-) {
+fn sgemm_fallback(c: MatMut<f32>, a: MatRef<f32>, b: MatRef<f32>, accumulate: bool) {
     let beta = if accumulate { 1.0 } else { 0.0 };
-    // SAFETY: `check_operands` proved every strided index in bounds and
-    // `c.len() >= m*n` (C is row-major with row stride n).
+    // SAFETY: the views' constructors proved every strided index in bounds
+    // and C's slice is m*n long (row-major with row stride n).
     unsafe {
         matrixmultiply::sgemm(
-            m,
-            k,
-            n,
+            a.rows,
+            a.cols,
+            b.cols,
             1.0,
-            a.as_ptr(),
-            istride(a_rs),
-            istride(a_cs),
-            b.as_ptr(),
-            istride(b_rs),
-            istride(b_cs),
+            a.data.as_ptr(),
+            istride(a.rs),
+            istride(a.cs),
+            b.data.as_ptr(),
+            istride(b.rs),
+            istride(b.cs),
             beta,
-            c.as_mut_ptr(),
-            istride(n),
+            c.data.as_mut_ptr(),
+            istride(c.cols),
             1,
         );
     }
 }
 
-/// Double-precision [`sgemm`]: C (m×n, row-major) = A·B, or C += A·B when
-/// `accumulate`, with the same stride conventions.
+/// Double-precision [`sgemm`]: `C = A·B` or `C += A·B`, with the same
+/// views. Always `matrixmultiply`'s product, whose threading is set
+/// process-wide (`MATMUL_NUM_THREADS`), so `threads` changes nothing here:
+/// f64 exists for gradient checks, not speed.
 ///
 /// # Panics
-/// If C has fewer than `m*n` elements, or a stride reaches past the end of
-/// `a` or `b`.
+/// If the dims do not agree: A is `m×k`, B `k×n` and C `m×n`.
 ///
 /// # Example
 /// ```
-/// use micrograd_plus::kernels::matmul::dgemm;
+/// use micrograd_plus::kernels::matmul::{dgemm, MatMut, MatRef, Threads, Update};
 /// let a = [1.0, 2.0, 3.0, 4.0];
 /// let b = [5.0, 6.0, 7.0, 8.0];
 /// let mut c = [0.0f64; 4];
-/// dgemm(2, 2, 2, &a, 2, 1, &b, 2, 1, &mut c, false);
+/// dgemm(
+///     MatMut::row_major(&mut c, 2, 2),
+///     MatRef::row_major(&a, 2, 2),
+///     MatRef::row_major(&b, 2, 2),
+///     Update::Overwrite,
+///     Threads::Shared,
+/// );
 /// assert_eq!(c, [19.0, 22.0, 43.0, 50.0]);
 /// ```
-#[allow(clippy::too_many_arguments)]
-pub fn dgemm(
-    m: usize,
-    k: usize,
-    n: usize,
-    a: &[f64],
-    a_rs: usize,
-    a_cs: usize,
-    b: &[f64],
-    b_rs: usize,
-    b_cs: usize,
-    c: &mut [f64],
-    accumulate: bool,
-) {
-    check_operands(
-        "dgemm",
-        m,
-        k,
-        n,
-        a.len(),
-        a_rs,
-        a_cs,
-        b.len(),
-        b_rs,
-        b_cs,
-        c.len(),
-    );
+pub fn dgemm(c: MatMut<f64>, a: MatRef<f64>, b: MatRef<f64>, update: Update, threads: Threads) {
+    check_dims("dgemm", &c, &a, &b);
+    let _ = threads;
+    let (m, k, n) = (a.rows, a.cols, b.cols);
     if m == 0 || n == 0 {
         return;
     }
     if k == 0 {
-        if !accumulate {
-            c[..m * n].fill(0.0);
+        if update == Update::Overwrite {
+            c.data.fill(0.0);
         }
         return;
     }
-    let beta = if accumulate { 1.0 } else { 0.0 };
+    let beta = if update == Update::Accumulate {
+        1.0
+    } else {
+        0.0
+    };
     // SAFETY: as in `sgemm_fallback`.
     unsafe {
         matrixmultiply::dgemm(
@@ -434,14 +362,14 @@ pub fn dgemm(
             k,
             n,
             1.0,
-            a.as_ptr(),
-            istride(a_rs),
-            istride(a_cs),
-            b.as_ptr(),
-            istride(b_rs),
-            istride(b_cs),
+            a.data.as_ptr(),
+            istride(a.rs),
+            istride(a.cs),
+            b.data.as_ptr(),
+            istride(b.rs),
+            istride(b.cs),
             beta,
-            c.as_mut_ptr(),
+            c.data.as_mut_ptr(),
             istride(n),
             1,
         );
@@ -468,8 +396,17 @@ mod tests {
                 let mut c1: Vec<f32> = (0..m * n).map(|i| i as f32).collect();
                 let mut c2 = c1.clone();
                 // A read transposed (column-major), B row-major.
-                sgemm(m, k, n, &a, 1, m, &b, n, 1, &mut c1, accumulate);
-                sgemm_fallback(m, k, n, &a, 1, m, &b, n, 1, &mut c2, accumulate);
+                let at = MatRef::row_major(&a, k, m).t();
+                let b = MatRef::row_major(&b, k, n);
+                let update = Update::accumulate_if(accumulate);
+                sgemm(
+                    MatMut::row_major(&mut c1, m, n),
+                    at,
+                    b,
+                    update,
+                    Threads::Shared,
+                );
+                sgemm_fallback(MatMut::row_major(&mut c2, m, n), at, b, accumulate);
                 for (x, y) in c1.iter().zip(&c2) {
                     assert!(
                         (x - y).abs() <= 1e-4 * (1.0 + y.abs()),

@@ -5,6 +5,7 @@
 //! and each element type names its buffer variant.)
 
 use super::Tensor;
+use crate::kernels::matmul::{MatMut, MatRef, Threads, Update};
 use std::fmt::Debug;
 
 /// The element type of a tensor.
@@ -102,48 +103,17 @@ pub trait Element:
     fn slice(s: &Storage) -> Option<&[Self]>;
     /// Mutably borrows the buffer if the storage holds this type.
     fn slice_mut(s: &mut Storage) -> Option<&mut [Self]>;
-    /// `C (m×n) = A·B` (or `C += A·B`) with strided A and B; see
-    /// [`crate::kernels::matmul`]. The product may use threads when `threaded`
-    /// and runs on the calling thread only otherwise, for callers that share
-    /// work out themselves (a convolution by image, a linear layer by rows).
-    /// (f64's product never uses threads.)
-    #[allow(clippy::too_many_arguments)]
-    fn gemm_on(
-        threaded: bool,
-        m: usize,
-        k: usize,
-        n: usize,
-        a: &[Self],
-        a_rs: usize,
-        a_cs: usize,
-        b: &[Self],
-        b_rs: usize,
-        b_cs: usize,
-        c: &mut [Self],
-        accumulate: bool,
-    );
-    /// [`Element::gemm_on`] allowed to use threads.
-    #[allow(clippy::too_many_arguments)]
-    fn gemm(
-        m: usize,
-        k: usize,
-        n: usize,
-        a: &[Self],
-        a_rs: usize,
-        a_cs: usize,
-        b: &[Self],
-        b_rs: usize,
-        b_cs: usize,
-        c: &mut [Self],
-        accumulate: bool,
-    ) {
-        Self::gemm_on(true, m, k, n, a, a_rs, a_cs, b, b_rs, b_cs, c, accumulate)
-    }
+    /// `C = A·B` (or `C += A·B`) over matrix views; see
+    /// [`crate::kernels::matmul`]. With [`Threads::Serial`] the product runs
+    /// on the calling thread only, for callers that share work out
+    /// themselves (a convolution by image, a linear layer by rows). (f64's
+    /// product never uses threads.)
+    fn gemm(c: MatMut<Self>, a: MatRef<Self>, b: MatRef<Self>, update: Update, threads: Threads);
 }
 
 /// Both impls are the same but for the type, its tag and its gemm kernel.
 macro_rules! impl_element {
-    ($T:ty, $Variant:ident, $gemm:path, $gemm_serial:path, $erfc:path, $exp:path) => {
+    ($T:ty, $Variant:ident, $gemm:path, $erfc:path, $exp:path) => {
         impl Element for $T {
             const DTYPE: DType = DType::$Variant;
             fn of(v: f64) -> Self {
@@ -175,22 +145,14 @@ macro_rules! impl_element {
                     _ => None,
                 }
             }
-            fn gemm_on(
-                threaded: bool,
-                m: usize,
-                k: usize,
-                n: usize,
-                a: &[Self],
-                a_rs: usize,
-                a_cs: usize,
-                b: &[Self],
-                b_rs: usize,
-                b_cs: usize,
-                c: &mut [Self],
-                accumulate: bool,
+            fn gemm(
+                c: MatMut<Self>,
+                a: MatRef<Self>,
+                b: MatRef<Self>,
+                update: Update,
+                threads: Threads,
             ) {
-                let gemm = if threaded { $gemm } else { $gemm_serial };
-                gemm(m, k, n, a, a_rs, a_cs, b, b_rs, b_cs, c, accumulate)
+                $gemm(c, a, b, update, threads)
             }
         }
     };
@@ -199,14 +161,12 @@ impl_element!(
     f32,
     F32,
     crate::kernels::matmul::sgemm,
-    crate::kernels::matmul::sgemm_serial,
     crate::kernels::math::erfc_f32,
     crate::kernels::math::exp_f32
 );
 impl_element!(
     f64,
     F64,
-    crate::kernels::matmul::dgemm,
     crate::kernels::matmul::dgemm,
     libm::erfc,
     f64::exp

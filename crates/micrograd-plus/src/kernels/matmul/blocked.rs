@@ -4,25 +4,16 @@
 //! supplies only its tile size and its microkernel through [`Microkernel`].
 //!
 //! Only [`sgemm`] is called from outside, and only after the caller has
-//! checked at run time that the CPU has the kernel's instruction set, and
-//! that every index the strides can produce lies inside the slices.
+//! checked at run time that the CPU has the kernel's instruction set (every
+//! index an operand's strides can produce lies inside its slice: a
+//! [`MatRef`] checks that when it is made).
 
 use std::cell::Cell;
 
 use super::pack::{pack_a, pack_b};
+use super::MatRef;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
-
-/// A matrix operand: `rows × cols`, element (i, j) at `data[i*rs + j*cs]`
-/// (a transposed operand is the same data with its strides swapped).
-#[derive(Clone, Copy)]
-pub(super) struct MatRef<'a> {
-    pub data: &'a [f32],
-    pub rows: usize,
-    pub cols: usize,
-    pub rs: usize,
-    pub cs: usize,
-}
 
 /// One call of a microkernel: an up to `MR × NR` tile of C that `kc` rank-1
 /// updates accumulate into (its row count is the kernel instance's, see
@@ -157,18 +148,17 @@ pub(super) fn threads_for<K: Microkernel<MR, NR>, const MR: usize, const NR: usi
 ///
 /// # Safety
 /// The CPU must support `K`'s instruction set; A (`m × k`) and B (`k × n`)
-/// have no empty dim and every element their strides address is in bounds
-/// (checked by the caller); `c.len() ≥ m*n`.
+/// have no empty dim (every element their strides address is in bounds:
+/// [`MatRef`]'s constructors check that); `c.len() ≥ m*n`.
 pub(super) unsafe fn sgemm<K: Microkernel<MR, NR>, const MR: usize, const NR: usize>(
-    a: MatRef,
-    b: MatRef,
+    a: MatRef<f32>,
+    b: MatRef<f32>,
     c: &mut [f32],
     accumulate: bool,
     threads: usize,
 ) {
     let (m, k, n) = (a.rows, a.cols, b.cols);
     let (a_rs, a_cs, b_rs, b_cs) = (a.rs, a.cs, b.rs, b.cs);
-    let (a, b) = (a.data, b.data);
     let c = &mut c[..m * n];
 
     // Small operands are read in place when the microkernel can: A with any
@@ -206,7 +196,7 @@ pub(super) unsafe fn sgemm<K: Microkernel<MR, NR>, const MR: usize, const NR: us
 
                 let b_panels = if direct_b {
                     Panels {
-                        data: b,
+                        data: b.data,
                         offset: pc * b_rs + jc,
                         tile_stride: NR,
                         lane: 1,
@@ -226,7 +216,7 @@ pub(super) unsafe fn sgemm<K: Microkernel<MR, NR>, const MR: usize, const NR: us
                         let col0 = jc + offset / kc;
                         let cols = (panels_per_run * NR).min(jc + nc - col0);
                         // SAFETY: `K`'s instruction set (AVX at least) checked by our caller.
-                        unsafe { pack_b::<NR>(dst, b, b_rs, b_cs, pc, kc, col0, cols) };
+                        unsafe { pack_b::<NR>(dst, b, pc, kc, col0, cols) };
                     });
                     Panels {
                         data: b_pack,
@@ -245,7 +235,7 @@ pub(super) unsafe fn sgemm<K: Microkernel<MR, NR>, const MR: usize, const NR: us
                     // `c_rows` cover every index it will touch.
                     if direct_a {
                         let a_panels = Panels {
-                            data: a,
+                            data: a.data,
                             offset: ic * a_rs + pc * a_cs,
                             tile_stride: MR * a_rs,
                             lane: a_rs,
@@ -259,7 +249,7 @@ pub(super) unsafe fn sgemm<K: Microkernel<MR, NR>, const MR: usize, const NR: us
                         return;
                     }
                     with_buffer(&A_BUF, mc.next_multiple_of(MR) * kc, |a_pack| {
-                        unsafe { pack_a::<MR>(a_pack, a, a_rs, a_cs, ic, mc, pc, kc) };
+                        unsafe { pack_a::<MR>(a_pack, a, ic, mc, pc, kc) };
                         let a_panels = Panels {
                             data: a_pack,
                             offset: 0,

@@ -19,6 +19,7 @@
 //!   (row-major A, column-major B) it is a transpose, done 4 lines × 8 steps
 //!   at a time with AVX shuffles ([`transpose_4x8`]).
 
+use super::MatRef;
 use std::arch::x86_64::*;
 
 /// Packs the `mc × kc` block of A starting at row `i0`, column `p0` into
@@ -28,18 +29,16 @@ use std::arch::x86_64::*;
 ///
 /// # Safety
 /// The CPU must support AVX. (All indexing is bounds-checked.)
-#[allow(clippy::too_many_arguments)]
 #[target_feature(enable = "avx")]
 pub(super) unsafe fn pack_a<const MR: usize>(
     dst: &mut [f32],
-    a: &[f32],
-    a_rs: usize,
-    a_cs: usize,
+    a: MatRef<f32>,
     i0: usize,
     mc: usize,
     p0: usize,
     kc: usize,
 ) {
+    let (a, a_rs, a_cs) = (a.data, a.rs, a.cs);
     unsafe {
         let dst = &mut dst[..mc.div_ceil(MR) * MR * kc];
         if !mc.is_multiple_of(MR) {
@@ -100,18 +99,16 @@ pub(super) unsafe fn pack_a<const MR: usize>(
 ///
 /// # Safety
 /// The CPU must support AVX. (All indexing is bounds-checked.)
-#[allow(clippy::too_many_arguments)]
 #[target_feature(enable = "avx")]
 pub(super) unsafe fn pack_b<const NR: usize>(
     dst: &mut [f32],
-    b: &[f32],
-    b_rs: usize,
-    b_cs: usize,
+    b: MatRef<f32>,
     p0: usize,
     kc: usize,
     j0: usize,
     nc: usize,
 ) {
+    let (b, b_rs, b_cs) = (b.data, b.rs, b.cs);
     unsafe {
         let dst = &mut dst[..nc.div_ceil(NR) * NR * kc];
         if !nc.is_multiple_of(NR) {

@@ -19,6 +19,7 @@
 //! - `dQ = dS·K · scale` and `dK = dSᵀ·Q · scale`
 
 use super::softmax::softmax_row_in_place;
+use crate::kernels::matmul::{MatMut, MatRef, Threads, Update};
 use crate::kernels::simd;
 use crate::tensor::shape::for_each_offset;
 use crate::tensor::shape::{broadcast_strides, zip_sum};
@@ -99,9 +100,15 @@ fn forward<T: Element>(
                 &k[b * tk * d..][..tk * d],
                 &v[b * tk * dv..][..tk * dv],
             );
-            // S = Q·Kᵀ: Kᵀ(p, j) = k[j·d + p], so row stride 1, column stride d.
+            // S = Q·Kᵀ (the scale is applied in the softmax).
             if d > 0 {
-                T::gemm(tq, d, tk, qb, d, 1, kb, 1, d, p, false);
+                T::gemm(
+                    MatMut::row_major(p, tq, tk),
+                    MatRef::row_major(qb, tq, d),
+                    MatRef::row_major(kb, tk, d).t(),
+                    Update::Overwrite,
+                    Threads::Shared,
+                );
             }
             simd::wide(
                 #[inline(always)]
@@ -111,8 +118,15 @@ fn forward<T: Element>(
                     }
                 },
             );
+            // O = P·V.
             if dv > 0 {
-                T::gemm(tq, tk, dv, p, tk, 1, vb, dv, 1, o, false);
+                T::gemm(
+                    MatMut::row_major(o, tq, dv),
+                    MatRef::row_major(p, tq, tk),
+                    MatRef::row_major(vb, tk, dv),
+                    Update::Overwrite,
+                    Threads::Shared,
+                );
             }
         });
     (out, probs)
@@ -159,10 +173,23 @@ fn backward<T: Element>(
             );
             let mut ds = vec![T::zero(); tq * tk];
             if dv > 0 {
-                // dV = Pᵀ·G: Pᵀ(j, i) = p[i·tk + j].
-                T::gemm(tk, tq, dv, pb, 1, tk, gb, dv, 1, dvb, false);
-                // dP = G·Vᵀ: Vᵀ(c, j) = v[j·dv + c].
-                T::gemm(tq, dv, tk, gb, dv, 1, vb, 1, dv, &mut ds, false);
+                let gm = MatRef::row_major(gb, tq, dv);
+                // dV = Pᵀ·G.
+                T::gemm(
+                    MatMut::row_major(dvb, tk, dv),
+                    MatRef::row_major(pb, tq, tk).t(),
+                    gm,
+                    Update::Overwrite,
+                    Threads::Shared,
+                );
+                // dP = G·Vᵀ.
+                T::gemm(
+                    MatMut::row_major(&mut ds, tq, tk),
+                    gm,
+                    MatRef::row_major(vb, tk, dv).t(),
+                    Update::Overwrite,
+                    Threads::Shared,
+                );
             }
             // Through the softmax (and the scale, folded in here once).
             for (dsr, pr) in ds.chunks_exact_mut(tk).zip(pb.chunks_exact(tk)) {
@@ -172,9 +199,23 @@ fn backward<T: Element>(
                 }
             }
             if d > 0 {
-                // dQ = dS·K and dK = dSᵀ·Q.
-                T::gemm(tq, tk, d, &ds, tk, 1, kb, d, 1, dqb, false);
-                T::gemm(tk, tq, d, &ds, 1, tk, qb, d, 1, dkb, false);
+                let dsm = MatRef::row_major(&ds, tq, tk);
+                // dQ = dS·K.
+                T::gemm(
+                    MatMut::row_major(dqb, tq, d),
+                    dsm,
+                    MatRef::row_major(kb, tk, d),
+                    Update::Overwrite,
+                    Threads::Shared,
+                );
+                // dK = dSᵀ·Q.
+                T::gemm(
+                    MatMut::row_major(dkb, tk, d),
+                    dsm.t(),
+                    MatRef::row_major(qb, tq, d),
+                    Update::Overwrite,
+                    Threads::Shared,
+                );
             }
         });
     (dq, dk, dvv)

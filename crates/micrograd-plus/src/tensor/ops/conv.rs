@@ -22,6 +22,7 @@
 //! it.
 
 use crate::kernels::im2col::{col2im, im2col, Window};
+use crate::kernels::matmul::{MatMut, MatRef, Threads, Update};
 use crate::tensor::shape::sum_slice;
 use crate::tensor::{with_slice, Element, Storage, Tensor};
 use crate::{Error, Result};
@@ -225,19 +226,13 @@ fn forward_image<T: Element>(
                 row.fill(b[gi * og + o]);
             }
         }
-        T::gemm_on(
-            threaded,
-            og,
-            k,
-            p,
-            &w[gi * og * k..][..og * k],
-            k,
-            1,
-            cols,
-            p,
-            1,
-            out_g,
-            b.is_some(),
+        // out_g = W_g·cols (og × k · k × p), added onto the bias if any.
+        T::gemm(
+            MatMut::row_major(out_g, og, p),
+            MatRef::row_major(&w[gi * og * k..][..og * k], og, k),
+            MatRef::row_major(cols, k, p),
+            Update::accumulate_if(b.is_some()),
+            Threads::shared_if(threaded),
         );
     }
 }
@@ -317,21 +312,33 @@ fn backward_image<T: Element + AddAssign>(
         let g_g = &g[gi * og * p..][..og * p];
         let w_g = &w[gi * og * k..][..og * k];
         if let Some(dw) = acc.dw.as_mut() {
-            // dW (og × k) += g (og × p) · colᵀ (p × k), colᵀ(q, j) = col[j·p + q]:
-            // the kernel's packing gathers the transposed operand. (Transposing
-            // col first, plainly or in tiles, measured slower: 15–75% more
-            // time on the 32-channel CIFAR layer.)
+            // dW_g (og × k) += G_g (og × p) · colsᵀ (p × k): the kernel's
+            // packing gathers the transposed operand. (Transposing cols
+            // first, plainly or in tiles, measured slower: 15–75% more time
+            // on the 32-channel CIFAR layer.)
             let cols = cv.columns(&x[gi * gl..][..gl], col);
             let dw_g = &mut dw[gi * og * k..][..og * k];
-            T::gemm_on(threaded, og, p, k, g_g, p, 1, cols, 1, p, dw_g, true);
+            T::gemm(
+                MatMut::row_major(dw_g, og, k),
+                MatRef::row_major(g_g, og, p),
+                MatRef::row_major(cols, k, p).t(),
+                Update::Accumulate,
+                Threads::shared_if(threaded),
+            );
         }
         if let Some(dx) = dx.as_deref_mut() {
-            // dcol (k × p) = Wᵀ (k × og) · g (og × p); Wᵀ(j, o) = w[o·k + j].
+            // dcols (k × p) = W_gᵀ (k × og) · G_g (og × p); for a 1×1
+            // stride-1 kernel the columns are the image, so dx itself.
+            let (w_gt, g_g) = (
+                MatRef::row_major(w_g, og, k).t(),
+                MatRef::row_major(g_g, og, p),
+            );
+            let (overwrite, threads) = (Update::Overwrite, Threads::shared_if(threaded));
             let dx_g = &mut dx[gi * gl..][..gl];
             if cv.win.is_identity() {
-                T::gemm_on(threaded, k, og, p, w_g, 1, k, g_g, p, 1, dx_g, false);
+                T::gemm(MatMut::row_major(dx_g, k, p), w_gt, g_g, overwrite, threads);
             } else {
-                T::gemm_on(threaded, k, og, p, w_g, 1, k, g_g, p, 1, col, false);
+                T::gemm(MatMut::row_major(col, k, p), w_gt, g_g, overwrite, threads);
                 col2im(col, &cv.win, dx_g);
             }
         }

@@ -10,6 +10,7 @@
 //! - `∂L/∂W = Gᵀ·x`        (out×n · n×in)
 //! - `∂L/∂b = Σ_rows G`    (the bias was broadcast over the rows)
 
+use crate::kernels::matmul::{MatMut, MatRef, Threads, Update};
 use crate::kernels::simd;
 use crate::tensor::{with_slice, DType, Element, Storage, Tensor};
 use crate::{Error, Result};
@@ -74,9 +75,15 @@ fn forward<T: Element>(
             // The bias goes in first, by each part into its own rows while
             // they are about to be used, and the product adds onto it.
             let y = fill_rows(y, first_row);
-            // Wᵀ(p, j) = w[j·inp + p]: row stride 1, column stride inp.
+            // y += x·Wᵀ for this part's rows (W is stored `(out, in)`).
             let r = x.len() / inp;
-            T::gemm_on(parts == 1, r, inp, out, x, inp, 1, w, 1, inp, y, true);
+            T::gemm(
+                MatMut::row_major(y, r, out),
+                MatRef::row_major(x, r, inp),
+                MatRef::row_major(w, out, inp).t(),
+                Update::Accumulate,
+                Threads::shared_if(parts == 1),
+            );
         });
     // SAFETY: the parts cover all `rows * out` elements and `fill_rows`
     // wrote each of them.
@@ -140,24 +147,24 @@ fn backward<T: Element + AddAssign>(
                 // Zeroed (the product needs initialised memory) by each part
                 // just before it overwrites its rows.
                 let dx = fill_rows(dx, &zero_row);
-                T::gemm_on(parts == 1, r, out, inp, g, out, 1, w, inp, 1, dx, false);
+                // ∂L/∂x = G·W for this part's rows.
+                T::gemm(
+                    MatMut::row_major(dx, r, inp),
+                    MatRef::row_major(g, r, out),
+                    MatRef::row_major(w, out, inp),
+                    Update::Overwrite,
+                    Threads::shared_if(parts == 1),
+                );
             }
             let dw = want[1].then(|| {
                 let mut dw = vec![T::zero(); out * inp];
-                // Gᵀ(j, r) = g[r·out + j]: row stride 1, column stride out.
-                T::gemm_on(
-                    parts == 1,
-                    out,
-                    r,
-                    inp,
-                    g,
-                    1,
-                    out,
-                    x,
-                    inp,
-                    1,
-                    &mut dw,
-                    false,
+                // ∂L/∂W = Gᵀ·x over this part's rows.
+                T::gemm(
+                    MatMut::row_major(&mut dw, out, inp),
+                    MatRef::row_major(g, r, out).t(),
+                    MatRef::row_major(x, r, inp),
+                    Update::Overwrite,
+                    Threads::shared_if(parts == 1),
                 );
                 dw
             });

@@ -7,6 +7,7 @@
 //! transposes are free (the kernel takes strides), and a batch-broadcast
 //! operand's gradient accumulates over the batches it was reused in.
 
+use crate::kernels::matmul::{MatMut, MatRef, Threads, Update};
 use crate::tensor::shape::{
     broadcast_shapes, broadcast_strides, ensure_allocatable, for_each_offset, numel,
 };
@@ -81,23 +82,25 @@ fn forward<T: Element>(a: &[T], b: &[T], p: &Plan) -> Vec<T> {
         return c;
     }
     if p.folds() {
-        T::gemm(batches * m, k, n, a, k, 1, b, n, 1, &mut c, false);
+        // C = A·B with A's matrices stacked into `batches·m` rows.
+        T::gemm(
+            MatMut::row_major(&mut c, batches * m, n),
+            MatRef::row_major(a, batches * m, k),
+            MatRef::row_major(b, k, n),
+            Update::Overwrite,
+            Threads::Shared,
+        );
         return c;
     }
     p.for_each_batch(|i, ia, ib| {
         let (a, b) = (&a[ia * m * k..][..m * k], &b[ib * k * n..][..k * n]);
+        // C_i = A_i·B_i.
         T::gemm(
-            m,
-            k,
-            n,
-            a,
-            k,
-            1,
-            b,
-            n,
-            1,
-            &mut c[i * m * n..][..m * n],
-            false,
+            MatMut::row_major(&mut c[i * m * n..][..m * n], m, n),
+            MatRef::row_major(a, m, k),
+            MatRef::row_major(b, k, n),
+            Update::Overwrite,
+            Threads::Shared,
         );
     });
     c
@@ -119,46 +122,49 @@ fn backward<T: Element>(
         return (da, db);
     }
     if p.folds() {
-        // dA = dC·Bᵀ: Bᵀ(j, p) = b[p·n + j] → row stride 1, column stride n.
+        let (rows, g) = (batches * m, MatRef::row_major(g, batches * m, n));
+        // dA = dC·Bᵀ, all batches' rows at once.
         if let Some(da) = da.as_mut() {
-            T::gemm(batches * m, n, k, g, n, 1, b, 1, n, da, false);
+            T::gemm(
+                MatMut::row_major(da, rows, k),
+                g,
+                MatRef::row_major(b, k, n).t(),
+                Update::Overwrite,
+                Threads::Shared,
+            );
         }
-        // dB = Aᵀ·dC over the folded rows: Aᵀ(p, i) = a[i·k + p].
+        // dB = Aᵀ·dC, summed over the folded rows by the product itself.
         if let Some(db) = db.as_mut() {
-            T::gemm(k, batches * m, n, a, 1, k, g, n, 1, db, false);
+            T::gemm(
+                MatMut::row_major(db, k, n),
+                MatRef::row_major(a, rows, k).t(),
+                g,
+                Update::Overwrite,
+                Threads::Shared,
+            );
         }
         return (da, db);
     }
     p.for_each_batch(|i, ia, ib| {
-        let gi = &g[i * m * n..][..m * n];
+        let gi = MatRef::row_major(&g[i * m * n..][..m * n], m, n);
+        // dA_i += dC_i·B_iᵀ (accumulated: a broadcast A_i serves many batches).
         if let Some(da) = da.as_mut() {
             T::gemm(
-                m,
-                n,
-                k,
+                MatMut::row_major(&mut da[ia * m * k..][..m * k], m, k),
                 gi,
-                n,
-                1,
-                &b[ib * k * n..][..k * n],
-                1,
-                n,
-                &mut da[ia * m * k..][..m * k],
-                true,
+                MatRef::row_major(&b[ib * k * n..][..k * n], k, n).t(),
+                Update::Accumulate,
+                Threads::Shared,
             );
         }
+        // dB_i += A_iᵀ·dC_i.
         if let Some(db) = db.as_mut() {
             T::gemm(
-                k,
-                m,
-                n,
-                &a[ia * m * k..][..m * k],
-                1,
-                k,
+                MatMut::row_major(&mut db[ib * k * n..][..k * n], k, n),
+                MatRef::row_major(&a[ia * m * k..][..m * k], m, k).t(),
                 gi,
-                n,
-                1,
-                &mut db[ib * k * n..][..k * n],
-                true,
+                Update::Accumulate,
+                Threads::Shared,
             );
         }
     });
