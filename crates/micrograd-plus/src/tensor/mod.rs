@@ -325,6 +325,22 @@ impl Tensor {
         self.0.node.as_ref().map(|n| n.op)
     }
 
+    /// The tensors the recorded op that produced this one read (PyTorch's
+    /// `grad_fn.next_functions`, as tensors); empty for a leaf or an
+    /// untracked result.
+    ///
+    /// ```
+    /// use micrograd_plus::Tensor;
+    /// let (a, b) = (Tensor::ones(&[1]).requires_grad(true), Tensor::ones(&[1]));
+    /// let y = &a * &b;
+    /// let ids: Vec<u64> = y.inputs().iter().map(Tensor::id).collect();
+    /// assert_eq!(ids, [a.id(), b.id()]);
+    /// assert!(a.inputs().is_empty());
+    /// ```
+    pub fn inputs(&self) -> &[Tensor] {
+        self.0.node.as_ref().map_or(&[], |n| &n.inputs)
+    }
+
     /// The accumulated gradient: `None` until a backward pass reaches this
     /// (leaf) tensor. Gradients accumulate until [`Tensor::zero_grad`].
     ///
