@@ -1,7 +1,7 @@
 //! Python values to engine storage and back: NumPy arrays, nested lists and
 //! scalars in; live NumPy views of engine buffers out.
 
-use micrograd_plus::tensor::{ExternalWriteWatch, Storage};
+use micrograd_plus::tensor::{ExternalWriteWatch, SliceMut, Storage};
 use micrograd_plus::{DType, Tensor};
 use numpy::ndarray::{ArrayViewD, IxDyn};
 use numpy::{PyArrayDyn, PyArrayMethods, PyUntypedArrayMethods};
@@ -127,7 +127,7 @@ pub struct Buffer {
 }
 
 /// A NumPy array over `tensor`'s buffer, with no copy, for reading (or for
-/// writes the caller records itself through `storage_mut`).
+/// writes the caller records itself with `Tensor::increment_version`).
 ///
 /// Safe because the engine never reallocates a tensor's buffer: in-place
 /// updates (optimizers, `.data = …`, gradient accumulation) write into it,
@@ -182,11 +182,11 @@ fn view_with_owner<'py>(
 /// dtype, same number of elements) in place, never allocating a new buffer,
 /// so NumPy views of `target` keep pointing at live memory.
 pub(crate) fn write_into(target: &Tensor, values: &Storage) {
-    match (&mut *target.storage_mut(), values) {
-        (Storage::F32(dst), Storage::F32(src)) => dst.copy_from_slice(src),
-        (Storage::F64(dst), Storage::F64(src)) => dst.copy_from_slice(src),
+    target.update_any(|dst| match (dst, values) {
+        (SliceMut::F32(dst), Storage::F32(src)) => dst.copy_from_slice(src),
+        (SliceMut::F64(dst), Storage::F64(src)) => dst.copy_from_slice(src),
         _ => unreachable!("callers convert to the target's dtype"),
-    }
+    });
 }
 
 /// The address of an array's first element, to tell whether an array is a

@@ -13,7 +13,7 @@
 use crate::convert::{self, numpy_view, tensor_from_py, writable_numpy_view};
 use crate::custom_op::{self, BackwardCell};
 use crate::{default_dtype, to_py_err};
-use micrograd_plus::tensor::Storage;
+use micrograd_plus::tensor::SliceMut;
 use micrograd_plus::{DType, Tensor};
 use pyo3::exceptions::{PyIndexError, PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -388,7 +388,7 @@ impl PyTensor {
             // `t.data -= x`: NumPy already wrote into our buffer; record the write.
             let view_shape: Vec<usize> = value.getattr("shape")?.extract()?;
             if view_shape == self.inner.shape() {
-                drop(self.inner.storage_mut());
+                self.inner.increment_version();
                 return Ok(());
             }
         }
@@ -601,10 +601,10 @@ impl PyTensor {
     /// Sets the gradient to zeros (kept in place: views of it see zeros too).
     fn zero_grad(&self) {
         if let Some(g) = self.inner.grad() {
-            match &mut *g.storage_mut() {
-                Storage::F32(d) => d.fill(0.0),
-                Storage::F64(d) => d.fill(0.0),
-            }
+            g.update_any(|d| match d {
+                SliceMut::F32(d) => d.fill(0.0),
+                SliceMut::F64(d) => d.fill(0.0),
+            });
         }
     }
 
@@ -984,7 +984,7 @@ impl PyTensor {
         };
         let view = numpy_view(py, &self.inner)?;
         view.set_item(index, value)?;
-        drop(self.inner.storage_mut()); // count the write
+        self.inner.increment_version(); // the view's write, unseen by the engine
         Ok(())
     }
 }

@@ -16,7 +16,7 @@ use micrograd_plus::io;
 use micrograd_plus::models::{GPTConfig, Positions, GPT};
 use micrograd_plus::nn::spec::sequential;
 use micrograd_plus::nn::Module;
-use micrograd_plus::tensor::{Storage, Tensor};
+use micrograd_plus::tensor::{SliceMut, Tensor};
 use micrograd_plus::train::saved::{self, Architecture, SavedModel};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -152,17 +152,19 @@ fn largest_difference(theirs: &serde_json::Value, ours: &Tensor) -> f64 {
 fn perturb(model: &dyn Module, seed: u64) {
     for (i, (name, t)) in model.state_dict().into_iter().enumerate() {
         let noise = Tensor::rand(t.shape(), seed + i as u64).to_vec::<f32>();
-        if let Storage::F32(v) = &mut *t.storage_mut() {
-            for (x, n) in v.iter_mut().zip(noise) {
-                *x = if name.ends_with("running_var") {
-                    0.5 + n
-                } else if name.ends_with("num_batches_tracked") {
-                    *x
-                } else {
-                    *x + 0.2 * (n - 0.5)
-                };
+        t.update_any(|v| {
+            if let SliceMut::F32(v) = v {
+                for (x, n) in v.iter_mut().zip(noise) {
+                    *x = if name.ends_with("running_var") {
+                        0.5 + n
+                    } else if name.ends_with("num_batches_tracked") {
+                        *x
+                    } else {
+                        *x + 0.2 * (n - 0.5)
+                    };
+                }
             }
-        }
+        });
     }
 }
 

@@ -630,9 +630,8 @@ fn memory_stays_flat_over_a_thousand_training_steps() {
                 let g = p.grad().expect("every parameter gets a gradient");
                 weak.push(g.downgrade());
                 let g = g.to_vec::<f32>();
-                if let Storage::F32(v) = &mut *p.storage_mut() {
-                    v.iter_mut().zip(&g).for_each(|(w, g)| *w -= lr * g);
-                }
+                p.update(|v: &mut [f32]| v.iter_mut().zip(&g).for_each(|(w, g)| *w -= lr * g))
+                    .unwrap();
                 p.zero_grad();
             }
         });
@@ -1011,9 +1010,7 @@ fn modifying_a_recorded_input_in_place_refuses_backward() {
     let w = t32([1.0, 2.0]).requires_grad(true);
     let loss = (&w * &w).sum();
     assert_eq!(w.version(), 0);
-    if let Storage::F32(v) = &mut *w.storage_mut() {
-        v[0] = 5.0;
-    }
+    w.update(|v: &mut [f32]| v[0] = 5.0).unwrap();
     assert_eq!(w.version(), 1);
     let err = loss.backward().unwrap_err().to_string();
     assert!(

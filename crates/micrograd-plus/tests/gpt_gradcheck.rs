@@ -7,7 +7,6 @@ use micrograd_plus::gradcheck::{gradcheck, GradcheckOptions};
 use micrograd_plus::models::{GPTConfig, Positions, GPT};
 use micrograd_plus::nn::attention::attention_composed;
 use micrograd_plus::nn::{Module, MultiHeadAttention};
-use micrograd_plus::tensor::Storage;
 use micrograd_plus::{DType, Tensor};
 
 fn check(name: &str, f: impl Fn(&[Tensor]) -> micrograd_plus::Result<Tensor>, inputs: &[Tensor]) {
@@ -103,8 +102,7 @@ fn heads_and_layer_norm_gradients() {
 /// Converts every parameter of `m` to f64 in place.
 fn to_f64(m: &dyn Module) {
     for (_, p) in m.named_parameters() {
-        let s = p.storage().to_dtype(DType::F64);
-        *p.storage_mut() = s;
+        p.set_dtype(DType::F64);
     }
 }
 
@@ -120,11 +118,7 @@ fn check_parameters(m: &dyn Module, loss: impl Fn() -> Tensor) {
             .unwrap_or_else(|| panic!("{name}: no gradient"))
             .to_vec::<f64>();
         for i in 0..p.numel() {
-            let nudge = |delta: f64| {
-                if let Storage::F64(v) = &mut *p.storage_mut() {
-                    v[i] += delta;
-                }
-            };
+            let nudge = |delta: f64| p.update(|v: &mut [f64]| v[i] += delta).unwrap();
             nudge(eps);
             let up = loss().item().unwrap();
             nudge(-2.0 * eps);
@@ -179,8 +173,7 @@ fn gpt_parameter_gradients() {
             let noise = Tensor::randn(p.shape(), p.id())
                 .to_dtype(DType::F64)
                 .mul_scalar(0.5);
-            let s = p.detach().add(&noise).unwrap().storage().clone();
-            *p.storage_mut() = s;
+            p.copy_from(&p.detach().add(&noise).unwrap()).unwrap();
         }
         let (ids, targets) = ([0, 1, 2, 1, 4, 4, 3, 0], [1, 2, 3, 0, 4, 3, 0, 2]);
         // Token 4 appears twice, 3 once as input... every used row gets a gradient;

@@ -20,8 +20,7 @@ fn small() -> GPT {
     .unwrap();
     // Spread the weights so that the logits differ visibly between positions.
     for (_, p) in model.named_parameters() {
-        let s = p.mul_scalar(20.0).storage().clone();
-        *p.storage_mut() = s;
+        p.copy_from(&p.mul_scalar(20.0)).unwrap();
     }
     model
 }

@@ -48,8 +48,7 @@ const DTYPES: [(DType, f64, f64); 2] = [(DType::F64, 1e-10, 1e-12), (DType::F32,
 /// Converts a module's parameters to `dtype` and loads PyTorch's values.
 fn load(module: &mut dyn Module, params: &Value, dtype: DType, what: &str) {
     for (_, p) in module.named_parameters() {
-        let converted = p.storage().to_dtype(dtype);
-        *p.storage_mut() = converted;
+        p.set_dtype(dtype);
     }
     let state: Vec<(String, Tensor)> = params
         .as_object()

@@ -88,8 +88,7 @@ fn layers_match_pytorch() {
             let mut layer = build(case);
             // The layer is built in f32; run the case in its dtype.
             for (_, p) in layer.named_parameters() {
-                let converted = p.storage().to_dtype(dtype);
-                *p.storage_mut() = converted;
+                p.set_dtype(dtype);
             }
             // PyTorch's parameter names must be ours: loading checks every name.
             let state: Vec<(String, Tensor)> = case

@@ -132,8 +132,7 @@ fn loaded(case: &Case, dtype: DType) -> Box<dyn Module> {
     // Built in f32; the state is loaded in the case's dtype (the count stays f64).
     for (name, t) in module.state_dict() {
         if !name.ends_with("num_batches_tracked") {
-            let converted = t.storage().to_dtype(dtype);
-            *t.storage_mut() = converted;
+            t.set_dtype(dtype);
         }
     }
     let state: Vec<(String, Tensor)> = case

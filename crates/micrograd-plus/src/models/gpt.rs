@@ -482,7 +482,7 @@ impl GPT {
             ));
         }
         let logits = self.logits(ids, batch, time)?;
-        let flat = logits.reshape_unchecked(vec![batch * time, self.config.vocab_size]);
+        let flat = logits.reshape(&[batch * time, self.config.vocab_size])?;
         CrossEntropyLoss::new().forward(&flat, targets)
     }
 
@@ -690,12 +690,7 @@ impl Module for GPT {
                 format!("expected token ids (batch, time), got {:?}", ids.shape()),
             ));
         }
-        let idx = crate::tensor::ops::index::read_indices(
-            "GPT",
-            ids,
-            self.config.vocab_size,
-            "the vocabulary",
-        )?;
+        let idx = ids.to_indices("GPT", self.config.vocab_size, "the vocabulary")?;
         self.logits(&idx, ids.shape()[0], ids.shape()[1])
     }
 

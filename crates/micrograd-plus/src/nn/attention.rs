@@ -284,7 +284,7 @@ impl MultiHeadAttention {
                         ),
                     ));
                 }
-                Some(m.eq_scalar(0.0).reshape_unchecked(vec![s[0], 1, 1, s[1]]))
+                Some(m.eq_scalar(0.0).reshape(&[s[0], 1, 1, s[1]])?)
             }
         };
         let (q, k, v) = self.project(x)?;

@@ -158,7 +158,7 @@ impl Norm {
             self.config.eps,
         )?;
         if let (Some(r), Some(n)) = (update, batches) {
-            *r.batches.storage_mut() = crate::tensor::Storage::F64(vec![n]);
+            r.batches.copy_from(&Tensor::scalar(n))?;
         }
         Ok(y)
     }

@@ -16,7 +16,6 @@
 //! position `offset + t` one token at a time.
 
 use super::{init, Module, Visitor};
-use crate::tensor::ops::index::read_indices;
 use crate::tensor::Tensor;
 use crate::{Error, Result};
 
@@ -89,7 +88,7 @@ fn lookup_rows(
     }
     let mut out_shape = shape.to_vec();
     out_shape.push(weight.shape()[1]);
-    Ok(rows.reshape_unchecked(out_shape))
+    rows.reshape(&out_shape)
 }
 
 /// PyTorch's `F.embedding(ids, weight, padding_idx)`: the rows of the
@@ -122,7 +121,7 @@ pub fn embedding(ids: &Tensor, weight: &Tensor, padding_idx: Option<isize>) -> R
     }
     let num = weight.shape()[0];
     let padding = padding_idx.map(|p| padding_row(OP, p, num)).transpose()?;
-    let idx = read_indices(OP, ids, num, "an embedding table")?;
+    let idx = ids.to_indices(OP, num, "an embedding table")?;
     lookup_rows(OP, weight, &idx, ids.shape(), padding)
 }
 
@@ -236,7 +235,7 @@ impl Module for Embedding {
     /// `ids.shape() + [dim]`.
     fn forward(&self, ids: &Tensor) -> Result<Tensor> {
         let num = self.weight.shape()[0];
-        let idx = read_indices("Embedding", ids, num, "an embedding table")?;
+        let idx = ids.to_indices("Embedding", num, "an embedding table")?;
         self.lookup(&idx, ids.shape())
     }
 

@@ -16,7 +16,7 @@
 //! ```
 
 use crate::random::with_rng;
-use crate::tensor::{Storage, Tensor};
+use crate::tensor::{SliceMut, Tensor};
 use crate::{Error, Result};
 use rand::Rng;
 use rand_distr::{Distribution, StandardNormal};
@@ -83,10 +83,10 @@ pub fn fans(t: &Tensor) -> Result<(usize, usize)> {
 
 /// Overwrites every element with `draw()`, converted to the tensor's dtype.
 fn fill(t: &Tensor, mut draw: impl FnMut() -> f64) {
-    match &mut *t.storage_mut() {
-        Storage::F32(v) => v.iter_mut().for_each(|x| *x = draw() as f32),
-        Storage::F64(v) => v.iter_mut().for_each(|x| *x = draw()),
-    }
+    t.update_any(|v| match v {
+        SliceMut::F32(v) => v.iter_mut().for_each(|x| *x = draw() as f32),
+        SliceMut::F64(v) => v.iter_mut().for_each(|x| *x = draw()),
+    });
 }
 
 /// Fills with U(low, high).

@@ -167,7 +167,7 @@ pub trait Module: Send + Sync {
         if !report.is_exact() {
             return Err(Error::argument("load_state_dict", report.to_string()));
         }
-        report.copy(&own, state);
+        report.copy(&own, state)?;
         Ok(())
     }
 
@@ -192,7 +192,7 @@ pub trait Module: Send + Sync {
         if !report.mismatched.is_empty() {
             return Err(Error::argument("load_state_dict", report.to_string()));
         }
-        report.copy(&own, state);
+        report.copy(&own, state)?;
         Ok(report)
     }
 
@@ -289,16 +289,17 @@ impl LoadReport {
         self.missing.is_empty() && self.unexpected.is_empty() && self.mismatched.is_empty()
     }
 
-    /// Copies the `loaded` entries of `state` into `own`'s tensors, converting the dtype.
-    fn copy(&self, own: &[(String, Tensor)], state: &[(String, Tensor)]) {
+    /// Copies the `loaded` entries of `state` into `own`'s tensors, converting
+    /// the dtype, in place (views of a parameter see the loaded values).
+    fn copy(&self, own: &[(String, Tensor)], state: &[(String, Tensor)]) -> Result<()> {
         for name in &self.loaded {
             let target = own.iter().find(|(n, _)| n == name).map(|(_, t)| t);
             let source = state.iter().find(|(n, _)| n == name).map(|(_, t)| t);
             if let (Some(target), Some(source)) = (target, source) {
-                let converted = source.storage().to_dtype(target.dtype());
-                *target.storage_mut() = converted;
+                target.copy_from(source)?;
             }
         }
+        Ok(())
     }
 }
 

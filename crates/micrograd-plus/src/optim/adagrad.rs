@@ -12,7 +12,7 @@ use super::{
     buffer_entry, check_non_negative, check_params, check_positive, for_each_with_grad,
     scalar_entry, state_mut, Optimizer, StateReader,
 };
-use crate::tensor::{Element, Storage};
+use crate::tensor::{Element, SlicePair, Storage};
 use crate::{Result, Tensor};
 
 const NAME: &str = "Adagrad";
@@ -153,7 +153,7 @@ impl Optimizer for Adagrad {
         let cfg = self.config;
         let decay = cfg.weight_decay != 0.0;
         let states = &mut self.states;
-        for_each_with_grad(NAME, &self.params, |i, p, g| {
+        for_each_with_grad(NAME, &self.params, |i, p| {
             let state = states[i].get_or_insert_with(|| State {
                 step: 0,
                 sum: Storage::filled(p.dtype(), p.len(), cfg.initial_accumulator_value),
@@ -161,18 +161,17 @@ impl Optimizer for Adagrad {
             state.step += 1;
             let clr = cfg.lr / (1.0 + (state.step as f64 - 1.0) * cfg.lr_decay);
             let n = p.len();
-            match (p, g) {
-                (Storage::F32(p), Storage::F32(g)) => {
+            match p {
+                SlicePair::F32(p, g) => {
                     let sum = state_mut(NAME, i, n, &mut state.sum)?;
                     let wd = decay.then_some(cfg.weight_decay as f32);
                     update(p, g, sum, wd, -clr as f32, cfg.eps as f32);
                 }
-                (Storage::F64(p), Storage::F64(g)) => {
+                SlicePair::F64(p, g) => {
                     let sum = state_mut(NAME, i, n, &mut state.sum)?;
                     let wd = decay.then_some(cfg.weight_decay);
                     update(p, g, sum, wd, -clr, cfg.eps);
                 }
-                _ => unreachable!("for_each_with_grad checked the dtypes"),
             }
             Ok(())
         })?;

@@ -15,7 +15,7 @@ use super::{
     buffer_entry, check_non_negative, check_params, check_positive, check_unit_open,
     for_each_with_grad, scalar_entry, state_mut, zeros_like, StateReader,
 };
-use crate::tensor::{Element, Storage};
+use crate::tensor::{Element, SlicePair, Storage};
 use crate::{Result, Tensor};
 
 /// [`Adam`]'s settings; `Default` is PyTorch's (lr 1e-3, betas (0.9, 0.999),
@@ -374,12 +374,12 @@ impl AdamCore {
             (true, true) => Decay::Decoupled,
         };
         let mut states = std::mem::take(&mut self.states);
-        let result = for_each_with_grad(name, &self.params, |i, p, g| {
+        let result = for_each_with_grad(name, &self.params, |i, p| {
             let state = states[i].get_or_insert_with(|| MomentState {
                 step: 0,
-                exp_avg: zeros_like(p),
-                exp_avg_sq: zeros_like(p),
-                max_exp_avg_sq: amsgrad.then(|| zeros_like(p)),
+                exp_avg: zeros_like(&p),
+                exp_avg_sq: zeros_like(&p),
+                max_exp_avg_sq: amsgrad.then(|| zeros_like(&p)),
             });
             state.step += 1;
             let n = p.len();
@@ -389,8 +389,8 @@ impl AdamCore {
                 exp_avg_sq,
                 max_exp_avg_sq,
             } = state;
-            match (p, g) {
-                (Storage::F32(p), Storage::F32(g)) => {
+            match p {
+                SlicePair::F32(p, g) => {
                     let c = self.coeffs::<f32>(*step);
                     let m = state_mut(name, i, n, exp_avg)?;
                     let v = state_mut(name, i, n, exp_avg_sq)?;
@@ -400,7 +400,7 @@ impl AdamCore {
                         .transpose()?;
                     update_any(p, g, m, v, vmax, &c, decay);
                 }
-                (Storage::F64(p), Storage::F64(g)) => {
+                SlicePair::F64(p, g) => {
                     let c = self.coeffs::<f64>(*step);
                     let m = state_mut(name, i, n, exp_avg)?;
                     let v = state_mut(name, i, n, exp_avg_sq)?;
@@ -410,7 +410,6 @@ impl AdamCore {
                         .transpose()?;
                     update_any(p, g, m, v, vmax, &c, decay);
                 }
-                _ => unreachable!("for_each_with_grad checked the dtypes"),
             }
             Ok(())
         });

@@ -1,7 +1,7 @@
 //! Gradient clipping, in place on the parameters' `.grad`: PyTorch's
 //! `torch.nn.utils.clip_grad_norm_` and `clip_grad_value_`.
 
-use crate::tensor::{with_slice, Element, Storage};
+use crate::tensor::{with_slice, Element, SliceMut};
 use crate::{Error, Result, Tensor};
 
 /// The gradients of `params` that exist.
@@ -75,7 +75,7 @@ pub fn clip_grad_norm(params: &[Tensor], max_norm: f64, norm_type: f64) -> Resul
     // PyTorch multiplies even when the coefficient is 1; skipping that is exact.
     if coef < 1.0 || coef.is_nan() {
         for g in grads(params) {
-            scale(&mut g.storage_mut(), coef);
+            g.update_any(|v| scale(v, coef));
         }
     }
     Ok(total)
@@ -111,13 +111,13 @@ fn root(s: f64, p: f64) -> f64 {
     }
 }
 
-fn scale(s: &mut Storage, coef: f64) {
-    match s {
-        Storage::F32(v) => {
+fn scale(v: SliceMut<'_>, coef: f64) {
+    match v {
+        SliceMut::F32(v) => {
             let c = coef as f32;
             v.iter_mut().for_each(|x| *x *= c);
         }
-        Storage::F64(v) => v.iter_mut().for_each(|x| *x *= coef),
+        SliceMut::F64(v) => v.iter_mut().for_each(|x| *x *= coef),
     }
 }
 
@@ -144,13 +144,13 @@ pub fn clip_grad_value(params: &[Tensor], clip: f64) -> Result<()> {
         ));
     }
     for g in grads(params) {
-        match &mut *g.storage_mut() {
-            Storage::F32(v) => {
+        g.update_any(|v| match v {
+            SliceMut::F32(v) => {
                 let c = clip as f32;
                 v.iter_mut().for_each(|x| *x = clamp(*x, -c, c));
             }
-            Storage::F64(v) => v.iter_mut().for_each(|x| *x = clamp(*x, -clip, clip)),
-        }
+            SliceMut::F64(v) => v.iter_mut().for_each(|x| *x = clamp(*x, -clip, clip)),
+        });
     }
     Ok(())
 }

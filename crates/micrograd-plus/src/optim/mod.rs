@@ -40,7 +40,7 @@ pub use rmsprop::{RMSprop, RMSpropConfig};
 pub use scheduler::LrScheduler;
 pub use sgd::{SGDConfig, SGD};
 
-use crate::tensor::{DType, Element, Storage};
+use crate::tensor::{DType, Element, SlicePair, Storage};
 use crate::{Error, Result, Tensor};
 use std::collections::HashSet;
 
@@ -150,14 +150,14 @@ pub(crate) fn check_params(op: &'static str, params: &[Tensor]) -> Result<()> {
     Ok(())
 }
 
-/// Calls `f(i, param, grad)` with the storages of every parameter that
+/// Calls `f(i, param and grad)` with the elements of every parameter that
 /// requires a gradient and has one, after checking that the gradient matches
 /// the parameter's shape and dtype. The parameter is write-locked, the
 /// gradient read-locked, only for the duration of the call.
 pub(crate) fn for_each_with_grad(
     op: &'static str,
     params: &[Tensor],
-    mut f: impl FnMut(usize, &mut Storage, &Storage) -> Result<()>,
+    mut f: impl FnMut(usize, SlicePair<'_>) -> Result<()>,
 ) -> Result<()> {
     for (i, p) in params.iter().enumerate() {
         if !p.is_requires_grad() {
@@ -181,29 +181,22 @@ pub(crate) fn for_each_with_grad(
                 ),
             ));
         }
-        let gs = g.storage();
-        let mut ps = p.storage_mut();
-        if gs.dtype() != ps.dtype() {
-            return Err(Error::argument(
-                op,
-                format!(
-                    "parameter {i} is {} but its gradient is {}",
-                    ps.dtype().name(),
-                    gs.dtype().name()
-                ),
-            ));
+        match p.update_any_with(&g, |pair| f(i, pair)) {
+            Ok(stepped) => stepped?,
+            // Same tensor and shape were checked above: the dtypes differ.
+            // Told here, on the error path, so a step takes no extra lock.
+            Err(_) if g.dtype() != p.dtype() => {
+                return Err(Error::argument(
+                    op,
+                    format!(
+                        "parameter {i} is {} but its gradient is {}",
+                        p.dtype().name(),
+                        g.dtype().name()
+                    ),
+                ));
+            }
+            Err(e) => return Err(e),
         }
-        if gs.len() != ps.len() {
-            return Err(Error::shape(
-                op,
-                format!(
-                    "parameter {i} holds {} elements but its gradient {}",
-                    ps.len(),
-                    gs.len()
-                ),
-            ));
-        }
-        f(i, &mut ps, &gs)?;
     }
     Ok(())
 }
@@ -231,8 +224,8 @@ pub(crate) fn state_mut<'s, T: Element>(
     }
 }
 
-/// A zero-filled state buffer like `param`'s storage.
-pub(crate) fn zeros_like(param: &Storage) -> Storage {
+/// A zero-filled state buffer of `param`'s dtype and length.
+pub(crate) fn zeros_like(param: &SlicePair<'_>) -> Storage {
     Storage::filled(param.dtype(), param.len(), 0.0)
 }
 

@@ -14,7 +14,7 @@ use super::{
     buffer_entry, check_non_negative, check_params, check_positive, for_each_with_grad, invalid,
     scalar_entry, state_mut, zeros_like, Optimizer, StateReader,
 };
-use crate::tensor::{Element, Storage};
+use crate::tensor::{Element, SlicePair, Storage};
 use crate::{Result, Tensor};
 
 const NAME: &str = "RMSprop";
@@ -215,12 +215,12 @@ impl Optimizer for RMSprop {
         let decay = cfg.weight_decay != 0.0;
         let (c32, c64) = (coeffs::<f32>(&cfg), coeffs::<f64>(&cfg));
         let states = &mut self.states;
-        for_each_with_grad(NAME, &self.params, |i, p, g| {
+        for_each_with_grad(NAME, &self.params, |i, p| {
             let state = states[i].get_or_insert_with(|| State {
                 step: 0,
-                square_avg: zeros_like(p),
-                grad_avg: cfg.centered.then(|| zeros_like(p)),
-                momentum_buffer: (cfg.momentum > 0.0).then(|| zeros_like(p)),
+                square_avg: zeros_like(&p),
+                grad_avg: cfg.centered.then(|| zeros_like(&p)),
+                momentum_buffer: (cfg.momentum > 0.0).then(|| zeros_like(&p)),
             });
             state.step += 1;
             let n = p.len();
@@ -230,20 +230,19 @@ impl Optimizer for RMSprop {
                 momentum_buffer,
                 ..
             } = state;
-            match (p, g) {
-                (Storage::F32(p), Storage::F32(g)) => {
+            match p {
+                SlicePair::F32(p, g) => {
                     let sq = state_mut(NAME, i, n, square_avg)?;
                     let ga = grad_avg.as_mut().map(|s| state_mut(NAME, i, n, s));
                     let buf = momentum_buffer.as_mut().map(|s| state_mut(NAME, i, n, s));
                     update(p, g, sq, ga.transpose()?, buf.transpose()?, decay, &c32);
                 }
-                (Storage::F64(p), Storage::F64(g)) => {
+                SlicePair::F64(p, g) => {
                     let sq = state_mut(NAME, i, n, square_avg)?;
                     let ga = grad_avg.as_mut().map(|s| state_mut(NAME, i, n, s));
                     let buf = momentum_buffer.as_mut().map(|s| state_mut(NAME, i, n, s));
                     update(p, g, sq, ga.transpose()?, buf.transpose()?, decay, &c64);
                 }
-                _ => unreachable!("for_each_with_grad checked the dtypes"),
             }
             Ok(())
         })?;

@@ -14,7 +14,7 @@ use super::{
     buffer_entry, check_non_negative, check_params, for_each_with_grad, invalid, scalar_entry,
     state_mut, Optimizer, StateReader,
 };
-use crate::tensor::{Element, Storage};
+use crate::tensor::{Element, SlicePair, Storage};
 use crate::{Error, Result, Tensor};
 
 const NAME: &str = "SGD";
@@ -211,10 +211,10 @@ impl Optimizer for SGD {
         let decay = cfg.weight_decay != 0.0;
         let (c32, c64) = (coeffs::<f32>(&cfg), coeffs::<f64>(&cfg));
         let bufs = &mut self.momentum_buffers;
-        for_each_with_grad(NAME, &self.params, |i, p, g| {
+        for_each_with_grad(NAME, &self.params, |i, p| {
             let first = with_momentum && bufs[i].is_none();
             if first {
-                bufs[i] = Some(super::zeros_like(p));
+                bufs[i] = Some(super::zeros_like(&p));
             }
             let n = p.len();
             let buf = if with_momentum {
@@ -222,16 +222,15 @@ impl Optimizer for SGD {
             } else {
                 None
             };
-            match (p, g) {
-                (Storage::F32(p), Storage::F32(g)) => {
+            match p {
+                SlicePair::F32(p, g) => {
                     let b = buf.map(|b| state_mut(NAME, i, n, b)).transpose()?;
                     update(p, g, b, first, cfg.nesterov, decay, &c32)
                 }
-                (Storage::F64(p), Storage::F64(g)) => {
+                SlicePair::F64(p, g) => {
                     let b = buf.map(|b| state_mut(NAME, i, n, b)).transpose()?;
                     update(p, g, b, first, cfg.nesterov, decay, &c64)
                 }
-                _ => unreachable!("for_each_with_grad checked the dtypes"),
             }
             Ok(())
         })?;

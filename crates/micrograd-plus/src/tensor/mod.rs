@@ -12,6 +12,7 @@ pub(crate) mod hooks;
 pub mod ops;
 pub(crate) mod shape;
 mod storage;
+mod update;
 
 pub use autograd::{is_grad_enabled, no_grad, set_grad_enabled, NoGradGuard};
 pub use creation::NestedData;
@@ -19,11 +20,12 @@ pub use ops::layout::ReshapeDims;
 pub(crate) use storage::with_slice;
 pub use storage::Storage;
 pub use storage::{DType, Element};
+pub use update::{SliceMut, SlicePair};
 
 use crate::{Error, Result};
 use autograd::Node;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard, Weak};
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, Weak};
 
 /// An N-dimensional array of f32 or f64 with reverse-mode autograd.
 ///
@@ -51,7 +53,7 @@ pub(crate) struct TensorImpl {
     pub(crate) grad: Mutex<Option<Tensor>>,
     /// Whether backward stores this non-leaf's gradient (PyTorch's `retain_grad`).
     pub(crate) retains_grad: AtomicBool,
-    /// Counts writes through [`Tensor::storage_mut`] (PyTorch's version
+    /// Counts in-place writes ([`Tensor::update`] and its kin; PyTorch's version
     /// counter): backward refuses a graph whose inputs changed since recording.
     pub(crate) version: AtomicU64,
     /// Whether the buffer may have been written from outside the engine
@@ -149,29 +151,16 @@ impl Tensor {
         self.0.data.read().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Write access to the buffer, for in-place updates outside the graph
-    /// (optimizers). The shape cannot change.
-    ///
-    /// ```
-    /// use micrograd_plus::tensor::Storage;
-    /// let t = micrograd_plus::Tensor::zeros(&[2]);
-    /// if let Storage::F32(v) = &mut *t.storage_mut() { v[0] = 5.0; }
-    /// assert_eq!(t.to_vec::<f32>(), vec![5.0, 0.0]);
-    /// ```
-    pub fn storage_mut(&self) -> RwLockWriteGuard<'_, Storage> {
-        self.0.version.fetch_add(1, Ordering::Relaxed);
-        self.0.data.write().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// How many times the buffer was opened for writing ([`Tensor::storage_mut`]).
-    /// A recorded op whose inputs changed version refuses to backpropagate.
+    /// How many times the buffer was written in place ([`Tensor::update`] and
+    /// its kin). A recorded op whose inputs changed version refuses to
+    /// backpropagate.
     ///
     /// ```
     /// use micrograd_plus::Tensor;
     /// let w = Tensor::ones(&[2]).requires_grad(true);
     /// let y = (&w * &w).sum();
     /// assert_eq!(w.version(), 0);
-    /// w.storage_mut(); // e.g. an optimizer step
+    /// w.update(|v: &mut [f32]| v[0] -= 0.1).unwrap(); // e.g. an optimizer step
     /// assert_eq!(w.version(), 1);
     /// let err = y.backward().unwrap_err().to_string();
     /// assert!(err.contains("modified in place"), "{err}");
@@ -181,7 +170,7 @@ impl Tensor {
     }
 
     /// Declares that this tensor's buffer may be written through a raw view
-    /// (a NumPy array over it) without [`Tensor::storage_mut`], for as long as
+    /// (a NumPy array over it) without [`Tensor::update`], for as long as
     /// the returned guard lives. Meanwhile, and once more after the last guard
     /// is dropped, the engine notices such writes by the buffer's content (a
     /// hash, taken when an op records this tensor and when backward needs it)
@@ -334,6 +323,22 @@ impl Tensor {
     /// ```
     pub fn op_name(&self) -> Option<&'static str> {
         self.0.node.as_ref().map(|n| n.op)
+    }
+
+    /// The tensors the recorded op that produced this one read (PyTorch's
+    /// `grad_fn.next_functions`, as tensors); empty for a leaf or an
+    /// untracked result.
+    ///
+    /// ```
+    /// use micrograd_plus::Tensor;
+    /// let (a, b) = (Tensor::ones(&[1]).requires_grad(true), Tensor::ones(&[1]));
+    /// let y = &a * &b;
+    /// let ids: Vec<u64> = y.inputs().iter().map(Tensor::id).collect();
+    /// assert_eq!(ids, [a.id(), b.id()]);
+    /// assert!(a.inputs().is_empty());
+    /// ```
+    pub fn inputs(&self) -> &[Tensor] {
+        self.0.node.as_ref().map_or(&[], |n| &n.inputs)
     }
 
     /// The accumulated gradient: `None` until a backward pass reaches this

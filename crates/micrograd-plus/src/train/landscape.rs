@@ -9,7 +9,7 @@
 use crate::canvas::{file_err, register_font, render_png};
 use crate::data::Batch;
 use crate::nn::Module;
-use crate::tensor::Storage;
+use crate::tensor::SliceMut;
 use crate::{no_grad, Error, Result, Tensor};
 use plotters::prelude::*;
 use std::path::Path;
@@ -80,13 +80,11 @@ pub fn loss_grid(
         .collect();
     let set = |a: f64, b: f64| {
         for (((p, t), u), v) in params.iter().zip(&theta).zip(&d1).zip(&d2) {
-            let moved: Vec<f64> = t
-                .iter()
-                .zip(u)
-                .zip(v)
-                .map(|((t, u), v)| t + a * u + b * v)
-                .collect();
-            *p.storage_mut() = Storage::F64(moved).to_dtype(p.dtype());
+            let moved = t.iter().zip(u).zip(v).map(|((t, u), v)| t + a * u + b * v);
+            p.update_any(|p| match p {
+                SliceMut::F32(p) => p.iter_mut().zip(moved).for_each(|(p, m)| *p = m as f32),
+                SliceMut::F64(p) => p.iter_mut().zip(moved).for_each(|(p, m)| *p = m),
+            });
         }
     };
     let at = |i: usize| -span + 2.0 * span * i as f64 / (grid - 1) as f64;

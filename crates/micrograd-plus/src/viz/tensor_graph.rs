@@ -69,10 +69,8 @@ pub fn tensor_graph(root: &Tensor, names: &[(String, Tensor)]) -> Graph {
         index.insert(t.id(), i);
     }
     for t in &tensors {
-        if let Some(node) = &t.0.node {
-            for input in &node.inputs {
-                graph.add_edge(index[&input.id()], index[&t.id()]);
-            }
+        for input in t.inputs() {
+            graph.add_edge(index[&input.id()], index[&t.id()]);
         }
     }
     graph

@@ -20,7 +20,7 @@
 
 use crate::kernels::simd;
 use crate::tensor::shape::{sum_slice, zip_sum};
-use crate::tensor::{with_slice, Element, Storage, Tensor};
+use crate::tensor::{with_slice, Element, SliceMut, Storage, Tensor};
 use crate::{Error, Result};
 use rayon::prelude::*;
 
@@ -313,11 +313,9 @@ impl Tensor {
             let unbias = layout.m() as f64 / (layout.m() - 1) as f64;
             for (t, stat, factor) in [(running_mean, &mean, 1.0), (running_var, &var, unbias)] {
                 if let Some(t) = t {
-                    let mut s = t.storage_mut();
-                    with_slice_mut(&mut s, |r: &mut [f64]| {
-                        for (r, &v) in r.iter_mut().zip(stat) {
-                            *r = (1.0 - momentum) * *r + momentum * v * factor;
-                        }
+                    t.update_any(|r| match r {
+                        SliceMut::F32(r) => blend(r, stat, momentum, factor),
+                        SliceMut::F64(r) => blend(r, stat, momentum, factor),
                     });
                 }
             }
@@ -392,10 +390,10 @@ impl Tensor {
     }
 }
 
-/// Runs `f` on the storage's values as f64 and writes them back (running
-/// statistics are `[C]`, so the round trip costs nothing that matters).
-fn with_slice_mut(s: &mut Storage, f: impl FnOnce(&mut [f64])) {
-    let mut v = s.to_vec::<f64>();
-    f(&mut v);
-    *s = Storage::F64(v).to_dtype(s.dtype());
+/// A running statistic's update `r = (1 - momentum)·r + momentum·factor·stat`,
+/// computed in f64 whatever `r`'s dtype, in place.
+fn blend<T: Element>(r: &mut [T], stat: &[f64], momentum: f64, factor: f64) {
+    for (r, &v) in r.iter_mut().zip(stat) {
+        *r = T::of((1.0 - momentum) * r.as_f64() + momentum * v * factor);
+    }
 }

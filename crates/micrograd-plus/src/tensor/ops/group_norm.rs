@@ -183,8 +183,7 @@ impl Tensor {
         for (running, updated) in [(running_mean, rm), (running_var, rv)] {
             if let (Some(running), Some(updated)) = (running, updated) {
                 let mean = updated.reshape(&[n, c])?.mean_dims(&[0], false)?;
-                let values = mean.storage().to_dtype(running.dtype());
-                *running.storage_mut() = values;
+                running.copy_from(&mean)?;
             }
         }
         affine(normalised, weight, bias)

@@ -19,30 +19,36 @@ fn around(shape: &[usize], dim: usize) -> (usize, usize, usize) {
     )
 }
 
-/// Reads the integer values of an index tensor, checking each is a whole number in `0..limit`.
-pub(crate) fn read_indices(
-    op: &'static str,
-    index: &Tensor,
-    limit: usize,
-    what: &str,
-) -> Result<Vec<usize>> {
-    index
-        .to_vec::<f64>()
-        .into_iter()
-        .map(|v| {
-            if v.fract() != 0.0 || v < 0.0 || v >= limit as f64 {
-                Err(Error::index(
-                    op,
-                    format!("index {v} is out of bounds for {what} with size {limit}"),
-                ))
-            } else {
-                Ok(v as usize)
-            }
-        })
-        .collect()
-}
-
 impl Tensor {
+    /// The elements of an index tensor (class labels, token ids, positions)
+    /// as `usize`, checking each is a whole number in `0..limit`; an error
+    /// names `op` and describes the indexed thing as `what`.
+    ///
+    /// ```
+    /// use micrograd_plus::Tensor;
+    /// let ids = Tensor::new([[2.0f32, 0.0], [1.0, 2.0]]).unwrap();
+    /// assert_eq!(ids.to_indices("lookup", 3, "a table").unwrap(), vec![2, 0, 1, 2]);
+    /// let err = ids.to_indices("lookup", 2, "a table").unwrap_err();
+    /// assert_eq!(err.to_string(), "lookup: index 2 is out of bounds for a table with size 2");
+    /// let err = Tensor::new([0.5f32]).unwrap().to_indices("lookup", 2, "a table").unwrap_err();
+    /// assert_eq!(err.to_string(), "lookup: index 0.5 is out of bounds for a table with size 2");
+    /// ```
+    pub fn to_indices(&self, op: &'static str, limit: usize, what: &str) -> Result<Vec<usize>> {
+        self.to_vec::<f64>()
+            .into_iter()
+            .map(|v| {
+                if v.fract() != 0.0 || v < 0.0 || v >= limit as f64 {
+                    Err(Error::index(
+                        op,
+                        format!("index {v} is out of bounds for {what} with size {limit}"),
+                    ))
+                } else {
+                    Ok(v as usize)
+                }
+            })
+            .collect()
+    }
+
     /// Joins tensors along an existing dim; all other dims must match.
     ///
     /// ```
@@ -264,7 +270,7 @@ impl Tensor {
                 format!("index shape {ishape:?} must have the same number of dims as the input {shape:?} and be no larger outside dim {d}"),
             ));
         }
-        let idx = read_indices("gather", index, shape[d], &format!("dimension {d}"))?;
+        let idx = index.to_indices("gather", shape[d], &format!("dimension {d}"))?;
         // Source offset of every output element.
         let strides = contiguous_strides(shape);
         let mut src = Vec::with_capacity(idx.len());

@@ -4,7 +4,6 @@
 //! `one_hot` turns class indices into rows of a identity matrix.
 
 use super::binary::binary;
-use super::index::read_indices;
 use super::BinaryFn;
 use crate::tensor::shape::{
     broadcast_shapes, broadcast_strides, ensure_allocatable, for_each_offset, numel, sum_to_shape,
@@ -170,7 +169,7 @@ impl Tensor {
     /// assert!(Tensor::one_hot(&Tensor::new([3.0f32]).unwrap(), 3).is_err());
     /// ```
     pub fn one_hot(indices: &Tensor, num_classes: usize) -> Result<Tensor> {
-        let idx = read_indices("one_hot", indices, num_classes, "one_hot with num_classes")?;
+        let idx = indices.to_indices("one_hot", num_classes, "one_hot with num_classes")?;
         ensure_allocatable("one_hot", &[idx.len(), num_classes])?;
         let mut out = vec![0.0f32; idx.len() * num_classes];
         for (row, &c) in idx.iter().enumerate() {

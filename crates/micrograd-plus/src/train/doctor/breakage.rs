@@ -6,7 +6,7 @@ use crate::data::Batch;
 use crate::nn::loss::{ClassTarget, NLLLoss};
 use crate::nn::Module;
 use crate::optim::Optimizer;
-use crate::tensor::{Storage, Tensor};
+use crate::tensor::{SliceMut, Tensor};
 use crate::train::trainer::TrainingRun;
 use crate::{Error, Result};
 use std::sync::Arc;
@@ -165,10 +165,10 @@ impl Breakage {
 /// dimensions) times 10.
 pub fn scale_weight_matrices(model: &dyn Module) {
     for p in model.parameters().iter().filter(|p| p.ndim() >= 2) {
-        match &mut *p.storage_mut() {
-            Storage::F32(v) => v.iter_mut().for_each(|x| *x *= 10.0),
-            Storage::F64(v) => v.iter_mut().for_each(|x| *x *= 10.0),
-        }
+        p.update_any(|v| match v {
+            SliceMut::F32(v) => v.iter_mut().for_each(|x| *x *= 10.0),
+            SliceMut::F64(v) => v.iter_mut().for_each(|x| *x *= 10.0),
+        });
     }
 }
 
@@ -253,18 +253,16 @@ fn kill_first_layer(model: &dyn Module) -> Result<()> {
     }
     let per_unit = w.numel() / b.numel().max(1);
     let weights = w.to_vec::<f64>();
-    let mut storage = b.storage_mut();
-    let Storage::F32(bias) = &mut *storage else {
-        return Err(refuse());
-    };
-    for (unit, bias) in bias.iter_mut().enumerate() {
-        let sum: f64 = weights[unit * per_unit..(unit + 1) * per_unit]
-            .iter()
-            .map(|x| x.abs())
-            .sum();
-        *bias = -(sum as f32 + 1.0);
-    }
-    Ok(())
+    b.update(|bias: &mut [f32]| {
+        for (unit, bias) in bias.iter_mut().enumerate() {
+            let sum: f64 = weights[unit * per_unit..(unit + 1) * per_unit]
+                .iter()
+                .map(|x| x.abs())
+                .sum();
+            *bias = -(sum as f32 + 1.0);
+        }
+    })
+    .map_err(|_| refuse())
 }
 
 impl std::str::FromStr for Breakage {

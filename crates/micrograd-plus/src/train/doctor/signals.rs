@@ -251,9 +251,8 @@ mod tests {
         let before = weights(&net);
         let grads = gradients(&net);
         // w0 (norm 5) moves by (0.3, 0.4): ratio 0.1; w2 does not move.
-        if let crate::tensor::Storage::F32(v) = &mut *p[0].storage_mut() {
-            v.copy_from_slice(&[3.3, 4.4]);
-        }
+        p[0].update(|v: &mut [f32]| v.copy_from_slice(&[3.3, 4.4]))
+            .unwrap();
         let ratios = update_ratios(&net, &before);
         assert_eq!(ratios[0].0, "0");
         assert!((ratios[0].1 - 0.1).abs() < 1e-6, "{ratios:?}");
