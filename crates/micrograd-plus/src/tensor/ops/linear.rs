@@ -10,8 +10,9 @@
 //! - `∂L/∂W = Gᵀ·x`        (out×n · n×in)
 //! - `∂L/∂b = Σ_rows G`    (the bias was broadcast over the rows)
 
+use super::record::{record, Fused, Operands, Scalar};
 use crate::kernels::simd;
-use crate::tensor::{with_slice, DType, Element, Storage, Tensor};
+use crate::tensor::{Element, Tensor};
 use crate::{Error, Result};
 use rayon::prelude::*;
 use std::mem::MaybeUninit;
@@ -225,15 +226,6 @@ impl Tensor {
     /// assert_eq!(err, "linear: input [1, 2] has 2 features but weight [3, 5] expects 5");
     /// ```
     pub fn linear(&self, weight: &Tensor, bias: Option<&Tensor>) -> Result<Tensor> {
-        let dtypes = [
-            Some(self.dtype()),
-            Some(weight.dtype()),
-            bias.map(Tensor::dtype),
-        ];
-        if dtypes.iter().flatten().any(|&d| d != self.dtype()) {
-            let up = |t: &Tensor| t.to_dtype(DType::F64);
-            return up(self).linear(&up(weight), bias.map(up).as_ref());
-        }
         let (shape, wshape) = (self.shape(), weight.shape());
         if shape.is_empty() || wshape.len() != 2 {
             return Err(Error::shape(
@@ -268,52 +260,34 @@ impl Tensor {
         let rows: usize = shape[..shape.len() - 1].iter().product();
         let mut out_shape = shape.to_vec();
         *out_shape.last_mut().expect("rank >= 1") = out;
-        let y = {
-            let (sx, sw) = (self.storage(), weight.storage());
-            let sb = bias.map(|b| b.storage());
-            with_slice!(&*sx, |xv: T| T::into_storage(forward(
-                xv,
-                T::slice(&sw).expect("dtype"),
-                sb.as_ref().map(|s| T::slice(s).expect("dtype")),
-                (rows, inp, out),
-            )))
-        };
-        let mut inputs = vec![self.clone(), weight.clone()];
-        inputs.extend(bias.cloned());
-        Ok(Tensor::record(
-            y,
+        Ok(record(
+            Linear((rows, inp, out)),
+            [Some(self), Some(weight), bias],
             out_shape,
-            "linear",
-            inputs,
-            move |g, inputs, _| {
-                let (x, w) = (&inputs[0], &inputs[1]);
-                let want = [
-                    x.is_requires_grad(),
-                    w.is_requires_grad(),
-                    inputs.get(2).is_some_and(Tensor::is_requires_grad),
-                ];
-                let (sg, sx, sw) = (g.storage(), x.storage(), w.storage());
-                let grads: [Option<Storage>; 3] = with_slice!(&*sg, |gv: T| {
-                    let (dx, dw, db) = backward(
-                        gv,
-                        T::slice(&sx).expect("dtype"),
-                        T::slice(&sw).expect("dtype"),
-                        (rows, inp, out),
-                        want,
-                    );
-                    [dx, dw, db].map(|d| d.map(T::into_storage))
-                });
-                let [dx, dw, db] = grads;
-                let mut out = vec![
-                    dx.map(|s| Tensor::from_storage(s, x.shape().to_vec())),
-                    dw.map(|s| Tensor::from_storage(s, w.shape().to_vec())),
-                ];
-                if inputs.len() == 3 {
-                    out.push(db.map(|s| Tensor::from_storage(s, vec![w.shape()[0]])));
-                }
-                Ok(out)
-            },
         ))
+    }
+}
+
+/// The recorded op: `(rows, in, out)`.
+struct Linear((usize, usize, usize));
+
+impl Fused for Linear {
+    type Saved<T: Scalar> = ();
+    fn name(&self) -> &'static str {
+        "linear"
+    }
+    fn forward<T: Scalar>(&self, x: &Operands<'_, T>) -> (Vec<T>, ()) {
+        (forward(&x[0], &x[1], x.get(2), self.0), ())
+    }
+    fn backward<T: Scalar>(
+        &self,
+        g: &[T],
+        x: &Operands<'_, T>,
+        _: &(),
+        want: &[bool],
+    ) -> Vec<Option<Vec<T>>> {
+        let (dx, dw, db) = backward(g, &x[0], &x[1], self.0, [want[0], want[1], want[2]]);
+        vec![dx, dw, db]
     }
 }
 

@@ -7,10 +7,11 @@
 //! transposes are free (the kernel takes strides), and a batch-broadcast
 //! operand's gradient accumulates over the batches it was reused in.
 
+use super::record::{record, Fused, Operands, Scalar};
 use crate::tensor::shape::{
     broadcast_shapes, broadcast_strides, ensure_allocatable, for_each_offset, numel,
 };
-use crate::tensor::{with_slice, DType, Element, Storage, Tensor};
+use crate::tensor::{Element, Tensor};
 use crate::{Error, Result};
 
 /// Shapes of one batched product: `batch` broadcast dims, then `m×k · k×n`.
@@ -184,11 +185,6 @@ impl Tensor {
     ///     and [3], which do not broadcast");
     /// ```
     pub fn matmul(&self, other: &Tensor) -> Result<Tensor> {
-        if self.dtype() != other.dtype() {
-            return self
-                .to_dtype(DType::F64)
-                .matmul(&other.to_dtype(DType::F64));
-        }
         let (ra, rb) = (self.ndim(), other.ndim());
         if ra == 0 || rb == 0 {
             return Err(Error::shape(
@@ -296,37 +292,28 @@ fn matmul_nd(a: &Tensor, b: &Tensor) -> Result<Tensor> {
     let mut out_shape = plan.batch.clone();
     out_shape.extend([plan.m, plan.n]);
     ensure_allocatable("matmul", &out_shape)?;
-    let out = {
-        let (sa, sb) = (a.storage(), b.storage());
-        with_slice!(&*sa, |av: T| T::into_storage(forward(
-            av,
-            T::slice(&sb).expect("dtype"),
-            &plan
-        )))
-    };
-    Ok(Tensor::record(
-        out,
-        out_shape,
-        "matmul",
-        vec![a.clone(), b.clone()],
-        move |g, inputs, _| {
-            let (a, b) = (&inputs[0], &inputs[1]);
-            let want = (a.is_requires_grad(), b.is_requires_grad());
-            let (sa, sb, sg) = (a.storage(), b.storage(), g.storage());
-            let (da, db): (Option<Storage>, Option<Storage>) = with_slice!(&*sg, |gv: T| {
-                let (da, db) = backward(
-                    gv,
-                    T::slice(&sa).expect("dtype"),
-                    T::slice(&sb).expect("dtype"),
-                    &plan,
-                    want,
-                );
-                (da.map(T::into_storage), db.map(T::into_storage))
-            });
-            Ok(vec![
-                da.map(|s| Tensor::from_storage(s, a.shape().to_vec())),
-                db.map(|s| Tensor::from_storage(s, b.shape().to_vec())),
-            ])
-        },
-    ))
+    Ok(record(MatMul(plan), [Some(a), Some(b)], out_shape))
+}
+
+/// The recorded op: the product's plan.
+struct MatMul(Plan);
+
+impl Fused for MatMul {
+    type Saved<T: Scalar> = ();
+    fn name(&self) -> &'static str {
+        "matmul"
+    }
+    fn forward<T: Scalar>(&self, x: &Operands<'_, T>) -> (Vec<T>, ()) {
+        (forward(&x[0], &x[1], &self.0), ())
+    }
+    fn backward<T: Scalar>(
+        &self,
+        g: &[T],
+        x: &Operands<'_, T>,
+        _: &(),
+        want: &[bool],
+    ) -> Vec<Option<Vec<T>>> {
+        let (da, db) = backward(g, &x[0], &x[1], &self.0, (want[0], want[1]));
+        vec![da, db]
+    }
 }
