@@ -385,3 +385,68 @@ fn with_slice_mut(s: &mut Storage, f: impl FnOnce(&mut [f64])) {
     f(&mut v);
     *s = Storage::F64(v).to_dtype(s.dtype());
 }
+
+/// This op family's gradient checks: its part of the catalogue that
+/// [`crate::gradcheck::op_checks`] concatenates (and `mgp gradcheck` runs).
+pub(crate) mod gradchecks {
+    use crate::gradcheck::suite::prelude::*;
+
+    /// batch_norm on 2-D, 3-D and 4-D input, training and evaluation, with and
+    /// without the affine parameters.
+    pub(crate) fn batch_norm_checks(g: &mut Gen, out: &mut Vec<OpCheck>) {
+        for (shape, affine) in [
+            (&[4usize, 3][..], true),
+            (&[5, 2][..], false),
+            (&[2, 3, 5][..], true),
+            (&[3, 2, 3, 4][..], true),
+            (&[2, 3, 2, 3][..], false),
+        ] {
+            let c = shape[1];
+            let mut inputs = vec![g.randn(shape)];
+            if affine {
+                inputs.extend([g.positive(&[c]), g.randn(&[c])]);
+            }
+            out.push(OpCheck::new(
+                "batch_norm",
+                format!("training, affine={affine}"),
+                inputs,
+                move |t| t[0].batch_norm(None, None, t.get(1), t.get(2), true, 0.1, 1e-5),
+            ));
+        }
+        // Training with running statistics: they change in place between the
+        // checker's evaluations, but the output must not depend on them.
+        let (rm, rv) = (g.randn(&[3]), g.positive(&[3]));
+        out.push(OpCheck::new(
+            "batch_norm",
+            "training, affine=true, with running stats",
+            vec![g.randn(&[2, 3, 2, 2]), g.positive(&[3]), g.randn(&[3])],
+            move |t| {
+                t[0].batch_norm(
+                    Some(&rm),
+                    Some(&rv),
+                    Some(&t[1]),
+                    Some(&t[2]),
+                    true,
+                    0.1,
+                    1e-5,
+                )
+            },
+        ));
+        for (shape, affine) in [(&[4usize, 3][..], true), (&[2, 3, 2, 3][..], false)] {
+            let c = shape[1];
+            let (rm, rv) = (g.randn(&[c]), g.positive(&[c]));
+            let mut inputs = vec![g.randn(shape)];
+            if affine {
+                inputs.extend([g.positive(&[c]), g.randn(&[c])]);
+            }
+            out.push(OpCheck::new(
+                "batch_norm",
+                format!("eval, affine={affine}"),
+                inputs,
+                move |t| {
+                    t[0].batch_norm(Some(&rm), Some(&rv), t.get(1), t.get(2), false, 0.1, 1e-5)
+                },
+            ));
+        }
+    }
+}

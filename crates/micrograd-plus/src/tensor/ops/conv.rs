@@ -522,3 +522,131 @@ impl Fused for Convolution {
         vec![dx, dw, db]
     }
 }
+
+/// This op family's gradient checks: its part of the catalogue that
+/// [`crate::gradcheck::op_checks`] concatenates (and `mgp gradcheck` runs).
+pub(crate) mod gradchecks {
+    use crate::gradcheck::suite::prelude::*;
+
+    /// conv2d over stride, padding, dilation, groups, non-square kernels, odd
+    /// sizes, the 1×1 shortcut, unbatched input, and with only the input or
+    /// only the weight differentiated.
+    pub(crate) fn conv_checks(g: &mut Gen, out: &mut Vec<OpCheck>) {
+        type Case = (
+            &'static str,
+            &'static [usize],
+            &'static [usize],
+            bool,
+            (usize, usize),
+            (usize, usize),
+            (usize, usize),
+            usize,
+        );
+        // (detail, input, weight, bias, stride, padding, dilation, groups)
+        let cases: [Case; 8] = [
+            (
+                "3x3, bias",
+                &[2, 3, 5, 5],
+                &[4, 3, 3, 3],
+                true,
+                (1, 1),
+                (0, 0),
+                (1, 1),
+                1,
+            ),
+            (
+                "2x3 kernel, stride (2,1), padding (1,2)",
+                &[2, 2, 5, 6],
+                &[3, 2, 2, 3],
+                true,
+                (2, 1),
+                (1, 2),
+                (1, 1),
+                1,
+            ),
+            (
+                "dilation (2,1), padding 1, no bias",
+                &[1, 2, 7, 5],
+                &[2, 2, 3, 2],
+                false,
+                (1, 1),
+                (1, 1),
+                (2, 1),
+                1,
+            ),
+            (
+                "groups=2, stride 2, padding 1",
+                &[3, 4, 5, 4],
+                &[6, 2, 3, 3],
+                true,
+                (2, 2),
+                (1, 1),
+                (1, 1),
+                2,
+            ),
+            (
+                "depthwise groups=3, stride (1,2), dilation (1,2)",
+                &[1, 3, 4, 7],
+                &[3, 1, 2, 2],
+                false,
+                (1, 2),
+                (0, 1),
+                (1, 2),
+                3,
+            ),
+            (
+                "1x1 kernel",
+                &[2, 3, 3, 4],
+                &[5, 3, 1, 1],
+                true,
+                (1, 1),
+                (0, 0),
+                (1, 1),
+                1,
+            ),
+            (
+                "1x1 kernel, stride 2, padding 1",
+                &[1, 2, 3, 4],
+                &[2, 2, 1, 1],
+                true,
+                (2, 2),
+                (1, 1),
+                (1, 1),
+                1,
+            ),
+            (
+                "unbatched (C,H,W), padding 1",
+                &[2, 5, 5],
+                &[3, 2, 3, 3],
+                true,
+                (1, 1),
+                (1, 1),
+                (1, 1),
+                1,
+            ),
+        ];
+        for (detail, xs, ws, bias, stride, padding, dilation, groups) in cases {
+            let mut inputs = vec![g.randn(xs), g.randn(ws)];
+            if bias {
+                inputs.push(g.randn(&[ws[0]]));
+            }
+            out.push(OpCheck::new("conv2d", detail, inputs, move |t| {
+                t[0].conv2d(&t[1], t.get(2), stride, padding, dilation, groups)
+            }));
+        }
+        let w = g.randn(&[3, 2, 3, 3]);
+        out.push(OpCheck::new(
+            "conv2d",
+            "constant weight (3,2,3,3), stride 2, padding 1",
+            vec![g.randn(&[2, 2, 5, 5])],
+            move |t| t[0].conv2d(&w, None, (2, 2), (1, 1), (1, 1), 1),
+        ));
+        let x = g.randn(&[2, 2, 5, 5]);
+        out.push(OpCheck::new(
+            "conv2d",
+            "constant input (2,2,5,5), padding 1",
+            vec![g.randn(&[3, 2, 3, 3]), g.randn(&[3])],
+            move |t| x.conv2d(&t[0], Some(&t[1]), (1, 1), (1, 1), (1, 1), 1),
+        ));
+    }
+}

@@ -291,6 +291,35 @@ impl Fused for Linear {
     }
 }
 
+/// This op family's gradient checks: its part of the catalogue that
+/// [`crate::gradcheck::op_checks`] concatenates (and `mgp gradcheck` runs).
+pub(crate) mod gradchecks {
+    use crate::gradcheck::suite::prelude::*;
+
+    /// linear: x·Wᵀ + b with input, weight and bias all checked.
+    pub(crate) fn linear_checks(g: &mut Gen, out: &mut Vec<OpCheck>) {
+        let linear_cases: [(&[usize], &str); 3] = [
+            (&[2, 3], "2-D input"),
+            (&[2, 2, 3], "3-D input (sequence)"),
+            (&[3], "1-D input"),
+        ];
+        for (sx, detail) in linear_cases {
+            out.push(OpCheck::new(
+                "linear",
+                detail,
+                vec![g.randn(sx), g.randn(&[4, 3]), g.randn(&[4])],
+                |t| t[0].linear(&t[1], Some(&t[2])),
+            ));
+        }
+        out.push(OpCheck::new(
+            "linear",
+            "no bias",
+            vec![g.randn(&[5, 3]), g.randn(&[2, 3])],
+            |t| t[0].linear(&t[1], None),
+        ));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

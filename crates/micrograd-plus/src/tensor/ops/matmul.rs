@@ -317,3 +317,48 @@ impl Fused for MatMul {
         vec![da, db]
     }
 }
+
+/// This op family's gradient checks: its part of the catalogue that
+/// [`crate::gradcheck::op_checks`] concatenates (and `mgp gradcheck` runs).
+pub(crate) mod gradchecks {
+    use crate::gradcheck::suite::prelude::*;
+
+    pub(crate) fn matmul_checks(g: &mut Gen, out: &mut Vec<OpCheck>) {
+        let cases: [(&[usize], &[usize], &str); 12] = [
+            (&[4], &[4], "1-D·1-D (dot)"),
+            (&[3, 4], &[4], "2-D·1-D"),
+            (&[4], &[4, 3], "1-D·2-D"),
+            (&[2, 3], &[3, 4], "2-D·2-D"),
+            (&[2, 3, 4], &[4, 5], "batched·matrix"),
+            (&[2, 3, 4], &[2, 4, 5], "batched·batched"),
+            (&[2, 3, 4], &[1, 4, 5], "batched·batch-of-one"),
+            (&[1, 3, 4], &[2, 4, 5], "batch-of-one·batched"),
+            (&[2, 1, 3, 4], &[3, 4, 2], "broadcast batch"),
+            (&[3, 4], &[2, 4, 5], "matrix·batched"),
+            (&[4], &[2, 4, 3], "1-D·batched"),
+            (&[2, 3, 4], &[4], "batched·1-D"),
+        ];
+        for (sa, sb, detail) in cases {
+            out.push(OpCheck::new(
+                "matmul",
+                detail,
+                vec![g.randn(sa), g.randn(sb)],
+                |t| t[0].matmul(&t[1]),
+            ));
+        }
+        let c = g.randn(&[3, 4]);
+        out.push(OpCheck::new(
+            "matmul",
+            "constant rhs (3,4)",
+            vec![g.randn(&[2, 3])],
+            move |t| t[0].matmul(&c),
+        ));
+        let c = g.randn(&[2, 3]);
+        out.push(OpCheck::new(
+            "matmul",
+            "constant lhs (2,3)",
+            vec![g.randn(&[2, 3, 4])],
+            move |t| c.matmul(&t[0]),
+        ));
+    }
+}
