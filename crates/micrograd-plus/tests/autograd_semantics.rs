@@ -4,6 +4,7 @@
 //! million-op graph, flat memory over a training loop), threads, dtypes, and
 //! the creation functions.
 
+use micrograd_plus::tensor::ops::conv_transpose::ConvTranspose;
 use micrograd_plus::tensor::{is_grad_enabled, NoGradGuard, Storage, WeakTensor};
 use micrograd_plus::{no_grad, DType, Error, Result, Tensor};
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -798,6 +799,100 @@ fn mixed_dtype_ops_promote_to_f64_with_gradients_in_each_inputs_dtype() {
     // A scalar does not promote: f32 stays f32.
     assert_eq!((&a * 2.0).dtype(), DType::F32);
     assert_eq!(a.add_scalar(0.5).dtype(), DType::F32);
+}
+
+/// `f` at mixed dtypes and at f64 throughout: the same output (promotion
+/// converts, then computes in f64), each gradient in its own input's dtype
+/// and equal to the f64 one rounded to that dtype.
+fn assert_promotes(inputs: &[Tensor], f: impl Fn(&[Tensor]) -> Tensor) {
+    let mixed: Vec<Tensor> = inputs
+        .iter()
+        .map(|t| t.detach().requires_grad(true))
+        .collect();
+    let wide: Vec<Tensor> = inputs
+        .iter()
+        .map(|t| t.to_dtype(DType::F64).detach().requires_grad(true))
+        .collect();
+    let (y, y64) = (f(&mixed), f(&wide));
+    assert_eq!(y.dtype(), DType::F64);
+    assert_eq!(y.to_vec::<f64>(), y64.to_vec::<f64>());
+    let w = Tensor::randn(y.shape(), 9).to_dtype(DType::F64);
+    y.mul(&w).unwrap().sum().backward().unwrap();
+    y64.mul(&w).unwrap().sum().backward().unwrap();
+    for (i, (m, v)) in mixed.iter().zip(&wide).enumerate() {
+        let (g, g64) = (m.grad().unwrap(), v.grad().unwrap());
+        assert_eq!((i, g.dtype(), g.shape()), (i, m.dtype(), m.shape()));
+        assert_eq!(g.to_vec::<f64>(), g64.to_dtype(m.dtype()).to_vec::<f64>());
+    }
+}
+
+#[test]
+fn conv_and_batch_norm_promote_mixed_dtypes_like_every_op() {
+    let x32 = Tensor::randn(&[2, 3, 5, 5], 1);
+    let w64 = Tensor::randn(&[4, 3, 3, 3], 2).to_dtype(DType::F64);
+    let b64 = Tensor::randn(&[4], 3).to_dtype(DType::F64);
+    let conv = |t: &[Tensor]| {
+        t[0].conv2d(&t[1], t.get(2), (2, 1), (1, 1), (1, 1), 1)
+            .unwrap()
+    };
+    assert_promotes(&[x32.clone(), w64.clone(), b64], conv);
+    // f64 input, f32 weight: promoted the other way round.
+    let w32 = Tensor::randn(&[4, 3, 3, 3], 4);
+    assert_promotes(&[x32.to_dtype(DType::F64), w32.clone()], conv);
+    assert_promotes(
+        &[
+            Tensor::randn(&[2, 3, 4], 5),
+            Tensor::randn(&[4, 3, 3], 6).to_dtype(DType::F64),
+        ],
+        |t| t[0].conv1d(&t[1], None, 1, 1, 1, 1).unwrap(),
+    );
+    let up = ConvTranspose {
+        stride: (2, 2),
+        ..Default::default()
+    };
+    assert_promotes(
+        &[
+            x32.clone(),
+            Tensor::randn(&[3, 2, 2, 2], 7).to_dtype(DType::F64),
+        ],
+        |t| t[0].conv_transpose2d(&t[1], None, &up).unwrap(),
+    );
+
+    let x = Tensor::randn(&[4, 3, 2], 8);
+    let (g64, b64) = (
+        Tensor::randn(&[3], 9).to_dtype(DType::F64),
+        Tensor::randn(&[3], 10).to_dtype(DType::F64),
+    );
+    for training in [true, false] {
+        // Running statistics take the promoted dtype (they are no operands).
+        let (rm, rv) = (
+            Tensor::full_dtype(&[3], 0.1, DType::F64),
+            Tensor::full_dtype(&[3], 2.0, DType::F64),
+        );
+        assert_promotes(&[x.clone(), g64.clone(), b64.clone()], |t| {
+            t[0].batch_norm(
+                Some(&rm),
+                Some(&rv),
+                t.get(1),
+                t.get(2),
+                training,
+                0.1,
+                1e-5,
+            )
+            .unwrap()
+        });
+    }
+    let rm32 = Tensor::zeros(&[3]);
+    let e = x
+        .batch_norm(Some(&rm32), None, Some(&g64), None, true, 0.1, 1e-5)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains(
+            "running_mean has dtype float32 but the input, weight and bias compute in float64"
+        ),
+        "{e}"
+    );
 }
 
 // ---------------------------------------------------------------------------

@@ -2,6 +2,14 @@
 //! of the tensor engine and every shape case worth checking, shared by the
 //! test suite (`tests/gradcheck_ops.rs`) and the `mgp gradcheck` command.
 //!
+//! Each op family's checks live with the op, in a `gradchecks` module at the
+//! end of its file under `tensor/ops/` (binary, unary, reduce, softmax,
+//! matmul, linear, layout, index, select, conv, pool, batch_norm);
+//! [`op_checks`] concatenates them, in a fixed order since the inputs'
+//! seeds run on from one list to the next. The lists that span several op
+//! files (scans and sorts, rearrangements, dtype conversion, composites,
+//! losses, similarity and dropout, the layers of issue 14) are still here.
+//!
 //! Each check owns seeded f64 inputs chosen where the op is smooth (positive
 //! for `log`/`sqrt`/a `pow` base, well away from the kinks of `relu`, `abs`,
 //! `clamp`, `max`, ...) and a closure applying the op, so [`OpCheck::run`]
@@ -22,12 +30,21 @@
 //! ```
 
 use super::{gradcheck, worse, GradcheckOptions, GradcheckReport};
+use crate::tensor::ops;
 use crate::tensor::ops::padding::PadMode;
 use crate::tensor::{DType, Tensor};
 use crate::Result;
 use rand::{rngs::StdRng, seq::SliceRandom, Rng, SeedableRng};
 use std::fmt;
 use std::sync::Arc;
+
+/// What the per-op check lists (each op file's `gradchecks` module) use.
+pub(crate) mod prelude {
+    pub(crate) use super::{
+        f64_tensor, weigh_pieces, BinaryOp, Domain, Gen, OpCheck, ReduceAll, ReduceDims, UnaryOp,
+    };
+    pub(crate) use crate::tensor::Tensor;
+}
 
 /// The function a check differentiates: inputs (f64 leaves) to one output.
 type CheckFn = dyn Fn(&[Tensor]) -> Result<Tensor> + Send + Sync;
@@ -286,35 +303,35 @@ fn shape_str(shape: &[usize]) -> String {
     }
 }
 
-fn f64_tensor(data: Vec<f64>, shape: &[usize]) -> Tensor {
+pub(crate) fn f64_tensor(data: Vec<f64>, shape: &[usize]) -> Tensor {
     Tensor::from_vec(data, shape).expect("generated data fills its shape")
 }
 
 /// Seeded input generators; every call uses the next seed, so the whole
 /// catalogue is reproducible.
-struct Gen {
+pub(crate) struct Gen {
     seed: u64,
 }
 
 impl Gen {
-    fn next_seed(&mut self) -> u64 {
+    pub(crate) fn next_seed(&mut self) -> u64 {
         self.seed += 1;
         self.seed
     }
 
     /// Standard normal values.
-    fn randn(&mut self, shape: &[usize]) -> Tensor {
+    pub(crate) fn randn(&mut self, shape: &[usize]) -> Tensor {
         Tensor::randn(shape, self.next_seed()).to_dtype(DType::F64)
     }
 
     /// Uniform in [0.5, 2): inside the domain of log, sqrt and a pow base.
-    fn positive(&mut self, shape: &[usize]) -> Tensor {
+    pub(crate) fn positive(&mut self, shape: &[usize]) -> Tensor {
         let v = Tensor::rand(shape, self.next_seed()).to_vec::<f64>();
         f64_tensor(v.into_iter().map(|u| 0.5 + 1.5 * u).collect(), shape)
     }
 
     /// Normal values pushed out of (-0.5, 0.5): safe divisors of either sign.
-    fn away(&mut self, shape: &[usize]) -> Tensor {
+    pub(crate) fn away(&mut self, shape: &[usize]) -> Tensor {
         let v = self.randn(shape).to_vec::<f64>();
         f64_tensor(
             v.into_iter()
@@ -330,7 +347,7 @@ impl Gen {
     /// so relu/abs/clamp/max/min/maximum/minimum are smooth within reach of
     /// the finite-difference step. Clamp bounds at even multiples of 0.1
     /// stay 0.09 away from every value.
-    fn spread(&mut self, shapes: &[&[usize]]) -> Vec<Tensor> {
+    pub(crate) fn spread(&mut self, shapes: &[&[usize]]) -> Vec<Tensor> {
         let mut rng = StdRng::seed_from_u64(self.next_seed());
         let n: usize = shapes.iter().map(|s| s.iter().product::<usize>()).sum();
         let half = (n / 2) as f64;
@@ -351,7 +368,7 @@ impl Gen {
 
     /// Normal values rounded to multiples of 1/64: exactly representable in
     /// f32, and so is `x ± 2⁻¹⁰`, which makes f64→f32 round trips exact.
-    fn quantized(&mut self, shape: &[usize]) -> Tensor {
+    pub(crate) fn quantized(&mut self, shape: &[usize]) -> Tensor {
         let v = self.randn(shape).to_vec::<f64>();
         f64_tensor(
             v.into_iter().map(|x| (x * 64.0).round() / 64.0).collect(),
@@ -362,7 +379,7 @@ impl Gen {
 
 /// Which values a binary op's operands need.
 #[derive(Clone, Copy)]
-enum Domain {
+pub(crate) enum Domain {
     /// Any values.
     Any,
     /// Right operand away from 0 (a divisor).
@@ -374,7 +391,7 @@ enum Domain {
 }
 
 impl Gen {
-    fn pair(&mut self, domain: Domain, a: &[usize], b: &[usize]) -> [Tensor; 2] {
+    pub(crate) fn pair(&mut self, domain: Domain, a: &[usize], b: &[usize]) -> [Tensor; 2] {
         match domain {
             Domain::Any => [self.randn(a), self.randn(b)],
             Domain::NonZeroRhs => [self.randn(a), self.away(b)],
@@ -390,7 +407,7 @@ impl Gen {
 
 /// `Σᵢ (i+1) · sum(pᵢ ⊙ rᵢ)` with a fixed random `rᵢ` per piece: every piece,
 /// and every element of it, reaches the output with a different weight.
-fn weigh_pieces(pieces: &[Tensor]) -> Result<Tensor> {
+pub(crate) fn weigh_pieces(pieces: &[Tensor]) -> Result<Tensor> {
     let mut total = Tensor::scalar(0.0f64);
     for (i, p) in pieces.iter().enumerate() {
         let r = Tensor::randn(p.shape(), 1000 + i as u64).to_dtype(DType::F64);
@@ -399,689 +416,10 @@ fn weigh_pieces(pieces: &[Tensor]) -> Result<Tensor> {
     Ok(total)
 }
 
-type BinaryOp = fn(&Tensor, &Tensor) -> Result<Tensor>;
-type UnaryOp = fn(&Tensor) -> Tensor;
-type ReduceAll = fn(&Tensor) -> Tensor;
-type ReduceDims = fn(&Tensor, &[isize], bool) -> Result<Tensor>;
-
-fn binary_checks(g: &mut Gen, out: &mut Vec<OpCheck>) {
-    let ops: [(&'static str, BinaryOp, Domain); 7] = [
-        ("add", Tensor::add, Domain::Any),
-        ("sub", Tensor::sub, Domain::Any),
-        ("mul", Tensor::mul, Domain::Any),
-        ("div", Tensor::div, Domain::NonZeroRhs),
-        ("pow", Tensor::pow, Domain::PositiveLhs),
-        ("maximum", Tensor::maximum, Domain::Separated),
-        ("minimum", Tensor::minimum, Domain::Separated),
-    ];
-    let pairs: [(&[usize], &[usize], &str); 6] = [
-        (&[2, 3], &[2, 3], "same shape"),
-        (&[2, 3], &[3], "broadcast rhs rows"),
-        (&[2, 1, 4], &[3, 1], "broadcast both"),
-        (&[3, 1], &[1, 4], "outer broadcast"),
-        (&[2, 3], &[], "0-d rhs"),
-        (&[], &[2, 3], "0-d lhs"),
-    ];
-    for (name, op, domain) in ops {
-        for (sa, sb, detail) in pairs {
-            let inputs = g.pair(domain, sa, sb).to_vec();
-            out.push(OpCheck::new(name, detail, inputs, move |t| {
-                op(&t[0], &t[1])
-            }));
-        }
-        // One operand not requiring grad: only the other gradient is computed.
-        let [a, c] = g.pair(domain, &[2, 3], &[3]);
-        out.push(OpCheck::new(name, "constant rhs (3,)", vec![a], move |t| {
-            op(&t[0], &c)
-        }));
-        let [c, b] = g.pair(domain, &[2, 3], &[3]);
-        out.push(OpCheck::new(
-            name,
-            "constant lhs (2,3)",
-            vec![b],
-            move |t| op(&c, &t[0]),
-        ));
-    }
-}
-
-fn scalar_checks(g: &mut Gen, out: &mut Vec<OpCheck>) {
-    let s = &[2, 3];
-    out.push(OpCheck::new("add_scalar", "s=1.5", vec![g.randn(s)], |t| {
-        Ok(t[0].add_scalar(1.5))
-    }));
-    out.push(OpCheck::new("sub_scalar", "s=0.7", vec![g.randn(s)], |t| {
-        Ok(t[0].sub_scalar(0.7))
-    }));
-    out.push(OpCheck::new("rsub_scalar", "s=2", vec![g.randn(s)], |t| {
-        Ok(t[0].rsub_scalar(2.0))
-    }));
-    out.push(OpCheck::new(
-        "mul_scalar",
-        "s=-1.5",
-        vec![g.randn(s)],
-        |t| Ok(t[0].mul_scalar(-1.5)),
-    ));
-    out.push(OpCheck::new("div_scalar", "s=4", vec![g.randn(s)], |t| {
-        Ok(t[0].div_scalar(4.0))
-    }));
-    out.push(OpCheck::new("rdiv_scalar", "s=2", vec![g.away(s)], |t| {
-        Ok(t[0].rdiv_scalar(2.0))
-    }));
-    for (e, detail) in [(2.5, "e=2.5"), (-1.5, "e=-1.5"), (0.5, "e=0.5")] {
-        out.push(OpCheck::new(
-            "pow_scalar",
-            detail,
-            vec![g.positive(s)],
-            move |t| Ok(t[0].pow_scalar(e)),
-        ));
-    }
-    out.push(OpCheck::new(
-        "pow_scalar",
-        "e=3, negative bases",
-        vec![g.randn(s)],
-        |t| Ok(t[0].pow_scalar(3.0)),
-    ));
-    out.push(OpCheck::new(
-        "operators",
-        "(2 - x) * 3 / y + 1 - -x",
-        vec![g.randn(s), g.away(&[3])],
-        |t| Ok((2.0 - &t[0]) * 3.0 / &t[1] + 1.0 - -&t[0]),
-    ));
-}
-
-fn unary_checks(g: &mut Gen, out: &mut Vec<OpCheck>) {
-    #[derive(Clone, Copy)]
-    enum Input {
-        Normal,
-        Positive,
-        Spread,
-    }
-    let ops: [(&'static str, UnaryOp, Input); 14] = [
-        ("neg", Tensor::neg, Input::Normal),
-        ("exp", Tensor::exp, Input::Normal),
-        ("log", Tensor::log, Input::Positive),
-        ("sqrt", Tensor::sqrt, Input::Positive),
-        ("abs", Tensor::abs, Input::Spread),
-        ("sin", Tensor::sin, Input::Normal),
-        ("cos", Tensor::cos, Input::Normal),
-        ("relu", Tensor::relu, Input::Spread),
-        ("sigmoid", Tensor::sigmoid, Input::Spread),
-        ("tanh", Tensor::tanh, Input::Normal),
-        ("gelu", Tensor::gelu, Input::Normal),
-        ("gelu_tanh", Tensor::gelu_tanh, Input::Normal),
-        ("silu", Tensor::silu, Input::Normal),
-        ("softplus", Tensor::softplus, Input::Normal),
-    ];
-    let s = &[3, 4];
-    let input = |g: &mut Gen, kind: Input, shape: &[usize]| match kind {
-        Input::Normal => g.randn(shape),
-        Input::Positive => g.positive(shape),
-        Input::Spread => g.spread(&[shape]).remove(0),
-    };
-    for (name, op, kind) in ops {
-        let x = input(g, kind, s);
-        out.push(OpCheck::new(name, "", vec![x], move |t| Ok(op(&t[0]))));
-    }
-    // 0-d inputs through the same elementwise path.
-    for (name, op, kind) in [
-        ("exp", Tensor::exp as UnaryOp, Input::Normal),
-        ("log", Tensor::log, Input::Positive),
-    ] {
-        let x = input(g, kind, &[]);
-        out.push(OpCheck::new(name, "0-d", vec![x], move |t| Ok(op(&t[0]))));
-    }
-    // Softplus is linear above 20 (PyTorch's threshold): both branches.
-    out.push(OpCheck::new(
-        "softplus",
-        "both sides of the threshold 20",
-        vec![f64_tensor(vec![-3.0, 0.5, 19.5, 25.0, 30.0], &[5])],
-        |t| Ok(t[0].softplus()),
-    ));
-    for alpha in [0.1, 0.5] {
-        let x = g.spread(&[s]).remove(0);
-        out.push(OpCheck::new(
-            "leaky_relu",
-            format!("alpha={alpha}"),
-            vec![x],
-            move |t| Ok(t[0].leaky_relu(alpha)),
-        ));
-    }
-    for alpha in [1.0, 0.5] {
-        let x = g.spread(&[s]).remove(0);
-        out.push(OpCheck::new(
-            "elu",
-            format!("alpha={alpha}"),
-            vec![x],
-            move |t| Ok(t[0].elu(alpha)),
-        ));
-    }
-    // Spread values are 0.1 + 0.2k (± 0.01): bounds at -0.4 and 0.6 are far
-    // from all of them, and some values fall on each side of each bound.
-    for (min, max) in [
-        (Some(-0.4), Some(0.6)),
-        (Some(-0.4), None),
-        (None, Some(0.6)),
-    ] {
-        let x = g.spread(&[s]).remove(0);
-        out.push(OpCheck::new(
-            "clamp",
-            format!("min={min:?}, max={max:?}"),
-            vec![x],
-            move |t| Ok(t[0].clamp(min, max)),
-        ));
-    }
-}
-
-fn reduction_checks(g: &mut Gen, out: &mut Vec<OpCheck>) {
-    struct Reduction {
-        op: &'static str,
-        param: &'static str,
-        all: ReduceAll,
-        dims: ReduceDims,
-        separated: bool,
-    }
-    let reductions = [
-        Reduction {
-            op: "sum",
-            param: "",
-            all: |x| x.sum(),
-            dims: |x, d, k| x.sum_dims(d, k),
-            separated: false,
-        },
-        Reduction {
-            op: "mean",
-            param: "",
-            all: |x| x.mean(),
-            dims: |x, d, k| x.mean_dims(d, k),
-            separated: false,
-        },
-        Reduction {
-            op: "max",
-            param: "",
-            all: |x| x.max().expect("a non-empty tensor"),
-            dims: |x, d, k| x.max_dims(d, k),
-            separated: true,
-        },
-        Reduction {
-            op: "min",
-            param: "",
-            all: |x| x.min().expect("a non-empty tensor"),
-            dims: |x, d, k| x.min_dims(d, k),
-            separated: true,
-        },
-        Reduction {
-            op: "var",
-            param: "correction=0, ",
-            all: |x| x.var(0),
-            dims: |x, d, k| x.var_dims(d, 0, k),
-            separated: false,
-        },
-        Reduction {
-            op: "var",
-            param: "correction=1, ",
-            all: |x| x.var(1),
-            dims: |x, d, k| x.var_dims(d, 1, k),
-            separated: false,
-        },
-        Reduction {
-            op: "std",
-            param: "correction=0, ",
-            all: |x| x.std(0),
-            dims: |x, d, k| x.std_dims(d, 0, k),
-            separated: false,
-        },
-        Reduction {
-            op: "std",
-            param: "correction=1, ",
-            all: |x| x.std(1),
-            dims: |x, d, k| x.std_dims(d, 1, k),
-            separated: false,
-        },
-        Reduction {
-            op: "logsumexp",
-            param: "",
-            all: |x| x.logsumexp(),
-            dims: |x, d, k| x.logsumexp_dims(d, k),
-            separated: false,
-        },
-    ];
-    let dim_cases: [(&'static [isize], bool); 10] = [
-        (&[0], false),
-        (&[0], true),
-        (&[1], false),
-        (&[1], true),
-        (&[2], false),
-        (&[2], true),
-        (&[0, 2], false),
-        (&[-1, 0], true),
-        (&[0, 1, 2], true),
-        (&[1, 2], false),
-    ];
-    let s = &[2, 3, 4];
-    for r in &reductions {
-        let input = |g: &mut Gen| {
-            if r.separated {
-                g.spread(&[s]).remove(0)
-            } else {
-                g.randn(s)
-            }
-        };
-        let all = r.all;
-        out.push(OpCheck::new(
-            r.op,
-            format!("{}all elements", r.param),
-            vec![input(g)],
-            move |t| Ok(all(&t[0])),
-        ));
-        for (dims, keepdim) in dim_cases {
-            let f = r.dims;
-            out.push(OpCheck::new(
-                r.op,
-                format!("{}dims={dims:?}, keepdim={keepdim}", r.param),
-                vec![input(g)],
-                move |t| f(&t[0], dims, keepdim),
-            ));
-        }
-    }
-    // Degenerate shapes: a 0-d input and a vector.
-    out.push(OpCheck::new("sum", "0-d input", vec![g.randn(&[])], |t| {
-        Ok(t[0].sum())
-    }));
-    out.push(OpCheck::new("max", "0-d input", vec![g.randn(&[])], |t| {
-        t[0].max()
-    }));
-    out.push(OpCheck::new(
-        "min",
-        "dims=[0], keepdim=false",
-        vec![g.spread(&[&[5]]).remove(0)],
-        |t| t[0].min_dims(&[0], false),
-    ));
-    out.push(OpCheck::new(
-        "logsumexp",
-        "large inputs (1000 + x)",
-        vec![g.randn(&[2, 3])],
-        |t| t[0].add_scalar(1000.0).logsumexp_dims(&[1], false),
-    ));
-}
-
-fn softmax_checks(g: &mut Gen, out: &mut Vec<OpCheck>) {
-    for dim in [0, 1, 2, -1] {
-        out.push(OpCheck::new(
-            "softmax",
-            format!("dim={dim}"),
-            vec![g.randn(&[2, 3, 4])],
-            move |t| t[0].softmax(dim),
-        ));
-        out.push(OpCheck::new(
-            "log_softmax",
-            format!("dim={dim}"),
-            vec![g.randn(&[2, 3, 4])],
-            move |t| t[0].log_softmax(dim),
-        ));
-    }
-    out.push(OpCheck::new(
-        "softmax",
-        "dim=0, 1-D",
-        vec![g.randn(&[5])],
-        |t| t[0].softmax(0),
-    ));
-    out.push(OpCheck::new(
-        "log_softmax",
-        "dim=-1, large inputs (1000 + x)",
-        vec![g.randn(&[2, 3])],
-        |t| t[0].add_scalar(1000.0).log_softmax(-1),
-    ));
-}
-
-fn matmul_checks(g: &mut Gen, out: &mut Vec<OpCheck>) {
-    let cases: [(&[usize], &[usize], &str); 12] = [
-        (&[4], &[4], "1-D·1-D (dot)"),
-        (&[3, 4], &[4], "2-D·1-D"),
-        (&[4], &[4, 3], "1-D·2-D"),
-        (&[2, 3], &[3, 4], "2-D·2-D"),
-        (&[2, 3, 4], &[4, 5], "batched·matrix"),
-        (&[2, 3, 4], &[2, 4, 5], "batched·batched"),
-        (&[2, 3, 4], &[1, 4, 5], "batched·batch-of-one"),
-        (&[1, 3, 4], &[2, 4, 5], "batch-of-one·batched"),
-        (&[2, 1, 3, 4], &[3, 4, 2], "broadcast batch"),
-        (&[3, 4], &[2, 4, 5], "matrix·batched"),
-        (&[4], &[2, 4, 3], "1-D·batched"),
-        (&[2, 3, 4], &[4], "batched·1-D"),
-    ];
-    for (sa, sb, detail) in cases {
-        out.push(OpCheck::new(
-            "matmul",
-            detail,
-            vec![g.randn(sa), g.randn(sb)],
-            |t| t[0].matmul(&t[1]),
-        ));
-    }
-    let c = g.randn(&[3, 4]);
-    out.push(OpCheck::new(
-        "matmul",
-        "constant rhs (3,4)",
-        vec![g.randn(&[2, 3])],
-        move |t| t[0].matmul(&c),
-    ));
-    let c = g.randn(&[2, 3]);
-    out.push(OpCheck::new(
-        "matmul",
-        "constant lhs (2,3)",
-        vec![g.randn(&[2, 3, 4])],
-        move |t| c.matmul(&t[0]),
-    ));
-    // linear: x·Wᵀ + b with input, weight and bias all checked.
-    let linear_cases: [(&[usize], &str); 3] = [
-        (&[2, 3], "2-D input"),
-        (&[2, 2, 3], "3-D input (sequence)"),
-        (&[3], "1-D input"),
-    ];
-    for (sx, detail) in linear_cases {
-        out.push(OpCheck::new(
-            "linear",
-            detail,
-            vec![g.randn(sx), g.randn(&[4, 3]), g.randn(&[4])],
-            |t| t[0].linear(&t[1], Some(&t[2])),
-        ));
-    }
-    out.push(OpCheck::new(
-        "linear",
-        "no bias",
-        vec![g.randn(&[5, 3]), g.randn(&[2, 3])],
-        |t| t[0].linear(&t[1], None),
-    ));
-}
-
-fn layout_checks(g: &mut Gen, out: &mut Vec<OpCheck>) {
-    let x3 = &[2, 3, 4];
-    out.push(OpCheck::new(
-        "reshape",
-        "to [6, -1]",
-        vec![g.randn(x3)],
-        |t| t[0].reshape(&[6, -1]),
-    ));
-    out.push(OpCheck::new(
-        "reshape",
-        "to [4, 3, 2]",
-        vec![g.randn(x3)],
-        |t| t[0].reshape(&[4, 3, 2]),
-    ));
-    out.push(OpCheck::new(
-        "permute",
-        "[2, 0, 1]",
-        vec![g.randn(x3)],
-        |t| t[0].permute(&[2, 0, 1]),
-    ));
-    out.push(OpCheck::new(
-        "permute",
-        "[-1, 1, 0]",
-        vec![g.randn(x3)],
-        |t| t[0].permute(&[-1, 1, 0]),
-    ));
-    out.push(OpCheck::new(
-        "transpose",
-        "(0, -1)",
-        vec![g.randn(x3)],
-        |t| t[0].transpose(0, -1),
-    ));
-    out.push(OpCheck::new(
-        "transpose",
-        "(1, 0)",
-        vec![g.randn(&[2, 3])],
-        |t| t[0].transpose(1, 0),
-    ));
-    out.push(OpCheck::new("t", "", vec![g.randn(&[2, 3])], |t| t[0].t()));
-    out.push(OpCheck::new(
-        "t",
-        "1-D (identity)",
-        vec![g.randn(&[3])],
-        |t| t[0].t(),
-    ));
-    out.push(OpCheck::new(
-        "squeeze",
-        "all",
-        vec![g.randn(&[1, 3, 1])],
-        |t| t[0].squeeze(None),
-    ));
-    out.push(OpCheck::new(
-        "squeeze",
-        "dim=-1",
-        vec![g.randn(&[2, 3, 1])],
-        |t| t[0].squeeze(Some(-1)),
-    ));
-    out.push(OpCheck::new(
-        "unsqueeze",
-        "dim=1",
-        vec![g.randn(&[2, 3])],
-        |t| t[0].unsqueeze(1),
-    ));
-    out.push(OpCheck::new(
-        "unsqueeze",
-        "dim=-1",
-        vec![g.randn(&[3])],
-        |t| t[0].unsqueeze(-1),
-    ));
-    out.push(OpCheck::new("flatten", "(1, -1)", vec![g.randn(x3)], |t| {
-        t[0].flatten(1, -1)
-    }));
-    out.push(OpCheck::new("flatten", "(0, 1)", vec![g.randn(x3)], |t| {
-        t[0].flatten(0, 1)
-    }));
-    out.push(OpCheck::new(
-        "expand",
-        "to [2, -1, 4]",
-        vec![g.randn(&[3, 1])],
-        |t| t[0].expand(&[2, -1, 4]),
-    ));
-    out.push(OpCheck::new(
-        "expand",
-        "to [2, 3]",
-        vec![g.randn(&[1])],
-        |t| t[0].expand(&[2, 3]),
-    ));
-    out.push(OpCheck::new(
-        "broadcast_to",
-        "to (2,3)",
-        vec![g.randn(&[3])],
-        |t| t[0].broadcast_to(&[2, 3]),
-    ));
-    out.push(OpCheck::new(
-        "broadcast_to",
-        "to (2,3,4)",
-        vec![g.randn(&[2, 1, 4])],
-        |t| t[0].broadcast_to(&[2, 3, 4]),
-    ));
-}
-
-fn index_checks(g: &mut Gen, out: &mut Vec<OpCheck>) {
-    out.push(OpCheck::new(
-        "cat",
-        "dim=1",
-        vec![g.randn(&[2, 3]), g.randn(&[2, 1]), g.randn(&[2, 2])],
-        |t| Tensor::cat(t, 1),
-    ));
-    out.push(OpCheck::new(
-        "cat",
-        "dim=0",
-        vec![g.randn(&[1, 3]), g.randn(&[2, 3])],
-        |t| Tensor::cat(t, 0),
-    ));
-    out.push(OpCheck::new(
-        "cat",
-        "dim=-1",
-        vec![g.randn(&[2, 3, 1]), g.randn(&[2, 3, 2])],
-        |t| Tensor::cat(t, -1),
-    ));
-    out.push(OpCheck::new(
-        "cat",
-        "same tensor twice, dim=0",
-        vec![g.randn(&[2, 3])],
-        |t| Tensor::cat(&[t[0].clone(), t[0].mul_scalar(2.0)], 0),
-    ));
-    for dim in [0, 1, -1] {
-        out.push(OpCheck::new(
-            "stack",
-            format!("dim={dim}"),
-            vec![g.randn(&[2, 3]), g.randn(&[2, 3]), g.randn(&[2, 3])],
-            move |t| Tensor::stack(t, dim),
-        ));
-    }
-    out.push(OpCheck::new(
-        "split",
-        "size=2, dim=0, pieces weighted 1,2,3",
-        vec![g.randn(&[5, 3])],
-        |t| weigh_pieces(&t[0].split(2, 0)?),
-    ));
-    out.push(OpCheck::new(
-        "split",
-        "size=2, dim=1, pieces weighted 1,2,3",
-        vec![g.randn(&[2, 5])],
-        |t| weigh_pieces(&t[0].split(2, 1)?),
-    ));
-    out.push(OpCheck::new(
-        "chunk",
-        "chunks=3, dim=1, p0 + 2·p1 + 3·p2",
-        vec![g.randn(&[2, 6])],
-        |t| {
-            let p = t[0].chunk(3, 1)?;
-            p[0].add(&p[1].mul_scalar(2.0))?.add(&p[2].mul_scalar(3.0))
-        },
-    ));
-    out.push(OpCheck::new(
-        "chunk",
-        "chunks=2, dim=0 (sizes 3, 2), pieces weighted",
-        vec![g.randn(&[5, 2])],
-        |t| weigh_pieces(&t[0].chunk(2, 0)?),
-    ));
-    out.push(OpCheck::new(
-        "chunk",
-        "chunks=4, dim=0 (3 pieces of 2), pieces weighted",
-        vec![g.randn(&[6])],
-        |t| weigh_pieces(&t[0].chunk(4, 0)?),
-    ));
-    out.push(OpCheck::new(
-        "narrow",
-        "dim=1, start=1, length=2",
-        vec![g.randn(&[2, 4, 3])],
-        |t| t[0].narrow(1, 1, 2),
-    ));
-    out.push(OpCheck::new(
-        "narrow",
-        "dim=0, start=0, length=1",
-        vec![g.randn(&[2, 3])],
-        |t| t[0].narrow(0, 0, 1),
-    ));
-    out.push(OpCheck::new(
-        "slice",
-        "dim=1, 1:7:2",
-        vec![g.randn(&[2, 7])],
-        |t| t[0].slice(1, 1, 7, 2),
-    ));
-    out.push(OpCheck::new(
-        "slice",
-        "dim=0, -3:100:2",
-        vec![g.randn(&[5])],
-        |t| t[0].slice(0, -3, 100, 2),
-    ));
-    out.push(OpCheck::new(
-        "slice",
-        "dim=2, 0:4:3",
-        vec![g.randn(&[2, 3, 4])],
-        |t| t[0].slice(2, 0, 4, 3),
-    ));
-    out.push(OpCheck::new(
-        "index_select",
-        "dim=1, indices [2, 0, 2, 2]",
-        vec![g.randn(&[2, 3, 4])],
-        |t| t[0].index_select(1, &[2, 0, 2, 2]),
-    ));
-    out.push(OpCheck::new(
-        "index_select",
-        "dim=0, indices [1, 1]",
-        vec![g.randn(&[3, 2])],
-        |t| t[0].index_select(0, &[1, 1]),
-    ));
-    let idx = f64_tensor(vec![0.0, 2.0, 2.0, 1.0, 1.0, 1.0, 0.0, 2.0], &[2, 4]);
-    out.push(OpCheck::new(
-        "gather",
-        "dim=1, index (2,4) with repeats",
-        vec![g.randn(&[2, 3])],
-        move |t| t[0].gather(1, &idx),
-    ));
-    let idx = f64_tensor(vec![2.0, 0.0, 1.0, 2.0, 2.0, 0.0], &[2, 3]);
-    out.push(OpCheck::new(
-        "gather",
-        "dim=0, index (2,3)",
-        vec![g.randn(&[3, 3])],
-        move |t| t[0].gather(0, &idx),
-    ));
-    let idx = f64_tensor(
-        vec![3.0, 0.0, 3.0, 1.0, 1.0, 2.0, 0.0, 0.0, 3.0, 2.0, 1.0, 0.0],
-        &[2, 2, 3],
-    );
-    out.push(OpCheck::new(
-        "gather",
-        "dim=2, index (2,2,3) smaller than the input",
-        vec![g.randn(&[2, 3, 4])],
-        move |t| t[0].gather(2, &idx),
-    ));
-    out.push(OpCheck::new(
-        "pad",
-        "[1, 2], value 0",
-        vec![g.randn(&[2, 3])],
-        |t| t[0].pad(&[1, 2], 0.0),
-    ));
-    out.push(OpCheck::new(
-        "pad",
-        "[1, 0, 0, 1], value 0.5",
-        vec![g.randn(&[2, 3])],
-        |t| t[0].pad(&[1, 0, 0, 1], 0.5),
-    ));
-    out.push(OpCheck::new(
-        "pad",
-        "[0, 1, 2, 0, 1, 1]",
-        vec![g.randn(&[2, 3, 2])],
-        |t| t[0].pad(&[0, 1, 2, 0, 1, 1], -1.0),
-    ));
-}
-
-fn select_checks(g: &mut Gen, out: &mut Vec<OpCheck>) {
-    let mask = f64_tensor(vec![1.0, 0.0, 1.0, 0.0, 0.0, 1.0], &[2, 3, 1]);
-    out.push(OpCheck::new(
-        "where",
-        "mask (2,3,1) broadcast with a and b",
-        vec![g.randn(&[3, 4]), g.randn(&[1, 4])],
-        move |t| Tensor::where_(&mask, &t[0], &t[1]),
-    ));
-    let mask = f64_tensor(vec![0.0, 1.0, 1.0], &[3]);
-    out.push(OpCheck::new(
-        "where",
-        "mask (3,), 0-d b",
-        vec![g.randn(&[2, 3]), g.randn(&[])],
-        move |t| Tensor::where_(&mask, &t[0], &t[1]),
-    ));
-    let mask = f64_tensor(vec![1.0, 0.0, 0.0, 1.0, 1.0, 0.0], &[2, 3]);
-    out.push(OpCheck::new(
-        "where",
-        "mask (2,3), same shapes",
-        vec![g.randn(&[2, 3]), g.randn(&[2, 3])],
-        move |t| Tensor::where_(&mask, &t[0], &t[1]),
-    ));
-    let mask = f64_tensor(vec![1.0, 0.0, 1.0], &[3, 1]);
-    out.push(OpCheck::new(
-        "masked_fill",
-        "mask (3,1), value -2",
-        vec![g.randn(&[2, 3, 4])],
-        move |t| t[0].masked_fill(&mask, -2.0),
-    ));
-    let mask = f64_tensor(vec![0.0, 1.0, 1.0, 0.0, 1.0, 0.0], &[2, 3]);
-    out.push(OpCheck::new(
-        "masked_fill",
-        "mask (2,3), value 0",
-        vec![g.randn(&[2, 3])],
-        move |t| t[0].masked_fill(&mask, 0.0),
-    ));
-}
+pub(crate) type BinaryOp = fn(&Tensor, &Tensor) -> Result<Tensor>;
+pub(crate) type UnaryOp = fn(&Tensor) -> Tensor;
+pub(crate) type ReduceAll = fn(&Tensor) -> Tensor;
+pub(crate) type ReduceDims = fn(&Tensor, &[isize], bool) -> Result<Tensor>;
 
 fn dtype_checks(g: &mut Gen, out: &mut Vec<OpCheck>) {
     // Through f32 the finite differences are exact only for f32-representable
@@ -1210,178 +548,6 @@ fn composite_checks(g: &mut Gen, out: &mut Vec<OpCheck>) {
             scores.softmax(-1)?.matmul(&t[2])
         },
     ));
-}
-
-/// conv2d over stride, padding, dilation, groups, non-square kernels, odd
-/// sizes, the 1×1 shortcut, unbatched input, and with only the input or
-/// only the weight differentiated.
-fn conv_checks(g: &mut Gen, out: &mut Vec<OpCheck>) {
-    type Case = (
-        &'static str,
-        &'static [usize],
-        &'static [usize],
-        bool,
-        (usize, usize),
-        (usize, usize),
-        (usize, usize),
-        usize,
-    );
-    // (detail, input, weight, bias, stride, padding, dilation, groups)
-    let cases: [Case; 8] = [
-        (
-            "3x3, bias",
-            &[2, 3, 5, 5],
-            &[4, 3, 3, 3],
-            true,
-            (1, 1),
-            (0, 0),
-            (1, 1),
-            1,
-        ),
-        (
-            "2x3 kernel, stride (2,1), padding (1,2)",
-            &[2, 2, 5, 6],
-            &[3, 2, 2, 3],
-            true,
-            (2, 1),
-            (1, 2),
-            (1, 1),
-            1,
-        ),
-        (
-            "dilation (2,1), padding 1, no bias",
-            &[1, 2, 7, 5],
-            &[2, 2, 3, 2],
-            false,
-            (1, 1),
-            (1, 1),
-            (2, 1),
-            1,
-        ),
-        (
-            "groups=2, stride 2, padding 1",
-            &[3, 4, 5, 4],
-            &[6, 2, 3, 3],
-            true,
-            (2, 2),
-            (1, 1),
-            (1, 1),
-            2,
-        ),
-        (
-            "depthwise groups=3, stride (1,2), dilation (1,2)",
-            &[1, 3, 4, 7],
-            &[3, 1, 2, 2],
-            false,
-            (1, 2),
-            (0, 1),
-            (1, 2),
-            3,
-        ),
-        (
-            "1x1 kernel",
-            &[2, 3, 3, 4],
-            &[5, 3, 1, 1],
-            true,
-            (1, 1),
-            (0, 0),
-            (1, 1),
-            1,
-        ),
-        (
-            "1x1 kernel, stride 2, padding 1",
-            &[1, 2, 3, 4],
-            &[2, 2, 1, 1],
-            true,
-            (2, 2),
-            (1, 1),
-            (1, 1),
-            1,
-        ),
-        (
-            "unbatched (C,H,W), padding 1",
-            &[2, 5, 5],
-            &[3, 2, 3, 3],
-            true,
-            (1, 1),
-            (1, 1),
-            (1, 1),
-            1,
-        ),
-    ];
-    for (detail, xs, ws, bias, stride, padding, dilation, groups) in cases {
-        let mut inputs = vec![g.randn(xs), g.randn(ws)];
-        if bias {
-            inputs.push(g.randn(&[ws[0]]));
-        }
-        out.push(OpCheck::new("conv2d", detail, inputs, move |t| {
-            t[0].conv2d(&t[1], t.get(2), stride, padding, dilation, groups)
-        }));
-    }
-    let w = g.randn(&[3, 2, 3, 3]);
-    out.push(OpCheck::new(
-        "conv2d",
-        "constant weight (3,2,3,3), stride 2, padding 1",
-        vec![g.randn(&[2, 2, 5, 5])],
-        move |t| t[0].conv2d(&w, None, (2, 2), (1, 1), (1, 1), 1),
-    ));
-    let x = g.randn(&[2, 2, 5, 5]);
-    out.push(OpCheck::new(
-        "conv2d",
-        "constant input (2,2,5,5), padding 1",
-        vec![g.randn(&[3, 2, 3, 3]), g.randn(&[3])],
-        move |t| x.conv2d(&t[0], Some(&t[1]), (1, 1), (1, 1), (1, 1), 1),
-    ));
-}
-
-/// Pooling: max over well-separated values (no ties within reach of the
-/// step), with padding and overlapping windows; averages with and without
-/// counting the padding; adaptive bins that overlap or stretch.
-fn pool_checks(g: &mut Gen, out: &mut Vec<OpCheck>) {
-    type Case = (
-        &'static [usize],
-        (usize, usize),
-        (usize, usize),
-        (usize, usize),
-    );
-    let cases: [Case; 4] = [
-        (&[2, 3, 4, 6], (2, 2), (2, 2), (0, 0)),
-        (&[1, 2, 5, 5], (3, 3), (1, 1), (1, 1)),
-        (&[2, 2, 5, 6], (3, 2), (2, 1), (1, 1)),
-        (&[3, 5, 7], (3, 3), (2, 2), (1, 0)),
-    ];
-    for (shape, kernel, stride, padding) in cases {
-        let detail = format!("kernel={kernel:?} stride={stride:?} padding={padding:?}");
-        let x = g.spread(&[shape]).remove(0);
-        out.push(OpCheck::new(
-            "max_pool2d",
-            detail.clone(),
-            vec![x],
-            move |t| t[0].max_pool2d(kernel, stride, padding),
-        ));
-        for include in [true, false] {
-            out.push(OpCheck::new(
-                "avg_pool2d",
-                format!("{detail} count_include_pad={include}"),
-                vec![g.randn(shape)],
-                move |t| t[0].avg_pool2d(kernel, stride, padding, include),
-            ));
-        }
-    }
-    let cases: [(&[usize], (usize, usize)); 4] = [
-        (&[2, 3, 5, 7], (3, 4)),
-        (&[1, 2, 4, 4], (2, 2)),
-        (&[1, 2, 3, 3], (5, 4)),
-        (&[2, 6, 5], (1, 1)),
-    ];
-    for (shape, size) in cases {
-        out.push(OpCheck::new(
-            "adaptive_avg_pool2d",
-            format!("output_size={size:?}"),
-            vec![g.randn(shape)],
-            move |t| t[0].adaptive_avg_pool2d(size),
-        ));
-    }
 }
 
 /// The layers issue 14 added: conv1d (plain, strided and dilated, grouped,
@@ -1635,169 +801,6 @@ fn layer_checks(g: &mut Gen, out: &mut Vec<OpCheck>) {
         "running statistics",
         vec![g.randn(&[2, 3, 5])],
         move |t| t[0].instance_norm(Some(&rm), Some(&rv), None, None, false, 0.1, 1e-5),
-    ));
-}
-
-/// batch_norm on 2-D, 3-D and 4-D input, training and evaluation, with and
-/// without the affine parameters.
-fn batch_norm_checks(g: &mut Gen, out: &mut Vec<OpCheck>) {
-    for (shape, affine) in [
-        (&[4usize, 3][..], true),
-        (&[5, 2][..], false),
-        (&[2, 3, 5][..], true),
-        (&[3, 2, 3, 4][..], true),
-        (&[2, 3, 2, 3][..], false),
-    ] {
-        let c = shape[1];
-        let mut inputs = vec![g.randn(shape)];
-        if affine {
-            inputs.extend([g.positive(&[c]), g.randn(&[c])]);
-        }
-        out.push(OpCheck::new(
-            "batch_norm",
-            format!("training, affine={affine}"),
-            inputs,
-            move |t| t[0].batch_norm(None, None, t.get(1), t.get(2), true, 0.1, 1e-5),
-        ));
-    }
-    // Training with running statistics: they change in place between the
-    // checker's evaluations, but the output must not depend on them.
-    let (rm, rv) = (g.randn(&[3]), g.positive(&[3]));
-    out.push(OpCheck::new(
-        "batch_norm",
-        "training, affine=true, with running stats",
-        vec![g.randn(&[2, 3, 2, 2]), g.positive(&[3]), g.randn(&[3])],
-        move |t| {
-            t[0].batch_norm(
-                Some(&rm),
-                Some(&rv),
-                Some(&t[1]),
-                Some(&t[2]),
-                true,
-                0.1,
-                1e-5,
-            )
-        },
-    ));
-    for (shape, affine) in [(&[4usize, 3][..], true), (&[2, 3, 2, 3][..], false)] {
-        let c = shape[1];
-        let (rm, rv) = (g.randn(&[c]), g.positive(&[c]));
-        let mut inputs = vec![g.randn(shape)];
-        if affine {
-            inputs.extend([g.positive(&[c]), g.randn(&[c])]);
-        }
-        out.push(OpCheck::new(
-            "batch_norm",
-            format!("eval, affine={affine}"),
-            inputs,
-            move |t| t[0].batch_norm(Some(&rm), Some(&rv), t.get(1), t.get(2), false, 0.1, 1e-5),
-        ));
-    }
-}
-
-/// The activations and math functions of issue 14, and clamp with tensor
-/// bounds and lerp. Inputs sit away from every kink: `spread` values scaled
-/// so that none is within 0.05 of 0, ±1, ±3 or 6.
-fn activation_checks(g: &mut Gen, out: &mut Vec<OpCheck>) {
-    let s = &[3, 4];
-    let scaled = |g: &mut Gen, k: f64| g.spread(&[s]).remove(0).mul_scalar(k);
-    // Spread values are 0.1 + 0.2k (± 0.01): ×7 puts them on both sides of
-    // 0 and 6, ×5 on both sides of ±3, ×1.5 on both sides of ±1.
-    out.push(OpCheck::new("relu6", "", vec![scaled(g, 7.0)], |t| {
-        Ok(t[0].relu6())
-    }));
-    out.push(OpCheck::new(
-        "hardtanh",
-        "[-1, 1]",
-        vec![scaled(g, 1.5)],
-        |t| t[0].hardtanh(-1.0, 1.0),
-    ));
-    out.push(OpCheck::new("hardswish", "", vec![scaled(g, 5.0)], |t| {
-        Ok(t[0].hardswish())
-    }));
-    out.push(OpCheck::new("hardsigmoid", "", vec![scaled(g, 5.0)], |t| {
-        Ok(t[0].hardsigmoid())
-    }));
-    out.push(OpCheck::new("softsign", "", vec![scaled(g, 3.0)], |t| {
-        Ok(t[0].softsign())
-    }));
-    let smooth: [(&'static str, UnaryOp); 6] = [
-        ("selu", Tensor::selu),
-        ("mish", Tensor::mish),
-        ("logsigmoid", Tensor::logsigmoid),
-        ("erf", Tensor::erf),
-        ("expm1", Tensor::expm1),
-        ("square", Tensor::square),
-    ];
-    for (name, op) in smooth {
-        let x = g.randn(s).mul_scalar(2.0);
-        out.push(OpCheck::new(name, "", vec![x], move |t| Ok(op(&t[0]))));
-    }
-    let positive: [(&'static str, UnaryOp); 3] = [
-        ("log1p", Tensor::log1p),
-        ("log2", Tensor::log2),
-        ("rsqrt", Tensor::rsqrt),
-    ];
-    for (name, op) in positive {
-        let x = g.positive(s);
-        out.push(OpCheck::new(name, "", vec![x], move |t| Ok(op(&t[0]))));
-    }
-    // tan stays well inside (−π/2, π/2).
-    out.push(OpCheck::new(
-        "tan",
-        "",
-        vec![g.randn(s).mul_scalar(0.4)],
-        |t| Ok(t[0].tan()),
-    ));
-    for alpha in [1.0, 0.5, 2.0] {
-        out.push(OpCheck::new(
-            "celu",
-            format!("alpha={alpha}"),
-            vec![g.randn(s).mul_scalar(2.0)],
-            move |t| t[0].celu(alpha),
-        ));
-    }
-    // Both branches of softplus: βx on both sides of the threshold.
-    for (beta, threshold) in [(2.0, 5.0), (0.5, 1.0)] {
-        out.push(OpCheck::new(
-            "softplus",
-            format!("beta={beta}, threshold={threshold}"),
-            vec![g.randn(s).mul_scalar(3.0)],
-            move |t| Ok(t[0].softplus_with(beta, threshold)),
-        ));
-    }
-    for dim in [0, 1, -1] {
-        out.push(OpCheck::new(
-            "softmin",
-            format!("dim={dim}"),
-            vec![g.randn(&[2, 3, 4])],
-            move |t| t[0].softmin(dim),
-        ));
-    }
-    // x below, inside and above its bounds, and bounds that cross (there
-    // max wins); every value at least 0.05 from every other.
-    let inputs = vec![
-        f64_tensor(vec![-1.0, 0.3, 2.1, 0.55, -0.4, 1.4], &[2, 3]),
-        f64_tensor(vec![-0.5, 0.1, 0.8], &[3]),
-        f64_tensor(vec![1.0, 0.2], &[2, 1]),
-    ];
-    out.push(OpCheck::new(
-        "clamp",
-        "tensor bounds, broadcast",
-        inputs,
-        |t| t[0].clamp_tensor(Some(&t[1]), Some(&t[2])),
-    ));
-    out.push(OpCheck::new(
-        "lerp",
-        "broadcast weight",
-        vec![g.randn(&[2, 3]), g.randn(&[3]), g.randn(&[2, 1])],
-        |t| t[0].lerp(&t[1], &t[2]),
-    ));
-    out.push(OpCheck::new(
-        "lerp",
-        "scalar weight 0.7",
-        vec![g.randn(&[2, 3]), g.randn(&[2, 3])],
-        |t| t[0].lerp_scalar(&t[1], 0.7),
     ));
 }
 
@@ -2140,23 +1143,24 @@ fn similarity_and_dropout_checks(g: &mut Gen, out: &mut Vec<OpCheck>) {
 pub fn op_checks() -> Vec<OpCheck> {
     let mut g = Gen { seed: 0 };
     let mut out = Vec::new();
-    binary_checks(&mut g, &mut out);
-    scalar_checks(&mut g, &mut out);
-    unary_checks(&mut g, &mut out);
-    activation_checks(&mut g, &mut out);
-    reduction_checks(&mut g, &mut out);
+    ops::binary::gradchecks::binary_checks(&mut g, &mut out);
+    ops::unary::gradchecks::scalar_checks(&mut g, &mut out);
+    ops::unary::gradchecks::unary_checks(&mut g, &mut out);
+    ops::unary::gradchecks::activation_checks(&mut g, &mut out);
+    ops::reduce::gradchecks::reduction_checks(&mut g, &mut out);
     scan_and_sort_checks(&mut g, &mut out);
-    softmax_checks(&mut g, &mut out);
-    matmul_checks(&mut g, &mut out);
-    layout_checks(&mut g, &mut out);
+    ops::softmax::gradchecks::softmax_checks(&mut g, &mut out);
+    ops::matmul::gradchecks::matmul_checks(&mut g, &mut out);
+    ops::linear::gradchecks::linear_checks(&mut g, &mut out);
+    ops::layout::gradchecks::layout_checks(&mut g, &mut out);
     rearrange_checks(&mut g, &mut out);
-    index_checks(&mut g, &mut out);
-    select_checks(&mut g, &mut out);
+    ops::index::gradchecks::index_checks(&mut g, &mut out);
+    ops::select::gradchecks::select_checks(&mut g, &mut out);
     dtype_checks(&mut g, &mut out);
     composite_checks(&mut g, &mut out);
-    conv_checks(&mut g, &mut out);
-    pool_checks(&mut g, &mut out);
-    batch_norm_checks(&mut g, &mut out);
+    ops::conv::gradchecks::conv_checks(&mut g, &mut out);
+    ops::pool::gradchecks::pool_checks(&mut g, &mut out);
+    ops::batch_norm::gradchecks::batch_norm_checks(&mut g, &mut out);
     loss_checks(&mut g, &mut out);
     similarity_and_dropout_checks(&mut g, &mut out);
     layer_checks(&mut g, &mut out);

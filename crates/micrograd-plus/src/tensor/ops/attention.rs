@@ -18,12 +18,13 @@
 //! - `dP = G·Vᵀ`, then through the softmax `dS = P ⊙ (dP − rowsum(dP ⊙ P))`
 //! - `dQ = dS·K · scale` and `dK = dSᵀ·Q · scale`
 
+use super::record::{record, Fused, Operands, Scalar};
 use super::softmax::softmax_row_in_place;
 use crate::kernels::matmul::{MatMut, MatRef, Threads, Update};
 use crate::kernels::simd;
 use crate::tensor::shape::for_each_offset;
 use crate::tensor::shape::{broadcast_strides, zip_sum};
-use crate::tensor::{with_slice, DType, Element, Storage, Tensor};
+use crate::tensor::{Element, Tensor};
 use crate::{Error, Result};
 use rayon::prelude::*;
 
@@ -269,17 +270,6 @@ impl Tensor {
         scale: Option<f64>,
     ) -> Result<Tensor> {
         const OP: &str = "scaled_dot_product_attention";
-        if q.dtype() != k.dtype() || q.dtype() != v.dtype() {
-            let up = |t: &Tensor| t.to_dtype(DType::F64);
-            return Tensor::scaled_dot_product_attention(
-                &up(q),
-                &up(k),
-                &up(v),
-                attn_mask,
-                is_causal,
-                scale,
-            );
-        }
         let (qs, ks, vs) = (q.shape(), k.shape(), v.shape());
         if qs.len() < 2 || ks.len() != qs.len() || vs.len() != qs.len() {
             return Err(Error::shape(
@@ -342,52 +332,47 @@ impl Tensor {
             causal: is_causal,
         };
         let scale = scale.unwrap_or(1.0 / (dims.d.max(1) as f64).sqrt());
-        let (out, probs) = {
-            let (sq, sk, sv) = (q.storage(), k.storage(), v.storage());
-            with_slice!(&*sq, |qv: T| {
-                let (o, p) = forward(
-                    qv,
-                    T::slice(&sk).expect("dtype"),
-                    T::slice(&sv).expect("dtype"),
-                    dims,
-                    &mask,
-                    T::of(scale),
-                );
-                (T::into_storage(o), T::into_storage(p))
-            })
-        };
         let mut out_shape = qs[..r - 1].to_vec();
         out_shape.push(dims.dv);
-        Ok(Tensor::record(
-            out,
+        Ok(record(
+            Attention { dims, mask, scale },
+            [Some(q), Some(k), Some(v)],
             out_shape,
-            OP,
-            vec![q.clone(), k.clone(), v.clone()],
-            move |g, inputs, _| {
-                let (sg, sq, sk, sv) = (
-                    g.storage(),
-                    inputs[0].storage(),
-                    inputs[1].storage(),
-                    inputs[2].storage(),
-                );
-                let grads: [Storage; 3] = with_slice!(&*sg, |gv: T| {
-                    let (dq, dk, dv) = backward(
-                        gv,
-                        T::slice(&sq).expect("dtype"),
-                        T::slice(&sk).expect("dtype"),
-                        T::slice(&sv).expect("dtype"),
-                        T::slice(&probs).expect("dtype"),
-                        dims,
-                        T::of(scale),
-                    );
-                    [dq, dk, dv].map(T::into_storage)
-                });
-                Ok(grads
-                    .into_iter()
-                    .zip(inputs)
-                    .map(|(s, t)| Some(Tensor::from_storage(s, t.shape().to_vec())))
-                    .collect())
-            },
         ))
+    }
+}
+
+/// The recorded op: sizes, mask and the scores' factor.
+struct Attention {
+    dims: Dims,
+    mask: Mask,
+    scale: f64,
+}
+
+impl Fused for Attention {
+    /// The attention weights `softmax(q·kᵀ·scale)`.
+    type Saved<T: Scalar> = Vec<T>;
+    fn name(&self) -> &'static str {
+        "scaled_dot_product_attention"
+    }
+    fn forward<T: Scalar>(&self, x: &Operands<'_, T>) -> (Vec<T>, Vec<T>) {
+        forward(
+            &x[0],
+            &x[1],
+            &x[2],
+            self.dims,
+            &self.mask,
+            T::of(self.scale),
+        )
+    }
+    fn backward<T: Scalar>(
+        &self,
+        g: &[T],
+        x: &Operands<'_, T>,
+        probs: &Vec<T>,
+        _: &[bool],
+    ) -> Vec<Option<Vec<T>>> {
+        let (dq, dk, dv) = backward(g, &x[0], &x[1], &x[2], probs, self.dims, T::of(self.scale));
+        vec![Some(dq), Some(dk), Some(dv)]
     }
 }

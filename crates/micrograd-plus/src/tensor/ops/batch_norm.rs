@@ -18,9 +18,10 @@
 //! sums (channels in parallel, accumulated in f64), one elementwise with
 //! per-channel coefficients (images in parallel).
 
+use super::record::{promote, record, Fused, Operands, Scalar};
 use crate::kernels::simd;
 use crate::tensor::shape::{sum_slice, zip_sum};
-use crate::tensor::{with_slice, Element, SliceMut, Storage, Tensor};
+use crate::tensor::{with_slice, Element, SliceMut, Tensor};
 use crate::{Error, Result};
 use rayon::prelude::*;
 
@@ -144,14 +145,51 @@ fn cast<T: Element>(v: &[f64]) -> Vec<T> {
     v.iter().map(|&x| T::of(x)).collect()
 }
 
-/// What the backward needs from the forward: the statistics used.
+/// The recorded op: the layout and the statistics it normalises with
+/// (the batch's in training, else the running ones).
 #[derive(Debug, Clone)]
-struct Saved {
+struct BatchNorm {
     layout: Layout,
     training: bool,
     mean: Vec<f64>,
     inv_std: Vec<f64>,
-    has_weight: bool,
+}
+
+impl Fused for BatchNorm {
+    type Saved<T: Scalar> = ();
+    fn name(&self) -> &'static str {
+        "batch_norm"
+    }
+    /// y = γ·is·(x − μ) + β: the `b` term of `affine` with u unused.
+    fn forward<T: Scalar>(&self, x: &Operands<'_, T>) -> (Vec<T>, ()) {
+        let l = self.layout;
+        let scale: Vec<f64> = (0..l.c)
+            .map(|ch| x.get(1).map_or(1.0, |w| w[ch].as_f64()) * self.inv_std[ch])
+            .collect();
+        let shift: Vec<f64> = (0..l.c)
+            .map(|ch| x.get(2).map_or(0.0, |b| b[ch].as_f64()))
+            .collect();
+        let zeros = vec![T::zero(); l.c];
+        let y = l.affine(
+            &x[0],
+            &x[0],
+            &cast::<T>(&self.mean),
+            &zeros,
+            &cast::<T>(&scale),
+            &cast::<T>(&shift),
+        );
+        (y, ())
+    }
+    fn backward<T: Scalar>(
+        &self,
+        g: &[T],
+        x: &Operands<'_, T>,
+        _: &(),
+        want: &[bool],
+    ) -> Vec<Option<Vec<T>>> {
+        let (dx, dw, db) = backward(g, &x[0], x.get(1), self, (want[0], want[1], want[2]));
+        vec![dx, dw, db]
+    }
 }
 
 /// `(dx, dweight, dbias)`, each when wanted.
@@ -162,7 +200,7 @@ fn backward<T: Element>(
     g: &[T],
     x: &[T],
     weight: Option<&[T]>,
-    sv: &Saved,
+    sv: &BatchNorm,
     want: (bool, bool, bool),
 ) -> Grads<T> {
     let l = sv.layout;
@@ -211,7 +249,8 @@ fn backward<T: Element>(
     )
 }
 
-/// Checks an optional per-channel parameter: shape `[c]` and the input's dtype.
+/// Checks an optional per-channel parameter: shape `[c]` and the dtype of
+/// the (promoted) input.
 fn check_param(name: &str, t: Option<&Tensor>, x: &Tensor, c: usize) -> Result<()> {
     let Some(t) = t else { return Ok(()) };
     if t.shape() != [c] {
@@ -228,7 +267,7 @@ fn check_param(name: &str, t: Option<&Tensor>, x: &Tensor, c: usize) -> Result<(
         return Err(Error::argument(
             "batch_norm",
             format!(
-                "{name} has dtype {} but the input has dtype {}",
+                "{name} has dtype {} but the input, weight and bias compute in {}",
                 t.dtype().name(),
                 x.dtype().name()
             ),
@@ -284,13 +323,19 @@ impl Tensor {
             c: shape[1],
             s: shape[2..].iter().product(),
         };
+        // Input, weight and bias promote to one dtype, as every op's
+        // operands do; the running statistics, updated in place and never
+        // part of the graph, must already have it.
+        let [x, weight, bias] = promote([Some(self), weight, bias]);
+        let x = x.expect("the input is given");
+        let (weight, bias) = (weight.as_ref(), bias.as_ref());
         for (name, t) in [
             ("running_mean", running_mean),
             ("running_var", running_var),
             ("weight", weight),
             ("bias", bias),
         ] {
-            check_param(name, t, self, layout.c)?;
+            check_param(name, t, &x, layout.c)?;
         }
         if training && layout.m() <= 1 {
             return Err(Error::shape(
@@ -299,7 +344,7 @@ impl Tensor {
             ));
         }
         let (mean, var) = if training {
-            with_slice!(&*self.storage(), |xv: T| batch_stats(xv, &layout))
+            with_slice!(&*x.storage(), |xv: T| batch_stats(xv, &layout))
         } else {
             match (running_mean, running_var) {
                 (Some(rm), Some(rv)) => (rm.to_vec::<f64>(), rv.to_vec::<f64>()),
@@ -321,72 +366,13 @@ impl Tensor {
             }
         }
         let inv_std: Vec<f64> = var.iter().map(|v| 1.0 / (v + eps).sqrt()).collect();
-        let gamma = weight.map(|w| w.to_vec::<f64>());
-        let beta = bias.map(|b| b.to_vec::<f64>());
-        let out: Storage = with_slice!(&*self.storage(), |xv: T| {
-            // y = γ·is·(x − μ) + β: the `b` term of `affine` with u unused.
-            let scale: Vec<f64> = (0..layout.c)
-                .map(|ch| gamma.as_ref().map_or(1.0, |g| g[ch]) * inv_std[ch])
-                .collect();
-            let shift: Vec<f64> = (0..layout.c)
-                .map(|ch| beta.as_ref().map_or(0.0, |b| b[ch]))
-                .collect();
-            let zeros = vec![T::zero(); layout.c];
-            T::into_storage(layout.affine(
-                xv,
-                xv,
-                &cast::<T>(&mean),
-                &zeros,
-                &cast::<T>(&scale),
-                &cast::<T>(&shift),
-            ))
-        });
-        let saved = Saved {
+        let bn = BatchNorm {
             layout,
             training,
             mean,
             inv_std,
-            has_weight: weight.is_some(),
         };
-        let mut inputs = vec![self.clone()];
-        inputs.extend(weight.cloned());
-        inputs.extend(bias.cloned());
-        Ok(Tensor::record(
-            out,
-            shape.to_vec(),
-            op,
-            inputs,
-            move |g, inputs, _| {
-                let w_at = saved.has_weight.then_some(1);
-                let b_at = (inputs.len() > 1 + usize::from(saved.has_weight))
-                    .then_some(1 + usize::from(saved.has_weight));
-                let wants = |at: Option<usize>| at.is_some_and(|i| inputs[i].is_requires_grad());
-                let want = (inputs[0].is_requires_grad(), wants(w_at), wants(b_at));
-                let (sg, sx) = (g.storage(), inputs[0].storage());
-                let sw = w_at.map(|i| inputs[i].storage());
-                let (dx, dw, db): (Option<Storage>, Option<Storage>, Option<Storage>) =
-                    with_slice!(&*sg, |gv: T| {
-                        let wv = sw.as_deref().map(|s| T::slice(s).expect("dtype"));
-                        let (dx, dw, db) =
-                            backward(gv, T::slice(&sx).expect("dtype"), wv, &saved, want);
-                        (
-                            dx.map(T::into_storage),
-                            dw.map(T::into_storage),
-                            db.map(T::into_storage),
-                        )
-                    });
-                let c = saved.layout.c;
-                let mut grads =
-                    vec![dx.map(|s| Tensor::from_storage(s, inputs[0].shape().to_vec()))];
-                if saved.has_weight {
-                    grads.push(dw.map(|s| Tensor::from_storage(s, vec![c])));
-                }
-                if b_at.is_some() {
-                    grads.push(db.map(|s| Tensor::from_storage(s, vec![c])));
-                }
-                Ok(grads)
-            },
-        ))
+        Ok(record(bn, [Some(&x), weight, bias], shape.to_vec()))
     }
 }
 
@@ -395,5 +381,70 @@ impl Tensor {
 fn blend<T: Element>(r: &mut [T], stat: &[f64], momentum: f64, factor: f64) {
     for (r, &v) in r.iter_mut().zip(stat) {
         *r = T::of((1.0 - momentum) * r.as_f64() + momentum * v * factor);
+    }
+}
+
+/// This op family's gradient checks: its part of the catalogue that
+/// [`crate::gradcheck::op_checks`] concatenates (and `mgp gradcheck` runs).
+pub(crate) mod gradchecks {
+    use crate::gradcheck::suite::prelude::*;
+
+    /// batch_norm on 2-D, 3-D and 4-D input, training and evaluation, with and
+    /// without the affine parameters.
+    pub(crate) fn batch_norm_checks(g: &mut Gen, out: &mut Vec<OpCheck>) {
+        for (shape, affine) in [
+            (&[4usize, 3][..], true),
+            (&[5, 2][..], false),
+            (&[2, 3, 5][..], true),
+            (&[3, 2, 3, 4][..], true),
+            (&[2, 3, 2, 3][..], false),
+        ] {
+            let c = shape[1];
+            let mut inputs = vec![g.randn(shape)];
+            if affine {
+                inputs.extend([g.positive(&[c]), g.randn(&[c])]);
+            }
+            out.push(OpCheck::new(
+                "batch_norm",
+                format!("training, affine={affine}"),
+                inputs,
+                move |t| t[0].batch_norm(None, None, t.get(1), t.get(2), true, 0.1, 1e-5),
+            ));
+        }
+        // Training with running statistics: they change in place between the
+        // checker's evaluations, but the output must not depend on them.
+        let (rm, rv) = (g.randn(&[3]), g.positive(&[3]));
+        out.push(OpCheck::new(
+            "batch_norm",
+            "training, affine=true, with running stats",
+            vec![g.randn(&[2, 3, 2, 2]), g.positive(&[3]), g.randn(&[3])],
+            move |t| {
+                t[0].batch_norm(
+                    Some(&rm),
+                    Some(&rv),
+                    Some(&t[1]),
+                    Some(&t[2]),
+                    true,
+                    0.1,
+                    1e-5,
+                )
+            },
+        ));
+        for (shape, affine) in [(&[4usize, 3][..], true), (&[2, 3, 2, 3][..], false)] {
+            let c = shape[1];
+            let (rm, rv) = (g.randn(&[c]), g.positive(&[c]));
+            let mut inputs = vec![g.randn(shape)];
+            if affine {
+                inputs.extend([g.positive(&[c]), g.randn(&[c])]);
+            }
+            out.push(OpCheck::new(
+                "batch_norm",
+                format!("eval, affine={affine}"),
+                inputs,
+                move |t| {
+                    t[0].batch_norm(Some(&rm), Some(&rv), t.get(1), t.get(2), false, 0.1, 1e-5)
+                },
+            ));
+        }
     }
 }

@@ -477,3 +477,49 @@ fn broadcast_backward<T: Element, F: BinaryFn>(
     });
     (ga, gb)
 }
+
+/// This op family's gradient checks: its part of the catalogue that
+/// [`crate::gradcheck::op_checks`] concatenates (and `mgp gradcheck` runs).
+pub(crate) mod gradchecks {
+    use crate::gradcheck::suite::prelude::*;
+
+    pub(crate) fn binary_checks(g: &mut Gen, out: &mut Vec<OpCheck>) {
+        let ops: [(&'static str, BinaryOp, Domain); 7] = [
+            ("add", Tensor::add, Domain::Any),
+            ("sub", Tensor::sub, Domain::Any),
+            ("mul", Tensor::mul, Domain::Any),
+            ("div", Tensor::div, Domain::NonZeroRhs),
+            ("pow", Tensor::pow, Domain::PositiveLhs),
+            ("maximum", Tensor::maximum, Domain::Separated),
+            ("minimum", Tensor::minimum, Domain::Separated),
+        ];
+        let pairs: [(&[usize], &[usize], &str); 6] = [
+            (&[2, 3], &[2, 3], "same shape"),
+            (&[2, 3], &[3], "broadcast rhs rows"),
+            (&[2, 1, 4], &[3, 1], "broadcast both"),
+            (&[3, 1], &[1, 4], "outer broadcast"),
+            (&[2, 3], &[], "0-d rhs"),
+            (&[], &[2, 3], "0-d lhs"),
+        ];
+        for (name, op, domain) in ops {
+            for (sa, sb, detail) in pairs {
+                let inputs = g.pair(domain, sa, sb).to_vec();
+                out.push(OpCheck::new(name, detail, inputs, move |t| {
+                    op(&t[0], &t[1])
+                }));
+            }
+            // One operand not requiring grad: only the other gradient is computed.
+            let [a, c] = g.pair(domain, &[2, 3], &[3]);
+            out.push(OpCheck::new(name, "constant rhs (3,)", vec![a], move |t| {
+                op(&t[0], &c)
+            }));
+            let [c, b] = g.pair(domain, &[2, 3], &[3]);
+            out.push(OpCheck::new(
+                name,
+                "constant lhs (2,3)",
+                vec![b],
+                move |t| op(&c, &t[0]),
+            ));
+        }
+    }
+}

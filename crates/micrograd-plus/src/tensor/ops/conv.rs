@@ -21,10 +21,11 @@
 //! products instead. Each gradient is computed only for inputs that need
 //! it.
 
+use super::record::{record, Fused, Operands, Scalar};
 use crate::kernels::im2col::{col2im, im2col, Window};
 use crate::kernels::matmul::{MatMut, MatRef, Threads, Update};
 use crate::tensor::shape::sum_slice;
-use crate::tensor::{with_slice, Element, Storage, Tensor};
+use crate::tensor::{Element, Tensor};
 use crate::{Error, Result};
 use rayon::prelude::*;
 use std::ops::AddAssign;
@@ -494,80 +495,165 @@ impl Tensor {
             dilation,
             groups,
         )?;
-        let inputs = graph_inputs(op, self, weight, bias)?;
-        let out = {
-            let (sx, sw) = (self.storage(), weight.storage());
-            let sb = bias.map(|b| b.storage());
-            with_slice!(&*sx, |xv: T| {
-                let wv = T::slice(&sw).expect("dtype checked");
-                let bv = sb.as_deref().map(|s| T::slice(s).expect("dtype checked"));
-                T::into_storage(forward(&cv, xv, wv, bv))
-            })
-        };
-        Ok(Tensor::record(
-            out,
-            cv.out_shape(),
-            op,
-            inputs,
-            move |g, inputs, _| {
-                let want = (
-                    inputs[0].is_requires_grad(),
-                    inputs[1].is_requires_grad(),
-                    inputs.get(2).is_some_and(Tensor::is_requires_grad),
-                );
-                let (sg, sx, sw) = (g.storage(), inputs[0].storage(), inputs[1].storage());
-                let (dx, dw, db): (Option<Storage>, Option<Storage>, Option<Storage>) =
-                    with_slice!(&*sg, |gv: T| {
-                        let (dx, dw, db) = backward(
-                            &cv,
-                            gv,
-                            T::slice(&sx).expect("dtype"),
-                            T::slice(&sw).expect("dtype"),
-                            want,
-                        );
-                        (
-                            dx.map(T::into_storage),
-                            dw.map(T::into_storage),
-                            db.map(T::into_storage),
-                        )
-                    });
-                Ok(shaped_like(inputs, [dx, dw, db]))
-            },
+        let out_shape = cv.out_shape();
+        Ok(record(
+            Convolution { op, cv },
+            [Some(self), Some(weight), bias],
+            out_shape,
         ))
     }
 }
 
-/// A convolution's graph inputs (input, weight and the bias if any), all of
-/// one dtype, else an error naming `op` and the dtypes.
-pub(super) fn graph_inputs(
+/// The recorded op: its name (conv1d or conv2d) and geometry.
+struct Convolution {
     op: &'static str,
-    x: &Tensor,
-    weight: &Tensor,
-    bias: Option<&Tensor>,
-) -> Result<Vec<Tensor>> {
-    let dtype = x.dtype();
-    if weight.dtype() != dtype || bias.is_some_and(|b| b.dtype() != dtype) {
-        return Err(Error::argument(
-            op,
-            format!(
-                "input ({}), weight ({}) and bias ({}) must have the same dtype",
-                dtype.name(),
-                weight.dtype().name(),
-                bias.map_or("none", |b| b.dtype().name())
-            ),
-        ));
-    }
-    let mut inputs = vec![x.clone(), weight.clone()];
-    inputs.extend(bias.cloned());
-    Ok(inputs)
+    cv: Conv,
 }
 
-/// The gradients `[dx, dw, db]` as tensors shaped like `inputs` (the bias's
-/// only when there is a bias; `None` where not computed).
-pub(super) fn shaped_like(inputs: &[Tensor], grads: [Option<Storage>; 3]) -> Vec<Option<Tensor>> {
-    inputs
-        .iter()
-        .zip(grads)
-        .map(|(t, g)| g.map(|s| Tensor::from_storage(s, t.shape().to_vec())))
-        .collect()
+impl Fused for Convolution {
+    type Saved<T: Scalar> = ();
+    fn name(&self) -> &'static str {
+        self.op
+    }
+    fn forward<T: Scalar>(&self, x: &Operands<'_, T>) -> (Vec<T>, ()) {
+        (forward(&self.cv, &x[0], &x[1], x.get(2)), ())
+    }
+    fn backward<T: Scalar>(
+        &self,
+        g: &[T],
+        x: &Operands<'_, T>,
+        _: &(),
+        want: &[bool],
+    ) -> Vec<Option<Vec<T>>> {
+        let (dx, dw, db) = backward(&self.cv, g, &x[0], &x[1], (want[0], want[1], want[2]));
+        vec![dx, dw, db]
+    }
+}
+
+/// This op family's gradient checks: its part of the catalogue that
+/// [`crate::gradcheck::op_checks`] concatenates (and `mgp gradcheck` runs).
+pub(crate) mod gradchecks {
+    use crate::gradcheck::suite::prelude::*;
+
+    /// conv2d over stride, padding, dilation, groups, non-square kernels, odd
+    /// sizes, the 1×1 shortcut, unbatched input, and with only the input or
+    /// only the weight differentiated.
+    pub(crate) fn conv_checks(g: &mut Gen, out: &mut Vec<OpCheck>) {
+        type Case = (
+            &'static str,
+            &'static [usize],
+            &'static [usize],
+            bool,
+            (usize, usize),
+            (usize, usize),
+            (usize, usize),
+            usize,
+        );
+        // (detail, input, weight, bias, stride, padding, dilation, groups)
+        let cases: [Case; 8] = [
+            (
+                "3x3, bias",
+                &[2, 3, 5, 5],
+                &[4, 3, 3, 3],
+                true,
+                (1, 1),
+                (0, 0),
+                (1, 1),
+                1,
+            ),
+            (
+                "2x3 kernel, stride (2,1), padding (1,2)",
+                &[2, 2, 5, 6],
+                &[3, 2, 2, 3],
+                true,
+                (2, 1),
+                (1, 2),
+                (1, 1),
+                1,
+            ),
+            (
+                "dilation (2,1), padding 1, no bias",
+                &[1, 2, 7, 5],
+                &[2, 2, 3, 2],
+                false,
+                (1, 1),
+                (1, 1),
+                (2, 1),
+                1,
+            ),
+            (
+                "groups=2, stride 2, padding 1",
+                &[3, 4, 5, 4],
+                &[6, 2, 3, 3],
+                true,
+                (2, 2),
+                (1, 1),
+                (1, 1),
+                2,
+            ),
+            (
+                "depthwise groups=3, stride (1,2), dilation (1,2)",
+                &[1, 3, 4, 7],
+                &[3, 1, 2, 2],
+                false,
+                (1, 2),
+                (0, 1),
+                (1, 2),
+                3,
+            ),
+            (
+                "1x1 kernel",
+                &[2, 3, 3, 4],
+                &[5, 3, 1, 1],
+                true,
+                (1, 1),
+                (0, 0),
+                (1, 1),
+                1,
+            ),
+            (
+                "1x1 kernel, stride 2, padding 1",
+                &[1, 2, 3, 4],
+                &[2, 2, 1, 1],
+                true,
+                (2, 2),
+                (1, 1),
+                (1, 1),
+                1,
+            ),
+            (
+                "unbatched (C,H,W), padding 1",
+                &[2, 5, 5],
+                &[3, 2, 3, 3],
+                true,
+                (1, 1),
+                (1, 1),
+                (1, 1),
+                1,
+            ),
+        ];
+        for (detail, xs, ws, bias, stride, padding, dilation, groups) in cases {
+            let mut inputs = vec![g.randn(xs), g.randn(ws)];
+            if bias {
+                inputs.push(g.randn(&[ws[0]]));
+            }
+            out.push(OpCheck::new("conv2d", detail, inputs, move |t| {
+                t[0].conv2d(&t[1], t.get(2), stride, padding, dilation, groups)
+            }));
+        }
+        let w = g.randn(&[3, 2, 3, 3]);
+        out.push(OpCheck::new(
+            "conv2d",
+            "constant weight (3,2,3,3), stride 2, padding 1",
+            vec![g.randn(&[2, 2, 5, 5])],
+            move |t| t[0].conv2d(&w, None, (2, 2), (1, 1), (1, 1), 1),
+        ));
+        let x = g.randn(&[2, 2, 5, 5]);
+        out.push(OpCheck::new(
+            "conv2d",
+            "constant input (2,2,5,5), padding 1",
+            vec![g.randn(&[3, 2, 3, 3]), g.randn(&[3])],
+            move |t| x.conv2d(&t[0], Some(&t[1]), (1, 1), (1, 1), (1, 1), 1),
+        ));
+    }
 }

@@ -20,10 +20,11 @@
 //! dilation) only picks among the sizes that a stride-`s` convolution maps
 //! to the same `H`, which is why it exists.
 
-use super::conv::{backward, forward, graph_inputs, shaped_like, Conv};
+use super::conv::{backward, forward, Conv};
+use super::record::{record, Fused, Operands, Scalar};
 use crate::kernels::im2col::Window;
 use crate::tensor::shape::sum_slice;
-use crate::tensor::{with_slice, Element, Storage, Tensor};
+use crate::tensor::{Element, Tensor};
 use crate::{Error, Result};
 
 /// The settings of a transposed convolution, `(along H, along W)` pairs as
@@ -216,7 +217,6 @@ impl Tensor {
         bias: Option<&Tensor>,
         settings: &ConvTranspose,
     ) -> Result<Tensor> {
-        let op = "conv_transpose2d";
         if self.ndim() == 3 {
             // Unbatched: run as a batch of one and drop the batch dim again.
             let y = self
@@ -230,49 +230,48 @@ impl Tensor {
             bias.map(Tensor::shape),
             settings,
         )?;
-        let inputs = graph_inputs(op, self, weight, bias)?;
-        let out = {
-            let (sx, sw) = (self.storage(), weight.storage());
-            let sb = bias.map(|b| b.storage());
-            with_slice!(&*sx, |xv: T| {
-                let wv = T::slice(&sw).expect("dtype checked");
-                let bv = sb.as_deref().map(|s| T::slice(s).expect("dtype checked"));
-                T::into_storage(transposed_forward(&cv, xv, wv, bv))
-            })
-        };
         let out_shape = vec![cv.batch, cv.in_channels, cv.win.height, cv.win.width];
-        Ok(Tensor::record(
-            out,
+        Ok(record(
+            Transposed(cv),
+            [Some(self), Some(weight), bias],
             out_shape,
-            op,
-            inputs,
-            move |g, inputs, _| {
-                let (want_x, want_w) = (inputs[0].is_requires_grad(), inputs[1].is_requires_grad());
-                let want_b = inputs.get(2).is_some_and(Tensor::is_requires_grad);
-                let (sg, sx, sw) = (g.storage(), inputs[0].storage(), inputs[1].storage());
-                let (dx, dw, db): (Option<Storage>, Option<Storage>, Option<Storage>) =
-                    with_slice!(&*sg, |gv: T| {
-                        let (xv, wv) =
-                            (T::slice(&sx).expect("dtype"), T::slice(&sw).expect("dtype"));
-                        // dx = C(g): a plain convolution of the upstream gradient.
-                        let dx = want_x.then(|| T::into_storage(forward(&cv, gv, wv, None)));
-                        // dW: conv2d's weight rule, upstream gradient and input swapped.
-                        let dw = want_w
-                            .then(|| backward(&cv, xv, gv, wv, (false, true, false)).1)
-                            .flatten()
-                            .map(T::into_storage);
-                        let db = want_b.then(|| {
-                            let plane = cv.win.height * cv.win.width;
-                            let mut db = vec![T::zero(); cv.in_channels];
-                            for (i, ch) in gv.chunks_exact(plane).enumerate() {
-                                db[i % cv.in_channels] += sum_slice(ch);
-                            }
-                            T::into_storage(db)
-                        });
-                        (dx, dw, db)
-                    });
-                Ok(shaped_like(inputs, [dx, dw, db]))
-            },
         ))
+    }
+}
+
+/// The recorded op: the geometry of the convolution `C` it transposes.
+struct Transposed(Conv);
+
+impl Fused for Transposed {
+    type Saved<T: Scalar> = ();
+    fn name(&self) -> &'static str {
+        "conv_transpose2d"
+    }
+    fn forward<T: Scalar>(&self, x: &Operands<'_, T>) -> (Vec<T>, ()) {
+        (transposed_forward(&self.0, &x[0], &x[1], x.get(2)), ())
+    }
+    fn backward<T: Scalar>(
+        &self,
+        g: &[T],
+        x: &Operands<'_, T>,
+        _: &(),
+        want: &[bool],
+    ) -> Vec<Option<Vec<T>>> {
+        let cv = &self.0;
+        // dx = C(g): a plain convolution of the upstream gradient.
+        let dx = want[0].then(|| forward(cv, g, &x[1], None));
+        // dW: conv2d's weight rule, upstream gradient and input swapped.
+        let dw = want[1]
+            .then(|| backward(cv, &x[0], g, &x[1], (false, true, false)).1)
+            .flatten();
+        let db = want[2].then(|| {
+            let plane = cv.win.height * cv.win.width;
+            let mut db = vec![T::zero(); cv.in_channels];
+            for (i, ch) in g.chunks_exact(plane).enumerate() {
+                db[i % cv.in_channels] += sum_slice(ch);
+            }
+            db
+        });
+        vec![dx, dw, db]
     }
 }

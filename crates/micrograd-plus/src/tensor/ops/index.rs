@@ -411,3 +411,161 @@ impl Tensor {
         )
     }
 }
+
+/// This op family's gradient checks: its part of the catalogue that
+/// [`crate::gradcheck::op_checks`] concatenates (and `mgp gradcheck` runs).
+pub(crate) mod gradchecks {
+    use crate::gradcheck::suite::prelude::*;
+
+    pub(crate) fn index_checks(g: &mut Gen, out: &mut Vec<OpCheck>) {
+        out.push(OpCheck::new(
+            "cat",
+            "dim=1",
+            vec![g.randn(&[2, 3]), g.randn(&[2, 1]), g.randn(&[2, 2])],
+            |t| Tensor::cat(t, 1),
+        ));
+        out.push(OpCheck::new(
+            "cat",
+            "dim=0",
+            vec![g.randn(&[1, 3]), g.randn(&[2, 3])],
+            |t| Tensor::cat(t, 0),
+        ));
+        out.push(OpCheck::new(
+            "cat",
+            "dim=-1",
+            vec![g.randn(&[2, 3, 1]), g.randn(&[2, 3, 2])],
+            |t| Tensor::cat(t, -1),
+        ));
+        out.push(OpCheck::new(
+            "cat",
+            "same tensor twice, dim=0",
+            vec![g.randn(&[2, 3])],
+            |t| Tensor::cat(&[t[0].clone(), t[0].mul_scalar(2.0)], 0),
+        ));
+        for dim in [0, 1, -1] {
+            out.push(OpCheck::new(
+                "stack",
+                format!("dim={dim}"),
+                vec![g.randn(&[2, 3]), g.randn(&[2, 3]), g.randn(&[2, 3])],
+                move |t| Tensor::stack(t, dim),
+            ));
+        }
+        out.push(OpCheck::new(
+            "split",
+            "size=2, dim=0, pieces weighted 1,2,3",
+            vec![g.randn(&[5, 3])],
+            |t| weigh_pieces(&t[0].split(2, 0)?),
+        ));
+        out.push(OpCheck::new(
+            "split",
+            "size=2, dim=1, pieces weighted 1,2,3",
+            vec![g.randn(&[2, 5])],
+            |t| weigh_pieces(&t[0].split(2, 1)?),
+        ));
+        out.push(OpCheck::new(
+            "chunk",
+            "chunks=3, dim=1, p0 + 2·p1 + 3·p2",
+            vec![g.randn(&[2, 6])],
+            |t| {
+                let p = t[0].chunk(3, 1)?;
+                p[0].add(&p[1].mul_scalar(2.0))?.add(&p[2].mul_scalar(3.0))
+            },
+        ));
+        out.push(OpCheck::new(
+            "chunk",
+            "chunks=2, dim=0 (sizes 3, 2), pieces weighted",
+            vec![g.randn(&[5, 2])],
+            |t| weigh_pieces(&t[0].chunk(2, 0)?),
+        ));
+        out.push(OpCheck::new(
+            "chunk",
+            "chunks=4, dim=0 (3 pieces of 2), pieces weighted",
+            vec![g.randn(&[6])],
+            |t| weigh_pieces(&t[0].chunk(4, 0)?),
+        ));
+        out.push(OpCheck::new(
+            "narrow",
+            "dim=1, start=1, length=2",
+            vec![g.randn(&[2, 4, 3])],
+            |t| t[0].narrow(1, 1, 2),
+        ));
+        out.push(OpCheck::new(
+            "narrow",
+            "dim=0, start=0, length=1",
+            vec![g.randn(&[2, 3])],
+            |t| t[0].narrow(0, 0, 1),
+        ));
+        out.push(OpCheck::new(
+            "slice",
+            "dim=1, 1:7:2",
+            vec![g.randn(&[2, 7])],
+            |t| t[0].slice(1, 1, 7, 2),
+        ));
+        out.push(OpCheck::new(
+            "slice",
+            "dim=0, -3:100:2",
+            vec![g.randn(&[5])],
+            |t| t[0].slice(0, -3, 100, 2),
+        ));
+        out.push(OpCheck::new(
+            "slice",
+            "dim=2, 0:4:3",
+            vec![g.randn(&[2, 3, 4])],
+            |t| t[0].slice(2, 0, 4, 3),
+        ));
+        out.push(OpCheck::new(
+            "index_select",
+            "dim=1, indices [2, 0, 2, 2]",
+            vec![g.randn(&[2, 3, 4])],
+            |t| t[0].index_select(1, &[2, 0, 2, 2]),
+        ));
+        out.push(OpCheck::new(
+            "index_select",
+            "dim=0, indices [1, 1]",
+            vec![g.randn(&[3, 2])],
+            |t| t[0].index_select(0, &[1, 1]),
+        ));
+        let idx = f64_tensor(vec![0.0, 2.0, 2.0, 1.0, 1.0, 1.0, 0.0, 2.0], &[2, 4]);
+        out.push(OpCheck::new(
+            "gather",
+            "dim=1, index (2,4) with repeats",
+            vec![g.randn(&[2, 3])],
+            move |t| t[0].gather(1, &idx),
+        ));
+        let idx = f64_tensor(vec![2.0, 0.0, 1.0, 2.0, 2.0, 0.0], &[2, 3]);
+        out.push(OpCheck::new(
+            "gather",
+            "dim=0, index (2,3)",
+            vec![g.randn(&[3, 3])],
+            move |t| t[0].gather(0, &idx),
+        ));
+        let idx = f64_tensor(
+            vec![3.0, 0.0, 3.0, 1.0, 1.0, 2.0, 0.0, 0.0, 3.0, 2.0, 1.0, 0.0],
+            &[2, 2, 3],
+        );
+        out.push(OpCheck::new(
+            "gather",
+            "dim=2, index (2,2,3) smaller than the input",
+            vec![g.randn(&[2, 3, 4])],
+            move |t| t[0].gather(2, &idx),
+        ));
+        out.push(OpCheck::new(
+            "pad",
+            "[1, 2], value 0",
+            vec![g.randn(&[2, 3])],
+            |t| t[0].pad(&[1, 2], 0.0),
+        ));
+        out.push(OpCheck::new(
+            "pad",
+            "[1, 0, 0, 1], value 0.5",
+            vec![g.randn(&[2, 3])],
+            |t| t[0].pad(&[1, 0, 0, 1], 0.5),
+        ));
+        out.push(OpCheck::new(
+            "pad",
+            "[0, 1, 2, 0, 1, 1]",
+            vec![g.randn(&[2, 3, 2])],
+            |t| t[0].pad(&[0, 1, 2, 0, 1, 1], -1.0),
+        ));
+    }
+}

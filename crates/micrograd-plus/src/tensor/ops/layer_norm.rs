@@ -12,9 +12,10 @@
 //! - with `h = g·γ`: `dx = r · (h − mean(h) − x̂ · mean(h·x̂))`
 //!   (the mean and the variance both depend on every `x` of the row).
 
+use super::record::{promote, record, Fused, Operands, Scalar};
 use crate::kernels::simd;
 use crate::tensor::shape::{sum_slice, zip_sum};
-use crate::tensor::{with_slice, DType, Element, Storage, Tensor};
+use crate::tensor::{Element, Storage, Tensor};
 use crate::{Error, Result};
 use rayon::prelude::*;
 
@@ -149,20 +150,6 @@ impl Tensor {
         bias: Option<&Tensor>,
         eps: f64,
     ) -> Result<Tensor> {
-        let dtypes = [
-            Some(self.dtype()),
-            weight.map(Tensor::dtype),
-            bias.map(Tensor::dtype),
-        ];
-        if dtypes.iter().flatten().any(|&d| d != self.dtype()) {
-            let up = |t: &Tensor| t.to_dtype(DType::F64);
-            return up(self).layer_norm(
-                normalized_shape,
-                weight.map(up).as_ref(),
-                bias.map(up).as_ref(),
-                eps,
-            );
-        }
         let shape = self.shape();
         let k = normalized_shape.len();
         if shape.len() < k || shape[shape.len() - k..] != *normalized_shape {
@@ -188,65 +175,49 @@ impl Tensor {
         if self.numel() == 0 {
             // Nothing to normalise, but still an op of the graph: weight and
             // bias get (zero) gradients, as in PyTorch.
-            let mut inputs = vec![self.clone()];
-            inputs.extend(weight.cloned());
-            inputs.extend(bias.cloned());
+            let inputs: Vec<Tensor> = promote([Some(self), weight, bias])
+                .into_iter()
+                .flatten()
+                .collect();
             return Ok(Tensor::record(
-                Storage::filled(self.dtype(), 0, 0.0),
+                Storage::filled(inputs[0].dtype(), 0, 0.0),
                 shape.to_vec(),
                 "layer_norm",
                 inputs,
                 |_, inputs, _| Ok(inputs.iter().map(|t| Some(t.zeros_like())).collect()),
             ));
         }
-        let (y, stats) = {
-            let sx = self.storage();
-            let (sw, sb) = (weight.map(|t| t.storage()), bias.map(|t| t.storage()));
-            with_slice!(&*sx, |xv: T| {
-                let w = sw.as_ref().map(|s| T::slice(s).expect("dtype"));
-                let b = sb.as_ref().map(|s| T::slice(s).expect("dtype"));
-                let (y, stats) = forward(xv, w, b, n, eps);
-                let flat: Vec<T> = stats.into_iter().flatten().collect();
-                (T::into_storage(y), T::into_storage(flat))
-            })
-        };
-        let mut inputs = vec![self.clone()];
-        inputs.extend(weight.cloned());
-        inputs.extend(bias.cloned());
-        let (has_w, has_b) = (weight.is_some(), bias.is_some());
-        let norm_shape = normalized_shape.to_vec();
-        Ok(Tensor::record(
-            y,
+        Ok(record(
+            LayerNorm { n, eps },
+            [Some(self), weight, bias],
             shape.to_vec(),
-            "layer_norm",
-            inputs,
-            move |g, inputs, _| {
-                let x = &inputs[0];
-                let sw = has_w.then(|| inputs[1].storage());
-                let (sg, sx) = (g.storage(), x.storage());
-                let (dx, dw, db): (Storage, Storage, Storage) = with_slice!(&*sg, |gv: T| {
-                    let stats: Vec<[T; 2]> = T::slice(&stats)
-                        .expect("dtype")
-                        .chunks_exact(2)
-                        .map(|c| [c[0], c[1]])
-                        .collect();
-                    let w = sw.as_ref().map(|s| T::slice(s).expect("dtype"));
-                    let (dx, dw, db) = backward(gv, T::slice(&sx).expect("dtype"), w, &stats, n);
-                    (
-                        T::into_storage(dx),
-                        T::into_storage(dw),
-                        T::into_storage(db),
-                    )
-                });
-                let mut out = vec![Some(Tensor::from_storage(dx, x.shape().to_vec()))];
-                if has_w {
-                    out.push(Some(Tensor::from_storage(dw, norm_shape.clone())));
-                }
-                if has_b {
-                    out.push(Some(Tensor::from_storage(db, norm_shape.clone())));
-                }
-                Ok(out)
-            },
         ))
+    }
+}
+
+/// The recorded op: `n` normalised elements per row, and eps.
+struct LayerNorm {
+    n: usize,
+    eps: f64,
+}
+
+impl Fused for LayerNorm {
+    /// Each row's `[mean, 1/σ]`.
+    type Saved<T: Scalar> = Vec<[T; 2]>;
+    fn name(&self) -> &'static str {
+        "layer_norm"
+    }
+    fn forward<T: Scalar>(&self, x: &Operands<'_, T>) -> (Vec<T>, Vec<[T; 2]>) {
+        forward(&x[0], x.get(1), x.get(2), self.n, self.eps)
+    }
+    fn backward<T: Scalar>(
+        &self,
+        g: &[T],
+        x: &Operands<'_, T>,
+        stats: &Vec<[T; 2]>,
+        _: &[bool],
+    ) -> Vec<Option<Vec<T>>> {
+        let (dx, dw, db) = backward(g, &x[0], x.get(1), stats, self.n);
+        vec![Some(dx), Some(dw), Some(db)]
     }
 }

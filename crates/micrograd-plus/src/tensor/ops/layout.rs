@@ -353,3 +353,110 @@ impl Tensor {
         })
     }
 }
+
+/// This op family's gradient checks: its part of the catalogue that
+/// [`crate::gradcheck::op_checks`] concatenates (and `mgp gradcheck` runs).
+pub(crate) mod gradchecks {
+    use crate::gradcheck::suite::prelude::*;
+
+    pub(crate) fn layout_checks(g: &mut Gen, out: &mut Vec<OpCheck>) {
+        let x3 = &[2, 3, 4];
+        out.push(OpCheck::new(
+            "reshape",
+            "to [6, -1]",
+            vec![g.randn(x3)],
+            |t| t[0].reshape(&[6, -1]),
+        ));
+        out.push(OpCheck::new(
+            "reshape",
+            "to [4, 3, 2]",
+            vec![g.randn(x3)],
+            |t| t[0].reshape(&[4, 3, 2]),
+        ));
+        out.push(OpCheck::new(
+            "permute",
+            "[2, 0, 1]",
+            vec![g.randn(x3)],
+            |t| t[0].permute(&[2, 0, 1]),
+        ));
+        out.push(OpCheck::new(
+            "permute",
+            "[-1, 1, 0]",
+            vec![g.randn(x3)],
+            |t| t[0].permute(&[-1, 1, 0]),
+        ));
+        out.push(OpCheck::new(
+            "transpose",
+            "(0, -1)",
+            vec![g.randn(x3)],
+            |t| t[0].transpose(0, -1),
+        ));
+        out.push(OpCheck::new(
+            "transpose",
+            "(1, 0)",
+            vec![g.randn(&[2, 3])],
+            |t| t[0].transpose(1, 0),
+        ));
+        out.push(OpCheck::new("t", "", vec![g.randn(&[2, 3])], |t| t[0].t()));
+        out.push(OpCheck::new(
+            "t",
+            "1-D (identity)",
+            vec![g.randn(&[3])],
+            |t| t[0].t(),
+        ));
+        out.push(OpCheck::new(
+            "squeeze",
+            "all",
+            vec![g.randn(&[1, 3, 1])],
+            |t| t[0].squeeze(None),
+        ));
+        out.push(OpCheck::new(
+            "squeeze",
+            "dim=-1",
+            vec![g.randn(&[2, 3, 1])],
+            |t| t[0].squeeze(Some(-1)),
+        ));
+        out.push(OpCheck::new(
+            "unsqueeze",
+            "dim=1",
+            vec![g.randn(&[2, 3])],
+            |t| t[0].unsqueeze(1),
+        ));
+        out.push(OpCheck::new(
+            "unsqueeze",
+            "dim=-1",
+            vec![g.randn(&[3])],
+            |t| t[0].unsqueeze(-1),
+        ));
+        out.push(OpCheck::new("flatten", "(1, -1)", vec![g.randn(x3)], |t| {
+            t[0].flatten(1, -1)
+        }));
+        out.push(OpCheck::new("flatten", "(0, 1)", vec![g.randn(x3)], |t| {
+            t[0].flatten(0, 1)
+        }));
+        out.push(OpCheck::new(
+            "expand",
+            "to [2, -1, 4]",
+            vec![g.randn(&[3, 1])],
+            |t| t[0].expand(&[2, -1, 4]),
+        ));
+        out.push(OpCheck::new(
+            "expand",
+            "to [2, 3]",
+            vec![g.randn(&[1])],
+            |t| t[0].expand(&[2, 3]),
+        ));
+        out.push(OpCheck::new(
+            "broadcast_to",
+            "to (2,3)",
+            vec![g.randn(&[3])],
+            |t| t[0].broadcast_to(&[2, 3]),
+        ));
+        out.push(OpCheck::new(
+            "broadcast_to",
+            "to (2,3,4)",
+            vec![g.randn(&[2, 1, 4])],
+            |t| t[0].broadcast_to(&[2, 3, 4]),
+        ));
+    }
+}

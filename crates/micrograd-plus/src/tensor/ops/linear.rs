@@ -10,9 +10,10 @@
 //! - `∂L/∂W = Gᵀ·x`        (out×n · n×in)
 //! - `∂L/∂b = Σ_rows G`    (the bias was broadcast over the rows)
 
+use super::record::{record, Fused, Operands, Scalar};
 use crate::kernels::matmul::{MatMut, MatRef, Threads, Update};
 use crate::kernels::simd;
-use crate::tensor::{with_slice, DType, Element, Storage, Tensor};
+use crate::tensor::{Element, Tensor};
 use crate::{Error, Result};
 use rayon::prelude::*;
 use std::mem::MaybeUninit;
@@ -232,15 +233,6 @@ impl Tensor {
     /// assert_eq!(err, "linear: input [1, 2] has 2 features but weight [3, 5] expects 5");
     /// ```
     pub fn linear(&self, weight: &Tensor, bias: Option<&Tensor>) -> Result<Tensor> {
-        let dtypes = [
-            Some(self.dtype()),
-            Some(weight.dtype()),
-            bias.map(Tensor::dtype),
-        ];
-        if dtypes.iter().flatten().any(|&d| d != self.dtype()) {
-            let up = |t: &Tensor| t.to_dtype(DType::F64);
-            return up(self).linear(&up(weight), bias.map(up).as_ref());
-        }
         let (shape, wshape) = (self.shape(), weight.shape());
         if shape.is_empty() || wshape.len() != 2 {
             return Err(Error::shape(
@@ -275,52 +267,63 @@ impl Tensor {
         let rows: usize = shape[..shape.len() - 1].iter().product();
         let mut out_shape = shape.to_vec();
         *out_shape.last_mut().expect("rank >= 1") = out;
-        let y = {
-            let (sx, sw) = (self.storage(), weight.storage());
-            let sb = bias.map(|b| b.storage());
-            with_slice!(&*sx, |xv: T| T::into_storage(forward(
-                xv,
-                T::slice(&sw).expect("dtype"),
-                sb.as_ref().map(|s| T::slice(s).expect("dtype")),
-                (rows, inp, out),
-            )))
-        };
-        let mut inputs = vec![self.clone(), weight.clone()];
-        inputs.extend(bias.cloned());
-        Ok(Tensor::record(
-            y,
+        Ok(record(
+            Linear((rows, inp, out)),
+            [Some(self), Some(weight), bias],
             out_shape,
-            "linear",
-            inputs,
-            move |g, inputs, _| {
-                let (x, w) = (&inputs[0], &inputs[1]);
-                let want = [
-                    x.is_requires_grad(),
-                    w.is_requires_grad(),
-                    inputs.get(2).is_some_and(Tensor::is_requires_grad),
-                ];
-                let (sg, sx, sw) = (g.storage(), x.storage(), w.storage());
-                let grads: [Option<Storage>; 3] = with_slice!(&*sg, |gv: T| {
-                    let (dx, dw, db) = backward(
-                        gv,
-                        T::slice(&sx).expect("dtype"),
-                        T::slice(&sw).expect("dtype"),
-                        (rows, inp, out),
-                        want,
-                    );
-                    [dx, dw, db].map(|d| d.map(T::into_storage))
-                });
-                let [dx, dw, db] = grads;
-                let mut out = vec![
-                    dx.map(|s| Tensor::from_storage(s, x.shape().to_vec())),
-                    dw.map(|s| Tensor::from_storage(s, w.shape().to_vec())),
-                ];
-                if inputs.len() == 3 {
-                    out.push(db.map(|s| Tensor::from_storage(s, vec![w.shape()[0]])));
-                }
-                Ok(out)
-            },
         ))
+    }
+}
+
+/// The recorded op: `(rows, in, out)`.
+struct Linear((usize, usize, usize));
+
+impl Fused for Linear {
+    type Saved<T: Scalar> = ();
+    fn name(&self) -> &'static str {
+        "linear"
+    }
+    fn forward<T: Scalar>(&self, x: &Operands<'_, T>) -> (Vec<T>, ()) {
+        (forward(&x[0], &x[1], x.get(2), self.0), ())
+    }
+    fn backward<T: Scalar>(
+        &self,
+        g: &[T],
+        x: &Operands<'_, T>,
+        _: &(),
+        want: &[bool],
+    ) -> Vec<Option<Vec<T>>> {
+        let (dx, dw, db) = backward(g, &x[0], &x[1], self.0, [want[0], want[1], want[2]]);
+        vec![dx, dw, db]
+    }
+}
+
+/// This op family's gradient checks: its part of the catalogue that
+/// [`crate::gradcheck::op_checks`] concatenates (and `mgp gradcheck` runs).
+pub(crate) mod gradchecks {
+    use crate::gradcheck::suite::prelude::*;
+
+    /// linear: x·Wᵀ + b with input, weight and bias all checked.
+    pub(crate) fn linear_checks(g: &mut Gen, out: &mut Vec<OpCheck>) {
+        let linear_cases: [(&[usize], &str); 3] = [
+            (&[2, 3], "2-D input"),
+            (&[2, 2, 3], "3-D input (sequence)"),
+            (&[3], "1-D input"),
+        ];
+        for (sx, detail) in linear_cases {
+            out.push(OpCheck::new(
+                "linear",
+                detail,
+                vec![g.randn(sx), g.randn(&[4, 3]), g.randn(&[4])],
+                |t| t[0].linear(&t[1], Some(&t[2])),
+            ));
+        }
+        out.push(OpCheck::new(
+            "linear",
+            "no bias",
+            vec![g.randn(&[5, 3]), g.randn(&[2, 3])],
+            |t| t[0].linear(&t[1], None),
+        ));
     }
 }
 

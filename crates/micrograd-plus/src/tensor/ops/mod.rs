@@ -27,6 +27,10 @@
 //! | [`attention`] | scaled dot-product attention (fused, causal and padding masks) |
 //! | [`heads`] | split_heads, merge_heads (`(B, T, H·d) ↔ (B, H, T, d)`) |
 //! | [`layer_norm`] | layer_norm (fused) |
+//!
+//! [`record`] is where the fused ops (linear, matmul, attention, layer_norm,
+//! batch_norm, the convolutions) meet the graph: dtype promotion, locking,
+//! dtype dispatch and gradient shapes, written once.
 
 pub mod attention;
 pub mod batch_norm;
@@ -49,6 +53,7 @@ pub mod operators;
 pub mod padding;
 pub mod pool;
 pub mod rearrange;
+pub(crate) mod record;
 pub mod reduce;
 pub mod scan;
 pub mod select;

@@ -787,6 +787,62 @@ fn adaptive(op: &'static str, shape: &[usize], output_size: (usize, usize)) -> R
     })
 }
 
+/// This op family's gradient checks: its part of the catalogue that
+/// [`crate::gradcheck::op_checks`] concatenates (and `mgp gradcheck` runs).
+pub(crate) mod gradchecks {
+    use crate::gradcheck::suite::prelude::*;
+
+    /// Pooling: max over well-separated values (no ties within reach of the
+    /// step), with padding and overlapping windows; averages with and without
+    /// counting the padding; adaptive bins that overlap or stretch.
+    pub(crate) fn pool_checks(g: &mut Gen, out: &mut Vec<OpCheck>) {
+        type Case = (
+            &'static [usize],
+            (usize, usize),
+            (usize, usize),
+            (usize, usize),
+        );
+        let cases: [Case; 4] = [
+            (&[2, 3, 4, 6], (2, 2), (2, 2), (0, 0)),
+            (&[1, 2, 5, 5], (3, 3), (1, 1), (1, 1)),
+            (&[2, 2, 5, 6], (3, 2), (2, 1), (1, 1)),
+            (&[3, 5, 7], (3, 3), (2, 2), (1, 0)),
+        ];
+        for (shape, kernel, stride, padding) in cases {
+            let detail = format!("kernel={kernel:?} stride={stride:?} padding={padding:?}");
+            let x = g.spread(&[shape]).remove(0);
+            out.push(OpCheck::new(
+                "max_pool2d",
+                detail.clone(),
+                vec![x],
+                move |t| t[0].max_pool2d(kernel, stride, padding),
+            ));
+            for include in [true, false] {
+                out.push(OpCheck::new(
+                    "avg_pool2d",
+                    format!("{detail} count_include_pad={include}"),
+                    vec![g.randn(shape)],
+                    move |t| t[0].avg_pool2d(kernel, stride, padding, include),
+                ));
+            }
+        }
+        let cases: [(&[usize], (usize, usize)); 4] = [
+            (&[2, 3, 5, 7], (3, 4)),
+            (&[1, 2, 4, 4], (2, 2)),
+            (&[1, 2, 3, 3], (5, 4)),
+            (&[2, 6, 5], (1, 1)),
+        ];
+        for (shape, size) in cases {
+            out.push(OpCheck::new(
+                "adaptive_avg_pool2d",
+                format!("output_size={size:?}"),
+                vec![g.randn(shape)],
+                move |t| t[0].adaptive_avg_pool2d(size),
+            ));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

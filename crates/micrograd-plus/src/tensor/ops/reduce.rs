@@ -553,3 +553,141 @@ impl Tensor {
         Ok(Tensor::from_storage(out, out_shape))
     }
 }
+
+/// This op family's gradient checks: its part of the catalogue that
+/// [`crate::gradcheck::op_checks`] concatenates (and `mgp gradcheck` runs).
+pub(crate) mod gradchecks {
+    use crate::gradcheck::suite::prelude::*;
+
+    pub(crate) fn reduction_checks(g: &mut Gen, out: &mut Vec<OpCheck>) {
+        struct Reduction {
+            op: &'static str,
+            param: &'static str,
+            all: ReduceAll,
+            dims: ReduceDims,
+            separated: bool,
+        }
+        let reductions = [
+            Reduction {
+                op: "sum",
+                param: "",
+                all: |x| x.sum(),
+                dims: |x, d, k| x.sum_dims(d, k),
+                separated: false,
+            },
+            Reduction {
+                op: "mean",
+                param: "",
+                all: |x| x.mean(),
+                dims: |x, d, k| x.mean_dims(d, k),
+                separated: false,
+            },
+            Reduction {
+                op: "max",
+                param: "",
+                all: |x| x.max().expect("a non-empty tensor"),
+                dims: |x, d, k| x.max_dims(d, k),
+                separated: true,
+            },
+            Reduction {
+                op: "min",
+                param: "",
+                all: |x| x.min().expect("a non-empty tensor"),
+                dims: |x, d, k| x.min_dims(d, k),
+                separated: true,
+            },
+            Reduction {
+                op: "var",
+                param: "correction=0, ",
+                all: |x| x.var(0),
+                dims: |x, d, k| x.var_dims(d, 0, k),
+                separated: false,
+            },
+            Reduction {
+                op: "var",
+                param: "correction=1, ",
+                all: |x| x.var(1),
+                dims: |x, d, k| x.var_dims(d, 1, k),
+                separated: false,
+            },
+            Reduction {
+                op: "std",
+                param: "correction=0, ",
+                all: |x| x.std(0),
+                dims: |x, d, k| x.std_dims(d, 0, k),
+                separated: false,
+            },
+            Reduction {
+                op: "std",
+                param: "correction=1, ",
+                all: |x| x.std(1),
+                dims: |x, d, k| x.std_dims(d, 1, k),
+                separated: false,
+            },
+            Reduction {
+                op: "logsumexp",
+                param: "",
+                all: |x| x.logsumexp(),
+                dims: |x, d, k| x.logsumexp_dims(d, k),
+                separated: false,
+            },
+        ];
+        let dim_cases: [(&'static [isize], bool); 10] = [
+            (&[0], false),
+            (&[0], true),
+            (&[1], false),
+            (&[1], true),
+            (&[2], false),
+            (&[2], true),
+            (&[0, 2], false),
+            (&[-1, 0], true),
+            (&[0, 1, 2], true),
+            (&[1, 2], false),
+        ];
+        let s = &[2, 3, 4];
+        for r in &reductions {
+            let input = |g: &mut Gen| {
+                if r.separated {
+                    g.spread(&[s]).remove(0)
+                } else {
+                    g.randn(s)
+                }
+            };
+            let all = r.all;
+            out.push(OpCheck::new(
+                r.op,
+                format!("{}all elements", r.param),
+                vec![input(g)],
+                move |t| Ok(all(&t[0])),
+            ));
+            for (dims, keepdim) in dim_cases {
+                let f = r.dims;
+                out.push(OpCheck::new(
+                    r.op,
+                    format!("{}dims={dims:?}, keepdim={keepdim}", r.param),
+                    vec![input(g)],
+                    move |t| f(&t[0], dims, keepdim),
+                ));
+            }
+        }
+        // Degenerate shapes: a 0-d input and a vector.
+        out.push(OpCheck::new("sum", "0-d input", vec![g.randn(&[])], |t| {
+            Ok(t[0].sum())
+        }));
+        out.push(OpCheck::new("max", "0-d input", vec![g.randn(&[])], |t| {
+            t[0].max()
+        }));
+        out.push(OpCheck::new(
+            "min",
+            "dims=[0], keepdim=false",
+            vec![g.spread(&[&[5]]).remove(0)],
+            |t| t[0].min_dims(&[0], false),
+        ));
+        out.push(OpCheck::new(
+            "logsumexp",
+            "large inputs (1000 + x)",
+            vec![g.randn(&[2, 3])],
+            |t| t[0].add_scalar(1000.0).logsumexp_dims(&[1], false),
+        ));
+    }
+}

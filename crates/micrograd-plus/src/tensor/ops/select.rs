@@ -180,3 +180,47 @@ impl Tensor {
         Tensor::from_vec(out, &shape)
     }
 }
+
+/// This op family's gradient checks: its part of the catalogue that
+/// [`crate::gradcheck::op_checks`] concatenates (and `mgp gradcheck` runs).
+pub(crate) mod gradchecks {
+    use crate::gradcheck::suite::prelude::*;
+
+    pub(crate) fn select_checks(g: &mut Gen, out: &mut Vec<OpCheck>) {
+        let mask = f64_tensor(vec![1.0, 0.0, 1.0, 0.0, 0.0, 1.0], &[2, 3, 1]);
+        out.push(OpCheck::new(
+            "where",
+            "mask (2,3,1) broadcast with a and b",
+            vec![g.randn(&[3, 4]), g.randn(&[1, 4])],
+            move |t| Tensor::where_(&mask, &t[0], &t[1]),
+        ));
+        let mask = f64_tensor(vec![0.0, 1.0, 1.0], &[3]);
+        out.push(OpCheck::new(
+            "where",
+            "mask (3,), 0-d b",
+            vec![g.randn(&[2, 3]), g.randn(&[])],
+            move |t| Tensor::where_(&mask, &t[0], &t[1]),
+        ));
+        let mask = f64_tensor(vec![1.0, 0.0, 0.0, 1.0, 1.0, 0.0], &[2, 3]);
+        out.push(OpCheck::new(
+            "where",
+            "mask (2,3), same shapes",
+            vec![g.randn(&[2, 3]), g.randn(&[2, 3])],
+            move |t| Tensor::where_(&mask, &t[0], &t[1]),
+        ));
+        let mask = f64_tensor(vec![1.0, 0.0, 1.0], &[3, 1]);
+        out.push(OpCheck::new(
+            "masked_fill",
+            "mask (3,1), value -2",
+            vec![g.randn(&[2, 3, 4])],
+            move |t| t[0].masked_fill(&mask, -2.0),
+        ));
+        let mask = f64_tensor(vec![0.0, 1.0, 1.0, 0.0, 1.0, 0.0], &[2, 3]);
+        out.push(OpCheck::new(
+            "masked_fill",
+            "mask (2,3), value 0",
+            vec![g.randn(&[2, 3])],
+            move |t| t[0].masked_fill(&mask, 0.0),
+        ));
+    }
+}

@@ -217,3 +217,38 @@ impl Tensor {
         a.mul(&b.sigmoid())
     }
 }
+
+/// This op family's gradient checks: its part of the catalogue that
+/// [`crate::gradcheck::op_checks`] concatenates (and `mgp gradcheck` runs).
+pub(crate) mod gradchecks {
+    use crate::gradcheck::suite::prelude::*;
+
+    pub(crate) fn softmax_checks(g: &mut Gen, out: &mut Vec<OpCheck>) {
+        for dim in [0, 1, 2, -1] {
+            out.push(OpCheck::new(
+                "softmax",
+                format!("dim={dim}"),
+                vec![g.randn(&[2, 3, 4])],
+                move |t| t[0].softmax(dim),
+            ));
+            out.push(OpCheck::new(
+                "log_softmax",
+                format!("dim={dim}"),
+                vec![g.randn(&[2, 3, 4])],
+                move |t| t[0].log_softmax(dim),
+            ));
+        }
+        out.push(OpCheck::new(
+            "softmax",
+            "dim=0, 1-D",
+            vec![g.randn(&[5])],
+            |t| t[0].softmax(0),
+        ));
+        out.push(OpCheck::new(
+            "log_softmax",
+            "dim=-1, large inputs (1000 + x)",
+            vec![g.randn(&[2, 3])],
+            |t| t[0].add_scalar(1000.0).log_softmax(-1),
+        ));
+    }
+}

@@ -780,6 +780,244 @@ fn gelu_inner<T: Element>(x: T) -> T {
     T::of(GELU_C) * (x + T::of(0.044715) * x * x * x)
 }
 
+/// This op family's gradient checks: its part of the catalogue that
+/// [`crate::gradcheck::op_checks`] concatenates (and `mgp gradcheck` runs).
+pub(crate) mod gradchecks {
+    use crate::gradcheck::suite::prelude::*;
+
+    pub(crate) fn scalar_checks(g: &mut Gen, out: &mut Vec<OpCheck>) {
+        let s = &[2, 3];
+        out.push(OpCheck::new("add_scalar", "s=1.5", vec![g.randn(s)], |t| {
+            Ok(t[0].add_scalar(1.5))
+        }));
+        out.push(OpCheck::new("sub_scalar", "s=0.7", vec![g.randn(s)], |t| {
+            Ok(t[0].sub_scalar(0.7))
+        }));
+        out.push(OpCheck::new("rsub_scalar", "s=2", vec![g.randn(s)], |t| {
+            Ok(t[0].rsub_scalar(2.0))
+        }));
+        out.push(OpCheck::new(
+            "mul_scalar",
+            "s=-1.5",
+            vec![g.randn(s)],
+            |t| Ok(t[0].mul_scalar(-1.5)),
+        ));
+        out.push(OpCheck::new("div_scalar", "s=4", vec![g.randn(s)], |t| {
+            Ok(t[0].div_scalar(4.0))
+        }));
+        out.push(OpCheck::new("rdiv_scalar", "s=2", vec![g.away(s)], |t| {
+            Ok(t[0].rdiv_scalar(2.0))
+        }));
+        for (e, detail) in [(2.5, "e=2.5"), (-1.5, "e=-1.5"), (0.5, "e=0.5")] {
+            out.push(OpCheck::new(
+                "pow_scalar",
+                detail,
+                vec![g.positive(s)],
+                move |t| Ok(t[0].pow_scalar(e)),
+            ));
+        }
+        out.push(OpCheck::new(
+            "pow_scalar",
+            "e=3, negative bases",
+            vec![g.randn(s)],
+            |t| Ok(t[0].pow_scalar(3.0)),
+        ));
+        out.push(OpCheck::new(
+            "operators",
+            "(2 - x) * 3 / y + 1 - -x",
+            vec![g.randn(s), g.away(&[3])],
+            |t| Ok((2.0 - &t[0]) * 3.0 / &t[1] + 1.0 - -&t[0]),
+        ));
+    }
+    pub(crate) fn unary_checks(g: &mut Gen, out: &mut Vec<OpCheck>) {
+        #[derive(Clone, Copy)]
+        enum Input {
+            Normal,
+            Positive,
+            Spread,
+        }
+        let ops: [(&'static str, UnaryOp, Input); 14] = [
+            ("neg", Tensor::neg, Input::Normal),
+            ("exp", Tensor::exp, Input::Normal),
+            ("log", Tensor::log, Input::Positive),
+            ("sqrt", Tensor::sqrt, Input::Positive),
+            ("abs", Tensor::abs, Input::Spread),
+            ("sin", Tensor::sin, Input::Normal),
+            ("cos", Tensor::cos, Input::Normal),
+            ("relu", Tensor::relu, Input::Spread),
+            ("sigmoid", Tensor::sigmoid, Input::Spread),
+            ("tanh", Tensor::tanh, Input::Normal),
+            ("gelu", Tensor::gelu, Input::Normal),
+            ("gelu_tanh", Tensor::gelu_tanh, Input::Normal),
+            ("silu", Tensor::silu, Input::Normal),
+            ("softplus", Tensor::softplus, Input::Normal),
+        ];
+        let s = &[3, 4];
+        let input = |g: &mut Gen, kind: Input, shape: &[usize]| match kind {
+            Input::Normal => g.randn(shape),
+            Input::Positive => g.positive(shape),
+            Input::Spread => g.spread(&[shape]).remove(0),
+        };
+        for (name, op, kind) in ops {
+            let x = input(g, kind, s);
+            out.push(OpCheck::new(name, "", vec![x], move |t| Ok(op(&t[0]))));
+        }
+        // 0-d inputs through the same elementwise path.
+        for (name, op, kind) in [
+            ("exp", Tensor::exp as UnaryOp, Input::Normal),
+            ("log", Tensor::log, Input::Positive),
+        ] {
+            let x = input(g, kind, &[]);
+            out.push(OpCheck::new(name, "0-d", vec![x], move |t| Ok(op(&t[0]))));
+        }
+        // Softplus is linear above 20 (PyTorch's threshold): both branches.
+        out.push(OpCheck::new(
+            "softplus",
+            "both sides of the threshold 20",
+            vec![f64_tensor(vec![-3.0, 0.5, 19.5, 25.0, 30.0], &[5])],
+            |t| Ok(t[0].softplus()),
+        ));
+        for alpha in [0.1, 0.5] {
+            let x = g.spread(&[s]).remove(0);
+            out.push(OpCheck::new(
+                "leaky_relu",
+                format!("alpha={alpha}"),
+                vec![x],
+                move |t| Ok(t[0].leaky_relu(alpha)),
+            ));
+        }
+        for alpha in [1.0, 0.5] {
+            let x = g.spread(&[s]).remove(0);
+            out.push(OpCheck::new(
+                "elu",
+                format!("alpha={alpha}"),
+                vec![x],
+                move |t| Ok(t[0].elu(alpha)),
+            ));
+        }
+        // Spread values are 0.1 + 0.2k (± 0.01): bounds at -0.4 and 0.6 are far
+        // from all of them, and some values fall on each side of each bound.
+        for (min, max) in [
+            (Some(-0.4), Some(0.6)),
+            (Some(-0.4), None),
+            (None, Some(0.6)),
+        ] {
+            let x = g.spread(&[s]).remove(0);
+            out.push(OpCheck::new(
+                "clamp",
+                format!("min={min:?}, max={max:?}"),
+                vec![x],
+                move |t| Ok(t[0].clamp(min, max)),
+            ));
+        }
+    }
+    /// The activations and math functions of issue 14, and clamp with tensor
+    /// bounds and lerp. Inputs sit away from every kink: `spread` values scaled
+    /// so that none is within 0.05 of 0, ±1, ±3 or 6.
+    pub(crate) fn activation_checks(g: &mut Gen, out: &mut Vec<OpCheck>) {
+        let s = &[3, 4];
+        let scaled = |g: &mut Gen, k: f64| g.spread(&[s]).remove(0).mul_scalar(k);
+        // Spread values are 0.1 + 0.2k (± 0.01): ×7 puts them on both sides of
+        // 0 and 6, ×5 on both sides of ±3, ×1.5 on both sides of ±1.
+        out.push(OpCheck::new("relu6", "", vec![scaled(g, 7.0)], |t| {
+            Ok(t[0].relu6())
+        }));
+        out.push(OpCheck::new(
+            "hardtanh",
+            "[-1, 1]",
+            vec![scaled(g, 1.5)],
+            |t| t[0].hardtanh(-1.0, 1.0),
+        ));
+        out.push(OpCheck::new("hardswish", "", vec![scaled(g, 5.0)], |t| {
+            Ok(t[0].hardswish())
+        }));
+        out.push(OpCheck::new("hardsigmoid", "", vec![scaled(g, 5.0)], |t| {
+            Ok(t[0].hardsigmoid())
+        }));
+        out.push(OpCheck::new("softsign", "", vec![scaled(g, 3.0)], |t| {
+            Ok(t[0].softsign())
+        }));
+        let smooth: [(&'static str, UnaryOp); 6] = [
+            ("selu", Tensor::selu),
+            ("mish", Tensor::mish),
+            ("logsigmoid", Tensor::logsigmoid),
+            ("erf", Tensor::erf),
+            ("expm1", Tensor::expm1),
+            ("square", Tensor::square),
+        ];
+        for (name, op) in smooth {
+            let x = g.randn(s).mul_scalar(2.0);
+            out.push(OpCheck::new(name, "", vec![x], move |t| Ok(op(&t[0]))));
+        }
+        let positive: [(&'static str, UnaryOp); 3] = [
+            ("log1p", Tensor::log1p),
+            ("log2", Tensor::log2),
+            ("rsqrt", Tensor::rsqrt),
+        ];
+        for (name, op) in positive {
+            let x = g.positive(s);
+            out.push(OpCheck::new(name, "", vec![x], move |t| Ok(op(&t[0]))));
+        }
+        // tan stays well inside (−π/2, π/2).
+        out.push(OpCheck::new(
+            "tan",
+            "",
+            vec![g.randn(s).mul_scalar(0.4)],
+            |t| Ok(t[0].tan()),
+        ));
+        for alpha in [1.0, 0.5, 2.0] {
+            out.push(OpCheck::new(
+                "celu",
+                format!("alpha={alpha}"),
+                vec![g.randn(s).mul_scalar(2.0)],
+                move |t| t[0].celu(alpha),
+            ));
+        }
+        // Both branches of softplus: βx on both sides of the threshold.
+        for (beta, threshold) in [(2.0, 5.0), (0.5, 1.0)] {
+            out.push(OpCheck::new(
+                "softplus",
+                format!("beta={beta}, threshold={threshold}"),
+                vec![g.randn(s).mul_scalar(3.0)],
+                move |t| Ok(t[0].softplus_with(beta, threshold)),
+            ));
+        }
+        for dim in [0, 1, -1] {
+            out.push(OpCheck::new(
+                "softmin",
+                format!("dim={dim}"),
+                vec![g.randn(&[2, 3, 4])],
+                move |t| t[0].softmin(dim),
+            ));
+        }
+        // x below, inside and above its bounds, and bounds that cross (there
+        // max wins); every value at least 0.05 from every other.
+        let inputs = vec![
+            f64_tensor(vec![-1.0, 0.3, 2.1, 0.55, -0.4, 1.4], &[2, 3]),
+            f64_tensor(vec![-0.5, 0.1, 0.8], &[3]),
+            f64_tensor(vec![1.0, 0.2], &[2, 1]),
+        ];
+        out.push(OpCheck::new(
+            "clamp",
+            "tensor bounds, broadcast",
+            inputs,
+            |t| t[0].clamp_tensor(Some(&t[1]), Some(&t[2])),
+        ));
+        out.push(OpCheck::new(
+            "lerp",
+            "broadcast weight",
+            vec![g.randn(&[2, 3]), g.randn(&[3]), g.randn(&[2, 1])],
+            |t| t[0].lerp(&t[1], &t[2]),
+        ));
+        out.push(OpCheck::new(
+            "lerp",
+            "scalar weight 0.7",
+            vec![g.randn(&[2, 3]), g.randn(&[2, 3])],
+            |t| t[0].lerp_scalar(&t[1], 0.7),
+        ));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use crate::Tensor;
