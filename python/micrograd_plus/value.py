@@ -14,6 +14,7 @@ and local derivatives as micrograd's ``engine.py``)::
 import shutil
 import subprocess
 
+from . import _core
 from ._core import Value
 
 __all__ = ["Value", "draw_dot", "Graph"]
@@ -63,36 +64,10 @@ class Graph:
         return path
 
 
-def _dot_text(text):
-    """`text` safe inside a Graphviz record label."""
-    for ch in '\\"{}|<>':
-        text = text.replace(ch, "\\" + ch)
-    return text
-
-
 def draw_dot(root, rankdir="LR"):
     """The graph that computed `root` (a Value) as a `Graph`, as micrograd
     draws it: one record per value (its label, data and grad) and one oval per
     op. DOT text, and a picture in Jupyter when Graphviz is installed."""
     if not isinstance(root, Value):
         raise TypeError(f"draw_dot expects a Value, got {type(root).__name__}")
-    if rankdir not in ("LR", "TB"):
-        raise ValueError(f"draw_dot: rankdir must be 'LR' or 'TB', got {rankdir!r}")
-    lines = ["digraph G {", f"  rankdir={rankdir};"]
-    seen, stack = set(), [root]
-    while stack:  # iterative: a long chain would overflow Python's recursion limit
-        v = stack.pop()
-        if id(v) in seen:
-            continue
-        seen.add(id(v))
-        node = f"n{id(v)}"
-        label = _dot_text(v.label)
-        lines.append(f'  {node} [shape=record, label="{{ {label} | data {v.data:.4f} | grad {v.grad:.4f} }}"];')
-        if v._prev:
-            lines.append(f'  {node}op [label="{_dot_text(v._op)}"];')
-            lines.append(f"  {node}op -> {node};")
-            for child in v._prev:
-                lines.append(f"  n{id(child)} -> {node}op;")
-                stack.append(child)
-    lines.append("}")
-    return Graph("\n".join(lines) + "\n")
+    return Graph(_core.value_dot(root, rankdir))

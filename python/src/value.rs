@@ -2,8 +2,10 @@
 //! thing a learner reads, with the same names as micrograd (`data`, `grad`,
 //! `_prev`, `_op`, `backward`) and a Graphviz picture of its graph.
 
+use micrograd_plus::value::dot::graph;
 use micrograd_plus::value::Value;
-use pyo3::exceptions::PyTypeError;
+use micrograd_plus::viz::Direction;
+use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PySet;
 
@@ -184,7 +186,41 @@ impl PyValue {
     }
 }
 
+/// The DOT text of `root`'s graph (the library's `value::dot`), with the
+/// `label` of every Python value in it; `rankdir` is "LR" or "TB".
+#[pyfunction]
+fn value_dot(root: &Bound<'_, PyValue>, rankdir: &str) -> PyResult<String> {
+    let direction = match rankdir {
+        "LR" => Direction::LeftToRight,
+        "TB" => Direction::TopToBottom,
+        _ => {
+            return Err(PyValueError::new_err(format!(
+                "draw_dot: rankdir must be 'LR' or 'TB', got {rankdir:?}"
+            )));
+        }
+    };
+    // The labels live on the Python objects: walk `_prev` (iteratively, a
+    // long chain would overflow the stack) to collect them.
+    let py = root.py();
+    let mut labelled: Vec<(Value, String)> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    let mut stack = vec![root.clone()];
+    while let Some(v) = stack.pop() {
+        let v = v.borrow();
+        if !seen.insert(v.inner.id()) {
+            continue;
+        }
+        if !v.label.is_empty() {
+            labelled.push((v.inner.clone(), v.label.clone()));
+        }
+        stack.extend(v.prev.iter().map(|p| p.bind(py).clone()));
+    }
+    let labels: Vec<(&Value, &str)> = labelled.iter().map(|(v, s)| (v, s.as_str())).collect();
+    Ok(graph(&root.borrow().inner, &labels).to_dot_towards(direction))
+}
+
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyValue>()?;
+    m.add_function(wrap_pyfunction!(value_dot, m)?)?;
     Ok(())
 }

@@ -57,6 +57,19 @@ def test_draw_dot_shows_labels_data_grads_and_ops():
         draw_dot(Tensor([1.0]))
 
 
+def test_draw_dot_draws_every_node_once_in_either_direction():
+    a = Value(2.0, label="a")
+    b = a * a + a  # a reached three times, drawn once
+    b.label = "b"
+    dot = str(draw_dot(b, rankdir="TB"))
+    assert "rankdir=TB;" in dot and dot.count("{ a | data 2.0000") == 1
+    assert dot.count("shape=record") == 3  # a, a*a and b
+    assert dot.count("->") == 2 + 2 + 2  # a->*, a->*, *->a*a, a*a->+, a->+, +->b
+    assert "rankdir=LR;" in str(draw_dot(b))
+    with pytest.raises(ValueError, match="rankdir must be 'LR' or 'TB'"):
+        draw_dot(b, rankdir="RL")
+
+
 def test_a_composite_engine_op_keeps_its_python_name():
     x = Tensor([1.0, 2.0], requires_grad=True)
     w = Tensor([[1.0], [2.0]], requires_grad=True)

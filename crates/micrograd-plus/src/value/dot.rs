@@ -39,12 +39,12 @@ use crate::viz::{Graph, Shape};
 pub fn graph(root: &Value, labels: &[(&Value, &str)]) -> Graph {
     let mut g = Graph::new();
     let mut index = std::collections::HashMap::new();
+    // Reversed, so a value named twice keeps its first name.
+    let labels: std::collections::HashMap<usize, &str> =
+        labels.iter().rev().map(|(v, s)| (v.id(), *s)).collect();
     for v in root.topological_order() {
         let id = v.id();
-        let label = labels
-            .iter()
-            .find(|(l, _)| l.same_node(&v))
-            .map(|(_, s)| *s);
+        let label = labels.get(&id).copied();
         let fields = label.map(str::to_string).into_iter().chain([
             format!("data {:.4}", v.data()),
             format!("grad {:.4}", v.grad()),

@@ -38,6 +38,16 @@ pub enum Shape {
     Oval,
 }
 
+/// Which way a DOT graph flows, inputs first (Graphviz's `rankdir`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Direction {
+    /// Inputs on the left (`LR`), as micrograd draws.
+    #[default]
+    LeftToRight,
+    /// Inputs at the top (`TB`).
+    TopToBottom,
+}
+
 /// One box of a [`Graph`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct Node {
@@ -111,7 +121,21 @@ impl Graph {
     /// assert!(g.to_dot().contains(r#"n1 [shape=record, label="{ w1 | data -3.0000 }"];"#));
     /// ```
     pub fn to_dot(&self) -> String {
-        let mut out = String::from("digraph G {\n  rankdir=LR;\n");
+        self.to_dot_towards(Direction::LeftToRight)
+    }
+
+    /// Graphviz DOT text laid out in `direction` (micrograd's `rankdir`).
+    ///
+    /// ```
+    /// use micrograd_plus::viz::{Direction, Graph};
+    /// assert!(Graph::new().to_dot_towards(Direction::TopToBottom).contains("rankdir=TB;"));
+    /// ```
+    pub fn to_dot_towards(&self, direction: Direction) -> String {
+        let rankdir = match direction {
+            Direction::LeftToRight => "LR",
+            Direction::TopToBottom => "TB",
+        };
+        let mut out = format!("digraph G {{\n  rankdir={rankdir};\n");
         for n in &self.nodes {
             let fields: Vec<String> = n.fields.iter().map(|f| escape(f)).collect();
             // `writeln!` into a String cannot fail.
