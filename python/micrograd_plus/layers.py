@@ -29,6 +29,7 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple, Union
 
 import numpy as np
 
+from . import _core
 from .tensor import Tensor
 
 __all__ = [
@@ -607,6 +608,12 @@ class Dropout(Module):
         x = _to_tensor(x, "Dropout")
         if not self.training or self.p == 0:
             return x
+        # The engine draws NumPy's own numbers from its global generator
+        # (several times faster than np.random.rand), unless a program has
+        # swapped that generator for another kind.
+        out = _core.dropout_numpy(x, float(self.p))
+        if out is not None:
+            return out
         dtype = np.dtype(x.dtype)
         keep = np.random.rand(*x.shape) > self.p
         mask = np.asarray(keep, dtype=dtype) * dtype.type(1.0 / (1.0 - self.p))

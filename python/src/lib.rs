@@ -8,7 +8,8 @@
 //!   nodes of the engine's graph;
 //! - `convert`: NumPy arrays and Python values to engine storage and back;
 //! - `optim`, `loss`: the library's optimizers and losses, by name;
-//! - `value`: micrograd's scalar `Value`.
+//! - `value`: micrograd's scalar `Value`;
+//! - `numpy_random`: NumPy's global generator drawn from in Rust (dropout).
 //!
 //! Errors: the library's typed errors become Python exceptions (shape and
 //! argument errors `ValueError`, index errors `IndexError`, autograd errors
@@ -18,6 +19,7 @@
 mod convert;
 mod custom_op;
 mod loss;
+mod numpy_random;
 mod optim;
 mod tensor;
 mod value;
@@ -101,6 +103,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(is_grad_enabled, m)?)?;
     m.add_function(wrap_pyfunction!(set_grad_enabled, m)?)?;
     loss::register(m)?;
+    numpy_random::register(m)?;
     optim::register(m)?;
     value::register(m)?;
     Ok(())

@@ -111,6 +111,42 @@ def test_dropout_mask_is_rand_greater_than_p_scaled(p):
     assert_close(x.grad, keep / (1 - p), rtol=1e-6, atol=0)
 
 
+def test_dropout_draws_numpys_numbers_and_leaves_its_generator_where_numpy_would():
+    # Several masks in a row, 2,000+ draws, so NumPy's state twists
+    # (every 312 doubles) inside and between masks; float32 and float64.
+    d = Dropout(0.3)
+    shapes = [(64, 13), (7,), (3, 100), (1, 1)]
+    set_seed(11)
+    xs = [Tensor(np.random.standard_normal(s), dtype=dt) for s in shapes for dt in (np.float32, np.float64)]
+    state = np.random.get_state()
+    ys = [d(x) for x in xs]
+    after = np.random.get_state()
+    np.random.set_state(state)
+    for x, y in zip(xs, ys):
+        keep = np.random.rand(*x.shape) > 0.3
+        expected = x.data * (np.asarray(keep, dtype=x.data.dtype) * x.data.dtype.type(1 / 0.7))
+        assert y.data.dtype == x.data.dtype
+        assert np.array_equal(y.data, expected)
+    # The generator ends where NumPy's own draws leave it.
+    now = np.random.get_state()
+    assert np.array_equal(after[1], now[1]) and after[2] == now[2]
+
+
+def test_dropout_falls_back_to_numpy_when_the_global_generator_is_not_an_mt19937():
+    set_bit_generator = getattr(np.random, "set_bit_generator", None)
+    if set_bit_generator is None:
+        pytest.skip("numpy.random.set_bit_generator needs NumPy >= 1.25")
+    saved = np.random.get_bit_generator()
+    try:
+        set_bit_generator(np.random.PCG64(5))
+        y = Dropout(0.5)(Tensor(np.ones((10, 10))))
+        set_bit_generator(np.random.PCG64(5))
+        keep = np.random.rand(10, 10) > 0.5
+        assert np.array_equal(y.data, keep * np.float32(2.0))
+    finally:
+        set_bit_generator(saved)
+
+
 def test_dropout_eval_is_identity_and_train_eval_return_self():
     d = Dropout(0.5)
     assert d.eval() is d and d.training is False

@@ -73,7 +73,12 @@ impl Dropper {
             return Ok(x.clone());
         }
         let mut rng = self.rng.lock().unwrap_or_else(|e| e.into_inner());
-        dropout_with(x, self.p, mask_shape, &mut *rng)
+        dropout_with(
+            x,
+            self.p,
+            mask_shape,
+            std::iter::repeat_with(|| rng.r#gen()),
+        )
     }
 }
 

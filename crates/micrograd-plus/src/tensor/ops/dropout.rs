@@ -31,23 +31,35 @@ pub(crate) fn check_probability(op: &'static str, p: f64) -> Result<()> {
     }
 }
 
-/// `x · mask` with a mask of `mask_shape` (broadcast over `x`) drawn from
-/// `rng`: 0 with probability `p`, `1/(1 − p)` otherwise. `p` must already
-/// be checked; `p = 0` returns `x` itself and draws nothing.
+/// `x · mask` with a mask of `mask_shape` (broadcast over `x`) made from
+/// `draws`, uniform numbers in `[0, 1)` taken one per mask element in
+/// row-major order: 0 where the draw is below `p`, `1/(1 − p)` otherwise.
+/// `p` must already be checked; `p = 0` returns `x` itself and draws
+/// nothing; too few draws is an error.
 pub(crate) fn dropout_with(
     x: &Tensor,
     p: f64,
     mask_shape: &[usize],
-    rng: &mut impl Rng,
+    draws: impl Iterator<Item = f64>,
 ) -> Result<Tensor> {
     if p == 0.0 {
         return Ok(x.clone());
     }
     let scale = 1.0 / (1.0 - p);
     let n: usize = mask_shape.iter().product();
-    let mask: Vec<f64> = (0..n)
-        .map(|_| if rng.r#gen::<f64>() < p { 0.0 } else { scale })
+    let mask: Vec<f64> = draws
+        .take(n)
+        .map(|u| if u < p { 0.0 } else { scale })
         .collect();
+    if mask.len() != n {
+        return Err(Error::argument(
+            "dropout",
+            format!(
+                "{} uniform draws for a mask of {n} elements {mask_shape:?}",
+                mask.len()
+            ),
+        ));
+    }
     let mask = Tensor::from_vec(mask, mask_shape)?.to_dtype(x.dtype());
     x.mul(&mask)
 }
@@ -77,6 +89,46 @@ impl Tensor {
         if !training {
             return Ok(self.clone());
         }
-        with_rng(|rng| dropout_with(self, p, self.shape(), rng))
+        with_rng(|rng| {
+            dropout_with(
+                self,
+                p,
+                self.shape(),
+                std::iter::repeat_with(|| rng.r#gen()),
+            )
+        })
+    }
+
+    /// Dropout (while training) with the uniform draws supplied by the
+    /// caller: `uniforms` holds one number in `[0, 1)` per element, in
+    /// row-major order, and an element is dropped where its number is below
+    /// `p`. The Python package uses it with NumPy's numbers, as the course's
+    /// `np.random.rand(*x.shape) > p` draws them.
+    ///
+    /// ```
+    /// use micrograd_plus::{random::Mt19937, Tensor};
+    /// let x = Tensor::ones(&[3]);
+    /// // np.random.seed(42); np.random.rand(3) is [0.37, 0.95, 0.73]
+    /// let mut uniforms = [0.0; 3];
+    /// Mt19937::new(42).fill_f64(&mut uniforms);
+    /// let y = x.dropout_with_uniforms(0.5, &uniforms).unwrap();
+    /// assert_eq!(y.to_vec::<f32>(), vec![0.0, 2.0, 2.0]);
+    /// let err = x.dropout_with_uniforms(0.5, &uniforms[..2]).unwrap_err();
+    /// assert_eq!(err.to_string(), "dropout: 2 uniform draws for a mask of 3 elements [3]");
+    /// ```
+    pub fn dropout_with_uniforms(&self, p: f64, uniforms: &[f64]) -> Result<Tensor> {
+        check_probability("dropout", p)?;
+        if uniforms.len() != self.numel() {
+            return Err(Error::argument(
+                "dropout",
+                format!(
+                    "{} uniform draws for a mask of {} elements {:?}",
+                    uniforms.len(),
+                    self.numel(),
+                    self.shape()
+                ),
+            ));
+        }
+        dropout_with(self, p, self.shape(), uniforms.iter().copied())
     }
 }

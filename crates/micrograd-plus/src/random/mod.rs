@@ -41,3 +41,6 @@ pub fn manual_seed(seed: u64) {
 pub fn with_rng<R>(f: impl FnOnce(&mut StdRng) -> R) -> R {
     GENERATOR.with(|g| f(&mut g.borrow_mut()))
 }
+
+pub mod mt19937;
+pub use mt19937::Mt19937;
