@@ -1,6 +1,6 @@
 //! The language commands: `mgp train gpt-shakespeare`, `mgp train
 //! gpt-tinytalks`, `mgp generate`, `mgp milestone attention`, `mgp milestone
-//! 5` and `mgp bench gpt`. Parsing and printing only; the recipes live in
+//! 5`. Parsing and printing only; the recipes live in
 //! `micrograd_plus::train::{gpt, reversal}`.
 
 use super::args::{non_negative_f64, positive_f64, positive_usize};
@@ -8,7 +8,6 @@ use super::milestone::verdict;
 use super::run_dir::RunDir;
 use super::train_common::{progress_bar, start_doctor, RunArgs};
 use anyhow::Context;
-use micrograd_plus::bench::BenchResult;
 use micrograd_plus::data::embedded;
 use micrograd_plus::data::text::read_text;
 use micrograd_plus::models::{GPTConfig, Sampling};
@@ -606,14 +605,4 @@ pub fn milestone_5(seed: u64, bar: f64) -> anyhow::Result<bool> {
         trained.checkpoint.display()
     );
     Ok(pass)
-}
-
-/// `mgp bench gpt`: training steps of the reference configuration (batch
-/// 32, context 64, C 128, 4 heads, 4 layers, vocabulary 65, AdamW).
-pub fn bench(batch: usize, runs: usize) -> anyhow::Result<BenchResult> {
-    let config = TrainConfig {
-        batch_size: batch,
-        ..TrainConfig::shakespeare(65)
-    };
-    Ok(recipe::bench_steps(&config, 3, runs)?)
 }

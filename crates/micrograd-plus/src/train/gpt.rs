@@ -22,7 +22,6 @@ use super::charts::{draw_lines, Axes, TEST_COLOUR, TRAIN_COLOUR};
 use super::doctor::breakage::{scale_weight_matrices, unstable_softmax_loss};
 use super::doctor::{anomaly_steps, Breakage, Doctor};
 use super::saved::Architecture;
-use crate::bench::BenchResult;
 use crate::canvas::{register_font, render_png};
 use crate::data::text::CharTokenizer;
 use crate::io;
@@ -806,54 +805,4 @@ pub fn plot_losses(path: &Path, records: &[EvalRecord], title: &str) -> Result<(
             vec![],
         )
     })
-}
-
-/// Times `runs` training steps of `config` on random data (after `warmup`
-/// steps): the workload of `mgp bench gpt`.
-///
-/// ```
-/// use micrograd_plus::{models::GPTConfig, train::gpt::{bench_steps, TrainConfig}};
-/// let config = TrainConfig { model: GPTConfig { block_size: 8, d_model: 16, heads: 2, layers: 1, ..GPTConfig::shakespeare(10) }, batch_size: 2, ..TrainConfig::shakespeare(10) };
-/// let r = bench_steps(&config, 1, 3).unwrap();
-/// assert_eq!((r.name.as_str(), r.runs), ("gpt", 3));
-/// ```
-pub fn bench_steps(config: &TrainConfig, warmup: usize, runs: usize) -> Result<BenchResult> {
-    crate::manual_seed(config.seed);
-    let model = GPT::new(config.model.clone())?;
-    let mut opt = optimizer(&model, config)?;
-    let (b, t, v) = (
-        config.batch_size,
-        config.model.block_size,
-        config.model.vocab_size,
-    );
-    let ids: Vec<usize> = {
-        let mut rng = StdRng::seed_from_u64(config.seed);
-        (0..(b * t * 4).max(t + 2))
-            .map(|_| rng.gen_range(0..v))
-            .collect()
-    };
-    let mut rng = StdRng::seed_from_u64(config.seed);
-    let mut samples = Vec::with_capacity(runs);
-    for i in 0..warmup + runs {
-        let (x, y) = random_windows(&ids, b, t, &mut rng)?;
-        let start = Instant::now();
-        train_step(&model, &mut opt, &x, &y, b, t)?;
-        if i >= warmup {
-            samples.push(start.elapsed().as_secs_f64() * 1e3);
-        }
-    }
-    let mut result = BenchResult::from_samples("gpt", samples);
-    let c = &config.model;
-    for (k, val) in [
-        ("batch", b),
-        ("context", t),
-        ("d_model", c.d_model),
-        ("heads", c.heads),
-        ("layers", c.layers),
-        ("vocab", v),
-        ("parameters", model.num_parameters()),
-    ] {
-        result.params.insert(k.to_string(), val.into());
-    }
-    Ok(result)
 }
