@@ -3,12 +3,12 @@
 //! (`micrograd_plus::train::saved`): test accuracy, loss and confusion
 //! matrix for the classifiers, validation loss and perplexity for a GPT.
 
-use super::gpt::{Corpus, TextSource};
 use anyhow::Context;
 use micrograd_plus::data::text::CharTokenizer;
 use micrograd_plus::models::GPT;
 use micrograd_plus::nn::Sequential;
-use micrograd_plus::train::gpt::{split_loss, TextData};
+use micrograd_plus::train::corpus::{Corpus, TextSource};
+use micrograd_plus::train::gpt::split_loss;
 use micrograd_plus::train::saved::{self, Architecture, CheckpointInfo, SavedModel};
 use micrograd_plus::train::trainer::Evaluation;
 use micrograd_plus::train::{cifar10, cnn_mnist, mlp_mnist};
@@ -147,8 +147,7 @@ fn language_model(
         args.data.as_deref(),
         Corpus::of_recipe(info.recipe.as_deref()),
     )?;
-    let text = source.read()?;
-    let data = TextData::new(&text, 0.9).with_context(|| source.to_string())?;
+    let (_, data) = source.load()?;
     if let Some(own) = &tokenizer {
         check_same_vocabulary(own, &data.tokenizer, &source)?;
     } else {

@@ -65,6 +65,22 @@ impl std::str::FromStr for Schedule {
     }
 }
 
+impl std::fmt::Display for Schedule {
+    /// The name [`Schedule::from_str`](std::str::FromStr) reads and
+    /// `config.json` writes.
+    ///
+    /// ```
+    /// assert_eq!(micrograd_plus::train::cifar10::Schedule::OneCycle.to_string(), "onecycle");
+    /// ```
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Schedule::OneCycle => "onecycle",
+            Schedule::Cosine => "cosine",
+            Schedule::Constant => "constant",
+        })
+    }
+}
+
 /// The shared CIFAR-10 archive, relative to the repository root.
 pub const DEFAULT_DATA: &str = "../shared/datasets/cifar10/cifar10-jpg.tar.gz";
 

@@ -251,6 +251,34 @@ impl TrainConfig {
             seed: 1337,
         }
     }
+
+    /// The `gpt-tinytalks` recipe: a smaller model than
+    /// [`TrainConfig::shakespeare`]'s (3 layers, d_model 96, context 64,
+    /// dropout 0.1) at AdamW lr 1e-3, for 3000 steps or 5 minutes,
+    /// evaluated every 200 steps on 10 batches.
+    ///
+    /// ```
+    /// let c = micrograd_plus::train::gpt::TrainConfig::tinytalks(40);
+    /// assert_eq!((c.model.layers, c.model.d_model, c.lr, c.max_steps), (3, 96, 1e-3, 3000));
+    /// ```
+    pub fn tinytalks(vocab_size: usize) -> TrainConfig {
+        TrainConfig {
+            model: GPTConfig {
+                block_size: 64,
+                d_model: 96,
+                heads: 4,
+                layers: 3,
+                dropout: 0.1,
+                ..GPTConfig::shakespeare(vocab_size)
+            },
+            lr: 1e-3,
+            max_steps: 3000,
+            max_seconds: Some(5.0 * 60.0),
+            eval_interval: 200,
+            eval_iters: 10,
+            ..TrainConfig::shakespeare(vocab_size)
+        }
+    }
 }
 
 /// One evaluation, printed as a JSON line by `mgp train gpt-* --json`.
@@ -268,6 +296,44 @@ pub struct EvalRecord {
     pub tokens_per_second: f64,
     /// Seconds since the start of training.
     pub elapsed_s: f64,
+}
+
+/// The header of [`records_to_csv`].
+const RECORDS_CSV_HEADER: &str = "step,train_loss,val_loss,step_ms,tokens_per_second,elapsed_s\n";
+
+/// The evaluations as CSV, one row per evaluation: a GPT run's
+/// `metrics.csv`.
+///
+/// ```
+/// use micrograd_plus::train::gpt::{records_to_csv, EvalRecord};
+/// let r = EvalRecord { step: 10, train_loss: 2.5, val_loss: 2.75, step_ms: 4.0, tokens_per_second: 512.0, elapsed_s: 1.5 };
+/// assert_eq!(records_to_csv(&[r]), "step,train_loss,val_loss,step_ms,tokens_per_second,elapsed_s\n10,2.5,2.75,4,512,1.5\n");
+/// ```
+pub fn records_to_csv(records: &[EvalRecord]) -> String {
+    std::iter::once(RECORDS_CSV_HEADER.to_string())
+        .chain(records.iter().map(|r| {
+            format!(
+                "{},{},{},{},{},{}\n",
+                r.step, r.train_loss, r.val_loss, r.step_ms, r.tokens_per_second, r.elapsed_s
+            )
+        }))
+        .collect()
+}
+
+/// One training step as [`train_resumable`] reports it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StepReport {
+    /// Training steps done, this one included.
+    pub step: usize,
+    /// This step's loss (before its update).
+    pub loss: f64,
+    /// An exponential moving average of the losses of this session's
+    /// steps (weight 0.02 on each new one), less noisy than one batch's:
+    /// what a progress bar shows.
+    pub running_loss: f64,
+    /// Whether this is the first step of this session (a resumed run's
+    /// first starts at its checkpoint's step, not at 1).
+    pub first: bool,
 }
 
 /// The AdamW optimizer of the recipe for `model`.
@@ -389,12 +455,12 @@ fn watched_step(
     Ok(value)
 }
 
-/// Trains a fresh model on `data`, calling `on_step(step, loss)` after every
-/// step and `on_eval` after every evaluation (and at the end).
+/// Trains a fresh model on `data`, calling `on_step` after every step and
+/// `on_eval` after every evaluation (and at the end).
 pub fn train(
     config: &TrainConfig,
     data: &TextData,
-    on_step: impl FnMut(usize, f64),
+    on_step: impl FnMut(&StepReport),
     on_eval: impl FnMut(&EvalRecord),
 ) -> Result<(GPT, Vec<EvalRecord>)> {
     train_resumable(config, data, None, Watch::default(), on_step, on_eval)
@@ -580,7 +646,7 @@ pub fn train_resumable(
     data: &TextData,
     checkpoint: Option<Checkpointing<'_>>,
     mut watch: Watch<'_>,
-    mut on_step: impl FnMut(usize, f64),
+    mut on_step: impl FnMut(&StepReport),
     mut on_eval: impl FnMut(&EvalRecord),
 ) -> Result<(GPT, Vec<EvalRecord>)> {
     config.check(data)?;
@@ -660,6 +726,7 @@ pub fn train_resumable(
     if let Some(d) = watch.doctor.as_deref_mut() {
         d.rewind_to(progress.step);
     }
+    let mut running = None::<f64>;
     while progress.step < config.max_steps {
         if config.max_seconds.is_some_and(|s| elapsed() >= s) {
             break;
@@ -674,7 +741,14 @@ pub fn train_resumable(
         }
         progress.step += 1;
         window_steps += 1;
-        on_step(progress.step, loss);
+        let running_loss = running.map_or(loss, |r| 0.98 * r + 0.02 * loss);
+        on_step(&StepReport {
+            step: progress.step,
+            loss,
+            running_loss,
+            first: running.is_none(),
+        });
+        running = Some(running_loss);
         if progress.step % config.eval_interval == 0 {
             evaluate(
                 &mut model,

@@ -38,6 +38,22 @@ pub enum OptimizerKind {
     Sgd,
 }
 
+impl std::fmt::Display for OptimizerKind {
+    /// The name [`OptimizerKind::from_str`](std::str::FromStr) reads and
+    /// `config.json` writes.
+    ///
+    /// ```
+    /// assert_eq!(micrograd_plus::train::mlp_mnist::OptimizerKind::AdamW.to_string(), "adamw");
+    /// ```
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            OptimizerKind::Adam => "adam",
+            OptimizerKind::AdamW => "adamw",
+            OptimizerKind::Sgd => "sgd",
+        })
+    }
+}
+
 impl std::str::FromStr for OptimizerKind {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self> {
