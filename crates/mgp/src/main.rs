@@ -4,6 +4,8 @@
 mod cmd;
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+use micrograd_plus::train::corpus::Corpus;
+use std::process::ExitCode;
 
 /// MicroGrad+: a deep-learning engine you can read end to end.
 #[derive(Parser)]
@@ -82,33 +84,35 @@ enum Train {
 /// noise for a user error such as a missing file. The error chain is printed
 /// with `{:#}` instead (`outer: cause: cause`); a real bug still panics and
 /// gets its backtrace from the panic hook.
-fn main() -> std::process::ExitCode {
+fn main() -> ExitCode {
     restore_default_sigpipe();
     micrograd_plus::kernels::allocator::keep_freed_buffers();
     // The GPT recipes share their flags; each shows its own defaults.
     let command = Cli::command().mut_subcommand("train", |train| {
         train
             .mut_subcommand("gpt-shakespeare", |c| {
-                cmd::gpt::with_defaults(c, cmd::gpt::Corpus::Shakespeare)
+                cmd::gpt::with_defaults(c, Corpus::Shakespeare)
             })
             .mut_subcommand("gpt-tinytalks", |c| {
-                cmd::gpt::with_defaults(c, cmd::gpt::Corpus::TinyTalks)
+                cmd::gpt::with_defaults(c, Corpus::TinyTalks)
             })
     });
     let cli = Cli::from_arg_matches(&command.get_matches()).unwrap_or_else(|e| e.exit());
     match run(cli.command) {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
-            std::process::ExitCode::FAILURE
+            ExitCode::FAILURE
         }
     }
 }
 
-fn run(command: Command) -> anyhow::Result<()> {
+/// Runs the command: success, or failure without an error (a milestone's
+/// FAIL), or an error.
+fn run(command: Command) -> anyhow::Result<ExitCode> {
     // A misspelt MGP_ISA is the user's error, not something to run past.
     micrograd_plus::kernels::isa::Isa::cap_from_env().map_err(anyhow::Error::msg)?;
-    match command {
+    let done = match command {
         Command::Train(Train::Moons(args)) => cmd::train_moons::run(args),
         Command::Bench(args) => cmd::bench::run(&args),
         Command::Gradcheck(args) => cmd::gradcheck::run(&args),
@@ -117,12 +121,19 @@ fn run(command: Command) -> anyhow::Result<()> {
         Command::Train(Train::CnnCifar10(args)) => cmd::train_cifar10::run(&args).map(|_| ()),
         Command::Eval(args) => cmd::eval::run(&args),
         Command::Export(args) => cmd::export::run(&args),
-        Command::Milestone(args) => cmd::milestone::run(&args),
+        Command::Milestone(args) => {
+            let passed = cmd::milestone::run(&args)?;
+            return Ok(if passed {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            });
+        }
         Command::Train(Train::GptShakespeare(args)) => {
-            cmd::gpt::train(cmd::gpt::Corpus::Shakespeare, &args).map(|_| ())
+            cmd::gpt::train(Corpus::Shakespeare, &args).map(|_| ())
         }
         Command::Train(Train::GptTinytalks(args)) => {
-            cmd::gpt::train(cmd::gpt::Corpus::TinyTalks, &args).map(|_| ())
+            cmd::gpt::train(Corpus::TinyTalks, &args).map(|_| ())
         }
         Command::Generate(args) => cmd::gpt::generate(&args),
         Command::Doctor(args) => cmd::doctor::run(&args),
@@ -130,7 +141,8 @@ fn run(command: Command) -> anyhow::Result<()> {
         Command::Graph(args) => cmd::graph::run(&args),
         Command::Trajectories(args) => cmd::trajectories::run(&args),
         Command::Landscape(args) => cmd::landscape::run(&args),
-    }
+    };
+    done.map(|()| ExitCode::SUCCESS)
 }
 
 /// `mgp ... | head` ends quietly when `head` closes the pipe, as other

@@ -5,7 +5,7 @@
 //! Run with `cargo bench -p micrograd-plus --bench data`.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use micrograd_plus::data::images::ImageDataset;
+use micrograd_plus::bench::random_cifar;
 use micrograd_plus::data::mnist::Mnist;
 use micrograd_plus::data::transforms::{
     Compose, Normalize, RandomCrop, RandomHorizontalFlip, Transform,
@@ -17,18 +17,9 @@ use std::sync::Arc;
 
 const BATCH: usize = 128;
 
-/// 1024 random 3x32x32 byte images: CIFAR-10's shape without the files.
-fn fake_cifar() -> ImageDataset {
-    let n = 1024;
-    let mut rng = StdRng::seed_from_u64(0);
-    let pixels: Vec<u8> = (0..n * 3072).map(|_| rng.r#gen()).collect();
-    let labels: Vec<u32> = (0..n).map(|i| (i % 10) as u32).collect();
-    let classes = (0..10).map(|c| c.to_string()).collect();
-    ImageDataset::new(pixels, labels, [3, 32, 32], classes).expect("consistent sizes")
-}
-
 fn cifar_augment(c: &mut Criterion) {
-    let ds = fake_cifar();
+    // CIFAR-10's shape without the files, as the `cifar10` workload uses.
+    let ds = random_cifar(1024, 0).expect("consistent sizes");
     let indices: Vec<usize> = (0..BATCH).map(|i| i * 7 % 1024).collect();
     let augment = Compose::new()
         .then(RandomCrop::new(32, 4))

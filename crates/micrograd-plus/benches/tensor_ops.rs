@@ -3,6 +3,7 @@
 //! Run with `cargo bench -p micrograd-plus --bench tensor_ops`.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use micrograd_plus::bench::op_overhead_step;
 use micrograd_plus::{no_grad, Tensor};
 
 const N: usize = 1 << 20;
@@ -38,28 +39,17 @@ fn reduction(c: &mut Criterion) {
     g.finish();
 }
 
-/// One tiny op recorded on the graph plus its backward, amortised over a chain.
+/// One tiny op recorded on the graph plus its backward, amortised over a
+/// chain: the `op-overhead` workload of `micrograd_plus::bench`.
 fn op_overhead(c: &mut Criterion) {
     let mut g = c.benchmark_group("op_overhead");
     for chain in [1usize, 100] {
         g.throughput(Throughput::Elements(chain as u64));
+        let mut step = op_overhead_step(chain).expect("chain");
         g.bench_with_input(
             BenchmarkId::new("mul_add_chain_backward", chain),
             &chain,
-            |bench, &chain| {
-                let x = Tensor::new([1.0f32, 2.0, 3.0, 4.0])
-                    .expect("data")
-                    .requires_grad(true);
-                let m = Tensor::full(&[4], 0.999);
-                bench.iter(|| {
-                    let mut y = x.clone();
-                    for i in 0..chain {
-                        y = if i % 2 == 0 { &y * &m } else { &y + &m };
-                    }
-                    y.sum().backward().expect("scalar");
-                    x.zero_grad();
-                })
-            },
+            |bench, _| bench.iter(|| step().expect("scalar")),
         );
     }
     g.finish();

@@ -293,6 +293,33 @@ fn official_binary_archive_and_folder_match_the_image_folder_form() {
 }
 
 #[test]
+fn load_test_reads_the_test_set_alone_in_every_form() {
+    let root = temp_dir("test-only");
+    write_binary_layouts(&root);
+    for path in [
+        root.join("folders"),
+        root.join("cifar-10-batches-bin"),
+        root.join("cifar-10-binary.tar.gz"),
+        fixtures().join("cifar_folder"),
+        fixtures().join("cifar_folder.tar.gz"),
+    ] {
+        let (_, test) = Cifar10::load(&path).unwrap_or_else(|e| panic!("{e}"));
+        let alone = Cifar10::load_test(&path).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(alone, test, "{}", path.display());
+    }
+    // Without the training batches, the test batch still loads (and the
+    // full load names the first one missing).
+    for name in ["data_batch_1.bin", "data_batch_5.bin"] {
+        std::fs::remove_file(root.join("cifar-10-batches-bin").join(name)).unwrap();
+    }
+    let bin = root.join("cifar-10-batches-bin");
+    assert_eq!(Cifar10::load_test(&bin).unwrap().len(), 10);
+    let err = Cifar10::load(&bin).unwrap_err().to_string();
+    assert!(err.contains("data_batch_1.bin"), "{err}");
+    std::fs::remove_dir_all(&root).unwrap();
+}
+
+#[test]
 fn class_names_come_from_batches_meta_txt() {
     let root = temp_dir("meta");
     write_binary_layouts(&root);

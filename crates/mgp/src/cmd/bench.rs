@@ -99,7 +99,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         Workload::MaxPool => bench::max_pool(batch, args.in_channels, args.image, args.runs)?,
         Workload::BatchNorm => bench::batch_norm(batch, args.in_channels, args.image, args.runs)?,
         Workload::Cifar10 => bench::cifar10(args.batch.unwrap_or(128), args.runs)?,
-        Workload::Gpt => super::gpt::bench(batch, args.runs)?,
+        Workload::Gpt => bench::gpt(&bench::gpt_config(batch), 3, args.runs)?,
     };
     if args.json {
         println!("{}", serde_json::to_string(&result)?);

@@ -3,14 +3,15 @@
 //! (`micrograd_plus::train::saved`): test accuracy, loss and confusion
 //! matrix for the classifiers, validation loss and perplexity for a GPT.
 
-use super::gpt::{Corpus, TextSource};
 use anyhow::Context;
 use micrograd_plus::data::text::CharTokenizer;
 use micrograd_plus::models::GPT;
+use micrograd_plus::nn::loss::CrossEntropyLoss;
 use micrograd_plus::nn::Sequential;
-use micrograd_plus::train::gpt::{split_loss, TextData};
+use micrograd_plus::train::corpus::{Corpus, TextSource};
+use micrograd_plus::train::gpt::split_loss;
 use micrograd_plus::train::saved::{self, Architecture, CheckpointInfo, SavedModel};
-use micrograd_plus::train::trainer::Evaluation;
+use micrograd_plus::train::trainer::{evaluate, Evaluation, LossFn};
 use micrograd_plus::train::{cifar10, cnn_mnist, mlp_mnist};
 use std::path::PathBuf;
 
@@ -32,9 +33,9 @@ pub struct Args {
     #[arg(long, conflicts_with = "path")]
     pub checkpoint: Option<PathBuf>,
     /// The data to evaluate on [default: the recipe's own: the embedded
-    /// MNIST test set, the CIFAR-10 archive, the GPT's corpus]; for
-    /// CIFAR-10 the training images are read too (their channel statistics
-    /// normalise the inputs, as in training).
+    /// MNIST test set, the CIFAR-10 archive, the GPT's corpus]; only its
+    /// test split is read (CIFAR-10's inputs are normalised with the
+    /// training set's statistics, which the checkpoint records).
     #[arg(long)]
     pub data: Option<PathBuf>,
     /// Print the result as one JSON object.
@@ -64,28 +65,29 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     }
 }
 
-/// Accuracy, loss and confusion matrix on the recipe's test set.
-fn classifier(info: &CheckpointInfo, model: Sequential, args: &Args) -> anyhow::Result<()> {
+/// Accuracy, loss and confusion matrix on the recipe's test set (only the
+/// test set is read; CIFAR-10's inputs are normalised with the statistics
+/// the checkpoint records).
+fn classifier(info: &CheckpointInfo, mut model: Sequential, args: &Args) -> anyhow::Result<()> {
     let data = args.data.clone();
-    // The recipe's own test loader (and, for CIFAR-10, its normalisation);
-    // the freshly initialised model it builds is replaced by the checkpoint's.
-    let mut run = match info.architecture {
-        Architecture::Mlp => mlp_mnist::run(&mlp_mnist::MnistConfig {
+    let test = match info.architecture {
+        Architecture::Mlp => mlp_mnist::test_loader(data.as_deref()),
+        Architecture::CnnMnist => cnn_mnist::test_loader(&cnn_mnist::CnnMnistConfig {
             data,
             ..Default::default()
         }),
-        Architecture::CnnMnist => cnn_mnist::run(&cnn_mnist::CnnMnistConfig {
-            data,
-            ..Default::default()
-        }),
-        Architecture::CifarCnn => cifar10::run(&cifar10::Cifar10Config {
-            data,
-            ..Default::default()
-        }),
+        Architecture::CifarCnn => cifar10::test_loader(
+            &cifar10::Cifar10Config {
+                data,
+                ..Default::default()
+            },
+            info.normalize.clone(),
+        ),
         Architecture::Gpt => anyhow::bail!("{}: a GPT is not a classifier", info.path.display()),
     }?;
-    run.trainer.model = Box::new(model);
-    let eval = run.trainer.evaluate(&run.test)?;
+    let ce = CrossEntropyLoss::new();
+    let loss: LossFn = Box::new(move |y, t| ce.forward(y, t));
+    let eval = evaluate(&mut model, &loss, 10, &test)?;
     print_classifier(info, &eval, args.json);
     Ok(())
 }
@@ -147,8 +149,7 @@ fn language_model(
         args.data.as_deref(),
         Corpus::of_recipe(info.recipe.as_deref()),
     )?;
-    let text = source.read()?;
-    let data = TextData::new(&text, 0.9).with_context(|| source.to_string())?;
+    let (_, data) = source.load()?;
     if let Some(own) = &tokenizer {
         check_same_vocabulary(own, &data.tokenizer, &source)?;
     } else {

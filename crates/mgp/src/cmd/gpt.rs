@@ -1,24 +1,22 @@
 //! The language commands: `mgp train gpt-shakespeare`, `mgp train
-//! gpt-tinytalks`, `mgp generate`, `mgp milestone attention`, `mgp milestone
-//! 5` and `mgp bench gpt`. Parsing and printing only; the recipes live in
-//! `micrograd_plus::train::{gpt, reversal}`.
+//! gpt-tinytalks` and `mgp generate`. Parsing and printing only; the
+//! recipes, their corpora and presets live in
+//! `micrograd_plus::train::{gpt, corpus}`.
 
 use super::args::{non_negative_f64, positive_f64, positive_usize};
-use super::milestone::verdict;
-use super::run_dir::RunDir;
-use super::train_common::{progress_bar, start_doctor, RunArgs};
-use anyhow::Context;
-use micrograd_plus::bench::BenchResult;
-use micrograd_plus::data::embedded;
-use micrograd_plus::data::text::read_text;
-use micrograd_plus::models::{GPTConfig, Sampling};
-use micrograd_plus::nn::Module;
-use micrograd_plus::train::gpt::{
-    self as recipe, Checkpointing, EvalRecord, TextData, TrainConfig, Watch,
+use super::train_common::{
+    keep_partial, print_summary, progress_bar, start_doctor, start_run, write_metrics, Prepared,
+    RunArgs,
 };
-use micrograd_plus::train::reversal::{self, ReversalConfig};
+use micrograd_plus::models::Sampling;
+use micrograd_plus::nn::Module;
+use micrograd_plus::train::corpus::{Corpus, TextSource};
+use micrograd_plus::train::gpt::{
+    self as recipe, records_to_csv, Checkpointing, EvalRecord, TextData, TrainConfig, Watch,
+};
 use micrograd_plus::train::saved::Architecture;
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -26,7 +24,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// Options of `mgp train gpt-shakespeare` and `gpt-tinytalks`.
-#[derive(clap::Args, Debug)]
+#[derive(clap::Args, Debug, Default)]
 pub struct TrainArgs {
     /// Text file to train on [default: the recipe's corpus, built into mgp].
     #[arg(long, conflicts_with = "resume")]
@@ -56,11 +54,32 @@ pub struct TrainArgs {
     pub run: RunArgs,
 }
 
+impl TrainArgs {
+    /// The flags given, applied onto a new run's `preset`.
+    fn apply(&self, preset: &mut TrainConfig) {
+        let TrainArgs {
+            steps,
+            minutes,
+            batch_size,
+            lr,
+            eval_interval,
+            seed,
+            ..
+        } = *self;
+        preset.seed = seed.unwrap_or(preset.seed);
+        preset.max_steps = steps.unwrap_or(preset.max_steps);
+        preset.max_seconds = minutes.map(|m| m * 60.0).or(preset.max_seconds);
+        preset.batch_size = batch_size.unwrap_or(preset.batch_size);
+        preset.lr = lr.unwrap_or(preset.lr);
+        preset.eval_interval = eval_interval.unwrap_or(preset.eval_interval);
+    }
+}
+
 /// `mgp train gpt-*`'s command with `corpus`'s defaults in the help of its
 /// flags (the two recipes share [`TrainArgs`], whose unset flags mean "the
 /// recipe's own", or on --resume "the run's own") and its examples.
 pub fn with_defaults(command: clap::Command, corpus: Corpus) -> clap::Command {
-    let preset = corpus.config(0);
+    let preset = corpus.preset(0);
     let minutes = preset
         .max_seconds
         .map_or("none".to_string(), |s| format!("{}", s / 60.0));
@@ -70,7 +89,7 @@ pub fn with_defaults(command: clap::Command, corpus: Corpus) -> clap::Command {
         ("batch_size", preset.batch_size.to_string()),
         ("lr", preset.lr.to_string()),
         ("eval_interval", preset.eval_interval.to_string()),
-        ("seed", DEFAULT_SEED.to_string()),
+        ("seed", preset.seed.to_string()),
     ];
     let name = corpus.name();
     let mut command = command.after_help(format!(
@@ -105,54 +124,6 @@ pub fn with_defaults(command: clap::Command, corpus: Corpus) -> clap::Command {
     command
 }
 
-/// Where a GPT run's text comes from: a file (`--data`, kept as an absolute
-/// path so `--resume` works from any directory), or a corpus compiled into
-/// mgp, so the default runs need no file (`"data": {"embedded": "..."}` in
-/// `config.json`).
-#[derive(Serialize, Deserialize, Clone, Debug)]
-#[serde(untagged)]
-pub enum TextSource {
-    File(PathBuf),
-    Embedded { embedded: String },
-}
-
-impl TextSource {
-    /// `data` if given, else `corpus`'s embedded text.
-    pub fn new(data: Option<&Path>, corpus: Corpus) -> anyhow::Result<TextSource> {
-        Ok(match data {
-            Some(path) => TextSource::File(
-                std::path::absolute(path)
-                    .with_context(|| format!("cannot resolve {}", path.display()))?,
-            ),
-            None => TextSource::Embedded {
-                embedded: corpus.embedded().0.to_string(),
-            },
-        })
-    }
-
-    /// The text.
-    pub fn read(&self) -> anyhow::Result<String> {
-        match self {
-            TextSource::File(path) => Ok(read_text(path)?),
-            TextSource::Embedded { embedded: name } => [Corpus::Shakespeare, Corpus::TinyTalks]
-                .into_iter()
-                .map(Corpus::embedded)
-                .find(|(known, _)| known == name)
-                .map(|(_, text)| text.to_string())
-                .with_context(|| format!("no corpus {name:?} is built into mgp")),
-        }
-    }
-}
-
-impl std::fmt::Display for TextSource {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            TextSource::File(path) => write!(f, "{}", path.display()),
-            TextSource::Embedded { embedded } => write!(f, "{embedded} (built into mgp)"),
-        }
-    }
-}
-
 /// A GPT run's `config.json`: the text it trains on and the recipe.
 #[derive(Serialize, Deserialize)]
 struct RunConfig {
@@ -161,72 +132,23 @@ struct RunConfig {
     train: TrainConfig,
 }
 
-/// The default seed of the GPT recipes.
-const DEFAULT_SEED: u64 = 1337;
-
-/// Which corpus and model a training command uses.
-#[derive(Clone, Copy, Debug)]
-pub enum Corpus {
-    /// Tiny Shakespeare, the milestone-5 recipe.
-    Shakespeare,
-    /// TinyTalks Q&A (CC BY 4.0), a smaller model.
-    TinyTalks,
+/// A GPT run ready to train: its text, tokenized and split.
+struct GptRun {
+    recipe: &'static str,
+    text: String,
+    data: TextData,
 }
 
-impl Corpus {
-    /// The corpus of a GPT recipe (tiny Shakespeare unless it is
-    /// `gpt-tinytalks`, also when the recipe is unknown).
-    pub fn of_recipe(recipe: Option<&str>) -> Corpus {
-        match recipe {
-            Some(r) if r == Corpus::TinyTalks.name() => Corpus::TinyTalks,
-            _ => Corpus::Shakespeare,
-        }
+impl Prepared for GptRun {
+    fn metadata(&self) -> HashMap<String, String> {
+        Architecture::Gpt.metadata(self.recipe)
     }
 
-    /// The prompt of the sample printed after training.
-    fn prompt(self) -> &'static str {
-        match self {
-            Corpus::Shakespeare => "ROMEO:",
-            Corpus::TinyTalks => "Q: ",
-        }
-    }
-
-    fn name(self) -> &'static str {
-        match self {
-            Corpus::Shakespeare => "gpt-shakespeare",
-            Corpus::TinyTalks => "gpt-tinytalks",
-        }
-    }
-
-    /// The corpus compiled into mgp: its file in the repository's `data/`
-    /// (its name in messages and `config.json`) and its text.
-    fn embedded(self) -> (&'static str, &'static str) {
-        match self {
-            Corpus::Shakespeare => ("tinyshakespeare/input.txt", embedded::TINY_SHAKESPEARE),
-            Corpus::TinyTalks => ("tinytalks/tinytalks_v1.txt", embedded::TINY_TALKS),
-        }
-    }
-
-    pub(crate) fn config(self, vocab: usize) -> TrainConfig {
-        match self {
-            Corpus::Shakespeare => TrainConfig::shakespeare(vocab),
-            Corpus::TinyTalks => TrainConfig {
-                model: GPTConfig {
-                    block_size: 64,
-                    d_model: 96,
-                    heads: 4,
-                    layers: 3,
-                    dropout: 0.1,
-                    ..GPTConfig::shakespeare(vocab)
-                },
-                lr: 1e-3,
-                max_steps: 3000,
-                max_seconds: Some(5.0 * 60.0),
-                eval_interval: 200,
-                eval_iters: 10,
-                ..TrainConfig::shakespeare(vocab)
-            },
-        }
+    fn resume_from(&mut self, _checkpoint: &Path) -> anyhow::Result<()> {
+        // The training loop loads the checkpoint itself
+        // (`Checkpointing::resume`): its AdamW state and generators are
+        // the loop's, not a model's.
+        Ok(())
     }
 }
 
@@ -236,13 +158,6 @@ pub struct Trained {
     pub records: Vec<EvalRecord>,
     /// Where the checkpoint is.
     pub checkpoint: PathBuf,
-}
-
-/// Reads and tokenizes the text of a run.
-pub(crate) fn load_text(source: &TextSource) -> anyhow::Result<(String, TextData)> {
-    let text = source.read()?;
-    let data = TextData::new(&text, 0.9).with_context(|| source.to_string())?;
-    Ok((text, data))
 }
 
 /// Runs `mgp train gpt-*`: a new run, or `--resume` of one from its
@@ -256,64 +171,49 @@ pub fn train(corpus: Corpus, args: &TrainArgs) -> anyhow::Result<Trained> {
              (the GPTs take lr-high, lr-low, no-zero-grad, bad-init and unstable-softmax)"
         );
     }
-    if let Some(n) = args.run.threads {
-        micrograd_plus::kernels::set_num_threads(n)?;
-    }
-    // Everything is checked (flags, text, settings against the text) before
-    // a new run's folder is created, so a failed start leaves nothing.
-    let (dir, config, text, data) = match &args.run.resume {
-        Some(folder) => {
-            let dir = RunDir::open(folder)?;
-            let mut config: RunConfig = dir.read_config()?;
+    let resumed = args.run.resume.is_some();
+    let (dir, config, GptRun { text, data, .. }) = start_run(
+        &args.run,
+        corpus.name(),
+        || {
+            let source = TextSource::new(args.data.as_deref(), corpus)?;
+            let (_, data) = source.load()?;
+            let mut train = corpus.preset(data.tokenizer.vocab_size());
+            args.apply(&mut train);
+            Ok(RunConfig {
+                data: source,
+                train,
+            })
+        },
+        |config: &mut RunConfig| {
+            // Only the limits continue a run; the rest is its own.
             if let Some(s) = args.steps {
                 config.train.max_steps = s;
             }
             if let Some(m) = args.minutes {
                 config.train.max_seconds = Some(m * 60.0);
             }
-            let (text, data) = load_text(&config.data)?;
-            config
-                .train
-                .check(&data)
-                .with_context(|| format!("{} does not fit this run", config.data))?;
-            // The folder describes the run as it now continues (more steps).
-            dir.write_config(&Architecture::Gpt.metadata(corpus.name()), &config)?;
-            (dir, config, text, data)
-        }
-        None => {
-            let source = TextSource::new(args.data.as_deref(), corpus)?;
-            let (text, data) = load_text(&source)?;
-            let mut train = corpus.config(data.tokenizer.vocab_size());
-            train.seed = args.seed.unwrap_or(DEFAULT_SEED);
-            if let Some(s) = args.steps {
-                train.max_steps = s;
+            Ok(())
+        },
+        |config: &RunConfig| -> anyhow::Result<GptRun> {
+            // Everything is checked (flags, text, settings against the
+            // text) before a new run's folder is created.
+            let (text, data) = config.data.load()?;
+            let fits = config.train.check(&data);
+            if resumed {
+                fits.map_err(|e| {
+                    anyhow::Error::new(e).context(format!("{} does not fit this run", config.data))
+                })?;
+            } else {
+                fits?;
             }
-            if let Some(m) = args.minutes {
-                train.max_seconds = Some(m * 60.0);
-            }
-            if let Some(b) = args.batch_size {
-                train.batch_size = b;
-            }
-            if let Some(lr) = args.lr {
-                train.lr = lr;
-            }
-            if let Some(e) = args.eval_interval {
-                train.eval_interval = e;
-            }
-            train.check(&data)?;
-            let config = RunConfig {
-                data: source,
-                train,
-            };
-            let dir = RunDir::create(args.run.out.clone(), corpus.name(), args.run.force)?;
-            if let Err(e) = dir.write_config(&Architecture::Gpt.metadata(corpus.name()), &config) {
-                dir.discard();
-                return Err(e);
-            }
-            (dir, config, text, data)
-        }
-    };
-    let resumed = args.run.resume.is_some();
+            Ok(GptRun {
+                recipe: corpus.name(),
+                text,
+                data,
+            })
+        },
+    )?;
     let json = args.run.json;
     if !json {
         eprintln!(
@@ -352,7 +252,6 @@ pub fn train(corpus: Corpus, args: &TrainArgs) -> anyhow::Result<Trained> {
     if let (Some(b), false) = (args.run.breakage, json) {
         eprintln!("--break {b}: {}", b.describe());
     }
-    let mut running = None::<f64>;
     let mut seen = Vec::new();
     let training_checkpoint = dir.checkpoint();
     let trained = recipe::train_resumable(
@@ -368,17 +267,15 @@ pub fn train(corpus: Corpus, args: &TrainArgs) -> anyhow::Result<Trained> {
             anomaly: args.run.anomaly,
             breakage: args.run.breakage,
         },
-        |step, loss| {
-            let r = running.map_or(loss, |r| 0.98 * r + 0.02 * loss);
-            if running.is_none() {
+        |s| {
+            if s.first {
                 // A resumed run starts at its checkpoint's step: the rate
                 // (and ETA) count from there, not from a jump from 0.
-                bar.set_position(step.saturating_sub(1) as u64);
+                bar.set_position(s.step.saturating_sub(1) as u64);
                 bar.reset_eta();
             }
-            running = Some(r);
-            bar.set_position(step as u64);
-            bar.set_message(format!("{r:.4}"));
+            bar.set_position(s.step as u64);
+            bar.set_message(format!("{:.4}", s.running_loss));
         },
         |r| {
             seen.push(r.clone());
@@ -410,22 +307,15 @@ pub fn train(corpus: Corpus, args: &TrainArgs) -> anyhow::Result<Trained> {
                 // The checkpoint of the last good evaluation stays (resumable);
                 // record this session's evaluations and the doctor's findings
                 // beside it. Best effort: the run's own error is the one to report.
-                if !seen.is_empty() {
-                    let _ = write_metrics(&dir, &seen);
-                }
-                if let Some(d) = &doctor {
-                    let _ = d.write_files(dir.path());
-                }
+                let metrics = (!seen.is_empty()).then(|| records_to_csv(&seen));
+                keep_partial(&dir, metrics.as_deref(), doctor.as_ref());
             }
             return Err(e.into());
         }
     };
     let checkpoint = dir.path().join("model.safetensors");
     recipe::save_checkpoint(&checkpoint, &model, &data.tokenizer, corpus.name())?;
-    write_metrics(&dir, &records)?;
-    if let Some(d) = &doctor {
-        d.write_files(dir.path())?;
-    }
+    write_metrics(&dir, &records_to_csv(&records), doctor.as_ref())?;
     recipe::plot_losses(
         &dir.path().join("loss.png"),
         &records,
@@ -451,38 +341,18 @@ pub fn train(corpus: Corpus, args: &TrainArgs) -> anyhow::Result<Trained> {
             data.tokenizer.decode(&sample)?
         );
     } else {
-        // The last line: where the run is, for scripts.
-        println!(
-            "{}",
+        print_summary(
+            &dir,
             serde_json::json!({
-                "summary": "done",
-                "run": dir.path(),
-                "checkpoint": dir.checkpoint(),
                 "model": &checkpoint,
                 "val_loss": records.last().map(|r| r.val_loss),
-            })
+            }),
         );
     }
     Ok(Trained {
         records,
         checkpoint,
     })
-}
-
-/// Writes the evaluations to the run folder's `metrics.csv`, atomically.
-fn write_metrics(dir: &RunDir, records: &[EvalRecord]) -> anyhow::Result<()> {
-    let csv: String = std::iter::once(
-        "step,train_loss,val_loss,step_ms,tokens_per_second,elapsed_s\n".to_string(),
-    )
-    .chain(records.iter().map(|r| {
-        format!(
-            "{},{},{},{},{},{}\n",
-            r.step, r.train_loss, r.val_loss, r.step_ms, r.tokens_per_second, r.elapsed_s
-        )
-    }))
-    .collect();
-    micrograd_plus::io::write_atomic(&dir.path().join("metrics.csv"), csv.as_bytes())?;
-    Ok(())
 }
 
 /// Options of `mgp generate`.
@@ -543,77 +413,4 @@ pub fn generate(args: &GenerateArgs) -> anyhow::Result<()> {
         args.tokens as f64 / secs.max(1e-9)
     );
     Ok(())
-}
-
-/// `mgp milestone attention`: reverse digit sequences; PASS at a sequence
-/// accuracy of at least `bar` within `bar_seconds` (the milestone table's
-/// bar).
-pub fn milestone_attention(seed: u64, bar: f64, bar_seconds: f64) -> anyhow::Result<bool> {
-    let config = ReversalConfig {
-        seed,
-        ..ReversalConfig::default()
-    };
-    let (_, records) = reversal::train(&config, |r| {
-        eprintln!(
-            "step {:>5}  loss {:.4}  sequence accuracy {:.1}%  digit accuracy {:.1}%  {:.1} s",
-            r.step,
-            r.loss,
-            100.0 * r.sequence_accuracy,
-            100.0 * r.token_accuracy,
-            r.elapsed_s
-        );
-    })?;
-    let last = records.last().context("no evaluation")?;
-    let pass = last.sequence_accuracy >= bar && last.elapsed_s <= bar_seconds;
-    println!(
-        "milestone attention (reverse 8 digits, one transformer block): {} sequence accuracy {:.1}% after {} steps in {:.1} s (bar {:.0}% within {bar_seconds:.0} s)",
-        verdict(pass),
-        100.0 * last.sequence_accuracy,
-        last.step,
-        last.elapsed_s,
-        100.0 * bar
-    );
-    Ok(pass)
-}
-
-/// `mgp milestone 5`: the Shakespeare recipe (its own step and time
-/// limits); PASS at a best validation loss of at most `bar`.
-pub fn milestone_5(seed: u64, bar: f64) -> anyhow::Result<bool> {
-    let args = TrainArgs {
-        data: None,
-        steps: None,
-        // The recipe's own time limit.
-        minutes: None,
-        batch_size: None,
-        lr: None,
-        eval_interval: None,
-        seed: Some(seed),
-        run: RunArgs::default(),
-    };
-    let trained = train(Corpus::Shakespeare, &args)?;
-    let best = trained
-        .records
-        .iter()
-        .map(|r| r.val_loss)
-        .fold(f64::INFINITY, f64::min);
-    let last = trained.records.last().context("no evaluation")?;
-    let pass = best <= bar;
-    println!(
-        "milestone 5 (character GPT on tiny Shakespeare): {} best validation loss {best:.4} (bar {bar}) after {} steps in {:.0} s; checkpoint {}",
-        verdict(pass),
-        last.step,
-        last.elapsed_s,
-        trained.checkpoint.display()
-    );
-    Ok(pass)
-}
-
-/// `mgp bench gpt`: training steps of the reference configuration (batch
-/// 32, context 64, C 128, 4 heads, 4 layers, vocabulary 65, AdamW).
-pub fn bench(batch: usize, runs: usize) -> anyhow::Result<BenchResult> {
-    let config = TrainConfig {
-        batch_size: batch,
-        ..TrainConfig::shakespeare(65)
-    };
-    Ok(recipe::bench_steps(&config, 3, runs)?)
 }

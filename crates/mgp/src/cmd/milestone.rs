@@ -5,12 +5,13 @@
 //! number for it, what it trains (from the library's presets, the same
 //! settings `mgp train` uses by default), its bar and its typical duration.
 
-use super::train_common::RunArgs;
+use anyhow::Context;
 use micrograd_plus::train::cifar10::Cifar10Config;
 use micrograd_plus::train::cnn_mnist::CnnMnistConfig;
+use micrograd_plus::train::corpus::Corpus;
 use micrograd_plus::train::gpt::TrainConfig;
 use micrograd_plus::train::mlp_mnist::MnistConfig;
-use micrograd_plus::train::reversal::ReversalConfig;
+use micrograd_plus::train::reversal::{self, ReversalConfig};
 use micrograd_plus::train::xor::train_xor;
 
 /// Options of `mgp milestone`.
@@ -234,7 +235,7 @@ fn list() {
 }
 
 /// PASS or FAIL.
-pub fn verdict(pass: bool) -> &'static str {
+fn verdict(pass: bool) -> &'static str {
     if pass {
         "PASS"
     } else {
@@ -252,15 +253,9 @@ fn reaches(bar: Bar, accuracy: f64) -> bool {
 }
 
 fn mlp_mnist(args: &Args, bar: Bar) -> anyhow::Result<bool> {
-    let preset = MnistConfig::default();
     let train = super::train_mlp_mnist::Args {
-        epochs: Some(preset.epochs),
-        batch_size: preset.batch_size,
-        lr: preset.lr,
-        optimizer: preset.optimizer,
-        seed: args.seed,
-        data: None,
-        run: RunArgs::default(),
+        seed: Some(args.seed),
+        ..Default::default()
     };
     let eval = super::train_mlp_mnist::run(&train)?;
     let pass = reaches(bar, eval.accuracy);
@@ -273,21 +268,15 @@ fn mlp_mnist(args: &Args, bar: Bar) -> anyhow::Result<bool> {
 }
 
 fn cnn_mnist(args: &Args, bar: Bar) -> anyhow::Result<bool> {
-    let preset = CnnMnistConfig::default();
     let train = super::train_cnn_mnist::Args {
-        epochs: Some(preset.epochs),
-        batch_size: preset.batch_size,
-        lr: preset.lr,
-        seed: args.seed,
-        data: None,
-        limit: None,
-        run: RunArgs::default(),
+        seed: Some(args.seed),
+        ..Default::default()
     };
     let eval = super::train_cnn_mnist::run(&train)?;
     let pass = reaches(bar, eval.accuracy);
     println!(
         "milestone 2 (CNN on MNIST, {} epochs): {} test accuracy {:.2}% (bar: {bar}; PyTorch's median with this recipe 96.4%)",
-        preset.epochs,
+        CnnMnistConfig::default().epochs,
         verdict(pass),
         100.0 * eval.accuracy,
     );
@@ -306,27 +295,19 @@ fn cifar10_full(args: &Args, bar: Bar) -> anyhow::Result<bool> {
 /// data from `--data`); a falling training loss is part of milestone 3's
 /// bar.
 fn cifar10(args: &Args, bar: Bar, number: u8, preset: Cifar10Config) -> anyhow::Result<bool> {
+    let epochs = preset.epochs;
     let train = super::train_cifar10::Args {
-        epochs: Some(preset.epochs),
-        batch_size: preset.batch_size,
-        lr: preset.lr,
-        momentum: preset.momentum,
-        weight_decay: preset.weight_decay,
-        schedule: preset.schedule,
-        seed: args.seed,
-        data: super::args::absolute_data(&args.data),
-        train_limit: None,
-        test_limit: None,
-        run: RunArgs::default(),
+        seed: Some(args.seed),
+        data: args.data.clone(),
+        ..Default::default()
     };
-    let (eval, history) = super::train_cifar10::run(&train)?;
+    let (eval, history) = super::train_cifar10::run_preset(&train, preset)?;
     let losses: Vec<f64> = history.epochs.iter().map(|m| m.train_loss).collect();
     let falling = losses.windows(2).all(|w| w[1] < w[0]);
     let needs_falling = matches!(bar, Bar::AccuracyLossFalling(_));
     let pass = reaches(bar, eval.accuracy) && (falling || !needs_falling);
     println!(
-        "milestone {number} (CIFAR-10 CNN, {} epochs one-cycle): {} test accuracy {:.2}% (bar: {bar}), train loss per epoch {:?} ({})",
-        preset.epochs,
+        "milestone {number} (CIFAR-10 CNN, {epochs} epochs one-cycle): {} test accuracy {:.2}% (bar: {bar}), train loss per epoch {:?} ({})",
         verdict(pass),
         100.0 * eval.accuracy,
         losses.iter().map(|l| (l * 1e4).round() / 1e4).collect::<Vec<_>>(),
@@ -346,33 +327,77 @@ fn xor(args: &Args, bar: Bar) -> anyhow::Result<bool> {
     Ok(pass)
 }
 
+/// Reverse digit sequences: PASS at a sequence accuracy of at least the
+/// bar's within its time (the preset's time limit).
 fn attention(args: &Args, bar: Bar) -> anyhow::Result<bool> {
     let Bar::AccuracyWithin(accuracy, seconds) = bar else {
         anyhow::bail!("the attention milestone's bar is an accuracy within a time");
     };
-    super::gpt::milestone_attention(args.seed, accuracy, seconds)
+    let config = ReversalConfig {
+        seed: args.seed,
+        ..ReversalConfig::default()
+    };
+    let (_, records) = reversal::train(&config, |r| {
+        eprintln!(
+            "step {:>5}  loss {:.4}  sequence accuracy {:.1}%  digit accuracy {:.1}%  {:.1} s",
+            r.step,
+            r.loss,
+            100.0 * r.sequence_accuracy,
+            100.0 * r.token_accuracy,
+            r.elapsed_s
+        );
+    })?;
+    let last = records.last().context("no evaluation")?;
+    let pass = last.sequence_accuracy >= accuracy && last.elapsed_s <= seconds;
+    println!(
+        "milestone attention (reverse 8 digits, one transformer block): {} sequence accuracy {:.1}% after {} steps in {:.1} s (bar {:.0}% within {seconds:.0} s)",
+        verdict(pass),
+        100.0 * last.sequence_accuracy,
+        last.step,
+        last.elapsed_s,
+        100.0 * accuracy
+    );
+    Ok(pass)
 }
 
+/// The Shakespeare recipe (its preset's step and time limits): PASS at a
+/// best validation loss of at most the bar.
 fn gpt_shakespeare(args: &Args, bar: Bar) -> anyhow::Result<bool> {
     let Bar::ValLoss(loss) = bar else {
         anyhow::bail!("milestone 5's bar is a validation loss");
     };
-    super::gpt::milestone_5(args.seed, loss)
+    let train = super::gpt::TrainArgs {
+        seed: Some(args.seed),
+        ..Default::default()
+    };
+    let trained = super::gpt::train(Corpus::Shakespeare, &train)?;
+    let best = trained
+        .records
+        .iter()
+        .map(|r| r.val_loss)
+        .fold(f64::INFINITY, f64::min);
+    let last = trained.records.last().context("no evaluation")?;
+    let pass = best <= loss;
+    println!(
+        "milestone 5 (character GPT on tiny Shakespeare): {} best validation loss {best:.4} (bar {loss}) after {} steps in {:.0} s; checkpoint {}",
+        verdict(pass),
+        last.step,
+        last.elapsed_s,
+        trained.checkpoint.display()
+    );
+    Ok(pass)
 }
 
-/// Runs the milestone (or prints the list); exits non-zero on FAIL.
-pub fn run(args: &Args) -> anyhow::Result<()> {
+/// Runs the milestone (or prints the list): whether it passed (`mgp` then
+/// exits 1 on FAIL, without an error line: the verdict says why).
+pub fn run(args: &Args) -> anyhow::Result<bool> {
     if args.name == "list" {
         list();
-        return Ok(());
+        return Ok(true);
     }
     let milestone = find(&args.name)?;
-    if !(milestone.run)(args, milestone.bar)? {
-        std::process::exit(1);
-    }
-    Ok(())
+    (milestone.run)(args, milestone.bar)
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;

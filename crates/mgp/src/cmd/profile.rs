@@ -5,9 +5,9 @@
 //! `micrograd_plus::train::profile` and `micrograd_plus::profiler`.
 
 use super::args::positive_usize;
-use super::gpt::{load_text, Corpus, TextSource};
 use anyhow::Context;
 use micrograd_plus::profiler::Report;
+use micrograd_plus::train::corpus::{Corpus, TextSource};
 use micrograd_plus::train::{cifar10, cnn_mnist, mlp_mnist, profile};
 use std::path::PathBuf;
 
@@ -105,8 +105,8 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         }
         Recipe::GptShakespeare => {
             let source = TextSource::new(args.data.as_deref(), Corpus::Shakespeare)?;
-            let (_, data) = load_text(&source)?;
-            let config = Corpus::Shakespeare.config(data.tokenizer.vocab_size());
+            let (_, data) = source.load()?;
+            let config = Corpus::Shakespeare.preset(data.tokenizer.vocab_size());
             profile::gpt_steps(&config, &data, w, s, !args.off)?
         }
     };

@@ -7,12 +7,13 @@ use super::args::{non_negative_f64, positive_f64, positive_usize, with_default};
 use super::train_common::{start_run, train_and_report, Labels, RunArgs};
 use micrograd_plus::train::cifar10::{self, Cifar10Config, Schedule};
 use micrograd_plus::train::doctor::Breakage;
+use micrograd_plus::train::metrics::History;
 use micrograd_plus::train::trainer::Evaluation;
 use std::path::PathBuf;
 use std::time::Instant;
 
 /// Options of `mgp train cnn-cifar10`.
-#[derive(clap::Args, Debug, Clone)]
+#[derive(clap::Args, Debug, Clone, Default)]
 #[command(after_help = "Examples:\n  \
     mgp train cnn-cifar10 --data cifar-10-binary.tar.gz   # the official archive, as downloaded\n  \
     mgp train cnn-cifar10 --data cifar-10-batches-bin --epochs 10 --schedule cosine\n  \
@@ -25,23 +26,27 @@ pub struct Args {
     ))]
     pub epochs: Option<usize>,
     /// Samples per step.
-    #[arg(long, default_value_t = Cifar10Config::default().batch_size, value_parser = positive_usize)]
-    pub batch_size: usize,
+    #[arg(long, value_parser = positive_usize, help = with_default("Samples per step", Cifar10Config::default().batch_size))]
+    pub batch_size: Option<usize>,
     /// Peak (onecycle) or starting (cosine, constant) learning rate.
-    #[arg(long, default_value_t = Cifar10Config::default().lr, value_parser = positive_f64)]
-    pub lr: f64,
+    #[arg(long, value_parser = positive_f64, help = with_default(
+        "Peak (onecycle) or starting (cosine, constant) learning rate", Cifar10Config::default().lr,
+    ))]
+    pub lr: Option<f64>,
     /// SGD momentum (Nesterov).
-    #[arg(long, default_value_t = Cifar10Config::default().momentum, value_parser = non_negative_f64)]
-    pub momentum: f64,
+    #[arg(long, value_parser = non_negative_f64, help = with_default("SGD momentum (Nesterov)", Cifar10Config::default().momentum))]
+    pub momentum: Option<f64>,
     /// L2 weight decay.
-    #[arg(long, default_value_t = Cifar10Config::default().weight_decay, value_parser = non_negative_f64)]
-    pub weight_decay: f64,
+    #[arg(long, value_parser = non_negative_f64, help = with_default("L2 weight decay", Cifar10Config::default().weight_decay))]
+    pub weight_decay: Option<f64>,
     /// onecycle, cosine or constant, stepped every batch.
-    #[arg(long, default_value = "onecycle")]
-    pub schedule: Schedule,
+    #[arg(long, help = with_default("onecycle, cosine or constant, stepped every batch", Cifar10Config::default().schedule))]
+    pub schedule: Option<Schedule>,
     /// Seed for the initialisation, dropout, shuffle and augmentation.
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
+    #[arg(long, help = with_default(
+        "Seed for the initialisation, dropout, shuffle and augmentation", Cifar10Config::default().seed,
+    ))]
+    pub seed: Option<u64>,
     /// CIFAR-10: the official cifar-10-binary.tar.gz or its extracted
     /// cifar-10-batches-bin/ folder, as downloaded, or image folders
     /// `train/<class>/` and `test/<class>/`, or a .tar.gz of them.
@@ -63,26 +68,31 @@ pub struct Args {
 }
 
 impl Args {
-    /// The recipe's settings from the flags.
-    pub fn config(&self) -> Cifar10Config {
+    /// The flags given, applied onto `preset`.
+    pub fn apply(&self, preset: Cifar10Config) -> Cifar10Config {
         Cifar10Config {
-            epochs: self.epochs.unwrap_or(Cifar10Config::default().epochs),
-            batch_size: self.batch_size,
-            lr: self.lr,
-            momentum: self.momentum,
-            weight_decay: self.weight_decay,
-            schedule: self.schedule,
-            seed: self.seed,
-            data: super::args::absolute_data(&self.data),
-            train_limit: self.train_limit,
-            test_limit: self.test_limit,
+            epochs: self.epochs.unwrap_or(preset.epochs),
+            batch_size: self.batch_size.unwrap_or(preset.batch_size),
+            lr: self.lr.unwrap_or(preset.lr),
+            momentum: self.momentum.unwrap_or(preset.momentum),
+            weight_decay: self.weight_decay.unwrap_or(preset.weight_decay),
+            schedule: self.schedule.unwrap_or(preset.schedule),
+            seed: self.seed.unwrap_or(preset.seed),
+            data: super::args::absolute_data(&self.data).or(preset.data),
+            train_limit: self.train_limit.or(preset.train_limit),
+            test_limit: self.test_limit.or(preset.test_limit),
         }
     }
 }
 
-/// Trains and writes the run folder; returns the final evaluation and the
-/// run's history.
-pub fn run(args: &Args) -> anyhow::Result<(Evaluation, micrograd_plus::train::metrics::History)> {
+/// Trains milestone 4's recipe with the flags given and writes the run
+/// folder; returns the final evaluation and the run's history.
+pub fn run(args: &Args) -> anyhow::Result<(Evaluation, History)> {
+    run_preset(args, Cifar10Config::default())
+}
+
+/// [`run`] from `preset` (milestone 3 runs its own) with the flags given.
+pub fn run_preset(args: &Args, preset: Cifar10Config) -> anyhow::Result<(Evaluation, History)> {
     if let Some(b) = args.run.breakage {
         // BatchNorm renormalises what dead-relu and unnormalised break, and
         // the loader's augmentation owns the transform. (lr-high and lr-low
@@ -97,7 +107,7 @@ pub fn run(args: &Args) -> anyhow::Result<(Evaluation, micrograd_plus::train::me
     let (dir, config, mut run) = start_run(
         &args.run,
         "cnn-cifar10",
-        || args.config(),
+        || Ok(args.apply(preset)),
         |c| extend(c, args.epochs),
         cifar10::run,
     )?;
@@ -135,11 +145,7 @@ fn extend(config: &mut Cifar10Config, epochs: Option<usize>) -> anyhow::Result<(
         "cannot extend this run from {} to {epochs} epochs: its {} learning-rate schedule was \
          laid out over {} epochs when it started; start a new run with --epochs {epochs}",
         config.epochs,
-        match config.schedule {
-            Schedule::OneCycle => "onecycle",
-            Schedule::Cosine => "cosine",
-            Schedule::Constant => "constant",
-        },
+        config.schedule,
         config.epochs
     );
     config.epochs = epochs;

@@ -9,7 +9,7 @@ use micrograd_plus::train::trainer::Evaluation;
 use std::path::PathBuf;
 
 /// Options of `mgp train cnn-mnist`.
-#[derive(clap::Args, Debug)]
+#[derive(clap::Args, Debug, Default)]
 #[command(after_help = "Examples:\n  \
     mgp train cnn-mnist\n  \
     mgp train cnn-mnist --epochs 1 --limit 2000 --out cnn\n  \
@@ -23,14 +23,14 @@ pub struct Args {
     ))]
     pub epochs: Option<usize>,
     /// Samples per step.
-    #[arg(long, default_value_t = CnnMnistConfig::default().batch_size, value_parser = positive_usize)]
-    pub batch_size: usize,
+    #[arg(long, value_parser = positive_usize, help = with_default("Samples per step", CnnMnistConfig::default().batch_size))]
+    pub batch_size: Option<usize>,
     /// Adam's learning rate.
-    #[arg(long, default_value_t = CnnMnistConfig::default().lr, value_parser = positive_f64)]
-    pub lr: f64,
+    #[arg(long, value_parser = positive_f64, help = with_default("Adam's learning rate", CnnMnistConfig::default().lr))]
+    pub lr: Option<f64>,
     /// Seed for the initialisation and the shuffle.
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
+    #[arg(long, help = with_default("Seed for the initialisation and the shuffle", CnnMnistConfig::default().seed))]
+    pub seed: Option<u64>,
     /// Folder with MNIST files (official names or the subset's, gzipped or
     /// not) [default: the MNIST subset built into mgp].
     #[arg(long)]
@@ -43,19 +43,27 @@ pub struct Args {
     pub run: RunArgs,
 }
 
-/// Trains and writes the run folder; returns the final evaluation.
+impl Args {
+    /// The flags given, applied onto `preset`.
+    pub fn apply(&self, preset: CnnMnistConfig) -> CnnMnistConfig {
+        CnnMnistConfig {
+            epochs: self.epochs.unwrap_or(preset.epochs),
+            batch_size: self.batch_size.unwrap_or(preset.batch_size),
+            lr: self.lr.unwrap_or(preset.lr),
+            seed: self.seed.unwrap_or(preset.seed),
+            data: super::args::absolute_data(&self.data).or(preset.data),
+            limit: self.limit.or(preset.limit),
+        }
+    }
+}
+
+/// Trains milestone 2's recipe with the flags given and writes the run
+/// folder; returns the final evaluation.
 pub fn run(args: &Args) -> anyhow::Result<Evaluation> {
     let (dir, _, mut run) = start_run(
         &args.run,
         "cnn-mnist",
-        || CnnMnistConfig {
-            epochs: args.epochs.unwrap_or(CnnMnistConfig::default().epochs),
-            batch_size: args.batch_size,
-            lr: args.lr,
-            seed: args.seed,
-            data: super::args::absolute_data(&args.data),
-            limit: args.limit,
-        },
+        || Ok(args.apply(CnnMnistConfig::default())),
         |c| {
             c.epochs = args.epochs.unwrap_or(0).max(c.epochs);
             Ok(())

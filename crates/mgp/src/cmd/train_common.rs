@@ -10,7 +10,8 @@ use micrograd_plus::train::doctor::report::{DoctorReport, SIGNALS_FILE};
 use micrograd_plus::train::doctor::{Breakage, Diagnosis, Doctor, DoctorConfig, DoctorMode};
 use micrograd_plus::train::metrics::{EpochMetrics, History};
 use micrograd_plus::train::trainer::{BatchReport, Evaluation, FitOptions, TrainingRun};
-use std::path::PathBuf;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// The flags every `mgp train` recipe shares (flattened into its options).
@@ -187,6 +188,43 @@ pub fn start_doctor(
     Ok(Some(doctor))
 }
 
+/// Writes a run's `metrics.csv` (atomically, like every file of a run: a
+/// full disk or a kill leaves the previous one, never a truncated one) and
+/// the doctor's files.
+pub fn write_metrics(dir: &RunDir, csv: &str, doctor: Option<&Doctor>) -> anyhow::Result<()> {
+    micrograd_plus::io::write_atomic(&dir.path().join("metrics.csv"), csv.as_bytes())?;
+    if let Some(doctor) = doctor {
+        doctor.write_files(dir.path())?;
+    }
+    Ok(())
+}
+
+/// What a failed run keeps beside the checkpoint of its last good epoch or
+/// evaluation: the metrics it measured (when it measured any) and what the
+/// doctor saw. Best effort: the run's own error is the one to report.
+pub fn keep_partial(dir: &RunDir, csv: Option<&str>, doctor: Option<&Doctor>) {
+    if let Some(csv) = csv {
+        let _ = micrograd_plus::io::write_atomic(&dir.path().join("metrics.csv"), csv.as_bytes());
+    }
+    if let Some(doctor) = doctor {
+        let _ = doctor.write_files(dir.path());
+    }
+}
+
+/// With `--json`, the last line of a run: where the run folder and its
+/// checkpoint are, for scripts, and the recipe's `results`.
+pub fn print_summary(dir: &RunDir, results: serde_json::Value) {
+    let mut summary = serde_json::json!({
+        "summary": "done",
+        "run": dir.path(),
+        "checkpoint": dir.checkpoint(),
+    });
+    if let (Some(all), serde_json::Value::Object(fields)) = (summary.as_object_mut(), results) {
+        all.extend(fields);
+    }
+    println!("{summary}");
+}
+
 /// Writes `metrics.csv`, `steps.csv`, `curves.png` and `confusion.png` into the run
 /// folder and says so (with `--json`, as a last summary object naming the
 /// run folder and its checkpoint).
@@ -198,12 +236,7 @@ fn write_results(
     doctor: Option<&Doctor>,
     json: bool,
 ) -> anyhow::Result<()> {
-    // Atomic, like every file of a run: a full disk or a kill leaves the
-    // previous metrics.csv, never a truncated one.
-    micrograd_plus::io::write_atomic(&dir.path().join("metrics.csv"), history.to_csv().as_bytes())?;
-    if let Some(doctor) = doctor {
-        doctor.write_files(dir.path())?;
-    }
+    write_metrics(dir, &history.to_csv(), doctor)?;
     plot_curves(&dir.path().join("curves.png"), history, labels.curves)?;
     plot_confusion_named(
         &dir.path().join("confusion.png"),
@@ -216,16 +249,9 @@ fn write_results(
         history.steps_to_csv().as_bytes(),
     )?;
     if json {
-        // The last line: where the run is, for scripts.
-        println!(
-            "{}",
-            serde_json::json!({
-                "summary": "done",
-                "run": dir.path(),
-                "checkpoint": dir.checkpoint(),
-                "test_loss": eval.loss,
-                "test_acc": eval.accuracy,
-            })
+        print_summary(
+            dir,
+            serde_json::json!({"test_loss": eval.loss, "test_acc": eval.accuracy}),
         );
     } else {
         eprintln!(
@@ -237,20 +263,48 @@ fn write_results(
     Ok(())
 }
 
+/// What a recipe's run is before it trains: the metadata its checkpoint
+/// and `config.json` carry, and how it continues from a checkpoint.
+pub trait Prepared {
+    /// What the run is (recipe, architecture, crate version).
+    fn metadata(&self) -> HashMap<String, String>;
+    /// Loads the run's state from its training checkpoint (`--resume`).
+    fn resume_from(&mut self, checkpoint: &Path) -> anyhow::Result<()>;
+}
+
+impl Prepared for TrainingRun {
+    fn metadata(&self) -> HashMap<String, String> {
+        self.trainer.metadata.clone()
+    }
+
+    fn resume_from(&mut self, checkpoint: &Path) -> anyhow::Result<()> {
+        self.trainer
+            .load_checkpoint(checkpoint)
+            .context("cannot resume")
+    }
+}
+
 /// Sets the kernels' thread count (when `--threads` was given) and prepares
-/// a run: a fresh one (`fresh()` config, written to a new folder under
-/// `--out` or `runs/<recipe>-<timestamp>`) or a resumed one (config read
-/// from the `--resume` folder, then `extend`ed, e.g. to more epochs, and the
-/// checkpoint loaded). `build` makes the recipe's run from the config; it
-/// validates the settings and loads the data, and runs before a new folder
-/// is created, so a bad argument or bad data leaves nothing behind.
-pub fn start_run<C: serde::Serialize + serde::de::DeserializeOwned>(
+/// a run, the same for every recipe: a fresh one (`fresh()` config: the
+/// recipe's preset with the flags given applied, written to a new folder
+/// under `--out` or `runs/<recipe>-<timestamp>`) or a resumed one (config
+/// read from the `--resume` folder, then `extend`ed, e.g. to more epochs,
+/// and the checkpoint loaded). `build` makes the recipe's run from the
+/// config; it validates the settings and loads the data, and runs before a
+/// new folder is created, so a bad argument or bad data leaves nothing
+/// behind.
+pub fn start_run<C, R, E>(
     args: &RunArgs,
     recipe: &str,
-    fresh: impl FnOnce() -> C,
+    fresh: impl FnOnce() -> anyhow::Result<C>,
     extend: impl FnOnce(&mut C) -> anyhow::Result<()>,
-    build: impl FnOnce(&C) -> micrograd_plus::Result<TrainingRun>,
-) -> anyhow::Result<(RunDir, C, TrainingRun)> {
+    build: impl FnOnce(&C) -> Result<R, E>,
+) -> anyhow::Result<(RunDir, C, R)>
+where
+    C: serde::Serialize + serde::de::DeserializeOwned,
+    R: Prepared,
+    anyhow::Error: From<E>,
+{
     if let Some(n) = args.threads {
         micrograd_plus::kernels::set_num_threads(n)?;
     }
@@ -260,18 +314,16 @@ pub fn start_run<C: serde::Serialize + serde::de::DeserializeOwned>(
             let mut config: C = dir.read_config()?;
             extend(&mut config)?;
             let mut run = build(&config)?;
-            run.trainer
-                .load_checkpoint(&dir.checkpoint())
-                .context("cannot resume")?;
+            run.resume_from(&dir.checkpoint())?;
             // The folder describes the run as it now continues (e.g. more epochs).
-            dir.write_config(&run.trainer.metadata, &config)?;
+            dir.write_config(&run.metadata(), &config)?;
             Ok((dir, config, run))
         }
         None => {
-            let config = fresh();
+            let config = fresh()?;
             let run = build(&config)?;
             let dir = RunDir::create(args.out.clone(), recipe, args.force)?;
-            if let Err(e) = dir.write_config(&run.trainer.metadata, &config) {
+            if let Err(e) = dir.write_config(&run.metadata(), &config) {
                 dir.discard();
                 return Err(e);
             }
@@ -341,11 +393,9 @@ pub fn train_and_report(
                 // The checkpoint of the last good epoch stays; record what
                 // those epochs measured beside it, and what the doctor saw.
                 // Best effort: the run's own error is the one to report.
-                let csv = dir.path().join("metrics.csv");
-                let _ =
-                    micrograd_plus::io::write_atomic(&csv, run.trainer.history.to_csv().as_bytes());
-                if let Some(doctor) = &run.trainer.doctor {
-                    let _ = doctor.write_files(dir.path());
+                let csv = run.trainer.history.to_csv();
+                keep_partial(dir, Some(&csv), run.trainer.doctor.as_ref());
+                if run.trainer.doctor.is_some() {
                     progress.note(&format!(
                         "the doctor's findings: mgp doctor {}",
                         dir.path().display()

@@ -9,7 +9,7 @@ use micrograd_plus::train::trainer::Evaluation;
 use std::path::PathBuf;
 
 /// Options of `mgp train mlp-mnist`.
-#[derive(clap::Args, Debug)]
+#[derive(clap::Args, Debug, Default)]
 #[command(after_help = "Examples:\n  \
     mgp train mlp-mnist --epochs 3\n  \
     mgp train mlp-mnist --optimizer sgd --lr 0.05\n  \
@@ -25,17 +25,17 @@ pub struct Args {
     ))]
     pub epochs: Option<usize>,
     /// Samples per step.
-    #[arg(long, default_value_t = MnistConfig::default().batch_size, value_parser = positive_usize)]
-    pub batch_size: usize,
+    #[arg(long, value_parser = positive_usize, help = with_default("Samples per step", MnistConfig::default().batch_size))]
+    pub batch_size: Option<usize>,
     /// Learning rate.
-    #[arg(long, default_value_t = MnistConfig::default().lr, value_parser = positive_f64)]
-    pub lr: f64,
+    #[arg(long, value_parser = positive_f64, help = with_default("Learning rate", MnistConfig::default().lr))]
+    pub lr: Option<f64>,
     /// adam, adamw or sgd (momentum 0.9).
-    #[arg(long, default_value = "adam")]
-    pub optimizer: OptimizerKind,
+    #[arg(long, help = with_default("adam, adamw or sgd (momentum 0.9)", MnistConfig::default().optimizer))]
+    pub optimizer: Option<OptimizerKind>,
     /// Seed for the initialisation and the shuffle.
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
+    #[arg(long, help = with_default("Seed for the initialisation and the shuffle", MnistConfig::default().seed))]
+    pub seed: Option<u64>,
     /// Folder with MNIST files (official names or the subset's, gzipped or
     /// not) [default: the MNIST subset built into mgp].
     #[arg(long)]
@@ -45,19 +45,27 @@ pub struct Args {
     pub run: RunArgs,
 }
 
-/// Trains and writes the run folder; returns the final evaluation.
+impl Args {
+    /// The flags given, applied onto `preset`.
+    pub fn apply(&self, preset: MnistConfig) -> MnistConfig {
+        MnistConfig {
+            epochs: self.epochs.unwrap_or(preset.epochs),
+            batch_size: self.batch_size.unwrap_or(preset.batch_size),
+            lr: self.lr.unwrap_or(preset.lr),
+            optimizer: self.optimizer.unwrap_or(preset.optimizer),
+            seed: self.seed.unwrap_or(preset.seed),
+            data: super::args::absolute_data(&self.data).or(preset.data),
+        }
+    }
+}
+
+/// Trains milestone 1's recipe with the flags given and writes the run
+/// folder; returns the final evaluation.
 pub fn run(args: &Args) -> anyhow::Result<Evaluation> {
     let (dir, _, mut run) = start_run(
         &args.run,
         "mlp-mnist",
-        || MnistConfig {
-            epochs: args.epochs.unwrap_or(MnistConfig::default().epochs),
-            batch_size: args.batch_size,
-            lr: args.lr,
-            optimizer: args.optimizer,
-            seed: args.seed,
-            data: super::args::absolute_data(&args.data),
-        },
+        || Ok(args.apply(MnistConfig::default())),
         |c| {
             c.epochs = args.epochs.unwrap_or(0).max(c.epochs);
             Ok(())

@@ -186,7 +186,35 @@ impl Cifar10 {
     /// assert!(err.to_string().starts_with("/nonexistent: no CIFAR-10 data here"));
     /// ```
     pub fn load(path: impl AsRef<Path>) -> Result<(ImageDataset, ImageDataset)> {
-        let path = path.as_ref();
+        Cifar10::load_splits(path.as_ref(), false)
+    }
+
+    /// The test set alone from `path`, in any form [`Cifar10::load`]
+    /// reads: the training images are skipped, neither read nor decoded
+    /// (evaluating a model needs only the test set).
+    ///
+    /// ```
+    /// use micrograd_plus::data::cifar10::Cifar10;
+    /// let err = Cifar10::load_test("/nonexistent").unwrap_err();
+    /// assert!(err.to_string().starts_with("/nonexistent: no CIFAR-10 data here"));
+    /// ```
+    pub fn load_test(path: impl AsRef<Path>) -> Result<ImageDataset> {
+        Ok(Cifar10::load_splits(path.as_ref(), true)?.1)
+    }
+
+    /// An empty training set, in place of the one `test_only` skips.
+    fn no_images() -> Result<ImageDataset> {
+        ImageDataset::new(
+            Vec::new(),
+            Vec::new(),
+            Cifar10::IMAGE_SHAPE,
+            Cifar10::classes(),
+        )
+    }
+
+    /// [`Cifar10::load`], or with `test_only` the test set and an empty
+    /// training set.
+    fn load_splits(path: &Path, test_only: bool) -> Result<(ImageDataset, ImageDataset)> {
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
         if path.is_file() {
             if Batches::slot(name).is_some() {
@@ -195,7 +223,7 @@ impl Cifar10 {
                     "one CIFAR-10 batch file: pass the folder that holds all six (data_batch_1.bin ... data_batch_5.bin, test_batch.bin) or the cifar-10-binary.tar.gz archive",
                 ));
             }
-            return Cifar10::load_archive(path);
+            return Cifar10::archive(path, test_only);
         }
         for dir in [path.to_path_buf(), path.join("cifar-10-batches-bin")] {
             let any_batch = binary::TRAIN_BATCHES
@@ -203,16 +231,16 @@ impl Cifar10 {
                 .chain([&Cifar10::TEST_BATCH, &binary::META_FILE])
                 .any(|f| dir.join(f).is_file());
             if any_batch {
-                return Cifar10::load_binary(&dir);
+                return Cifar10::binary(&dir, test_only);
             }
         }
         if path.join("train").is_dir() && path.join("test").is_dir() {
-            return Cifar10::load_folders(path);
+            return Cifar10::folders(path, test_only);
         }
         // The folder the archive was downloaded to.
         let archive = path.join(OFFICIAL_ARCHIVE);
         if archive.is_file() {
-            return Cifar10::load_archive(&archive);
+            return Cifar10::archive(&archive, test_only);
         }
         // The Python version's batches are pickles, which are not read here.
         let pickles = path.join("cifar-10-batches-py").is_dir()
@@ -233,9 +261,18 @@ impl Cifar10 {
     /// [`Cifar10::CLASSES`]). Each file's size is checked before it is
     /// read; errors name the file.
     pub fn load_binary(dir: impl AsRef<Path>) -> Result<(ImageDataset, ImageDataset)> {
-        let dir = dir.as_ref();
+        Cifar10::binary(dir.as_ref(), false)
+    }
+
+    /// [`Cifar10::load_binary`]; with `test_only`, `test_batch.bin` alone.
+    fn binary(dir: &Path, test_only: bool) -> Result<(ImageDataset, ImageDataset)> {
         let mut batches = Batches::default();
-        for name in binary::TRAIN_BATCHES.iter().chain([&Cifar10::TEST_BATCH]) {
+        let train: &[&str] = if test_only {
+            &[]
+        } else {
+            &binary::TRAIN_BATCHES
+        };
+        for name in train.iter().chain([&Cifar10::TEST_BATCH]) {
             let slot = Batches::slot(name).unwrap_or_default();
             let batch = read_batch(&dir.join(name))?;
             batches
@@ -247,16 +284,25 @@ impl Cifar10 {
                 .set_classes(classes)
                 .map_err(|msg| file_error(dir, msg))?;
         }
-        batches.into_datasets().map_err(|msg| file_error(dir, msg))
+        batches
+            .into_datasets(test_only)
+            .map_err(|msg| file_error(dir, msg))
     }
 
     /// Image folders `dir/train/<class>/*` and `dir/test/<class>/*` of
     /// 32x32 images; both splits must have the same classes.
     pub fn load_folders(dir: impl AsRef<Path>) -> Result<(ImageDataset, ImageDataset)> {
-        let dir = dir.as_ref();
+        Cifar10::folders(dir.as_ref(), false)
+    }
+
+    /// [`Cifar10::load_folders`]; with `test_only`, `test/` alone.
+    fn folders(dir: &Path, test_only: bool) -> Result<(ImageDataset, ImageDataset)> {
         let shape = Some(Cifar10::IMAGE_SHAPE);
-        let train = ImageFolder::load_expecting(&dir.join("train"), shape)?;
         let test = ImageFolder::load_expecting(&dir.join("test"), shape)?;
+        if test_only {
+            return Ok((Cifar10::no_images()?, test));
+        }
+        let train = ImageFolder::load_expecting(&dir.join("train"), shape)?;
         if train.classes() != test.classes() {
             return Err(file_error(
                 dir,
@@ -281,7 +327,12 @@ impl Cifar10 {
     /// split of image folders, classes are sorted by name and images by file
     /// name, so the result does not depend on the order of the archive.
     pub fn load_archive(path: impl AsRef<Path>) -> Result<(ImageDataset, ImageDataset)> {
-        let path = path.as_ref();
+        Cifar10::archive(path.as_ref(), false)
+    }
+
+    /// [`Cifar10::load_archive`]; with `test_only`, the training entries
+    /// are skipped unread.
+    fn archive(path: &Path, test_only: bool) -> Result<(ImageDataset, ImageDataset)> {
         let (reader, _, max_bytes) = open_maybe_gzip(Input::File(path))?;
         let mut batches = Batches::default();
         // (split, class, file name, bytes)
@@ -299,6 +350,9 @@ impl Cifar10 {
             let what = format!("entry {}", entry.path);
             let file_name = parts.last().copied().unwrap_or("");
             if let Some(slot) = Batches::slot(file_name) {
+                if test_only && slot != Batches::TEST_SLOT {
+                    return Ok(());
+                }
                 binary::batch_records(entry.size).map_err(|msg| format!("{what}: {msg}"))?;
                 let bytes = read_entry(entry.data, entry.size, &what)?;
                 let batch = binary::parse_batch(&bytes).map_err(|msg| format!("{what}: {msg}"))?;
@@ -326,6 +380,9 @@ impl Cifar10 {
                 "test" => 1,
                 _ => return Ok(()),
             };
+            if test_only && split == 0 {
+                return Ok(());
+            }
             if !is_image_name(name) {
                 return Ok(());
             }
@@ -359,7 +416,9 @@ impl Cifar10 {
             }
         })?;
         if !batches.is_empty() {
-            return batches.into_datasets().map_err(|msg| file_error(path, msg));
+            return batches
+                .into_datasets(test_only)
+                .map_err(|msg| file_error(path, msg));
         }
         if found.is_empty() {
             return Err(file_error(
@@ -387,7 +446,7 @@ impl Cifar10 {
         }
         let [(train_items, train_classes), (test_items, test_classes)] = splits;
         for (split, classes) in [&train_classes, &test_classes].into_iter().enumerate() {
-            if classes.is_empty() {
+            if classes.is_empty() && !(test_only && split == 0) {
                 let s = SPLITS[split];
                 return Err(file_error(
                     path,
@@ -395,7 +454,7 @@ impl Cifar10 {
                 ));
             }
         }
-        if train_classes != test_classes {
+        if !test_only && train_classes != test_classes {
             return Err(file_error(
                 path,
                 format!(
@@ -407,7 +466,7 @@ impl Cifar10 {
         // (5,000 for training, 1,000 for test): with its class names, an
         // unequal count means images went missing (an archive cut short and
         // re-terminated, a partial extraction re-packed).
-        if train_classes == Cifar10::classes() {
+        if test_classes == Cifar10::classes() {
             for (split, items) in [&train_items, &test_items].into_iter().enumerate() {
                 let mut counts = [0usize; 10];
                 for it in items {
@@ -429,7 +488,11 @@ impl Cifar10 {
             }
         }
         let shape = Some(Cifar10::IMAGE_SHAPE);
-        let train = decode_all(train_items, train_classes, shape)?;
+        let train = if test_only {
+            Cifar10::no_images()?
+        } else {
+            decode_all(train_items, train_classes, shape)?
+        };
         let test = decode_all(test_items, test_classes, shape)?;
         Ok((train, test))
     }

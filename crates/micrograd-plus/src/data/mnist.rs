@@ -348,6 +348,11 @@ const TRAIN_LABELS: [&str; 4] = [
 const TEST_IMAGES: [&str; 2] = ["t10k-images-idx3-ubyte.gz", "t10k-images-idx3-ubyte"];
 const TEST_LABELS: [&str; 2] = ["t10k-labels-idx1-ubyte.gz", "t10k-labels-idx1-ubyte"];
 
+/// A file compiled into the binary, as `Mnist::load_inputs` reads it.
+fn embedded_input((name, bytes): (&'static str, &'static [u8])) -> Input<'static> {
+    Input::Embedded(Path::new(name), bytes)
+}
+
 fn find_file(dir: &Path, names: &[&str]) -> Result<PathBuf> {
     names
         .iter()
@@ -401,11 +406,23 @@ impl Mnist {
             &find_file(dir, &TRAIN_IMAGES)?,
             &find_file(dir, &TRAIN_LABELS)?,
         )?;
-        let test = Mnist::load_pair(
+        Ok((train, Mnist::load_test(dir)?))
+    }
+
+    /// The test set alone from `dir` (see [`Mnist::load`]): the training
+    /// files are not read (evaluating a model needs only the test set).
+    ///
+    /// ```
+    /// use micrograd_plus::data::mnist::Mnist;
+    /// let err = Mnist::load_test("/nonexistent").unwrap_err();
+    /// assert!(err.to_string().starts_with("/nonexistent: no MNIST file here"));
+    /// ```
+    pub fn load_test(dir: impl AsRef<Path>) -> Result<TensorDataset> {
+        let dir = dir.as_ref();
+        Mnist::load_pair(
             &find_file(dir, &TEST_IMAGES)?,
             &find_file(dir, &TEST_LABELS)?,
-        )?;
-        Ok((train, test))
+        )
     }
 
     /// One split from an image file and a label file.
@@ -437,11 +454,26 @@ impl Mnist {
     /// ```
     pub fn load_embedded() -> Result<(TensorDataset, TensorDataset)> {
         use super::embedded::mnist as files;
-        let input =
-            |(name, bytes): (&'static str, &'static [u8])| Input::Embedded(Path::new(name), bytes);
-        let train = Mnist::load_inputs(input(files::TRAIN_IMAGES), input(files::TRAIN_LABELS))?;
-        let test = Mnist::load_inputs(input(files::TEST_IMAGES), input(files::TEST_LABELS))?;
-        Ok((train, test))
+        let train = Mnist::load_inputs(
+            embedded_input(files::TRAIN_IMAGES),
+            embedded_input(files::TRAIN_LABELS),
+        )?;
+        Ok((train, Mnist::load_embedded_test()?))
+    }
+
+    /// The embedded test set alone (see [`Mnist::load_embedded`]).
+    ///
+    /// ```
+    /// use micrograd_plus::data::{mnist::Mnist, Dataset};
+    /// assert_eq!(Mnist::load_embedded_test()?.len(), 10_000);
+    /// # Ok::<(), micrograd_plus::Error>(())
+    /// ```
+    pub fn load_embedded_test() -> Result<TensorDataset> {
+        use super::embedded::mnist as files;
+        Mnist::load_inputs(
+            embedded_input(files::TEST_IMAGES),
+            embedded_input(files::TEST_LABELS),
+        )
     }
 
     /// One split from an image file and a label file, on disk or embedded.

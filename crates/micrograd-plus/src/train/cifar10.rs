@@ -65,6 +65,22 @@ impl std::str::FromStr for Schedule {
     }
 }
 
+impl std::fmt::Display for Schedule {
+    /// The name [`Schedule::from_str`](std::str::FromStr) reads and
+    /// `config.json` writes.
+    ///
+    /// ```
+    /// assert_eq!(micrograd_plus::train::cifar10::Schedule::OneCycle.to_string(), "onecycle");
+    /// ```
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Schedule::OneCycle => "onecycle",
+            Schedule::Cosine => "cosine",
+            Schedule::Constant => "constant",
+        })
+    }
+}
+
 /// The shared CIFAR-10 archive, relative to the repository root.
 pub const DEFAULT_DATA: &str = "../shared/datasets/cifar10/cifar10-jpg.tar.gz";
 
@@ -291,13 +307,13 @@ pub fn run(config: &Cifar10Config) -> Result<TrainingRun> {
     let input_normalisation = normalize_metadata(&normalize);
     let train = limited(Arc::new(train), config.train_limit)?;
     let test = limited(Arc::new(test), config.test_limit)?;
+    let test = test_batches(test, normalize.clone())?;
     manual_seed(config.seed);
     let model = cifar_net();
     let train = DataLoader::new(train, config.batch_size)?
         .shuffle(true)
         .seed(config.seed)
-        .transform(augmentation(normalize.clone())?.into_batch_fn());
-    let test = DataLoader::new(test, 500)?.transform(normalize.into_batch_fn());
+        .transform(augmentation(normalize)?.into_batch_fn());
     let total_steps = config.epochs * train.num_batches();
     let (optimizer, scheduler) = optimizer(config, model.parameters(), total_steps)?;
     let ce = CrossEntropyLoss::new();
@@ -317,4 +333,33 @@ pub fn run(config: &Cifar10Config) -> Result<TrainingRun> {
         test,
         epochs: config.epochs,
     })
+}
+
+/// The evaluation batches: `test` in order, 500 at a time, normalised.
+fn test_batches(test: crate::data::SharedDataset, normalize: Normalize) -> Result<DataLoader> {
+    Ok(DataLoader::new(test, 500)?.transform(normalize.into_batch_fn()))
+}
+
+/// The recipe's evaluation batches alone, as [`run`] makes them (`config`'s
+/// data and test limit), normalised with `normalize`, the statistics a
+/// checkpoint records ([`super::saved::CheckpointInfo::normalize`]): only
+/// the test images are read. A checkpoint from before checkpoints recorded
+/// them passes `None`, and the training images are read for their
+/// statistics, as training computed them.
+///
+/// ```
+/// use micrograd_plus::train::cifar10::{test_loader, Cifar10Config};
+/// let config = Cifar10Config { data: Some("/nonexistent".into()), ..Default::default() };
+/// let err = test_loader(&config, None).err().unwrap();
+/// assert!(err.to_string().starts_with("/nonexistent: no CIFAR-10 data here"));
+/// ```
+pub fn test_loader(config: &Cifar10Config, normalize: Option<Normalize>) -> Result<DataLoader> {
+    let (test, normalize) = match normalize {
+        Some(normalize) => (Cifar10::load_test(config.data_path())?, normalize),
+        None => {
+            let (train, test) = Cifar10::load(config.data_path())?;
+            (test, train.channel_stats()?)
+        }
+    };
+    test_batches(limited(Arc::new(test), config.test_limit)?, normalize)
 }

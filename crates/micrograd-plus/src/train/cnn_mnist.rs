@@ -141,12 +141,7 @@ pub fn run(config: &CnnMnistConfig) -> Result<TrainingRun> {
         Some(dir) => Mnist::load(dir)?,
         None => Mnist::load_embedded()?,
     };
-    let images = |ds: TensorDataset| -> Result<SharedDataset> {
-        limited(
-            Arc::new(ds.with_sample_shape(&Mnist::IMAGE_SHAPE)?),
-            config.limit,
-        )
-    };
+    let images = |ds: TensorDataset| images(ds, config.limit);
     manual_seed(config.seed);
     let model = cnn();
     let optimizer = Adam::new(
@@ -169,7 +164,32 @@ pub fn run(config: &CnnMnistConfig) -> Result<TrainingRun> {
         train: DataLoader::new(images(train)?, config.batch_size)?
             .shuffle(true)
             .seed(config.seed),
-        test: DataLoader::new(images(test)?, 1000)?,
+        test: DataLoader::new(images(test)?, EVAL_BATCH)?,
         epochs: config.epochs,
     })
+}
+
+/// Images per evaluation batch.
+const EVAL_BATCH: usize = 1000;
+
+/// The recipe's evaluation batches alone, as [`run`] makes them (`config`'s
+/// data and limit): the MNIST test set as images, without reading the
+/// training set.
+///
+/// ```
+/// use micrograd_plus::train::cnn_mnist::{test_loader, CnnMnistConfig};
+/// let loader = test_loader(&CnnMnistConfig { limit: Some(10), ..Default::default() }).unwrap();
+/// assert_eq!(loader.dataset().len(), 10);
+/// ```
+pub fn test_loader(config: &CnnMnistConfig) -> Result<DataLoader> {
+    let test = match &config.data {
+        Some(dir) => Mnist::load_test(dir)?,
+        None => Mnist::load_embedded_test()?,
+    };
+    DataLoader::new(images(test, config.limit)?, EVAL_BATCH)
+}
+
+/// `ds`'s samples as `(1, 28, 28)` images, `limit` of them (see [`limited`]).
+fn images(ds: TensorDataset, limit: Option<usize>) -> Result<SharedDataset> {
+    limited(Arc::new(ds.with_sample_shape(&Mnist::IMAGE_SHAPE)?), limit)
 }

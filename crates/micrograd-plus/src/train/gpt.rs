@@ -22,7 +22,6 @@ use super::charts::{draw_lines, Axes, TEST_COLOUR, TRAIN_COLOUR};
 use super::doctor::breakage::{scale_weight_matrices, unstable_softmax_loss};
 use super::doctor::{anomaly_steps, Breakage, Doctor};
 use super::saved::Architecture;
-use crate::bench::BenchResult;
 use crate::canvas::{register_font, render_png};
 use crate::data::text::CharTokenizer;
 use crate::io;
@@ -252,6 +251,34 @@ impl TrainConfig {
             seed: 1337,
         }
     }
+
+    /// The `gpt-tinytalks` recipe: a smaller model than
+    /// [`TrainConfig::shakespeare`]'s (3 layers, d_model 96, context 64,
+    /// dropout 0.1) at AdamW lr 1e-3, for 3000 steps or 5 minutes,
+    /// evaluated every 200 steps on 10 batches.
+    ///
+    /// ```
+    /// let c = micrograd_plus::train::gpt::TrainConfig::tinytalks(40);
+    /// assert_eq!((c.model.layers, c.model.d_model, c.lr, c.max_steps), (3, 96, 1e-3, 3000));
+    /// ```
+    pub fn tinytalks(vocab_size: usize) -> TrainConfig {
+        TrainConfig {
+            model: GPTConfig {
+                block_size: 64,
+                d_model: 96,
+                heads: 4,
+                layers: 3,
+                dropout: 0.1,
+                ..GPTConfig::shakespeare(vocab_size)
+            },
+            lr: 1e-3,
+            max_steps: 3000,
+            max_seconds: Some(5.0 * 60.0),
+            eval_interval: 200,
+            eval_iters: 10,
+            ..TrainConfig::shakespeare(vocab_size)
+        }
+    }
 }
 
 /// One evaluation, printed as a JSON line by `mgp train gpt-* --json`.
@@ -269,6 +296,44 @@ pub struct EvalRecord {
     pub tokens_per_second: f64,
     /// Seconds since the start of training.
     pub elapsed_s: f64,
+}
+
+/// The header of [`records_to_csv`].
+const RECORDS_CSV_HEADER: &str = "step,train_loss,val_loss,step_ms,tokens_per_second,elapsed_s\n";
+
+/// The evaluations as CSV, one row per evaluation: a GPT run's
+/// `metrics.csv`.
+///
+/// ```
+/// use micrograd_plus::train::gpt::{records_to_csv, EvalRecord};
+/// let r = EvalRecord { step: 10, train_loss: 2.5, val_loss: 2.75, step_ms: 4.0, tokens_per_second: 512.0, elapsed_s: 1.5 };
+/// assert_eq!(records_to_csv(&[r]), "step,train_loss,val_loss,step_ms,tokens_per_second,elapsed_s\n10,2.5,2.75,4,512,1.5\n");
+/// ```
+pub fn records_to_csv(records: &[EvalRecord]) -> String {
+    std::iter::once(RECORDS_CSV_HEADER.to_string())
+        .chain(records.iter().map(|r| {
+            format!(
+                "{},{},{},{},{},{}\n",
+                r.step, r.train_loss, r.val_loss, r.step_ms, r.tokens_per_second, r.elapsed_s
+            )
+        }))
+        .collect()
+}
+
+/// One training step as [`train_resumable`] reports it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StepReport {
+    /// Training steps done, this one included.
+    pub step: usize,
+    /// This step's loss (before its update).
+    pub loss: f64,
+    /// An exponential moving average of the losses of this session's
+    /// steps (weight 0.02 on each new one), less noisy than one batch's:
+    /// what a progress bar shows.
+    pub running_loss: f64,
+    /// Whether this is the first step of this session (a resumed run's
+    /// first starts at its checkpoint's step, not at 1).
+    pub first: bool,
 }
 
 /// The AdamW optimizer of the recipe for `model`.
@@ -390,12 +455,12 @@ fn watched_step(
     Ok(value)
 }
 
-/// Trains a fresh model on `data`, calling `on_step(step, loss)` after every
-/// step and `on_eval` after every evaluation (and at the end).
+/// Trains a fresh model on `data`, calling `on_step` after every step and
+/// `on_eval` after every evaluation (and at the end).
 pub fn train(
     config: &TrainConfig,
     data: &TextData,
-    on_step: impl FnMut(usize, f64),
+    on_step: impl FnMut(&StepReport),
     on_eval: impl FnMut(&EvalRecord),
 ) -> Result<(GPT, Vec<EvalRecord>)> {
     train_resumable(config, data, None, Watch::default(), on_step, on_eval)
@@ -581,7 +646,7 @@ pub fn train_resumable(
     data: &TextData,
     checkpoint: Option<Checkpointing<'_>>,
     mut watch: Watch<'_>,
-    mut on_step: impl FnMut(usize, f64),
+    mut on_step: impl FnMut(&StepReport),
     mut on_eval: impl FnMut(&EvalRecord),
 ) -> Result<(GPT, Vec<EvalRecord>)> {
     config.check(data)?;
@@ -661,6 +726,7 @@ pub fn train_resumable(
     if let Some(d) = watch.doctor.as_deref_mut() {
         d.rewind_to(progress.step);
     }
+    let mut running = None::<f64>;
     while progress.step < config.max_steps {
         if config.max_seconds.is_some_and(|s| elapsed() >= s) {
             break;
@@ -675,7 +741,14 @@ pub fn train_resumable(
         }
         progress.step += 1;
         window_steps += 1;
-        on_step(progress.step, loss);
+        let running_loss = running.map_or(loss, |r| 0.98 * r + 0.02 * loss);
+        on_step(&StepReport {
+            step: progress.step,
+            loss,
+            running_loss,
+            first: running.is_none(),
+        });
+        running = Some(running_loss);
         if progress.step % config.eval_interval == 0 {
             evaluate(
                 &mut model,
@@ -806,54 +879,4 @@ pub fn plot_losses(path: &Path, records: &[EvalRecord], title: &str) -> Result<(
             vec![],
         )
     })
-}
-
-/// Times `runs` training steps of `config` on random data (after `warmup`
-/// steps): the workload of `mgp bench gpt`.
-///
-/// ```
-/// use micrograd_plus::{models::GPTConfig, train::gpt::{bench_steps, TrainConfig}};
-/// let config = TrainConfig { model: GPTConfig { block_size: 8, d_model: 16, heads: 2, layers: 1, ..GPTConfig::shakespeare(10) }, batch_size: 2, ..TrainConfig::shakespeare(10) };
-/// let r = bench_steps(&config, 1, 3).unwrap();
-/// assert_eq!((r.name.as_str(), r.runs), ("gpt", 3));
-/// ```
-pub fn bench_steps(config: &TrainConfig, warmup: usize, runs: usize) -> Result<BenchResult> {
-    crate::manual_seed(config.seed);
-    let model = GPT::new(config.model.clone())?;
-    let mut opt = optimizer(&model, config)?;
-    let (b, t, v) = (
-        config.batch_size,
-        config.model.block_size,
-        config.model.vocab_size,
-    );
-    let ids: Vec<usize> = {
-        let mut rng = StdRng::seed_from_u64(config.seed);
-        (0..(b * t * 4).max(t + 2))
-            .map(|_| rng.gen_range(0..v))
-            .collect()
-    };
-    let mut rng = StdRng::seed_from_u64(config.seed);
-    let mut samples = Vec::with_capacity(runs);
-    for i in 0..warmup + runs {
-        let (x, y) = random_windows(&ids, b, t, &mut rng)?;
-        let start = Instant::now();
-        train_step(&model, &mut opt, &x, &y, b, t)?;
-        if i >= warmup {
-            samples.push(start.elapsed().as_secs_f64() * 1e3);
-        }
-    }
-    let mut result = BenchResult::from_samples("gpt", samples);
-    let c = &config.model;
-    for (k, val) in [
-        ("batch", b),
-        ("context", t),
-        ("d_model", c.d_model),
-        ("heads", c.heads),
-        ("layers", c.layers),
-        ("vocab", v),
-        ("parameters", model.num_parameters()),
-    ] {
-        result.params.insert(k.to_string(), val.into());
-    }
-    Ok(result)
 }

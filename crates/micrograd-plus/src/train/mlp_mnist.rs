@@ -38,6 +38,22 @@ pub enum OptimizerKind {
     Sgd,
 }
 
+impl std::fmt::Display for OptimizerKind {
+    /// The name [`OptimizerKind::from_str`](std::str::FromStr) reads and
+    /// `config.json` writes.
+    ///
+    /// ```
+    /// assert_eq!(micrograd_plus::train::mlp_mnist::OptimizerKind::AdamW.to_string(), "adamw");
+    /// ```
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            OptimizerKind::Adam => "adam",
+            OptimizerKind::AdamW => "adamw",
+            OptimizerKind::Sgd => "sgd",
+        })
+    }
+}
+
 impl std::str::FromStr for OptimizerKind {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self> {
@@ -172,7 +188,27 @@ pub fn run(config: &MnistConfig) -> Result<TrainingRun> {
         train: DataLoader::new(Arc::new(train), config.batch_size)?
             .shuffle(true)
             .seed(config.seed),
-        test: DataLoader::new(Arc::new(test), 1000)?,
+        test: test_batches(test)?,
         epochs: config.epochs,
+    })
+}
+
+/// The evaluation batches: `test` in order, 1000 at a time.
+fn test_batches(test: crate::data::TensorDataset) -> Result<DataLoader> {
+    DataLoader::new(Arc::new(test), 1000)
+}
+
+/// The recipe's evaluation batches alone, as [`run`] makes them: the MNIST
+/// test set in `data` (or the embedded one), without reading the training
+/// set.
+///
+/// ```
+/// let loader = micrograd_plus::train::mlp_mnist::test_loader(None).unwrap();
+/// assert_eq!(loader.num_batches(), 10);
+/// ```
+pub fn test_loader(data: Option<&std::path::Path>) -> Result<DataLoader> {
+    test_batches(match data {
+        Some(dir) => Mnist::load_test(dir)?,
+        None => Mnist::load_embedded_test()?,
     })
 }

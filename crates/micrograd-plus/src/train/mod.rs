@@ -16,11 +16,13 @@
 //! | [`trajectories`] | SGD, momentum, Adam and RMSprop on Rosenbrock, Beale and a saddle, as a PNG |
 //! | [`xor`] | the XOR milestone |
 //! | [`gpt`] | milestone 5: the character-level GPT recipe, checkpoints, loss curves |
+//! | [`corpus`] | the GPT recipes' corpora (built in, or a file), their prompts and presets |
 //! | [`reversal`] | the attention milestone: reversing digit sequences |
 //! | [`moons`], [`plot`] | the scalar engine's two-moons demo and its decision boundary |
 pub mod charts;
 pub mod cifar10;
 pub mod cnn_mnist;
+pub mod corpus;
 pub mod doctor;
 pub mod gpt;
 pub mod graph_examples;

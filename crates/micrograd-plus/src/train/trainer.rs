@@ -153,6 +153,50 @@ pub(crate) fn count_correct(logits: &Tensor, targets: &Tensor) -> Result<usize> 
         .count())
 }
 
+/// Loss, accuracy and confusion matrix of `model` over `loader`'s batches
+/// of `classes` classes, in evaluation mode with no graph recorded;
+/// training mode is restored afterwards.
+///
+/// ```
+/// use micrograd_plus::data::{synthetic, DataLoader};
+/// use micrograd_plus::nn::{loss::CrossEntropyLoss, Linear};
+/// use micrograd_plus::train::trainer::{evaluate, LossFn};
+/// let data = std::sync::Arc::new(synthetic::make_moons_dataset(8, 0.1, 0)?);
+/// let loader = DataLoader::new(data, 4)?;
+/// let ce = CrossEntropyLoss::new();
+/// let loss: LossFn = Box::new(move |y, t| ce.forward(y, t));
+/// let eval = evaluate(&mut Linear::new(2, 2, true), &loss, 2, &loader)?;
+/// assert_eq!(eval.confusion.total(), 8);
+/// # Ok::<(), micrograd_plus::Error>(())
+/// ```
+pub fn evaluate(
+    model: &mut dyn Module,
+    loss: &LossFn,
+    classes: usize,
+    loader: &DataLoader,
+) -> Result<Evaluation> {
+    model.eval();
+    let result = no_grad(|| {
+        let mut confusion = ConfusionMatrix::new(classes);
+        let (mut loss_sum, mut seen) = (0.0, 0usize);
+        for batch in loader.epoch(0) {
+            let batch = batch?;
+            let output = model.forward(&batch.inputs)?;
+            let n = batch.inputs.shape()[0];
+            loss_sum += loss(&output, &batch.targets)?.item()? * n as f64;
+            seen += n;
+            confusion.add(&output, &batch.targets)?;
+        }
+        Ok(Evaluation {
+            loss: loss_sum / seen.max(1) as f64,
+            accuracy: confusion.accuracy(),
+            confusion,
+        })
+    });
+    model.train();
+    result
+}
+
 impl Trainer {
     /// A trainer with an empty history and no scheduler.
     pub fn new(
@@ -295,29 +339,10 @@ impl Trainer {
         Ok((output, value))
     }
 
-    /// Loss, accuracy and confusion matrix over `loader` in evaluation mode
-    /// with no graph recorded; training mode is restored afterwards.
+    /// Loss, accuracy and confusion matrix over `loader` (see
+    /// [`evaluate`]).
     pub fn evaluate(&mut self, loader: &DataLoader) -> Result<Evaluation> {
-        self.model.eval();
-        let result = no_grad(|| {
-            let mut confusion = ConfusionMatrix::new(self.classes);
-            let (mut loss_sum, mut seen) = (0.0, 0usize);
-            for batch in loader.epoch(0) {
-                let batch = batch?;
-                let output = self.model.forward(&batch.inputs)?;
-                let n = batch.inputs.shape()[0];
-                loss_sum += (self.loss)(&output, &batch.targets)?.item()? * n as f64;
-                seen += n;
-                confusion.add(&output, &batch.targets)?;
-            }
-            Ok(Evaluation {
-                loss: loss_sum / seen.max(1) as f64,
-                accuracy: confusion.accuracy(),
-                confusion,
-            })
-        });
-        self.model.train();
-        result
+        evaluate(self.model.as_mut(), &self.loss, self.classes, loader)
     }
 
     /// Trains epochs `history.len()+1 ..= epochs`, evaluating on `test`

@@ -106,6 +106,9 @@ pub(crate) struct Batches {
 }
 
 impl Batches {
+    /// The test batch's slot.
+    pub(crate) const TEST_SLOT: usize = 5;
+
     /// The slot of a batch file name (`data_batch_3.bin` is 2, the test
     /// batch 5), `None` for any other name.
     pub(crate) fn slot(name: &str) -> Option<usize> {
@@ -145,10 +148,14 @@ impl Batches {
     }
 
     /// The training set (the five training batches in order) and the test
-    /// set; a missing batch is an error naming it.
-    pub(crate) fn into_datasets(self) -> Result<(ImageDataset, ImageDataset), String> {
+    /// set; a missing batch is an error naming it. With `test_only` the
+    /// training batches are not expected, and the training set is empty.
+    pub(crate) fn into_datasets(
+        self,
+        test_only: bool,
+    ) -> Result<(ImageDataset, ImageDataset), String> {
         let missing: Vec<&str> = (0..self.slots.len())
-            .filter(|&s| self.slots[s].is_none())
+            .filter(|&s| self.slots[s].is_none() && !(test_only && s != Batches::TEST_SLOT))
             .map(Batches::name)
             .collect();
         if !missing.is_empty() {
@@ -221,7 +228,7 @@ mod tests {
             b.insert(5, Batch::default()).unwrap_err(),
             "test_batch.bin appears twice"
         );
-        let err = b.into_datasets().unwrap_err();
+        let err = b.into_datasets(false).unwrap_err();
         assert!(
             err.starts_with("incomplete CIFAR-10 binary batches: data_batch_1.bin, data_batch_2.bin, data_batch_3.bin, data_batch_4.bin, data_batch_5.bin missing"),
             "{err}"
