@@ -223,7 +223,8 @@ fn istride(s: usize) -> isize {
 /// A and B may have any strides (a transposed operand is [`MatRef::t`],
 /// no copy); C is row-major. Any sizes are allowed, including 0; with an
 /// inner dim of 0 the product is zero, so C is zeroed (or left unchanged
-/// when accumulating). With [`Threads::Shared`], large products are split
+/// when accumulating). An overwrite stores every element of C, so C may
+/// be uninitialised memory ([`MatMut::uninit`]). With [`Threads::Shared`], large products are split
 /// across rayon's threads; see the module docs for the threshold. (On CPUs
 /// without AVX2 the product is `matrixmultiply`'s, whose own threading is
 /// set process-wide by the `MATMUL_NUM_THREADS` environment variable.)
