@@ -386,3 +386,101 @@ fn the_instruction_set_in_use_is_the_cpus_capped_by_mgp_isa() {
         assert_eq!(isa(), Isa::Portable);
     }
 }
+
+/// Shapes for overwrites into uninitialised memory: the odd ones above
+/// (ragged edges, k = 0, empty C) plus k past one packed block (`KC` =
+/// 1024), where later k-blocks add to what the first one stored, and
+/// sizes that are packed and threaded.
+fn uninit_shapes() -> Vec<(usize, usize, usize)> {
+    let mut shapes = SHAPES.to_vec();
+    shapes.extend([(0, 0, 0), (13, 1100, 37), (280, 1030, 300), (5, 2049, 3)]);
+    shapes
+}
+
+/// `C = A·B` written through [`MatMut::uninit`] into a buffer of NaN
+/// garbage (standing for uninitialised memory, but readable afterwards)
+/// must equal, bit for bit, the same product into an initialised C, store
+/// all `m·n` elements and nothing past them. (`scripts/test-all` runs this
+/// file under each `MGP_ISA`, so every kernel path is covered.)
+#[test]
+fn overwrite_into_uninitialised_memory_writes_every_element() {
+    let mut rng = Rng(7);
+    for (m, k, n) in uninit_shapes() {
+        let a = rng.vec(m * k);
+        let b = rng.vec(k * n);
+        for (la, lb) in [
+            (Layout::RowMajor, Layout::RowMajor),
+            (Layout::ColMajor, Layout::ColMajor),
+            (Layout::Padded, Layout::RowMajor),
+        ] {
+            let (a_rs, a_cs, a_len) = strides(la, m, k);
+            let (b_rs, b_cs, b_len) = strides(lb, k, n);
+            let (ap, bp) = (
+                place(&a, m, k, a_rs, a_cs, a_len),
+                place(&b, k, n, b_rs, b_cs, b_len),
+            );
+            let (av, bv) = (
+                MatRef::strided(&ap, m, k, a_rs, a_cs),
+                MatRef::strided(&bp, k, n, b_rs, b_cs),
+            );
+            let a32: Vec<f32> = ap.iter().map(|&x| x as f32).collect();
+            let b32: Vec<f32> = bp.iter().map(|&x| x as f32).collect();
+            let (a32, b32) = (
+                MatRef::strided(&a32, m, k, a_rs, a_cs),
+                MatRef::strided(&b32, k, n, b_rs, b_cs),
+            );
+            for threads in [Threads::Shared, Threads::Serial] {
+                let zeros =
+                    overwrite_uninit(sgemm, a32, b32, threads, f32::NAN, |x| x.to_bits().into());
+                let zeros64 = overwrite_uninit(dgemm, av, bv, threads, f64::NAN, f64::to_bits);
+                assert!(k > 0 || (zeros && zeros64), "{m}x0x{n}: C not zeroed");
+            }
+        }
+    }
+}
+
+/// One product of [`overwrite_into_uninitialised_memory_writes_every_element`]:
+/// checks it and says whether C came out all zeros.
+fn overwrite_uninit<T: Copy + Default + PartialEq>(
+    gemm: fn(MatMut<T>, MatRef<T>, MatRef<T>, Update, Threads),
+    a: MatRef<T>,
+    b: MatRef<T>,
+    threads: Threads,
+    nan: T,
+    bits: fn(T) -> u64,
+) -> bool {
+    use std::mem::MaybeUninit;
+    let (m, n, over) = (a.rows(), b.cols(), Update::Overwrite);
+    let mut want = vec![T::default(); m * n];
+    gemm(MatMut::row_major(&mut want, m, n), a, b, over, threads);
+    let mut c = vec![MaybeUninit::new(nan); m * n + 3];
+    gemm(MatMut::uninit(&mut c, m, n), a, b, over, threads);
+    // SAFETY: every element was initialised (to NaN) before the product.
+    let got: Vec<T> = c.iter().map(|x| unsafe { x.assume_init() }).collect();
+    let (got, past) = got.split_at(m * n);
+    let k = a.cols();
+    assert!(
+        got.iter()
+            .map(|&x| bits(x))
+            .eq(want.iter().map(|&x| bits(x))),
+        "{m}x{k}x{n}: an overwrite into garbage differs from one into zeros"
+    );
+    assert!(
+        past.iter().all(|&x| bits(x) == bits(nan)),
+        "{m}x{k}x{n}: wrote past C"
+    );
+    got.iter().all(|&x| x == T::default())
+}
+
+#[test]
+#[should_panic(expected = "sgemm: C (2x3) is uninitialised and can only be overwritten")]
+fn accumulating_into_uninitialised_memory_panics() {
+    let mut c = [std::mem::MaybeUninit::<f32>::uninit(); 6];
+    sgemm(
+        MatMut::uninit(&mut c, 2, 3),
+        MatRef::row_major(&[1.0; 4], 2, 2),
+        MatRef::row_major(&[1.0; 6], 2, 3),
+        Update::Accumulate,
+        Threads::Serial,
+    );
+}

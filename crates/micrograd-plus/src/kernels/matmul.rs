@@ -102,6 +102,8 @@ mod blocked;
 mod pack;
 mod view;
 
+use std::mem::MaybeUninit;
+
 pub use view::{MatMut, MatRef};
 
 /// Whether a product replaces C or adds to it.
@@ -168,9 +170,10 @@ impl Threads {
     }
 }
 
-/// Panics unless `C (m×n) = A (m×k) · B (k×n)` has agreeing dims. (Each
-/// view checked when it was made that its strides stay inside its slice.)
-fn check_dims<T>(op: &str, c: &MatMut<T>, a: &MatRef<T>, b: &MatRef<T>) {
+/// Panics unless `C (m×n) = A (m×k) · B (k×n)` has agreeing dims and an
+/// uninitialised C is only overwritten. (Each view checked when it was made
+/// that its strides stay inside its slice.)
+fn check_dims<T>(op: &str, c: &MatMut<T>, a: &MatRef<T>, b: &MatRef<T>, update: Update) {
     assert!(
         a.cols == b.rows && c.rows == a.rows && c.cols == b.cols,
         "{op}: C ({}x{}) = A ({}x{}) · B ({}x{}): dims do not agree",
@@ -180,6 +183,12 @@ fn check_dims<T>(op: &str, c: &MatMut<T>, a: &MatRef<T>, b: &MatRef<T>) {
         a.cols,
         b.rows,
         b.cols
+    );
+    assert!(
+        c.init || update == Update::Overwrite,
+        "{op}: C ({}x{}) is uninitialised and can only be overwritten, not accumulated into",
+        c.rows,
+        c.cols
     );
 }
 
@@ -191,18 +200,17 @@ fn check_dims<T>(op: &str, c: &MatMut<T>, a: &MatRef<T>, b: &MatRef<T>) {
 unsafe fn blocked_sgemm<K: blocked::Microkernel<MR, NR>, const MR: usize, const NR: usize>(
     a: MatRef<f32>,
     b: MatRef<f32>,
-    c: &mut [f32],
+    c: &mut [MaybeUninit<f32>],
     accumulate: bool,
     allow_threads: bool,
 ) {
-    unsafe {
-        let threads = if allow_threads {
-            blocked::threads_for::<K, MR, NR>(a.rows, a.cols, b.cols)
-        } else {
-            1
-        };
-        blocked::sgemm::<K, MR, NR>(a, b, c, accumulate, threads)
-    }
+    let threads = if allow_threads {
+        blocked::threads_for::<K, MR, NR>(a.rows, a.cols, b.cols)
+    } else {
+        1
+    };
+    // SAFETY: our caller's contract is `blocked::sgemm`'s.
+    unsafe { blocked::sgemm::<K, MR, NR>(a, b, c, accumulate, threads) }
 }
 
 /// Converts a stride for `matrixmultiply`, which takes `isize`.
@@ -215,7 +223,8 @@ fn istride(s: usize) -> isize {
 /// A and B may have any strides (a transposed operand is [`MatRef::t`],
 /// no copy); C is row-major. Any sizes are allowed, including 0; with an
 /// inner dim of 0 the product is zero, so C is zeroed (or left unchanged
-/// when accumulating). With [`Threads::Shared`], large products are split
+/// when accumulating). An overwrite stores every element of C, so C may
+/// be uninitialised memory ([`MatMut::uninit`]). With [`Threads::Shared`], large products are split
 /// across rayon's threads; see the module docs for the threshold. (On CPUs
 /// without AVX2 the product is `matrixmultiply`'s, whose own threading is
 /// set process-wide by the `MATMUL_NUM_THREADS` environment variable.)
@@ -238,16 +247,17 @@ fn istride(s: usize) -> isize {
 /// assert_eq!(c, [19.0 + 26.0, 22.0 + 30.0, 43.0 + 38.0, 50.0 + 44.0]);
 /// ```
 pub fn sgemm(c: MatMut<f32>, a: MatRef<f32>, b: MatRef<f32>, update: Update, threads: Threads) {
-    check_dims("sgemm", &c, &a, &b);
+    check_dims("sgemm", &c, &a, &b, update);
     let accumulate = update == Update::Accumulate;
     let (m, k, n) = (a.rows, a.cols, b.cols);
     if m == 0 || n == 0 {
         return;
     }
     if k == 0 {
-        // An empty sum: A·B is the zero matrix.
+        // An empty sum: A·B is the zero matrix (written in full, as C may
+        // be uninitialised).
         if !accumulate {
-            c.data.fill(0.0);
+            c.data.fill(MaybeUninit::new(0.0));
         }
         return;
     }
@@ -257,7 +267,10 @@ pub fn sgemm(c: MatMut<f32>, a: MatRef<f32>, b: MatRef<f32>, update: Update, thr
         use super::isa::{isa, Isa};
         // SAFETY (both): `isa` never exceeds the CPU's detected features,
         // the views' constructors proved every strided index in bounds and
-        // C's slice is exactly m*n long, and m, k, n are all at least 1.
+        // C's slice is exactly m*n long, and m, k, n are all at least 1. C
+        // may be uninitialised only when overwritten: the first k-block
+        // then stores every element without reading it (see
+        // `blocked::sgemm`).
         match isa() {
             Isa::Avx512 => {
                 return unsafe {
@@ -293,7 +306,10 @@ pub fn sgemm(c: MatMut<f32>, a: MatRef<f32>, b: MatRef<f32>, update: Update, thr
 fn sgemm_fallback(c: MatMut<f32>, a: MatRef<f32>, b: MatRef<f32>, accumulate: bool) {
     let beta = if accumulate { 1.0 } else { 0.0 };
     // SAFETY: the views' constructors proved every strided index in bounds
-    // and C's slice is m*n long (row-major with row stride n).
+    // and C's slice is m*n long (row-major with row stride n). With β = 0
+    // (an overwrite, the only use of an uninitialised C) `matrixmultiply`
+    // does not read C and stores all of it ("If β is zero, then C does not
+    // need to be initialized", its docs); k ≥ 1 and m, n ≥ 1 here.
     unsafe {
         matrixmultiply::sgemm(
             a.rows,
@@ -307,7 +323,7 @@ fn sgemm_fallback(c: MatMut<f32>, a: MatRef<f32>, b: MatRef<f32>, accumulate: bo
             istride(b.rs),
             istride(b.cs),
             beta,
-            c.data.as_mut_ptr(),
+            c.data.as_mut_ptr().cast::<f32>(),
             istride(c.cols),
             1,
         );
@@ -338,7 +354,7 @@ fn sgemm_fallback(c: MatMut<f32>, a: MatRef<f32>, b: MatRef<f32>, accumulate: bo
 /// assert_eq!(c, [19.0, 22.0, 43.0, 50.0]);
 /// ```
 pub fn dgemm(c: MatMut<f64>, a: MatRef<f64>, b: MatRef<f64>, update: Update, threads: Threads) {
-    check_dims("dgemm", &c, &a, &b);
+    check_dims("dgemm", &c, &a, &b, update);
     let _ = threads;
     let (m, k, n) = (a.rows, a.cols, b.cols);
     if m == 0 || n == 0 {
@@ -346,7 +362,7 @@ pub fn dgemm(c: MatMut<f64>, a: MatRef<f64>, b: MatRef<f64>, update: Update, thr
     }
     if k == 0 {
         if update == Update::Overwrite {
-            c.data.fill(0.0);
+            c.data.fill(MaybeUninit::new(0.0));
         }
         return;
     }
@@ -355,7 +371,7 @@ pub fn dgemm(c: MatMut<f64>, a: MatRef<f64>, b: MatRef<f64>, update: Update, thr
     } else {
         0.0
     };
-    // SAFETY: as in `sgemm_fallback`.
+    // SAFETY: as in `sgemm_fallback` (β = 0 for an uninitialised C).
     unsafe {
         matrixmultiply::dgemm(
             m,
@@ -369,7 +385,7 @@ pub fn dgemm(c: MatMut<f64>, a: MatRef<f64>, b: MatRef<f64>, update: Update, thr
             istride(b.rs),
             istride(b.cs),
             beta,
-            c.data.as_mut_ptr(),
+            c.data.as_mut_ptr().cast::<f64>(),
             istride(n),
             1,
         );

@@ -59,33 +59,37 @@ fn column_masks(cols: usize) -> (__m256i, __m256i) {
 #[inline]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn microkernel<const R: usize>(t: Tile) {
-    unsafe {
-        let Tile {
-            kc,
-            a,
-            a_lane,
-            a_step,
-            b,
-            b_step,
-            c,
-            ldc,
-            cols,
-            load_c,
-            ..
-        } = t;
-        // Start fetching the C tile now: it is needed only after the k loop and
-        // its rows are a whole row of C apart. (Prefetches never fault.)
-        for i in 0..R {
-            _mm_prefetch::<_MM_HINT_ET0>(c.add(i * ldc) as *const i8);
-            _mm_prefetch::<_MM_HINT_ET0>((c.add(i * ldc) as *const i8).wrapping_add(63));
-        }
-        let full = cols == 16;
-        let (mask_lo, mask_hi) = column_masks(cols);
-        let mut lo = [_mm256_setzero_ps(); R];
-        let mut hi = [_mm256_setzero_ps(); R];
-        let (mut a, mut b) = (a, b);
-        for _ in 0..kc {
-            let (b0, b1) = if full {
+    let Tile {
+        kc,
+        a,
+        a_lane,
+        a_step,
+        b,
+        b_step,
+        c,
+        ldc,
+        cols,
+        load_c,
+        ..
+    } = t;
+    // Start fetching the C tile now: it is needed only after the k loop and
+    // its rows are a whole row of C apart. (Prefetches never fault.)
+    for i in 0..R {
+        // SAFETY: row i < R of the tile starts inside C (our contract).
+        let row = unsafe { c.add(i * ldc) } as *const i8;
+        _mm_prefetch::<_MM_HINT_ET0>(row);
+        _mm_prefetch::<_MM_HINT_ET0>(row.wrapping_add(63));
+    }
+    let full = cols == 16;
+    let (mask_lo, mask_hi) = column_masks(cols);
+    let mut lo = [_mm256_setzero_ps(); R];
+    let mut hi = [_mm256_setzero_ps(); R];
+    let (mut a, mut b) = (a, b);
+    for _ in 0..kc {
+        // SAFETY: the first `cols` floats of this step's B row are readable
+        // (our contract): all 16 when `full`, else the masks select them.
+        let (b0, b1) = unsafe {
+            if full {
                 (_mm256_loadu_ps(b), _mm256_loadu_ps(b.add(8)))
             } else {
                 // A ragged panel read in place must not touch columns past `cols`.
@@ -93,32 +97,42 @@ unsafe fn microkernel<const R: usize>(t: Tile) {
                     _mm256_maskload_ps(b, mask_lo),
                     _mm256_maskload_ps(b.wrapping_add(8), mask_hi),
                 )
-            };
-            for i in 0..R {
-                let ai = _mm256_broadcast_ss(&*a.add(i * a_lane));
-                lo[i] = _mm256_fmadd_ps(ai, b0, lo[i]);
-                hi[i] = _mm256_fmadd_ps(ai, b1, hi[i]);
             }
-            a = a.wrapping_add(a_step);
-            b = b.wrapping_add(b_step);
-        }
-
+        };
         for i in 0..R {
-            let row = c.add(i * ldc);
-            let row_hi = row.wrapping_add(8);
-            let (mut x, mut y) = (lo[i], hi[i]);
-            if full {
-                if load_c {
-                    x = _mm256_add_ps(x, _mm256_loadu_ps(row));
-                    y = _mm256_add_ps(y, _mm256_loadu_ps(row_hi));
-                }
+            // SAFETY: A value (i, p) for i < R, p < kc is readable (our
+            // contract); `a` has advanced p steps.
+            let ai = _mm256_broadcast_ss(unsafe { &*a.add(i * a_lane) });
+            lo[i] = _mm256_fmadd_ps(ai, b0, lo[i]);
+            hi[i] = _mm256_fmadd_ps(ai, b1, hi[i]);
+        }
+        a = a.wrapping_add(a_step);
+        b = b.wrapping_add(b_step);
+    }
+
+    for i in 0..R {
+        // SAFETY (every block of this loop): the first `cols` floats of row
+        // i < R of the C tile are writable (our contract): all 16 when
+        // `full`, else the masks select them; C is read only with `load_c`
+        // (otherwise it may be uninitialised).
+        let row = unsafe { c.add(i * ldc) };
+        let row_hi = row.wrapping_add(8);
+        let (mut x, mut y) = (lo[i], hi[i]);
+        if full {
+            if load_c {
+                x = _mm256_add_ps(x, unsafe { _mm256_loadu_ps(row) });
+                y = _mm256_add_ps(y, unsafe { _mm256_loadu_ps(row_hi) });
+            }
+            unsafe {
                 _mm256_storeu_ps(row, x);
                 _mm256_storeu_ps(row_hi, y);
-            } else {
-                if load_c {
-                    x = _mm256_add_ps(x, _mm256_maskload_ps(row, mask_lo));
-                    y = _mm256_add_ps(y, _mm256_maskload_ps(row_hi, mask_hi));
-                }
+            }
+        } else {
+            if load_c {
+                x = _mm256_add_ps(x, unsafe { _mm256_maskload_ps(row, mask_lo) });
+                y = _mm256_add_ps(y, unsafe { _mm256_maskload_ps(row_hi, mask_hi) });
+            }
+            unsafe {
                 _mm256_maskstore_ps(row, mask_lo, x);
                 _mm256_maskstore_ps(row_hi, mask_hi, y);
             }

@@ -57,74 +57,85 @@ impl Microkernel<MR, NR> for Avx512 {
 #[inline]
 #[target_feature(enable = "avx512f,fma")]
 unsafe fn microkernel<const R: usize>(t: Tile) {
-    unsafe {
-        let Tile {
-            kc,
-            a,
-            a_lane,
-            a_step,
-            b,
-            b_step,
-            c,
-            ldc,
-            cols,
-            load_c,
-            ..
-        } = t;
-        // Start fetching the C tile now: it is needed only after the k loop, and
-        // its rows are a whole row of C apart (often in L3 or memory), so the
-        // misses would otherwise stall the stores at the end.
-        // (`ET0`: into L1, for writing. Prefetches never fault, so the second
-        // line of a narrow tile may lie past the end of C.)
+    let Tile {
+        kc,
+        a,
+        a_lane,
+        a_step,
+        b,
+        b_step,
+        c,
+        ldc,
+        cols,
+        load_c,
+        ..
+    } = t;
+    // Start fetching the C tile now: it is needed only after the k loop, and
+    // its rows are a whole row of C apart (often in L3 or memory), so the
+    // misses would otherwise stall the stores at the end.
+    // (`ET0`: into L1, for writing. Prefetches never fault, so the second
+    // line of a narrow tile may lie past the end of C.)
+    for i in 0..R {
+        // SAFETY: row i < R of the tile starts inside C (our contract).
+        let row = unsafe { c.add(i * ldc) } as *const i8;
+        _mm_prefetch::<_MM_HINT_ET0>(row);
+        _mm_prefetch::<_MM_HINT_ET0>(row.wrapping_add(64));
+    }
+    // Write masks for the low and high 16 columns.
+    let mask_lo: __mmask16 = if cols >= 16 {
+        0xffff
+    } else {
+        (1u16 << cols) - 1
+    };
+    let mask_hi: __mmask16 = if cols >= 32 {
+        0xffff
+    } else if cols > 16 {
+        (1u16 << (cols - 16)) - 1
+    } else {
+        0
+    };
+    let mut lo = [_mm512_setzero_ps(); R];
+    let mut hi = [_mm512_setzero_ps(); R];
+    let (mut a, mut b) = (a, b);
+    for _ in 0..kc {
+        // Masked loads: a ragged panel read in place must not touch columns
+        // past `cols` (masked-off lanes are not read at all).
+        // SAFETY: the first `cols` floats of this step's B row are readable
+        // (our contract) and the masks select exactly those.
+        let (b0, b1) = unsafe {
+            (
+                _mm512_maskz_loadu_ps(mask_lo, b),
+                _mm512_maskz_loadu_ps(mask_hi, b.wrapping_add(16)),
+            )
+        };
         for i in 0..R {
-            let row = c.add(i * ldc) as *const i8;
-            _mm_prefetch::<_MM_HINT_ET0>(row);
-            _mm_prefetch::<_MM_HINT_ET0>(row.wrapping_add(64));
+            // SAFETY: A value (i, p) for i < R, p < kc is readable (our
+            // contract); `a` has advanced p steps.
+            let ai = _mm512_set1_ps(unsafe { *a.add(i * a_lane) });
+            lo[i] = _mm512_fmadd_ps(ai, b0, lo[i]);
+            hi[i] = _mm512_fmadd_ps(ai, b1, hi[i]);
         }
-        // Write masks for the low and high 16 columns.
-        let mask_lo: __mmask16 = if cols >= 16 {
-            0xffff
-        } else {
-            (1u16 << cols) - 1
-        };
-        let mask_hi: __mmask16 = if cols >= 32 {
-            0xffff
-        } else if cols > 16 {
-            (1u16 << (cols - 16)) - 1
-        } else {
-            0
-        };
-        let mut lo = [_mm512_setzero_ps(); R];
-        let mut hi = [_mm512_setzero_ps(); R];
-        let (mut a, mut b) = (a, b);
-        for _ in 0..kc {
-            // Masked loads: a ragged panel read in place must not touch columns
-            // past `cols` (masked-off lanes are not read at all).
-            let b0 = _mm512_maskz_loadu_ps(mask_lo, b);
-            let b1 = _mm512_maskz_loadu_ps(mask_hi, b.wrapping_add(16));
-            for i in 0..R {
-                let ai = _mm512_set1_ps(*a.add(i * a_lane));
-                lo[i] = _mm512_fmadd_ps(ai, b0, lo[i]);
-                hi[i] = _mm512_fmadd_ps(ai, b1, hi[i]);
-            }
-            a = a.wrapping_add(a_step);
-            b = b.wrapping_add(b_step);
-        }
+        a = a.wrapping_add(a_step);
+        b = b.wrapping_add(b_step);
+    }
 
-        for i in 0..R {
-            let row = c.add(i * ldc);
-            let (mut x, mut y) = (lo[i], hi[i]);
+    for i in 0..R {
+        // SAFETY (every block of this loop): the first `cols` floats of row
+        // i < R of the C tile are writable (our contract) and the masks
+        // select exactly those (`row + 16` only when `cols > 16`); C is
+        // read only with `load_c` (otherwise it may be uninitialised).
+        let row = unsafe { c.add(i * ldc) };
+        let (mut x, mut y) = (lo[i], hi[i]);
+        if load_c {
+            x = _mm512_add_ps(x, unsafe { _mm512_maskz_loadu_ps(mask_lo, row) });
+        }
+        unsafe { _mm512_mask_storeu_ps(row, mask_lo, x) };
+        if mask_hi != 0 {
+            let row_hi = unsafe { row.add(16) };
             if load_c {
-                x = _mm512_add_ps(x, _mm512_maskz_loadu_ps(mask_lo, row));
+                y = _mm512_add_ps(y, unsafe { _mm512_maskz_loadu_ps(mask_hi, row_hi) });
             }
-            _mm512_mask_storeu_ps(row, mask_lo, x);
-            if mask_hi != 0 {
-                let row_hi = row.add(16);
-                if load_c {
-                    y = _mm512_add_ps(y, _mm512_maskz_loadu_ps(mask_hi, row_hi));
-                }
-                _mm512_mask_storeu_ps(row_hi, mask_hi, y);
-            }
+            unsafe { _mm512_mask_storeu_ps(row_hi, mask_hi, y) };
         }
     }
 }

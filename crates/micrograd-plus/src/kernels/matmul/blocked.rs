@@ -9,6 +9,7 @@
 //! [`MatRef`] checks that when it is made).
 
 use std::cell::Cell;
+use std::mem::MaybeUninit;
 
 use super::pack::{pack_a, pack_b};
 use super::MatRef;
@@ -23,7 +24,8 @@ use std::sync::{Mutex, PoisonError};
 /// step p at `b + p*b_step`, which covers packed panels and operands read
 /// in place (see [`Panels`]). Only the kernel's rows and `cols` columns of C are
 /// written (and of B read), so a ragged edge needs no padding; with
-/// `load_c` the tile is added to what C holds, otherwise it replaces it.
+/// `load_c` the tile is added to what C holds, otherwise it replaces it
+/// (and C is only stored to, never read: it may be uninitialised).
 #[derive(Clone, Copy)]
 pub(super) struct Tile {
     pub kc: usize,
@@ -150,10 +152,13 @@ pub(super) fn threads_for<K: Microkernel<MR, NR>, const MR: usize, const NR: usi
 /// The CPU must support `K`'s instruction set; A (`m × k`) and B (`k × n`)
 /// have no empty dim (every element their strides address is in bounds:
 /// [`MatRef`]'s constructors check that); `c.len() ≥ m*n`.
+///
+/// Without `accumulate`, C may be uninitialised: its values are never read
+/// before this call has stored every one of its first `m*n` elements.
 pub(super) unsafe fn sgemm<K: Microkernel<MR, NR>, const MR: usize, const NR: usize>(
     a: MatRef<f32>,
     b: MatRef<f32>,
-    c: &mut [f32],
+    c: &mut [MaybeUninit<f32>],
     accumulate: bool,
     threads: usize,
 ) {
@@ -191,7 +196,9 @@ pub(super) unsafe fn sgemm<K: Microkernel<MR, NR>, const MR: usize, const NR: us
             for pc in (0..k).step_by(KC) {
                 let kc = KC.min(k - pc);
                 // The first slice overwrites C unless we accumulate; every
-                // later slice adds to what the previous ones left.
+                // later slice adds to what the previous ones left. So an
+                // uninitialised C is read only after the first slice (whose
+                // row blocks and tiles cover all m × n elements) stored it.
                 let load_c = accumulate || pc > 0;
 
                 let b_panels = if direct_b {
@@ -228,7 +235,7 @@ pub(super) unsafe fn sgemm<K: Microkernel<MR, NR>, const MR: usize, const NR: us
                 };
 
                 // Loop 3: row blocks of C (and A), the unit of parallel work.
-                let row_block = |offset: usize, c_rows: &mut [f32]| {
+                let row_block = |offset: usize, c_rows: &mut [MaybeUninit<f32>]| {
                     let (ic, mc) = (offset / n, c_rows.len() / n);
                     // SAFETY (both calls): `K`'s instruction set checked by
                     // our caller; `macro_kernel` asserts that the panels and
@@ -326,9 +333,9 @@ impl Panels<'_> {
 /// with other work the other core may be busy for a while) the caller
 /// simply does more of the chunks itself instead of waiting, as it would
 /// for a fixed split.
-fn share_out<F>(data: &mut [f32], lens: impl Iterator<Item = usize>, threads: usize, f: F)
+fn share_out<E: Send, F>(data: &mut [E], lens: impl Iterator<Item = usize>, threads: usize, f: F)
 where
-    F: Fn(usize, &mut [f32]) + Sync,
+    F: Fn(usize, &mut [E]) + Sync,
 {
     let (mut rest, mut offset) = (data, 0);
     let chunks = lens.map(|len| {
@@ -388,6 +395,9 @@ fn row_blocks<K: Microkernel<MR, NR>, const MR: usize, const NR: usize>(
 /// of B, one `MR × NR` tile of C at a time. `c` holds rows `ic .. ic + mc`
 /// of C (row stride `ldc`) and the tile columns start at `jc`.
 ///
+/// Without `load_c` the tiles store all `mc` rows × columns `jc .. jc + nc`
+/// of `c` without reading them, which may then be uninitialised.
+///
 /// # Safety
 /// The CPU has `K`'s instruction set. (Every index is asserted.)
 #[allow(clippy::too_many_arguments)]
@@ -397,30 +407,36 @@ unsafe fn macro_kernel<K: Microkernel<MR, NR>, const MR: usize, const NR: usize>
     kc: usize,
     a: Panels,
     b: Panels,
-    c: &mut [f32],
+    c: &mut [MaybeUninit<f32>],
     ldc: usize,
     jc: usize,
     load_c: bool,
 ) {
-    unsafe {
-        // These checks make every pointer below provably in bounds.
-        assert!(mc >= 1 && nc >= 1 && kc >= 1);
-        a.assert_covers(mc, MR, kc);
-        b.assert_covers(nc, NR, kc);
-        assert!(b.lane == 1);
-        assert!(c.len() >= (mc - 1) * ldc + jc + nc);
+    // These checks make every pointer below provably in bounds.
+    assert!(mc >= 1 && nc >= 1 && kc >= 1);
+    a.assert_covers(mc, MR, kc);
+    b.assert_covers(nc, NR, kc);
+    assert!(b.lane == 1);
+    assert!(c.len() >= (mc - 1) * ldc + jc + nc);
 
-        // The row count of every tile but a ragged last one is MR: pick both
-        // kernel instances once.
-        let full = K::tile_kernel(MR);
-        let last = K::tile_kernel((mc - 1) % MR + 1);
-        // B panel outside, A panels inside: one B panel is reused by every A
-        // panel of the block while it is hot in L1/L2.
-        for (jt, jr) in (0..nc).step_by(NR).enumerate() {
-            let b_panel = b.data.as_ptr().add(b.offset + jt * b.tile_stride);
-            for (it, ir) in (0..mc).step_by(MR).enumerate() {
-                let rows = MR.min(mc - ir);
-                let kernel = if rows == MR { full } else { last };
+    // The row count of every tile but a ragged last one is MR: pick both
+    // kernel instances once.
+    let full = K::tile_kernel(MR);
+    let last = K::tile_kernel((mc - 1) % MR + 1);
+    // B panel outside, A panels inside: one B panel is reused by every A
+    // panel of the block while it is hot in L1/L2.
+    for (jt, jr) in (0..nc).step_by(NR).enumerate() {
+        // SAFETY: tile `jt` of B starts inside `b.data` (`assert_covers`).
+        let b_panel = unsafe { b.data.as_ptr().add(b.offset + jt * b.tile_stride) };
+        for (it, ir) in (0..mc).step_by(MR).enumerate() {
+            let rows = MR.min(mc - ir);
+            let kernel = if rows == MR { full } else { last };
+            // SAFETY: the asserts above put tile `it` of A, B's panel and
+            // the tile's `rows` rows × `cols` columns of C (ending by
+            // `(mc - 1) * ldc + jc + nc`) inside their slices; `1 ≤ rows ≤
+            // MR`, `1 ≤ cols ≤ NR`, `kc ≥ 1`; the CPU has `K`'s instruction
+            // set (our caller's contract).
+            unsafe {
                 kernel(Tile {
                     kc,
                     a: a.data.as_ptr().add(a.offset + it * a.tile_stride),
@@ -428,12 +444,12 @@ unsafe fn macro_kernel<K: Microkernel<MR, NR>, const MR: usize, const NR: usize>
                     a_step: a.step,
                     b: b_panel,
                     b_step: b.step,
-                    c: c.as_mut_ptr().add(ir * ldc + jc + jr),
+                    c: c.as_mut_ptr().cast::<f32>().add(ir * ldc + jc + jr),
                     ldc,
                     cols: NR.min(nc - jr),
                     load_c,
-                });
-            }
+                })
+            };
         }
     }
 }

@@ -11,6 +11,8 @@
 //! can address lies inside the slice: the kernels rely on that to index
 //! without bounds checks.
 
+use std::mem::MaybeUninit;
+
 /// A read-only `rows × cols` matrix over a slice, with any strides.
 ///
 /// ```
@@ -150,7 +152,8 @@ impl<'a, T: Copy> MatRef<'a, T> {
 }
 
 /// The output of a product: a `rows × cols` row-major, contiguous matrix
-/// over a mutable slice.
+/// over a mutable slice, initialised ([`MatMut::row_major`]) or not
+/// ([`MatMut::uninit`], for [`super::Update::Overwrite`] only).
 ///
 /// ```
 /// use micrograd_plus::kernels::matmul::MatMut;
@@ -160,10 +163,13 @@ impl<'a, T: Copy> MatRef<'a, T> {
 /// ```
 #[derive(Debug)]
 pub struct MatMut<'a, T> {
-    /// Exactly `rows · cols` elements.
-    pub(super) data: &'a mut [T],
+    /// Exactly `rows · cols` elements. Every kernel writes only initialised
+    /// values here, so a slice that was initialised stays so.
+    pub(super) data: &'a mut [MaybeUninit<T>],
     pub(super) rows: usize,
     pub(super) cols: usize,
+    /// Whether `data` holds values that the product may add to.
+    pub(super) init: bool,
 }
 
 impl<'a, T> MatMut<'a, T> {
@@ -179,10 +185,58 @@ impl<'a, T> MatMut<'a, T> {
     /// ```
     pub fn row_major(data: &'a mut [T], rows: usize, cols: usize) -> Self {
         let len = data.len();
+        // SAFETY: `MaybeUninit<T>` has `T`'s layout, and nothing writes an
+        // uninitialised value through `MatMut::data` (the kernels store
+        // only computed values), so `data` stays initialised for its owner.
+        let data = unsafe { &mut *(data as *mut [T] as *mut [MaybeUninit<T>]) };
+        Self::new(data, len, rows, cols, true)
+    }
+
+    /// The first `rows · cols` elements of `data`, row by row, whose values
+    /// are never read: the output of a [`super::Update::Overwrite`] product,
+    /// which initialises every one of them (so a fresh buffer needs no
+    /// zeroing first). A product with [`super::Update::Accumulate`] into it
+    /// panics.
+    ///
+    /// # Panics
+    /// If `data` has fewer than `rows · cols` elements.
+    ///
+    /// ```
+    /// use micrograd_plus::kernels::matmul::{sgemm, MatMut, MatRef, Threads, Update};
+    /// let (a, b) = ([1.0f32, 2.0], [3.0f32, 4.0]);
+    /// let mut c = Vec::with_capacity(4);
+    /// sgemm(
+    ///     MatMut::uninit(&mut c.spare_capacity_mut()[..4], 2, 2),
+    ///     MatRef::row_major(&a, 2, 1),
+    ///     MatRef::row_major(&b, 1, 2),
+    ///     Update::Overwrite,
+    ///     Threads::Serial,
+    /// );
+    /// // SAFETY: the overwrite initialised all 2·2 elements.
+    /// unsafe { c.set_len(4) };
+    /// assert_eq!(c, [3.0, 4.0, 6.0, 8.0]);
+    /// ```
+    pub fn uninit(data: &'a mut [MaybeUninit<T>], rows: usize, cols: usize) -> Self {
+        let len = data.len();
+        Self::new(data, len, rows, cols, false)
+    }
+
+    fn new(
+        data: &'a mut [MaybeUninit<T>],
+        len: usize,
+        rows: usize,
+        cols: usize,
+        init: bool,
+    ) -> Self {
         let Some(data) = rows.checked_mul(cols).and_then(|n| data.get_mut(..n)) else {
             panic!("matrix view: {rows}x{cols} does not fit in {len} elements");
         };
-        MatMut { data, rows, cols }
+        MatMut {
+            data,
+            rows,
+            cols,
+            init,
+        }
     }
 
     /// Number of rows.

@@ -87,13 +87,17 @@ fn forward<T: Element>(
     scale: T,
 ) -> (Vec<T>, Vec<T>) {
     let Dims { tq, tk, d, dv, .. } = dims;
-    let mut out = vec![T::zero(); dims.batch * tq * dv];
-    let mut probs = vec![T::zero(); dims.batch * tq * tk];
-    if tq == 0 || tk == 0 {
-        return (out, probs);
+    let (out_len, probs_len) = (dims.batch * tq * dv, dims.batch * tq * tk);
+    if tq == 0 || tk == 0 || dv == 0 {
+        // (With dv = 0 there is no output to weigh; P stays zero.)
+        return (vec![T::zero(); out_len], vec![T::zero(); probs_len]);
     }
-    out.par_chunks_mut(tq * dv.max(1))
-        .zip(probs.par_chunks_mut(tq * tk))
+    // Not zeroed first: each batch entry's overwrites store all of its O
+    // and P.
+    let (mut out, mut probs) = (Vec::with_capacity(out_len), Vec::with_capacity(probs_len));
+    out.spare_capacity_mut()[..out_len]
+        .par_chunks_mut(tq * dv)
+        .zip(probs.spare_capacity_mut()[..probs_len].par_chunks_mut(tq * tk))
         .enumerate()
         .for_each(|(b, (o, p))| {
             let (qb, kb, vb) = (
@@ -101,16 +105,17 @@ fn forward<T: Element>(
                 &k[b * tk * d..][..tk * d],
                 &v[b * tk * dv..][..tk * dv],
             );
-            // S = Q·Kᵀ (the scale is applied in the softmax).
-            if d > 0 {
-                T::gemm(
-                    MatMut::row_major(p, tq, tk),
-                    MatRef::row_major(qb, tq, d),
-                    MatRef::row_major(kb, tk, d).t(),
-                    Update::Overwrite,
-                    Threads::Shared,
-                );
-            }
+            // S = Q·Kᵀ (the scale is applied in the softmax; with d = 0
+            // the overwrite stores zeros).
+            T::gemm(
+                MatMut::uninit(p, tq, tk),
+                MatRef::row_major(qb, tq, d),
+                MatRef::row_major(kb, tk, d).t(),
+                Update::Overwrite,
+                Threads::Shared,
+            );
+            // SAFETY: the overwrite stored all `tq·tk` elements of `p`.
+            let p = unsafe { p.assume_init_mut() };
             simd::wide(
                 #[inline(always)]
                 || {
@@ -120,21 +125,24 @@ fn forward<T: Element>(
                 },
             );
             // O = P·V.
-            if dv > 0 {
-                T::gemm(
-                    MatMut::row_major(o, tq, dv),
-                    MatRef::row_major(p, tq, tk),
-                    MatRef::row_major(vb, tk, dv),
-                    Update::Overwrite,
-                    Threads::Shared,
-                );
-            }
+            T::gemm(
+                MatMut::uninit(o, tq, dv),
+                MatRef::row_major(p, tq, tk),
+                MatRef::row_major(vb, tk, dv),
+                Update::Overwrite,
+                Threads::Shared,
+            );
         });
+    // SAFETY: both are cut into `batch` pieces (tq, tk, dv ≥ 1), every one
+    // of which an overwrite above stored in full.
+    unsafe {
+        out.set_len(out_len);
+        probs.set_len(probs_len);
+    }
     (out, probs)
 }
 
 /// `(dQ, dK, dV)` for every batch entry, in parallel.
-#[allow(clippy::too_many_arguments)]
 fn backward<T: Element>(
     g: &[T],
     q: &[T],
@@ -151,16 +159,29 @@ fn backward<T: Element>(
         d,
         dv,
     } = dims;
-    let mut dq = vec![T::zero(); q.len()];
-    let mut dk = vec![T::zero(); k.len()];
-    let mut dvv = vec![T::zero(); v.len()];
     if tq == 0 || tk == 0 {
-        return (dq, dk, dvv);
+        let zeros = |n: usize| vec![T::zero(); n];
+        return (zeros(q.len()), zeros(k.len()), zeros(v.len()));
     }
-    per_batch(&mut dq, batch, tq * d)
+    // Not zeroed first: each batch entry's overwrites store all of its
+    // pieces (an empty one when d or dv is 0).
+    let (mut dq, mut dk, mut dvv) = (
+        Vec::with_capacity(q.len()),
+        Vec::with_capacity(k.len()),
+        Vec::with_capacity(v.len()),
+    );
+    per_batch(&mut dq.spare_capacity_mut()[..q.len()], batch, tq * d)
         .into_par_iter()
-        .zip(per_batch(&mut dk, batch, tk * d))
-        .zip(per_batch(&mut dvv, batch, tk * dv))
+        .zip(per_batch(
+            &mut dk.spare_capacity_mut()[..k.len()],
+            batch,
+            tk * d,
+        ))
+        .zip(per_batch(
+            &mut dvv.spare_capacity_mut()[..v.len()],
+            batch,
+            tk * dv,
+        ))
         .enumerate()
         .for_each(|(b, ((dqb, dkb), dvb))| {
             let (qb, kb, vb) = (
@@ -172,26 +193,26 @@ fn backward<T: Element>(
                 &g[b * tq * dv..][..tq * dv],
                 &probs[b * tq * tk..][..tq * tk],
             );
-            let mut ds = vec![T::zero(); tq * tk];
-            if dv > 0 {
-                let gm = MatRef::row_major(gb, tq, dv);
-                // dV = Pᵀ·G.
-                T::gemm(
-                    MatMut::row_major(dvb, tk, dv),
-                    MatRef::row_major(pb, tq, tk).t(),
-                    gm,
-                    Update::Overwrite,
-                    Threads::Shared,
-                );
-                // dP = G·Vᵀ.
-                T::gemm(
-                    MatMut::row_major(&mut ds, tq, tk),
-                    gm,
-                    MatRef::row_major(vb, tk, dv).t(),
-                    Update::Overwrite,
-                    Threads::Shared,
-                );
-            }
+            let gm = MatRef::row_major(gb, tq, dv);
+            // dV = Pᵀ·G (nothing to store when dv = 0).
+            T::gemm(
+                MatMut::uninit(dvb, tk, dv),
+                MatRef::row_major(pb, tq, tk).t(),
+                gm,
+                Update::Overwrite,
+                Threads::Shared,
+            );
+            // dP = G·Vᵀ (zeros when dv = 0).
+            let mut ds = Vec::with_capacity(tq * tk);
+            T::gemm(
+                MatMut::uninit(&mut ds.spare_capacity_mut()[..tq * tk], tq, tk),
+                gm,
+                MatRef::row_major(vb, tk, dv).t(),
+                Update::Overwrite,
+                Threads::Shared,
+            );
+            // SAFETY: the overwrite stored all `tq·tk` elements.
+            unsafe { ds.set_len(tq * tk) };
             // Through the softmax (and the scale, folded in here once).
             for (dsr, pr) in ds.chunks_exact_mut(tk).zip(pb.chunks_exact(tk)) {
                 let dot = zip_sum(dsr, pr, |a, b| a * b);
@@ -199,26 +220,32 @@ fn backward<T: Element>(
                     *s = p * (*s - dot) * scale;
                 }
             }
-            if d > 0 {
-                let dsm = MatRef::row_major(&ds, tq, tk);
-                // dQ = dS·K.
-                T::gemm(
-                    MatMut::row_major(dqb, tq, d),
-                    dsm,
-                    MatRef::row_major(kb, tk, d),
-                    Update::Overwrite,
-                    Threads::Shared,
-                );
-                // dK = dSᵀ·Q.
-                T::gemm(
-                    MatMut::row_major(dkb, tk, d),
-                    dsm.t(),
-                    MatRef::row_major(qb, tq, d),
-                    Update::Overwrite,
-                    Threads::Shared,
-                );
-            }
+            let dsm = MatRef::row_major(&ds, tq, tk);
+            // dQ = dS·K (nothing to store when d = 0).
+            T::gemm(
+                MatMut::uninit(dqb, tq, d),
+                dsm,
+                MatRef::row_major(kb, tk, d),
+                Update::Overwrite,
+                Threads::Shared,
+            );
+            // dK = dSᵀ·Q.
+            T::gemm(
+                MatMut::uninit(dkb, tk, d),
+                dsm.t(),
+                MatRef::row_major(qb, tq, d),
+                Update::Overwrite,
+                Threads::Shared,
+            );
         });
+    // SAFETY: `per_batch` cut each into `batch` pieces of one entry's
+    // gradient (q, k and v hold `batch` entries), and every piece was
+    // stored in full by its overwrite above.
+    unsafe {
+        dq.set_len(q.len());
+        dk.set_len(k.len());
+        dvv.set_len(v.len());
+    }
     (dq, dk, dvv)
 }
 

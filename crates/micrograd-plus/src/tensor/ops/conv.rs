@@ -28,6 +28,7 @@ use crate::tensor::shape::sum_slice;
 use crate::tensor::{Element, Tensor};
 use crate::{Error, Result};
 use rayon::prelude::*;
+use std::mem::MaybeUninit;
 use std::ops::AddAssign;
 
 /// The checked geometry of one convolution (also the one a transposed
@@ -207,29 +208,38 @@ impl Conv {
     }
 }
 
-/// One image: `out = W · im2col(x) + b`, group by group.
+/// One image: `out = W · im2col(x) + b`, group by group, which stores
+/// every element of `out` (so it may start uninitialised).
 fn forward_image<T: Element>(
     cv: &Conv,
     x: &[T],
     w: &[T],
     b: Option<&[T]>,
     col: &mut [T],
-    out: &mut [T],
+    out: &mut [MaybeUninit<T>],
     threaded: bool,
 ) {
     let (og, k, p) = (cv.og(), cv.k(), cv.p());
+    // The groups' rows tile `out` exactly, so every element is stored.
+    assert_eq!(out.len(), cv.groups * og * p, "conv2d: output image size");
     for gi in 0..cv.groups {
         let cols = cv.columns(&x[gi * cv.in_group_len()..][..cv.in_group_len()], col);
         let out_g = &mut out[gi * og * p..][..og * p];
-        // The bias goes in first and the product accumulates onto it.
-        if let Some(b) = b {
-            for (o, row) in out_g.chunks_exact_mut(p).enumerate() {
-                row.fill(b[gi * og + o]);
+        // The bias goes in first and the product accumulates onto it;
+        // without one the product overwrites the group's rows.
+        let c = match b {
+            Some(b) => {
+                for (o, row) in out_g.chunks_exact_mut(p).enumerate() {
+                    row.fill(MaybeUninit::new(b[gi * og + o]));
+                }
+                // SAFETY: the `og` rows of `p` just filled are all of `out_g`.
+                MatMut::row_major(unsafe { out_g.assume_init_mut() }, og, p)
             }
-        }
+            None => MatMut::uninit(out_g, og, p),
+        };
         // out_g = W_g·cols (og × k · k × p), added onto the bias if any.
         T::gemm(
-            MatMut::row_major(out_g, og, p),
+            c,
             MatRef::row_major(&w[gi * og * k..][..og * k], og, k),
             MatRef::row_major(cols, k, p),
             Update::accumulate_if(b.is_some()),
@@ -240,12 +250,15 @@ fn forward_image<T: Element>(
 
 pub(super) fn forward<T: Element>(cv: &Conv, x: &[T], w: &[T], b: Option<&[T]>) -> Vec<T> {
     let (in_len, out_len) = (cv.in_len(), cv.out_len());
-    let mut out = vec![T::zero(); cv.batch * out_len];
-    if out.is_empty() {
-        return out;
+    let len = cv.batch * out_len;
+    if len == 0 {
+        return Vec::new();
     }
+    // Not zeroed first: `forward_image` stores every element of each image.
+    let mut out = Vec::with_capacity(len);
+    let spare = &mut out.spare_capacity_mut()[..len];
     match cv.split() {
-        Some(per) => out
+        Some(per) => spare
             .par_chunks_mut(per * out_len)
             .enumerate()
             .for_each(|(t, outs)| {
@@ -258,11 +271,14 @@ pub(super) fn forward<T: Element>(cv: &Conv, x: &[T], w: &[T], b: Option<&[T]>) 
             }),
         None => {
             let mut col = vec![T::zero(); cv.col_len()];
-            for (n, out_n) in out.chunks_exact_mut(out_len).enumerate() {
+            for (n, out_n) in spare.chunks_exact_mut(out_len).enumerate() {
                 forward_image(cv, &x[n * in_len..][..in_len], w, b, &mut col, out_n, true);
             }
         }
     }
+    // SAFETY: `len` is `batch` whole images of `out_len`, and each was
+    // stored in full by `forward_image`.
+    unsafe { out.set_len(len) };
     out
 }
 

@@ -137,7 +137,6 @@ fn backward<T: Element + AddAssign>(
             .collect(),
         None => (0..rows.div_ceil(part_rows)).map(|_| None).collect(),
     };
-    let zero_row = vec![T::zero(); inp];
     let shares: Vec<_> = dx_parts
         .into_par_iter()
         .zip(g.par_chunks(part_rows * out))
@@ -145,12 +144,10 @@ fn backward<T: Element + AddAssign>(
         .map(|((dx, g), x)| {
             let r = g.len() / out;
             if let Some(dx) = dx {
-                // Zeroed (the product needs initialised memory) by each part
-                // just before it overwrites its rows.
-                let dx = fill_rows(dx, &zero_row);
-                // ∂L/∂x = G·W for this part's rows.
+                // ∂L/∂x = G·W for this part's rows, which the overwrite
+                // initialises (no zeroing first).
                 T::gemm(
-                    MatMut::row_major(dx, r, inp),
+                    MatMut::uninit(dx, r, inp),
                     MatRef::row_major(g, r, out),
                     MatRef::row_major(w, out, inp),
                     Update::Overwrite,
@@ -158,23 +155,25 @@ fn backward<T: Element + AddAssign>(
                 );
             }
             let dw = want[1].then(|| {
-                let mut dw = vec![T::zero(); out * inp];
+                let mut dw = Vec::with_capacity(out * inp);
                 // ∂L/∂W = Gᵀ·x over this part's rows.
                 T::gemm(
-                    MatMut::row_major(&mut dw, out, inp),
+                    MatMut::uninit(&mut dw.spare_capacity_mut()[..out * inp], out, inp),
                     MatRef::row_major(g, r, out).t(),
                     MatRef::row_major(x, r, inp),
                     Update::Overwrite,
                     Threads::shared_if(parts == 1),
                 );
+                // SAFETY: the overwrite stored all `out·inp` elements.
+                unsafe { dw.set_len(out * inp) };
                 dw
             });
             (dw, want[2].then(|| column_sums(g, out)))
         })
         .collect();
     if let Some(dx) = dx.as_mut() {
-        // SAFETY: the parts cover all `rows * inp` elements and
-        // `fill_rows` wrote each of them.
+        // SAFETY: the parts cover all `rows * inp` elements and each
+        // part's overwrite stored all of its own.
         unsafe { dx.set_len(rows * inp) };
     }
     // Summed in row order, so the result does not depend on which thread

@@ -78,32 +78,41 @@ impl Plan {
 fn forward<T: Element>(a: &[T], b: &[T], p: &Plan) -> Vec<T> {
     let (m, k, n) = (p.m, p.k, p.n);
     let batches = numel(&p.batch);
-    let mut c = vec![T::zero(); batches * m * n];
-    if k == 0 || c.is_empty() {
-        return c;
+    if k == 0 || batches * m * n == 0 {
+        return vec![T::zero(); batches * m * n];
     }
+    // Not zeroed first: the overwrites below store every element.
+    let mut c = Vec::with_capacity(batches * m * n);
+    let spare = &mut c.spare_capacity_mut()[..batches * m * n];
     if p.folds() {
         // C = A·B with A's matrices stacked into `batches·m` rows.
         T::gemm(
-            MatMut::row_major(&mut c, batches * m, n),
+            MatMut::uninit(spare, batches * m, n),
             MatRef::row_major(a, batches * m, k),
             MatRef::row_major(b, k, n),
             Update::Overwrite,
             Threads::Shared,
         );
-        return c;
+    } else {
+        let mut written = 0;
+        p.for_each_batch(|i, ia, ib| {
+            let (a, b) = (&a[ia * m * k..][..m * k], &b[ib * k * n..][..k * n]);
+            // C_i = A_i·B_i.
+            T::gemm(
+                MatMut::uninit(&mut spare[i * m * n..][..m * n], m, n),
+                MatRef::row_major(a, m, k),
+                MatRef::row_major(b, k, n),
+                Update::Overwrite,
+                Threads::Shared,
+            );
+            written += 1;
+        });
+        assert_eq!(written, batches, "matmul: batches visited");
     }
-    p.for_each_batch(|i, ia, ib| {
-        let (a, b) = (&a[ia * m * k..][..m * k], &b[ib * k * n..][..k * n]);
-        // C_i = A_i·B_i.
-        T::gemm(
-            MatMut::row_major(&mut c[i * m * n..][..m * n], m, n),
-            MatRef::row_major(a, m, k),
-            MatRef::row_major(b, k, n),
-            Update::Overwrite,
-            Threads::Shared,
-        );
-    });
+    // SAFETY: the folded product wrote all `batches·m` rows; otherwise
+    // `batches` overwrites of the distinct pieces `i < batches` (each
+    // indexed in bounds) wrote `m·n` elements each.
+    unsafe { c.set_len(batches * m * n) };
     c
 }
 
@@ -117,33 +126,36 @@ fn backward<T: Element>(
 ) -> (Option<Vec<T>>, Option<Vec<T>>) {
     let (m, k, n) = (p.m, p.k, p.n);
     let batches = numel(&p.batch);
+    if p.folds() && k > 0 && batches * m * n > 0 {
+        let (rows, g) = (batches * m, MatRef::row_major(g, batches * m, n));
+        // Not zeroed first: each overwrite stores every element of its
+        // output, which is all of A (`rows × k`) or B (`k × n`).
+        let product = |(r, c): (usize, usize), x: MatRef<T>, y: MatRef<T>| {
+            let mut out = Vec::with_capacity(r * c);
+            T::gemm(
+                MatMut::uninit(&mut out.spare_capacity_mut()[..r * c], r, c),
+                x,
+                y,
+                Update::Overwrite,
+                Threads::Shared,
+            );
+            // SAFETY: the overwrite stored all `r·c` elements.
+            unsafe { out.set_len(r * c) };
+            out
+        };
+        // dA = dC·Bᵀ, all batches' rows at once.
+        let da = want
+            .0
+            .then(|| product((rows, k), g, MatRef::row_major(b, k, n).t()));
+        // dB = Aᵀ·dC, summed over the folded rows by the product itself.
+        let db = want
+            .1
+            .then(|| product((k, n), MatRef::row_major(a, rows, k).t(), g));
+        return (da, db);
+    }
     let mut da = want.0.then(|| vec![T::zero(); a.len()]);
     let mut db = want.1.then(|| vec![T::zero(); b.len()]);
     if k == 0 || batches * m * n == 0 {
-        return (da, db);
-    }
-    if p.folds() {
-        let (rows, g) = (batches * m, MatRef::row_major(g, batches * m, n));
-        // dA = dC·Bᵀ, all batches' rows at once.
-        if let Some(da) = da.as_mut() {
-            T::gemm(
-                MatMut::row_major(da, rows, k),
-                g,
-                MatRef::row_major(b, k, n).t(),
-                Update::Overwrite,
-                Threads::Shared,
-            );
-        }
-        // dB = Aᵀ·dC, summed over the folded rows by the product itself.
-        if let Some(db) = db.as_mut() {
-            T::gemm(
-                MatMut::row_major(db, k, n),
-                MatRef::row_major(a, rows, k).t(),
-                g,
-                Update::Overwrite,
-                Threads::Shared,
-            );
-        }
         return (da, db);
     }
     p.for_each_batch(|i, ia, ib| {
