@@ -15,7 +15,7 @@
 //! generator (and, for `Dropout2d`, one draw per channel).
 
 use crate::random::with_rng;
-use crate::tensor::Tensor;
+use crate::tensor::{DType, Element, Storage, Tensor};
 use crate::{Error, Result};
 use rand::Rng;
 
@@ -45,12 +45,12 @@ pub(crate) fn dropout_with(
     if p == 0.0 {
         return Ok(x.clone());
     }
-    let scale = 1.0 / (1.0 - p);
     let n: usize = mask_shape.iter().product();
-    let mask: Vec<f64> = draws
-        .take(n)
-        .map(|u| if u < p { 0.0 } else { scale })
-        .collect();
+    // The mask is made in x's dtype, its scale rounded once to it.
+    let mask = match x.dtype() {
+        DType::F32 => mask_of::<f32>(p, n, draws),
+        DType::F64 => mask_of::<f64>(p, n, draws),
+    };
     if mask.len() != n {
         return Err(Error::argument(
             "dropout",
@@ -60,8 +60,17 @@ pub(crate) fn dropout_with(
             ),
         ));
     }
-    let mask = Tensor::from_vec(mask, mask_shape)?.to_dtype(x.dtype());
-    x.mul(&mask)
+    x.mul(&Tensor::from_storage(mask, mask_shape.to_vec()))
+}
+
+/// Up to `n` mask values from `draws`: 0 below `p`, `1/(1 − p)` otherwise.
+fn mask_of<T: Element>(p: f64, n: usize, draws: impl Iterator<Item = f64>) -> Storage {
+    let (zero, scale) = (T::zero(), T::of(1.0 / (1.0 - p)));
+    let mask: Vec<T> = draws
+        .take(n)
+        .map(|u| if u < p { zero } else { scale })
+        .collect();
+    T::into_storage(mask)
 }
 
 impl Tensor {
