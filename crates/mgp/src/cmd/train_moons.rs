@@ -24,7 +24,7 @@ pub struct Args {
     #[arg(long, default_value_t = DEFAULT_SEED)]
     pub seed: u64,
     /// Number of full-batch SGD steps.
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = MoonsConfig::default().steps)]
     pub steps: usize,
     /// Directory for the decision-boundary PNG (created if missing).
     #[arg(long, default_value = "runs/moons")]
