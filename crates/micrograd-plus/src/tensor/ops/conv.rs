@@ -533,7 +533,7 @@ impl Fused for Convolution {
 /// This op family's gradient checks: its part of the catalogue that
 /// [`crate::gradcheck::op_checks`] concatenates (and `mgp gradcheck` runs).
 pub(crate) mod gradchecks {
-    use crate::gradcheck::suite::prelude::*;
+    use crate::gradcheck::case::prelude::*;
 
     /// conv2d over stride, padding, dilation, groups, non-square kernels, odd
     /// sizes, the 1×1 shortcut, unbatched input, and with only the input or

@@ -202,3 +202,57 @@ impl Tensor {
         self.div(&norm)
     }
 }
+
+/// This op family's gradient checks: its part of the catalogue that
+/// [`crate::gradcheck::op_checks`] concatenates (and `mgp gradcheck` runs).
+pub(crate) mod gradchecks {
+    use crate::gradcheck::case::prelude::*;
+
+    /// vector_norm over every order, inputs away from 0 (its kink is a tie
+    /// check); the 1- and ±∞-norms get distinct, separated values.
+    pub(crate) fn vector_norm_checks(g: &mut Gen, out: &mut Vec<OpCheck>) {
+        let s = &[2, 3, 4];
+        for ord in [
+            2.0,
+            1.0,
+            3.0,
+            1.5,
+            0.5,
+            -1.0,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+        ] {
+            // ±∞ norms pick one element: distinct values keep that choice
+            // stable under the finite-difference step.
+            let x = if ord.is_infinite() || ord == 1.0 {
+                g.spread(&[&[3, 4]]).remove(0)
+            } else {
+                g.away(&[3, 4])
+            };
+            out.push(OpCheck::new(
+                "vector_norm",
+                format!("ord={ord}, dims=[1]"),
+                vec![x],
+                move |t| t[0].vector_norm(ord, &[1], false),
+            ));
+        }
+        out.push(OpCheck::new(
+            "vector_norm",
+            "ord=2, all elements, keepdim",
+            vec![g.randn(s)],
+            |t| t[0].vector_norm(2.0, &[], true),
+        ));
+    }
+
+    /// normalize, the norm's inputs away from 0.
+    pub(crate) fn normalize_checks(g: &mut Gen, out: &mut Vec<OpCheck>) {
+        for p in [2.0, 1.0, 3.0] {
+            out.push(OpCheck::new(
+                "normalize",
+                format!("p={p}, dim=1"),
+                vec![g.away(&[3, 4])],
+                move |t| t[0].normalize(p, 1, 1e-12),
+            ));
+        }
+    }
+}

@@ -221,7 +221,7 @@ impl Tensor {
 /// This op family's gradient checks: its part of the catalogue that
 /// [`crate::gradcheck::op_checks`] concatenates (and `mgp gradcheck` runs).
 pub(crate) mod gradchecks {
-    use crate::gradcheck::suite::prelude::*;
+    use crate::gradcheck::case::prelude::*;
 
     pub(crate) fn softmax_checks(g: &mut Gen, out: &mut Vec<OpCheck>) {
         for dim in [0, 1, 2, -1] {
@@ -250,5 +250,12 @@ pub(crate) mod gradchecks {
             vec![g.randn(&[2, 3])],
             |t| t[0].add_scalar(1000.0).log_softmax(-1),
         ));
+    }
+
+    /// glu (any values).
+    pub(crate) fn glu_checks(g: &mut Gen, out: &mut Vec<OpCheck>) {
+        out.push(OpCheck::new("glu", "dim=-1", vec![g.randn(&[3, 4])], |t| {
+            t[0].glu(-1)
+        }));
     }
 }
