@@ -369,6 +369,7 @@ impl Fused for Attention {
         &self,
         g: &[T],
         x: &Operands<'_, T>,
+        _y: &[T],
         probs: &Vec<T>,
         _: &[bool],
     ) -> Vec<Option<Vec<T>>> {

@@ -184,6 +184,7 @@ impl Fused for BatchNorm {
         &self,
         g: &[T],
         x: &Operands<'_, T>,
+        _y: &[T],
         _: &(),
         want: &[bool],
     ) -> Vec<Option<Vec<T>>> {

@@ -522,6 +522,7 @@ impl Fused for Convolution {
         &self,
         g: &[T],
         x: &Operands<'_, T>,
+        _y: &[T],
         _: &(),
         want: &[bool],
     ) -> Vec<Option<Vec<T>>> {

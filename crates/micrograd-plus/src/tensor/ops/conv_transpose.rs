@@ -254,6 +254,7 @@ impl Fused for Transposed {
         &self,
         g: &[T],
         x: &Operands<'_, T>,
+        _y: &[T],
         _: &(),
         want: &[bool],
     ) -> Vec<Option<Vec<T>>> {

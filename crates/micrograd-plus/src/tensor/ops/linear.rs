@@ -290,6 +290,7 @@ impl Fused for Linear {
         &self,
         g: &[T],
         x: &Operands<'_, T>,
+        _y: &[T],
         _: &(),
         want: &[bool],
     ) -> Vec<Option<Vec<T>>> {

@@ -316,6 +316,7 @@ impl Fused for MatMul {
         &self,
         g: &[T],
         x: &Operands<'_, T>,
+        _y: &[T],
         _: &(),
         want: &[bool],
     ) -> Vec<Option<Vec<T>>> {
