@@ -11,13 +11,19 @@
 //! `|analytic − numeric| / max(1, |numeric|)`, so tiny gradients are judged in
 //! absolute terms and large ones in relative terms.
 //!
-//! [`suite`] holds the catalogue of checks for every differentiable op
-//! ([`op_checks`]) and the tie/kink cases finite differences cannot judge
-//! ([`tie_checks`]); the test suite and `mgp gradcheck` both run it.
+//! The catalogue of checks for every differentiable op comes in two halves
+//! so that arrows point down: [`case`] holds the case types and the seeded
+//! input generator (it depends only on the tensor engine), which each op
+//! file's `gradchecks` module uses to list its own checks; [`suite`] imports
+//! the ops and joins those lists into [`op_checks`], with the tie/kink
+//! cases finite differences cannot judge ([`tie_checks`]). The test suite
+//! and `mgp gradcheck` both run it.
 
+pub mod case;
 pub mod suite;
 
-pub use suite::{op_checks, tie_checks, OpCheck, TieCheck};
+pub use case::{OpCheck, TieCheck};
+pub use suite::{op_checks, tie_checks};
 
 use crate::tensor::{no_grad, DType, Tensor};
 use crate::Result;

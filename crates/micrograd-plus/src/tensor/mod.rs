@@ -572,3 +572,66 @@ impl std::fmt::Display for Tensor {
         write!(f, ")")
     }
 }
+
+/// The dtype conversion's gradient checks: its part of the catalogue that
+/// [`crate::gradcheck::op_checks`] concatenates (and `mgp gradcheck` runs).
+pub(crate) mod gradchecks {
+    use crate::gradcheck::case::prelude::*;
+    use crate::tensor::DType;
+
+    /// to_dtype round trips, and the promotion of f32 and f64 operands by
+    /// mul, matmul, cat and where_.
+    pub(crate) fn dtype_checks(g: &mut Gen, out: &mut Vec<OpCheck>) {
+        // Through f32 the finite differences are exact only for f32-representable
+        // points: inputs on a 1/64 grid, step 2⁻¹⁰, functions linear in each input.
+        // The analytic gradient passes through f32 too, so it is off by at most
+        // 2⁻²⁴ relative (6e-8).
+        let eps = 1.0 / 1024.0;
+        out.push(
+            OpCheck::new(
+                "to_dtype",
+                "f64 → f32 → f64",
+                vec![g.quantized(&[2, 3])],
+                |t| Ok(t[0].to_dtype(DType::F32).to_dtype(DType::F64)),
+            )
+            .with_eps(eps),
+        );
+        out.push(
+            OpCheck::new(
+                "to_dtype",
+                "f32 · f64 promotes (mul)",
+                vec![g.quantized(&[2, 3]), g.quantized(&[3])],
+                |t| t[0].to_dtype(DType::F32).mul(&t[1]),
+            )
+            .with_eps(eps),
+        );
+        out.push(
+            OpCheck::new(
+                "to_dtype",
+                "f32 · f64 promotes (matmul)",
+                vec![g.quantized(&[2, 3]), g.quantized(&[3, 2])],
+                |t| t[0].matmul(&t[1].to_dtype(DType::F32)),
+            )
+            .with_eps(eps),
+        );
+        out.push(
+            OpCheck::new(
+                "to_dtype",
+                "f32 and f64 promote (cat)",
+                vec![g.quantized(&[2, 3]), g.quantized(&[1, 3])],
+                |t| Tensor::cat(&[t[0].to_dtype(DType::F32), t[1].clone()], 0),
+            )
+            .with_eps(eps),
+        );
+        let mask = f64_tensor(vec![1.0, 0.0, 1.0], &[3]);
+        out.push(
+            OpCheck::new(
+                "to_dtype",
+                "f32 and f64 promote (where)",
+                vec![g.quantized(&[2, 3]), g.quantized(&[3])],
+                move |t| Tensor::where_(&mask, &t[0].to_dtype(DType::F32), &t[1]),
+            )
+            .with_eps(eps),
+        );
+    }
+}

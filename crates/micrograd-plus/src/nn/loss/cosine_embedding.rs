@@ -132,3 +132,30 @@ impl CosineEmbeddingLoss {
         reduce(op, similar.add(&dissimilar)?, self.reduction)
     }
 }
+
+/// This loss's gradient checks: its part of the catalogue that
+/// [`crate::gradcheck::op_checks`] concatenates (and `mgp gradcheck` runs).
+pub(crate) mod gradchecks {
+    use super::CosineEmbeddingLoss;
+    use crate::gradcheck::case::prelude::*;
+    use crate::nn::loss::Reduction;
+
+    /// Over reductions and margins.
+    pub(crate) fn cosine_embedding_checks(g: &mut Gen, out: &mut Vec<OpCheck>) {
+        let y = f64_tensor(vec![1.0, -1.0, 1.0, -1.0], &[4]);
+        for (reduction, margin) in [(Reduction::Sum, 0.0), (Reduction::None, -0.5)] {
+            let (y, loss) = (
+                y.clone(),
+                CosineEmbeddingLoss::new()
+                    .reduction(reduction)
+                    .margin(margin),
+            );
+            out.push(OpCheck::new(
+                "CosineEmbeddingLoss",
+                format!("{reduction:?}, margin={margin}"),
+                vec![g.randn(&[4, 3]), g.randn(&[4, 3])],
+                move |t| loss.forward(&t[0], &t[1], &y),
+            ));
+        }
+    }
+}

@@ -176,3 +176,24 @@ fn var_for_input(op: &'static str, input: &[usize], var: &Tensor) -> Result<Tens
         format!("var of shape {shape:?} is of incorrect size for input of shape {input:?}"),
     ))
 }
+
+/// This loss's gradient checks: its part of the catalogue that
+/// [`crate::gradcheck::op_checks`] concatenates (and `mgp gradcheck` runs).
+pub(crate) mod gradchecks {
+    use super::GaussianNLLLoss;
+    use crate::gradcheck::case::prelude::*;
+    use crate::nn::loss::Reduction;
+
+    /// Variances positive, of full and broadcast shapes.
+    pub(crate) fn gaussian_nll_checks(g: &mut Gen, out: &mut Vec<OpCheck>) {
+        for (var_shape, full) in [(&[3, 4][..], false), (&[3][..], true), (&[1, 4][..], false)] {
+            let loss = GaussianNLLLoss::new().full(full).reduction(Reduction::Sum);
+            out.push(OpCheck::new(
+                "GaussianNLLLoss",
+                format!("full={full}"),
+                vec![g.randn(&[3, 4]), g.randn(&[3, 4]), g.positive(var_shape)],
+                move |t| loss.forward(&t[0], &t[1], &t[2]),
+            ));
+        }
+    }
+}

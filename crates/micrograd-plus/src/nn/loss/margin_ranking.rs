@@ -98,3 +98,28 @@ impl MarginRankingLoss {
         reduce(op, loss, self.reduction)
     }
 }
+
+/// This loss's gradient checks: its part of the catalogue that
+/// [`crate::gradcheck::op_checks`] concatenates (and `mgp gradcheck` runs).
+pub(crate) mod gradchecks {
+    use super::MarginRankingLoss;
+    use crate::gradcheck::case::prelude::*;
+    use crate::nn::loss::Reduction;
+
+    /// Both inputs on `spread` values, off the hinge's kink.
+    pub(crate) fn margin_ranking_checks(g: &mut Gen, out: &mut Vec<OpCheck>) {
+        let signs = f64_tensor(vec![1.0, -1.0, -1.0, 1.0, 1.0, -1.0], &[6]);
+        for (reduction, margin) in [(Reduction::Mean, 0.0), (Reduction::None, 0.5)] {
+            let y = signs.clone();
+            let loss = MarginRankingLoss::new().reduction(reduction).margin(margin);
+            let mut v = g.spread(&[&[6], &[6]]);
+            let x2 = v.pop().expect("two tensors");
+            out.push(OpCheck::new(
+                "MarginRankingLoss",
+                format!("{reduction:?}, margin={margin}"),
+                vec![v.pop().expect("two tensors"), x2],
+                move |t| loss.forward(&t[0], &t[1], &y),
+            ));
+        }
+    }
+}

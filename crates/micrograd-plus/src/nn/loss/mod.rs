@@ -43,20 +43,20 @@
 mod bce;
 mod bce_with_logits;
 mod class_target;
-mod cosine_embedding;
+pub(crate) mod cosine_embedding;
 mod cross_entropy;
-mod gaussian_nll;
+pub(crate) mod gaussian_nll;
 mod huber;
 mod kl_div;
 mod l1;
-mod margin_ranking;
+pub(crate) mod margin_ranking;
 mod mse;
-mod multilabel_soft_margin;
+pub(crate) mod multilabel_soft_margin;
 mod nll;
-mod poisson_nll;
+pub(crate) mod poisson_nll;
 mod smooth_l1;
-mod soft_margin;
-mod triplet_margin;
+pub(crate) mod soft_margin;
+pub(crate) mod triplet_margin;
 
 pub use bce::BCELoss;
 pub use bce_with_logits::BCEWithLogitsLoss;

@@ -102,3 +102,24 @@ impl MultiLabelSoftMarginLoss {
         reduce(op, per_sample, self.reduction)
     }
 }
+
+/// This loss's gradient checks: its part of the catalogue that
+/// [`crate::gradcheck::op_checks`] concatenates (and `mgp gradcheck` runs).
+pub(crate) mod gradchecks {
+    use super::MultiLabelSoftMarginLoss;
+    use crate::gradcheck::case::prelude::*;
+
+    /// With class weights.
+    pub(crate) fn multilabel_soft_margin_checks(g: &mut Gen, out: &mut Vec<OpCheck>) {
+        let (target, weight) = (Tensor::rand(&[3, 4], 5), g.positive(&[4]));
+        out.push(OpCheck::new(
+            "MultiLabelSoftMarginLoss",
+            "weight",
+            vec![g.randn(&[3, 4])],
+            move |t| {
+                let loss = MultiLabelSoftMarginLoss::new().weight(weight.clone());
+                loss.forward(&t[0], &target)
+            },
+        ));
+    }
+}

@@ -151,3 +151,31 @@ fn stirling_term(y: &Tensor) -> Result<Tensor> {
     )?;
     Tensor::where_(&counted, &term, &Tensor::full_dtype(&[], 0.0, y.dtype()))
 }
+
+/// This loss's gradient checks: its part of the catalogue that
+/// [`crate::gradcheck::op_checks`] concatenates (and `mgp gradcheck` runs).
+pub(crate) mod gradchecks {
+    use super::PoissonNLLLoss;
+    use crate::gradcheck::case::prelude::*;
+
+    /// Log input, and rates with the Stirling term (targets away from 1,
+    /// where `full` switches it on).
+    pub(crate) fn poisson_nll_checks(g: &mut Gen, out: &mut Vec<OpCheck>) {
+        out.push(OpCheck::new(
+            "PoissonNLLLoss",
+            "log_input",
+            vec![g.randn(&[2, 3]), g.positive(&[2, 3])],
+            |t| PoissonNLLLoss::new().forward(&t[0], &t[1]),
+        ));
+        let counts = f64_tensor(vec![0.0, 2.5, 3.0, 0.5, 4.0, 1.5], &[2, 3]);
+        out.push(OpCheck::new(
+            "PoissonNLLLoss",
+            "rate, full, eps=0.1",
+            vec![g.positive(&[2, 3]), counts],
+            |t| {
+                let loss = PoissonNLLLoss::new().log_input(false).full(true).eps(0.1);
+                loss.forward(&t[0], &t[1])
+            },
+        ));
+    }
+}

@@ -67,3 +67,20 @@ impl SoftMarginLoss {
         reduce(op, margin.logsigmoid().neg(), self.reduction)
     }
 }
+
+/// This loss's gradient checks: its part of the catalogue that
+/// [`crate::gradcheck::op_checks`] concatenates (and `mgp gradcheck` runs).
+pub(crate) mod gradchecks {
+    use super::SoftMarginLoss;
+    use crate::gradcheck::case::prelude::*;
+
+    /// A target that broadcasts.
+    pub(crate) fn soft_margin_checks(g: &mut Gen, out: &mut Vec<OpCheck>) {
+        out.push(OpCheck::new(
+            "SoftMarginLoss",
+            "target broadcast",
+            vec![g.randn(&[3, 4])],
+            |t| SoftMarginLoss::new().forward(&t[0], &f64_tensor(vec![1.0, -1.0, -1.0, 1.0], &[4])),
+        ));
+    }
+}

@@ -170,3 +170,23 @@ impl TripletMarginLoss {
         reduce(op, loss, self.reduction)
     }
 }
+
+/// This loss's gradient checks: its part of the catalogue that
+/// [`crate::gradcheck::op_checks`] concatenates (and `mgp gradcheck` runs).
+pub(crate) mod gradchecks {
+    use super::TripletMarginLoss;
+    use crate::gradcheck::case::prelude::*;
+
+    /// Over norms and swap.
+    pub(crate) fn triplet_margin_checks(g: &mut Gen, out: &mut Vec<OpCheck>) {
+        for (p, swap) in [(2.0, false), (1.0, true), (3.0, false)] {
+            let loss = TripletMarginLoss::new().p(p).swap(swap).margin(2.0);
+            out.push(OpCheck::new(
+                "TripletMarginLoss",
+                format!("p={p}, swap={swap}"),
+                vec![g.randn(&[4, 3]), g.randn(&[4, 3]), g.randn(&[4, 3])],
+                move |t| loss.forward(&t[0], &t[1], &t[2]),
+            ));
+        }
+    }
+}

@@ -396,10 +396,42 @@ impl Fused for Attention {
         &self,
         g: &[T],
         x: &Operands<'_, T>,
+        _y: &[T],
         probs: &Vec<T>,
         _: &[bool],
     ) -> Vec<Option<Vec<T>>> {
         let (dq, dk, dv) = backward(g, &x[0], &x[1], &x[2], probs, self.dims, T::of(self.scale));
         vec![Some(dq), Some(dk), Some(dv)]
+    }
+}
+
+/// This op family's gradient checks: its part of the catalogue that
+/// [`crate::gradcheck::op_checks`] concatenates (and `mgp gradcheck` runs).
+pub(crate) mod gradchecks {
+    use crate::gradcheck::case::prelude::*;
+
+    /// scaled_dot_product_attention with a given scale, causal or not.
+    pub(crate) fn scale_checks(g: &mut Gen, out: &mut Vec<OpCheck>) {
+        for (scale, causal) in [(0.3, false), (-0.7, true)] {
+            out.push(OpCheck::new(
+                "scaled_dot_product_attention",
+                format!("scale={scale}, causal={causal}"),
+                vec![
+                    g.randn(&[2, 3, 4]),
+                    g.randn(&[2, 3, 4]),
+                    g.randn(&[2, 3, 2]),
+                ],
+                move |t| {
+                    Tensor::scaled_dot_product_attention(
+                        &t[0],
+                        &t[1],
+                        &t[2],
+                        None,
+                        causal,
+                        Some(scale),
+                    )
+                },
+            ));
+        }
     }
 }

@@ -184,6 +184,7 @@ impl Fused for BatchNorm {
         &self,
         g: &[T],
         x: &Operands<'_, T>,
+        _y: &[T],
         _: &(),
         want: &[bool],
     ) -> Vec<Option<Vec<T>>> {
@@ -387,7 +388,7 @@ fn blend<T: Element>(r: &mut [T], stat: &[f64], momentum: f64, factor: f64) {
 /// This op family's gradient checks: its part of the catalogue that
 /// [`crate::gradcheck::op_checks`] concatenates (and `mgp gradcheck` runs).
 pub(crate) mod gradchecks {
-    use crate::gradcheck::suite::prelude::*;
+    use crate::gradcheck::case::prelude::*;
 
     /// batch_norm on 2-D, 3-D and 4-D input, training and evaluation, with and
     /// without the affine parameters.

@@ -481,7 +481,7 @@ fn broadcast_backward<T: Element, F: BinaryFn>(
 /// This op family's gradient checks: its part of the catalogue that
 /// [`crate::gradcheck::op_checks`] concatenates (and `mgp gradcheck` runs).
 pub(crate) mod gradchecks {
-    use crate::gradcheck::suite::prelude::*;
+    use crate::gradcheck::case::prelude::*;
 
     pub(crate) fn binary_checks(g: &mut Gen, out: &mut Vec<OpCheck>) {
         let ops: [(&'static str, BinaryOp, Domain); 7] = [

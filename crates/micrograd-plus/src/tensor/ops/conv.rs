@@ -538,6 +538,7 @@ impl Fused for Convolution {
         &self,
         g: &[T],
         x: &Operands<'_, T>,
+        _y: &[T],
         _: &(),
         want: &[bool],
     ) -> Vec<Option<Vec<T>>> {
@@ -549,7 +550,7 @@ impl Fused for Convolution {
 /// This op family's gradient checks: its part of the catalogue that
 /// [`crate::gradcheck::op_checks`] concatenates (and `mgp gradcheck` runs).
 pub(crate) mod gradchecks {
-    use crate::gradcheck::suite::prelude::*;
+    use crate::gradcheck::case::prelude::*;
 
     /// conv2d over stride, padding, dilation, groups, non-square kernels, odd
     /// sizes, the 1×1 shortcut, unbatched input, and with only the input or

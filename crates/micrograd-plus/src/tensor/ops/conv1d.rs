@@ -114,3 +114,43 @@ fn check_ranks(x: &Tensor, weight: &Tensor) -> Result<()> {
     }
     Ok(())
 }
+
+/// This op family's gradient checks: its part of the catalogue that
+/// [`crate::gradcheck::op_checks`] concatenates (and `mgp gradcheck` runs).
+pub(crate) mod gradchecks {
+    use crate::gradcheck::case::prelude::*;
+    use crate::tensor::ops::conv_padding::ConvPadding;
+
+    /// conv1d: plain, strided, dilated and grouped, unbatched, and
+    /// padding='same'.
+    pub(crate) fn conv1d_checks(g: &mut Gen, out: &mut Vec<OpCheck>) {
+        // (detail, input, weight, stride, padding, dilation, groups)
+        type Conv1dCase = (
+            &'static str,
+            &'static [usize],
+            &'static [usize],
+            usize,
+            usize,
+            usize,
+            usize,
+        );
+        let cases: [Conv1dCase; 4] = [
+            ("k3", &[2, 3, 7], &[4, 3, 3], 1, 0, 1, 1),
+            ("stride 2, padding 1", &[2, 2, 8], &[3, 2, 2], 2, 1, 1, 1),
+            ("dilation 2, groups 2", &[1, 4, 9], &[2, 2, 3], 1, 2, 2, 2),
+            ("unbatched", &[3, 6], &[2, 3, 4], 1, 1, 1, 1),
+        ];
+        for (detail, xs, ws, stride, padding, dilation, groups) in cases {
+            let inputs = vec![g.randn(xs), g.randn(ws), g.randn(&[ws[0]])];
+            out.push(OpCheck::new("conv1d", detail, inputs, move |t| {
+                t[0].conv1d(&t[1], Some(&t[2]), stride, padding, dilation, groups)
+            }));
+        }
+        out.push(OpCheck::new(
+            "conv1d",
+            "padding='same', k4 (odd total)",
+            vec![g.randn(&[2, 2, 6]), g.randn(&[3, 2, 4])],
+            |t| t[0].conv1d_with_padding(&t[1], None, 1, ConvPadding::Same, 1, 1),
+        ));
+    }
+}

@@ -115,3 +115,33 @@ impl Tensor {
         x.conv2d(weight, bias, stride, pad, dilation, groups)
     }
 }
+
+/// This op family's gradient checks: its part of the catalogue that
+/// [`crate::gradcheck::op_checks`] concatenates (and `mgp gradcheck` runs).
+pub(crate) mod gradchecks {
+    use super::ConvPadding;
+    use crate::gradcheck::case::prelude::*;
+
+    /// conv2d padding='same' with odd totals and dilation.
+    pub(crate) fn same_padding_checks(g: &mut Gen, out: &mut Vec<OpCheck>) {
+        for (detail, xs, ws, dilation) in [
+            (
+                "padding='same', 2x3 (odd total)",
+                &[1, 2, 5, 6][..],
+                &[3, 2, 2, 3][..],
+                (1, 1),
+            ),
+            (
+                "padding='same', 3x2, dilation (2, 3)",
+                &[2, 2, 6, 5],
+                &[2, 2, 3, 2],
+                (2, 3),
+            ),
+        ] {
+            let inputs = vec![g.randn(xs), g.randn(ws), g.randn(&[ws[0]])];
+            out.push(OpCheck::new("conv2d", detail, inputs, move |t| {
+                t[0].conv2d_with_padding(&t[1], Some(&t[2]), (1, 1), ConvPadding::Same, dilation, 1)
+            }));
+        }
+    }
+}

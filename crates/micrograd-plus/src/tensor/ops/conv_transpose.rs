@@ -254,6 +254,7 @@ impl Fused for Transposed {
         &self,
         g: &[T],
         x: &Operands<'_, T>,
+        _y: &[T],
         _: &(),
         want: &[bool],
     ) -> Vec<Option<Vec<T>>> {
@@ -273,5 +274,72 @@ impl Fused for Transposed {
             db
         });
         vec![dx, dw, db]
+    }
+}
+
+/// This op family's gradient checks: its part of the catalogue that
+/// [`crate::gradcheck::op_checks`] concatenates (and `mgp gradcheck` runs).
+pub(crate) mod gradchecks {
+    use super::ConvTranspose;
+    use crate::gradcheck::case::prelude::*;
+
+    /// conv_transpose2d over stride, padding, output_padding, dilation and
+    /// groups.
+    pub(crate) fn conv_transpose_checks(g: &mut Gen, out: &mut Vec<OpCheck>) {
+        type TransposeCase = (
+            &'static str,
+            &'static [usize],
+            &'static [usize],
+            bool,
+            ConvTranspose,
+        );
+        let d = ConvTranspose::default();
+        let cases: [TransposeCase; 5] = [
+            ("3x3, bias", &[2, 3, 4, 3], &[3, 2, 3, 3], true, d),
+            (
+                "stride (2, 3), padding (1, 0), output_padding (1, 2)",
+                &[1, 2, 3, 3],
+                &[2, 3, 3, 4],
+                true,
+                ConvTranspose {
+                    stride: (2, 3),
+                    padding: (1, 0),
+                    output_padding: (1, 2),
+                    ..d
+                },
+            ),
+            (
+                "dilation (2, 1), output_padding (1, 0)",
+                &[2, 2, 3, 4],
+                &[2, 2, 2, 3],
+                false,
+                ConvTranspose {
+                    dilation: (2, 1),
+                    output_padding: (1, 0),
+                    ..d
+                },
+            ),
+            (
+                "groups 2, stride 2",
+                &[2, 4, 3, 2],
+                &[4, 3, 2, 2],
+                true,
+                ConvTranspose {
+                    groups: 2,
+                    stride: (2, 2),
+                    ..d
+                },
+            ),
+            ("unbatched 1x1", &[3, 2, 3], &[3, 2, 1, 1], true, d),
+        ];
+        for (detail, xs, ws, bias, settings) in cases {
+            let mut inputs = vec![g.randn(xs), g.randn(ws)];
+            if bias {
+                inputs.push(g.randn(&[ws[1] * settings.groups]));
+            }
+            out.push(OpCheck::new("conv_transpose2d", detail, inputs, move |t| {
+                t[0].conv_transpose2d(&t[1], t.get(2), &settings)
+            }));
+        }
     }
 }

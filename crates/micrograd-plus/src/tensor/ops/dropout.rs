@@ -141,3 +141,23 @@ impl Tensor {
         dropout_with(self, p, self.shape(), uniforms.iter().copied())
     }
 }
+
+/// This op family's gradient checks: its part of the catalogue that
+/// [`crate::gradcheck::op_checks`] concatenates (and `mgp gradcheck` runs).
+pub(crate) mod gradchecks {
+    use crate::gradcheck::case::prelude::*;
+
+    /// Functional dropout under a fixed seed, so every evaluation draws
+    /// the same mask.
+    pub(crate) fn dropout_checks(g: &mut Gen, out: &mut Vec<OpCheck>) {
+        out.push(OpCheck::new(
+            "dropout",
+            "p=0.3, fixed seed",
+            vec![g.randn(&[3, 4])],
+            |t| {
+                crate::manual_seed(7);
+                t[0].dropout(0.3, true)
+            },
+        ));
+    }
+}

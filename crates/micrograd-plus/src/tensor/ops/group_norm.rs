@@ -189,3 +189,35 @@ impl Tensor {
         affine(normalised, weight, bias)
     }
 }
+
+/// This op family's gradient checks: its part of the catalogue that
+/// [`crate::gradcheck::op_checks`] concatenates (and `mgp gradcheck` runs).
+pub(crate) mod gradchecks {
+    use crate::gradcheck::case::prelude::*;
+
+    /// group norm, and instance norm with input and running statistics.
+    pub(crate) fn group_norm_checks(g: &mut Gen, out: &mut Vec<OpCheck>) {
+        for (shape, groups) in [(&[2, 6, 5][..], 3), (&[2, 4, 3, 3], 2), (&[3, 4], 1)] {
+            let c = shape[1];
+            out.push(OpCheck::new(
+                "group_norm",
+                format!("num_groups={groups}"),
+                vec![g.randn(shape), g.positive(&[c]), g.randn(&[c])],
+                move |t| t[0].group_norm(groups, Some(&t[1]), Some(&t[2]), 1e-5),
+            ));
+        }
+        out.push(OpCheck::new(
+            "instance_norm",
+            "input statistics, affine",
+            vec![g.randn(&[2, 3, 4, 3]), g.positive(&[3]), g.randn(&[3])],
+            |t| t[0].instance_norm(None, None, Some(&t[1]), Some(&t[2]), true, 0.1, 1e-5),
+        ));
+        let (rm, rv) = (g.randn(&[3]), g.positive(&[3]));
+        out.push(OpCheck::new(
+            "instance_norm",
+            "running statistics",
+            vec![g.randn(&[2, 3, 5])],
+            move |t| t[0].instance_norm(Some(&rm), Some(&rv), None, None, false, 0.1, 1e-5),
+        ));
+    }
+}

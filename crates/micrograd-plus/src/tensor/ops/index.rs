@@ -415,7 +415,7 @@ impl Tensor {
 /// This op family's gradient checks: its part of the catalogue that
 /// [`crate::gradcheck::op_checks`] concatenates (and `mgp gradcheck` runs).
 pub(crate) mod gradchecks {
-    use crate::gradcheck::suite::prelude::*;
+    use crate::gradcheck::case::prelude::*;
 
     pub(crate) fn index_checks(g: &mut Gen, out: &mut Vec<OpCheck>) {
         out.push(OpCheck::new(

@@ -320,3 +320,76 @@ impl Tensor {
         ))
     }
 }
+
+/// This op family's gradient checks: its part of the catalogue that
+/// [`crate::gradcheck::op_checks`] concatenates (and `mgp gradcheck` runs).
+pub(crate) mod gradchecks {
+    use super::InterpolateMode;
+    use crate::gradcheck::case::prelude::*;
+
+    /// interpolate in every mode, by size and by scale factor.
+    pub(crate) fn interpolate_checks(g: &mut Gen, out: &mut Vec<OpCheck>) {
+        type ResizeCase = (
+            &'static [usize],
+            Option<&'static [usize]>,
+            Option<&'static [f64]>,
+            InterpolateMode,
+            Option<bool>,
+        );
+        let cases: [ResizeCase; 6] = [
+            (
+                &[2, 2, 3, 4],
+                Some(&[5, 7]),
+                None,
+                InterpolateMode::Nearest,
+                None,
+            ),
+            (
+                &[1, 2, 4, 3],
+                None,
+                Some(&[1.5, 2.0]),
+                InterpolateMode::Bilinear,
+                Some(false),
+            ),
+            (
+                &[1, 1, 3, 5],
+                Some(&[4, 2]),
+                None,
+                InterpolateMode::Bilinear,
+                Some(true),
+            ),
+            (
+                &[2, 2, 5],
+                Some(&[8]),
+                None,
+                InterpolateMode::Linear,
+                Some(false),
+            ),
+            (
+                &[1, 3, 4],
+                None,
+                Some(&[2.5]),
+                InterpolateMode::Linear,
+                Some(true),
+            ),
+            (
+                &[1, 2, 5],
+                None,
+                Some(&[0.5]),
+                InterpolateMode::Nearest,
+                None,
+            ),
+        ];
+        for (shape, size, factor, mode, align) in cases {
+            out.push(OpCheck::new(
+                "interpolate",
+                format!(
+                    "{} size={size:?} scale_factor={factor:?} align_corners={align:?}",
+                    mode.name()
+                ),
+                vec![g.randn(shape)],
+                move |t| t[0].interpolate(size, factor, mode, align),
+            ));
+        }
+    }
+}

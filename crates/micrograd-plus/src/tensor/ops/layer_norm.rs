@@ -214,6 +214,7 @@ impl Fused for LayerNorm {
         &self,
         g: &[T],
         x: &Operands<'_, T>,
+        _y: &[T],
         stats: &Vec<[T; 2]>,
         _: &[bool],
     ) -> Vec<Option<Vec<T>>> {

@@ -357,7 +357,7 @@ impl Tensor {
 /// This op family's gradient checks: its part of the catalogue that
 /// [`crate::gradcheck::op_checks`] concatenates (and `mgp gradcheck` runs).
 pub(crate) mod gradchecks {
-    use crate::gradcheck::suite::prelude::*;
+    use crate::gradcheck::case::prelude::*;
 
     pub(crate) fn layout_checks(g: &mut Gen, out: &mut Vec<OpCheck>) {
         let x3 = &[2, 3, 4];

@@ -289,6 +289,7 @@ impl Fused for Linear {
         &self,
         g: &[T],
         x: &Operands<'_, T>,
+        _y: &[T],
         _: &(),
         want: &[bool],
     ) -> Vec<Option<Vec<T>>> {
@@ -300,7 +301,7 @@ impl Fused for Linear {
 /// This op family's gradient checks: its part of the catalogue that
 /// [`crate::gradcheck::op_checks`] concatenates (and `mgp gradcheck` runs).
 pub(crate) mod gradchecks {
-    use crate::gradcheck::suite::prelude::*;
+    use crate::gradcheck::case::prelude::*;
 
     /// linear: x·Wᵀ + b with input, weight and bias all checked.
     pub(crate) fn linear_checks(g: &mut Gen, out: &mut Vec<OpCheck>) {

@@ -328,6 +328,7 @@ impl Fused for MatMul {
         &self,
         g: &[T],
         x: &Operands<'_, T>,
+        _y: &[T],
         _: &(),
         want: &[bool],
     ) -> Vec<Option<Vec<T>>> {
@@ -339,7 +340,7 @@ impl Fused for MatMul {
 /// This op family's gradient checks: its part of the catalogue that
 /// [`crate::gradcheck::op_checks`] concatenates (and `mgp gradcheck` runs).
 pub(crate) mod gradchecks {
-    use crate::gradcheck::suite::prelude::*;
+    use crate::gradcheck::case::prelude::*;
 
     pub(crate) fn matmul_checks(g: &mut Gen, out: &mut Vec<OpCheck>) {
         let cases: [(&[usize], &[usize], &str); 12] = [
@@ -377,6 +378,23 @@ pub(crate) mod gradchecks {
             "constant lhs (2,3)",
             vec![g.randn(&[2, 3, 4])],
             move |t| c.matmul(&t[0]),
+        ));
+    }
+
+    /// outer and bmm (any values).
+    pub(crate) fn outer_bmm_checks(g: &mut Gen, out: &mut Vec<OpCheck>) {
+        let s = &[2, 3, 4];
+        out.push(OpCheck::new(
+            "outer",
+            "",
+            vec![g.randn(&[3]), g.randn(&[4])],
+            |t| t[0].outer(&t[1]),
+        ));
+        out.push(OpCheck::new(
+            "bmm",
+            "",
+            vec![g.randn(s), g.randn(&[2, 4, 3])],
+            |t| t[0].bmm(&t[1]),
         ));
     }
 }

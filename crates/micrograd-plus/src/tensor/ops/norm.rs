@@ -12,10 +12,11 @@
 //! - `p < 1`: `sign(x)·|x|^(p−1) · g · n^(1−p)` (0 where `x = 0`);
 //! - otherwise: `sign(x)·|x|^(p−1) · g / n^(p−1)`, 0 where `n = 0`.
 
+use super::record::{record, Fused, Operands, Scalar};
 use super::reduce::{output_shape, reduction_dims};
 use super::unary::sign as sgn;
 use crate::tensor::shape::{broadcast_copy, reduce, reduced_shape};
-use crate::tensor::{with_slice, Element, Tensor};
+use crate::tensor::{Element, Tensor};
 use crate::{Error, Result};
 
 /// The larger (or smaller) of two values, NaN winning.
@@ -101,6 +102,58 @@ fn norm_backward<T: Element>(x: &[T], n: &[T], g: &[T], count: Option<&[T]>, p: 
         .collect()
 }
 
+/// The `ord`-norm of an input of `shape` over `dims`; `kept` is the
+/// output's keepdim shape.
+struct VectorNorm {
+    shape: Vec<usize>,
+    dims: Vec<usize>,
+    kept: Vec<usize>,
+    ord: f64,
+}
+
+impl Fused for VectorNorm {
+    /// The backward is written in the output (the norm), which the graph keeps.
+    type Saved<T: Scalar> = ();
+
+    fn name(&self) -> &'static str {
+        "vector_norm"
+    }
+
+    fn forward<T: Scalar>(&self, x: &Operands<'_, T>) -> (Vec<T>, ()) {
+        (norm_forward(&x[0], &self.shape, &self.dims, self.ord), ())
+    }
+
+    fn backward<T: Scalar>(
+        &self,
+        g: &[T],
+        x: &Operands<'_, T>,
+        y: &[T],
+        _saved: &(),
+        _want: &[bool],
+    ) -> Vec<Option<Vec<T>>> {
+        let (x, shape, kept) = (&x[0], &self.shape, &self.kept);
+        let n = broadcast_copy(y, kept, shape);
+        let gb = broadcast_copy(g, kept, shape);
+        // ±∞ norms share the gradient among the elements that reach the norm.
+        let count = self.ord.is_infinite().then(|| {
+            let hits: Vec<T> = x
+                .iter()
+                .zip(&n)
+                .map(|(&a, &m)| {
+                    if a.abs() == m || a.is_nan() {
+                        T::one()
+                    } else {
+                        T::zero()
+                    }
+                })
+                .collect();
+            let c = reduce(&hits, shape, &self.dims, T::zero(), |a, b| a + b);
+            broadcast_copy(&c, kept, shape)
+        });
+        vec![Some(norm_backward(x, &n, &gb, count.as_deref(), self.ord))]
+    }
+}
+
 impl Tensor {
     /// The vector `ord`-norm over `dims` (all dims when empty), PyTorch's
     /// `linalg.vector_norm`: `ord` may be any real, `f64::INFINITY` (largest
@@ -139,43 +192,14 @@ impl Tensor {
             ));
         }
         let kept = reduced_shape(self.shape(), &d);
-        let shape = self.shape().to_vec();
-        let out = with_slice!(&*self.storage(), |v: T| T::into_storage(norm_forward(
-            v, &shape, &d, ord
-        )));
-        let dims = d.clone();
-        Ok(Tensor::record(
-            out,
-            output_shape(self.shape(), &d, keepdim),
-            op,
-            vec![self.clone()],
-            move |g, inputs, y| {
-                let x = &inputs[0];
-                let (xs, ys, gs) = (x.storage(), y.storage(), g.storage());
-                let dx = with_slice!(&*xs, |xv: T| {
-                    let (yv, gv) = (T::slice(&ys).expect("dtype"), T::slice(&gs).expect("dtype"));
-                    let n = broadcast_copy(yv, &kept, &shape);
-                    let gb = broadcast_copy(gv, &kept, &shape);
-                    let count = ord.is_infinite().then(|| {
-                        let hits: Vec<T> = xv
-                            .iter()
-                            .zip(&n)
-                            .map(|(&a, &m)| {
-                                if a.abs() == m || a.is_nan() {
-                                    T::one()
-                                } else {
-                                    T::zero()
-                                }
-                            })
-                            .collect();
-                        let c = reduce(&hits, &shape, &dims, T::zero(), |a, b| a + b);
-                        broadcast_copy(&c, &kept, &shape)
-                    });
-                    T::into_storage(norm_backward(xv, &n, &gb, count.as_deref(), ord))
-                });
-                Ok(vec![Some(Tensor::from_storage(dx, shape.clone()))])
-            },
-        ))
+        let out_shape = output_shape(self.shape(), &d, keepdim);
+        let norm = VectorNorm {
+            shape: self.shape().to_vec(),
+            dims: d,
+            kept,
+            ord,
+        };
+        Ok(record(norm, [Some(self)], out_shape))
     }
 
     /// PyTorch's `norm(p, dim, keepdim)` for vectors: the same as
@@ -200,5 +224,59 @@ impl Tensor {
     pub fn normalize(&self, p: f64, dim: isize, eps: f64) -> Result<Tensor> {
         let norm = self.vector_norm(p, &[dim], true)?.clamp(Some(eps), None);
         self.div(&norm)
+    }
+}
+
+/// This op family's gradient checks: its part of the catalogue that
+/// [`crate::gradcheck::op_checks`] concatenates (and `mgp gradcheck` runs).
+pub(crate) mod gradchecks {
+    use crate::gradcheck::case::prelude::*;
+
+    /// vector_norm over every order, inputs away from 0 (its kink is a tie
+    /// check); the 1- and ±∞-norms get distinct, separated values.
+    pub(crate) fn vector_norm_checks(g: &mut Gen, out: &mut Vec<OpCheck>) {
+        let s = &[2, 3, 4];
+        for ord in [
+            2.0,
+            1.0,
+            3.0,
+            1.5,
+            0.5,
+            -1.0,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+        ] {
+            // ±∞ norms pick one element: distinct values keep that choice
+            // stable under the finite-difference step.
+            let x = if ord.is_infinite() || ord == 1.0 {
+                g.spread(&[&[3, 4]]).remove(0)
+            } else {
+                g.away(&[3, 4])
+            };
+            out.push(OpCheck::new(
+                "vector_norm",
+                format!("ord={ord}, dims=[1]"),
+                vec![x],
+                move |t| t[0].vector_norm(ord, &[1], false),
+            ));
+        }
+        out.push(OpCheck::new(
+            "vector_norm",
+            "ord=2, all elements, keepdim",
+            vec![g.randn(s)],
+            |t| t[0].vector_norm(2.0, &[], true),
+        ));
+    }
+
+    /// normalize, the norm's inputs away from 0.
+    pub(crate) fn normalize_checks(g: &mut Gen, out: &mut Vec<OpCheck>) {
+        for p in [2.0, 1.0, 3.0] {
+            out.push(OpCheck::new(
+                "normalize",
+                format!("p={p}, dim=1"),
+                vec![g.away(&[3, 4])],
+                move |t| t[0].normalize(p, 1, 1e-12),
+            ));
+        }
     }
 }

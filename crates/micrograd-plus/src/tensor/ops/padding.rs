@@ -139,3 +139,26 @@ impl Tensor {
         }
     }
 }
+
+/// This op family's gradient checks: its part of the catalogue that
+/// [`crate::gradcheck::op_checks`] concatenates (and `mgp gradcheck` runs).
+pub(crate) mod gradchecks {
+    use super::PadMode;
+    use crate::gradcheck::case::prelude::*;
+
+    /// pad in each mode (any values).
+    pub(crate) fn pad_checks(g: &mut Gen, out: &mut Vec<OpCheck>) {
+        for (mode, name) in [
+            (PadMode::Constant(0.5), "constant"),
+            (PadMode::Reflect, "reflect"),
+            (PadMode::Replicate, "replicate"),
+        ] {
+            out.push(OpCheck::new(
+                "pad",
+                format!("{name}, [2, 1, -1, 2]"),
+                vec![g.randn(&[1, 2, 3, 4])],
+                move |t| t[0].pad_with(&[2, 1, -1, 2], mode),
+            ));
+        }
+    }
+}

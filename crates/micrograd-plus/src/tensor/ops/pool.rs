@@ -790,7 +790,7 @@ fn adaptive(op: &'static str, shape: &[usize], output_size: (usize, usize)) -> R
 /// This op family's gradient checks: its part of the catalogue that
 /// [`crate::gradcheck::op_checks`] concatenates (and `mgp gradcheck` runs).
 pub(crate) mod gradchecks {
-    use crate::gradcheck::suite::prelude::*;
+    use crate::gradcheck::case::prelude::*;
 
     /// Pooling: max over well-separated values (no ties within reach of the
     /// step), with padding and overlapping windows; averages with and without
@@ -838,6 +838,68 @@ pub(crate) mod gradchecks {
                 format!("output_size={size:?}"),
                 vec![g.randn(shape)],
                 move |t| t[0].adaptive_avg_pool2d(size),
+            ));
+        }
+    }
+
+    /// max pooling with dilation and ceil mode (well-separated values),
+    /// average pooling with ceil mode, 1-d pools and adaptive max pooling.
+    pub(crate) fn pool_option_checks(g: &mut Gen, out: &mut Vec<OpCheck>) {
+        // (input, kernel, stride, padding, dilation, ceil_mode)
+        type PoolCase = (
+            &'static [usize],
+            (usize, usize),
+            (usize, usize),
+            (usize, usize),
+            (usize, usize),
+            bool,
+        );
+        let cases: [PoolCase; 3] = [
+            (&[2, 2, 7, 6], (3, 2), (2, 2), (1, 1), (2, 1), false),
+            (&[1, 3, 5, 7], (2, 3), (2, 2), (1, 0), (1, 2), true),
+            (&[3, 6, 5], (2, 2), (3, 2), (0, 1), (1, 1), true),
+        ];
+        for (shape, kernel, stride, padding, dilation, ceil) in cases {
+            let detail = format!("kernel={kernel:?} stride={stride:?} padding={padding:?} dilation={dilation:?} ceil_mode={ceil}");
+            let x = g.spread(&[shape]).remove(0);
+            out.push(OpCheck::new("max_pool2d", detail, vec![x], move |t| {
+                t[0].max_pool2d_with(kernel, stride, padding, dilation, ceil)
+            }));
+            if dilation == (1, 1) {
+                for include in [true, false] {
+                    out.push(OpCheck::new(
+                        "avg_pool2d",
+                        format!("kernel={kernel:?} stride={stride:?} padding={padding:?} ceil_mode={ceil} count_include_pad={include}"),
+                        vec![g.randn(shape)],
+                        move |t| t[0].avg_pool2d_with(kernel, stride, padding, ceil, include),
+                    ));
+                }
+            }
+        }
+        for (shape, k, s, p, dil, ceil) in [
+            (&[2, 3, 9][..], 3, 2, 1, 2, true),
+            (&[3, 8], 2, 2, 0, 1, false),
+        ] {
+            let detail =
+                format!("kernel={k} stride={s} padding={p} dilation={dil} ceil_mode={ceil}");
+            let x = g.spread(&[shape]).remove(0);
+            out.push(OpCheck::new("max_pool1d", detail, vec![x], move |t| {
+                t[0].max_pool1d(k, s, p, dil, ceil)
+            }));
+            out.push(OpCheck::new(
+                "avg_pool1d",
+                format!("kernel={k} stride={s} padding={p} ceil_mode={ceil}"),
+                vec![g.randn(shape)],
+                move |t| t[0].avg_pool1d(k, s, p, ceil, false),
+            ));
+        }
+        for (shape, size) in [(&[2, 3, 5, 7][..], (3, 4)), (&[1, 2, 3, 3], (5, 4))] {
+            let x = g.spread(&[shape]).remove(0);
+            out.push(OpCheck::new(
+                "adaptive_max_pool2d",
+                format!("output_size={size:?}"),
+                vec![x],
+                move |t| t[0].adaptive_max_pool2d(size),
             ));
         }
     }

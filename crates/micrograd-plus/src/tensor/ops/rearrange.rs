@@ -200,3 +200,61 @@ impl Tensor {
             .reshape_unchecked(merged))
     }
 }
+
+/// This op family's gradient checks: its part of the catalogue that
+/// [`crate::gradcheck::op_checks`] concatenates (and `mgp gradcheck` runs).
+pub(crate) mod gradchecks {
+    use crate::gradcheck::case::prelude::*;
+
+    /// flip, roll, repeat and tril/triu: each output element is an input
+    /// element, so any values do.
+    pub(crate) fn rearrange_checks(g: &mut Gen, out: &mut Vec<OpCheck>) {
+        let s = &[2, 3, 4];
+        out.push(OpCheck::new("flip", "dims=[0, 2]", vec![g.randn(s)], |t| {
+            t[0].flip(&[0, 2])
+        }));
+        out.push(OpCheck::new(
+            "roll",
+            "shifts=[1, -2], dims=[0, 2]",
+            vec![g.randn(s)],
+            |t| t[0].roll(&[1, -2], &[0, 2]),
+        ));
+        out.push(OpCheck::new(
+            "roll",
+            "flattened, shift 5",
+            vec![g.randn(s)],
+            |t| t[0].roll(&[5], &[]),
+        ));
+        out.push(OpCheck::new(
+            "repeat",
+            "[2, 1, 3, 1]",
+            vec![g.randn(s)],
+            |t| t[0].repeat(&[2, 1, 3, 1]),
+        ));
+        for k in [0, -1, 2] {
+            out.push(OpCheck::new(
+                "tril",
+                format!("diagonal={k}"),
+                vec![g.randn(s)],
+                move |t| t[0].tril(k),
+            ));
+            out.push(OpCheck::new(
+                "triu",
+                format!("diagonal={k}"),
+                vec![g.randn(s)],
+                move |t| t[0].triu(k),
+            ));
+        }
+    }
+
+    /// pixel_shuffle (any values; it runs after outer and bmm in the
+    /// catalogue, whose seeds run on).
+    pub(crate) fn pixel_shuffle_checks(g: &mut Gen, out: &mut Vec<OpCheck>) {
+        out.push(OpCheck::new(
+            "pixel_shuffle",
+            "r=2",
+            vec![g.randn(&[2, 8, 2, 3])],
+            |t| t[0].pixel_shuffle(2),
+        ));
+    }
+}

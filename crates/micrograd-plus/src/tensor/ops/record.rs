@@ -9,8 +9,9 @@
 //! - takes the operands' read locks and runs `forward` on the f32 or f64
 //!   slices;
 //! - records a backward that runs `backward` on the same slices, typed
-//!   again, and wraps each gradient buffer into a tensor of its operand's
-//!   shape.
+//!   again, with the output's (for ops whose derivative is written in it,
+//!   like softmax: borrowed from the graph, not copied), and wraps each
+//!   gradient buffer into a tensor of its operand's shape.
 //!
 //! Operands are in the op's argument order; an optional argument that was
 //! not given (a bias) is absent, takes no part in promotion or the graph,
@@ -54,12 +55,13 @@ pub(crate) trait Fused: Send + Sync + 'static {
     /// backward needs besides the operands.
     fn forward<T: Scalar>(&self, x: &Operands<'_, T>) -> (Vec<T>, Self::Saved<T>);
     /// The gradient of each operand from the output's `g`, in argument
-    /// order; `want[i]` says whether operand `i` needs one (`None` where
-    /// not computed).
+    /// order, given the operands `x` and the output `y`; `want[i]` says
+    /// whether operand `i` needs one (`None` where not computed).
     fn backward<T: Scalar>(
         &self,
         g: &[T],
         x: &Operands<'_, T>,
+        y: &[T],
         saved: &Self::Saved<T>,
         want: &[bool],
     ) -> Vec<Option<Vec<T>>>;
@@ -101,17 +103,17 @@ pub(crate) fn record<F: Fused, const N: usize>(
         shape,
         name,
         operands.into_iter().flatten().collect(),
-        move |g, inputs, _| {
+        move |g, inputs, y| {
             let mut given = inputs.iter();
             let at = present.map(|p| if p { given.next() } else { None });
             let want = at.map(|t| t.is_some_and(Tensor::is_requires_grad));
             let grads = {
-                let sg = g.storage();
+                let (sg, sy) = (g.storage(), y.storage());
                 let locked = at.map(|t| t.map(Tensor::storage));
                 let storages = locked.each_ref().map(|s| s.as_deref());
                 match dtype {
-                    DType::F32 => backward_as::<F, f32, N>(&op, &sg, storages, &*saved, &want),
-                    DType::F64 => backward_as::<F, f64, N>(&op, &sg, storages, &*saved, &want),
+                    DType::F32 => backward_as::<F, f32, N>(&op, &sg, &sy, storages, &*saved, &want),
+                    DType::F64 => backward_as::<F, f64, N>(&op, &sg, &sy, storages, &*saved, &want),
                 }
             };
             Ok(at
@@ -145,16 +147,18 @@ fn forward_as<F: Fused, T: Scalar, const N: usize>(
 fn backward_as<F: Fused, T: Scalar, const N: usize>(
     op: &F,
     g: &Storage,
+    y: &Storage,
     storages: [Option<&Storage>; N],
     saved: &(dyn Any + Send + Sync),
     want: &[bool; N],
 ) -> Vec<Option<Storage>> {
     let slices = typed::<T, N>(storages);
     let g = T::slice(g).expect("the gradient has the output's dtype");
+    let y = T::slice(y).expect("the output has the operands' dtype");
     let saved = saved
         .downcast_ref::<F::Saved<T>>()
         .expect("saved by the forward at the same dtype");
-    let grads = op.backward(g, &Operands(&slices), saved, want);
+    let grads = op.backward(g, &Operands(&slices), y, saved, want);
     debug_assert_eq!(grads.len(), N, "{}: one gradient per operand", op.name());
     grads.into_iter().map(|d| d.map(T::into_storage)).collect()
 }

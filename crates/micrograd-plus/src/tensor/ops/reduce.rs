@@ -557,7 +557,7 @@ impl Tensor {
 /// This op family's gradient checks: its part of the catalogue that
 /// [`crate::gradcheck::op_checks`] concatenates (and `mgp gradcheck` runs).
 pub(crate) mod gradchecks {
-    use crate::gradcheck::suite::prelude::*;
+    use crate::gradcheck::case::prelude::*;
 
     pub(crate) fn reduction_checks(g: &mut Gen, out: &mut Vec<OpCheck>) {
         struct Reduction {
@@ -689,5 +689,28 @@ pub(crate) mod gradchecks {
             vec![g.randn(&[2, 3])],
             |t| t[0].add_scalar(1000.0).logsumexp_dims(&[1], false),
         ));
+    }
+
+    /// max/min over a dim with indices, on distinct, separated values.
+    pub(crate) fn max_min_dim_checks(g: &mut Gen, out: &mut Vec<OpCheck>) {
+        let s = &[2, 3, 4];
+        for (op, largest) in [("max_dim", true), ("min_dim", false)] {
+            for (dim, keepdim) in [(1, false), (-1, true)] {
+                let x = g.spread(&[s]).remove(0);
+                out.push(OpCheck::new(
+                    op,
+                    format!("dim={dim}, keepdim={keepdim}"),
+                    vec![x],
+                    move |t| {
+                        let (values, _) = if largest {
+                            t[0].max_dim(dim, keepdim)?
+                        } else {
+                            t[0].min_dim(dim, keepdim)?
+                        };
+                        Ok(values)
+                    },
+                ));
+            }
+        }
     }
 }

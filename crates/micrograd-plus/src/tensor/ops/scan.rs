@@ -271,3 +271,43 @@ impl Tensor {
         )
     }
 }
+
+/// This op family's gradient checks: its part of the catalogue that
+/// [`crate::gradcheck::op_checks`] concatenates (and `mgp gradcheck` runs).
+pub(crate) mod gradchecks {
+    use crate::gradcheck::case::prelude::*;
+
+    /// prod (all elements and over a dim), cumsum and cumprod. Products get
+    /// inputs away from 0: their zero branches are tie checks.
+    pub(crate) fn scan_checks(g: &mut Gen, out: &mut Vec<OpCheck>) {
+        let s = &[2, 3, 4];
+        out.push(OpCheck::new(
+            "prod",
+            "all elements",
+            vec![g.away(&[2, 3])],
+            |t| Ok(t[0].prod()),
+        ));
+        for (dim, keepdim) in [(0, false), (1, true), (-1, false)] {
+            out.push(OpCheck::new(
+                "prod",
+                format!("dim={dim}, keepdim={keepdim}"),
+                vec![g.away(s)],
+                move |t| t[0].prod_dim(dim, keepdim),
+            ));
+        }
+        for dim in [0, 1, -1] {
+            out.push(OpCheck::new(
+                "cumsum",
+                format!("dim={dim}"),
+                vec![g.randn(s)],
+                move |t| t[0].cumsum(dim),
+            ));
+            out.push(OpCheck::new(
+                "cumprod",
+                format!("dim={dim}"),
+                vec![g.away(s)],
+                move |t| t[0].cumprod(dim),
+            ));
+        }
+    }
+}

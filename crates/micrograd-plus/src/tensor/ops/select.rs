@@ -184,7 +184,7 @@ impl Tensor {
 /// This op family's gradient checks: its part of the catalogue that
 /// [`crate::gradcheck::op_checks`] concatenates (and `mgp gradcheck` runs).
 pub(crate) mod gradchecks {
-    use crate::gradcheck::suite::prelude::*;
+    use crate::gradcheck::case::prelude::*;
 
     pub(crate) fn select_checks(g: &mut Gen, out: &mut Vec<OpCheck>) {
         let mask = f64_tensor(vec![1.0, 0.0, 1.0, 0.0, 0.0, 1.0], &[2, 3, 1]);

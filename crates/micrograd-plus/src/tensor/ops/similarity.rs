@@ -128,3 +128,30 @@ impl Tensor {
         a.sub(&b)?.add_scalar(eps).vector_norm(p, &[-1], keepdim)
     }
 }
+
+/// This op family's gradient checks: its part of the catalogue that
+/// [`crate::gradcheck::op_checks`] concatenates (and `mgp gradcheck` runs).
+pub(crate) mod gradchecks {
+    use crate::gradcheck::case::prelude::*;
+
+    /// cosine_similarity and pairwise_distance, norms kept away from 0 and
+    /// from the clamp.
+    pub(crate) fn similarity_checks(g: &mut Gen, out: &mut Vec<OpCheck>) {
+        for (dim, b_shape) in [(1, &[3, 4][..]), (0, &[3, 4][..]), (-1, &[4][..])] {
+            out.push(OpCheck::new(
+                "cosine_similarity",
+                format!("dim={dim}"),
+                vec![g.away(&[3, 4]), g.away(b_shape)],
+                move |t| t[0].cosine_similarity(&t[1], dim, 1e-8),
+            ));
+        }
+        for p in [2.0, 1.0, 3.0] {
+            out.push(OpCheck::new(
+                "pairwise_distance",
+                format!("p={p}"),
+                vec![g.randn(&[3, 4]), g.randn(&[3, 4])],
+                move |t| t[0].pairwise_distance(&t[1], p, 1e-6, false),
+            ));
+        }
+    }
+}

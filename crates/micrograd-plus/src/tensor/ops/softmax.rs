@@ -7,9 +7,10 @@
 //! - softmax: `dx = y · (g − Σ g·y)`
 //! - log_softmax: `dx = g − softmax(x) · Σ g`
 
+use super::record::{record, Fused, Operands, Scalar};
 use crate::kernels::simd;
 use crate::tensor::shape::{fold_slice, normalize_dim, sum_slice};
-use crate::tensor::{with_slice, Element, Tensor};
+use crate::tensor::{Element, Tensor};
 use crate::{Error, Result};
 
 /// Splits `shape` around `dim` into (outer, len, inner) so that element
@@ -157,27 +158,39 @@ impl Tensor {
     fn softmax_impl(&self, op: &'static str, dim: isize, log: bool) -> Result<Tensor> {
         let d = normalize_dim(op, dim, self.ndim())?;
         let dims = split_at_dim(self.shape(), d);
-        let out = with_slice!(&*self.storage(), |x: T| T::into_storage(softmax_forward(
-            x, dims, log
-        )));
-        Ok(Tensor::record(
-            out,
-            self.shape().to_vec(),
-            op,
-            vec![self.clone()],
-            move |g, _, y| {
-                let (gs, ys) = (g.storage(), y.storage());
-                let dx = with_slice!(&*gs, |gv: T| {
-                    T::into_storage(softmax_backward(
-                        gv,
-                        T::slice(&ys).expect("dtype"),
-                        dims,
-                        log,
-                    ))
-                });
-                Ok(vec![Some(Tensor::from_storage(dx, g.shape().to_vec()))])
-            },
-        ))
+        let shape = self.shape().to_vec();
+        Ok(record(Softmax { op, dims, log }, [Some(self)], shape))
+    }
+}
+
+/// softmax or log_softmax along one dim, as (outer, len, inner).
+struct Softmax {
+    op: &'static str,
+    dims: (usize, usize, usize),
+    log: bool,
+}
+
+impl Fused for Softmax {
+    /// The backward is written in the output, which the graph keeps.
+    type Saved<T: Scalar> = ();
+
+    fn name(&self) -> &'static str {
+        self.op
+    }
+
+    fn forward<T: Scalar>(&self, x: &Operands<'_, T>) -> (Vec<T>, ()) {
+        (softmax_forward(&x[0], self.dims, self.log), ())
+    }
+
+    fn backward<T: Scalar>(
+        &self,
+        g: &[T],
+        _x: &Operands<'_, T>,
+        y: &[T],
+        _saved: &(),
+        _want: &[bool],
+    ) -> Vec<Option<Vec<T>>> {
+        vec![Some(softmax_backward(g, y, self.dims, self.log))]
     }
 }
 
@@ -221,7 +234,7 @@ impl Tensor {
 /// This op family's gradient checks: its part of the catalogue that
 /// [`crate::gradcheck::op_checks`] concatenates (and `mgp gradcheck` runs).
 pub(crate) mod gradchecks {
-    use crate::gradcheck::suite::prelude::*;
+    use crate::gradcheck::case::prelude::*;
 
     pub(crate) fn softmax_checks(g: &mut Gen, out: &mut Vec<OpCheck>) {
         for dim in [0, 1, 2, -1] {
@@ -250,5 +263,12 @@ pub(crate) mod gradchecks {
             vec![g.randn(&[2, 3])],
             |t| t[0].add_scalar(1000.0).log_softmax(-1),
         ));
+    }
+
+    /// glu (any values).
+    pub(crate) fn glu_checks(g: &mut Gen, out: &mut Vec<OpCheck>) {
+        out.push(OpCheck::new("glu", "dim=-1", vec![g.randn(&[3, 4])], |t| {
+            t[0].glu(-1)
+        }));
     }
 }

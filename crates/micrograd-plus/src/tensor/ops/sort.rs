@@ -397,3 +397,32 @@ mod stl {
         }
     }
 }
+
+/// This op family's gradient checks: its part of the catalogue that
+/// [`crate::gradcheck::op_checks`] concatenates (and `mgp gradcheck` runs).
+pub(crate) mod gradchecks {
+    use crate::gradcheck::case::prelude::*;
+
+    /// sort and topk, on distinct, separated values.
+    pub(crate) fn sort_checks(g: &mut Gen, out: &mut Vec<OpCheck>) {
+        let s = &[2, 3, 4];
+        for (dim, descending) in [(1, false), (-1, true)] {
+            let x = g.spread(&[s]).remove(0);
+            out.push(OpCheck::new(
+                "sort",
+                format!("dim={dim}, descending={descending}"),
+                vec![x],
+                move |t| Ok(t[0].sort(dim, descending, false)?.0),
+            ));
+        }
+        for (k, largest, sorted) in [(2, true, true), (3, false, true), (2, true, false)] {
+            let x = g.spread(&[s]).remove(0);
+            out.push(OpCheck::new(
+                "topk",
+                format!("k={k}, largest={largest}, sorted={sorted}"),
+                vec![x],
+                move |t| Ok(t[0].topk(k, -1, largest, sorted)?.0),
+            ));
+        }
+    }
+}

@@ -783,7 +783,7 @@ fn gelu_inner<T: Element>(x: T) -> T {
 /// This op family's gradient checks: its part of the catalogue that
 /// [`crate::gradcheck::op_checks`] concatenates (and `mgp gradcheck` runs).
 pub(crate) mod gradchecks {
-    use crate::gradcheck::suite::prelude::*;
+    use crate::gradcheck::case::prelude::*;
 
     pub(crate) fn scalar_checks(g: &mut Gen, out: &mut Vec<OpCheck>) {
         let s = &[2, 3];
