@@ -59,6 +59,9 @@ const PALETTE: [RGBColor; 8] = [
     RGBColor(102, 102, 102),
 ];
 const WARNING_COLOUR: RGBColor = RGBColor(200, 30, 30);
+/// Most legend rows in a panel: beyond it the first four layers and the last
+/// three are listed, with a row counting the others.
+const LEGEND_ROWS: usize = 8;
 
 impl DoctorReport {
     /// Reads `doctor.csv` and `warnings.jsonl` from a run folder; errors name
@@ -405,24 +408,36 @@ impl Panel<'_> {
                 .map_err(|e| file_err(path, e))?;
         }
         let any = !lines.is_empty();
-        for (name, colour, data) in lines {
+        // A deep model's middle layers are drawn but not listed: a GPT's
+        // 30 legend rows would cover the plot and the panel beside it.
+        let (rows, shown) = (lines.len(), LEGEND_ROWS / 2);
+        let listed = |i: usize| rows <= LEGEND_ROWS || i < shown || i >= rows - (shown - 1);
+        for (i, (name, colour, data)) in lines.into_iter().enumerate() {
+            if rows > LEGEND_ROWS && i == shown {
+                chart
+                    .draw_series(std::iter::empty::<PathElement<(f64, f64)>>())
+                    .map_err(|e| file_err(path, e))?
+                    .label(format!("... {} more layers", rows - LEGEND_ROWS + 1))
+                    .legend(|(x, y)| PathElement::new([(x, y)], TRANSPARENT));
+            }
             // NaN or infinite points break the line into segments.
             let segments: Vec<Vec<(f64, f64)>> = data
                 .split(|p| !p.1.is_finite())
                 .filter(|s| !s.is_empty())
                 .map(<[_]>::to_vec)
                 .collect();
-            chart
+            let series = chart
                 .draw_series(
                     segments
                         .into_iter()
                         .map(|s| PathElement::new(s, colour.stroke_width(2))),
                 )
-                .map_err(|e| file_err(path, e))?
-                .label(name)
-                .legend(move |(x, y)| {
+                .map_err(|e| file_err(path, e))?;
+            if listed(i) {
+                series.label(name).legend(move |(x, y)| {
                     PathElement::new([(x, y), (x + 18, y)], colour.stroke_width(2))
                 });
+            }
         }
         if any {
             draw_legend(&mut chart, 13, path)?;
