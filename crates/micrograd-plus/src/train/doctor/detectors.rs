@@ -509,52 +509,66 @@ impl Detectors {
             self.initial_loss(),
             mean(self.recent_losses.iter().copied()),
         );
+        let ratio = self.last_update_ratio.as_ref().map(|(_, r)| *r);
+        // Steps too small to matter, and the loss has not really fallen: the
+        // learning rate. The loss may still wander (dropout, batches of two),
+        // so this asks only that it did not fall by a tenth. Normal-sized
+        // steps that do not move the loss at all: stuck.
+        let cause =
+            if ratio.is_some_and(|r| r < UPDATE_RATIO_LOW) && recent > STUCK_LOWEST * initial {
+                Cause::LearningRateTooLow
+            } else if (recent - initial).abs() <= STUCK_TOLERANCE * initial.abs().max(1e-12)
+                && self.lowest_loss >= STUCK_LOWEST * initial
+            {
+                Cause::LossStuck
+            } else {
+                return;
+            };
+        // A long stuck run stays stuck: say it (and build the words) once.
+        if self.reported.contains(&cause) {
+            return;
+        }
         let chance = match (self.chance_level(), self.classes) {
             (Some(c), Some(n)) => format!("; chance level ln {n} = {c:.4}"),
             _ => String::new(),
         };
-        let steps = self.steps;
-        // Steps too small to matter, and the loss has not really fallen: the
-        // learning rate. The loss may still wander (dropout, batches of two),
-        // so this asks only that it did not fall by a tenth.
-        if let Some((layer, ratio)) = self.last_update_ratio.clone()
-            && ratio < UPDATE_RATIO_LOW
-            && recent > STUCK_LOWEST * initial
-        {
-            found.push(diagnosis(
-                Cause::LearningRateTooLow,
+        let still = format!(
+            "the loss is still {recent:.4} after {} steps (it started at {initial:.4}{chance})",
+            self.steps
+        );
+        let losses = [("initial_loss", initial), ("recent_loss", recent)];
+        found.push(match (cause, &self.last_update_ratio) {
+            (Cause::LearningRateTooLow, Some((layer, ratio))) => diagnosis(
+                cause,
                 o.step,
-                Some(&layer),
-                &[("initial_loss", initial), ("recent_loss", recent), ("update_ratio", ratio)],
+                Some(layer),
+                &[losses[0], losses[1], ("update_ratio", *ratio)],
                 format!(
-                    "the loss is still {recent:.4} after {steps} steps (it started at {initial:.4}{chance}) \
-                     and each step changes the weights by only {ratio:.1e} of their size (healthy: about \
-                     1e-3). Fix: raise the learning rate 10x to 100x (Adam usually works at 1e-3)."
+                    "{still} and each step changes the weights by only {ratio:.1e} of their size \
+                     (healthy: about 1e-3). Fix: raise the learning rate 10x to 100x (Adam usually \
+                     works at 1e-3)."
                 ),
-            ));
-            return;
-        }
-        // Normal-sized steps that do not move the loss at all.
-        if (recent - initial).abs() > STUCK_TOLERANCE * initial.abs().max(1e-12)
-            || self.lowest_loss < STUCK_LOWEST * initial
-        {
-            return;
-        }
-        found.push(diagnosis(
-            Cause::LossStuck,
-            o.step,
-            None,
-            &[("initial_loss", initial), ("recent_loss", recent)],
-            format!(
-                "the loss is still {recent:.4} after {steps} steps (it started at {initial:.4}{chance}){}: \
-                 the updates do not reach the loss. Check that the optimizer holds this model's \
-                 parameters, that the labels match the inputs, and that no layer is dead.",
-                match &self.last_update_ratio {
-                    Some((_, r)) => format!(" although each step changes the weights by {r:.1e} of their size"),
-                    None => String::new(),
-                }
             ),
-        ));
+            (_, update) => diagnosis(
+                cause,
+                o.step,
+                None,
+                &losses,
+                format!(
+                    "{still}{}: the updates do not reach the loss. Check that the optimizer holds \
+                     this model's parameters, that the labels match the inputs, and that no layer \
+                     is dead.",
+                    match update {
+                        Some((_, r)) => {
+                            format!(
+                                " although each step changes the weights by {r:.1e} of their size"
+                            )
+                        }
+                        None => String::new(),
+                    }
+                ),
+            ),
+        });
     }
 }
 
