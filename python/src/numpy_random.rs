@@ -10,6 +10,8 @@
 use crate::tensor::PyTensor;
 use micrograd_plus::random::Mt19937;
 use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::PyType;
 
 /// Runs `f` on the state of NumPy's legacy global generator, under the lock
 /// NumPy takes for it; `None` when that generator is not an MT19937 (a
@@ -18,12 +20,17 @@ fn with_numpy_global_mt19937<R>(
     py: Python<'_>,
     f: impl FnOnce(&mut Mt19937) -> R,
 ) -> PyResult<Option<R>> {
-    let bit_generator = py
-        .import("numpy.random.mtrand")?
-        .getattr("_rand")?
+    // Looked up once: the global RandomState and the MT19937 class stay
+    // the same objects; only the RandomState's bit generator may be swapped.
+    static GLOBAL_RANDOM_STATE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+    static MT19937: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+    let bit_generator = GLOBAL_RANDOM_STATE
+        .import(py, "numpy.random.mtrand", "_rand")?
         .getattr("_bit_generator")?;
-    let mt19937 = py.import("numpy.random")?.getattr("MT19937")?;
-    if !bit_generator.get_type().is(&mt19937) {
+    if !bit_generator
+        .get_type()
+        .is(MT19937.import(py, "numpy.random", "MT19937")?)
+    {
         return Ok(None);
     }
     let address: usize = bit_generator
