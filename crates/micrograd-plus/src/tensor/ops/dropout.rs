@@ -52,15 +52,19 @@ pub(crate) fn dropout_with(
         DType::F64 => mask_of::<f64>(p, n, draws),
     };
     if mask.len() != n {
-        return Err(Error::argument(
-            "dropout",
-            format!(
-                "{} uniform draws for a mask of {n} elements {mask_shape:?}",
-                mask.len()
-            ),
-        ));
+        return Err(draw_count_error(mask.len(), mask_shape));
     }
     x.mul(&Tensor::from_storage(mask, mask_shape.to_vec()))
+}
+
+/// The error for `got` uniform draws where a mask of `shape` needs one per
+/// element.
+fn draw_count_error(got: usize, shape: &[usize]) -> Error {
+    let n: usize = shape.iter().product();
+    Error::argument(
+        "dropout",
+        format!("{got} uniform draws for a mask of {n} elements {shape:?}"),
+    )
 }
 
 /// Up to `n` mask values from `draws`: 0 below `p`, `1/(1 − p)` otherwise.
@@ -128,15 +132,7 @@ impl Tensor {
     pub fn dropout_with_uniforms(&self, p: f64, uniforms: &[f64]) -> Result<Tensor> {
         check_probability("dropout", p)?;
         if uniforms.len() != self.numel() {
-            return Err(Error::argument(
-                "dropout",
-                format!(
-                    "{} uniform draws for a mask of {} elements {:?}",
-                    uniforms.len(),
-                    self.numel(),
-                    self.shape()
-                ),
-            ));
+            return Err(draw_count_error(uniforms.len(), self.shape()));
         }
         dropout_with(self, p, self.shape(), uniforms.iter().copied())
     }
