@@ -230,8 +230,7 @@ class Module:
     def zero_grad(self) -> None:
         """Set the gradient of every parameter to zeros."""
         for p in self.parameters():
-            if p.grad is not None:
-                p.zero_grad()
+            p.zero_grad()
 
     # -- state ---------------------------------------------------------------
     def named_buffers(self, prefix: str = "") -> Iterator[Tuple[str, np.ndarray]]:

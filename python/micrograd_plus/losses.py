@@ -345,6 +345,9 @@ class CrossEntropyLoss(Loss):
 
     def forward(self, logits: Tensor, targets: Any) -> Tensor:
         """The cross-entropy of ``logits`` against ``targets``, reduced."""
+        fast = self._plain_2d(logits, targets)
+        if fast is not None:
+            return fast
         who = "CrossEntropyLoss"
         reduction = self._reduction()
         logits = _to_tensor(logits, who)
@@ -374,6 +377,27 @@ class CrossEntropyLoss(Loss):
         t = np.reshape(self._target_array(targets), (-1,))
         out = self.forward_2d(flat, t, reduction)
         return out.reshape(*expected) if reduction == "none" else out
+
+    def _plain_2d(self, logits: Any, targets: Any) -> Optional[Tensor]:
+        """The common call, in one engine call: (N, C) logits, N class indices
+        (a Tensor or an integer array), no class weights or smoothing. The
+        engine checks the indices (ignoring -100, as PyTorch); None when the
+        call is not this one or the engine refuses it, so that the general
+        path below handles it and words its error."""
+        if (self.weight is not None or self.label_smoothing != 0.0 or self.ignore_index != -100
+                or not isinstance(logits, Tensor)):
+            return None
+        if isinstance(targets, Tensor):
+            targets = targets.data
+        elif not (isinstance(targets, np.ndarray) and targets.dtype.kind in "iu"):
+            return None
+        shape = logits.shape
+        if len(shape) != 2 or targets.shape != (shape[0],):
+            return None
+        try:
+            return _core.cross_entropy(logits, targets, self._reduction())
+        except (ValueError, IndexError):
+            return None
 
     @staticmethod
     def _target_array(targets: Any) -> np.ndarray:

@@ -104,9 +104,10 @@ class Optimizer:
 
     def zero_grad(self) -> None:
         """Set every parameter's gradient to zeros (those that have one)."""
+        # Tensor.zero_grad skips a tensor without a gradient; asking for
+        # `p.grad` first would build a NumPy view per parameter every step.
         for p in self.params:
-            if p.grad is not None:
-                p.zero_grad()
+            p.zero_grad()
 
     def step(self) -> None:
         """Update the parameters from their gradients. Subclasses implement it."""

@@ -46,6 +46,32 @@ def test_cross_entropy_value_and_gradient(make_targets):
     assert_close(z.grad, (softmax(zv.astype(np.float64)) - onehot) / 5, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("targets", [
+    lambda y: Tensor(y),                      # one engine call
+    lambda y: np.asarray(y, np.int64),        # one engine call
+    lambda y: list(y),                        # the general path
+    lambda y: np.asarray(y, np.float64),      # the general path
+])
+def test_cross_entropy_ignores_minus_100_on_every_path(targets):
+    # PyTorch's default ignore_index: the row adds nothing, the mean is over the kept rows.
+    zv = np.random.default_rng(1).standard_normal((4, 3))
+    y = np.array([2, -100, 0, 1])
+    kept = y != -100
+    z = Tensor(zv, requires_grad=True)
+    loss = CrossEntropyLoss()(z, targets(y))
+    assert np.isclose(loss.item(), cross_entropy(zv[kept], y[kept]), rtol=1e-6)
+    loss.backward()
+    expected = np.zeros_like(zv)
+    expected[kept] = (softmax(zv[kept]) - np.eye(3)[y[kept]]) / kept.sum()
+    assert_close(z.grad, expected, rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("targets", [Tensor([0, 7]), np.array([0, 7]), [0, 7]])
+def test_cross_entropy_target_out_of_range_is_one_error_on_every_path(targets):
+    with pytest.raises(ValueError, match="target class 7 is out of range for 3 classes"):
+        CrossEntropyLoss()(Tensor(np.ones((2, 3))), targets)
+
+
 def test_cross_entropy_sum_and_none():
     zv = np.array([[2.0, 1.0, 0.1], [0.5, 2.0, 0.3]])
     y = np.array([0, 1])

@@ -168,7 +168,11 @@ struct Coeffs<T> {
     low_weight: bool,
     beta2: T,
     one_minus_beta2: T,
-    bc2_sqrt: T,
+    /// `1 / sqrt(1 - beta2^t)`: PyTorch divides by `sqrt(1 - beta2^t)`; a
+    /// multiply by the reciprocal differs by at most an ulp of the
+    /// denominator and spares one of the loop's two divisions, which bound
+    /// its speed (the MNIST MLP's step: 152 → 138 µs on one thread).
+    inv_bc2_sqrt: T,
     eps: T,
     neg_step_size: T,
     /// L2 penalty added to the gradient (Adam), or 0.
@@ -210,7 +214,7 @@ fn update<T: Element, const L2: bool, const DECOUPLED: bool>(
                 let vi = v[i] * c.beta2 + c.one_minus_beta2 * gi * gi;
                 m[i] = mi;
                 v[i] = vi;
-                let denom = vi.sqrt() / c.bc2_sqrt + c.eps;
+                let denom = vi.sqrt() * c.inv_bc2_sqrt + c.eps;
                 p[i] = p[i] + c.neg_step_size * mi / denom;
             }
         }
@@ -232,7 +236,7 @@ fn update<T: Element, const L2: bool, const DECOUPLED: bool>(
                 m[i] = mi;
                 v[i] = vi;
                 vmax[i] = vh;
-                let denom = vh.sqrt() / c.bc2_sqrt + c.eps;
+                let denom = vh.sqrt() * c.inv_bc2_sqrt + c.eps;
                 p[i] = p[i] + c.neg_step_size * mi / denom;
             }
         }
@@ -352,7 +356,7 @@ impl AdamCore {
             low_weight: w.abs() < T::of(0.5),
             beta2: T::of(beta2),
             one_minus_beta2: T::of(1.0 - beta2),
-            bc2_sqrt: T::of(bias_correction2.sqrt()),
+            inv_bc2_sqrt: T::of(1.0 / bias_correction2.sqrt()),
             eps: T::of(c.eps),
             neg_step_size: T::of(-(c.lr / bias_correction1)),
             l2: T::of(if decay && !self.decoupled {
