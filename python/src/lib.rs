@@ -91,11 +91,28 @@ fn set_grad_enabled(on: bool) -> bool {
     micrograd_plus::tensor::set_grad_enabled(on)
 }
 
+/// Makes Python's main thread one of the engine's pool workers, when the
+/// package is imported there (as in a script or a notebook): ops then run
+/// their parallel parts on it instead of waking the pool and sleeping (see
+/// `kernels::set_num_threads`). Imported on another thread, which may end
+/// before the process does, the pool is left to its defaults.
+fn share_the_importing_thread(py: Python<'_>) -> PyResult<()> {
+    let threading = py.import("threading")?;
+    let main = threading.call_method0("main_thread")?;
+    if main.is(&threading.call_method0("current_thread")?) {
+        // An error only says the pool exists already (built by another
+        // extension linking the engine): it keeps working as it was built.
+        let _ = micrograd_plus::kernels::set_num_threads(0);
+    }
+    Ok(())
+}
+
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     // A training loop frees and reallocates the same activation buffers
     // every step; keep them instead of page-faulting them back in each time.
     micrograd_plus::kernels::allocator::keep_freed_buffers();
+    share_the_importing_thread(m.py())?;
     m.add_class::<tensor::PyTensor>()?;
     m.add_class::<tensor::Buffer>()?;
     m.add_function(wrap_pyfunction!(set_default_dtype, m)?)?;

@@ -61,6 +61,22 @@ enum Command {
     Landscape(cmd::landscape::Args),
 }
 
+impl Command {
+    /// The `--threads` of a training command.
+    fn threads(&self) -> Option<usize> {
+        let Command::Train(train) = self else {
+            return None;
+        };
+        match train {
+            Train::Moons(_) => None,
+            Train::MlpMnist(a) => a.run.threads,
+            Train::CnnMnist(a) => a.run.threads,
+            Train::CnnCifar10(a) => a.run.threads,
+            Train::GptShakespeare(a) | Train::GptTinytalks(a) => a.run.threads,
+        }
+    }
+}
+
 #[derive(Subcommand)]
 enum Train {
     /// micrograd's demo: a scalar-engine MLP on two moons.
@@ -98,6 +114,12 @@ fn main() -> ExitCode {
             })
     });
     let cli = Cli::from_arg_matches(&command.get_matches()).unwrap_or_else(|e| e.exit());
+    // The main thread works in the kernels' pool (`--threads`, else one
+    // worker per core); nothing has built the pool before this.
+    if let Err(e) = micrograd_plus::kernels::set_num_threads(cli.command.threads().unwrap_or(0)) {
+        eprintln!("error: {e}");
+        return ExitCode::FAILURE;
+    }
     match run(cli.command) {
         Ok(code) => code,
         Err(e) => {

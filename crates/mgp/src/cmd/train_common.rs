@@ -284,8 +284,7 @@ impl Prepared for TrainingRun {
     }
 }
 
-/// Sets the kernels' thread count (when `--threads` was given) and prepares
-/// a run, the same for every recipe: a fresh one (`fresh()` config: the
+/// Prepares a run, the same for every recipe: a fresh one (`fresh()` config: the
 /// recipe's preset with the flags given applied, written to a new folder
 /// under `--out` or `runs/<recipe>-<timestamp>`) or a resumed one (config
 /// read from the `--resume` folder, then `extend`ed, e.g. to more epochs,
@@ -305,9 +304,6 @@ where
     R: Prepared,
     anyhow::Error: From<E>,
 {
-    if let Some(n) = args.threads {
-        micrograd_plus::kernels::set_num_threads(n)?;
-    }
     match &args.resume {
         Some(dir) => {
             let dir = RunDir::open(dir)?;

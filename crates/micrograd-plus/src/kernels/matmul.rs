@@ -205,7 +205,7 @@ unsafe fn blocked_sgemm<K: blocked::Microkernel<MR, NR>, const MR: usize, const 
     allow_threads: bool,
 ) {
     let threads = if allow_threads {
-        blocked::threads_for::<K, MR, NR>(a.rows, a.cols, b.cols)
+        blocked::threads_for::<MR>(a.rows, a.cols, b.cols)
     } else {
         1
     };
