@@ -40,6 +40,15 @@ fn checked_lr(lr: f64) -> PyResult<f64> {
 
 /// Runs one step of `opt` at learning rate `lr`.
 fn step(opt: &mut dyn Optimizer, lr: f64) -> PyResult<()> {
+    // A parameter's gradient reads zeros after zero_grad (the engine's slot
+    // is empty until a backward fills it): the update uses those zeros, as
+    // the course's does (momentum still moves the parameter), where the
+    // engine alone would skip a parameter without a gradient, as PyTorch does.
+    for p in opt.params() {
+        if p.is_requires_grad() && p.grad().is_none() {
+            p.set_grad(Some(p.zeros_like()));
+        }
+    }
     opt.set_lr(checked_lr(lr)?);
     opt.step().map_err(to_py_err)
 }

@@ -13,7 +13,6 @@
 use crate::convert::{self, numpy_view, tensor_from_py, writable_numpy_view};
 use crate::custom_op::{self, BackwardCell};
 use crate::{default_dtype, to_py_err};
-use micrograd_plus::tensor::SliceMut;
 use micrograd_plus::{DType, Tensor};
 use pyo3::exceptions::{PyIndexError, PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -598,13 +597,15 @@ impl PyTensor {
         result.map_err(to_py_err)
     }
 
-    /// Sets the gradient to zeros (kept in place: views of it see zeros too).
+    /// Sets the gradient to zeros: `.grad` reads zeros until the next
+    /// backward, which then stores its gradient instead of adding it to a
+    /// buffer of zeros (a training step writes the weights' gradients once
+    /// instead of three times). An array taken from `.grad` before keeps its
+    /// values, as in the course (which assigns a new zeros array) and in
+    /// PyTorch (which sets `.grad` to None).
     fn zero_grad(&self) {
-        if let Some(g) = self.inner.grad() {
-            g.update_any(|d| match d {
-                SliceMut::F32(d) => d.fill(0.0),
-                SliceMut::F64(d) => d.fill(0.0),
-            });
+        if self.inner.grad().is_some() {
+            self.inner.set_grad(None);
         }
     }
 

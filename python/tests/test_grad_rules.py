@@ -39,6 +39,30 @@ def test_zero_grad_writes_zeros_not_none():
     assert np.array_equal(x.grad, np.zeros(2))
 
 
+def test_backward_after_zero_grad_gives_the_new_gradient_and_old_arrays_keep_theirs():
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    (x * 3).sum().backward()
+    before = x.grad
+    x.zero_grad()
+    (x * x).sum().backward()
+    assert np.array_equal(x.grad, [2.0, 4.0])
+    # As in the course (a new zeros array) and PyTorch (None): an array taken
+    # from .grad before zero_grad is not rewritten.
+    assert np.array_equal(before, [3.0, 3.0])
+    (x * x).sum().backward()
+    assert np.array_equal(x.grad, [4.0, 8.0])
+
+
+def test_grad_read_between_zero_grad_and_backward_is_added_to():
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    (x * 3).sum().backward()
+    x.zero_grad()
+    g = x.grad
+    g += 1.0
+    (x * x).sum().backward()
+    assert np.array_equal(x.grad, [3.0, 5.0])
+
+
 def test_float64_grad_assignment_is_read_back_and_used_by_optimizers():
     x = Tensor([1.0, 1.0], requires_grad=True)
     x.grad = np.array([0.5, 2.0], dtype=np.float64)

@@ -274,6 +274,24 @@ def test_optimizer_zero_grad_writes_zeros():
     assert np.array_equal(a.grad, [0.0, 0.0]) and np.array_equal(b.grad, [0.0])
 
 
+def test_a_step_after_zero_grad_uses_zero_gradients_as_the_course_does():
+    # Adam's momentum still moves the parameter when the gradient is zero:
+    # m = 0.9 * m, v = 0.999 * v; the course updates with its zeros array.
+    x = Tensor([1.0], requires_grad=True)
+    opt = Adam([x], lr=0.1)
+    (x * 2.0).sum().backward()
+    opt.step()
+    opt.zero_grad()
+    opt.step()
+    b1, b2, eps, g = 0.9, 0.999, 1e-8, 2.0
+    m1, v1 = (1 - b1) * g, (1 - b2) * g * g
+    p1 = 1.0 - 0.1 * (m1 / (1 - b1)) / (np.sqrt(v1 / (1 - b2)) + eps)
+    m2, v2 = b1 * m1, b2 * v1
+    p2 = p1 - 0.1 * (m2 / (1 - b1 ** 2)) / (np.sqrt(v2 / (1 - b2 ** 2)) + eps)
+    assert np.isclose(x.data[0], p2, rtol=1e-6)
+    assert np.array_equal(x.grad, [0.0])
+
+
 def test_adam_trains_x_minus_3_squared():
     x = Tensor([0.0], requires_grad=True)
     opt = Adam([x], lr=0.1)

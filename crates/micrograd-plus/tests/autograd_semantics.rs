@@ -1074,6 +1074,26 @@ fn retained_non_leaf_gradients_accumulate_like_pytorch() {
 }
 
 #[test]
+fn a_gradient_passed_through_add_is_not_shared_by_the_tensors_that_keep_it() {
+    // s = a + b passes its gradient on unchanged to a and b; s keeps its own
+    // copy, so a second pass adding into a's gradient leaves s's alone.
+    let a = t64([1.0, 2.0]).requires_grad(true);
+    let b = t64([3.0, -1.0]).requires_grad(true);
+    let s = &a + &b;
+    s.retain_grad();
+    let loss = (&s * 2.0).sum();
+    loss.backward_retain_graph(None).unwrap();
+    assert_close(&grad_of(&s), &[2.0, 2.0], 0.0);
+    assert_close(&grad_of(&a), &[2.0, 2.0], 0.0);
+    a.grad().unwrap().update(|g: &mut [f64]| g.fill(-5.0)).unwrap();
+    assert_close(&grad_of(&s), &[2.0, 2.0], 0.0);
+    loss.backward().unwrap();
+    assert_close(&grad_of(&s), &[4.0, 4.0], 0.0);
+    assert_close(&grad_of(&a), &[-3.0, -3.0], 0.0);
+    assert_close(&grad_of(&b), &[4.0, 4.0], 0.0);
+}
+
+#[test]
 fn a_second_backward_without_retain_graph_is_an_error_not_a_double_count() {
     // PyTorch: "Trying to backward through the graph a second time".
     let x = t64([1.0, -2.0]).requires_grad(true);

@@ -400,9 +400,6 @@ impl Tensor {
                 t.accumulate_grad(g)?;
                 continue;
             };
-            if t.0.retains_grad.load(Ordering::Relaxed) {
-                t.accumulate_grad(g.clone())?;
-            }
             node.inputs.iter().for_each(Tensor::sync_external_writes);
             t.sync_external_writes();
             let now = version_sum(&node.inputs) + t.version();
@@ -449,6 +446,12 @@ impl Tensor {
                     Some(prev) => grads.insert(input.id(), sum_of_paths(prev, &ig)),
                     None => grads.insert(input.id(), ig),
                 };
+            }
+            // Kept last: unless the rule passed `g` on to an input (as add
+            // does), nothing else holds it now, and it becomes `.grad`
+            // without a copy.
+            if t.0.retains_grad.load(Ordering::Relaxed) {
+                t.accumulate_grad(g)?;
             }
         }
         Ok(())
