@@ -1085,7 +1085,10 @@ fn a_gradient_passed_through_add_is_not_shared_by_the_tensors_that_keep_it() {
     loss.backward_retain_graph(None).unwrap();
     assert_close(&grad_of(&s), &[2.0, 2.0], 0.0);
     assert_close(&grad_of(&a), &[2.0, 2.0], 0.0);
-    a.grad().unwrap().update(|g: &mut [f64]| g.fill(-5.0)).unwrap();
+    a.grad()
+        .unwrap()
+        .update(|g: &mut [f64]| g.fill(-5.0))
+        .unwrap();
     assert_close(&grad_of(&s), &[2.0, 2.0], 0.0);
     loss.backward().unwrap();
     assert_close(&grad_of(&s), &[4.0, 4.0], 0.0);

@@ -105,12 +105,15 @@ impl Mt19937 {
                 continue;
             }
             let words = &self.key[pos..pos + 2 * pairs];
-            for (o, w) in out[done..done + pairs]
-                .iter_mut()
-                .zip(words.chunks_exact(2))
-            {
-                *o = double(temper(w[0]), temper(w[1]));
-            }
+            let run = &mut out[done..done + pairs];
+            crate::kernels::simd::wide(
+                #[inline(always)]
+                || {
+                    for (o, w) in run.iter_mut().zip(words.chunks_exact(2)) {
+                        *o = double(temper(w[0]), temper(w[1]));
+                    }
+                },
+            );
             self.pos = (pos + 2 * pairs) as i32;
             done += pairs;
         }
@@ -133,19 +136,30 @@ impl Mt19937 {
     /// no index wraps around inside a loop).
     fn twist(&mut self) {
         let k = &mut self.key;
-        let mix = |upper: u32, lower: u32, far: u32| {
-            let y = (upper & UPPER_MASK) | (lower & LOWER_MASK);
-            far ^ (y >> 1) ^ if y & 1 == 1 { MATRIX_A } else { 0 }
-        };
-        for i in 0..N - M {
-            k[i] = mix(k[i], k[i + 1], k[i + M]);
-        }
-        for i in N - M..N - 1 {
-            k[i] = mix(k[i], k[i + 1], k[i + M - N]);
-        }
-        k[N - 1] = mix(k[N - 1], k[0], k[M - 1]);
+        // A new word reads only old words and new ones at least 227 places
+        // back, so the loops vectorise (16 words at a time with AVX-512).
+        crate::kernels::simd::wide(
+            #[inline(always)]
+            || {
+                for i in 0..N - M {
+                    k[i] = mix(k[i], k[i + 1], k[i + M]);
+                }
+                for i in N - M..N - 1 {
+                    k[i] = mix(k[i], k[i + 1], k[i + M - N]);
+                }
+                k[N - 1] = mix(k[N - 1], k[0], k[M - 1]);
+            },
+        );
         self.pos = 0;
     }
+}
+
+/// One word of the twist, from the word it replaces (`upper`), the next
+/// (`lower`) and the one `M` places on (`far`).
+#[inline(always)]
+fn mix(upper: u32, lower: u32, far: u32) -> u32 {
+    let y = (upper & UPPER_MASK) | (lower & LOWER_MASK);
+    far ^ (y >> 1) ^ if y & 1 == 1 { MATRIX_A } else { 0 }
 }
 
 /// MT19937's output tempering of one state word.
@@ -160,7 +174,8 @@ fn temper(mut y: u32) -> u32 {
 /// NumPy's double from two outputs: `(a >> 5) · 2²⁶ + (b >> 6)`, over 2⁵³.
 #[inline(always)]
 fn double(a: u32, b: u32) -> f64 {
-    (f64::from(a >> 5) * 67_108_864.0 + f64::from(b >> 6)) / 9_007_199_254_740_992.0
+    // 2⁻⁵³ is exact, so the product is the quotient NumPy computes.
+    (f64::from(a >> 5) * 67_108_864.0 + f64::from(b >> 6)) * (1.0 / 9_007_199_254_740_992.0)
 }
 
 #[cfg(test)]
