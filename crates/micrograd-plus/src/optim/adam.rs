@@ -13,7 +13,7 @@
 
 use super::{
     buffer_entry, check_non_negative, check_params, check_positive, check_unit_open,
-    for_each_with_grad, scalar_entry, state_mut, zeros_like, StateReader,
+    flush_subnormal, for_each_with_grad, scalar_entry, state_mut, zeros_like, StateReader,
 };
 use crate::tensor::{Element, SlicePair, Storage};
 use crate::{Result, Tensor};
@@ -212,8 +212,8 @@ fn update<T: Element, const L2: bool, const DECOUPLED: bool>(
                 let gi = if L2 { g[i] + c.l2 * p[i] } else { g[i] };
                 let mi = lerp(m[i], gi, c);
                 let vi = v[i] * c.beta2 + c.one_minus_beta2 * gi * gi;
-                m[i] = mi;
-                v[i] = vi;
+                m[i] = flush_subnormal(mi);
+                v[i] = flush_subnormal(vi);
                 let denom = vi.sqrt() * c.inv_bc2_sqrt + c.eps;
                 p[i] = p[i] + c.neg_step_size * mi / denom;
             }
@@ -233,9 +233,9 @@ fn update<T: Element, const L2: bool, const DECOUPLED: bool>(
                 } else {
                     vi
                 };
-                m[i] = mi;
-                v[i] = vi;
-                vmax[i] = vh;
+                m[i] = flush_subnormal(mi);
+                v[i] = flush_subnormal(vi);
+                vmax[i] = flush_subnormal(vh);
                 let denom = vh.sqrt() * c.inv_bc2_sqrt + c.eps;
                 p[i] = p[i] + c.neg_step_size * mi / denom;
             }
@@ -558,5 +558,42 @@ mod tests {
             // Adam step moves it by up to lr = 1e-3.
             assert!((one[0] + 1.0).abs() > 5e-4, "{}", one[0]);
         }
+    }
+
+    #[test]
+    fn moments_that_decay_below_the_normal_range_are_stored_as_zero() {
+        assert_eq!(flush_subnormal(1e-40f32), 0.0);
+        assert_eq!(flush_subnormal(-1e-40f32), 0.0);
+        assert_eq!(flush_subnormal(1e-310f64), 0.0);
+        assert_eq!(flush_subnormal(f32::MIN_POSITIVE), f32::MIN_POSITIVE);
+        assert_eq!(flush_subnormal(-3.5f32), -3.5);
+        assert!(flush_subnormal(f32::NAN).is_nan());
+
+        // One gradient of 1e-3, then none: m = 1e-4 * 0.9^t falls below
+        // 1.2e-38 after about 800 steps and must then read exactly 0, never
+        // a subnormal; v (0.999^t) is still normal.
+        let w = Tensor::from_vec(vec![0.5f32], &[1])
+            .unwrap()
+            .requires_grad(true);
+        let mut opt = Adam::new(vec![w.clone()], AdamConfig::default()).unwrap();
+        let state = |opt: &Adam, key: &str| {
+            opt.state_dict()
+                .into_iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, t)| t.to_vec::<f32>()[0])
+                .unwrap()
+        };
+        for step in 0..900 {
+            let g: f32 = if step == 0 { 1e-3 } else { 0.0 };
+            w.set_grad(Some(Tensor::from_vec(vec![g], &[1]).unwrap()));
+            opt.step().unwrap();
+            let m = state(&opt, "state.0.exp_avg");
+            assert!(m == 0.0 || m.is_normal(), "step {step}: m = {m:e}");
+            if step == 700 {
+                assert!(m > 0.0, "still normal at step 700: {m:e}");
+            }
+        }
+        assert_eq!(state(&opt, "state.0.exp_avg"), 0.0);
+        assert!(state(&opt, "state.0.exp_avg_sq").is_normal());
     }
 }

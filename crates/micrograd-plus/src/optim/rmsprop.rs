@@ -11,8 +11,8 @@
 //! ```
 
 use super::{
-    buffer_entry, check_non_negative, check_params, check_positive, for_each_with_grad, invalid,
-    scalar_entry, state_mut, zeros_like, Optimizer, StateReader,
+    buffer_entry, check_non_negative, check_params, check_positive, flush_subnormal,
+    for_each_with_grad, invalid, scalar_entry, state_mut, zeros_like, Optimizer, StateReader,
 };
 use crate::tensor::{Element, SlicePair, Storage};
 use crate::{Result, Tensor};
@@ -185,7 +185,7 @@ fn update<T: Element>(
             g[i]
         };
         let s = sq[i] * c.alpha + c.one_minus_alpha * gi * gi;
-        sq[i] = s;
+        sq[i] = flush_subnormal(s);
         let avg = match ga.as_deref_mut() {
             Some(ga) => {
                 let a = if c.low_weight {
@@ -201,7 +201,7 @@ fn update<T: Element>(
         match buf.as_deref_mut() {
             Some(buf) => {
                 let b = buf[i] * c.momentum + gi / avg;
-                buf[i] = b;
+                buf[i] = flush_subnormal(b);
                 p[i] = p[i] + c.neg_lr * b;
             }
             None => p[i] = p[i] + c.neg_lr * gi / avg,

@@ -11,8 +11,8 @@
 //! ```
 
 use super::{
-    buffer_entry, check_non_negative, check_params, for_each_with_grad, invalid, scalar_entry,
-    state_mut, Optimizer, StateReader,
+    buffer_entry, check_non_negative, check_params, flush_subnormal, for_each_with_grad, invalid,
+    scalar_entry, state_mut, Optimizer, StateReader,
 };
 use crate::tensor::{Element, SlicePair, Storage};
 use crate::{Error, Result, Tensor};
@@ -187,7 +187,7 @@ fn update<T: Element>(
                 } else {
                     buf[i] * c.momentum + c.one_minus_dampening * d
                 };
-                buf[i] = b;
+                buf[i] = flush_subnormal(b);
                 let step = if nesterov { d + c.momentum * b } else { b };
                 p[i] = p[i] + c.neg_lr * step;
             }
