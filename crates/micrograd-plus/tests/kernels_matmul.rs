@@ -165,6 +165,7 @@ fn sgemm_serial_matches_naive() {
 const BIG_SHAPES: &[(usize, usize, usize)] = &[
     (257, 513, 97),
     (64, 784, 256),
+    (64, 256, 784),
     (200, 600, 290),
     (37, 1030, 45),
     (400, 260, 33),

@@ -298,6 +298,40 @@ pub(super) unsafe fn sgemm<K: Microkernel<MR, NR>, const MR: usize, const NR: us
     });
 }
 
+/// `C = Xᵀ` (or `C += Xᵀ` when `accumulate`) for a row-major `rows × cols`
+/// X: C is `cols × rows`, row-major, and may be uninitialised when
+/// overwritten. Square tiles keep both sides' cache lines in use.
+///
+/// # Safety
+/// With `accumulate`, the first `rows * cols` elements of `c` are initialised.
+pub(super) unsafe fn transpose_into(
+    c: &mut [MaybeUninit<f32>],
+    x: &[f32],
+    rows: usize,
+    cols: usize,
+    accumulate: bool,
+) {
+    const TILE: usize = 16;
+    let (c, x) = (&mut c[..rows * cols], &x[..rows * cols]);
+    for i0 in (0..cols).step_by(TILE) {
+        for j0 in (0..rows).step_by(TILE) {
+            for i in i0..(i0 + TILE).min(cols) {
+                let out = &mut c[i * rows..][j0..(j0 + TILE).min(rows)];
+                for (j, o) in (j0..).zip(out.iter_mut()) {
+                    let v = x[j * cols + i];
+                    // SAFETY: with `accumulate` C is initialised (our
+                    // contract).
+                    *o = MaybeUninit::new(if accumulate {
+                        v + unsafe { o.assume_init() }
+                    } else {
+                        v
+                    });
+                }
+            }
+        }
+    }
+}
+
 /// Where the microkernel finds a block of A (or B), packed or in place.
 ///
 /// Tile `t` (rows `t*MR ..` of the A block, or columns `t*NR ..` of the B
