@@ -4,7 +4,7 @@
 
 use std::arch::x86_64::*;
 
-use super::blocked::{Microkernel, Tile, TileKernel};
+use super::blocked::{Microkernel, Tile, TileKernel, PREFETCH_STEPS};
 
 /// 12 rows × 2 vectors = 24 accumulator registers, plus 2 for the B row
 /// and 1 for a broadcast A value, out of the 32 ZMM registers. (14 rows,
@@ -98,6 +98,11 @@ unsafe fn microkernel<const R: usize>(t: Tile) {
     let mut hi = [_mm512_setzero_ps(); R];
     let (mut a, mut b) = (a, b);
     for _ in 0..kc {
+        // B's row `PREFETCH_STEPS` ahead, into L1 (see there; prefetches
+        // never fault, so it may lie past the panel).
+        let ahead = b.wrapping_add(PREFETCH_STEPS * b_step) as *const i8;
+        _mm_prefetch::<_MM_HINT_T0>(ahead);
+        _mm_prefetch::<_MM_HINT_T0>(ahead.wrapping_add(64));
         // Masked loads: a ragged panel read in place must not touch columns
         // past `cols` (masked-off lanes are not read at all).
         // SAFETY: the first `cols` floats of this step's B row are readable
