@@ -106,6 +106,11 @@ use std::mem::MaybeUninit;
 
 pub use view::{MatMut, MatRef};
 
+/// Whether sharing a product out by rows pays (see
+/// `blocked::MIN_FLOPS_PER_BYTE`); the linear layer's own row split asks it
+/// too.
+pub(crate) use blocked::worth_moving;
+
 /// Whether a product replaces C or adds to it.
 ///
 /// ```

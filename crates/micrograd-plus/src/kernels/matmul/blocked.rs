@@ -153,21 +153,29 @@ pub(super) const PARALLEL_FLOPS: usize = 2 * 160 * 160 * 160;
 /// 13%), while a 256³ product (32.8) runs 1.7× faster on two threads.
 pub(super) const MIN_FLOPS_PER_BYTE: usize = 28;
 
+/// Whether a thread's share of a product, `rows` rows of C = A·B with A
+/// `rows × k` and B `k × n`, does at least [`MIN_FLOPS_PER_BYTE`] per byte
+/// it moves: its rows of A and C, and all of B (f32: 4 bytes each).
+pub(crate) fn worth_moving(rows: usize, k: usize, n: usize) -> bool {
+    let share_flops = 2usize
+        .saturating_mul(rows)
+        .saturating_mul(n)
+        .saturating_mul(k);
+    let share_bytes = rows
+        .saturating_mul(k)
+        .saturating_add(k.saturating_mul(n))
+        .saturating_add(rows.saturating_mul(n))
+        .saturating_mul(4);
+    share_flops >= MIN_FLOPS_PER_BYTE.saturating_mul(share_bytes)
+}
+
 /// How many threads are worth using for an `m × k × n` product, with
 /// tiles of `MR` rows.
 pub(super) fn threads_for<const MR: usize>(m: usize, k: usize, n: usize) -> usize {
     let threads = rayon::current_num_threads().max(1);
     let flops = 2usize.saturating_mul(m).saturating_mul(n).saturating_mul(k);
-    // One thread's share: its rows of A and C, and all of B (f32: 4 bytes).
-    let rows = m.div_ceil(threads);
-    let share_flops = 2usize
-        .saturating_mul(rows)
-        .saturating_mul(n)
-        .saturating_mul(k);
-    let share_bytes = 4usize.saturating_mul(rows * k + k * n + rows * n);
-    let worth_moving = share_flops >= MIN_FLOPS_PER_BYTE.saturating_mul(share_bytes);
     // Each thread needs a few row panels.
-    if flops < PARALLEL_FLOPS || m < 2 * MR || !worth_moving {
+    if flops < PARALLEL_FLOPS || m < 2 * MR || !worth_moving(m.div_ceil(threads), k, n) {
         1
     } else {
         threads
