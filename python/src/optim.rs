@@ -44,10 +44,8 @@ fn step(opt: &mut dyn Optimizer, lr: f64) -> PyResult<()> {
     // is empty until a backward fills it): the update uses those zeros, as
     // the course's does (momentum still moves the parameter), where the
     // engine alone would skip a parameter without a gradient, as PyTorch does.
-    for p in opt.params() {
-        if p.is_requires_grad() && p.grad().is_none() {
-            p.set_grad(Some(p.zeros_like()));
-        }
+    for p in opt.params().iter().filter(|p| p.is_requires_grad()) {
+        PyTensor::grad_tensor(p);
     }
     opt.set_lr(checked_lr(lr)?);
     opt.step().map_err(to_py_err)

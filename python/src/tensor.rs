@@ -318,7 +318,7 @@ impl PyTensor {
     }
 
     /// The gradient slot's tensor, created as zeros when missing.
-    fn grad_tensor(t: &Tensor) -> Tensor {
+    pub(crate) fn grad_tensor(t: &Tensor) -> Tensor {
         match t.grad() {
             Some(g) => g,
             None => {
@@ -604,9 +604,7 @@ impl PyTensor {
     /// values, as in the course (which assigns a new zeros array) and in
     /// PyTorch (which sets `.grad` to None).
     fn zero_grad(&self) {
-        if self.inner.grad().is_some() {
-            self.inner.set_grad(None);
-        }
+        self.inner.zero_grad();
     }
 
     /// The tensors this one was computed from.
