@@ -101,6 +101,14 @@ pub(super) const SMALL: usize = 256;
 /// relative to the arithmetic (the product is narrow or shallow): on the
 /// GPT's layers (k and n of 128 and 512) reading A in place made a
 /// single-threaded training step ~6% faster.
+///
+/// A column-major A (the `Gᵀ` of a layer's `dW = Gᵀ·X`) is read in place
+/// only when it is also shallow (`k ≤ SMALL`): each k-step of its panel is a
+/// new cache line, of which the kernel uses `MR` floats, so a deep panel
+/// streams many times its size. On the GPT's `dW` (k = 1024 rows of one
+/// thread's part, one core, GFLOP/s, AVX2 / AVX-512): with A 512 × 1024,
+/// in place 47 / 92, packed 94 / 139; 384 × 1024: 84 / 131 → 94 / 140
+/// (128 × 1024: 87 / 165 → 96 / 152, the one shape that lost).
 pub(super) const A_IN_PLACE_LINE: usize = 512;
 
 thread_local! {
@@ -210,8 +218,9 @@ pub(super) unsafe fn sgemm<K: Microkernel<MR, NR>, const MR: usize, const NR: us
     // a fifth of the time; large operands are packed, because rows far
     // apart collide in the caches, except an A with short lines.
     let small = m.max(n).max(k) <= SMALL;
-    let short_lines =
-        (a_cs == 1 && a_rs <= A_IN_PLACE_LINE) || (a_rs == 1 && a_cs <= A_IN_PLACE_LINE);
+    let row_major_short = a_cs == 1 && a_rs <= A_IN_PLACE_LINE;
+    let column_major_shallow = a_rs == 1 && a_cs <= A_IN_PLACE_LINE && k <= SMALL;
+    let short_lines = row_major_short || column_major_shallow;
     let direct_a = small || short_lines;
     // A B with short rows (n <= SMALL) is also read in place at any depth
     // when threads share the rows of C (each thread would otherwise wait for
