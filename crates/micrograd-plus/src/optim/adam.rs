@@ -159,6 +159,7 @@ pub(crate) struct AdamCore {
 
 /// The scalars of one update, converted to the element type once, the way
 /// PyTorch converts its Python-float arguments.
+#[derive(Clone, Copy)]
 struct Coeffs<T> {
     /// `1 - beta1`, lerp's weight.
     w: T,
@@ -199,6 +200,11 @@ fn update<T: Element, const L2: bool, const DECOUPLED: bool>(
 ) {
     let n = p.len();
     let (g, m, v) = (&g[..n], &mut m[..n], &mut v[..n]);
+    // A local copy: the loop then reads the coefficients from registers.
+    // Through the reference (a closure's capture) LLVM could not prove
+    // that the stores to p, m and v leave them unchanged, and under AVX2
+    // compiled the loop one element at a time.
+    let c = &{ *c };
     match vmax {
         None => {
             for i in 0..n {

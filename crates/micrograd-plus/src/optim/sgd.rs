@@ -143,6 +143,7 @@ impl std::fmt::Debug for SGD {
 }
 
 /// Scalars of one update, converted to the element type once.
+#[derive(Clone, Copy)]
 struct Coeffs<T> {
     neg_lr: T,
     weight_decay: T,
@@ -152,6 +153,8 @@ struct Coeffs<T> {
 
 /// The update of one parameter; `buf` is `None` without momentum, and
 /// `first` says it is the buffer's first step (it is then set to the grad).
+/// Inlined into [`crate::kernels::simd::wide`]'s copies by its caller.
+#[inline(always)]
 fn update<T: Element>(
     p: &mut [T],
     g: &[T],
@@ -163,6 +166,8 @@ fn update<T: Element>(
 ) {
     let n = p.len();
     let g = &g[..n];
+    // Coefficients in registers (see Adam's `update`).
+    let c = &{ *c };
     match buf {
         None => {
             for i in 0..n {
@@ -225,11 +230,17 @@ impl Optimizer for SGD {
             match p {
                 SlicePair::F32(p, g) => {
                     let b = buf.map(|b| state_mut(NAME, i, n, b)).transpose()?;
-                    update(p, g, b, first, cfg.nesterov, decay, &c32)
+                    crate::kernels::simd::wide(
+                        #[inline(always)]
+                        || update(p, g, b, first, cfg.nesterov, decay, &c32),
+                    )
                 }
                 SlicePair::F64(p, g) => {
                     let b = buf.map(|b| state_mut(NAME, i, n, b)).transpose()?;
-                    update(p, g, b, first, cfg.nesterov, decay, &c64)
+                    crate::kernels::simd::wide(
+                        #[inline(always)]
+                        || update(p, g, b, first, cfg.nesterov, decay, &c64),
+                    )
                 }
             }
             Ok(())
