@@ -24,6 +24,7 @@ use crate::tensor::shape::{sum_slice, zip_sum};
 use crate::tensor::{with_slice, Element, SliceMut, Tensor};
 use crate::{Error, Result};
 use rayon::prelude::*;
+use std::mem::MaybeUninit;
 
 /// Below this many elements the sweeps run on the calling thread.
 const PARALLEL_MIN: usize = 1 << 15;
@@ -92,9 +93,11 @@ impl Layout {
         b: &[T],
         c0: &[T],
     ) -> Vec<T> {
-        let mut out = vec![T::zero(); u.len()];
+        // Not zeroed first: every element is stored below (a memset of the
+        // output was 2.6% of a CIFAR-10 training step).
+        let mut out = Vec::with_capacity(u.len());
         let row = self.c * self.s;
-        let one = |i: usize, o: &mut [T]| {
+        let one = |i: usize, o: &mut [MaybeUninit<T>]| {
             simd::wide(
                 #[inline(always)]
                 || {
@@ -104,7 +107,7 @@ impl Layout {
                         let (a, b, c0, m) = (a[ch], b[ch], c0[ch], mean[ch]);
                         let o = &mut o[ch * self.s..][..self.s];
                         for ((o, &u), &v) in o.iter_mut().zip(uu).zip(vv) {
-                            *o = a * u + b * (v - m) + c0;
+                            o.write(a * u + b * (v - m) + c0);
                         }
                     }
                 },
@@ -113,13 +116,22 @@ impl Layout {
         if row == 0 {
             return out;
         }
+        assert_eq!(u.len(), self.n * row, "batch_norm: input size");
+        let spare = &mut out.spare_capacity_mut()[..u.len()];
         if self.parallel() {
-            out.par_chunks_mut(row)
+            spare
+                .par_chunks_mut(row)
                 .enumerate()
                 .for_each(|(i, o)| one(i, o));
         } else {
-            out.chunks_mut(row).enumerate().for_each(|(i, o)| one(i, o));
+            spare
+                .chunks_mut(row)
+                .enumerate()
+                .for_each(|(i, o)| one(i, o));
         }
+        // SAFETY: the `n` chunks of `row` elements cover all of `u.len()`,
+        // and `one` stored every element of each (its channels tile the row).
+        unsafe { out.set_len(u.len()) };
         out
     }
 }
