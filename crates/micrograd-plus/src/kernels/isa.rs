@@ -71,12 +71,22 @@ impl Isa {
         Isa::Portable
     }
 
+    /// A value of `MGP_ISA`: `None` when empty (no cap), else the level.
+    fn parse_cap(value: &str) -> Result<Option<Isa>, String> {
+        if value.trim().is_empty() {
+            Ok(None)
+        } else {
+            Isa::parse(value).map(Some)
+        }
+    }
+
     /// `MGP_ISA`'s cap, if the variable is set: an error for a value that is
     /// not a level (callers such as `mgp` report it; [`isa`] warns once and
-    /// ignores it).
+    /// ignores it). Set but empty (`MGP_ISA= mgp ...`) counts as unset, as
+    /// for `RUST_LOG` and most such variables.
     pub fn cap_from_env() -> Result<Option<Isa>, String> {
         match std::env::var("MGP_ISA") {
-            Ok(v) => Isa::parse(&v).map(Some),
+            Ok(v) => Isa::parse_cap(&v),
             Err(std::env::VarError::NotPresent) => Ok(None),
             Err(std::env::VarError::NotUnicode(_)) => {
                 Err("MGP_ISA is not valid text: use avx512, avx2 or portable".into())
@@ -102,4 +112,17 @@ pub fn isa() -> Isa {
         });
         cap.map_or(Isa::detected(), |c| c.min(Isa::detected()))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Isa;
+
+    #[test]
+    fn an_empty_cap_is_no_cap() {
+        assert_eq!(Isa::parse_cap(""), Ok(None));
+        assert_eq!(Isa::parse_cap("  "), Ok(None));
+        assert_eq!(Isa::parse_cap(" AVX2 "), Ok(Some(Isa::Avx2)));
+        assert!(Isa::parse_cap("sse9").unwrap_err().contains("\"sse9\""));
+    }
 }
