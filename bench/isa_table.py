@@ -67,6 +67,10 @@ def workloads(py):
                                    "--out", "/tmp/isa_table_run", "--force"],
                       [py, "bench/pytorch_mlp_mnist.py", "--epochs", "3", "--threads", "2"],
                       epochs_median, lambda out: last_json(out)["median_epoch_seconds"])
+    w["cnn-epoch"] = ("s", False, [MGP, "train", "cnn-mnist", "--epochs", "3", "--json", "--doctor", "off",
+                                   "--out", "/tmp/isa_table_run", "--force"],
+                      [py, "bench/pytorch_cnn_mnist.py", "--epochs", "3", "--threads", "2"],
+                      epochs_median, lambda out: last_json(out)["median_epoch_seconds"])
     w["conv"] = ("ms", False, [MGP, "bench", "conv", "--json"], [py, "bench/pytorch_conv.py", "--quick"],
                  lambda out: last_json(out)["median_ms"],
                  lambda out: [json.loads(l) for l in out.splitlines() if l.startswith("{")][0]["median_ms"])
