@@ -112,22 +112,61 @@ impl Window {
 /// assert_eq!(col, [1.0, 2.0, 2.0, 3.0, 4.0, 5.0, 5.0, 6.0]);
 /// ```
 pub fn im2col<T: Copy + Default>(x: &[T], w: &Window, col: &mut [T]) {
+    im2col_out_rows(x, w, 0..w.out.0, col)
+}
+
+/// [`im2col`] for the output rows `out_rows` only: `col` is then
+/// `w.col_rows() × (out_rows.len() · ow)`, the columns of those output
+/// positions (a convolution computed a block of output rows at a time).
+///
+/// # Panics
+/// If `x` or `col` is too short, or `out_rows` is not inside `0..oh`.
+///
+/// ```
+/// use micrograd_plus::kernels::im2col::{im2col, im2col_out_rows, Window};
+/// let w = Window { channels: 1, height: 3, width: 3, kernel: (2, 2), stride: (1, 1),
+///                  padding: (0, 0), dilation: (1, 1), out: (2, 2) };
+/// let x = [1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0];
+/// let (mut whole, mut second) = ([0.0f32; 16], [0.0f32; 8]);
+/// im2col(&x, &w, &mut whole);
+/// im2col_out_rows(&x, &w, 1..2, &mut second);
+/// // Row r of `second` is the second half of row r of `whole`.
+/// for r in 0..4 {
+///     assert_eq!(second[2 * r..2 * r + 2], whole[4 * r + 2..4 * r + 4]);
+/// }
+/// ```
+pub fn im2col_out_rows<T: Copy + Default>(
+    x: &[T],
+    w: &Window,
+    out_rows: std::ops::Range<usize>,
+    col: &mut [T],
+) {
     super::simd::wide(
         #[inline(always)]
-        || im2col_rows(x, w, col),
+        || im2col_rows(x, w, out_rows, col),
     )
 }
 
-/// The loops of [`im2col`], inlined into its AVX-512 copy.
+/// The loops of [`im2col_out_rows`], inlined into its AVX-512 copy.
 #[inline(always)]
-fn im2col_rows<T: Copy + Default>(x: &[T], w: &Window, col: &mut [T]) {
+fn im2col_rows<T: Copy + Default>(
+    x: &[T],
+    w: &Window,
+    out_rows: std::ops::Range<usize>,
+    col: &mut [T],
+) {
     let (oh, ow) = w.out;
     let (kh, kw) = w.kernel;
     let (sh, sw) = w.stride;
     let (ph, pw) = w.padding;
     let (dh, dw) = w.dilation;
     let plane = w.height * w.width;
-    let cols = oh * ow;
+    assert!(
+        out_rows.start <= out_rows.end && out_rows.end <= oh,
+        "im2col: output rows {out_rows:?} outside 0..{oh}"
+    );
+    let (y0, y1) = (out_rows.start, out_rows.end);
+    let cols = (y1 - y0) * ow;
     assert!(x.len() >= w.channels * plane, "im2col: image too short");
     assert!(col.len() >= w.col_rows() * cols, "im2col: col too short");
     let zero = T::default();
@@ -135,13 +174,15 @@ fn im2col_rows<T: Copy + Default>(x: &[T], w: &Window, col: &mut [T]) {
         let img = &x[c * plane..][..plane];
         for i in 0..kh {
             let (ylo, yhi) = Window::valid(oh, w.height, sh, ph, i * dh);
+            // This block's share of them.
+            let (ylo, yhi) = (ylo.clamp(y0, y1), yhi.clamp(y0, y1));
             for j in 0..kw {
                 let (xlo, xhi) = Window::valid(ow, w.width, sw, pw, j * dw);
                 let row = &mut col[((c * kh + i) * kw + j) * cols..][..cols];
                 // Positions that read padding are 0: one fill of the whole
                 // row when there are any (rows are short, so per-run fills
                 // would be a library call for every one or two elements).
-                if ylo > 0 || yhi < oh || xlo > 0 || xhi < ow {
+                if ylo > y0 || yhi < y1 || xlo > 0 || xhi < ow {
                     row.fill(zero);
                 }
                 if xlo == xhi {
@@ -152,7 +193,7 @@ fn im2col_rows<T: Copy + Default>(x: &[T], w: &Window, col: &mut [T]) {
                 for y in ylo..yhi {
                     let iy = y * sh + i * dh - ph;
                     let src = &img[iy * w.width..][..w.width];
-                    let dst = &mut row[y * ow..][xlo..xhi];
+                    let dst = &mut row[(y - y0) * ow..][xlo..xhi];
                     if sw == 1 {
                         copy_run(dst, &src[x0..]);
                     } else {
@@ -255,7 +296,8 @@ mod tests {
     use super::*;
 
     /// im2col against the definition, entry by entry, over strides,
-    /// paddings and dilations; and col2im as its exact adjoint:
+    /// paddings and dilations, whole and by blocks of output rows; and
+    /// col2im as its exact adjoint:
     /// `<im2col(x), c> = <x, col2im(c)>` for integer-valued data.
     #[test]
     fn im2col_matches_definition_and_col2im_is_its_adjoint() {
@@ -300,6 +342,20 @@ mod tests {
                                 assert_eq!(col[r * w.col_cols() + y * w.out.1 + xo], want);
                             }
                         }
+                    }
+                }
+            }
+            // Every block of output rows (NaN-filled scratch, so a missed
+            // entry shows) is the matching columns of the whole matrix.
+            let (oh, ow) = w.out;
+            for y0 in 0..oh {
+                for y1 in y0..=oh {
+                    let n = (y1 - y0) * ow;
+                    let mut block = vec![f64::NAN; w.col_rows() * n];
+                    im2col_out_rows(&x, &w, y0..y1, &mut block);
+                    for r in 0..w.col_rows() {
+                        let whole = &col[r * oh * ow + y0 * ow..][..n];
+                        assert_eq!(&block[r * n..][..n], whole, "{w:?} rows {y0}..{y1}");
                     }
                 }
             }

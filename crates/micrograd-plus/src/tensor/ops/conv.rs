@@ -22,12 +22,18 @@
 //! it.
 
 use super::record::{record, Fused, Operands, Scalar};
-use crate::kernels::im2col::{col2im, im2col, Window};
+use crate::kernels::im2col::{col2im, im2col, im2col_out_rows, Window};
 use crate::kernels::matmul::{MatMut, MatRef, Threads, Update};
 use crate::tensor::shape::sum_slice;
 use crate::tensor::{Element, Tensor};
 use crate::{Error, Result};
 use rayon::prelude::*;
+
+/// Largest column matrix (in elements: 512 KiB of f32) the forward builds
+/// for a whole image; see `Conv::out_row_block`.
+const WHOLE_COLUMNS: usize = 1 << 17;
+/// Output positions per block of a blocked forward (whole output rows).
+const BLOCK_COLUMNS: usize = 128;
 use std::mem::MaybeUninit;
 use std::ops::AddAssign;
 
@@ -166,6 +172,33 @@ impl Conv {
     fn in_group_len(&self) -> usize {
         self.win.channels * self.win.height * self.win.width
     }
+    /// Output rows per block when the forward goes a block of output rows
+    /// at a time (`None`: the whole image at once).
+    ///
+    /// A column matrix larger than [`WHOLE_COLUMNS`] is packed again
+    /// by the product and falls out of the L2 cache between the two; blocks
+    /// of about [`BLOCK_COLUMNS`] positions are read in place instead. On
+    /// CIFAR-10's 32→32-channel layer (a 288 × 1024 column matrix per
+    /// image), one core, hot caches: 72 → 94 GFLOP/s under AVX2 and
+    /// 109 → 155 under AVX-512 (blocks of 256 positions: 85 and 149).
+    fn out_row_block(&self) -> Option<usize> {
+        let (oh, ow) = self.win.out;
+        if self.win.is_identity() || self.k() * self.p() <= WHOLE_COLUMNS || ow == 0 {
+            return None;
+        }
+        let rows = (BLOCK_COLUMNS / ow).max(1);
+        (rows < oh).then_some(rows)
+    }
+
+    /// Scratch for one image's forward: the column matrix, or with blocks a
+    /// block's columns and its product.
+    fn forward_scratch_len(&self) -> usize {
+        match self.out_row_block() {
+            Some(rows) => (self.k() + self.og()) * rows * self.win.out.1,
+            None => self.col_len(),
+        }
+    }
+
     /// Scratch needed for one column matrix (none for a 1×1 stride-1 kernel).
     fn col_len(&self) -> usize {
         if self.win.is_identity() {
@@ -209,13 +242,14 @@ impl Conv {
 }
 
 /// One image: `out = W · im2col(x) + b`, group by group, which stores
-/// every element of `out` (so it may start uninitialised).
+/// every element of `out` (so it may start uninitialised). `scratch` holds
+/// [`Conv::forward_scratch_len`] values.
 fn forward_image<T: Element>(
     cv: &Conv,
     x: &[T],
     w: &[T],
     b: Option<&[T]>,
-    col: &mut [T],
+    scratch: &mut [T],
     out: &mut [MaybeUninit<T>],
     threaded: bool,
 ) {
@@ -223,14 +257,45 @@ fn forward_image<T: Element>(
     // The groups' rows tile `out` exactly, so every element is stored.
     assert_eq!(out.len(), cv.groups * og * p, "conv2d: output image size");
     for gi in 0..cv.groups {
-        let cols = cv.columns(&x[gi * cv.in_group_len()..][..cv.in_group_len()], col);
+        let xg = &x[gi * cv.in_group_len()..][..cv.in_group_len()];
+        let w_g = MatRef::row_major(&w[gi * og * k..][..og * k], og, k);
         let out_g = &mut out[gi * og * p..][..og * p];
+        let bias = |o: usize| b.map_or(T::zero(), |b| b[gi * og + o]);
+        let threads = Threads::shared_if(threaded);
+        if let Some(rows) = cv.out_row_block() {
+            // A block of output rows at a time: its columns, their product
+            // with W, and the product copied into its place in each
+            // channel's plane with the bias added.
+            let (oh, ow) = cv.win.out;
+            for y0 in (0..oh).step_by(rows) {
+                let y1 = (y0 + rows).min(oh);
+                let n = (y1 - y0) * ow;
+                let (cols, prod) = scratch.split_at_mut(k * (rows * ow));
+                let (cols, prod) = (&mut cols[..k * n], &mut prod[..og * n]);
+                im2col_out_rows(xg, &cv.win, y0..y1, cols);
+                T::gemm(
+                    MatMut::row_major(prod, og, n),
+                    w_g,
+                    MatRef::row_major(cols, k, n),
+                    Update::Overwrite,
+                    threads,
+                );
+                for (o, block) in prod.chunks_exact(n).enumerate() {
+                    let (dst, add) = (&mut out_g[o * p + y0 * ow..][..n], bias(o));
+                    for (d, &v) in dst.iter_mut().zip(block) {
+                        d.write(v + add);
+                    }
+                }
+            }
+            continue;
+        }
+        let cols = cv.columns(xg, scratch);
         // The bias goes in first and the product accumulates onto it;
         // without one the product overwrites the group's rows.
         let c = match b {
-            Some(b) => {
+            Some(_) => {
                 for (o, row) in out_g.chunks_exact_mut(p).enumerate() {
-                    row.fill(MaybeUninit::new(b[gi * og + o]));
+                    row.fill(MaybeUninit::new(bias(o)));
                 }
                 // SAFETY: the `og` rows of `p` just filled are all of `out_g`.
                 MatMut::row_major(unsafe { out_g.assume_init_mut() }, og, p)
@@ -240,10 +305,10 @@ fn forward_image<T: Element>(
         // out_g = W_g·cols (og × k · k × p), added onto the bias if any.
         T::gemm(
             c,
-            MatRef::row_major(&w[gi * og * k..][..og * k], og, k),
+            w_g,
             MatRef::row_major(cols, k, p),
             Update::accumulate_if(b.is_some()),
-            Threads::shared_if(threaded),
+            threads,
         );
     }
 }
@@ -262,7 +327,7 @@ pub(super) fn forward<T: Element>(cv: &Conv, x: &[T], w: &[T], b: Option<&[T]>) 
             .par_chunks_mut(per * out_len)
             .enumerate()
             .for_each(|(t, outs)| {
-                let mut col = vec![T::zero(); cv.col_len()];
+                let mut col = vec![T::zero(); cv.forward_scratch_len()];
                 for (i, out_n) in outs.chunks_exact_mut(out_len).enumerate() {
                     let n = t * per + i;
                     let x_n = &x[n * in_len..][..in_len];
@@ -270,7 +335,7 @@ pub(super) fn forward<T: Element>(cv: &Conv, x: &[T], w: &[T], b: Option<&[T]>) 
                 }
             }),
         None => {
-            let mut col = vec![T::zero(); cv.col_len()];
+            let mut col = vec![T::zero(); cv.forward_scratch_len()];
             for (n, out_n) in spare.chunks_exact_mut(out_len).enumerate() {
                 forward_image(cv, &x[n * in_len..][..in_len], w, b, &mut col, out_n, true);
             }
@@ -672,5 +737,84 @@ pub(crate) mod gradchecks {
             vec![g.randn(&[3, 2, 3, 3]), g.randn(&[3])],
             move |t| x.conv2d(&t[0], Some(&t[1]), (1, 1), (1, 1), (1, 1), 1),
         ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// conv2d by its definition, in f64: `(batch, out, oh, ow)`.
+    #[allow(clippy::too_many_arguments)]
+    fn by_definition(
+        x: &[f64],
+        w: &[f64],
+        b: Option<&[f64]>,
+        (n, c, h, wd): (usize, usize, usize, usize),
+        (o, kh, kw): (usize, usize, usize),
+        pad: usize,
+        (oh, ow): (usize, usize),
+    ) -> Vec<f64> {
+        let mut out = vec![0.0; n * o * oh * ow];
+        for (i, v) in out.iter_mut().enumerate() {
+            let (img, oc, y, xo) = (i / (o * oh * ow), i / (oh * ow) % o, i / ow % oh, i % ow);
+            let mut acc = b.map_or(0.0, |b| b[oc]);
+            for ci in 0..c {
+                for ky in 0..kh {
+                    for kx in 0..kw {
+                        let (iy, ix) = (
+                            (y + ky) as isize - pad as isize,
+                            (xo + kx) as isize - pad as isize,
+                        );
+                        if (0..h as isize).contains(&iy) && (0..wd as isize).contains(&ix) {
+                            let xv = x[((img * c + ci) * h + iy as usize) * wd + ix as usize];
+                            acc += xv * w[((oc * c + ci) * kh + ky) * kw + kx];
+                        }
+                    }
+                }
+            }
+            *v = acc;
+        }
+        out
+    }
+
+    /// A forward large enough to go by blocks of output rows (with a short
+    /// last block: 37 rows in blocks of 3) equals the definition, with and
+    /// without bias, in f64 and through the f32 kernel.
+    #[test]
+    fn blocked_forward_matches_the_definition() {
+        let (xs, ws) = ([2usize, 16, 37, 37], [5usize, 16, 3, 3]);
+        let cv = Conv::new("conv2d", &xs, &ws, Some(&[5]), (1, 1), (1, 1), (1, 1), 1).unwrap();
+        assert_eq!(cv.out_row_block(), Some(3));
+        let values = |len: usize, seed: usize| -> Vec<f64> {
+            (0..len)
+                .map(|i| ((i * 7919 + seed * 104_729) % 61) as f64 / 30.0 - 1.0)
+                .collect()
+        };
+        let (x, w, b) = (
+            values(xs.iter().product(), 1),
+            values(ws.iter().product(), 2),
+            values(5, 3),
+        );
+        for bias in [Some(&b[..]), None] {
+            let want = by_definition(&x, &w, bias, (2, 16, 37, 37), (5, 3, 3), 1, (37, 37));
+            let got = forward(&cv, &x, &w, bias);
+            let worst = got
+                .iter()
+                .zip(&want)
+                .map(|(g, w)| (g - w).abs())
+                .fold(0.0, f64::max);
+            assert!(worst < 1e-12, "f64: worst error {worst}");
+            let f32s = |v: &[f64]| v.iter().map(|&v| v as f32).collect::<Vec<_>>();
+            let b32 = bias.map(f32s);
+            let got = forward(&cv, &f32s(&x), &f32s(&w), b32.as_deref());
+            let worst = got
+                .iter()
+                .zip(&want)
+                .map(|(&g, w)| (g as f64 - w).abs())
+                .fold(0.0, f64::max);
+            // 144-term sums of values in [-1, 1] rounded to f32.
+            assert!(worst < 1e-4, "f32: worst error {worst}");
+        }
     }
 }
