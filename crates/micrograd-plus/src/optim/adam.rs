@@ -189,6 +189,11 @@ fn lerp<T: Element>(m: T, g: T, c: &Coeffs<T>) -> T {
 
 /// The update of one parameter: `vmax` is `Some` with amsgrad. `L2` and
 /// `DECOUPLED` are compile-time so the loop has no per-element branch on them.
+///
+/// The coefficients come by value, so the loop reads them from registers:
+/// through a reference (a closure's capture) LLVM could not prove that the
+/// stores to p, m and v leave them unchanged, and under AVX2 compiled the
+/// loop one element at a time (the MNIST MLP's update: 251 µs, 64 by value).
 #[inline(always)]
 fn update<T: Element, const L2: bool, const DECOUPLED: bool>(
     p: &mut [T],
@@ -196,15 +201,11 @@ fn update<T: Element, const L2: bool, const DECOUPLED: bool>(
     m: &mut [T],
     v: &mut [T],
     vmax: Option<&mut [T]>,
-    c: &Coeffs<T>,
+    c: Coeffs<T>,
 ) {
     let n = p.len();
     let (g, m, v) = (&g[..n], &mut m[..n], &mut v[..n]);
-    // A local copy: the loop then reads the coefficients from registers.
-    // Through the reference (a closure's capture) LLVM could not prove
-    // that the stores to p, m and v leave them unchanged, and under AVX2
-    // compiled the loop one element at a time.
-    let c = &{ *c };
+    let c = &c;
     match vmax {
         None => {
             for i in 0..n {
@@ -316,9 +317,9 @@ fn update_piece<T: Element>(
     crate::kernels::simd::wide(
         #[inline(always)]
         || match decay {
-            Decay::L2 => update::<T, true, false>(p, g, m, v, vmax, c),
-            Decay::Decoupled => update::<T, false, true>(p, g, m, v, vmax, c),
-            Decay::None => update::<T, false, false>(p, g, m, v, vmax, c),
+            Decay::L2 => update::<T, true, false>(p, g, m, v, vmax, *c),
+            Decay::Decoupled => update::<T, false, true>(p, g, m, v, vmax, *c),
+            Decay::None => update::<T, false, false>(p, g, m, v, vmax, *c),
         },
     )
 }

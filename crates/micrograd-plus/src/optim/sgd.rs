@@ -153,7 +153,9 @@ struct Coeffs<T> {
 
 /// The update of one parameter; `buf` is `None` without momentum, and
 /// `first` says it is the buffer's first step (it is then set to the grad).
-/// Inlined into [`crate::kernels::simd::wide`]'s copies by its caller.
+/// Inlined into [`crate::kernels::simd::wide`]'s copies by its caller; the
+/// coefficients come by value so that the loop reads them from registers
+/// (see Adam's `update`).
 #[inline(always)]
 fn update<T: Element>(
     p: &mut [T],
@@ -162,12 +164,10 @@ fn update<T: Element>(
     first: bool,
     nesterov: bool,
     decay: bool,
-    c: &Coeffs<T>,
+    c: Coeffs<T>,
 ) {
     let n = p.len();
     let g = &g[..n];
-    // Coefficients in registers (see Adam's `update`).
-    let c = &{ *c };
     match buf {
         None => {
             for i in 0..n {
@@ -227,23 +227,22 @@ impl Optimizer for SGD {
             } else {
                 None
             };
-            match p {
-                SlicePair::F32(p, g) => {
-                    let b = buf.map(|b| state_mut(NAME, i, n, b)).transpose()?;
-                    crate::kernels::simd::wide(
-                        #[inline(always)]
-                        || update(p, g, b, first, cfg.nesterov, decay, &c32),
-                    )
-                }
-                SlicePair::F64(p, g) => {
-                    let b = buf.map(|b| state_mut(NAME, i, n, b)).transpose()?;
-                    crate::kernels::simd::wide(
-                        #[inline(always)]
-                        || update(p, g, b, first, cfg.nesterov, decay, &c64),
-                    )
-                }
-            }
-            Ok(())
+            crate::kernels::simd::wide(
+                #[inline(always)]
+                || -> Result<()> {
+                    match p {
+                        SlicePair::F32(p, g) => {
+                            let b = buf.map(|b| state_mut(NAME, i, n, b)).transpose()?;
+                            update(p, g, b, first, cfg.nesterov, decay, c32)
+                        }
+                        SlicePair::F64(p, g) => {
+                            let b = buf.map(|b| state_mut(NAME, i, n, b)).transpose()?;
+                            update(p, g, b, first, cfg.nesterov, decay, c64)
+                        }
+                    }
+                    Ok(())
+                },
+            )
         })?;
         self.steps += 1;
         Ok(())

@@ -28,14 +28,14 @@ use crate::tensor::shape::sum_slice;
 use crate::tensor::{Element, Tensor};
 use crate::{Error, Result};
 use rayon::prelude::*;
+use std::mem::MaybeUninit;
+use std::ops::AddAssign;
 
 /// Largest column matrix (in elements: 512 KiB of f32) the forward builds
 /// for a whole image; see `Conv::out_row_block`.
 const WHOLE_COLUMNS: usize = 1 << 17;
 /// Output positions per block of a blocked forward (whole output rows).
 const BLOCK_COLUMNS: usize = 128;
-use std::mem::MaybeUninit;
-use std::ops::AddAssign;
 
 /// The checked geometry of one convolution (also the one a transposed
 /// convolution runs backwards, see [`super::conv_transpose`]).
@@ -267,11 +267,11 @@ fn forward_image<T: Element>(
             // with W, and the product copied into its place in each
             // channel's plane with the bias added.
             let (oh, ow) = cv.win.out;
+            let (cols_buf, prod_buf) = scratch.split_at_mut(k * rows * ow);
             for y0 in (0..oh).step_by(rows) {
                 let y1 = (y0 + rows).min(oh);
                 let n = (y1 - y0) * ow;
-                let (cols, prod) = scratch.split_at_mut(k * (rows * ow));
-                let (cols, prod) = (&mut cols[..k * n], &mut prod[..og * n]);
+                let (cols, prod) = (&mut cols_buf[..k * n], &mut prod_buf[..og * n]);
                 im2col_out_rows(xg, &cv.win, y0..y1, cols);
                 T::gemm(
                     MatMut::row_major(prod, og, n),
@@ -796,25 +796,23 @@ mod tests {
             values(ws.iter().product(), 2),
             values(5, 3),
         );
+        // The largest absolute difference from the definition.
+        fn worst<T: Element>(got: &[T], want: &[f64]) -> f64 {
+            assert_eq!(got.len(), want.len());
+            got.iter()
+                .zip(want)
+                .map(|(g, w)| (g.as_f64() - w).abs())
+                .fold(0.0, f64::max)
+        }
         for bias in [Some(&b[..]), None] {
             let want = by_definition(&x, &w, bias, (2, 16, 37, 37), (5, 3, 3), 1, (37, 37));
-            let got = forward(&cv, &x, &w, bias);
-            let worst = got
-                .iter()
-                .zip(&want)
-                .map(|(g, w)| (g - w).abs())
-                .fold(0.0, f64::max);
-            assert!(worst < 1e-12, "f64: worst error {worst}");
+            let err = worst(&forward(&cv, &x, &w, bias), &want);
+            assert!(err < 1e-12, "f64: worst error {err}");
             let f32s = |v: &[f64]| v.iter().map(|&v| v as f32).collect::<Vec<_>>();
             let b32 = bias.map(f32s);
-            let got = forward(&cv, &f32s(&x), &f32s(&w), b32.as_deref());
-            let worst = got
-                .iter()
-                .zip(&want)
-                .map(|(&g, w)| (g as f64 - w).abs())
-                .fold(0.0, f64::max);
+            let err = worst(&forward(&cv, &f32s(&x), &f32s(&w), b32.as_deref()), &want);
             // 144-term sums of values in [-1, 1] rounded to f32.
-            assert!(worst < 1e-4, "f32: worst error {worst}");
+            assert!(err < 1e-4, "f32: worst error {err}");
         }
     }
 }

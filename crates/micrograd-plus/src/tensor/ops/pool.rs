@@ -966,6 +966,24 @@ mod tests {
         }
     }
 
+    /// Maxima and positions of one `h × w` plane's 2×2 windows by the fast
+    /// path and by the general loop.
+    #[allow(clippy::type_complexity)]
+    fn fast_and_general(
+        plane: &[f32],
+        h: usize,
+        w: usize,
+    ) -> ((Vec<f32>, Vec<u32>), (Vec<f32>, Vec<u32>)) {
+        let pl = sliding("max_pool2d", &[1, h, w], max2((2, 2), (0, 0))).unwrap();
+        assert!(pl.is_2x2_stride_2());
+        let n = pl.out_plane();
+        let (mut v1, mut a1) = (vec![0.0; n], vec![0; n]);
+        let (mut v2, mut a2) = (vec![0.0; n], vec![0; n]);
+        max_2x2(plane, w, &mut v1, &mut a1);
+        max_windows(plane, &pl, &mut v2, &mut a2);
+        ((v1, a1), (v2, a2))
+    }
+
     /// The 2×2 fast path picks the same values and positions as the general
     /// loop, with many ties (values from {0, 1, 2}), NaNs, −∞ and an odd
     /// width (the last column is outside every window), at widths that take
@@ -982,13 +1000,7 @@ mod tests {
                     r => (r % 3) as f32,
                 })
                 .collect();
-            let pl = sliding("max_pool2d", &[1, h, w], max2((2, 2), (0, 0))).unwrap();
-            assert!(pl.is_2x2_stride_2());
-            let n = pl.out_plane();
-            let (mut v1, mut a1) = (vec![0.0; n], vec![0; n]);
-            let (mut v2, mut a2) = (vec![0.0; n], vec![0; n]);
-            max_2x2(&plane, w, &mut v1, &mut a1);
-            max_windows(&plane, &pl, &mut v2, &mut a2);
+            let ((v1, a1), (v2, a2)) = fast_and_general(&plane, h, w);
             assert_eq!(a1, a2, "{h}x{w}");
             assert!(
                 v1.iter().zip(&v2).all(|(&a, &b)| same(a, b)),
@@ -1016,12 +1028,7 @@ mod tests {
                 plane[2 * window + at] = pick_of[(window >> (2 * cell)) & 3];
             }
         }
-        let pl = sliding("max_pool2d", &[1, h, w], max2((2, 2), (0, 0))).unwrap();
-        let n = pl.out_plane();
-        let (mut v1, mut a1) = (vec![0.0; n], vec![0; n]);
-        let (mut v2, mut a2) = (vec![0.0; n], vec![0; n]);
-        max_2x2(&plane, w, &mut v1, &mut a1);
-        max_windows(&plane, &pl, &mut v2, &mut a2);
+        let ((_, a1), (_, a2)) = fast_and_general(&plane, h, w);
         assert_eq!(a1, a2);
     }
 }
