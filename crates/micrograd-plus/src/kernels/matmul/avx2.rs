@@ -19,6 +19,13 @@ pub(super) const NR: usize = 16;
 pub(super) struct Avx2;
 
 impl Microkernel<MR, NR> for Avx2 {
+    /// Shallower than AVX-512's 1024: a 16-column B panel `KC` deep is
+    /// read once per A panel, and at 384 (24 KiB) it stays in L1 beside the
+    /// A panel. 1024³ under `MGP_ISA=avx2` (GFLOP/s, one core / two):
+    /// KC = 1024 → 102-106 / 194-199, 512 → 108-113 / 202-206,
+    /// 384 → 108-115 / 210-212, 256 → 108-112 / 203-210.
+    const KC: usize = 384;
+
     fn tile_kernel(rows: usize) -> TileKernel {
         // A compile-time row count keeps the accumulators in registers.
         match rows {
@@ -60,12 +67,6 @@ fn column_masks(cols: usize) -> (__m256i, __m256i) {
 #[target_feature(enable = "avx2,fma")]
 unsafe fn microkernel<const R: usize>(t: Tile) {
     let Tile {
-        kc,
-        a,
-        a_lane,
-        a_step,
-        b,
-        b_step,
         c,
         ldc,
         cols,
@@ -82,33 +83,14 @@ unsafe fn microkernel<const R: usize>(t: Tile) {
     }
     let full = cols == 16;
     let (mask_lo, mask_hi) = column_masks(cols);
-    let mut lo = [_mm256_setzero_ps(); R];
-    let mut hi = [_mm256_setzero_ps(); R];
-    let (mut a, mut b) = (a, b);
-    for _ in 0..kc {
-        // SAFETY: the first `cols` floats of this step's B row are readable
-        // (our contract): all 16 when `full`, else the masks select them.
-        let (b0, b1) = unsafe {
-            if full {
-                (_mm256_loadu_ps(b), _mm256_loadu_ps(b.add(8)))
-            } else {
-                // A ragged panel read in place must not touch columns past `cols`.
-                (
-                    _mm256_maskload_ps(b, mask_lo),
-                    _mm256_maskload_ps(b.wrapping_add(8), mask_hi),
-                )
-            }
-        };
-        for i in 0..R {
-            // SAFETY: A value (i, p) for i < R, p < kc is readable (our
-            // contract); `a` has advanced p steps.
-            let ai = _mm256_broadcast_ss(unsafe { &*a.add(i * a_lane) });
-            lo[i] = _mm256_fmadd_ps(ai, b0, lo[i]);
-            hi[i] = _mm256_fmadd_ps(ai, b1, hi[i]);
+    // SAFETY: as for this function.
+    let (lo, hi) = unsafe {
+        match (t.a_lane == 1, full) {
+            (true, true) => rank1_updates::<R, true, true>(t, (mask_lo, mask_hi)),
+            (false, true) => rank1_updates::<R, false, true>(t, (mask_lo, mask_hi)),
+            (_, false) => rank1_updates::<R, false, false>(t, (mask_lo, mask_hi)),
         }
-        a = a.wrapping_add(a_step);
-        b = b.wrapping_add(b_step);
-    }
+    };
 
     for i in 0..R {
         // SAFETY (every block of this loop): the first `cols` floats of row
@@ -138,4 +120,68 @@ unsafe fn microkernel<const R: usize>(t: Tile) {
             }
         }
     }
+}
+
+/// The k loop of [`microkernel`]: `kc` rank-1 updates of a `R × 16` tile
+/// held in registers, returned as its low and high vectors per row.
+///
+/// Two cases get their own instances, because LLVM does not separate them
+/// from the general loop by itself:
+/// - `UNIT_LANE` (a packed A, `t.a_lane == 1`): the `R` A values of a step
+///   are constant offsets from one pointer. With a variable lane LLVM
+///   addresses row i as row i-1 plus `a_lane`, a chain of `R` dependent adds
+///   per step as long as the step's 12 FMAs take (1024³ on one core:
+///   103 → 109 GFLOP/s).
+/// - `FULL` (all 16 columns, `t.cols == 16`): plain loads of B. The masked
+///   loop needs the two masks in registers besides 12 accumulators, the B
+///   row and a broadcast (17 of 16), so an accumulator spills to memory.
+///
+/// # Safety
+/// As [`microkernel`], for the tile's A and B; the masks select the tile's
+/// first `cols` columns; `UNIT_LANE` only if `t.a_lane == 1` and `FULL`
+/// only if `t.cols == 16`.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn rank1_updates<const R: usize, const UNIT_LANE: bool, const FULL: bool>(
+    t: Tile,
+    (mask_lo, mask_hi): (__m256i, __m256i),
+) -> ([__m256; R], [__m256; R]) {
+    let Tile {
+        kc,
+        a,
+        a_step,
+        b,
+        b_step,
+        ..
+    } = t;
+    let a_lane = if UNIT_LANE { 1 } else { t.a_lane };
+    let mut lo = [_mm256_setzero_ps(); R];
+    let mut hi = [_mm256_setzero_ps(); R];
+    let (mut a, mut b) = (a, b);
+    for _ in 0..kc {
+        // SAFETY: the first `cols` floats of this step's B row are readable
+        // (our contract): all 16 when `FULL`, else the masks select them.
+        let (b0, b1) = unsafe {
+            if FULL {
+                (_mm256_loadu_ps(b), _mm256_loadu_ps(b.add(8)))
+            } else {
+                // A ragged panel read in place must not touch columns past `cols`.
+                (
+                    _mm256_maskload_ps(b, mask_lo),
+                    _mm256_maskload_ps(b.wrapping_add(8), mask_hi),
+                )
+            }
+        };
+        for i in 0..R {
+            // SAFETY: A value (i, p) for i < R, p < kc is readable (our
+            // contract); `a` has advanced p steps.
+            let ai = _mm256_broadcast_ss(unsafe { &*a.add(i * a_lane) });
+            lo[i] = _mm256_fmadd_ps(ai, b0, lo[i]);
+            hi[i] = _mm256_fmadd_ps(ai, b1, hi[i]);
+        }
+        a = a.wrapping_add(a_step);
+        b = b.wrapping_add(b_step);
+    }
+
+    (lo, hi)
 }

@@ -4,7 +4,7 @@
 
 use std::arch::x86_64::*;
 
-use super::blocked::{Microkernel, Tile, TileKernel, PREFETCH_STEPS};
+use super::blocked::{Microkernel, Tile, TileKernel, KC, PREFETCH_STEPS};
 
 /// 12 rows × 2 vectors = 24 accumulator registers, plus 2 for the B row
 /// and 1 for a broadcast A value, out of the 32 ZMM registers. (14 rows,
@@ -18,6 +18,8 @@ pub(super) const NR: usize = 32;
 pub(super) struct Avx512;
 
 impl Microkernel<MR, NR> for Avx512 {
+    const KC: usize = KC;
+
     fn tile_kernel(rows: usize) -> TileKernel {
         // The row count is a compile-time constant inside the kernel so its
         // accumulators become registers; the ragged last panel picks a

@@ -49,6 +49,10 @@ pub(super) type TileKernel = unsafe fn(Tile);
 /// broadcast per k-step; `NR` columns, whole vectors of B per k-step). The
 /// packing for that tile is shared (`pack::pack_a::<MR>`, `pack_b::<NR>`).
 pub(super) trait Microkernel<const MR: usize, const NR: usize> {
+    /// Depth of one packed block: the k-steps a tile of C accumulates
+    /// between its loads and stores (see [`KC`]).
+    const KC: usize;
+
     /// The microkernel for tiles of `rows` rows (`1 ≤ rows ≤ MR`): an
     /// instance compiled for that row count, so its accumulators are
     /// registers. [`macro_kernel`] picks it once per block, not per tile.
@@ -61,12 +65,13 @@ pub(super) trait Microkernel<const MR: usize, const NR: usize> {
     fn tile_kernel(rows: usize) -> TileKernel;
 }
 
-/// Depth of one packed block. Each tile of C is loaded and stored once per
-/// `KC` steps, and with threads every `KC` slice ends in a wait for the
-/// slowest thread, so deeper is better as long as the panels (AVX-512: A
-/// `12 × KC`, 48 KiB; B `KC × 32`, 128 KiB) still stream from L2 at full
-/// speed, which on Zen 5 they do. Measured at 1024³ on one core (GFLOP/s): KC = 256 →
-/// 175, 512 → 202, 1024 → 201; on two cores 512 → ~340, 1024 → ~355.
+/// Depth of one packed block on AVX-512 ([`Microkernel::KC`]). Each tile
+/// of C is loaded and stored once per `KC` steps, and with threads every
+/// `KC` slice ends in a wait for the slowest thread, so deeper is better as
+/// long as the panels (A `12 × KC`, 48 KiB; B `KC × 32`, 128 KiB) still
+/// stream from L2 at full speed, which on Zen 5 they do. Measured at 1024³
+/// on one core (GFLOP/s): KC = 256 → 175, 512 → 202, 1024 → 201; on two
+/// cores 512 → ~340, 1024 → ~355.
 pub(super) const KC: usize = 1024;
 /// How many k-steps ahead the AVX-512 microkernel prefetches B's row. A B
 /// read in place (a small batch's weights, rows a whole weight row apart)
@@ -233,15 +238,15 @@ pub(super) unsafe fn sgemm<K: Microkernel<MR, NR>, const MR: usize, const NR: us
     let b_len = if direct_b {
         0
     } else {
-        KC.min(k) * NC.min(n).next_multiple_of(NR)
+        K::KC.min(k) * NC.min(n).next_multiple_of(NR)
     };
     with_buffer(&B_BUF, b_len, |b_buf| {
         // Loop 5: column blocks of C (and B).
         for jc in (0..n).step_by(NC) {
             let nc = NC.min(n - jc);
             // Loop 4: the shared dimension, one KC-deep slice at a time.
-            for pc in (0..k).step_by(KC) {
-                let kc = KC.min(k - pc);
+            for pc in (0..k).step_by(K::KC) {
+                let kc = K::KC.min(k - pc);
                 // The first slice overwrites C unless we accumulate; every
                 // later slice adds to what the previous ones left. So an
                 // uninitialised C is read only after the first slice (whose
