@@ -123,16 +123,32 @@ pub fn matmul_step(size: usize, dtype: DType) -> Result<impl FnMut() -> Result<(
 
 /// [`matmul_step`] timed, reporting GFLOP/s (2·n³ flops).
 ///
+/// Timed as `bench/matmul_timing.py` times PyTorch and NumPy: each of the
+/// `runs` samples loops over enough products to take about 50 ms, and a
+/// sample's time is divided by its product count. (One product a sample made
+/// the whole 256³ measurement 3 ms long, so a few milliseconds in which the
+/// other core was busy elsewhere decided its median: 116-225 GFLOP/s between
+/// two runs of the same binary.)
+///
 /// ```
 /// use micrograd_plus::{bench, DType};
 /// let r = bench::matmul(8, DType::F32, 3).unwrap();
 /// assert!(r.gflops.unwrap() > 0.0);
 /// ```
 pub fn matmul(size: usize, dtype: DType, runs: usize) -> Result<BenchResult> {
-    let samples = time_runs(runs.clamp(1, 3), runs, matmul_step(size, dtype)?)?;
-    let mut r = BenchResult::from_samples("matmul", samples);
+    const SAMPLE_MS: f64 = 50.0;
+    let mut step = matmul_step(size, dtype)?;
+    let warmup = time_runs(0, 3, &mut step)?;
+    let per_call_ms = warmup.iter().copied().fold(f64::INFINITY, f64::min);
+    // At least one product a sample; a 0 ms reading (a coarse clock) counts as tiny.
+    let calls = (SAMPLE_MS / per_call_ms.max(1e-6)).clamp(1.0, 1e7) as usize;
+    let samples = time_runs(0, runs, || (0..calls).try_for_each(|_| step()))?;
+    let per_call: Vec<f64> = samples.iter().map(|ms| ms / calls as f64).collect();
+    let mut r = BenchResult::from_samples("matmul", per_call);
     r.gflops = Some(2.0 * (size as f64).powi(3) / (r.median_ms * 1e-3) / 1e9);
-    Ok(r.param("size", size).param("dtype", dtype.name()))
+    Ok(r.param("size", size)
+        .param("dtype", dtype.name())
+        .param("products_per_run", calls))
 }
 
 /// The per-op cost of the graph itself: one step records a chain of
