@@ -24,7 +24,7 @@
 //!    zero-padded (see `matmul/pack.rs`).
 //! 3. **Cache blocking.** Five loops around the microkernel decide which
 //!    data is reused from which cache level: columns of C in blocks of
-//!    `NC = 1024`; `k` in slices of `KC = 1024` (384 for AVX2; the packed B block,
+//!    `NC = 1024`; `k` in slices of `KC = 1024` (256 for AVX2; the packed B block,
 //!    `KC × NC`, sits in the shared L3); rows of C in blocks of `MC ≤ 132`
 //!    (the packed A block, ≤ 528 KiB, sits in the core's 1 MiB L2); then
 //!    each `NR`-wide B panel (128 KiB) against every `MR`-row A panel of the

@@ -20,11 +20,15 @@ pub(super) struct Avx2;
 
 impl Microkernel<MR, NR> for Avx2 {
     /// Shallower than AVX-512's 1024: a 16-column B panel `KC` deep is
-    /// read once per A panel, and at 384 (24 KiB) it stays in L1 beside the
-    /// A panel. 1024³ under `MGP_ISA=avx2` (GFLOP/s, one core / two):
+    /// read once per A panel from L1. At 256 the two panels (16 + 6 KiB)
+    /// fit the 32 KiB L1 of most AVX2 CPUs (Zen 2 and 3, Skylake); 384's
+    /// 33 KiB fit only the 48 KiB of newer Intel cores. 1024³ under
+    /// `MGP_ISA=avx2` on a 48 KiB Xeon (GFLOP/s, one core / two):
     /// KC = 1024 → 102-106 / 194-199, 512 → 108-113 / 202-206,
-    /// 384 → 108-115 / 210-212, 256 → 108-112 / 203-210.
-    const KC: usize = 384;
+    /// 384 → 108-115 / 210-212, 256 → 108-112 / 203-210; side by side
+    /// after the k-loop change below, two cores: 384 → 217-220, 256 →
+    /// 215-216, and the same on the GPT's layer shapes.
+    const KC: usize = 256;
 
     fn tile_kernel(rows: usize) -> TileKernel {
         // A compile-time row count keeps the accumulators in registers.
