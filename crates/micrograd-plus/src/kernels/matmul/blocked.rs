@@ -50,7 +50,10 @@ pub(super) type TileKernel = unsafe fn(Tile);
 /// packing for that tile is shared (`pack::pack_a::<MR>`, `pack_b::<NR>`).
 pub(super) trait Microkernel<const MR: usize, const NR: usize> {
     /// Depth of one packed block: the k-steps a tile of C accumulates
-    /// between its loads and stores (see [`KC`]).
+    /// between its loads and stores. Deeper loads and stores C less often
+    /// (and, with threads, waits for the slowest thread less often), as long
+    /// as the panels a tile reads still stream from the caches at full speed;
+    /// each kernel gives its measured value.
     const KC: usize;
 
     /// The microkernel for tiles of `rows` rows (`1 ≤ rows ≤ MR`): an
@@ -65,14 +68,6 @@ pub(super) trait Microkernel<const MR: usize, const NR: usize> {
     fn tile_kernel(rows: usize) -> TileKernel;
 }
 
-/// Depth of one packed block on AVX-512 ([`Microkernel::KC`]). Each tile
-/// of C is loaded and stored once per `KC` steps, and with threads every
-/// `KC` slice ends in a wait for the slowest thread, so deeper is better as
-/// long as the panels (A `12 × KC`, 48 KiB; B `KC × 32`, 128 KiB) still
-/// stream from L2 at full speed, which on Zen 5 they do. Measured at 1024³
-/// on one core (GFLOP/s): KC = 256 → 175, 512 → 202, 1024 → 201; on two
-/// cores 512 → ~340, 1024 → ~355.
-pub(super) const KC: usize = 1024;
 /// How many k-steps ahead the AVX-512 microkernel prefetches B's row. A B
 /// read in place (a small batch's weights, rows a whole weight row apart)
 /// comes from L3 or memory once per product, and the hardware prefetchers
@@ -83,7 +78,8 @@ pub(super) const KC: usize = 1024;
 /// not: under `MGP_ISA=avx2` its forward was 2% faster, its backward 3%
 /// slower.)
 pub(super) const PREFETCH_STEPS: usize = 16;
-/// Rows of one packed A block: `MC × KC` floats (≤ 528 KiB) stay in the
+/// Rows of one packed A block: `MC × KC` floats (≤ 528 KiB with AVX-512's
+/// `KC`) stay in the
 /// 1 MiB L2 cache while the microkernel sweeps every B panel. (A multiple
 /// of every kernel's `MR`, 12 and 6; on one core 48, 132 and 264 measured
 /// the same.)
