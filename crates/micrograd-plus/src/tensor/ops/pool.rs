@@ -22,6 +22,7 @@ use crate::kernels::simd;
 use crate::tensor::{with_slice, DType, Element, Storage, Tensor};
 use crate::{Error, Result};
 use rayon::prelude::*;
+use std::mem::MaybeUninit;
 use std::sync::Arc;
 
 /// Below this many input elements a pooling op runs on the calling thread:
@@ -434,14 +435,32 @@ fn max_2x2_run<T: Element>(
 }
 
 /// Sends each output gradient to its window's maximum.
+///
+/// Each plane is zeroed by the thread that then scatters into it, while it
+/// is in that core's cache; zeroing the whole gradient first (`vec![0; n]`)
+/// was a memset on the calling thread alone (`mgp bench max-pool`, CNN-MNIST's
+/// first pool, two cores, AVX2: forward and backward 0.48-0.53 → 0.42-0.44
+/// ms).
 fn max_backward<T: Element>(g: &[T], arg: &[u32], pl: &Pool) -> Vec<T> {
     let (ip, op) = (pl.in_plane(), pl.out_plane());
-    let mut dx = vec![T::zero(); pl.planes * ip];
-    each_plane(&mut dx, ip, pl.parallel(), |n, d| {
-        for (&gv, &a) in g[n * op..][..op].iter().zip(&arg[n * op..][..op]) {
-            d[a as usize] = d[a as usize] + gv;
-        }
-    });
+    let len = pl.planes * ip;
+    let mut dx = Vec::with_capacity(len);
+    each_plane(
+        &mut dx.spare_capacity_mut()[..len],
+        ip,
+        pl.parallel(),
+        |n, d| {
+            d.fill(MaybeUninit::new(T::zero()));
+            // SAFETY: every element of the plane was just written.
+            let d = unsafe { d.assume_init_mut() };
+            for (&gv, &a) in g[n * op..][..op].iter().zip(&arg[n * op..][..op]) {
+                d[a as usize] = d[a as usize] + gv;
+            }
+        },
+    );
+    // SAFETY: the planes of `ip` elements cover all `len` (each_plane does
+    // nothing only when `ip` is 0, and then `len` is 0), each filled above.
+    unsafe { dx.set_len(len) };
     dx
 }
 
