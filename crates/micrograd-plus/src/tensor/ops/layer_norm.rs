@@ -31,10 +31,13 @@ fn forward<T: Element>(
     eps: f64,
 ) -> (Vec<T>, Vec<[T; 2]>) {
     let rows = x.len() / n;
-    let mut y = vec![T::zero(); x.len()];
+    // Not zeroed first: each row is written whole below (a memset of the
+    // output ran on the calling thread alone).
+    let mut y = Vec::with_capacity(x.len());
     let mut stats = vec![[T::zero(); 2]; rows];
     let inv_n = T::one() / T::of(n as f64);
-    y.par_chunks_mut(n * ROWS_PER_TASK)
+    y.spare_capacity_mut()[..x.len()]
+        .par_chunks_mut(n * ROWS_PER_TASK)
         .zip(stats.par_chunks_mut(ROWS_PER_TASK))
         .zip(x.par_chunks(n * ROWS_PER_TASK))
         .for_each(|((y, stats), x)| {
@@ -45,8 +48,10 @@ fn forward<T: Element>(
                     for ((yr, st), xr) in y.chunks_exact_mut(n).zip(stats).zip(x.chunks_exact(n)) {
                         let mean = sum_slice(xr) * inv_n;
                         for (o, &v) in yr.iter_mut().zip(xr) {
-                            *o = v - mean;
+                            o.write(v - mean);
                         }
+                        // SAFETY: every element of the row was just written.
+                        let yr = unsafe { yr.assume_init_mut() };
                         let var = zip_sum(yr, yr, |a, b| a * b) * inv_n;
                         let r = T::one() / (var + T::of(eps)).sqrt();
                         *st = [mean, r];
@@ -61,6 +66,9 @@ fn forward<T: Element>(
                 },
             )
         });
+    // SAFETY: the tasks' rows cover all of `x.len()` (`n` divides it), and
+    // each row was written.
+    unsafe { y.set_len(x.len()) };
     (y, stats)
 }
 
@@ -72,10 +80,11 @@ fn backward<T: Element>(
     stats: &[[T; 2]],
     n: usize,
 ) -> (Vec<T>, Vec<T>, Vec<T>) {
-    let mut dx = vec![T::zero(); x.len()];
+    // Not zeroed first: every element is written below.
+    let mut dx = Vec::with_capacity(x.len());
     let inv_n = T::one() / T::of(n as f64);
     // Each task returns its partial sums of dγ and dβ, added at the end.
-    let partials: Vec<(Vec<T>, Vec<T>)> = dx
+    let partials: Vec<(Vec<T>, Vec<T>)> = dx.spare_capacity_mut()[..x.len()]
         .par_chunks_mut(n * ROWS_PER_TASK)
         .zip(g.par_chunks(n * ROWS_PER_TASK))
         .zip(x.par_chunks(n * ROWS_PER_TASK))
@@ -111,7 +120,7 @@ fn backward<T: Element>(
                         let mean_h = sum_slice(&h) * inv_n;
                         let mean_hx = zip_sum(&h, &xh, |a, b| a * b) * inv_n;
                         for (d, (&h, &xh)) in dxr.iter_mut().zip(h.iter().zip(&xh)) {
-                            *d = r * (h - mean_h - xh * mean_hx);
+                            d.write(r * (h - mean_h - xh * mean_hx));
                         }
                     }
                 },
@@ -119,6 +128,8 @@ fn backward<T: Element>(
             (dw, db)
         })
         .collect();
+    // SAFETY: the tasks' rows cover all of `x.len()`, each element written.
+    unsafe { dx.set_len(x.len()) };
     let (mut dw, mut db) = (vec![T::zero(); n], vec![T::zero(); n]);
     for (pw, pb) in partials {
         for j in 0..n {
