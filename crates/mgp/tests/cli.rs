@@ -1310,17 +1310,28 @@ fn step_lrs(dir: &std::path::Path) -> Vec<f64> {
 fn lr_breaks_scale_the_whole_one_cycle_schedule_as_steps_csv_records_it() {
     let cwd = empty_dir("lr-break-schedule");
     let (healthy, low) = (cwd.join("healthy"), cwd.join("low"));
+    // A peak of 0.01, not the default 0.1: at 0.1 this batch-of-2 run on
+    // the fixture blows up (training loss ~1e17 by epoch 10) and whether it
+    // reaches NaN before the end, which stops the run, turns on the last
+    // bits of the sums. At 0.01 its loss stays below 60.
     for (dir, extra) in [(&healthy, vec![]), (&low, vec!["--break", "lr-low"])] {
-        let mut args = vec!["--epochs", "10", "--out", dir.to_str().unwrap()];
+        let mut args = vec![
+            "--epochs",
+            "10",
+            "--lr",
+            "0.01",
+            "--out",
+            dir.to_str().unwrap(),
+        ];
         args.extend(extra);
         let out = cifar_run(&cwd, &args);
         assert!(out.status.success(), "{}", stderr_of(&out));
     }
     let (healthy, low) = (step_lrs(&healthy), step_lrs(&low));
-    // 3 steps per epoch; one-cycle peaks at --lr 0.1 at 30% of the run.
+    // 3 steps per epoch; one-cycle peaks at --lr 0.01 at 30% of the run.
     assert_eq!(healthy.len(), 30);
     let peak = healthy.iter().copied().fold(0.0, f64::max);
-    assert!((peak - 0.1).abs() < 0.01, "{healthy:?}");
+    assert!((peak - 0.01).abs() < 0.001, "{healthy:?}");
     assert!(healthy[0] < peak / 10.0, "{healthy:?}");
     for (h, l) in healthy.iter().zip(&low) {
         assert!((l / h - 1e-4).abs() < 1e-9, "{h} {l}");
