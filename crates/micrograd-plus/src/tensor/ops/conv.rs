@@ -8,7 +8,8 @@
 //! every position, already in NCHW order. With `g` the upstream gradient of
 //! one image and group (`O × oh·ow`), the backward rules are the two other
 //! products of the same three matrices:
-//! - weight: `dW += g · colᵀ`, summed over the batch;
+//! - weight: `dW += g · colᵀ`, summed over the batch (computed as its
+//!   transpose, `dWᵀ += col · gᵀ`, a block of output rows at a time);
 //! - input: `dcol = Wᵀ · g`, then [`col2im`] adds each column entry back
 //!   into the pixel it was read from;
 //! - bias: `db[o] = Σ g[o, ·]` over the batch and positions.
