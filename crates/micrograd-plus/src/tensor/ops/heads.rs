@@ -9,27 +9,54 @@
 use crate::tensor::{with_slice, Element, Storage, Tensor};
 use crate::{Error, Result};
 
+/// Below this many elements the copy runs on the calling thread.
+const PARALLEL_MIN: usize = 1 << 15;
+
 /// `(B, T, H·d)` → `(B, H, T, d)`, or back when `merge` is set.
+///
+/// Each batch entry is a contiguous block in both layouts, so entries are
+/// copied in parallel, in order: the threads of the linear layer before it
+/// wrote the input by the same contiguous blocks of rows, so each thread
+/// mostly reads what its own core wrote. GPT step under AVX2 (`mgp
+/// profile`, µs a call): split 187 → 77 forward, 101 → 59 backward; merge
+/// 195 → 109 and 102 → 49 (one copy at a time into a zeroed buffer before).
 fn rearrange<T: Element>(
     x: &[T],
     (b, t, h, d): (usize, usize, usize, usize),
     merge: bool,
 ) -> Vec<T> {
-    let mut out = vec![T::zero(); x.len()];
-    for bi in 0..b {
+    let entry = t * h * d;
+    let mut out = Vec::with_capacity(x.len());
+    let copy_entry = |(x, out): (&[T], &mut [std::mem::MaybeUninit<T>])| {
         for ti in 0..t {
             for hi in 0..h {
-                let tokens = ((bi * t + ti) * h + hi) * d; // (B, T, H, d)
-                let heads = ((bi * h + hi) * t + ti) * d; // (B, H, T, d)
+                let tokens = (ti * h + hi) * d; // (T, H, d)
+                let heads = (hi * t + ti) * d; // (H, T, d)
                 let (src, dst) = if merge {
                     (heads, tokens)
                 } else {
                     (tokens, heads)
                 };
-                out[dst..dst + d].copy_from_slice(&x[src..src + d]);
+                out[dst..dst + d].write_copy_of_slice(&x[src..src + d]);
             }
         }
+    };
+    if entry > 0 {
+        let spare = &mut out.spare_capacity_mut()[..b * entry];
+        if x.len() >= PARALLEL_MIN && rayon::current_num_threads() > 1 {
+            use rayon::prelude::*;
+            x.par_chunks(entry)
+                .zip(spare.par_chunks_mut(entry))
+                .for_each(copy_entry);
+        } else {
+            x.chunks(entry)
+                .zip(spare.chunks_mut(entry))
+                .for_each(copy_entry);
+        }
     }
+    // SAFETY: the `b` entries cover all `b · entry` = `x.len()` elements,
+    // and each entry's tokens and heads cover all of it.
+    unsafe { out.set_len(b * entry) };
     out
 }
 
@@ -105,5 +132,48 @@ impl Tensor {
             ));
         }
         Ok(record(self, (s[0], s[2], s[1], s[3]), true))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Large enough to be copied in parallel (on a pool of two threads):
+    /// every element lands where `(B, T, H, d) → (B, H, T, d)` puts it, and
+    /// merging undoes the split.
+    #[test]
+    fn parallel_split_and_merge_move_every_element_to_its_place() {
+        let (b, t, h, d) = (4, 64, 4, 32);
+        let x: Vec<f32> = (0..b * t * h * d).map(|i| i as f32).collect();
+        assert!(x.len() >= PARALLEL_MIN);
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .unwrap();
+        let (split, merged) = pool.install(|| {
+            let split = rearrange(&x, (b, t, h, d), false);
+            let merged = rearrange(&split, (b, t, h, d), true);
+            (split, merged)
+        });
+        for (bi, ti, hi, j) in every_index(b, t, h, d) {
+            let from = ((bi * t + ti) * h + hi) * d + j;
+            let to = ((bi * h + hi) * t + ti) * d + j;
+            assert_eq!(split[to], x[from], "({bi}, {ti}, {hi}, {j})");
+        }
+        assert_eq!(merged, x);
+    }
+
+    /// Every `(batch, token, head, lane)` index of the given sizes.
+    fn every_index(
+        b: usize,
+        t: usize,
+        h: usize,
+        d: usize,
+    ) -> impl Iterator<Item = (usize, usize, usize, usize)> {
+        (0..b).flat_map(move |bi| {
+            (0..t)
+                .flat_map(move |ti| (0..h).flat_map(move |hi| (0..d).map(move |j| (bi, ti, hi, j))))
+        })
     }
 }
