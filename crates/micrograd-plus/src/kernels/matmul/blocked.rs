@@ -79,8 +79,8 @@ pub(super) trait Microkernel<const MR: usize, const NR: usize> {
 /// slower.)
 pub(super) const PREFETCH_STEPS: usize = 16;
 /// Rows of one packed A block: `MC × KC` floats (≤ 528 KiB with AVX-512's
-/// `KC`) stay in the
-/// 1 MiB L2 cache while the microkernel sweeps every B panel. (A multiple
+/// `KC`) stay in the 1 MiB L2 cache while the microkernel sweeps every B
+/// panel. (A multiple
 /// of every kernel's `MR`, 12 and 6; on one core 48, 132 and 264 measured
 /// the same.)
 pub(super) const MC: usize = 132;

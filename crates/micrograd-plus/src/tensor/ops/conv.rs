@@ -22,6 +22,7 @@
 //! products instead. Each gradient is computed only for inputs that need
 //! it.
 
+use super::filled;
 use super::record::{record, Fused, Operands, Scalar};
 use crate::kernels::im2col::{col2im, im2col, im2col_out_rows, PaddedImage, Window};
 use crate::kernels::matmul::{MatMut, MatRef, Threads, Update};
@@ -192,8 +193,15 @@ impl Conv {
         if self.win.is_identity() || self.k() * self.p() <= WHOLE_COLUMNS || ow == 0 {
             return None;
         }
-        let rows = (BLOCK_COLUMNS / ow).max(1);
+        let rows = self.rows_per_block(BLOCK_COLUMNS);
         (rows < oh).then_some(rows)
+    }
+
+    /// Whole output rows in a block of about `columns` output positions
+    /// (at least one, at most all of them).
+    fn rows_per_block(&self, columns: usize) -> usize {
+        let (oh, ow) = self.win.out;
+        (columns / ow.max(1)).clamp(1, oh.max(1))
     }
 
     /// Scratch for one image's forward: the column matrix, or with blocks a
@@ -236,26 +244,23 @@ impl Conv {
     }
 }
 
-/// One task's working memory, reused image after image: the column matrix
-/// (or a block's columns and product), and possibly the image copied into a
-/// border of zeros, which im2col reads faster (see [`PaddedImage`]).
+/// One forward task's working memory, reused image after image: the column
+/// matrix (or a block's columns and product) and, when the window has
+/// padding, the image copied into a border of zeros, which im2col reads
+/// faster (see [`PaddedImage`]; CIFAR-10's four layers, two cores:
+/// 44.1-44.7 → 40.5-40.7 ms a batch of 128).
 struct Scratch<T> {
     col: Vec<T>,
     padded: Option<PaddedImage<T>>,
 }
 
 impl<T: Copy + Default> Scratch<T> {
-    /// `col_len` values of column buffer; with `pad`, columns are built
-    /// from a padded copy of the image when the window has padding.
-    ///
-    /// The forward pads (CIFAR-10's layers, two cores: 44.1-44.7 →
-    /// 40.5-40.7 ms a batch of 128 for the four); the weight gradient does
-    /// not: there it saved 3% on the 32×32 layer and cost 3-5% on the two
-    /// 16×16 ones.
-    fn new(cv: &Conv, col_len: usize, pad: bool) -> Self {
-        let pad = pad && cv.win.padding != (0, 0) && !cv.win.is_identity();
+    /// [`Conv::forward_scratch_len`] values of column buffer, and the
+    /// padded image if there is padding.
+    fn new(cv: &Conv) -> Self {
+        let pad = cv.win.padding != (0, 0) && !cv.win.is_identity();
         Scratch {
-            col: vec![T::default(); col_len],
+            col: vec![T::default(); cv.forward_scratch_len()],
             padded: pad.then(|| PaddedImage::new(&cv.win)),
         }
     }
@@ -285,8 +290,8 @@ impl<T: Copy + Default> Scratch<T> {
 }
 
 /// One image: `out = W · im2col(x) + b`, group by group, which stores
-/// every element of `out` (so it may start uninitialised). `scratch`'s
-/// column buffer holds [`Conv::forward_scratch_len`] values.
+/// every element of `out` (so it may start uninitialised), with the
+/// task's `scratch`.
 fn forward_image<T: Element>(
     cv: &Conv,
     x: &[T],
@@ -371,7 +376,7 @@ pub(super) fn forward<T: Element>(cv: &Conv, x: &[T], w: &[T], b: Option<&[T]>) 
             .par_chunks_mut(per * out_len)
             .enumerate()
             .for_each(|(t, outs)| {
-                let mut scratch = Scratch::new(cv, cv.forward_scratch_len(), true);
+                let mut scratch = Scratch::new(cv);
                 for (i, out_n) in outs.chunks_exact_mut(out_len).enumerate() {
                     let n = t * per + i;
                     let x_n = &x[n * in_len..][..in_len];
@@ -379,7 +384,7 @@ pub(super) fn forward<T: Element>(cv: &Conv, x: &[T], w: &[T], b: Option<&[T]>) 
                 }
             }),
         None => {
-            let mut scratch = Scratch::new(cv, cv.forward_scratch_len(), true);
+            let mut scratch = Scratch::new(cv);
             for (n, out_n) in spare.chunks_exact_mut(out_len).enumerate() {
                 let x_n = &x[n * in_len..][..in_len];
                 forward_image(cv, x_n, w, b, &mut scratch, out_n, true);
@@ -442,7 +447,7 @@ fn backward_image<T: Element + AddAssign>(
     g: &[T],
     x: &[T],
     w: &[T],
-    scratch: &mut Scratch<T>,
+    col: &mut [T],
     acc: &mut Partial<T>,
     mut dx: Option<&mut [T]>,
     threaded: bool,
@@ -463,8 +468,11 @@ fn backward_image<T: Element + AddAssign>(
             // place and gathers only the narrow Gᵀ; `dW_g = G_g · colsᵀ`
             // would gather all of cols. CIFAR-10's layers, one core, AVX2
             // (GFLOP/s): 32→32 on 32×32 87 → 113, 64→64 on 16×16 100 → 115.
+            // The columns come from the image itself: a padded copy (as in
+            // the forward) saved 3% on the 32×32 layer and cost 3-5% on the
+            // two 16×16 ones.
             let (oh, ow) = cv.win.out;
-            let rows = (DW_BLOCK_COLUMNS / ow.max(1)).clamp(1, oh.max(1));
+            let rows = cv.rows_per_block(DW_BLOCK_COLUMNS);
             let xg = &x[gi * gl..][..gl];
             let dwt_g = &mut dwt[gi * og * k..][..og * k];
             for y0 in (0..oh).step_by(rows) {
@@ -473,7 +481,7 @@ fn backward_image<T: Element + AddAssign>(
                 let cols = if cv.win.is_identity() {
                     MatRef::strided(&xg[y0 * ow..], k, n, p, 1)
                 } else {
-                    let block = &mut scratch.col[..k * n];
+                    let block = &mut col[..k * n];
                     im2col_out_rows(xg, &cv.win, y0..(y0 + rows).min(oh), block);
                     MatRef::row_major(block, k, n)
                 };
@@ -498,7 +506,6 @@ fn backward_image<T: Element + AddAssign>(
             if cv.win.is_identity() {
                 T::gemm(MatMut::row_major(dx_g, k, p), w_gt, g_g, overwrite, threads);
             } else {
-                let col = &mut scratch.col;
                 T::gemm(MatMut::row_major(col, k, p), w_gt, g_g, overwrite, threads);
                 col2im(col, &cv.win, dx_g);
             }
@@ -551,13 +558,9 @@ pub(super) fn backward<T: Element + AddAssign>(
                 .par_iter_mut()
                 .enumerate()
                 .map(|(t, dx_t)| {
-                    let mut dx_t = dx_t.take().map(|d| {
-                        d.fill(MaybeUninit::new(T::zero()));
-                        // SAFETY: every element was just written.
-                        unsafe { d.assume_init_mut() }
-                    });
+                    let mut dx_t = dx_t.take().map(|d| filled(d, T::zero()));
                     let mut acc = fresh();
-                    let mut scratch = Scratch::new(cv, cv.col_len(), false);
+                    let mut col = vec![T::zero(); cv.col_len()];
                     let end = ((t + 1) * per).min(cv.batch);
                     for n in t * per..end {
                         let dx_n = dx_t
@@ -568,7 +571,7 @@ pub(super) fn backward<T: Element + AddAssign>(
                             &g[n * out_len..][..out_len],
                             image(n),
                             w,
-                            &mut scratch,
+                            &mut col,
                             &mut acc,
                             dx_n,
                             false,
@@ -589,7 +592,7 @@ pub(super) fn backward<T: Element + AddAssign>(
                 d.resize(dx_len, T::zero());
             }
             let mut acc = fresh();
-            let mut scratch = Scratch::new(cv, cv.col_len(), false);
+            let mut col = vec![T::zero(); cv.col_len()];
             for n in 0..cv.batch {
                 let dx_n = dx.as_deref_mut().map(|d| &mut d[n * in_len..][..in_len]);
                 backward_image(
@@ -597,7 +600,7 @@ pub(super) fn backward<T: Element + AddAssign>(
                     &g[n * out_len..][..out_len],
                     image(n),
                     w,
-                    &mut scratch,
+                    &mut col,
                     &mut acc,
                     dx_n,
                     true,

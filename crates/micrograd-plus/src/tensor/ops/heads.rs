@@ -6,11 +6,9 @@
 //! heads of every token are contiguous in the input, and each head's tokens
 //! are contiguous in the output. Each op's backward is the other op.
 
+use super::PARALLEL_MIN;
 use crate::tensor::{with_slice, Element, Storage, Tensor};
 use crate::{Error, Result};
-
-/// Below this many elements the copy runs on the calling thread.
-const PARALLEL_MIN: usize = 1 << 15;
 
 /// `(B, T, H·d)` → `(B, H, T, d)`, or back when `merge` is set.
 ///

@@ -122,9 +122,18 @@ fn chain<T: Element>(g: T, d: T, gate: bool) -> T {
     }
 }
 
-/// Below this many elements an elementwise loop stays on the calling
-/// thread: handing work to rayon costs a few microseconds.
-const PARALLEL_MIN: usize = 1 << 15;
+/// Below this many elements an elementwise loop (or copy) stays on the
+/// calling thread: handing work to rayon costs a few microseconds.
+pub(super) const PARALLEL_MIN: usize = 1 << 15;
+
+/// Sets every element of `dst` to `value` and hands it back initialised:
+/// for a task that zeroes its own part of an output (in its core's cache,
+/// in parallel) instead of the caller zeroing all of it first.
+pub(super) fn filled<T: Copy>(dst: &mut [MaybeUninit<T>], value: T) -> &mut [T] {
+    dst.fill(MaybeUninit::new(value));
+    // SAFETY: every element was just written.
+    unsafe { dst.assume_init_mut() }
+}
 
 /// `f([a[i], b[i], …])` for every index of `K` equal-length buffers: the
 /// one loop behind every elementwise op. Each chunk of the loop is compiled

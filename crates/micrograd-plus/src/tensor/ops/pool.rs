@@ -18,11 +18,11 @@
 //!   being the window's size including padding (`count_include_pad`) or
 //!   the number of real inputs in it.
 
+use super::filled;
 use crate::kernels::simd;
 use crate::tensor::{with_slice, DType, Element, Storage, Tensor};
 use crate::{Error, Result};
 use rayon::prelude::*;
-use std::mem::MaybeUninit;
 use std::sync::Arc;
 
 /// Below this many input elements a pooling op runs on the calling thread:
@@ -450,9 +450,7 @@ fn max_backward<T: Element>(g: &[T], arg: &[u32], pl: &Pool) -> Vec<T> {
         ip,
         pl.parallel(),
         |n, d| {
-            d.fill(MaybeUninit::new(T::zero()));
-            // SAFETY: every element of the plane was just written.
-            let d = unsafe { d.assume_init_mut() };
+            let d = filled(d, T::zero());
             for (&gv, &a) in g[n * op..][..op].iter().zip(&arg[n * op..][..op]) {
                 d[a as usize] = d[a as usize] + gv;
             }
