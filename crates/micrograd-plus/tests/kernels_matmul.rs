@@ -1,5 +1,6 @@
 //! `sgemm` / `dgemm` against a naive triple loop computed in f64, over odd
-//! shapes, every stride layout and both `accumulate` modes.
+//! shapes, every stride layout and every [`Update`] (overwrite, accumulate,
+//! bias).
 
 use micrograd_plus::kernels::matmul::{dgemm, sgemm, MatMut, MatRef, Threads, Update};
 
@@ -87,12 +88,54 @@ const SHAPES: &[(usize, usize, usize)] = &[
 
 const LAYOUTS: [Layout; 3] = [Layout::RowMajor, Layout::ColMajor, Layout::Padded];
 
+/// How a product starts from C, as each test runs it.
+#[derive(Clone, Copy, Debug)]
+enum Start {
+    /// [`Update::Overwrite`] into C filled with NaN garbage, which must be
+    /// ignored.
+    Overwrite,
+    /// [`Update::Accumulate`] onto C's values `c0`.
+    Accumulate,
+    /// [`Update::Bias`] with the row `bias`, into C filled with NaN.
+    Bias,
+}
+
+const STARTS: [Start; 3] = [Start::Overwrite, Start::Accumulate, Start::Bias];
+
+impl Start {
+    /// C before the product and the update to run, in `T` (`of` converts),
+    /// for an `m × n` C whose accumulated values are `c0`.
+    fn prepare<'a, T: Copy>(
+        self,
+        c0: &[f64],
+        bias: &'a [T],
+        of: fn(f64) -> T,
+    ) -> (Vec<T>, Update<'a, T>) {
+        match self {
+            Start::Overwrite => (vec![of(f64::NAN); c0.len()], Update::Overwrite),
+            Start::Accumulate => (c0.iter().map(|&x| of(x)).collect(), Update::Accumulate),
+            Start::Bias => (vec![of(f64::NAN); c0.len()], Update::Bias(bias)),
+        }
+    }
+
+    /// What element `idx` of an `_ × n` C gets on top of `A·B`.
+    fn addend(self, c0: &[f64], bias: &[f64], idx: usize, n: usize) -> f64 {
+        match self {
+            Start::Overwrite => 0.0,
+            Start::Accumulate => c0[idx],
+            Start::Bias => bias[idx % n],
+        }
+    }
+}
+
 /// Runs `sgemm` with `threads` on `shape` with every pair of layouts and
-/// both accumulate modes, comparing with the f64 reference.
+/// every start, comparing with the f64 reference.
 fn check_f32(threads: Threads, (m, k, n): (usize, usize, usize), rng: &mut Rng) {
     let a = rng.vec(m * k);
     let b = rng.vec(k * n);
     let c0 = rng.vec(m * n);
+    let bias = rng.vec(n);
+    let bias32: Vec<f32> = bias.iter().map(|&x| x as f32).collect();
     let want = naive(m, k, n, &a, &b);
     for la in LAYOUTS {
         for lb in LAYOUTS {
@@ -106,22 +149,17 @@ fn check_f32(threads: Threads, (m, k, n): (usize, usize, usize), rng: &mut Rng) 
                 .iter()
                 .map(|&x| x as f32)
                 .collect();
-            for accumulate in [false, true] {
-                // Without accumulate, C starts as garbage that must be ignored.
-                let mut c: Vec<f32> = if accumulate {
-                    c0.iter().map(|&x| x as f32).collect()
-                } else {
-                    vec![f32::NAN; m * n]
-                };
+            for start in STARTS {
+                let (mut c, update) = start.prepare(&c0, &bias32, |x| x as f32);
                 sgemm(
                     MatMut::row_major(&mut c, m, n),
                     MatRef::strided(&a32, m, k, a_rs, a_cs),
                     MatRef::strided(&b32, k, n, b_rs, b_cs),
-                    Update::accumulate_if(accumulate),
+                    update,
                     threads,
                 );
                 for idx in 0..m * n {
-                    let expect = want[idx] + if accumulate { c0[idx] } else { 0.0 };
+                    let expect = want[idx] + start.addend(&c0, &bias, idx, n);
                     // f32 rounding grows with the length of the dot product;
                     // the sum of |terms| bounds the size of those errors.
                     let (i, j) = (idx / n, idx % n);
@@ -132,7 +170,7 @@ fn check_f32(threads: Threads, (m, k, n): (usize, usize, usize), rng: &mut Rng) 
                     let tol = 1e-6 * scale * (k as f64 + 2.0).sqrt() * 4.0;
                     assert!(
                         (c[idx] as f64 - expect).abs() <= tol,
-                        "{m}x{k}x{n} {la:?}·{lb:?} acc={accumulate}: C[{i},{j}] = {} want {expect}",
+                        "{m}x{k}x{n} {la:?}·{lb:?} {start:?}: C[{i},{j}] = {} want {expect}",
                         c[idx]
                     );
                 }
@@ -189,7 +227,7 @@ fn sgemm_serial_matches_naive_across_block_edges() {
 }
 
 #[test]
-fn k_zero_zeroes_or_keeps_c() {
+fn k_zero_zeroes_keeps_or_biases_c() {
     let (a, b) = (MatRef::row_major(&[], 2, 0), MatRef::row_major(&[], 0, 3));
     let mut c = vec![3.0f32; 6];
     let (acc, over, threads) = (Update::Accumulate, Update::Overwrite, Threads::Shared);
@@ -197,10 +235,32 @@ fn k_zero_zeroes_or_keeps_c() {
     assert_eq!(c, vec![3.0; 6]);
     sgemm(MatMut::row_major(&mut c, 2, 3), a, b, over, threads);
     assert_eq!(c, vec![0.0; 6]);
+    sgemm(
+        MatMut::row_major(&mut c, 2, 3),
+        a,
+        b,
+        Update::Bias(&[1.0, 2.0, 3.0]),
+        threads,
+    );
+    assert_eq!(c, vec![1.0, 2.0, 3.0, 1.0, 2.0, 3.0]);
     let (a, b) = (MatRef::row_major(&[], 2, 0), MatRef::row_major(&[], 0, 3));
     let mut d = vec![3.0f64; 6];
-    dgemm(MatMut::row_major(&mut d, 2, 3), a, b, over, threads);
+    dgemm(
+        MatMut::row_major(&mut d, 2, 3),
+        a,
+        b,
+        Update::Overwrite,
+        threads,
+    );
     assert_eq!(d, vec![0.0; 6]);
+    dgemm(
+        MatMut::row_major(&mut d, 2, 3),
+        a,
+        b,
+        Update::Bias(&[1.0, 2.0, 3.0]),
+        threads,
+    );
+    assert_eq!(d, vec![1.0, 2.0, 3.0, 1.0, 2.0, 3.0]);
 }
 
 #[test]
@@ -225,6 +285,7 @@ fn dgemm_matches_naive() {
         let a = rng.vec(m * k);
         let b = rng.vec(k * n);
         let c0 = rng.vec(m * n);
+        let bias = rng.vec(n);
         let want = naive(m, k, n, &a, &b);
         for la in LAYOUTS {
             for lb in LAYOUTS {
@@ -232,24 +293,20 @@ fn dgemm_matches_naive() {
                 let (b_rs, b_cs, b_len) = strides(lb, k, n);
                 let ap = place(&a, m, k, a_rs, a_cs, a_len);
                 let bp = place(&b, k, n, b_rs, b_cs, b_len);
-                for accumulate in [false, true] {
-                    let mut c = if accumulate {
-                        c0.clone()
-                    } else {
-                        vec![f64::NAN; m * n]
-                    };
+                for start in STARTS {
+                    let (mut c, update) = start.prepare(&c0, &bias, |x| x);
                     dgemm(
                         MatMut::row_major(&mut c, m, n),
                         MatRef::strided(&ap, m, k, a_rs, a_cs),
                         MatRef::strided(&bp, k, n, b_rs, b_cs),
-                        Update::accumulate_if(accumulate),
+                        update,
                         Threads::Shared,
                     );
                     for idx in 0..m * n {
-                        let expect = want[idx] + if accumulate { c0[idx] } else { 0.0 };
+                        let expect = want[idx] + start.addend(&c0, &bias, idx, n);
                         assert!(
                             (c[idx] - expect).abs() <= 1e-12 * (k as f64 + 1.0),
-                            "{m}x{k}x{n}"
+                            "{m}x{k}x{n} {start:?}"
                         );
                     }
                 }
@@ -440,10 +497,13 @@ fn overwrite_into_uninitialised_memory_writes_every_element() {
     }
 }
 
+/// `sgemm` or `dgemm`.
+type Gemm<T> = fn(MatMut<T>, MatRef<T>, MatRef<T>, Update<T>, Threads);
+
 /// One product of [`overwrite_into_uninitialised_memory_writes_every_element`]:
 /// checks it and says whether C came out all zeros.
 fn overwrite_uninit<T: Copy + Default + PartialEq>(
-    gemm: fn(MatMut<T>, MatRef<T>, MatRef<T>, Update, Threads),
+    gemm: Gemm<T>,
     a: MatRef<T>,
     b: MatRef<T>,
     threads: Threads,
@@ -471,6 +531,19 @@ fn overwrite_uninit<T: Copy + Default + PartialEq>(
         "{m}x{k}x{n}: wrote past C"
     );
     got.iter().all(|&x| x == T::default())
+}
+
+#[test]
+#[should_panic(expected = "sgemm: C (2x3) = A·B + bias: the bias has 2 values, not one per column")]
+fn a_bias_of_the_wrong_length_panics() {
+    let mut c = [0.0f32; 6];
+    sgemm(
+        MatMut::row_major(&mut c, 2, 3),
+        MatRef::row_major(&[1.0; 4], 2, 2),
+        MatRef::row_major(&[1.0; 6], 2, 3),
+        Update::Bias(&[1.0, 2.0]),
+        Threads::Serial,
+    );
 }
 
 #[test]

@@ -1,4 +1,4 @@
-//! Dense matrix products: `C = A·B` and `C += A·B` for f32 and f64.
+//! Dense matrix products: `C = A·B`, `C += A·B` and `C = A·B + bias` for f32 and f64.
 //!
 //! [`sgemm`] and [`dgemm`] take A and B as [`MatRef`] views with any sizes
 //! and any strides (so a transposed operand, [`MatRef::t`], is just swapped
@@ -111,33 +111,62 @@ pub use view::{MatMut, MatRef};
 /// too.
 pub(crate) use blocked::worth_moving;
 
-/// Whether a product replaces C or adds to it.
+/// What a product is added to as it is stored: nothing, what C holds, or a
+/// bias row.
 ///
 /// ```
 /// use micrograd_plus::kernels::matmul::Update;
-/// assert_eq!(Update::accumulate_if(true), Update::Accumulate);
+/// assert_eq!(Update::<f32>::accumulate_if(true), Update::Accumulate);
 /// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Update {
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Update<'a, T> {
     /// `C = A·B`: what C held is ignored.
     Overwrite,
-    /// `C += A·B`: onto a bias already written into C, or a gradient summed
-    /// over a batch.
+    /// `C += A·B`: onto values already in C, such as a gradient summed over
+    /// a batch.
     Accumulate,
+    /// `C = A·B + 1·biasᵀ`: `bias` (one value per column of C) is added to
+    /// every row, as a linear layer's bias is. What C held is ignored. The
+    /// kernel adds the bias as it first stores each tile, so C is written
+    /// once instead of filled with the bias and then read back.
+    Bias(&'a [T]),
 }
 
-impl Update {
+impl<T> Update<'_, T> {
     /// [`Update::Accumulate`] when `accumulate`, else [`Update::Overwrite`].
     ///
     /// ```
     /// use micrograd_plus::kernels::matmul::Update;
-    /// assert_eq!(Update::accumulate_if(false), Update::Overwrite);
+    /// assert_eq!(Update::<f64>::accumulate_if(false), Update::Overwrite);
     /// ```
     pub fn accumulate_if(accumulate: bool) -> Self {
         if accumulate {
             Update::Accumulate
         } else {
             Update::Overwrite
+        }
+    }
+
+    /// Whether the product reads what C holds (only then must C be
+    /// initialised).
+    fn reads_c(&self) -> bool {
+        matches!(self, Update::Accumulate)
+    }
+}
+
+/// Writes into an `rows × bias.len()` row-major C what the product is to be
+/// added to, and returns whether the product must then be added to C (β = 1)
+/// or may replace it (β = 0): the bias repeated down the rows, C's own
+/// values, or nothing. (For the paths with no bias epilogue in the kernel.)
+fn write_start<T: Copy>(c: &mut [MaybeUninit<T>], update: Update<'_, T>) -> bool {
+    match update {
+        Update::Overwrite => false,
+        Update::Accumulate => true,
+        Update::Bias(row) => {
+            for c_row in c.chunks_exact_mut(row.len().max(1)) {
+                c_row.write_copy_of_slice(row);
+            }
+            true
         }
     }
 }
@@ -178,7 +207,7 @@ impl Threads {
 /// Panics unless `C (m×n) = A (m×k) · B (k×n)` has agreeing dims and an
 /// uninitialised C is only overwritten. (Each view checked when it was made
 /// that its strides stay inside its slice.)
-fn check_dims<T>(op: &str, c: &MatMut<T>, a: &MatRef<T>, b: &MatRef<T>, update: Update) {
+fn check_dims<T>(op: &str, c: &MatMut<T>, a: &MatRef<T>, b: &MatRef<T>, update: Update<T>) {
     assert!(
         a.cols == b.rows && c.rows == a.rows && c.cols == b.cols,
         "{op}: C ({}x{}) = A ({}x{}) · B ({}x{}): dims do not agree",
@@ -190,11 +219,20 @@ fn check_dims<T>(op: &str, c: &MatMut<T>, a: &MatRef<T>, b: &MatRef<T>, update: 
         b.cols
     );
     assert!(
-        c.init || update == Update::Overwrite,
+        c.init || !update.reads_c(),
         "{op}: C ({}x{}) is uninitialised and can only be overwritten, not accumulated into",
         c.rows,
         c.cols
     );
+    if let Update::Bias(row) = update {
+        assert!(
+            row.len() == c.cols,
+            "{op}: C ({}x{}) = A·B + bias: the bias has {} values, not one per column",
+            c.rows,
+            c.cols,
+            row.len()
+        );
+    }
 }
 
 /// The blocked GEMM with microkernel `K`, threaded when allowed and worth it.
@@ -206,7 +244,7 @@ unsafe fn blocked_sgemm<K: blocked::Microkernel<MR, NR>, const MR: usize, const 
     a: MatRef<f32>,
     b: MatRef<f32>,
     c: &mut [MaybeUninit<f32>],
-    accumulate: bool,
+    update: Update<f32>,
     allow_threads: bool,
 ) {
     let (m, k, n) = (a.rows, a.cols, b.cols);
@@ -233,17 +271,21 @@ unsafe fn blocked_sgemm<K: blocked::Microkernel<MR, NR>, const MR: usize, const 
                 b.t(),
                 a.t(),
                 &mut ct.spare_capacity_mut()[..n * m],
-                false,
+                Update::Overwrite,
                 threads_for(n, k, m),
             );
             ct.set_len(n * m);
         }
-        // SAFETY: C is initialised when accumulating (`check_dims`).
+        // A bias goes into C first (this path serves gradients, which have
+        // none).
+        let accumulate = write_start(c, update);
+        // SAFETY: C is initialised when accumulating (`check_dims`, or the
+        // bias just written).
         unsafe { blocked::transpose_into(c, &ct, n, m, accumulate) };
         return;
     }
     // SAFETY: our caller's contract is `blocked::sgemm`'s.
-    unsafe { blocked::sgemm::<K, MR, NR>(a, b, c, accumulate, threads_for(m, k, n)) }
+    unsafe { blocked::sgemm::<K, MR, NR>(a, b, c, update, threads_for(m, k, n)) }
 }
 
 /// Converts a stride for `matrixmultiply`, which takes `isize`.
@@ -251,13 +293,15 @@ fn istride(s: usize) -> isize {
     isize::try_from(s).expect("matmul: stride does not fit in isize")
 }
 
-/// `C = A·B`, or `C += A·B` with [`Update::Accumulate`], in f32.
+/// `C = A·B`, `C += A·B` with [`Update::Accumulate`], or `C = A·B + 1·biasᵀ`
+/// with [`Update::Bias`], in f32.
 ///
 /// A and B may have any strides (a transposed operand is [`MatRef::t`],
 /// no copy); C is row-major. Any sizes are allowed, including 0; with an
 /// inner dim of 0 the product is zero, so C is zeroed (or left unchanged
-/// when accumulating). An overwrite stores every element of C, so C may
-/// be uninitialised memory ([`MatMut::uninit`]). With [`Threads::Shared`], large products are split
+/// when accumulating, or set to the bias). An overwrite or a bias stores
+/// every element of C, so C may be uninitialised memory
+/// ([`MatMut::uninit`]). With [`Threads::Shared`], large products are split
 /// across rayon's threads; see the module docs for the threshold. (On CPUs
 /// without AVX2 the product is `matrixmultiply`'s, whose own threading is
 /// set process-wide by the `MATMUL_NUM_THREADS` environment variable.)
@@ -278,18 +322,26 @@ fn istride(s: usize) -> isize {
 /// // Aᵀ·B without copying, added to what C holds, on this thread only.
 /// sgemm(MatMut::row_major(&mut c, 2, 2), a.t(), b, Update::Accumulate, Threads::Serial);
 /// assert_eq!(c, [19.0 + 26.0, 22.0 + 30.0, 43.0 + 38.0, 50.0 + 44.0]);
+/// // A·B plus a bias of 0.5 and -1 on the two columns.
+/// sgemm(MatMut::row_major(&mut c, 2, 2), a, b, Update::Bias(&[0.5, -1.0]), Threads::Shared);
+/// assert_eq!(c, [19.5, 21.0, 43.5, 49.0]);
 /// ```
-pub fn sgemm(c: MatMut<f32>, a: MatRef<f32>, b: MatRef<f32>, update: Update, threads: Threads) {
+pub fn sgemm(
+    c: MatMut<f32>,
+    a: MatRef<f32>,
+    b: MatRef<f32>,
+    update: Update<f32>,
+    threads: Threads,
+) {
     check_dims("sgemm", &c, &a, &b, update);
-    let accumulate = update == Update::Accumulate;
     let (m, k, n) = (a.rows, a.cols, b.cols);
     if m == 0 || n == 0 {
         return;
     }
     if k == 0 {
-        // An empty sum: A·B is the zero matrix (written in full, as C may
-        // be uninitialised).
-        if !accumulate {
+        // An empty sum: A·B is the zero matrix (C written in full, as it
+        // may be uninitialised).
+        if !write_start(c.data, update) {
             c.data.fill(MaybeUninit::new(0.0));
         }
         return;
@@ -301,8 +353,8 @@ pub fn sgemm(c: MatMut<f32>, a: MatRef<f32>, b: MatRef<f32>, update: Update, thr
         // SAFETY (both): `isa` never exceeds the CPU's detected features,
         // the views' constructors proved every strided index in bounds and
         // C's slice is exactly m*n long, and m, k, n are all at least 1. C
-        // may be uninitialised only when overwritten: the first k-block
-        // then stores every element without reading it (see
+        // may be uninitialised only when not accumulated into: the first
+        // k-block then stores every element without reading it (see
         // `blocked::sgemm`).
         match isa() {
             Isa::Avx512 => {
@@ -311,7 +363,7 @@ pub fn sgemm(c: MatMut<f32>, a: MatRef<f32>, b: MatRef<f32>, update: Update, thr
                         a,
                         b,
                         c.data,
-                        accumulate,
+                        update,
                         allow_threads,
                     )
                 }
@@ -322,7 +374,7 @@ pub fn sgemm(c: MatMut<f32>, a: MatRef<f32>, b: MatRef<f32>, update: Update, thr
                         a,
                         b,
                         c.data,
-                        accumulate,
+                        update,
                         allow_threads,
                     )
                 }
@@ -331,13 +383,17 @@ pub fn sgemm(c: MatMut<f32>, a: MatRef<f32>, b: MatRef<f32>, update: Update, thr
         }
     }
     let _ = allow_threads;
-    sgemm_fallback(c, a, b, accumulate);
+    sgemm_fallback(c, a, b, update);
 }
 
 /// The portable path: `matrixmultiply`, itself a packed, blocked GEMM with
-/// AVX2/SSE kernels and its own threading.
-fn sgemm_fallback(c: MatMut<f32>, a: MatRef<f32>, b: MatRef<f32>, accumulate: bool) {
-    let beta = if accumulate { 1.0 } else { 0.0 };
+/// AVX2/SSE kernels and its own threading (a bias is written into C first).
+fn sgemm_fallback(c: MatMut<f32>, a: MatRef<f32>, b: MatRef<f32>, update: Update<f32>) {
+    let beta = if write_start(c.data, update) {
+        1.0
+    } else {
+        0.0
+    };
     // SAFETY: the views' constructors proved every strided index in bounds
     // and C's slice is m*n long (row-major with row stride n). With β = 0
     // (an overwrite, the only use of an uninitialised C) `matrixmultiply`
@@ -363,8 +419,8 @@ fn sgemm_fallback(c: MatMut<f32>, a: MatRef<f32>, b: MatRef<f32>, accumulate: bo
     }
 }
 
-/// Double-precision [`sgemm`]: `C = A·B` or `C += A·B`, with the same
-/// views. Always `matrixmultiply`'s product, whose threading is set
+/// Double-precision [`sgemm`]: `C = A·B`, `C += A·B` or `C = A·B + 1·biasᵀ`,
+/// with the same views. Always `matrixmultiply`'s product, whose threading is set
 /// process-wide (`MATMUL_NUM_THREADS`), so `threads` changes nothing here:
 /// f64 exists for gradient checks, not speed.
 ///
@@ -386,24 +442,30 @@ fn sgemm_fallback(c: MatMut<f32>, a: MatRef<f32>, b: MatRef<f32>, accumulate: bo
 /// );
 /// assert_eq!(c, [19.0, 22.0, 43.0, 50.0]);
 /// ```
-pub fn dgemm(c: MatMut<f64>, a: MatRef<f64>, b: MatRef<f64>, update: Update, threads: Threads) {
+pub fn dgemm(
+    c: MatMut<f64>,
+    a: MatRef<f64>,
+    b: MatRef<f64>,
+    update: Update<f64>,
+    threads: Threads,
+) {
     check_dims("dgemm", &c, &a, &b, update);
     let _ = threads;
     let (m, k, n) = (a.rows, a.cols, b.cols);
     if m == 0 || n == 0 {
         return;
     }
-    if k == 0 {
-        if update == Update::Overwrite {
-            c.data.fill(MaybeUninit::new(0.0));
-        }
-        return;
-    }
-    let beta = if update == Update::Accumulate {
+    let beta = if write_start(c.data, update) {
         1.0
     } else {
         0.0
     };
+    if k == 0 {
+        if beta == 0.0 {
+            c.data.fill(MaybeUninit::new(0.0));
+        }
+        return;
+    }
     // SAFETY: as in `sgemm_fallback` (β = 0 for an uninitialised C).
     unsafe {
         matrixmultiply::dgemm(
@@ -430,8 +492,8 @@ mod tests {
     use super::*;
 
     /// The portable fallback must agree with the dispatching entry point
-    /// (which takes the AVX-512 or AVX2 kernel on CPUs that have them), including for
-    /// transposed operands and accumulation.
+    /// (which takes the AVX-512 or AVX2 kernel on CPUs that have them),
+    /// including for transposed operands, accumulation and a bias.
     #[test]
     fn fallback_agrees_with_dispatch() {
         for (m, k, n) in [(1, 1, 1), (7, 13, 5), (65, 33, 129), (40, 300, 70)] {
@@ -441,13 +503,13 @@ mod tests {
             let b: Vec<f32> = (0..k * n)
                 .map(|i| ((i * 5 % 11) as f32 - 5.0) / 4.0)
                 .collect();
-            for accumulate in [false, true] {
+            let bias: Vec<f32> = (0..n).map(|j| j as f32 * 0.25 - 3.0).collect();
+            for update in [Update::Overwrite, Update::Accumulate, Update::Bias(&bias)] {
                 let mut c1: Vec<f32> = (0..m * n).map(|i| i as f32).collect();
                 let mut c2 = c1.clone();
                 // A read transposed (column-major), B row-major.
                 let at = MatRef::row_major(&a, k, m).t();
                 let b = MatRef::row_major(&b, k, n);
-                let update = Update::accumulate_if(accumulate);
                 sgemm(
                     MatMut::row_major(&mut c1, m, n),
                     at,
@@ -455,11 +517,11 @@ mod tests {
                     update,
                     Threads::Shared,
                 );
-                sgemm_fallback(MatMut::row_major(&mut c2, m, n), at, b, accumulate);
+                sgemm_fallback(MatMut::row_major(&mut c2, m, n), at, b, update);
                 for (x, y) in c1.iter().zip(&c2) {
                     assert!(
                         (x - y).abs() <= 1e-4 * (1.0 + y.abs()),
-                        "{m}x{k}x{n}: {x} vs {y}"
+                        "{m}x{k}x{n} {update:?}: {x} vs {y}"
                     );
                 }
             }

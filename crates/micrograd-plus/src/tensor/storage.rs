@@ -108,7 +108,13 @@ pub trait Element:
     /// on the calling thread only, for callers that share work out
     /// themselves (a convolution by image, a linear layer by rows). (f64's
     /// product never uses threads.)
-    fn gemm(c: MatMut<Self>, a: MatRef<Self>, b: MatRef<Self>, update: Update, threads: Threads);
+    fn gemm(
+        c: MatMut<Self>,
+        a: MatRef<Self>,
+        b: MatRef<Self>,
+        update: Update<Self>,
+        threads: Threads,
+    );
 }
 
 /// Both impls are the same but for the type, its tag and its gemm kernel.
@@ -149,7 +155,7 @@ macro_rules! impl_element {
                 c: MatMut<Self>,
                 a: MatRef<Self>,
                 b: MatRef<Self>,
-                update: Update,
+                update: Update<Self>,
                 threads: Threads,
             ) {
                 $gemm(c, a, b, update, threads)

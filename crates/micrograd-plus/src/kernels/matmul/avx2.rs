@@ -5,7 +5,7 @@
 
 use std::arch::x86_64::*;
 
-use super::blocked::{Microkernel, Tile, TileKernel};
+use super::blocked::{Microkernel, Onto, Tile, TileKernel};
 
 /// 6 rows × 2 vectors = 12 accumulator registers, plus 2 for the B row
 /// and 1 for a broadcast A value: 15 of the 16 YMM registers. That is
@@ -71,11 +71,7 @@ fn column_masks(cols: usize) -> (__m256i, __m256i) {
 #[target_feature(enable = "avx2,fma")]
 unsafe fn microkernel<const R: usize>(t: Tile) {
     let Tile {
-        c,
-        ldc,
-        cols,
-        load_c,
-        ..
+        c, ldc, cols, onto, ..
     } = t;
     // Start fetching the C tile now: it is needed only after the k loop and
     // its rows are a whole row of C apart. (Prefetches never fault.)
@@ -86,42 +82,66 @@ unsafe fn microkernel<const R: usize>(t: Tile) {
         _mm_prefetch::<_MM_HINT_ET0>(row.wrapping_add(63));
     }
     let full = cols == 16;
-    let (mask_lo, mask_hi) = column_masks(cols);
+    let masks = column_masks(cols);
     // SAFETY: as for this function.
     let (lo, hi) = unsafe {
         match (t.a_lane == 1, full) {
-            (true, true) => rank1_updates::<R, true, true>(t, (mask_lo, mask_hi)),
-            (false, true) => rank1_updates::<R, false, true>(t, (mask_lo, mask_hi)),
-            (_, false) => rank1_updates::<R, false, false>(t, (mask_lo, mask_hi)),
+            (true, true) => rank1_updates::<R, true, true>(t, masks),
+            (false, true) => rank1_updates::<R, false, true>(t, masks),
+            (_, false) => rank1_updates::<R, false, false>(t, masks),
         }
     };
 
+    // SAFETY (every load and store below): the first `cols` floats of a
+    // bias row and of row i < R of the C tile are in bounds, C's writable
+    // (our contract); all 16 are read or written when `full`, else the
+    // masks select them. C is read only for `Onto::C` (otherwise it may be
+    // uninitialised).
+    let bias = match onto {
+        Onto::Row(row) => Some(unsafe { load_cols(row, full, masks) }),
+        Onto::Nothing | Onto::C => None,
+    };
     for i in 0..R {
-        // SAFETY (every block of this loop): the first `cols` floats of row
-        // i < R of the C tile are writable (our contract): all 16 when
-        // `full`, else the masks select them; C is read only with `load_c`
-        // (otherwise it may be uninitialised).
         let row = unsafe { c.add(i * ldc) };
-        let row_hi = row.wrapping_add(8);
         let (mut x, mut y) = (lo[i], hi[i]);
-        if full {
-            if load_c {
-                x = _mm256_add_ps(x, unsafe { _mm256_loadu_ps(row) });
-                y = _mm256_add_ps(y, unsafe { _mm256_loadu_ps(row_hi) });
-            }
-            unsafe {
+        let addend = match onto {
+            Onto::C => Some(unsafe { load_cols(row, full, masks) }),
+            Onto::Row(_) => bias,
+            Onto::Nothing => None,
+        };
+        if let Some((u, v)) = addend {
+            x = _mm256_add_ps(x, u);
+            y = _mm256_add_ps(y, v);
+        }
+        let row_hi = row.wrapping_add(8);
+        unsafe {
+            if full {
                 _mm256_storeu_ps(row, x);
                 _mm256_storeu_ps(row_hi, y);
+            } else {
+                _mm256_maskstore_ps(row, masks.0, x);
+                _mm256_maskstore_ps(row_hi, masks.1, y);
             }
+        }
+    }
+}
+
+/// The first `cols` of 16 floats from `p`, as a low and a high vector:
+/// plain loads when `full`, else masked ones (the masks select `cols`).
+///
+/// # Safety
+/// AVX2 available; the floats the masks select (all 16 when `full`) are
+/// readable.
+#[inline]
+#[target_feature(enable = "avx2")]
+unsafe fn load_cols(p: *const f32, full: bool, (lo, hi): (__m256i, __m256i)) -> (__m256, __m256) {
+    let p_hi = p.wrapping_add(8);
+    // SAFETY: our contract.
+    unsafe {
+        if full {
+            (_mm256_loadu_ps(p), _mm256_loadu_ps(p_hi))
         } else {
-            if load_c {
-                x = _mm256_add_ps(x, unsafe { _mm256_maskload_ps(row, mask_lo) });
-                y = _mm256_add_ps(y, unsafe { _mm256_maskload_ps(row_hi, mask_hi) });
-            }
-            unsafe {
-                _mm256_maskstore_ps(row, mask_lo, x);
-                _mm256_maskstore_ps(row_hi, mask_hi, y);
-            }
+            (_mm256_maskload_ps(p, lo), _mm256_maskload_ps(p_hi, hi))
         }
     }
 }

@@ -4,7 +4,7 @@
 
 use std::arch::x86_64::*;
 
-use super::blocked::{Microkernel, Tile, TileKernel, PREFETCH_STEPS};
+use super::blocked::{Microkernel, Onto, Tile, TileKernel, PREFETCH_STEPS};
 
 /// 12 rows × 2 vectors = 24 accumulator registers, plus 2 for the B row
 /// and 1 for a broadcast A value, out of the 32 ZMM registers. (14 rows,
@@ -75,7 +75,7 @@ unsafe fn microkernel<const R: usize>(t: Tile) {
         c,
         ldc,
         cols,
-        load_c,
+        onto,
         ..
     } = t;
     // Start fetching the C tile now: it is needed only after the k loop, and
@@ -132,23 +132,36 @@ unsafe fn microkernel<const R: usize>(t: Tile) {
         b = b.wrapping_add(b_step);
     }
 
+    // SAFETY (every load and store below): the first `cols` floats of a
+    // bias row and of row i < R of the C tile are in bounds, C's writable
+    // (our contract), and the masks select exactly those (`+ 16` only when
+    // `cols > 16`); C is read only for `Onto::C` (otherwise it may be
+    // uninitialised).
+    let load = |p: *const f32| unsafe {
+        (
+            _mm512_maskz_loadu_ps(mask_lo, p),
+            _mm512_maskz_loadu_ps(mask_hi, p.wrapping_add(16)),
+        )
+    };
+    let bias = match onto {
+        Onto::Row(row) => Some(load(row)),
+        Onto::Nothing | Onto::C => None,
+    };
     for i in 0..R {
-        // SAFETY (every block of this loop): the first `cols` floats of row
-        // i < R of the C tile are writable (our contract) and the masks
-        // select exactly those (`row + 16` only when `cols > 16`); C is
-        // read only with `load_c` (otherwise it may be uninitialised).
         let row = unsafe { c.add(i * ldc) };
         let (mut x, mut y) = (lo[i], hi[i]);
-        if load_c {
-            x = _mm512_add_ps(x, unsafe { _mm512_maskz_loadu_ps(mask_lo, row) });
+        let addend = match onto {
+            Onto::C => Some(load(row)),
+            Onto::Row(_) => bias,
+            Onto::Nothing => None,
+        };
+        if let Some((u, v)) = addend {
+            x = _mm512_add_ps(x, u);
+            y = _mm512_add_ps(y, v);
         }
         unsafe { _mm512_mask_storeu_ps(row, mask_lo, x) };
         if mask_hi != 0 {
-            let row_hi = unsafe { row.add(16) };
-            if load_c {
-                y = _mm512_add_ps(y, unsafe { _mm512_maskz_loadu_ps(mask_hi, row_hi) });
-            }
-            unsafe { _mm512_mask_storeu_ps(row_hi, mask_hi, y) };
+            unsafe { _mm512_mask_storeu_ps(row.add(16), mask_hi, y) };
         }
     }
 }

@@ -12,7 +12,7 @@ use std::cell::Cell;
 use std::mem::MaybeUninit;
 
 use super::pack::{pack_a, pack_b};
-use super::MatRef;
+use super::{MatRef, Update};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
 
@@ -23,9 +23,8 @@ use std::sync::{Mutex, PoisonError};
 /// A value (i, p) is read at `a + i*a_lane + p*a_step` and the B row of
 /// step p at `b + p*b_step`, which covers packed panels and operands read
 /// in place (see [`Panels`]). Only the kernel's rows and `cols` columns of C are
-/// written (and of B read), so a ragged edge needs no padding; with
-/// `load_c` the tile is added to what C holds, otherwise it replaces it
-/// (and C is only stored to, never read: it may be uninitialised).
+/// written (and of B read), so a ragged edge needs no padding; the tile is
+/// added to what [`Onto`] says as it is stored.
 #[derive(Clone, Copy)]
 pub(super) struct Tile {
     pub kc: usize,
@@ -37,7 +36,20 @@ pub(super) struct Tile {
     pub c: *mut f32,
     pub ldc: usize,
     pub cols: usize,
-    pub load_c: bool,
+    pub onto: Onto,
+}
+
+/// What a tile of `A·B` is added to as it is stored into C.
+#[derive(Clone, Copy)]
+pub(super) enum Onto {
+    /// Nothing: the tile replaces C, which is only stored to, never read
+    /// (it may be uninitialised).
+    Nothing,
+    /// What C holds (a later k-slice, or an accumulating product).
+    C,
+    /// A bias row: the `cols` floats from this pointer, added to every row
+    /// of the tile (C is not read).
+    Row(*const f32),
 }
 
 /// A microkernel instance: computes one [`Tile`] (see
@@ -62,9 +74,9 @@ pub(super) trait Microkernel<const MR: usize, const NR: usize> {
     ///
     /// Calling the returned function is safe only if the CPU has the
     /// kernel's instruction set; `1 ≤ cols ≤ NR`, `kc ≥ 1`; every A value
-    /// (i < rows, p < kc), the first `cols` floats of every B row (p < kc)
-    /// and the first `cols` floats of `rows` rows of C, `ldc` apart, in
-    /// bounds (C writable).
+    /// (i < rows, p < kc), the first `cols` floats of every B row (p < kc),
+    /// of a bias row ([`Onto::Row`]) and of `rows` rows of C, `ldc` apart,
+    /// in bounds (C writable).
     fn tile_kernel(rows: usize) -> TileKernel;
 }
 
@@ -217,13 +229,14 @@ pub(super) fn threads_for<const MR: usize>(m: usize, k: usize, n: usize) -> usiz
 /// have no empty dim (every element their strides address is in bounds:
 /// [`MatRef`]'s constructors check that); `c.len() ≥ m*n`.
 ///
-/// Without `accumulate`, C may be uninitialised: its values are never read
-/// before this call has stored every one of its first `m*n` elements.
+/// Unless accumulating, C may be uninitialised: its values are never read
+/// before this call has stored every one of its first `m*n` elements. A
+/// bias ([`Update::Bias`]) has `n` values.
 pub(super) unsafe fn sgemm<K: Microkernel<MR, NR>, const MR: usize, const NR: usize>(
     a: MatRef<f32>,
     b: MatRef<f32>,
     c: &mut [MaybeUninit<f32>],
-    accumulate: bool,
+    update: Update<f32>,
     threads: usize,
 ) {
     let (m, k, n) = (a.rows, a.cols, b.cols);
@@ -260,11 +273,12 @@ pub(super) unsafe fn sgemm<K: Microkernel<MR, NR>, const MR: usize, const NR: us
             // Loop 4: the shared dimension, one KC-deep slice at a time.
             for pc in (0..k).step_by(K::KC) {
                 let kc = K::KC.min(k - pc);
-                // The first slice overwrites C unless we accumulate; every
-                // later slice adds to what the previous ones left. So an
-                // uninitialised C is read only after the first slice (whose
-                // row blocks and tiles cover all m × n elements) stored it.
-                let load_c = accumulate || pc > 0;
+                // The first slice replaces C (adding the bias, if any)
+                // unless we accumulate; every later slice adds to what the
+                // previous ones left. So an uninitialised C is read only
+                // after the first slice (whose row blocks and tiles cover
+                // all m × n elements) stored it.
+                let start = if pc > 0 { Update::Accumulate } else { update };
 
                 let b_panels = if direct_b {
                     Panels {
@@ -315,7 +329,7 @@ pub(super) unsafe fn sgemm<K: Microkernel<MR, NR>, const MR: usize, const NR: us
                         };
                         unsafe {
                             macro_kernel::<K, MR, NR>(
-                                mc, nc, kc, a_panels, b_panels, c_rows, n, jc, load_c,
+                                mc, nc, kc, a_panels, b_panels, c_rows, n, jc, start,
                             )
                         };
                         return;
@@ -331,7 +345,7 @@ pub(super) unsafe fn sgemm<K: Microkernel<MR, NR>, const MR: usize, const NR: us
                         };
                         unsafe {
                             macro_kernel::<K, MR, NR>(
-                                mc, nc, kc, a_panels, b_panels, c_rows, n, jc, load_c,
+                                mc, nc, kc, a_panels, b_panels, c_rows, n, jc, start,
                             )
                         };
                     });
@@ -494,8 +508,9 @@ fn row_blocks<K: Microkernel<MR, NR>, const MR: usize, const NR: usize>(
 /// of B, one `MR × NR` tile of C at a time. `c` holds rows `ic .. ic + mc`
 /// of C (row stride `ldc`) and the tile columns start at `jc`.
 ///
-/// Without `load_c` the tiles store all `mc` rows × columns `jc .. jc + nc`
-/// of `c` without reading them, which may then be uninitialised.
+/// Unless `update` accumulates, the tiles store all `mc` rows × columns
+/// `jc .. jc + nc` of `c` without reading them, which may then be
+/// uninitialised.
 ///
 /// # Safety
 /// The CPU has `K`'s instruction set. (Every index is asserted.)
@@ -509,7 +524,7 @@ unsafe fn macro_kernel<K: Microkernel<MR, NR>, const MR: usize, const NR: usize>
     c: &mut [MaybeUninit<f32>],
     ldc: usize,
     jc: usize,
-    load_c: bool,
+    update: Update<f32>,
 ) {
     // These checks make every pointer below provably in bounds.
     assert!(mc >= 1 && nc >= 1 && kc >= 1);
@@ -517,6 +532,9 @@ unsafe fn macro_kernel<K: Microkernel<MR, NR>, const MR: usize, const NR: usize>
     b.assert_covers(nc, NR, kc);
     assert!(b.lane == 1);
     assert!(c.len() >= (mc - 1) * ldc + jc + nc);
+    if let Update::Bias(row) = update {
+        assert!(row.len() >= jc + nc);
+    }
 
     // The row count of every tile but a ragged last one is MR: pick both
     // kernel instances once.
@@ -530,9 +548,15 @@ unsafe fn macro_kernel<K: Microkernel<MR, NR>, const MR: usize, const NR: usize>
         for (it, ir) in (0..mc).step_by(MR).enumerate() {
             let rows = MR.min(mc - ir);
             let kernel = if rows == MR { full } else { last };
-            // SAFETY: the asserts above put tile `it` of A, B's panel and
-            // the tile's `rows` rows × `cols` columns of C (ending by
-            // `(mc - 1) * ldc + jc + nc`) inside their slices; `1 ≤ rows ≤
+            let onto = match update {
+                Update::Overwrite => Onto::Nothing,
+                Update::Accumulate => Onto::C,
+                // SAFETY: `jc + jr < jc + nc ≤ row.len()` (asserted).
+                Update::Bias(row) => Onto::Row(unsafe { row.as_ptr().add(jc + jr) }),
+            };
+            // SAFETY: the asserts above put tile `it` of A, B's panel, the
+            // bias row's columns and the tile's `rows` rows × `cols` columns
+            // of C (ending by `(mc - 1) * ldc + jc + nc`) inside their slices; `1 ≤ rows ≤
             // MR`, `1 ≤ cols ≤ NR`, `kc ≥ 1`; the CPU has `K`'s instruction
             // set (our caller's contract).
             unsafe {
@@ -546,7 +570,7 @@ unsafe fn macro_kernel<K: Microkernel<MR, NR>, const MR: usize, const NR: usize>
                     c: c.as_mut_ptr().cast::<f32>().add(ir * ldc + jc + jr),
                     ldc,
                     cols: NR.min(nc - jr),
-                    load_c,
+                    onto,
                 })
             };
         }
