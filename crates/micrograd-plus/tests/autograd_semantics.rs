@@ -191,6 +191,59 @@ fn a_tensor_used_twice_gets_the_sum_of_both_paths() {
     assert_eq!(grad_of(&w2), vec![7.0]);
 }
 
+/// Add hands its output's gradient to both operands without a copy (and
+/// subtraction to its first). Every gradient must still be a buffer of its
+/// own: editing one in place, or accumulating into it, changes no other.
+#[test]
+fn gradients_an_add_passes_on_stay_independent() {
+    let seed = t64([1.0, -2.0, 3.0]);
+    let (a, b) = (
+        t64([0.5, 1.5, -1.0]).requires_grad(true),
+        t64([2.0, 0.0, 4.0]).requires_grad(true),
+    );
+    let z = a.add(&b).unwrap();
+    z.retain_grad();
+    z.backward_retain_graph(Some(&seed)).unwrap();
+    for t in [&a, &b, &z] {
+        assert_eq!(grad_of(t), vec![1.0, -2.0, 3.0]);
+    }
+    // An optimizer-style edit of one gradient in place.
+    a.grad()
+        .unwrap()
+        .update::<f64, _>(|v| v.iter_mut().for_each(|x| *x *= 10.0))
+        .unwrap();
+    assert_eq!(grad_of(&a), vec![10.0, -20.0, 30.0]);
+    assert_eq!(grad_of(&b), vec![1.0, -2.0, 3.0]);
+    assert_eq!(grad_of(&z), vec![1.0, -2.0, 3.0]);
+    assert_eq!(seed.to_vec::<f64>(), vec![1.0, -2.0, 3.0]);
+    // A second backward adds into each gradient once.
+    z.backward_with(&seed).unwrap();
+    assert_eq!(grad_of(&a), vec![11.0, -22.0, 33.0]);
+    assert_eq!(grad_of(&b), vec![2.0, -4.0, 6.0]);
+    assert_eq!(grad_of(&z), vec![2.0, -4.0, 6.0]);
+
+    // a - b: a gets the gradient itself, b its negation.
+    let (a, b) = (
+        t64([1.0, 2.0]).requires_grad(true),
+        t64([3.0, 5.0]).requires_grad(true),
+    );
+    a.sub(&b).unwrap().backward_with(&t64([4.0, -1.0])).unwrap();
+    assert_eq!(grad_of(&a), vec![4.0, -1.0]);
+    assert_eq!(grad_of(&b), vec![-4.0, 1.0]);
+
+    // A residual block, h = x + f(x), twice in a row, and x + x: the paths
+    // through the shared gradients still sum.
+    let x = t64([0.5, -1.0]).requires_grad(true);
+    let h = x.add(&(&x * 3.0)).unwrap();
+    let out = h.add(&(&h * 2.0)).unwrap().add(&x).unwrap();
+    out.sum().backward().unwrap();
+    // out = 3h + x = 12x + x.
+    assert_eq!(grad_of(&x), vec![13.0, 13.0]);
+    let y = t64([2.0]).requires_grad(true);
+    y.add(&y).unwrap().sum().backward().unwrap();
+    assert_eq!(grad_of(&y), vec![2.0]);
+}
+
 #[test]
 fn a_broadcast_operand_gets_a_gradient_of_its_own_shape() {
     let a = Tensor::new([[1.0f64, 2.0, 3.0], [4.0, 5.0, 6.0]])

@@ -99,6 +99,11 @@ pub trait BinaryFn: Copy + Send + Sync + 'static {
     fn gate(&self) -> bool {
         false
     }
+    /// Which operands' partial derivative is exactly 1 everywhere (`a` and
+    /// `b` of an add, `a` of a subtraction): with no broadcasting, such an
+    /// operand's gradient is the output's gradient itself, handed on
+    /// without a copy (`g · 1 = g`, bit for bit).
+    const PASSES_GRAD: [bool; 2] = [false, false];
     /// The chain rule for `a`: `g · ∂y/∂a`.
     #[inline(always)]
     fn grad_a<T: Element>(&self, g: T, a: T, b: T, y: T) -> T {
