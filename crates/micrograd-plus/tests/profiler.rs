@@ -57,6 +57,23 @@ fn counts_every_op_of_a_known_graph_forward_and_backward() {
         .all(|r| r.flops.is_none() || r.name.contains("linear")));
 }
 
+/// A gradient an op passes on as it is (add's, subtraction's first) is not
+/// counted as allocated: only the buffers a backward rule made are.
+#[test]
+fn a_gradient_passed_on_is_not_counted_as_allocated() {
+    let x = Tensor::randn(&[6, 5], 1).requires_grad(true);
+    let y = Tensor::randn(&[6, 5], 2).requires_grad(true);
+    let p = profiler::enable().unwrap();
+    let out = &(&x + &y) - &y;
+    out.backward_with(&Tensor::ones(&[6, 5])).unwrap();
+    let rows = p.finish().key_averages();
+    assert_eq!(row(&rows, "add", Pass::Backward).bytes, 0);
+    // Subtraction computes -g for y: one f32 buffer of 30 values.
+    assert_eq!(row(&rows, "sub", Pass::Backward).bytes, 30 * 4);
+    assert_eq!(y.grad().unwrap().to_vec::<f32>(), vec![0.0; 30]);
+    assert_eq!(x.grad().unwrap().to_vec::<f32>(), vec![1.0; 30]);
+}
+
 #[test]
 fn a_scope_total_is_its_self_time_plus_what_ran_inside() {
     let report = mlp_report();

@@ -421,7 +421,7 @@ impl Tensor {
             let span = profiling.then(|| crate::profiler::begin_backward(node.op));
             let input_grads = (node.backward)(&g, &node.inputs, &t)?;
             if let Some(span) = span {
-                end_backward_span(span, node, &t, &input_grads);
+                end_backward_span(span, node, &t, &g, &input_grads);
             }
             if anomaly {
                 super::anomaly::check_backward(node.op, &node.inputs, &t, &g, &input_grads)?;
@@ -516,12 +516,15 @@ fn forward_hooks(
     }
 }
 
-/// Hands the profiler what the backward rule of `node` (output `out`)
-/// did: the shapes it saw, which inputs got a gradient, and their bytes.
+/// Hands the profiler what the backward rule of `node` (output `out`,
+/// gradient `upstream`) did: the shapes it saw, which inputs got a
+/// gradient, and the bytes of those it allocated (not of `upstream` passed
+/// on as it is, as add does).
 fn end_backward_span(
     span: crate::profiler::BackwardSpan,
     node: &Node,
     out: &Tensor,
+    upstream: &Tensor,
     grads: &[Option<Tensor>],
 ) {
     let shapes: Vec<&[usize]> = node.inputs.iter().map(Tensor::shape).collect();
@@ -529,6 +532,7 @@ fn end_backward_span(
     let bytes = grads
         .iter()
         .flatten()
+        .filter(|g| g.id() != upstream.id())
         .map(|g| g.numel() * g.dtype().itemsize())
         .sum();
     span.end(&shapes, out.shape(), &wants, bytes);
