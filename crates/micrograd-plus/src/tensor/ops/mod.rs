@@ -28,7 +28,7 @@
 //! | [`heads`] | split_heads, merge_heads (`(B, T, H·d) ↔ (B, H, T, d)`) |
 //! | [`layer_norm`] | layer_norm (fused) |
 //!
-//! [`record`] is where the fused ops (linear, matmul, attention, layer_norm,
+//! `record` is where the fused ops (linear, matmul, attention, layer_norm,
 //! batch_norm, the convolutions) meet the graph: dtype promotion, locking,
 //! dtype dispatch and gradient shapes, written once.
 
