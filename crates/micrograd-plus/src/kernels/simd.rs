@@ -33,6 +33,35 @@ pub fn wide<R>(f: impl FnOnce() -> R) -> R {
     f()
 }
 
+/// [`wide`] for loops that can use fused multiply-adds: `f` is told whether
+/// the copy it runs in has them, `true` in the AVX-512 and AVX2+FMA copies
+/// (and on aarch64, where every CPU has them), `false` in the portable x86
+/// one. The flag is a constant in each copy, so a `mul_add` behind it
+/// becomes one instruction where the CPU has it and is never the slow
+/// library call that stands in for it where it has not.
+///
+/// ```
+/// let mut v = vec![1.5f32; 100];
+/// micrograd_plus::kernels::simd::wide_fused(|fused| {
+///     v.iter_mut().for_each(|x| *x = if fused { x.mul_add(2.0, 1.0) } else { *x * 2.0 + 1.0 })
+/// });
+/// assert_eq!(v[99], 4.0);
+/// ```
+#[inline(always)]
+pub fn wide_fused<R>(f: impl FnOnce(bool) -> R) -> R {
+    #[cfg(target_arch = "x86_64")]
+    {
+        match super::isa::isa() {
+            // SAFETY: the CPU supports the set: `isa` never exceeds what it detects.
+            super::isa::Isa::Avx512 => return unsafe { avx512(|| f(true)) },
+            // SAFETY: as above.
+            super::isa::Isa::Avx2 => return unsafe { avx2(|| f(true)) },
+            super::isa::Isa::Portable => {}
+        }
+    }
+    f(cfg!(target_arch = "aarch64"))
+}
+
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,fma")]
 unsafe fn avx512<R>(f: impl FnOnce() -> R) -> R {

@@ -95,10 +95,21 @@ pub trait Element:
     /// The complementary error function `1 − erf(x)`, accurate in the tail.
     /// f32's is the branch-free [`crate::kernels::math::erfc_f32`], so loops
     /// over it vectorise; f64's is libm's, exact for gradient checks.
-    fn erfc(self) -> Self;
+    #[inline(always)]
+    fn erfc(self) -> Self {
+        self.erfc_with(false)
+    }
+    /// [`Element::erfc`], with fused multiply-adds when `fused` (the flag
+    /// [`crate::kernels::simd::wide_fused`] hands a loop; f64 ignores it).
+    fn erfc_with(self, fused: bool) -> Self;
     /// `e^x`; f32's is the branch-free [`crate::kernels::math::exp_f32`]
     /// (within 2 ulp), so loops over it vectorise; f64's is the standard one.
-    fn exp_fast(self) -> Self;
+    #[inline(always)]
+    fn exp_fast(self) -> Self {
+        self.exp_fast_with(false)
+    }
+    /// [`Element::exp_fast`], with fused multiply-adds when `fused`.
+    fn exp_fast_with(self, fused: bool) -> Self;
     /// Borrows the buffer if the storage holds this type.
     fn slice(s: &Storage) -> Option<&[Self]>;
     /// Mutably borrows the buffer if the storage holds this type.
@@ -119,7 +130,7 @@ pub trait Element:
 
 /// Both impls are the same but for the type, its tag and its gemm kernel.
 macro_rules! impl_element {
-    ($T:ty, $Variant:ident, $gemm:path, $erfc:path, $exp:path) => {
+    ($T:ty, $Variant:ident, $gemm:path, $erfc:expr, $exp:expr) => {
         impl Element for $T {
             const DTYPE: DType = DType::$Variant;
             fn of(v: f64) -> Self {
@@ -129,12 +140,12 @@ macro_rules! impl_element {
                 self as f64
             }
             #[inline(always)]
-            fn erfc(self) -> Self {
-                $erfc(self)
+            fn erfc_with(self, fused: bool) -> Self {
+                ($erfc)(self, fused)
             }
             #[inline(always)]
-            fn exp_fast(self) -> Self {
-                $exp(self)
+            fn exp_fast_with(self, fused: bool) -> Self {
+                ($exp)(self, fused)
             }
             fn into_storage(v: Vec<Self>) -> Storage {
                 Storage::$Variant(v)
@@ -167,15 +178,15 @@ impl_element!(
     f32,
     F32,
     crate::kernels::matmul::sgemm,
-    crate::kernels::math::erfc_f32,
-    crate::kernels::math::exp_f32
+    crate::kernels::math::erfc_f32_with,
+    crate::kernels::math::exp_f32_with
 );
 impl_element!(
     f64,
     F64,
     crate::kernels::matmul::dgemm,
-    libm::erfc,
-    f64::exp
+    |x: f64, _fused: bool| libm::erfc(x),
+    |x: f64, _fused: bool| x.exp()
 );
 
 /// The elements of a tensor, contiguous and row-major.

@@ -75,6 +75,20 @@ pub trait UnaryFn: Copy + Send + Sync + 'static {
     fn f<T: Element>(&self, x: T) -> T;
     /// dy/dx at x, given y = f(x) too (cheaper for exp, tanh, sigmoid).
     fn df<T: Element>(&self, x: T, y: T) -> T;
+    /// [`UnaryFn::f`] in a loop that may use fused multiply-adds (`fused`,
+    /// see [`crate::kernels::simd::wide_fused`]); the same values up to
+    /// rounding. Ops built on polynomials (GELU) override it.
+    #[inline(always)]
+    fn f_fused<T: Element>(&self, x: T, fused: bool) -> T {
+        let _ = fused;
+        self.f(x)
+    }
+    /// [`UnaryFn::df`] in a loop that may use fused multiply-adds.
+    #[inline(always)]
+    fn df_fused<T: Element>(&self, x: T, y: T, fused: bool) -> T {
+        let _ = fused;
+        self.df(x, y)
+    }
     /// Whether the backward *selects* rather than multiplies where the
     /// derivative is 0 (a gate: relu, clamp, `x^0`), as PyTorch's
     /// `where(mask, grad, 0)` does: an infinite or NaN upstream gradient then
@@ -148,6 +162,19 @@ fn zip_fill<T: Element, const K: usize>(
     inputs: [&[T]; K],
     f: impl Fn([T; K]) -> T + Sync + Send + Copy,
 ) -> Vec<T> {
+    zip_fill_fused(
+        inputs,
+        #[inline(always)]
+        move |x, _| f(x),
+    )
+}
+
+/// [`zip_fill`] for an `f` that may use fused multiply-adds: it gets the
+/// flag [`crate::kernels::simd::wide_fused`] hands each compiled copy.
+fn zip_fill_fused<T: Element, const K: usize>(
+    inputs: [&[T]; K],
+    f: impl Fn([T; K], bool) -> T + Sync + Send + Copy,
+) -> Vec<T> {
     let n = inputs.first().map_or(0, |s| s.len());
     debug_assert!(inputs.iter().all(|s| s.len() == n));
     // Every element is written below, so the buffer is not zeroed first
@@ -155,9 +182,9 @@ fn zip_fill<T: Element, const K: usize>(
     let mut out = Vec::with_capacity(n);
     let run = |start: usize, chunk: &mut [MaybeUninit<T>]| {
         let ins = inputs.map(|s| &s[start..start + chunk.len()]);
-        crate::kernels::simd::wide(
+        crate::kernels::simd::wide_fused(
             #[inline(always)]
-            || fill_chunk(ins, chunk, f),
+            |fused| fill_chunk(ins, chunk, move |x| f(x, fused)),
         )
     };
     let spare = &mut out.spare_capacity_mut()[..n];
@@ -199,10 +226,10 @@ fn fill_chunk<T: Copy, const K: usize>(
 /// Applies `op.f` to every element.
 pub(crate) fn map<F: UnaryFn>(x: &Storage, op: &F) -> Storage {
     let op = *op;
-    with_slice!(x, |v: T| T::into_storage(zip_fill(
+    with_slice!(x, |v: T| T::into_storage(zip_fill_fused(
         [v],
         #[inline(always)]
-        move |[x]| op.f(x)
+        move |[x], fused| op.f_fused(x, fused)
     )))
 }
 
@@ -227,10 +254,10 @@ pub(crate) fn chain_unary<F: UnaryFn>(g: &Storage, x: &Storage, y: &Storage, op:
             T::slice(x).expect("same dtype"),
             T::slice(y).expect("same dtype"),
         );
-        T::into_storage(zip_fill(
+        T::into_storage(zip_fill_fused(
             [g, x, y],
             #[inline(always)]
-            move |[g, x, y]| chain(g, op.df(x, y), gate),
+            move |[g, x, y], fused| chain(g, op.df_fused(x, y, fused), gate),
         ))
     })
 }
