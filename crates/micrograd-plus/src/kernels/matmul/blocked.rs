@@ -545,15 +545,16 @@ unsafe fn macro_kernel<K: Microkernel<MR, NR>, const MR: usize, const NR: usize>
     for (jt, jr) in (0..nc).step_by(NR).enumerate() {
         // SAFETY: tile `jt` of B starts inside `b.data` (`assert_covers`).
         let b_panel = unsafe { b.data.as_ptr().add(b.offset + jt * b.tile_stride) };
+        // What this panel's tiles are added to: the same for every A panel.
+        let onto = match update {
+            Update::Overwrite => Onto::Nothing,
+            Update::Accumulate => Onto::C,
+            // SAFETY: `jc + jr < jc + nc ≤ row.len()` (asserted).
+            Update::Bias(row) => Onto::Row(unsafe { row.as_ptr().add(jc + jr) }),
+        };
         for (it, ir) in (0..mc).step_by(MR).enumerate() {
             let rows = MR.min(mc - ir);
             let kernel = if rows == MR { full } else { last };
-            let onto = match update {
-                Update::Overwrite => Onto::Nothing,
-                Update::Accumulate => Onto::C,
-                // SAFETY: `jc + jr < jc + nc ≤ row.len()` (asserted).
-                Update::Bias(row) => Onto::Row(unsafe { row.as_ptr().add(jc + jr) }),
-            };
             // SAFETY: the asserts above put tile `it` of A, B's panel, the
             // bias row's columns and the tile's `rows` rows × `cols` columns
             // of C (ending by `(mc - 1) * ldc + jc + nc`) inside their slices; `1 ≤ rows ≤
