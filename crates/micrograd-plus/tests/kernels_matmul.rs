@@ -199,7 +199,8 @@ fn sgemm_serial_matches_naive() {
 /// (KC = 1024, NC = 1024, MC = 132), where packing, the blocking loops, the
 /// accumulation across k-slices and (for `sgemm`) threading are exercised;
 /// B with short rows (n <= 256) is read in place at any depth when threads
-/// share C or one row block covers it (the first three, and MNIST's layer).
+/// share C or one row block covers it (the first three, and MNIST's layer),
+/// and a shallow B of any width under one row block (the last two).
 const BIG_SHAPES: &[(usize, usize, usize)] = &[
     (257, 513, 97),
     (64, 784, 256),
@@ -208,6 +209,8 @@ const BIG_SHAPES: &[(usize, usize, usize)] = &[
     (37, 1030, 45),
     (400, 260, 33),
     (270, 20, 2100),
+    (16, 9, 676),
+    (50, 64, 1030),
 ];
 
 #[test]
