@@ -288,20 +288,39 @@ fn im2col_rows<T: Copy + Default>(
 }
 
 /// `dst.copy_from_slice(&src[..dst.len()])` for the short runs of im2col
-/// (an image row, 32 values on CIFAR-10): fixed-size pieces compile to
-/// inline vector moves, where a `memcpy` call per run cost more than the copy.
+/// (an image row: 32 values on CIFAR-10, 11 on MNIST's second layer):
+/// fixed-size pieces compile to inline vector moves, where a `memcpy` call
+/// per run cost more than the copy. A run of at least 8 goes in pieces of
+/// 8, the last one overlapping the one before it, and one of 4 to 7 in two
+/// overlapping pieces of 4, so no value is left to a scalar loop. (Im2col
+/// of one image, AVX2: MNIST's second layer, runs of 11, 6.5-6.6 →
+/// 4.3-4.7 µs; CIFAR-10's 32-channel layer, runs of 32, 51-52 → 41-44.)
 #[inline(always)]
 fn copy_run<T: Copy>(dst: &mut [T], src: &[T]) {
-    let src = &src[..dst.len()];
-    let mut d = dst.chunks_exact_mut(8);
-    let mut s = src.chunks_exact(8);
-    for (d, s) in (&mut d).zip(&mut s) {
-        let s: &[T; 8] = s.try_into().expect("chunks of 8");
-        d.copy_from_slice(s);
+    let n = dst.len();
+    let src = &src[..n];
+    match n {
+        8.. => {
+            let mut at = 0;
+            while at + 8 < n {
+                copy_piece::<T, 8>(dst, src, at);
+                at += 8;
+            }
+            copy_piece::<T, 8>(dst, src, n - 8);
+        }
+        4.. => {
+            copy_piece::<T, 4>(dst, src, 0);
+            copy_piece::<T, 4>(dst, src, n - 4);
+        }
+        _ => dst.copy_from_slice(src),
     }
-    for (d, s) in d.into_remainder().iter_mut().zip(s.remainder()) {
-        *d = *s;
-    }
+}
+
+/// Copies `src[at..at + N]` to `dst[at..at + N]`, `N` known at compile time.
+#[inline(always)]
+fn copy_piece<T: Copy, const N: usize>(dst: &mut [T], src: &[T], at: usize) {
+    let piece: &[T; N] = src[at..at + N].try_into().expect("a piece of N");
+    dst[at..at + N].copy_from_slice(piece);
 }
 
 /// The adjoint of [`im2col`]: adds every entry of `col` into the image pixel
@@ -387,6 +406,9 @@ mod tests {
             (7, 5, (2, 3), (1, 2), (2, 1), (2, 1)),
             (4, 4, (1, 1), (3, 3), (1, 1), (1, 1)),
             (6, 7, (3, 2), (2, 3), (2, 2), (2, 3)),
+            // Runs of 11 and 17: whole pieces of 8 and an overlapping last.
+            (4, 13, (1, 3), (1, 1), (0, 0), (1, 1)),
+            (3, 19, (2, 3), (1, 1), (1, 0), (1, 1)),
         ] {
             let eff = |n: usize, k: usize, s: usize, p: usize, d: usize| {
                 (n + 2 * p - d * (k - 1) - 1) / s + 1
