@@ -60,9 +60,17 @@ impl Mask {
 
     /// Turns row `i` of batch entry `b`'s scores into probabilities: keys
     /// past the causal limit get 0, explicitly masked ones −∞ before the
-    /// softmax (so 0 after it).
+    /// softmax (so 0 after it). `fused`: see [`softmax_row_in_place`].
     #[inline(always)]
-    fn softmax_row<T: Element>(&self, dims: &Dims, b: usize, i: usize, row: &mut [T], scale: T) {
+    fn softmax_row<T: Element>(
+        &self,
+        dims: &Dims,
+        b: usize,
+        i: usize,
+        row: &mut [T],
+        scale: T,
+        fused: bool,
+    ) {
         let (seen, hidden) = row.split_at_mut(self.visible(dims, i));
         hidden.fill(T::zero());
         if let Some(m) = &self.allowed {
@@ -73,7 +81,7 @@ impl Mask {
                 }
             }
         }
-        softmax_row_in_place(seen, scale);
+        softmax_row_in_place(seen, scale, fused);
     }
 }
 
@@ -116,11 +124,11 @@ fn forward<T: Element>(
             );
             // SAFETY: the overwrite stored all `tq·tk` elements of `p`.
             let p = unsafe { p.assume_init_mut() };
-            simd::wide(
+            simd::wide_fused(
                 #[inline(always)]
-                || {
+                |fused| {
                     for (i, row) in p.chunks_exact_mut(tk).enumerate() {
-                        mask.softmax_row(&dims, b, i, row, scale);
+                        mask.softmax_row(&dims, b, i, row, scale, fused);
                     }
                 },
             );

@@ -9,7 +9,7 @@
 
 use super::record::{record, Fused, Operands, Scalar};
 use crate::kernels::simd;
-use crate::tensor::shape::{fold_slice, normalize_dim, sum_slice};
+use crate::tensor::shape::{fold_slice, normalize_dim, sum_slice, zip_sum};
 use crate::tensor::{Element, Tensor};
 use crate::{Error, Result};
 
@@ -47,14 +47,14 @@ fn softmax_forward<T: Element>(
     let mut y = vec![T::zero(); x.len()];
     if inner == 1 && len > 0 {
         // Contiguous rows (the usual last-dim softmax): plain slice loops
-        // that vectorise.
-        simd::wide(
+        // that vectorise, with exp's polynomial fused where the CPU can.
+        simd::wide_fused(
             #[inline(always)]
-            || {
+            |fused| {
                 for (xr, yr) in x.chunks_exact(len).zip(y.chunks_exact_mut(len)) {
                     let m = fold_slice(xr, T::neg_infinity(), &T::max);
                     for (o, &v) in yr.iter_mut().zip(xr) {
-                        *o = (v - m).exp_fast();
+                        *o = (v - m).exp_fast_with(fused);
                     }
                     let sum = sum_slice(yr);
                     if log {
@@ -92,16 +92,17 @@ fn softmax_forward<T: Element>(
 
 /// Softmax of `scale · row` in place, for one contiguous row with
 /// `scale > 0`; entries of −∞ (masked) get probability 0, and a row with
-/// nothing but −∞ becomes all zeros. Vectorises inside [`simd::wide`].
+/// nothing but −∞ becomes all zeros. Vectorises inside
+/// [`simd::wide_fused`], whose flag `fused` is.
 #[inline(always)]
-pub(crate) fn softmax_row_in_place<T: Element>(row: &mut [T], scale: T) {
+pub(crate) fn softmax_row_in_place<T: Element>(row: &mut [T], scale: T, fused: bool) {
     let max = fold_slice(row, T::neg_infinity(), &T::max);
     if max == T::neg_infinity() {
         row.fill(T::zero());
         return;
     }
     for v in row.iter_mut() {
-        *v = ((*v - max) * scale).exp_fast();
+        *v = ((*v - max) * scale).exp_fast_with(fused);
     }
     let inv = T::one() / sum_slice(row);
     row.iter_mut().for_each(|v| *v = *v * inv);
@@ -115,6 +116,32 @@ fn softmax_backward<T: Element>(
 ) -> Vec<T> {
     let (outer, len, inner) = dims;
     let mut dx = vec![T::zero(); g.len()];
+    if inner == 1 && len > 0 {
+        // Contiguous rows, as in the forward. (The loss's log-softmax over
+        // the GPT's 2048 × 65 logits, AVX2: 440-447 → 123-132 µs a backward;
+        // the strided loop below called the scalar `exp` per element.)
+        simd::wide_fused(
+            #[inline(always)]
+            |fused| {
+                let rows = g.chunks_exact(len).zip(y.chunks_exact(len));
+                for ((gr, yr), dr) in rows.zip(dx.chunks_exact_mut(len)) {
+                    let row = dr.iter_mut().zip(gr).zip(yr);
+                    if log {
+                        let sum_g = sum_slice(gr);
+                        for ((d, &gv), &yv) in row {
+                            *d = gv - yv.exp_fast_with(fused) * sum_g;
+                        }
+                    } else {
+                        let dot = zip_sum(gr, yr, |a, b| a * b);
+                        for ((d, &gv), &yv) in row {
+                            *d = yv * (gv - dot);
+                        }
+                    }
+                }
+            },
+        );
+        return dx;
+    }
     for_each_line(outer, len, inner, |base, stride| {
         let at = |j: usize| base + j * stride;
         if log {
