@@ -113,7 +113,7 @@ pub(super) const SMALL: usize = 256;
 /// rows a whole page apart every row of a panel falls into the same L1
 /// set, and packing won: 32 × 27 · 27 × 1024, 22.5-23.6 packed against
 /// 23.7-25.7 in place.
-pub(super) const SHALLOW_B: usize = 64;
+const SHALLOW_B: usize = 64;
 /// Floats in a 4 KiB page (see [`SHALLOW_B`]).
 const PAGE_FLOATS: usize = 1024;
 /// Longest lines (in floats) of an A of any size that is still read in

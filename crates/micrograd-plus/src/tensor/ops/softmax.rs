@@ -93,7 +93,7 @@ fn softmax_forward<T: Element>(
 /// Softmax of `scale · row` in place, for one contiguous row with
 /// `scale > 0`; entries of −∞ (masked) get probability 0, and a row with
 /// nothing but −∞ becomes all zeros. Vectorises inside
-/// [`simd::wide_fused`], whose flag `fused` is.
+/// [`simd::wide_fused`]; `fused` is the flag it hands the calling loop.
 #[inline(always)]
 pub(crate) fn softmax_row_in_place<T: Element>(row: &mut [T], scale: T, fused: bool) {
     let max = fold_slice(row, T::neg_infinity(), &T::max);
