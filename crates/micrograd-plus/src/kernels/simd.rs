@@ -20,17 +20,11 @@
 /// ```
 #[inline(always)]
 pub fn wide<R>(f: impl FnOnce() -> R) -> R {
-    #[cfg(target_arch = "x86_64")]
-    {
-        match super::isa::isa() {
-            // SAFETY: the CPU supports the set: `isa` never exceeds what it detects.
-            super::isa::Isa::Avx512 => return unsafe { avx512(f) },
-            // SAFETY: as above.
-            super::isa::Isa::Avx2 => return unsafe { avx2(f) },
-            super::isa::Isa::Portable => {}
-        }
-    }
-    f()
+    // The same copies; `f` just has no use for the flag.
+    wide_fused(
+        #[inline(always)]
+        |_| f(),
+    )
 }
 
 /// [`wide`] for loops that can use fused multiply-adds: `f` is told whether

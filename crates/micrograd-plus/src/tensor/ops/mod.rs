@@ -77,7 +77,8 @@ pub trait UnaryFn: Copy + Send + Sync + 'static {
     fn df<T: Element>(&self, x: T, y: T) -> T;
     /// [`UnaryFn::f`] in a loop that may use fused multiply-adds (`fused`,
     /// see [`crate::kernels::simd::wide_fused`]); the same values up to
-    /// rounding. Ops built on polynomials (GELU) override it.
+    /// rounding. `unary_op!` defines every op through this form (GELU's
+    /// polynomials use the flag); the default is for ops written by hand.
     #[inline(always)]
     fn f_fused<T: Element>(&self, x: T, fused: bool) -> T {
         let _ = fused;

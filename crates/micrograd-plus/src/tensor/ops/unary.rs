@@ -25,6 +25,11 @@ pub(crate) fn unary<F: UnaryFn>(x: &Tensor, op: F) -> Tensor {
 /// documented `Tensor` method.
 macro_rules! unary_op {
     ($(#[$doc:meta])* $method:ident, $Op:ident, $name:literal, |$x:ident| $f:expr, |$dx:ident, $dy:ident| $df:expr $(, gate = $gate:literal)?) => {
+        unary_op!($(#[$doc])* $method, $Op, $name, fused |$x, _fused| $f, |$dx, $dy, _fused| $df $(, gate = $gate)?);
+    };
+    // An op whose `f` and `df` take the fused-multiply-add flag
+    // (`UnaryFn::f_fused`); their plain forms pass `false`.
+    ($(#[$doc:meta])* $method:ident, $Op:ident, $name:literal, fused |$x:ident, $xf:ident| $f:expr, |$dx:ident, $dy:ident, $df_fused:ident| $df:expr $(, gate = $gate:literal)?) => {
         #[doc = concat!("The `", $name, "` function and its derivative.")]
         #[derive(Clone, Copy)]
         pub struct $Op;
@@ -34,12 +39,21 @@ macro_rules! unary_op {
                 $gate
             })?
             #[inline(always)]
-            fn f<T: Element>(&self, $x: T) -> T {
+            fn f<T: Element>(&self, x: T) -> T {
+                self.f_fused(x, false)
+            }
+            #[inline(always)]
+            fn df<T: Element>(&self, x: T, y: T) -> T {
+                self.df_fused(x, y, false)
+            }
+            #[allow(unused_variables)]
+            #[inline(always)]
+            fn f_fused<T: Element>(&self, $x: T, $xf: bool) -> T {
                 $f
             }
             #[allow(unused_variables)]
             #[inline(always)]
-            fn df<T: Element>(&self, $dx: T, $dy: T) -> T {
+            fn df_fused<T: Element>(&self, $dx: T, $dy: T, $df_fused: bool) -> T {
                 $df
             }
         }
@@ -180,54 +194,27 @@ unary_op!(
         s * (T::one() + x * (T::one() - s))
     }
 );
-/// The `gelu` function and its derivative (written out, not by
-/// `unary_op!`, for its fused-multiply-add forms).
-#[derive(Clone, Copy)]
-pub struct Gelu;
-impl UnaryFn for Gelu {
-    const NAME: &'static str = "gelu";
-    #[inline(always)]
-    fn f<T: Element>(&self, x: T) -> T {
-        self.f_fused(x, false)
-    }
-    #[inline(always)]
-    fn df<T: Element>(&self, x: T, y: T) -> T {
-        self.df_fused(x, y, false)
-    }
-    /// Fused multiply-adds in erfc's and exp's polynomials: GELU's forward
-    /// on 1M values, one core, side by side, 1.58-1.70 -> 1.29-1.40 ms under
-    /// AVX2 and 1.23-1.25 -> 0.95-0.96 ms under AVX-512.
-    #[inline(always)]
-    fn f_fused<T: Element>(&self, x: T, fused: bool) -> T {
-        x * normal_cdf(x, fused)
-    }
-    #[inline(always)]
-    fn df_fused<T: Element>(&self, x: T, y: T, fused: bool) -> T {
-        // d/dx x·Φ(x) = Φ(x) + x·φ(x). Φ(x) is read back from the output,
-        // y / x (within two rounding errors), instead of a second erfc,
-        // which halves the cost; Φ(0) = ½ (and for subnormal x, where the
-        // quotient would lose precision).
-        let cdf = if x.abs() >= T::min_positive_value() {
-            y / x
-        } else {
-            T::of(0.5)
-        };
-        let pdf = (-(x * x) * T::of(0.5)).exp_fast_with(fused)
-            * T::of(1.0 / (2.0 * std::f64::consts::PI).sqrt());
-        cdf + x * pdf
-    }
-}
-impl Tensor {
+// Fused multiply-adds in erfc's and exp's polynomials: GELU's forward on
+// 1M values, one core, side by side, 1.58-1.70 -> 1.29-1.40 ms under AVX2
+// and 1.23-1.25 -> 0.95-0.96 ms under AVX-512.
+unary_op!(
     /// GELU, exact form `x · Φ(x)` with the normal CDF Φ.
     ///
     /// ```
     /// let y = micrograd_plus::Tensor::new([1.0f64]).unwrap().gelu();
     /// assert!((y.item().unwrap() - 0.8413447460685429).abs() < 1e-12);
     /// ```
-    pub fn gelu(&self) -> Tensor {
-        unary(self, Gelu)
+    gelu, Gelu, "gelu", fused |x, fused| x * normal_cdf(x, fused), |x, y, fused| {
+        // d/dx x·Φ(x) = Φ(x) + x·φ(x). Φ(x) is read back from the output,
+        // y / x (within two rounding errors), instead of a second erfc,
+        // which halves the cost; Φ(0) = ½ (and for subnormal x, where the
+        // quotient would lose precision).
+        let cdf = if x.abs() >= T::min_positive_value() { y / x } else { T::of(0.5) };
+        let pdf = (-(x * x) * T::of(0.5)).exp_fast_with(fused)
+            * T::of(1.0 / (2.0 * std::f64::consts::PI).sqrt());
+        cdf + x * pdf
     }
-}
+);
 unary_op!(
     /// GELU, tanh approximation (PyTorch's `approximate="tanh"`).
     ///
