@@ -73,6 +73,127 @@ fn fused_attention_equals_composed_attention() {
     }
 }
 
+/// Packed attention by the long way: the three parts narrowed out, split
+/// into heads, attended and merged back.
+fn packed_by_split(
+    qkv: &Tensor,
+    heads: usize,
+    mask: Option<&Tensor>,
+    causal: bool,
+) -> micrograd_plus::Result<Tensor> {
+    let (t, c) = (qkv.shape()[qkv.ndim() - 2], qkv.shape()[qkv.ndim() - 1] / 3);
+    let batched = qkv.reshape(&[-1, t as isize, 3 * c as isize])?;
+    let part = |i| batched.narrow(2, i * c, c)?.split_heads(heads);
+    let y =
+        Tensor::scaled_dot_product_attention(&part(0)?, &part(1)?, &part(2)?, mask, causal, None)?
+            .merge_heads()?;
+    let mut shape: Vec<isize> = qkv.shape().iter().map(|&n| n as isize).collect();
+    *shape.last_mut().unwrap() = c as isize;
+    y.reshape(&shape)
+}
+
+#[test]
+fn packed_attention_gradients() {
+    // qkv (2, 4, 3·6): 3 heads of 2.
+    let qkv = Tensor::randn(&[2, 4, 18], 8);
+    let mask = Tensor::new([[1.0f64, 1.0, 1.0, 0.0], [1.0, 0.0, 1.0, 1.0]])
+        .unwrap()
+        .reshape(&[2, 1, 1, 4])
+        .unwrap();
+    for (causal, mask) in [(false, None), (true, None), (true, Some(&mask))] {
+        check(
+            &format!(
+                "qkv_packed_attention causal {causal}, mask {}",
+                mask.is_some()
+            ),
+            |t: &[Tensor]| Tensor::qkv_packed_attention(&t[0], 3, mask, causal, None),
+            std::slice::from_ref(&qkv),
+        );
+    }
+}
+
+#[test]
+fn packed_attention_equals_split_attention() {
+    // Values and gradients, f32, in the GPT's layout and without a batch
+    // dim, with a key padding mask that differs between batch entries.
+    for (shape, heads) in [
+        (&[3, 7, 24][..], 4),
+        (&[7, 12][..], 1),
+        (&[2, 7, 24][..], 2),
+    ] {
+        let batch = if shape.len() == 3 { shape[0] } else { 1 };
+        let keep: Vec<f32> = (0..batch * 7).map(|i| f32::from(i % 4 != 2)).collect();
+        let mask = Tensor::from_vec(keep, &[batch, 1, 1, 7]).unwrap();
+        let mask = mask
+            .reshape(&[batch as isize, 1, 1, 7][4 - (shape.len() + 1)..])
+            .unwrap();
+        for (causal, mask) in [(false, Some(&mask)), (true, None), (true, Some(&mask))] {
+            let qkv = Tensor::randn(shape, 9).requires_grad(true);
+            let upstream = Tensor::randn(
+                &[&shape[..shape.len() - 1], &[shape[shape.len() - 1] / 3]].concat(),
+                10,
+            );
+            let mut results = Vec::new();
+            for packed in [true, false] {
+                qkv.zero_grad();
+                let y = if packed {
+                    Tensor::qkv_packed_attention(&qkv, heads, mask, causal, None)
+                } else {
+                    packed_by_split(&qkv, heads, mask, causal)
+                }
+                .unwrap();
+                y.backward_with(&upstream).unwrap();
+                results.push((y.to_vec::<f32>(), qkv.grad().unwrap().to_vec::<f32>()));
+            }
+            let what = format!(
+                "{shape:?}, {heads} heads, causal {causal}, mask {}",
+                mask.is_some()
+            );
+            for (name, a, b) in [
+                ("output", &results[0].0, &results[1].0),
+                ("gradient", &results[0].1, &results[1].1),
+            ] {
+                assert_eq!(a.len(), b.len(), "{what}: {name} length");
+                for (i, (x, y)) in a.iter().zip(b).enumerate() {
+                    assert!((x - y).abs() < 1e-5, "{what}: {name}[{i}] {x} vs {y}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn packed_attention_rejects_bad_shapes_with_the_op_and_shape() {
+    let err = |qkv: &Tensor, heads, mask: Option<&Tensor>| {
+        Tensor::qkv_packed_attention(qkv, heads, mask, false, None)
+            .unwrap_err()
+            .to_string()
+    };
+    let qkv = Tensor::zeros(&[2, 3, 12]);
+    assert_eq!(
+        err(&Tensor::zeros(&[12]), 1, None),
+        "qkv_packed_attention: qkv must be (..., time, 3·features), got [12]"
+    );
+    assert_eq!(
+        err(&qkv, 0, None),
+        "qkv_packed_attention: 12 features of [2, 3, 12] do not split into query, key and value of 0 heads each"
+    );
+    assert!(err(&qkv, 8, None).contains("of 8 heads each"));
+    let mask = Tensor::zeros(&[3, 1, 3, 3]);
+    assert!(
+        err(&qkv, 2, Some(&mask)).starts_with("qkv_packed_attention:"),
+        "{}",
+        err(&qkv, 2, Some(&mask))
+    );
+    // Zero tokens or zero features: empty outputs, no panic.
+    let empty =
+        Tensor::qkv_packed_attention(&Tensor::zeros(&[2, 0, 6]), 2, None, true, None).unwrap();
+    assert_eq!(empty.shape(), &[2, 0, 2]);
+    let none =
+        Tensor::qkv_packed_attention(&Tensor::zeros(&[2, 3, 0]), 2, None, true, None).unwrap();
+    assert_eq!(none.shape(), &[2, 3, 0]);
+}
+
 #[test]
 fn heads_and_layer_norm_gradients() {
     let x = Tensor::randn(&[2, 3, 8], 1);

@@ -158,6 +158,7 @@ fn catalogue_covers_every_differentiable_op() {
         "pairwise_distance",
         "dropout",
         "scaled_dot_product_attention",
+        "qkv_packed_attention",
         "MarginRankingLoss",
         "CosineEmbeddingLoss",
         "TripletMarginLoss",

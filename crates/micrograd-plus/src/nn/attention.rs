@@ -9,8 +9,10 @@
 //! out     = merge_heads(y)·Woᵀ + bo                (B, T, C)
 //! ```
 //!
-//! Heads are a batch dimension of one fused
-//! [`Tensor::scaled_dot_product_attention`], never a loop. The causal mask
+//! The three projections run as one `C → 3C` product, and its packed
+//! output goes to one fused [`Tensor::qkv_packed_attention`], which reads
+//! each head where it lies: heads are a batch dimension, never a loop, and
+//! no split or merged copy of them is made. The causal mask
 //! stops position `t` from seeing positions after it (what a language model
 //! needs); a key padding mask `(B, T)` (1 = padding) hides padded keys.
 //! With dropout on and the module training, the attention weights are
@@ -287,8 +289,8 @@ impl MultiHeadAttention {
                 Some(m.eq_scalar(0.0).reshape(&[s[0], 1, 1, s[1]])?)
             }
         };
-        let (q, k, v) = self.project(x)?;
         let y = if self.training && self.dropout_p > 0.0 {
+            let (q, k, v) = self.project(x)?;
             attention_composed(
                 &q,
                 &k,
@@ -297,10 +299,27 @@ impl MultiHeadAttention {
                 self.causal,
                 Some(&self.dropout),
             )?
+            .merge_heads()?
         } else {
-            Tensor::scaled_dot_product_attention(&q, &k, &v, allowed.as_ref(), self.causal, None)?
+            let qkv = self.project_packed(x)?;
+            Tensor::qkv_packed_attention(&qkv, self.heads, allowed.as_ref(), self.causal, None)?
         };
-        self.out_proj.forward(&y.merge_heads()?)
+        self.out_proj.forward(&y)
+    }
+
+    /// Query, key and value of `x` side by side, `(B, T, 3C)`: the three
+    /// projections as one `C → 3C` product, `x·[Wq; Wk; Wv]ᵀ + [bq; bk; bv]`
+    /// (the weights' gradients flow back through the concatenation). One
+    /// wider product reads `x` once, and its backward gives `x`'s gradient
+    /// in one product instead of three summed.
+    fn project_packed(&self, x: &Tensor) -> Result<Tensor> {
+        let parts = [&self.q_proj, &self.k_proj, &self.v_proj];
+        let weight = Tensor::cat(&parts.map(|p| p.weight().clone()), 0)?;
+        // The three are built alike: all with a bias (or, were it ever
+        // optional, all without).
+        let bias: Option<Vec<Tensor>> = parts.iter().map(|p| p.bias().cloned()).collect();
+        let bias = bias.map(|b| Tensor::cat(&b, 0)).transpose()?;
+        x.linear(&weight, bias.as_ref())
     }
 
     /// Query, key and value of `x`, split into heads.

@@ -20,6 +20,8 @@ pub(crate) fn forward(op: &str, inputs: &[&[usize]], out: &[usize]) -> Option<u6
             let (qk, pv) = attention_products(inputs)?;
             qk + pv
         }
+        // Q·Kᵀ and P·V per head, each `2·T·T·d`; the heads' `d`s sum to C.
+        "qkv_packed_attention" => 2 * packed_attention_product(out)?,
         _ => return None,
     })
 }
@@ -44,6 +46,8 @@ pub(crate) fn backward(
             let (qk, pv) = attention_products(inputs)?;
             u64::from(want(0) || want(1)) * pv + wanted(2) * pv + (wanted(0) + wanted(1)) * qk
         }
+        // dV, dP, dQ and dK, each the size of one forward product.
+        "qkv_packed_attention" => wanted(0) * 4 * packed_attention_product(out)?,
         _ => return None,
     })
 }
@@ -79,6 +83,13 @@ fn attention_products(inputs: &[&[usize]]) -> Option<(u64, u64)> {
         2 * heads * (t * s * d) as u64,
         2 * heads * (t * s * dv) as u64,
     ))
+}
+
+/// One of packed attention's products, `2·T·T·C` over its output
+/// `(…, T, C)`: every head's `(T×d)·(d×T)`, whose `d`s sum to `C`.
+fn packed_attention_product(out: &[usize]) -> Option<u64> {
+    let t = out[out.len().checked_sub(2)?];
+    Some(2 * numel(out) as u64 * t as u64)
 }
 
 #[cfg(test)]
@@ -148,6 +159,16 @@ mod tests {
                 &[false, false, true]
             ),
             Some(one)
+        );
+        // The same attention packed: qkv (2, 8, 3·64) with 4 heads of 16.
+        let packed: [&[usize]; 1] = [&[2, 8, 192]];
+        assert_eq!(
+            forward("qkv_packed_attention", &packed, &[2, 8, 64]),
+            Some(2 * one)
+        );
+        assert_eq!(
+            backward("qkv_packed_attention", &packed, &[2, 8, 64], &[true]),
+            Some(4 * one)
         );
     }
 }

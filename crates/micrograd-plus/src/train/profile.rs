@@ -78,7 +78,7 @@ pub fn classifier_steps(
 /// let config = TrainConfig { model: GPTConfig { block_size: 8, d_model: 16, heads: 2, layers: 1, ..GPTConfig::shakespeare(v) }, batch_size: 2, ..TrainConfig::shakespeare(v) };
 /// let report = micrograd_plus::train::profile::gpt_steps(&config, &data, 1, 2, true)?;
 /// let attention = report.key_averages().into_iter()
-///     .find(|r| r.name == "scaled_dot_product_attention" && r.pass.name() == "forward").unwrap();
+///     .find(|r| r.name == "qkv_packed_attention" && r.pass.name() == "forward").unwrap();
 /// assert_eq!(attention.calls, 2); // one layer, two steps
 /// # Ok::<(), micrograd_plus::Error>(())
 /// ```

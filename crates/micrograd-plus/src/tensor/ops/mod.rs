@@ -24,7 +24,7 @@
 //! | [`pool`] | max_pool2d, avg_pool2d, adaptive_avg_pool2d |
 //! | [`batch_norm`] | batch_norm (fused, training and evaluation) |
 //! | [`operators`] | `+ - * /` and negation on tensors and scalars |
-//! | [`attention`] | scaled dot-product attention (fused, causal and padding masks) |
+//! | [`attention`] | scaled dot-product attention (fused, causal and padding masks), also over packed q, k, v |
 //! | [`heads`] | split_heads, merge_heads (`(B, T, H·d) ↔ (B, H, T, d)`) |
 //! | [`layer_norm`] | layer_norm (fused) |
 //!
