@@ -111,6 +111,43 @@ impl<'a, T: Copy> MatRef<'a, T> {
         }
     }
 
+    /// Rows `rows.start..rows.end` of the matrix, all its columns, over the
+    /// same elements (no copy).
+    ///
+    /// # Panics
+    /// If the range reaches past the last row.
+    ///
+    /// ```
+    /// use micrograd_plus::kernels::matmul::MatRef;
+    /// let a = MatRef::row_major(&[1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0], 3, 2);
+    /// let last_two = a.rows_in(1..3);
+    /// assert_eq!((last_two.rows(), last_two.at(0, 1)), (2, 4.0));
+    /// // Of a transpose: rows of Aᵀ are columns of A.
+    /// assert_eq!(a.t().rows_in(1..2).at(0, 2), 6.0);
+    /// ```
+    pub fn rows_in(self, rows: std::ops::Range<usize>) -> Self {
+        assert!(
+            rows.start <= rows.end && rows.end <= self.rows,
+            "matrix view: rows {rows:?} of {}x{}",
+            self.rows,
+            self.cols
+        );
+        if rows.is_empty() || self.cols == 0 {
+            return MatRef {
+                data: &[],
+                rows: rows.len(),
+                cols: self.cols,
+                ..self
+            };
+        }
+        // The first row's start lies inside `data`: row `rows.start` exists.
+        MatRef {
+            data: &self.data[rows.start * self.rs..],
+            rows: rows.len(),
+            ..self
+        }
+    }
+
     /// Number of rows.
     ///
     /// ```
