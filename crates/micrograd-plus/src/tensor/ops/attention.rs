@@ -339,22 +339,37 @@ fn backward<T: Element>(
         d,
         dv,
     } = dims;
-    // dK and dV are sums over the query blocks, so they start at zero; dQ
-    // is stored in full, block by block (an empty piece when d is 0).
+    if tq == 0 || tk == 0 {
+        let zeros = |n: usize| vec![T::zero(); n];
+        return (zeros(q.len()), zeros(k.len()), zeros(v.len()));
+    }
+    // Not zeroed first: each task zeroes its entry's dK and dV (sums over
+    // the query blocks) in its own core's cache, and stores its dQ in full,
+    // block by block (an empty piece when d or dv is 0).
     let (mut dq, mut dk, mut dvv) = (
         Vec::with_capacity(q.len()),
-        vec![T::zero(); k.len()],
-        vec![T::zero(); v.len()],
+        Vec::with_capacity(k.len()),
+        Vec::with_capacity(v.len()),
     );
-    if tq == 0 || tk == 0 {
-        return (vec![T::zero(); q.len()], dk, dvv);
-    }
     per_batch(&mut dq.spare_capacity_mut()[..q.len()], batch, tq * d)
         .into_par_iter()
-        .zip(per_batch(&mut dk, batch, tk * d))
-        .zip(per_batch(&mut dvv, batch, tk * dv))
+        .zip(per_batch(
+            &mut dk.spare_capacity_mut()[..k.len()],
+            batch,
+            tk * d,
+        ))
+        .zip(per_batch(
+            &mut dvv.spare_capacity_mut()[..v.len()],
+            batch,
+            tk * dv,
+        ))
         .enumerate()
         .for_each(|(e, ((dqe, dke), dve))| {
+            let [dke, dve] = [dke, dve].map(|piece| {
+                piece.fill(MaybeUninit::new(T::zero()));
+                // SAFETY: just initialised.
+                unsafe { piece.assume_init_mut() }
+            });
             let operands = (
                 MatRef::row_major(&q[e * tq * d..], tq, d),
                 MatRef::row_major(&k[e * tk * d..], tk, d),
@@ -364,9 +379,14 @@ fn backward<T: Element>(
             let pe = &probs[e * tq * tk..][..tq * tk];
             entry_backward(ge, operands, (pe, &dims, mask), scale, (dqe, dke, dve));
         });
-    // SAFETY: `per_batch` cut dQ into `batch` pieces of one entry's
-    // gradient, and every piece was stored in full above.
-    unsafe { dq.set_len(q.len()) };
+    // SAFETY: `per_batch` cut each into `batch` pieces of one entry's
+    // gradient (q, k and v hold `batch` entries), and every piece was
+    // zeroed or stored in full above.
+    unsafe {
+        dq.set_len(q.len());
+        dk.set_len(k.len());
+        dvv.set_len(v.len());
+    }
     (dq, dk, dvv)
 }
 
