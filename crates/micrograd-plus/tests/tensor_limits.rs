@@ -42,3 +42,36 @@ fn infallible_constructors_panic_with_the_shape_instead_of_aborting() {
     assert!(catch_unwind(|| Tensor::arange(0.0, 1e30, 1.0)).is_err());
     assert!(catch_unwind(|| Tensor::linspace(0.0, 1.0, usize::MAX)).is_err());
 }
+
+/// Attention's scores grow as T² beyond its operands: empty operands with
+/// 2^33 positions ask for 2^66 scores, an error naming the op, not a wrapped
+/// length. A head count whose 3·H overflows is an error too.
+#[test]
+fn attention_scores_too_large_are_an_error() {
+    let long = Tensor::zeros(&[1, 1 << 33, 0]);
+    let err = Tensor::scaled_dot_product_attention(&long, &long, &long, None, true, None)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("scaled_dot_product_attention: the result of shape [1, 8589934592, 8589934592] is too large"),
+        "{err}"
+    );
+    let err = Tensor::qkv_packed_attention(&long, 1, None, true, None)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with(
+            "qkv_packed_attention: the result of shape [1, 1, 8589934592, 8589934592] is too large"
+        ),
+        "{err}"
+    );
+    // 3·(usize::MAX / 3 + 1) wraps around to 2, which divides 12.
+    let qkv = Tensor::zeros(&[2, 3, 12]);
+    let err =
+        Tensor::qkv_packed_attention(&qkv, usize::MAX / 3 + 1, None, false, None).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("do not split into query, key and value"),
+        "{err}"
+    );
+}

@@ -31,7 +31,7 @@ use super::softmax::softmax_row_in_place;
 use crate::kernels::matmul::{MatMut, MatRef, Threads, Update};
 use crate::kernels::simd;
 use crate::tensor::shape::for_each_offset;
-use crate::tensor::shape::{broadcast_strides, zip_sum};
+use crate::tensor::shape::{broadcast_strides, ensure_allocatable, zip_sum};
 use crate::tensor::{Element, Tensor};
 use crate::{Error, Result};
 use rayon::prelude::*;
@@ -613,6 +613,8 @@ impl Tensor {
         }
         let mut score_shape = qs[..r - 1].to_vec();
         score_shape.push(dims.tk);
+        // The scores outgrow the operands: long sequences ask for T².
+        ensure_allocatable(OP, &score_shape)?;
         let mask = Mask::new(OP, attn_mask, &score_shape, is_causal)?;
         let scale = scale.unwrap_or(1.0 / (dims.d.max(1) as f64).sqrt());
         let mut out_shape = qs[..r - 1].to_vec();
@@ -724,7 +726,8 @@ impl Tensor {
             ));
         }
         let (t, width) = (s[s.len() - 2], s[s.len() - 1]);
-        if heads == 0 || !width.is_multiple_of(3 * heads) {
+        let parts = heads.checked_mul(3).filter(|&p| p > 0);
+        if !parts.is_some_and(|p| width.is_multiple_of(p)) {
             return Err(Error::shape(
                 OP,
                 format!("{width} features of {s:?} do not split into query, key and value of {heads} heads each"),
@@ -733,7 +736,7 @@ impl Tensor {
         let layout = Packed {
             heads,
             t,
-            d: width / (3 * heads),
+            d: width / (3 * heads), // 3·heads did not overflow (checked above)
         };
         let lead = &s[..s.len() - 2];
         let dims = Dims {
@@ -744,6 +747,7 @@ impl Tensor {
             dv: layout.d,
         };
         let score_shape = [lead, &[heads, t, t]].concat();
+        ensure_allocatable(OP, &score_shape)?;
         let mask = Mask::new(OP, attn_mask, &score_shape, is_causal)?;
         let scale = scale.unwrap_or(1.0 / (layout.d.max(1) as f64).sqrt());
         let out_shape = [lead, &[t, layout.c()]].concat();
