@@ -47,6 +47,16 @@ struct Dims {
     dv: usize,
 }
 
+/// Query rows per block under the causal rule. A block's queries see only
+/// the keys up to its last query's limit, so every product of an entry
+/// skips the keys no query of the block sees: blocks of 16 compute 5/8 of
+/// the `T × T` square at T = 64, 53% at T = 256. The op on (8, 4, 256, 32)
+/// under AVX2, two cores: forward 2.32-2.34 → 2.06-2.11 ms, backward
+/// 3.37-3.54 → 2.63 (packed: 2.44-2.46 → 2.12-2.18 and 3.89-3.93 →
+/// 2.81-2.88). At T = 64 the smaller products cost about what they save
+/// (blocks of 8, 24 and 32 were no faster there).
+const CAUSAL_BLOCK: usize = 16;
+
 /// Which scores may be attended: an optional explicit mask (one flag per
 /// score, true = attend) and the causal rule.
 struct Mask {
@@ -81,6 +91,22 @@ impl Mask {
             }
         };
         Ok(Mask { allowed, causal })
+    }
+
+    /// The entry's query blocks `(first row, end row, keys seen)`: blocks of
+    /// [`CAUSAL_BLOCK`] rows under the causal rule, one block of all rows
+    /// otherwise (which sees every key).
+    fn row_blocks(&self, dims: &Dims) -> impl Iterator<Item = (usize, usize, usize)> + '_ {
+        let step = if self.causal {
+            CAUSAL_BLOCK
+        } else {
+            dims.tq.max(1)
+        };
+        let dims = *dims;
+        (0..dims.tq).step_by(step).map(move |r0| {
+            let r1 = (r0 + step).min(dims.tq);
+            (r0, r1, self.visible(&dims, r1 - 1))
+        })
     }
 
     /// How many leading keys query `i` may see under the causal rule, which
@@ -122,34 +148,6 @@ impl Mask {
     }
 }
 
-/// Query rows per block under the causal rule. A block's queries see only
-/// the keys up to its last query's limit, so every product of an entry
-/// skips the keys no query of the block sees: blocks of 16 compute 5/8 of
-/// the `T × T` square at T = 64, 53% at T = 256. The op on (8, 4, 256, 32)
-/// under AVX2, two cores: forward 2.32-2.34 → 2.06-2.11 ms, backward
-/// 3.37-3.54 → 2.63 (packed: 2.44-2.46 → 2.12-2.18 and 3.89-3.93 →
-/// 2.81-2.88). At T = 64 the smaller products cost about what they save
-/// (blocks of 8, 24 and 32 were no faster there).
-const CAUSAL_BLOCK: usize = 16;
-
-impl Mask {
-    /// The entry's query blocks `(first row, end row, keys seen)`: blocks of
-    /// [`CAUSAL_BLOCK`] rows under the causal rule, one block of all rows
-    /// otherwise (which sees every key).
-    fn row_blocks(&self, dims: &Dims) -> impl Iterator<Item = (usize, usize, usize)> + '_ {
-        let step = if self.causal {
-            CAUSAL_BLOCK
-        } else {
-            dims.tq.max(1)
-        };
-        let dims = *dims;
-        (0..dims.tq).step_by(step).map(move |r0| {
-            let r1 = (r0 + step).min(dims.tq);
-            (r0, r1, self.visible(&dims, r1 - 1))
-        })
-    }
-}
-
 /// Batch entry `e`'s forward, block of queries by block: `S = Q·Kᵀ` into
 /// `p` (`tq × tk`, zero past the keys a block sees), turned into
 /// probabilities row by row, then `O = P·V` into `o` (`tq × dv`). Both
@@ -182,15 +180,12 @@ fn entry_forward<T: Element>(
                 Threads::Shared,
             );
         } else {
-            block.clear();
-            block.resize(rows * seen, T::zero());
-            T::gemm(
-                MatMut::row_major(&mut block, rows, seen),
-                qk.0,
-                qk.1,
-                Update::Overwrite,
-                Threads::Shared,
-            );
+            let store = |b: &mut [MaybeUninit<T>]| {
+                let b = MatMut::uninit(b, rows, seen);
+                T::gemm(b, qk.0, qk.1, Update::Overwrite, Threads::Shared);
+            };
+            // SAFETY: the overwrite stores all `rows·seen` elements.
+            unsafe { refill(&mut block, rows * seen, store) };
             for (row, s) in p_rows.chunks_exact_mut(tk).zip(block.chunks_exact(seen)) {
                 let (left, right) = row.split_at_mut(seen);
                 left.write_copy_of_slice(s);
@@ -247,10 +242,12 @@ fn entry_backward<T: Element>(
             Threads::Shared,
         );
         // dP = G·Vᵀ (zeros when dv = 0).
-        ds.clear();
-        ds.resize(rows * seen, T::zero());
-        let dp = MatMut::row_major(&mut ds, rows, seen);
-        T::gemm(dp, g_rows, v_seen.t(), Update::Overwrite, Threads::Shared);
+        let store = |dp: &mut [MaybeUninit<T>]| {
+            let dp = MatMut::uninit(dp, rows, seen);
+            T::gemm(dp, g_rows, v_seen.t(), Update::Overwrite, Threads::Shared);
+        };
+        // SAFETY: the overwrite stores all `rows·seen` elements.
+        unsafe { refill(&mut ds, rows * seen, store) };
         // Through the softmax (and the scale, folded in here once); a
         // row's probabilities past the keys seen are 0.
         for (dsr, pr) in ds.chunks_exact_mut(seen).zip(p[r0 * tk..].chunks_exact(tk)) {
@@ -290,21 +287,25 @@ fn forward<T: Element>(
         // (With dv = 0 there is no output to weigh; P stays zero.)
         return (vec![T::zero(); out_len], vec![T::zero(); probs_len]);
     }
-    // Each batch entry's overwrites store all of its O and P.
-    in_parallel_pieces((out_len, tq * dv), (probs_len, tq * tk), |e, o, p| {
+    let fill = |e, o: &mut [MaybeUninit<T>], p: &mut [MaybeUninit<T>]| {
         let operands = (
             MatRef::row_major(&q[e * tq * d..], tq, d),
             MatRef::row_major(&k[e * tk * d..], tk, d),
             MatRef::row_major(&v[e * tk * dv..], tk, dv),
         );
         entry_forward(operands, p, o, e, &dims, mask, scale);
-    })
+    };
+    // SAFETY: each batch entry's `entry_forward` stores all of its O and P.
+    unsafe { in_parallel_pieces((out_len, tq * dv), (probs_len, tq * tk), fill) }
 }
 
 /// `(O, P)` of `out_len` and `probs_len` values, not zeroed first, cut
 /// into pieces of `out_piece` and `probs_piece` (both ≥ 1) that `fill`
-/// (given the piece's index) stores in full, in parallel.
-fn in_parallel_pieces<T: Element>(
+/// (given the piece's index) stores, in parallel.
+///
+/// # Safety
+/// `fill` initialises every element of both pieces it is given.
+unsafe fn in_parallel_pieces<T: Element>(
     (out_len, out_piece): (usize, usize),
     (probs_len, probs_piece): (usize, usize),
     fill: impl Fn(usize, &mut [MaybeUninit<T>], &mut [MaybeUninit<T>]) + Sync,
@@ -315,12 +316,25 @@ fn in_parallel_pieces<T: Element>(
         .zip(probs.spare_capacity_mut()[..probs_len].par_chunks_mut(probs_piece))
         .enumerate()
         .for_each(|(i, (o, p))| fill(i, o, p));
-    // SAFETY: `fill` stored every piece in full (our contract).
+    // SAFETY: `fill` stored every piece in full (our caller's contract).
     unsafe {
         out.set_len(out_len);
         probs.set_len(probs_len);
     }
     (out, probs)
+}
+
+/// `buf` refilled with the `len` values `store` writes, without zeroing
+/// them first (scratch for a product's overwrite).
+///
+/// # Safety
+/// `store` initialises every element of the slice it is given.
+unsafe fn refill<T>(buf: &mut Vec<T>, len: usize, store: impl FnOnce(&mut [MaybeUninit<T>])) {
+    buf.clear();
+    buf.reserve(len);
+    store(&mut buf.spare_capacity_mut()[..len]);
+    // SAFETY: our caller's contract.
+    unsafe { buf.set_len(len) };
 }
 
 /// `(dQ, dK, dV)` for every batch entry, in parallel.
@@ -401,6 +415,16 @@ struct Packed {
 }
 
 impl Packed {
+    /// The layout of a packed op's operand with `dims` (`tq = tk = t`,
+    /// `d = dv`).
+    fn new(heads: usize, dims: &Dims) -> Packed {
+        Packed {
+            heads,
+            t: dims.tq,
+            d: dims.d,
+        }
+    }
+
     /// Features per token in each part: `C = H·d`.
     fn c(&self) -> usize {
         self.heads * self.d
@@ -444,31 +468,28 @@ fn forward_packed<T: Element>(
     if t == 0 || d == 0 {
         return (vec![T::zero(); out_len], vec![T::zero(); probs_len]);
     }
-    // In each group every head's overwrite stores its `t·t` probabilities
-    // and its copy its `d` columns of all `t` output rows: the `H` heads
-    // cover `t·C`.
-    in_parallel_pieces(
-        (out_len, t * c),
-        (probs_len, heads * t * t),
-        |group, o, p| {
-            let tokens = &qkv[group * t * 3 * c..][..t * 3 * c];
-            let mut head_out = Vec::with_capacity(t * d);
-            for (h, p) in p.chunks_mut(t * t).enumerate() {
-                let operands = (
-                    layout.head(tokens, 0, h),
-                    layout.head(tokens, 1, h),
-                    layout.head(tokens, 2, h),
-                );
-                let e = group * heads + h;
-                head_out.clear();
-                let oh = &mut head_out.spare_capacity_mut()[..t * d];
+    let fill = |group, o: &mut [MaybeUninit<T>], p: &mut [MaybeUninit<T>]| {
+        let tokens = &qkv[group * t * 3 * c..][..t * 3 * c];
+        let mut head_out = Vec::with_capacity(t * d);
+        for (h, p) in p.chunks_mut(t * t).enumerate() {
+            let operands = (
+                layout.head(tokens, 0, h),
+                layout.head(tokens, 1, h),
+                layout.head(tokens, 2, h),
+            );
+            let e = group * heads + h;
+            let store = |oh: &mut [MaybeUninit<T>]| {
                 entry_forward(operands, p, oh, e, &dims, mask, scale);
-                // SAFETY: `entry_forward` stored all `t·d` elements.
-                unsafe { head_out.set_len(t * d) };
-                scatter_rows(o, h * d, c, &head_out, d);
-            }
-        },
-    )
+            };
+            // SAFETY: `entry_forward` stores all `t·d` elements of O.
+            unsafe { refill(&mut head_out, t * d, store) };
+            scatter_rows(o, h * d, c, &head_out, d);
+        }
+    };
+    // SAFETY: in each group every head's `entry_forward` stores its `t·t`
+    // probabilities and its copy its `d` columns of all `t` output rows:
+    // the `H` heads cover `t·C`.
+    unsafe { in_parallel_pieces((out_len, t * c), (probs_len, heads * t * t), fill) }
 }
 
 /// The gradient of the packed `qkv` from the output's `g`, one group per
@@ -494,7 +515,7 @@ fn backward_packed<T: Element>(
             let tokens = &qkv[group * t * 3 * c..][..t * 3 * c];
             let gg = &g[group * t * c..][..t * c];
             let mut dq = Vec::with_capacity(t * d);
-            let (mut dk, mut dv) = (vec![T::zero(); t * d], vec![T::zero(); t * d]);
+            let (mut dk, mut dv) = (Vec::with_capacity(t * d), Vec::with_capacity(t * d));
             for h in 0..heads {
                 let operands = (
                     layout.head(tokens, 0, h),
@@ -503,17 +524,17 @@ fn backward_packed<T: Element>(
                 );
                 let gh = MatRef::strided(&gg[h * d..], t, d, c, 1);
                 let ph = &probs[(group * heads + h) * t * t..][..t * t];
-                dq.clear();
-                dk.fill(T::zero());
-                dv.fill(T::zero());
-                let gradients = (
-                    &mut dq.spare_capacity_mut()[..t * d],
-                    &mut dk[..],
-                    &mut dv[..],
-                );
-                entry_backward(gh, operands, (ph, &dims, mask), scale, gradients);
-                // SAFETY: `entry_backward` stored all `t·d` elements of dQ.
-                unsafe { dq.set_len(t * d) };
+                // Sums over the query blocks: zeroed for each head.
+                for sum in [&mut dk, &mut dv] {
+                    sum.clear();
+                    sum.resize(t * d, T::zero());
+                }
+                let store = |dq: &mut [MaybeUninit<T>]| {
+                    let gradients = (dq, &mut dk[..], &mut dv[..]);
+                    entry_backward(gh, operands, (ph, &dims, mask), scale, gradients);
+                };
+                // SAFETY: `entry_backward` stores all `t·d` elements of dQ.
+                unsafe { refill(&mut dq, t * d, store) };
                 for (part, grad) in [&dq, &dk, &dv].into_iter().enumerate() {
                     scatter_rows(dx, part * c + h * d, 3 * c, grad, d);
                 }
@@ -613,18 +634,9 @@ impl Tensor {
         }
         let mut score_shape = qs[..r - 1].to_vec();
         score_shape.push(dims.tk);
-        // The scores outgrow the operands: long sequences ask for T².
-        ensure_allocatable(OP, &score_shape)?;
-        let mask = Mask::new(OP, attn_mask, &score_shape, is_causal)?;
-        let scale = scale.unwrap_or(1.0 / (dims.d.max(1) as f64).sqrt());
         let mut out_shape = qs[..r - 1].to_vec();
         out_shape.push(dims.dv);
-        let op = Attention {
-            dims,
-            mask,
-            scale,
-            packed: None,
-        };
+        let op = Attention::new(OP, dims, &score_shape, (attn_mask, is_causal, scale), None)?;
         Ok(record(op, [Some(q), Some(k), Some(v)], out_shape))
     }
 }
@@ -636,22 +648,44 @@ struct Attention {
     dims: Dims,
     mask: Mask,
     scale: f64,
-    packed: Option<Packed>,
+    /// The heads of the packed operand (its layout follows from `dims`).
+    packed_heads: Option<usize>,
+}
+
+impl Attention {
+    /// The op for scores of `score_shape`, which must be allocatable (they
+    /// outgrow the operands: long sequences ask for T²), with the caller's
+    /// `(attn_mask, is_causal, scale)`; `scale` defaults to `1/√d`.
+    fn new(
+        op: &'static str,
+        dims: Dims,
+        score_shape: &[usize],
+        (attn_mask, causal, scale): (Option<&Tensor>, bool, Option<f64>),
+        packed_heads: Option<usize>,
+    ) -> Result<Attention> {
+        ensure_allocatable(op, score_shape)?;
+        Ok(Attention {
+            dims,
+            mask: Mask::new(op, attn_mask, score_shape, causal)?,
+            scale: scale.unwrap_or(1.0 / (dims.d.max(1) as f64).sqrt()),
+            packed_heads,
+        })
+    }
 }
 
 impl Fused for Attention {
     /// The attention weights `softmax(q·kᵀ·scale)`.
     type Saved<T: Scalar> = Vec<T>;
     fn name(&self) -> &'static str {
-        match self.packed {
+        match self.packed_heads {
             Some(_) => "qkv_packed_attention",
             None => "scaled_dot_product_attention",
         }
     }
     fn forward<T: Scalar>(&self, x: &Operands<'_, T>) -> (Vec<T>, Vec<T>) {
         let (dims, mask, scale) = (self.dims, &self.mask, T::of(self.scale));
-        match self.packed {
-            Some(layout) => forward_packed(&x[0], layout, dims, mask, scale),
+        match self.packed_heads {
+            Some(heads) => forward_packed(&x[0], Packed::new(heads, &dims), dims, mask, scale),
             None => forward(&x[0], &x[1], &x[2], dims, mask, scale),
         }
     }
@@ -664,9 +698,9 @@ impl Fused for Attention {
         _: &[bool],
     ) -> Vec<Option<Vec<T>>> {
         let scale = T::of(self.scale);
-        match self.packed {
-            Some(layout) => {
-                let plan = (layout, self.dims, &self.mask);
+        match self.packed_heads {
+            Some(heads) => {
+                let plan = (Packed::new(heads, &self.dims), self.dims, &self.mask);
                 vec![Some(backward_packed(g, &x[0], probs, plan, scale))]
             }
             None => {
@@ -733,30 +767,19 @@ impl Tensor {
                 format!("{width} features of {s:?} do not split into query, key and value of {heads} heads each"),
             ));
         }
-        let layout = Packed {
-            heads,
-            t,
-            d: width / (3 * heads), // 3·heads did not overflow (checked above)
-        };
+        let d = width / (3 * heads); // 3·heads did not overflow (checked above)
         let lead = &s[..s.len() - 2];
         let dims = Dims {
             batch: lead.iter().product::<usize>() * heads,
             tq: t,
             tk: t,
-            d: layout.d,
-            dv: layout.d,
+            d,
+            dv: d,
         };
         let score_shape = [lead, &[heads, t, t]].concat();
-        ensure_allocatable(OP, &score_shape)?;
-        let mask = Mask::new(OP, attn_mask, &score_shape, is_causal)?;
-        let scale = scale.unwrap_or(1.0 / (layout.d.max(1) as f64).sqrt());
-        let out_shape = [lead, &[t, layout.c()]].concat();
-        let op = Attention {
-            dims,
-            mask,
-            scale,
-            packed: Some(layout),
-        };
+        let out_shape = [lead, &[t, heads * d]].concat();
+        let settings = (attn_mask, is_causal, scale);
+        let op = Attention::new(OP, dims, &score_shape, settings, Some(heads))?;
         Ok(record(op, [Some(qkv)], out_shape))
     }
 }
